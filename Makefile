@@ -1,0 +1,29 @@
+# Two commands: `make run` (the whole stack with Đắk Lắk demo data) and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?= -q
+
+.PHONY: run test deps system-deps screenshots bench clean
+
+run: deps
+	$(PY) scripts/stack.py run
+
+test: deps
+	$(PY) scripts/stack.py test $(PYTEST_ARGS)
+
+deps: system-deps $(VENV)/.installed
+
+system-deps:
+	@WITH_BROWSER=1 scripts/system-deps.sh
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+screenshots: deps
+	$(PY) scripts/stack.py test -q tests/e2e --screenshots docs/screenshots
+
+clean:
+	rm -rf var

@@ -1,0 +1,1 @@
+"""Deployment configuration: one Config class read from FIELDREPORT_* variables."""

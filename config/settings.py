@@ -1,0 +1,90 @@
+"""Typed settings read from the environment (FIELDREPORT_*), with a test variant."""
+from __future__ import annotations
+
+import os
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"FIELDREPORT_{name}", default)
+
+
+def _int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+def _float(name: str, default: float) -> float:
+    return float(_env(name, str(default)))
+
+
+def _bool(name: str, default: bool) -> bool:
+    return (_env(name, "1" if default else "0") or "").lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Every knob of a deployment; each reads FIELDREPORT_<NAME> (see config/example.env)."""
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = _env("SECRET_KEY")
+        self.DEMO_MODE = _bool("DEMO_MODE", False)
+        self.DATABASE_URL = _env("DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/fieldreport")
+        self.DB_POOL_SIZE = _int("DB_POOL_SIZE", 5)
+        self.REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
+        self.QUEUE_PREFIX = _env("QUEUE_PREFIX", "fieldreport")
+        self.JOB_TIMEOUT = _int("JOB_TIMEOUT", 120)
+        self.JOB_RETRIES = _int("JOB_RETRIES", 5)
+        self.S3_ENDPOINT = _env("S3_ENDPOINT", "127.0.0.1:9000")
+        self.S3_PUBLIC_ENDPOINT = _env("S3_PUBLIC_ENDPOINT") or self.S3_ENDPOINT
+        self.S3_ACCESS_KEY = _env("S3_ACCESS_KEY", "fieldreport")
+        self.S3_SECRET_KEY = _env("S3_SECRET_KEY")
+        self.S3_SECURE = _bool("S3_SECURE", False)
+        self.S3_REGION = _env("S3_REGION", "us-east-1")
+        self.S3_BUCKET = _env("S3_BUCKET", "fieldreport")
+        self.PRESIGN_SECONDS = _int("PRESIGN_SECONDS", 900)
+        self.PROVINCE_CODE = _env("PROVINCE_CODE", "66")
+        self.TIMEZONE = _env("TIMEZONE", "Asia/Ho_Chi_Minh")
+        self.OFFICE_HOURS = _env("OFFICE_HOURS", "07:30-11:30,13:30-17:00")
+        self.PHOTO_MAX_BYTES = _int("PHOTO_MAX_BYTES", 15 * 1024 * 1024)
+        self.PHOTO_MAX_COUNT = _int("PHOTO_MAX_COUNT", 6)
+        self.PHOTO_MAX_PIXELS = _int("PHOTO_MAX_PIXELS", 40_000_000)
+        self.NEARBY_METERS = _float("NEARBY_METERS", 250.0)
+        self.BORDER_SNAP_METERS = _float("BORDER_SNAP_METERS", 150.0)
+        self.REOPEN_DAYS = _int("REOPEN_DAYS", 7)
+        self.TOKEN_TTL_MINUTES = _int("TOKEN_TTL_MINUTES", 60)
+        self.LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
+        self.SUBMIT_RATE_PER_HOUR = _int("SUBMIT_RATE_PER_HOUR", 30)
+        self.OPEN311_RATE_PER_HOUR = _int("OPEN311_RATE_PER_HOUR", 1000)
+        self.SMTP_URL = _env("SMTP_URL")
+        self.NOTIFY_WEBHOOK_URL = _env("NOTIFY_WEBHOOK_URL")
+        self.MAP_TILE_URL = _env("MAP_TILE_URL")
+        self.DEMO_PASSWORD = _env("DEMO_PASSWORD")
+        self.LOG_JSON = _bool("LOG_JSON", True)
+        self.TESTING = False
+        # flask-smorest / OpenAPI
+        self.API_TITLE = "fieldreport"
+        self.API_VERSION = "v1"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api/v1"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+        self.OPENAPI_SWAGGER_UI_PATH = "docs"
+        self.OPENAPI_SWAGGER_UI_URL = "/static/vendor/swagger-ui/"
+        self.JSON_SORT_KEYS = False
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k.isupper()}
+
+    def missing_secrets(self) -> list[str]:
+        """Names of required secrets that are unset (checked by create_app, not at import)."""
+        return [n for n in ("SECRET_KEY", "S3_SECRET_KEY") if not getattr(self, n)]
+
+
+class TestConfig(Config):
+    """Settings for the test suite: same components, separate database and queue prefix."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.TESTING = True
+        self.SECRET_KEY = self.SECRET_KEY or "test-secret"
+        self.DEMO_MODE = True
+        self.DEMO_PASSWORD = self.DEMO_PASSWORD or "demo-password"
+        self.QUEUE_PREFIX = "fieldreport-test"
+        self.LOG_JSON = False

@@ -1,0 +1,39 @@
+"""fieldreport: smart-city field reports, routed by place to the responsible unit."""
+from __future__ import annotations
+
+from flask import Flask
+
+from config.settings import Config
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the app: config → extensions → blueprints. The only wiring point."""
+    config = config or Config()
+    missing = config.missing_secrets()
+    if missing and not config.TESTING:
+        raise RuntimeError("missing required settings: " + ", ".join(f"FIELDREPORT_{m}" for m in missing))
+
+    app = Flask(__name__)
+    app.config.from_mapping(config.as_dict())
+
+    from fieldreport import logs
+    logs.init_app(app)
+
+    from fieldreport.extensions import api, db, queues, storage
+    db.init_app(app)
+    queues.init_app(app)
+    storage.init_app(app)
+    api.init_app(app)
+
+    from fieldreport.errors import register_error_handlers
+    register_error_handlers(app)
+
+    from fieldreport.api import register_api
+    register_api(app, api)
+
+    from fieldreport import ops
+    app.register_blueprint(ops.bp)
+
+    from fieldreport import cli
+    cli.init_app(app)
+    return app

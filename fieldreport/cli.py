@@ -1,0 +1,85 @@
+"""flask commands: migrations, boundary import, demo seeding, users and API keys."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from fieldreport.extensions import db, storage
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def alembic_config():
+    from alembic.config import Config as AlembicConfig
+    cfg = AlembicConfig(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.attributes["database_url"] = current_app.config["DATABASE_URL"]
+    return cfg
+
+
+def init_app(app: Flask) -> None:
+    @app.cli.command("db-upgrade")
+    def db_upgrade():
+        """Create PostGIS if needed and run Alembic migrations to head."""
+        from alembic import command
+        command.upgrade(alembic_config(), "head")
+        click.echo("database at head")
+
+    @app.cli.command("import-areas")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    def import_areas_cmd(path):
+        """Load administrative boundaries from a GeoJSON FeatureCollection."""
+        from fieldreport.services.areas import import_areas
+
+        def progress(done, total):
+            click.echo(f"  {done}/{total} features", err=True)
+
+        res = import_areas(path, progress=progress)
+        click.echo(f"areas: {res.created} created, {res.updated} updated, {res.repaired} repaired, "
+                   f"{len(res.skipped)} skipped")
+        for msg in res.skipped[:20]:
+            click.echo(f"  skipped {msg}", err=True)
+
+    @app.cli.command("seed-demo")
+    def seed_demo_cmd():
+        """Load the Đắk Lắk demo data (idempotent) and print the accounts and API key."""
+        from fieldreport.services.demo import seed_demo
+        cfg = current_app.config
+        password = cfg["DEMO_PASSWORD"] or ("demo1234" if cfg["DEMO_MODE"] else None)
+        if not password:
+            click.echo("set FIELDREPORT_DEMO_PASSWORD (or FIELDREPORT_DEMO_MODE=1)", err=True)
+            sys.exit(2)
+        storage.ensure_bucket()
+        res = seed_demo(password, cfg["SECRET_KEY"])
+        click.echo(f"demo: {res.areas} communes, {res.units} units, {res.categories} categories, "
+                   f"{res.rules} routing rules")
+        click.echo(f"demo accounts (password: {password}):")
+        for u in res.users:
+            click.echo(f"  {u}")
+        click.echo(f"Open311 demo API key: {res.api_key}")
+
+    @app.cli.command("create-user")
+    @click.argument("username")
+    @click.option("--role", type=click.Choice(["citizen", "staff", "dispatcher", "supervisor", "admin"]), required=True)
+    @click.option("--unit", "unit_code", default=None, help="unit code the user belongs to")
+    @click.option("--name", "full_name", default=None)
+    @click.password_option()
+    def create_user(username, role, unit_code, full_name, password):
+        """Create or update a user."""
+        from sqlalchemy import select
+        from fieldreport import security
+        from fieldreport.models import Unit, User
+        unit = db.session.scalar(select(Unit).where(Unit.code == unit_code)) if unit_code else None
+        if unit_code and unit is None:
+            raise click.BadParameter(f"no unit {unit_code}")
+        user = db.session.scalar(select(User).where(User.username == username)) or User(username=username)
+        user.full_name = full_name or username
+        user.role, user.unit_id = role, unit.id if unit else None
+        user.password_hash = security.hash_password(password)
+        db.session.add(user)
+        db.session.commit()
+        click.echo(f"user {username} ({role})")

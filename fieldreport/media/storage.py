@@ -1,0 +1,96 @@
+"""The object-storage adapter: a private S3 bucket (MinIO in production) via the minio SDK."""
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import urllib3
+from flask import Flask
+from minio import Minio
+from minio.error import S3Error
+
+from fieldreport.errors import ServiceUnavailable
+
+
+def _http() -> urllib3.PoolManager:
+    # Fail fast: a request waiting on dead storage must answer 503, not hang.
+    return urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=2, read=30),
+        retries=urllib3.Retry(total=1, backoff_factor=0.1, status_forcelist=[500, 502, 503, 504]),
+        maxsize=16,
+    )
+
+
+class Storage:
+    """Puts, reads and presigns objects; turns transport failures into ServiceUnavailable."""
+
+    def __init__(self) -> None:
+        self.client: Minio | None = None
+        self.public: Minio | None = None
+        self.bucket = "fieldreport"
+        self.presign_seconds = 900
+
+    def init_app(self, app: Flask) -> None:
+        cfg = app.config
+        args = dict(access_key=cfg["S3_ACCESS_KEY"], secret_key=cfg["S3_SECRET_KEY"],
+                    secure=cfg["S3_SECURE"], region=cfg["S3_REGION"])
+        self.client = Minio(cfg["S3_ENDPOINT"], http_client=_http(), **args)
+        # Presigned URLs are signed for the host clients will use; signing needs no network.
+        self.public = Minio(cfg["S3_PUBLIC_ENDPOINT"], http_client=_http(), **args)
+        self.bucket = cfg["S3_BUCKET"]
+        self.presign_seconds = cfg["PRESIGN_SECONDS"]
+        app.extensions["storage"] = self
+
+    def _call(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except S3Error:
+            raise
+        except Exception as exc:  # urllib3 / socket errors: storage is unreachable
+            raise ServiceUnavailable("storage_unavailable", "Photo storage is unavailable.",
+                                     "Kho lưu trữ ảnh đang không truy cập được.") from exc
+
+    def ensure_bucket(self) -> None:
+        if not self._call(self.client.bucket_exists, self.bucket):
+            self._call(self.client.make_bucket, self.bucket)
+
+    def ping(self) -> bool:
+        return bool(self._call(self.client.bucket_exists, self.bucket))
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        self._call(self.client.put_object, self.bucket, key, io.BytesIO(data), len(data),
+                   content_type=content_type)
+
+    def get(self, key: str) -> bytes:
+        resp = self._call(self.client.get_object, self.bucket, key)
+        try:
+            return resp.read()
+        finally:
+            resp.close()
+            resp.release_conn()
+
+    def size(self, key: str) -> int | None:
+        """The object's size, or None when it does not exist."""
+        try:
+            return self._call(self.client.stat_object, self.bucket, key).size
+        except S3Error as exc:
+            if exc.code in {"NoSuchKey", "NoSuchObject", "NotFound"}:
+                return None
+            raise
+
+    def exists(self, key: str) -> bool:
+        return self.size(key) is not None
+
+    def remove(self, key: str) -> None:
+        self._call(self.client.remove_object, self.bucket, key)
+
+    def keys(self, prefix: str = "") -> list[tuple[str, object]]:
+        """(key, last_modified) of the objects under prefix."""
+        objs = self._call(lambda: list(self.client.list_objects(self.bucket, prefix=prefix, recursive=True)))
+        return [(o.object_name, o.last_modified) for o in objs]
+
+    def presigned_put(self, key: str) -> str:
+        return self.public.presigned_put_object(self.bucket, key, timedelta(seconds=self.presign_seconds))
+
+    def presigned_get(self, key: str) -> str:
+        return self.public.presigned_get_object(self.bucket, key, timedelta(seconds=self.presign_seconds))

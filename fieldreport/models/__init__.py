@@ -1,0 +1,12 @@
+"""The typed SQLAlchemy models, one module per aggregate; imported here for metadata."""
+from fieldreport.models.base import Base
+from fieldreport.models.area import Area
+from fieldreport.models.unit import Unit
+from fieldreport.models.category import Category, RoutingRule
+from fieldreport.models.user import ApiKey, AuthToken, User
+from fieldreport.models.report import Event, Follower, Photo, Report
+from fieldreport.models.ops import CalendarDay, IdempotencyKey, Notification, Outbox, Upload
+
+__all__ = ["Base", "Area", "Unit", "Category", "RoutingRule", "ApiKey", "AuthToken", "User",
+           "Event", "Follower", "Photo", "Report", "CalendarDay", "IdempotencyKey",
+           "Notification", "Outbox", "Upload"]

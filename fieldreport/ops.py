@@ -1,0 +1,71 @@
+"""Operations endpoints: liveness, readiness of each dependency, Prometheus metrics."""
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Response, g, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from sqlalchemy import text
+
+from fieldreport.extensions import db, queues, storage
+
+bp = Blueprint("ops", __name__)
+
+REQUESTS = Counter("fieldreport_http_requests_total", "HTTP requests", ["method", "endpoint", "status"])
+LATENCY = Histogram("fieldreport_http_request_seconds", "HTTP request latency", ["endpoint"])
+
+
+@bp.before_app_request
+def _start_timer():
+    g._t0 = time.perf_counter()
+
+
+@bp.after_app_request
+def _observe(resp):
+    endpoint = request.endpoint or "unknown"
+    REQUESTS.labels(request.method, endpoint, resp.status_code).inc()
+    if hasattr(g, "_t0"):
+        LATENCY.labels(endpoint).observe(time.perf_counter() - g._t0)
+    return resp
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+def _check_db() -> None:
+    db.session.execute(text("SELECT postgis_lib_version()")).scalar_one()
+
+
+def _check_redis() -> None:
+    queues.ping()
+
+
+def _check_storage() -> None:
+    if not storage.ping():
+        raise RuntimeError("bucket missing")
+
+
+@bp.get("/readyz")
+def readyz():
+    checks, down = {}, []
+    for name, fn in (("database", _check_db), ("redis", _check_redis), ("storage", _check_storage)):
+        try:
+            fn()
+            checks[name] = "ok"
+        except Exception as exc:  # report every part, not just the first failure
+            checks[name] = f"down: {type(exc).__name__}"
+            down.append(name)
+    if down:
+        db.session.rollback()
+        resp = jsonify(status="unavailable", down=down, checks=checks)
+        resp.status_code = 503
+        resp.headers["Retry-After"] = "10"
+        return resp
+    return jsonify(status="ok", checks=checks)
+
+
+@bp.get("/metrics")
+def metrics():
+    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)

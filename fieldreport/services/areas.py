@@ -1,0 +1,93 @@
+"""Importing administrative boundaries from GeoJSON, idempotent by official code."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from shapely.geometry import Point
+from sqlalchemy import select
+
+from fieldreport import geo
+from fieldreport.extensions import db
+from fieldreport.models import Area
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    repaired: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated
+
+
+def _describe(props: dict) -> dict:
+    """Map the properties of the vn-boundaries files (commune, district, province) to an Area."""
+    if "code" in props:  # commune files
+        return dict(code=props["code"], name=props["name"], full_name=props.get("full_name") or props["name"],
+                    kind=props.get("type"), level="commune", province_code=props.get("province_code"),
+                    population=props.get("population"), area_km2=props.get("area_km2"))
+    if "district_code" in props:
+        return dict(code="D" + props["district_code"], name=props["district_name"],
+                    full_name=props["district_name"], kind=None, level="district",
+                    province_code=props.get("province_code"))
+    if "province_code" in props:
+        return dict(code="P" + props["province_code"], name=props["province_name"],
+                    full_name=props["province_name"], kind="Tỉnh", level="province",
+                    province_code=props["province_code"])
+    raise ValueError("feature has no code, district_code or province_code")
+
+
+def import_areas(path: Path | str, progress: Callable[[int, int], None] | None = None,
+                 batch: int = 200) -> ImportResult:
+    """Load a FeatureCollection; repairs invalid rings with make_valid; one commit per batch."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    features = data.get("features") or []
+    result = ImportResult()
+    existing = {a.code: a for a in db.session.scalars(select(Area))}
+    for i, feat in enumerate(features, 1):
+        props = feat.get("properties") or {}
+        try:
+            fields = _describe(props)
+            mp, repaired = geo.multipolygon(feat["geometry"])
+        except (ValueError, KeyError, TypeError) as exc:
+            result.skipped.append(f"feature {i}: {exc}")
+            continue
+        result.repaired += repaired
+        label = props.get("label_lon"), props.get("label_lat")
+        label_pt = Point(*label) if None not in label else mp.representative_point()
+        area = existing.get(fields["code"])
+        if area is None:
+            area = Area(**fields)
+            db.session.add(area)
+            existing[area.code] = area
+            result.created += 1
+        else:
+            for k, v in fields.items():
+                setattr(area, k, v)
+            result.updated += 1
+        area.geom = geo.to_db(mp)
+        area.label = geo.to_db(label_pt)
+        if i % batch == 0:
+            db.session.commit()
+            if progress:
+                progress(i, len(features))
+    _link_parents(existing)
+    db.session.commit()
+    if progress:
+        progress(len(features), len(features))
+    return result
+
+
+def _link_parents(areas: dict[str, Area]) -> None:
+    """Communes hang under their province area when that area is loaded."""
+    for area in areas.values():
+        if area.level == "commune" and area.province_code:
+            parent = areas.get("P" + area.province_code)
+            if parent is not None and parent.id is not None:
+                area.parent_id = parent.id

@@ -1,0 +1,50 @@
+"""Transactional outbox: jobs recorded with the change that needs them, sent after commit."""
+from __future__ import annotations
+
+import logging
+
+from redis.exceptions import RedisError
+from sqlalchemy import select
+
+from fieldreport.extensions import db, queues
+from fieldreport.models import Outbox
+from fieldreport.models.base import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def record(queue: str, func: str, *args) -> Outbox:
+    """Add a job to the current transaction; it exists only if the transaction commits."""
+    row = Outbox(queue=queue, func=func, args=list(args))
+    db.session.add(row)
+    return row
+
+
+def dispatch(rows: list[Outbox]) -> int:
+    """Send committed outbox rows to RQ; a row whose send fails stays for the sweeper.
+
+    The RQ job id is derived from the row id, so a row sent twice (crash between enqueue and
+    marking it sent) is one job while queued, and the jobs themselves are idempotent.
+    """
+    sent = 0
+    for row in rows:
+        if row.sent_at is not None:
+            continue
+        try:
+            queues.enqueue(row.queue, row.func, *row.args, job_id=f"outbox-{row.id}")
+        except RedisError as exc:
+            row.attempts += 1
+            row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            log.warning("outbox %s not sent: %s", row.id, exc)
+        else:
+            row.sent_at = utcnow()
+            sent += 1
+    db.session.commit()
+    return sent
+
+
+def sweep(limit: int = 500) -> int:
+    """Re-send rows whose first send failed (run periodically)."""
+    rows = db.session.scalars(select(Outbox).where(Outbox.sent_at.is_(None))
+                              .order_by(Outbox.id).limit(limit).with_for_update(skip_locked=True)).all()
+    return dispatch(list(rows))

@@ -1,0 +1,212 @@
+"""Local stack for `make run` and `make test`: PostGIS, Redis and an S3 server under ./var/.
+
+Uses the servers named by FIELDREPORT_DATABASE_URL / FIELDREPORT_REDIS_URL when set; for
+tests it also reuses PostgreSQL on 127.0.0.1:5432 and Redis on 6379 when they answer (CI).
+Everything it starts stops on Ctrl-C (run) or when the tests end (test).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VAR = ROOT / "var"
+BIN = Path(sys.executable).parent
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+PG_PORT, REDIS_PORT, S3_PORT = 54329, 6390, 9010
+procs: list[subprocess.Popen] = []
+
+
+def say(msg: str) -> None:
+    print(f"[stack] {msg}", flush=True)
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def wait_port(port: int, what: str, timeout: float = 30) -> None:
+    end = time.time() + timeout
+    while time.time() < end:
+        if port_open(port):
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"{what} did not start on port {port}; see {VAR}/*.log")
+
+
+def as_postgres(cmd: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+def start_postgres() -> str:
+    data = VAR / "pg"
+    if not (data / "PG_VERSION").exists():
+        say("initialising a PostgreSQL cluster in var/pg")
+        data.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(data, "postgres", "postgres")
+        subprocess.run(as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres",
+                                    "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
+                       check=True, stdout=subprocess.DEVNULL)
+    if not port_open(PG_PORT):
+        log = VAR / "pg.log"
+        log.touch()
+        if os.geteuid() == 0:
+            shutil.chown(log, "postgres", "postgres")
+        subprocess.run(as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(log), "-w",
+                                    "-o", f"-p {PG_PORT} -k {data} -c listen_addresses=127.0.0.1",
+                                    "start"]), check=True, stdout=subprocess.DEVNULL)
+        stops.append(lambda: subprocess.run(as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data),
+                                                          "-m", "fast", "stop"]),
+                                            stdout=subprocess.DEVNULL))
+    return f"postgresql+psycopg2://postgres@127.0.0.1:{PG_PORT}"
+
+
+def ensure_database(url: str) -> None:
+    base, name = url.rsplit("/", 1)
+    import psycopg2  # from the venv
+    dsn = base.replace("postgresql+psycopg2", "postgresql") + "/postgres"
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if cur.fetchone() is None:
+            cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+
+
+def start_redis() -> str:
+    if not port_open(REDIS_PORT):
+        (VAR / "redis").mkdir(parents=True, exist_ok=True)
+        spawn(["redis-server", "--bind", "127.0.0.1", "--port", str(REDIS_PORT), "--dir",
+               str(VAR / "redis"), "--appendonly", "yes", "--save", ""], "redis")
+        wait_port(REDIS_PORT, "redis")
+    return f"redis://127.0.0.1:{REDIS_PORT}/0"
+
+
+def s3_credentials() -> tuple[str, str]:
+    f = VAR / "s3.key"
+    if not f.exists():
+        f.write_text(f"fieldreport {secrets.token_hex(16)}\n")
+    key, secret = f.read_text().split()
+    return key, secret
+
+
+def start_s3(port: int = S3_PORT) -> str:
+    key, secret = s3_credentials()
+    if shutil.which("minio"):
+        env = dict(os.environ, MINIO_ROOT_USER=key, MINIO_ROOT_PASSWORD=secret)
+        spawn(["minio", "server", str(VAR / "s3"), "--address", f"127.0.0.1:{port}"], "s3", env=env)
+    else:
+        (VAR / "s3").mkdir(parents=True, exist_ok=True)
+        spawn([str(BIN / "rclone"), "serve", "s3", "--auth-key", f"{key},{secret}", "--addr",
+               f"127.0.0.1:{port}", str(VAR / "s3")], "s3")
+    wait_port(port, "S3 server")
+    return f"127.0.0.1:{port}"
+
+
+stops: list = []
+
+
+def spawn(cmd: list[str], name: str, env: dict | None = None) -> subprocess.Popen:
+    log = open(VAR / f"{name}.log", "ab")
+    p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env or os.environ.copy(),
+                         start_new_session=True)
+    procs.append(p)
+    return p
+
+
+def stop_all() -> None:
+    for p in reversed(procs):
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+    for stop in reversed(stops):
+        stop()
+
+
+def secret_key() -> str:
+    f = VAR / "secret.key"
+    if not f.exists():
+        f.write_text(secrets.token_hex(32))
+    return f.read_text().strip()
+
+
+def flask(*args: str, env: dict) -> None:
+    subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], check=True, env=env, cwd=ROOT)
+
+
+def run() -> int:
+    VAR.mkdir(exist_ok=True)
+    env = os.environ.copy()
+    try:
+        if "FIELDREPORT_DATABASE_URL" not in env:
+            url = start_postgres() + "/fieldreport"
+            ensure_database(url)
+            env["FIELDREPORT_DATABASE_URL"] = url
+        env.setdefault("FIELDREPORT_REDIS_URL", start_redis())
+        if "FIELDREPORT_S3_ENDPOINT" not in env:
+            env["FIELDREPORT_S3_ENDPOINT"] = start_s3()
+            env["FIELDREPORT_S3_ACCESS_KEY"], env["FIELDREPORT_S3_SECRET_KEY"] = s3_credentials()
+        env.setdefault("FIELDREPORT_SECRET_KEY", secret_key())
+        env.setdefault("FIELDREPORT_DEMO_MODE", "1")
+        env.setdefault("FIELDREPORT_LOG_JSON", "0")
+        port = env.get("PORT", "8000")
+        t0 = time.time()
+        flask("db-upgrade", env=env)
+        flask("seed-demo", env=env)
+        spawn([str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"], "api", env=env)
+        spawn([str(BIN / "python"), "-m", "workers.main", "worker"], "worker", env=env)
+        spawn([str(BIN / "python"), "-m", "workers.main", "cron"], "cron", env=env)
+        wait_port(int(port), "API")
+        say(f"ready in {time.time() - t0:.1f}s (logs in var/*.log); Ctrl-C stops everything")
+        say(f"API          http://127.0.0.1:{port}/api/v1/docs   (OpenAPI: /api/v1/openapi.json)")
+        say(f"staff console http://127.0.0.1:{port}/console   citizen web http://127.0.0.1:{port}/")
+        say(f"Open311      http://127.0.0.1:{port}/open311/v2/discovery.json")
+        say(f"health       http://127.0.0.1:{port}/readyz")
+        while all(p.poll() is None for p in procs):
+            time.sleep(1)
+        dead = [p.args[0] for p in procs if p.poll() is not None]
+        say(f"a process exited: {dead}; stopping (see var/*.log)")
+        return 1
+    except KeyboardInterrupt:
+        say("stopping")
+        return 0
+    finally:
+        stop_all()
+
+
+def test(pytest_args: list[str]) -> int:
+    """Services for the suite: reuse 5432/6379 when they answer (CI), else start our own."""
+    VAR.mkdir(exist_ok=True)
+    env = os.environ.copy()
+    try:
+        if "FIELDREPORT_DATABASE_URL" not in env:
+            base = ("postgresql+psycopg2://postgres@127.0.0.1:5432" if port_open(5432)
+                    else start_postgres())
+            env["FIELDREPORT_DATABASE_URL"] = base + "/fieldreport_test"
+        if "FIELDREPORT_REDIS_URL" not in env:
+            env["FIELDREPORT_REDIS_URL"] = ("redis://127.0.0.1:6379/15" if port_open(6379)
+                                            else start_redis().replace("/0", "/15"))
+        say(f"database {env['FIELDREPORT_DATABASE_URL']}, redis {env['FIELDREPORT_REDIS_URL']}")
+        return subprocess.call([str(BIN / "python"), "-m", "pytest", *pytest_args], env=env, cwd=ROOT)
+    finally:
+        stop_all()
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1] if len(sys.argv) > 1 else "run"
+    sys.exit(run() if mode == "run" else test(sys.argv[2:]))
