@@ -295,10 +295,11 @@ def test_other_image_types_are_unsupported(fmt):
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF"])
-def test_truncated_files_fail_although_they_open(fmt):
+def test_truncated_files_fail(fmt):
     data = _encode(_noise(), fmt)
     half = data[: len(data) // 2]
-    Image.open(io.BytesIO(half))  # the header alone is fine: only a full decode notices
+    if fmt != "WEBP":  # WebP builds its decoder in open(); the others only notice in load()
+        Image.open(io.BytesIO(half))
     assert _rejected(half) == "photo_truncated"
     with pytest.raises(PhotoRejected):
         derivatives(half)
@@ -371,8 +372,7 @@ def test_cmyk_jpeg_becomes_rgb():
 
 
 def test_16bit_grey_is_scaled_not_clipped_to_white():
-    img = Image.new("I;16", (64, 64))
-    img.paste(32768, (0, 0, 64, 64))
+    img = Image.new("I;16", (64, 64), 32768)  # mid-grey on a 0..65535 scale
     display = _decode(derivatives(_encode(img, "PNG"))["display"])
     assert 110 < display.getpixel((10, 10))[0] < 145
 

@@ -1,0 +1,30 @@
+"""Fixed-window rate limits in Redis, shared by every API process and host."""
+from __future__ import annotations
+
+import time
+
+from redis.exceptions import RedisError
+
+from fieldreport.errors import RateLimited
+from fieldreport.extensions import queues
+
+
+def hit(bucket: str, limit: int, window_seconds: int = 3600) -> None:
+    """Count one request for `bucket`; raise RateLimited (429) past `limit` per window.
+
+    Fails open when Redis is down: refusing citizens because the limiter is unavailable would
+    lose reports, and the limit only guards against abuse.
+    """
+    window = int(time.time()) // window_seconds
+    key = f"{queues.prefix}:rl:{bucket}:{window}"
+    try:
+        pipe = queues.redis.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, window_seconds)
+        count = pipe.execute()[0]
+    except RedisError:
+        return
+    if count > limit:
+        retry = window_seconds - int(time.time()) % window_seconds
+        raise RateLimited("rate_limited", "Too many requests; try again later.",
+                          "Gửi quá nhiều yêu cầu; vui lòng thử lại sau.", retry_after=retry)
