@@ -13,8 +13,9 @@ def create_app(config: Config | None = None) -> Flask:
     if missing and not config.TESTING:
         raise RuntimeError("missing required settings: " + ", ".join(f"FIELDREPORT_{m}" for m in missing))
 
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder="web/static")  # /static/... incl. vendored JS
     app.config.from_mapping(config.as_dict())
+    app.json.ensure_ascii = False  # Vietnamese stays readable in every JSON body
 
     from fieldreport import logs
     logs.init_app(app)
@@ -33,6 +34,8 @@ def create_app(config: Config | None = None) -> Flask:
 
     from fieldreport import ops
     app.register_blueprint(ops.bp)
+    from fieldreport import web
+    app.register_blueprint(web.bp)
 
     from fieldreport import cli
     cli.init_app(app)

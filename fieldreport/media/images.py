@@ -110,10 +110,10 @@ def _unidentified_code(data: bytes) -> str:
 def _as_rejection(data: bytes, max_pixels: int) -> Iterator[None]:
     """Translate Pillow's many failure modes on untrusted bytes into PhotoRejected codes."""
     with warnings.catch_warnings():
-        # Pillow only warns between MAX_IMAGE_PIXELS and twice that; make it fatal unless the
-        # caller deliberately allowed more pixels than Pillow's default.
-        if max_pixels <= (Image.MAX_IMAGE_PIXELS or 0):
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+        # Pillow only warns between MAX_IMAGE_PIXELS and twice that: fatal, unless the caller
+        # deliberately allows more pixels than that, in which case our own check decides.
+        fatal = max_pixels <= (Image.MAX_IMAGE_PIXELS or 0)
+        warnings.simplefilter("error" if fatal else "ignore", Image.DecompressionBombWarning)
         try:
             yield
         except (PhotoRejected, MemoryError):
@@ -164,7 +164,7 @@ def _number(value) -> float | None:
 def _text(value) -> str | None:
     if isinstance(value, bytes):
         value = value.decode("ascii", "replace")
-    return value.strip("\x00 ").upper() if isinstance(value, str) else None
+    return value.strip("\x00 ") if isinstance(value, str) else None
 
 
 def _coordinate(value, ref, positive: str, negative: str, limit: float) -> float | None:
@@ -176,18 +176,15 @@ def _coordinate(value, ref, positive: str, negative: str, limit: float) -> float
     if any(n >= 60 for n in numbers_[1:]):
         return None
     degrees = sum(n / 60**i for i, n in enumerate(numbers_))
-    ref = positive if ref in (None, "", b"") else _text(ref)  # no ref reads as N/E
+    ref = _text(positive if ref is None else ref)
+    ref = (ref or positive).upper() if ref is not None else None  # a missing ref reads as N/E
     if ref not in (positive, negative) or degrees > limit:
         return None
     return -degrees if ref == negative else degrees
 
 
 def _timestamp(value) -> datetime | None:
-    if isinstance(value, bytes):
-        value = value.decode("ascii", "replace")
-    if not isinstance(value, str):
-        return None
-    value = value.strip("\x00 ")[:19]
+    value = (_text(value) or "")[:19]
     try:
         parsed = datetime.strptime(value[:10].replace("-", ":") + value[10:], "%Y:%m:%d %H:%M:%S")
     except ValueError:  # '0000:00:00 00:00:00', '<?php ...', empty strings
@@ -221,9 +218,9 @@ def _metadata(img: Image.Image) -> tuple[int | None, datetime | None, float | No
     return orientation, taken, lat, lon
 
 
-def _rotates(img: Image.Image, orientation: int | None) -> bool:
+def _rotates(fmt: str, orientation: int | None) -> bool:
     # pillow-heif has already applied irot/imir at open and reports orientation 1.
-    return img.format != "HEIF" and orientation in _TRANSPOSE
+    return fmt != "HEIF" and orientation in _TRANSPOSE
 
 
 def inspect(data: bytes, *, max_bytes: int = 15 * 1024 * 1024,
@@ -248,7 +245,7 @@ def inspect(data: bytes, *, max_bytes: int = 15 * 1024 * 1024,
         if budget < 0:
             raise _reject("photo_bomb")
         _load(img, data, max_pixels)
-    swap = _rotates(img, orientation) and orientation >= 5
+    swap = _rotates(fmt, orientation) and orientation >= 5
     return PhotoInfo(
         sha256=hashlib.sha256(data).hexdigest(), mime=_MIME[fmt], format=fmt,
         size_bytes=len(data), width=width, height=height,
@@ -296,7 +293,7 @@ def derivatives(data: bytes, *, display_max: int = 2048, thumb_max: int = 320,
         img.draft(None, (display_max, display_max))
     _load(img, data, max_pixels)
     orientation, *_ = _metadata(img)
-    if _rotates(img, orientation):
+    if _rotates(img.format, orientation):
         img = img.transpose(_TRANSPOSE[orientation])
     display = _shrink(_to_rgb(img), display_max)
     return {"display": _encode(display), "thumb": _encode(_shrink(display, thumb_max))}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import io
 import os
 import struct
@@ -22,9 +23,10 @@ from fieldreport.media.images import PhotoInfo, PhotoRejected, derivatives, insp
 CORPUS = Path(os.environ.get("FIELDREPORT_PHOTO_CORPUS", "/work/shared/data/photos"))
 CODES = {"photo_empty", "photo_too_large", "photo_not_image", "photo_unsupported_type",
          "photo_truncated", "photo_bomb", "photo_corrupt"}
+EXIF_TIME = "%Y:%m:%d %H:%M:%S"
 
 
-# --- the shared corpus: every MANIFEST.csv row --------------------------------------------
+# --- the shared corpus: every MANIFEST.csv row -----------------------------------------------
 
 def _manifest_rows() -> list:
     manifest = CORPUS / "MANIFEST.csv"
@@ -89,9 +91,9 @@ def test_corpus_inspect_matches_manifest(row):
         lat, lon = (float(v) for v in want["gps"].split(","))
         assert info.gps_lat == pytest.approx(lat, abs=1e-5)
         assert info.gps_lon == pytest.approx(lon, abs=1e-5)
-    taken = None if want["taken"] == "none" else datetime.strptime(want["taken"], "%Y:%m:%d %H:%M:%S")
-    assert info.taken_at == taken
-    assert info.size_bytes == len(data) and len(info.sha256) == 64
+    taken = want["taken"]
+    assert info.taken_at == (None if taken == "none" else datetime.strptime(taken, EXIF_TIME))
+    assert info.size_bytes == len(data) and info.sha256 == hashlib.sha256(data).hexdigest()
 
 
 @pytest.mark.parametrize("row", _manifest_rows())
@@ -122,7 +124,7 @@ def test_corpus_orientations_all_render_the_same_picture():
         assert _mean_difference(reference, other) < 12, f"orientation {n} renders differently"
 
 
-# --- helpers for images generated here ----------------------------------------------------
+# --- helpers for images generated here -------------------------------------------------------
 
 def _decode(derivative) -> Image.Image:
     img = Image.open(io.BytesIO(derivative.data))
@@ -170,7 +172,7 @@ def _png_header_only(width: int, height: int) -> bytes:
 
 
 def _exif_of_strings(tags, text=b"<?php phpinfo(); ?>\x00") -> bytes:
-    """Raw EXIF whose every tag (even the IFD pointers) is an ASCII string; Pillow won't write it."""
+    """Raw EXIF in which every tag, even the IFD pointers, is an ASCII string (Pillow won't)."""
     offset = 8 + 2 + 12 * len(tags) + 4
     body = b"II*\x00" + struct.pack("<IH", 8, len(tags))
     for tag in sorted(tags):
@@ -197,7 +199,7 @@ def _rejected(data: bytes, **limits) -> str:
 HANOI_GPS = {1: "N", 2: (21.0, 1.0, 42.6), 3: "E", 4: (105.0, 48.0, 17.3)}
 
 
-# --- metadata ------------------------------------------------------------------------------
+# --- metadata --------------------------------------------------------------------------------
 
 def test_orientation_gps_and_time_from_generated_jpeg():
     data = _jpeg_with_exif(x0112=6, x8825=HANOI_GPS, x8769={0x9003: "2024:05:01 08:30:00"})
@@ -235,7 +237,8 @@ def test_unusable_gps_reads_as_absent(gps):
 
 
 def test_datetime_fallback_and_garbage_time():
-    assert inspect(_jpeg_with_exif(x0132="2016:09:12 10:05:31")).taken_at == datetime(2016, 9, 12, 10, 5, 31)
+    fallback = inspect(_jpeg_with_exif(x0132="2016:09:12 10:05:31"))
+    assert fallback.taken_at == datetime(2016, 9, 12, 10, 5, 31)
     assert inspect(_jpeg_with_exif(x8769={0x9003: "0000:00:00 00:00:00"})).taken_at is None
     assert inspect(_jpeg_with_exif(x0112=9)).orientation is None
 
@@ -289,9 +292,19 @@ def test_non_images_are_not_images(payload):
     assert _rejected(payload) == "photo_not_image"
 
 
-@pytest.mark.parametrize("fmt", ["TIFF", "BMP"])
-def test_other_image_types_are_unsupported(fmt):
-    assert _rejected(_encode(Image.new("RGB", (10, 10)), fmt)) == "photo_unsupported_type"
+@pytest.mark.parametrize("data", [
+    _encode(Image.new("RGB", (10, 10)), "TIFF"), _encode(Image.new("RGB", (10, 10)), "BMP"),
+    b"\x00\x00\x00\x1cftypavif" + bytes(64), b"\x00\x00\x00\x18ftypmp42" + bytes(64),
+], ids=["tiff", "bmp", "avif", "mp4"])
+def test_other_image_and_media_types_are_unsupported(data):
+    assert _rejected(data) == "photo_unsupported_type"
+
+
+@pytest.mark.parametrize("head", [b"\x00\x00\x00\x18ftypheic", b"\xff\xd8\xff\xe0", b"GIF89a",
+                                  b"RIFF\x00\x10\x00\x00WEBPVP8 "])
+def test_allowed_type_with_a_broken_header_is_damaged_not_foreign(head):
+    # Pillow reports some of these as OSError, which reads as truncated: both say "damaged".
+    assert _rejected(head + b"\x01" * 40) in {"photo_corrupt", "photo_truncated"}
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF"])
@@ -330,6 +343,12 @@ def test_max_pixels_is_the_callers_limit():
     data = _encode(Image.new("RGB", (100, 100)), "PNG")
     assert _rejected(data, max_pixels=9_999) == "photo_bomb"
     assert inspect(data, max_pixels=10_000).width == 100
+    # In Pillow's warning band (MAX_IMAGE_PIXELS..2x) the warning is fatal by default, but a
+    # caller who allows more gets past it to the decoder (which finds no pixel data here).
+    side = int((Image.MAX_IMAGE_PIXELS * 1.2) ** 0.5)
+    band = _png_header_only(side, side)
+    assert _rejected(band, max_pixels=Image.MAX_IMAGE_PIXELS) == "photo_bomb"
+    assert _rejected(band, max_pixels=2 * Image.MAX_IMAGE_PIXELS) == "photo_truncated"
 
 
 def test_png_text_chunk_bomb():
@@ -354,7 +373,7 @@ def test_pillow_globals_are_left_alone(monkeypatch):
         inspect(_encode(_noise(), "JPEG"))
 
 
-# --- pixel conversions for the public copies ----------------------------------------------------
+# --- pixel conversions for the public copies -------------------------------------------------
 
 def test_rgba_png_is_flattened_on_white():
     img = Image.new("RGBA", (50, 40), (0, 0, 0, 0))
@@ -385,9 +404,10 @@ def test_animated_gif_uses_the_first_frame():
     assert first[0] > 200 and first[1] < 60
 
 
-@pytest.mark.parametrize("size", [(5000, 400), (3000, 1), (1, 900), (3000, 4000)])
+@pytest.mark.parametrize("size", [(5000, 400), (3000, 1), (1, 900), (1500, 2100)])
 def test_sizes_fit_the_bounds_and_keep_the_shape(size):
-    made = derivatives(_encode(Image.new("RGB", size, "grey"), "PNG"), display_max=1024, thumb_max=100)
+    data = _encode(Image.new("RGB", size, "grey"), "PNG")
+    made = derivatives(data, display_max=1024, thumb_max=100)
     for kind, longest in (("display", 1024), ("thumb", 100)):
         copy = made[kind]
         assert max(copy.width, copy.height) == min(longest, max(size))
@@ -395,7 +415,7 @@ def test_sizes_fit_the_bounds_and_keep_the_shape(size):
         assert (copy.width >= copy.height) == (size[0] >= size[1])
 
 
-# --- property: untrusted bytes only ever yield PhotoInfo or PhotoRejected ---------------------------
+# --- property: untrusted bytes only ever yield PhotoInfo or PhotoRejected --------------------
 
 _SEED_FILES = [_encode(_noise((40, 30)), fmt) for fmt in ("JPEG", "PNG", "WEBP", "GIF")]
 
