@@ -16,6 +16,11 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__, static_folder="web/static")  # /static/... incl. vendored JS
     app.config.from_mapping(config.as_dict())
     app.json.ensure_ascii = False  # Vietnamese stays readable in every JSON body
+    if config.TRUSTED_PROXIES:
+        # Behind load balancers the client address (rate limits) comes from X-Forwarded-For.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        n = config.TRUSTED_PROXIES
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     from fieldreport import logs
     logs.init_app(app)
@@ -36,6 +41,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(ops.bp)
     from fieldreport import web
     app.register_blueprint(web.bp)
+    from fieldreport import open311
+    app.register_blueprint(open311.bp)
 
     from fieldreport import cli
     cli.init_app(app)

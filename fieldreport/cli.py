@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
 
 from fieldreport.extensions import db, storage
 
@@ -83,3 +82,30 @@ def init_app(app: Flask) -> None:
         db.session.add(user)
         db.session.commit()
         click.echo(f"user {username} ({role})")
+
+    @app.cli.command("create-api-key")
+    @click.argument("name")
+    @click.option("--contact", default=None, help="who to call about this client")
+    @click.option("--unit", "unit_code", default=None,
+                  help="unit code an external tracker works for (lets it post request updates)")
+    def create_api_key(name, contact, unit_code):
+        """Issue an Open311 API key for client NAME (printed once; only its hash is stored)."""
+        from fieldreport.errors import DomainError
+        from fieldreport.services import apikeys
+        try:
+            key, raw = apikeys.create(name, contact, unit_code)
+        except DomainError as exc:
+            raise click.ClickException(exc.message_en) from None
+        click.echo(f"api key for {key.name}: {raw}")
+
+    @app.cli.command("revoke-api-key")
+    @click.argument("name")
+    def revoke_api_key(name):
+        """Revoke the Open311 API key of client NAME."""
+        from fieldreport.errors import DomainError
+        from fieldreport.services import apikeys
+        try:
+            apikeys.revoke(apikeys.by_name(name))
+        except DomainError as exc:
+            raise click.ClickException(exc.message_en) from None
+        click.echo(f"api key for {name} revoked")

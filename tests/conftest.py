@@ -132,7 +132,7 @@ def db_session(app):
         ctx.pop()
         outer.rollback()
         connection.close()
-        db.bind_to(db.engine, join_transaction_mode="conservative_savepoint")
+        db.bind_to(db.engine, join_transaction_mode="conditional_savepoint")
 
 
 @pytest.fixture()

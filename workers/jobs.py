@@ -1,7 +1,11 @@
 """Job functions: take ids, run inside the worker's app context, call one service each."""
 from __future__ import annotations
 
-from fieldreport.services import outbox
+from datetime import date
+
+from fieldreport.services import notify, outbox, routing
+from fieldreport.services import idempotency, photos
+from fieldreport.services import exports, rollups, sla
 
 
 def noop() -> None:
@@ -10,3 +14,53 @@ def noop() -> None:
 
 def sweep_outbox() -> int:
     return outbox.sweep()
+
+
+def make_derivatives(photo_id: int) -> str:
+    """Public display/thumbnail copies of one photo (queue "media")."""
+    return photos.make_derivatives(photo_id)
+
+
+def collect_orphans() -> dict:
+    """Remove bucket objects no row refers to (failed requests, unused uploads)."""
+    return photos.collect_orphans()
+
+
+def purge_idempotency_keys() -> int:
+    """Forget idempotency keys older than clients retry with (periodic)."""
+    return idempotency.purge()
+
+
+def route_report(report_id: int) -> str:
+    """Decide the responsible unit of a new or reopened report (queue "routing")."""
+    return routing.route_report(report_id)
+
+
+def requeue_unrouted(older_than_seconds: int = 120) -> int:
+    """Re-send routing jobs of reports still waiting (a lost job, a killed worker)."""
+    return routing.requeue_unrouted(older_than_seconds)
+
+
+def deliver_notification(notification_id: int) -> str:
+    """Send one notification through its channel (queue "notify"); raises to be retried."""
+    return notify.deliver(notification_id)
+
+
+def sla_sweep() -> dict:
+    """Warn before the due, mark overdue, escalate, ask for an apology (periodic)."""
+    return sla.sweep()
+
+
+def refresh_rollups() -> int:
+    """Recompute indicator facts and rollups of the reports touched by new events (periodic)."""
+    return rollups.refresh()
+
+
+def indicators_calendar_changed(day: str) -> int:
+    """Queue the reports whose dues may move after an admin edited the calendar on `day`."""
+    return rollups.mark_calendar_change(date.fromisoformat(day))
+
+
+def export_indicators(export_id: str, params: dict) -> dict:
+    """Write a large indicators export to object storage, reporting progress (queue default)."""
+    return exports.run_job(export_id, params)

@@ -15,6 +15,7 @@ from rq.serializers import JSONSerializer
 from fieldreport import create_app
 from fieldreport.extensions import db, queues
 from fieldreport.queue import QUEUE_NAMES
+from fieldreport.services import routing
 from workers.schedule import PERIODIC
 
 
@@ -27,6 +28,7 @@ def preload(app) -> None:
 
 def run_worker(burst: bool, names: list[str]) -> None:
     app = create_app()
+    app.extensions.setdefault("worker_preload", routing.preload)
     with app.app_context():
         preload(app)
         # A forked work horse must open its own DB connections.
@@ -59,7 +61,7 @@ def main() -> None:
     parser.add_argument("mode", choices=["worker", "cron"])
     parser.add_argument("--burst", action="store_true")
     parser.add_argument("queues", nargs="*")
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()  # `worker --burst routing` as the usage says
     if args.mode == "worker":
         run_worker(args.burst, args.queues)
     else:

@@ -39,6 +39,8 @@ class IdempotencyKey(Base):
     response: Mapped[dict] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_at()
 
+    __table_args__ = (Index("ix_idempotency_keys_created", "created_at"),)  # the daily purge
+
 
 class Upload(Base):
     """A presigned upload slot; the object is checked when a report references it."""

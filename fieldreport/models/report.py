@@ -78,6 +78,13 @@ class Report(Base):
         Index("ix_reports_updated", "updated_at"),
         Index("ix_reports_area", "area_id"),
         Index("ix_reports_parent", "parent_id"),
+        # The public map of open reports, newest first (the status IN list matches OPEN_STATUSES).
+        Index("ix_reports_open_created", "created_at",
+              postgresql_where="status IN ('submitted', 'assigned', 'in_progress', 'awaiting_info', "
+                               "'reopened')"),
+        # Reports waiting for the router: the triage queue and the stale-routing sweep.
+        Index("ix_reports_unrouted", "created_at",
+              postgresql_where="unit_id IS NULL AND status IN ('submitted', 'reopened')"),
     )
 
 
@@ -133,7 +140,7 @@ class Event(Base):
     to_status: Mapped[str | None] = mapped_column(String(16))
     from_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     to_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
-    reason: Mapped[str | None] = mapped_column(String(60))
+    reason: Mapped[str | None] = mapped_column(String(500))  # a code or a staff member's words
     note: Mapped[str | None] = mapped_column(Text)
     public: Mapped[bool] = mapped_column(Boolean, default=True)  # shown to the citizen
     data: Mapped[dict] = mapped_column(JSONB, default=dict)

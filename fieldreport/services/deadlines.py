@@ -1,27 +1,205 @@
-"""Due times in working time, from the category's deadline and the deployment's calendar."""
+"""Due times in working time, from the category's deadline and the deployment's calendar.
+
+Rules (DESIGN §5): a limit is N working hours or N working days. Hours count office time
+only, from the moment of assignment. A day limit starts counting on the next working day
+and ends at the close of office on the N-th. Time in `awaiting_info` (pauses) does not
+count. An extension moves the unit's working due (`reports.due_at`) but never the due
+that counts for the indicators (`reports.indicator_due_at`, computed here without it).
+
+The limit comes from the category (`deadline_amount` + `deadline_unit`) unless the report
+carries another urgency, which then takes the deployment's default for that urgency
+(config URGENCY_DEADLINES, "urgent=4h,simple=3d,standard=10d,complex=15d"). A report
+held by the dispatcher is due for triage (config TRIAGE_DEADLINE, "8h").
+"""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Iterable
 
-from flask import current_app
+from flask import current_app, g, has_app_context
 from sqlalchemy import select
 
+from fieldreport.errors import Conflict, NotFound, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import CalendarDay, Category
-from fieldreport.worktime import Calendar, parse_office_hours
+from fieldreport.services import outbox
+from fieldreport.worktime import Calendar, Pause, parse_office_hours
+
+DEFAULT_URGENCY_DEADLINES = "urgent=4h,simple=3d,standard=10d,complex=15d"
+DEFAULT_TRIAGE_DEADLINE = "8h"
+Limit = tuple[float, str]  # (amount, "hours" | "days")
+
+# Calendars keyed by their admin data: a Calendar caches its working days per year, so one
+# built from the same rows is reused across requests and jobs (a memo, never the truth).
+_calendars: dict[tuple, Calendar] = {}
+
+
+def _setting(name: str, default: str) -> str:
+    return (current_app.config.get(name) if has_app_context() else None) or default
 
 
 def calendar() -> Calendar:
-    """The working calendar: statutory holidays plus the admin-edited swap/make-up days."""
-    days = db.session.execute(select(CalendarDay.day, CalendarDay.kind)).all()
-    return Calendar(
-        extra_days_off=frozenset(d for d, k in days if k == "off"),
-        makeup_days=frozenset(d for d, k in days if k == "work"),
-        office_hours=parse_office_hours(current_app.config["OFFICE_HOURS"]),
-    )
+    """The working calendar: statutory holidays plus the admin-edited swap/make-up days.
+
+    Read from the calendar_days table once per request or job (cached on flask.g).
+    """
+    if has_app_context() and "work_calendar" in g:
+        return g.work_calendar
+    rows = db.session.execute(select(CalendarDay.day, CalendarDay.kind)
+                              .order_by(CalendarDay.day)).all()
+    key = (tuple((d, k) for d, k in rows), _setting("OFFICE_HOURS", "07:30-11:30,13:30-17:00"))
+    cal = _calendars.get(key)
+    if cal is None:
+        if len(_calendars) > 32:
+            _calendars.clear()
+        cal = _calendars[key] = Calendar(
+            extra_days_off=frozenset(d for d, k in rows if k == "off"),
+            makeup_days=frozenset(d for d, k in rows if k == "work"),
+            office_hours=parse_office_hours(key[1]),
+        )
+    if has_app_context():
+        g.work_calendar = cal
+    return cal
 
 
-def due_for(category: Category, start: datetime, cal: Calendar | None = None) -> datetime:
-    """When a report of this category, assigned at `start`, is due."""
+def forget_calendar() -> None:
+    """Drop the request's cached calendar (after an admin edits calendar days)."""
+    if has_app_context():
+        g.pop("work_calendar", None)
+
+
+def parse_limit(text: str) -> Limit:
+    """"4h" → (4.0, "hours"), "10d" → (10.0, "days"); ValueError otherwise."""
+    text = text.strip().lower()
+    units = {"h": "hours", "d": "days"}
+    if len(text) < 2 or text[-1] not in units:
+        raise ValueError(f"bad deadline {text!r}, expected e.g. 4h or 10d")
+    amount = float(text[:-1])
+    if amount <= 0:
+        raise ValueError(f"bad deadline {text!r}: must be positive")
+    return amount, units[text[-1]]
+
+
+def urgency_limits() -> dict[str, Limit]:
+    """The deployment's default limit per urgency."""
+    spec = _setting("URGENCY_DEADLINES", DEFAULT_URGENCY_DEADLINES)
+    out = {}
+    for part in spec.split(","):
+        name, _, limit = part.partition("=")
+        out[name.strip()] = parse_limit(limit)
+    return out
+
+
+def triage_limit() -> Limit:
+    return parse_limit(_setting("TRIAGE_DEADLINE", DEFAULT_TRIAGE_DEADLINE))
+
+
+def limit_for(category: Category, urgency: str | None = None, *, triage: bool = False) -> Limit:
+    """The limit that applies: triage, else the report's own urgency, else the category's."""
+    if triage:
+        return triage_limit()
+    if urgency and urgency != category.urgency:
+        limits = urgency_limits()
+        if urgency in limits:
+            return limits[urgency]
+    return float(category.deadline_amount), category.deadline_unit
+
+
+def due_for(category: Category, start: datetime, cal: Calendar | None = None, *,
+            urgency: str | None = None, triage: bool = False,
+            pauses: Iterable[Pause] = ()) -> datetime | None:
+    """When a report of this category, assigned at `start`, is due.
+
+    None only while an open pause (awaiting_info) began before the limit was reached.
+    """
     cal = cal or calendar()
-    return cal.due(start, category.deadline_amount, category.deadline_unit)
+    amount, unit = limit_for(category, urgency, triage=triage)
+    return cal.due(start, amount, unit, pauses)
+
+
+
+def shift_for_pauses(cal: Calendar, start: datetime, due: datetime,
+                     pauses: Iterable[Pause]) -> datetime | None:
+    """A due fixed at `start` (e.g. recorded by the dispatcher), moved later by the pauses.
+
+    The clock runs from `start`; office time paused before `due` is added after it.
+    """
+    if due <= start:
+        return due
+    hours = cal.working_hours_between(start, due)
+    if hours == 0:
+        return due
+    return cal.due(start, hours, "hours", pauses)
+
+
+def indicator_due(cal: Calendar, category: Category, received_at: datetime, *,
+                  urgency: str | None = None, triage: bool = False,
+                  recorded: datetime | None = None,
+                  pauses: Iterable[Pause] = ()) -> datetime | None:
+    """The due that counts for the indicators of the unit that received the report.
+
+    `recorded` is the indicator due written with the assignment event when the workflow
+    fixed one (data.indicator_due_at); otherwise the category's limit from `received_at`.
+    Pauses move it; extensions never do.
+    """
+    pauses = list(pauses)
+    if recorded is not None:
+        return shift_for_pauses(cal, received_at, recorded, pauses)
+    amount, unit = limit_for(category, urgency, triage=triage)
+    return cal.due(received_at, amount, unit, pauses)
+
+
+# -- the admins' table of swap days and make-up days ------------------------------------
+
+def _check_day(day, kind: str) -> None:
+    base = Calendar(office_hours=calendar().office_hours)  # statutory days only
+    if kind == "work" and base.is_working_day(day):
+        raise Unprocessable("already_working_day", f"{day} is already a working day.",
+                            f"Ngày {day} vốn là ngày làm việc.", field="day")
+    if kind == "off" and not base.is_working_day(day):
+        raise Unprocessable("already_day_off", f"{day} is already a day off.",
+                            f"Ngày {day} vốn là ngày nghỉ.", field="day")
+
+
+def list_days(year: int | None = None) -> list[dict]:
+    """The admins' rows (of one year), each with its weekday and statutory holiday name."""
+    q = select(CalendarDay).order_by(CalendarDay.day)
+    if year is not None:
+        q = q.where(CalendarDay.day >= date(year, 1, 1), CalendarDay.day < date(year + 1, 1, 1))
+    cal = calendar()
+    return [{"day": r.day, "kind": r.kind, "note": r.note, "weekday": r.day.weekday(),
+             "holiday": cal.holiday_name(r.day)} for r in db.session.scalars(q)]
+
+
+def save_day(day, kind: str, note: str | None, *, create: bool) -> CalendarDay:
+    """Add (create=True: 409 if present) or change a day; dues around it are recomputed."""
+    row = db.session.get(CalendarDay, day)
+    if create and row is not None:
+        raise Conflict("calendar_day_exists", f"{day} is already in the calendar.",
+                       f"Ngày {day} đã có trong lịch.", day=day.isoformat())
+    if not create and row is None:
+        raise NotFound("calendar_day_not_found", f"{day} is not in the calendar.",
+                       f"Ngày {day} không có trong lịch.")
+    _check_day(day, kind)
+    row = row or CalendarDay(day=day)
+    row.kind, row.note = kind, note
+    db.session.add(row)
+    _changed(day)
+    return row
+
+
+def delete_day(day) -> None:
+    row = db.session.get(CalendarDay, day)
+    if row is None:
+        raise NotFound("calendar_day_not_found", f"{day} is not in the calendar.",
+                       f"Ngày {day} không có trong lịch.")
+    db.session.delete(row)
+    _changed(day)
+
+
+def _changed(day) -> None:
+    """Commit with a job that re-measures the reports whose dues may move."""
+    job = outbox.record("default", "workers.jobs.indicators_calendar_changed", day.isoformat())
+    db.session.commit()
+    forget_calendar()
+    outbox.dispatch([job])

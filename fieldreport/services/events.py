@@ -1,8 +1,12 @@
 """Writing the append-only history: every change to a report is one Event row."""
 from __future__ import annotations
 
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import object_session
+
 from fieldreport.extensions import db
-from fieldreport.models import Event, Report, User
+from fieldreport.models import Event, Outbox, Report, User
+from fieldreport.services import notify, outbox
 
 
 def record(report: Report, type_: str, *, user: User | None = None, actor: str | None = None,
@@ -12,6 +16,8 @@ def record(report: Report, type_: str, *, user: User | None = None, actor: str |
 
     `actor` labels the channel when there is no user (e.g. "citizen", "system:router",
     "open311:<client>"). Nothing else in the code changes `report.status` or `report.unit_id`.
+    A public event the citizen should hear about also writes its notifications (outbox-style
+    rows, each with a delivery job recorded in the same transaction).
     """
     ev = Event(report_id=report.id, type=type_, actor_user_id=user.id if user else None,
                actor=actor or (f"{user.role}:{user.username}" if user else "system"),
@@ -24,4 +30,34 @@ def record(report: Report, type_: str, *, user: User | None = None, actor: str |
     if to_unit_id is not None:
         report.unit_id = to_unit_id
     db.session.add(ev)
+    kind = notify.kind_for(ev)
+    if kind is not None:
+        db.session.flush()  # the notification rows point at the event
+        notify.for_event(report, ev, kind)
     return ev
+
+
+def commit() -> int:
+    """Commit the unit of work, then send every outbox row it inserted; returns how many.
+
+    Rows whose send fails stay unsent for outbox.sweep(): the commit is what matters.
+    """
+    db.session.flush()
+    rows = db.session.info.pop("outbox_new", [])
+    db.session.commit()
+    return outbox.dispatch(rows) if rows else 0
+
+
+@sa_event.listens_for(Outbox, "after_insert")
+def _track_outbox(mapper, connection, target: Outbox) -> None:
+    # Whoever records a job (routing, derivatives, notifications), commit() above sends it.
+    session = object_session(target)
+    if session is not None:
+        session.info.setdefault("outbox_new", []).append(target)
+
+
+@sa_event.listens_for(db.session, "after_commit")
+@sa_event.listens_for(db.session, "after_soft_rollback")
+def _forget_outbox(session, *args) -> None:
+    # Committed elsewhere: the sweeper sends it. Rolled back: it never existed.
+    session.info.pop("outbox_new", None)

@@ -1,0 +1,161 @@
+"""Public read latency over HTTP at scale, each next to the raw indexed SQL of the same page.
+
+    python bench/queries.py [--database-url postgresql+psycopg2://postgres@127.0.0.1:5432/fieldreport_bench_intake]
+        [--redis-url redis://127.0.0.1:6379/3] [--reports 1000000] [--requests 200]
+
+Needs PostgreSQL/PostGIS and Redis listening; starts its own S3 server and gunicorn. Uses the
+database as it is (the one bench/intake.py leaves behind by default) and generates reports
+(bench/generate.py) up to --reports. One client, sequential requests; p50/p95 in milliseconds.
+The raw SQL is the very SELECT the service builds (public.listing_select / nearby_select /
+the code lookup), run through psycopg2 on the same database in the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import psycopg2  # noqa: E402
+import urllib3  # noqa: E402
+
+from bench import _stack  # noqa: E402
+from bench.generate import dsn, generate, prepare  # noqa: E402
+
+CENTRE = (12.667, 108.038)
+
+
+def scenarios(cur, rng: random.Random) -> list[tuple[str, list[tuple[str, dict]]]]:
+    """(name, [(path, query params)…]): varied parameters so no single page is just cached."""
+    cur.execute("SELECT code FROM reports TABLESAMPLE SYSTEM (1) LIMIT 2000")
+    codes = [c for (c,) in cur.fetchall()]
+    month = (datetime.now(timezone.utc) - timedelta(days=30)).date().isoformat()
+    statuses = ["in_progress", "closed", "resolved", "rejected"]
+    cats = ["rubbish", "road_damage", "street_light", "flooding", "noise"]
+
+    def near(spread: float) -> tuple[float, float]:
+        return CENTRE[0] + rng.uniform(-spread, spread), CENTRE[1] + rng.uniform(-spread, spread)
+
+    def box(half: float) -> str:
+        lat, lon = near(0.01)
+        return f"{lon - half:.5f},{lat - half:.5f},{lon + half:.5f},{lat + half:.5f}"
+
+    out = [
+        ("list by status", [("/api/v1/reports", {"status": rng.choice(statuses)}) for _ in range(50)]),
+        ("list open (map)", [("/api/v1/reports", {"status": "open"})]),
+        ("list by category", [("/api/v1/reports", {"category": rng.choice(cats)}) for _ in range(50)]),
+        ("list 30-day window", [("/api/v1/reports", {"from": month})]),
+        ("bbox 1 km", [("/api/v1/reports", {"bbox": box(0.0045)}) for _ in range(50)]),
+        ("bbox 20 km (10 km radius)", [("/api/v1/reports", {"bbox": box(0.09)}) for _ in range(50)]),
+        ("nearby 250 m", [("/api/v1/reports/nearby", dict(zip(("lat", "lon"), near(0.03)),
+                                                           category=rng.choice(cats))) for _ in range(50)]),
+        ("report by code", [(f"/api/v1/reports/{c}", {}) for c in rng.sample(codes, min(200, len(codes)))]),
+    ]
+    return out
+
+
+def http_times(url: str, calls: list[tuple[str, dict]], n: int) -> list[float]:
+    http = urllib3.PoolManager(maxsize=1, retries=urllib3.Retry(total=2, backoff_factor=0))  # idle keep-alive resets
+    times = []
+    for i in range(n):
+        path, params = calls[i % len(calls)]
+        t = time.perf_counter()
+        r = http.request("GET", url + path, fields=params, timeout=30)
+        times.append(time.perf_counter() - t)
+        if r.status != 200:
+            raise SystemExit(f"{path} {params}: {r.status} {r.data[:200]!r}")
+    return times
+
+
+def raw_sql(app, path: str, params: dict) -> str:
+    """The SQL text the service runs for this request (literal parameters)."""
+    from fieldreport.extensions import db
+    from fieldreport.models import Category, Report
+    from fieldreport.services import public
+    from sqlalchemy import select
+    with app.test_request_context():
+        cats = {c.id: c for c in db.session.scalars(select(Category))}
+        if path.endswith("/nearby"):
+            cat = next(c for c in cats.values() if c.code == params["category"])
+            q = public.nearby_select(params["lat"], params["lon"], cat.id, app.config["NEARBY_METERS"])
+        elif path.startswith("/api/v1/reports/"):
+            q = select(Report).where(Report.code == path.rsplit("/", 1)[1])
+        else:
+            bbox = tuple(float(v) for v in params["bbox"].split(",")) if "bbox" in params else None
+            zone = ZoneInfo(app.config["TIMEZONE"])  # the API reads a bare date as local midnight
+            since = datetime.fromisoformat(params["from"]).replace(tzinfo=zone) if "from" in params else None
+            q = public.listing_select(cats, bbox=bbox, status=public.statuses(params.get("status")),
+                                      category=params.get("category"), since=since)
+        return str(q.compile(dialect=db.session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
+
+
+def sql_times(cur, sqls: list[str], n: int) -> list[float]:
+    times = []
+    for i in range(n):
+        t = time.perf_counter()
+        cur.execute(sqls[i % len(sqls)])
+        cur.fetchall()
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def plan_indexes(cur, sql: str) -> str:
+    cur.execute("EXPLAIN " + sql)
+    plan = "\n".join(r[0] for r in cur.fetchall())
+    found = re.findall(r"Index (?:Only )?Scan(?: Backward)? using (\w+)|Bitmap Index Scan on (\w+)", plan)
+    used = sorted({a or b for a, b in found})
+    return ",".join(used) or ("Seq Scan" if "Seq Scan" in plan else "?")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--database-url", default="postgresql+psycopg2://postgres@127.0.0.1:5432/fieldreport_bench_intake")
+    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/3")
+    p.add_argument("--reports", type=int, default=1_000_000)
+    p.add_argument("--requests", type=int, default=200)
+    args = p.parse_args()
+    prepare(args.database_url)
+    conn = psycopg2.connect(dsn(args.database_url))
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("SELECT count(*) FROM reports")
+    have = cur.fetchone()[0]
+    if have < args.reports:
+        print(f"generating {args.reports - have:,} reports …", flush=True)
+        generate(args.reports - have, database_url=args.database_url, seed=23,
+                 progress=lambda m: print(m, flush=True))
+        cur.execute("SELECT count(*) FROM reports")
+        have = cur.fetchone()[0]
+    env = _stack.env(args.database_url, args.redis_url, _stack.start_s3())
+    url = _stack.gunicorn("wsgi:app", env, 2, 4)
+    import os
+    os.environ.update(env)
+    from fieldreport import create_app
+    app = create_app()
+    rng = random.Random(5)
+    floor = http_times(url, [("/healthz", {})], args.requests)
+    rows = []
+    for name, calls in scenarios(cur, rng):
+        http_times(url, calls, 10)  # warm
+        h = http_times(url, calls, args.requests)
+        sqls = [raw_sql(app, path, params) for path, params in calls]
+        s = sql_times(cur, sqls, args.requests)
+        rows.append((name, h, s, plan_indexes(cur, sqls[0])))
+    pc = _stack.percentile
+    print(f"\npublic reads over HTTP at {have:,} reports ({args.requests} requests each, one client; ms)")
+    print(f"{'':28} {'HTTP p50':>9} {'p95':>7}   {'raw SQL p50':>11} {'p95':>7}   index used")
+    print(f"{'floor: GET /healthz':28} {pc(floor, 50) * 1e3:9.2f} {pc(floor, 95) * 1e3:7.2f}")
+    for name, h, s, idx in rows:
+        print(f"{name:28} {pc(h, 50) * 1e3:9.2f} {pc(h, 95) * 1e3:7.2f}   {pc(s, 50) * 1e3:11.2f} "
+              f"{pc(s, 95) * 1e3:7.2f}   {idx}")
+
+
+if __name__ == "__main__":
+    main()

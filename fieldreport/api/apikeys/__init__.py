@@ -1,0 +1,1 @@
+"""Open311 API keys, managed by administrators."""

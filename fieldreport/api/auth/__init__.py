@@ -1,0 +1,1 @@
+"""Sign-in for staff, dispatchers, supervisors and admins: short-lived bearer tokens."""

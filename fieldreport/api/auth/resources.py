@@ -1,0 +1,52 @@
+"""POST /auth/login, POST /auth/logout, GET /auth/me."""
+from __future__ import annotations
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from fieldreport import auth
+from fieldreport.api.auth.schemas import LoginSchema, TokenSchema, UserSchema
+from fieldreport.extensions import db
+from fieldreport.models import Unit, User
+
+blp = Blueprint("auth", __name__, description="Staff sign-in with bearer tokens")
+BEARER = [{"bearer": []}]
+
+
+def user_view(user: User) -> dict:
+    unit = db.session.get(Unit, user.unit_id) if user.unit_id else None
+    return {"id": user.id, "username": user.username, "full_name": user.full_name, "role": user.role,
+            "unit": {"code": unit.code, "name": unit.name, "kind": unit.kind} if unit else None}
+
+
+@blp.route("/auth/login")
+class Login(MethodView):
+    @blp.arguments(LoginSchema)
+    @blp.response(200, TokenSchema)
+    def post(self, body):
+        """Sign in; returns a bearer token valid TOKEN_TTL_MINUTES"""
+        token, expires, user = auth.login(body["username"], body["password"],
+                                          request.remote_addr or "unknown")
+        return {"access_token": token, "token_type": "Bearer", "expires_at": expires,
+                "user": user_view(user)}
+
+
+@blp.route("/auth/logout")
+class Logout(MethodView):
+    @auth.require_roles()
+    @blp.doc(security=BEARER)
+    @blp.response(204)
+    def post(self):
+        """Revoke the token of this request"""
+        auth.logout()
+
+
+@blp.route("/auth/me")
+class Me(MethodView):
+    @auth.require_roles()
+    @blp.doc(security=BEARER)
+    @blp.response(200, UserSchema)
+    def get(self):
+        """The signed-in user"""
+        return user_view(auth.current_user())

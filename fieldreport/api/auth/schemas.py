@@ -1,0 +1,29 @@
+"""Marshmallow schemas of sign-in and the signed-in user."""
+from marshmallow import Schema, fields
+from marshmallow.validate import Length
+
+
+class LoginSchema(Schema):
+    username = fields.String(required=True, validate=Length(1, 80))
+    password = fields.String(required=True, validate=Length(1, 200), load_only=True)
+
+
+class UnitRefSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    kind = fields.String()
+
+
+class UserSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    full_name = fields.String()
+    role = fields.String(metadata={"description": "citizen | staff | dispatcher | supervisor | admin"})
+    unit = fields.Nested(UnitRefSchema, allow_none=True)
+
+
+class TokenSchema(Schema):
+    access_token = fields.String(metadata={"description": "send as `Authorization: Bearer <token>`"})
+    token_type = fields.String()
+    expires_at = fields.DateTime()
+    user = fields.Nested(UserSchema)

@@ -1,0 +1,1 @@
+"""Reform indicators: the scoreboard API, its exports, and the working-calendar admin."""

@@ -1,0 +1,1 @@
+"""Citizen reports on the mobile API: submission, public views, follow, rate, reopen."""

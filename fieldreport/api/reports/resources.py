@@ -1,0 +1,178 @@
+"""Citizen report endpoints: submit, public view, map listing, nearby, rate, reopen, follow, mine.
+
+Photo URLs in responses are presigned GET URLs of the metadata-free copies, valid
+PRESIGN_SECONDS: fetch the report again for fresh ones. List items (listing, nearby, mine) carry
+a stable thumbnail URL instead, /reports/{code}/photos/{id}/thumb, which redirects to a fresh
+presigned URL: pages stay cheap (no signing per item) and cacheable. Never the original.
+"""
+from __future__ import annotations
+
+from flask import current_app, redirect, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from webargs.flaskparser import FlaskParser
+from webargs.multidictproxy import MultiDictProxy
+from werkzeug.datastructures import CombinedMultiDict
+
+from fieldreport import auth, security
+from fieldreport.api.reports.schemas import (
+    FollowSchema, IntakeHeadersSchema, ListQuerySchema, MyReportSchema, NearbyItemSchema,
+    NearbyQuerySchema, RatingSchema, ReopenSchema, ReportCreatedSchema, ReportJsonSchema,
+    ReportPageSchema, ReportSubmitSchema, ReportViewSchema, TokenQuerySchema)
+from fieldreport.errors import Invalid, Unauthorized, wants_vietnamese
+from fieldreport.services import citizen, intake, public
+
+parser = FlaskParser()
+
+
+@parser.location_loader("multipart_or_json")
+def _multipart_or_json(req, schema):
+    """One submission endpoint, two bodies: multipart (form fields + photo files) or JSON."""
+    if req.is_json:
+        return parser.load_json(req, schema)
+    return MultiDictProxy(CombinedMultiDict([req.form, req.files]), schema)
+
+
+class IntakeBlueprint(Blueprint):
+    ARGUMENTS_PARSER = parser
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {**Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+                                             "multipart_or_json": "multipart/form-data"}
+
+
+blp = IntakeBlueprint("reports", __name__, description=(
+    "Citizen reports: submit, follow, rate, reopen. Submission takes multipart photos or JSON "
+    "with upload_ids; an Idempotency-Key makes retries safe. The answer's citizen_token (or the "
+    "app's own X-Citizen-Token) proves the reporter for rating, reopening and /me/reports. "
+    "A report is accepted even while the job queue is down (its jobs wait in the outbox); photo "
+    "storage down is a 503 with Retry-After. Photo URLs in a report's view are presigned GET URLs "
+    "of the metadata-free copies, valid PRESIGN_SECONDS; list items carry stable thumbnail URLs "
+    "that redirect to fresh presigned ones. Listing pages are keyset-paginated: pass "
+    "next_cursor as cursor."))
+
+
+def signed_in_user():
+    """The user of a valid bearer token (a signed-in citizen), or None for the anonymous app."""
+    return auth.current_user()
+
+
+def _token(body: dict | None = None) -> str | None:
+    return request.headers.get("X-Citizen-Token") or (body or {}).get("citizen_token") \
+        or request.args.get("citizen_token") or None
+
+
+def _read_photos(files) -> list[tuple[str | None, bytes]]:
+    limit = current_app.config["PHOTO_MAX_BYTES"] + 1  # one byte over is enough to say "too large"
+    out = []
+    for f in files or []:
+        data = f.stream.read(limit)
+        if not data and not f.filename:  # a form's empty file input
+            continue
+        out.append((f.filename or None, data))
+    return out
+
+
+@blp.route("/reports")
+class Reports(MethodView):
+    @blp.arguments(ListQuerySchema, location="query")
+    @blp.response(200, ReportPageSchema)
+    def get(self, args):
+        """List public reports, newest first (keyset pagination by cursor)"""
+        return public.listing(vi=wants_vietnamese(), bbox=args.get("bbox"),
+                              status=public.statuses(args.get("status")), category=args.get("category"),
+                              since=args.get("since"), until=args.get("until"),
+                              cursor=args.get("cursor"), page_size=args["page_size"])
+
+    @blp.arguments(IntakeHeadersSchema, location="headers")
+    @blp.arguments(ReportSubmitSchema, location="multipart_or_json")
+    @blp.doc(requestBody={"content": {"application/json": {"schema": ReportJsonSchema}}})
+    @blp.response(201, ReportCreatedSchema)
+    def post(self, headers, data):
+        """Submit a report (multipart photos, or JSON with upload_ids)"""
+        receipt = intake.submit(intake.Submission(
+            category=data["category"], lat=data.get("lat"), lon=data.get("lon"),
+            accuracy_m=data.get("accuracy_m"), description=data.get("description"),
+            address_hint=data.get("address_hint"), reporter_name=data.get("reporter_name"),
+            reporter_phone=data.get("reporter_phone"), reporter_email=data.get("reporter_email"),
+            attributes=data.get("attributes") or {}, photos=_read_photos(data.get("photos")),
+            upload_ids=data.get("upload_ids") or [], citizen_token=headers.get("citizen_token"),
+            idempotency_key=headers.get("idempotency_key"), client_ip=request.remote_addr or "",
+            user=signed_in_user()))
+        extra = {"Idempotent-Replayed": "true"} if receipt.replayed else {}
+        return receipt.body, receipt.status, {"Location": receipt.body["links"]["self"], **extra}
+
+
+@blp.route("/reports/nearby")
+class NearbyReports(MethodView):
+    @blp.arguments(NearbyQuerySchema, location="query")
+    @blp.response(200, NearbyItemSchema(many=True))
+    def get(self, args):
+        """Open reports of a category near a point, nearest first"""
+        return public.nearby(args["lat"], args["lon"], args["category"], wants_vietnamese(),
+                             current_app.config["NEARBY_METERS"])
+
+
+@blp.route("/reports/<string:code>")
+class ReportByCode(MethodView):
+    @blp.response(200, ReportViewSchema)
+    def get(self, code):
+        """Public view of one report"""
+        return public.view(public.find(code), wants_vietnamese())
+
+
+@blp.route("/reports/<string:code>/photos/<int:photo_id>/<any(display, thumb):variant>")
+class ReportPhoto(MethodView):
+    @blp.doc(responses={"302": {"description": "Location: a presigned GET URL of the public copy"}})
+    def get(self, code, photo_id, variant):
+        """Redirect to a fresh presigned URL of a photo's public copy (display or thumb)"""
+        resp = redirect(public.photo_redirect(code, photo_id, variant), code=302)
+        # A little shorter than the presigned URL lives, so a cached redirect never points at a dead URL.
+        resp.headers["Cache-Control"] = f"private, max-age={current_app.config['PRESIGN_SECONDS'] // 2}"
+        return resp
+
+
+@blp.route("/reports/<string:code>/rating")
+class ReportRating(MethodView):
+    @blp.arguments(RatingSchema)
+    @blp.response(200, ReportViewSchema)
+    def post(self, body, code):
+        """Rate a resolved report (once, 1–5)"""
+        report = citizen.rate(code, body["rating"], body.get("comment"), _token(body), signed_in_user())
+        return public.view(report, wants_vietnamese())
+
+
+@blp.route("/reports/<string:code>/reopen")
+class ReportReopen(MethodView):
+    @blp.arguments(ReopenSchema)
+    @blp.response(200, ReportViewSchema)
+    def post(self, body, code):
+        """Reopen a resolved report within the reopen window"""
+        report = citizen.reopen(code, body["reason"], _token(body), signed_in_user())
+        return public.view(report, wants_vietnamese())
+
+
+@blp.route("/reports/<string:code>/follow")
+class ReportFollow(MethodView):
+    @blp.response(200, FollowSchema)
+    def post(self, code):
+        """Follow a report ("me too"): counted once per citizen token or client"""
+        token = _token()
+        key = ("t" + security.token_hash(token)[:63]) if token else ("i" + intake.client_key(request.remote_addr))
+        count, new = citizen.follow(code, key)
+        return {"followers_count": count, "following": True, "new": new}
+
+
+@blp.route("/me/reports")
+class MyReports(MethodView):
+    @blp.arguments(TokenQuerySchema, location="query")
+    @blp.response(200, MyReportSchema(many=True))
+    def get(self, args):
+        """The reports of this citizen token (X-Citizen-Token) or signed-in citizen"""
+        token, user = _token(args), signed_in_user()
+        if not token and user is None:
+            raise Unauthorized("citizen_token_required", "Send X-Citizen-Token or sign in.",
+                               "Cần gửi X-Citizen-Token hoặc đăng nhập.")
+        if token and not intake.TOKEN_RE.match(token):
+            raise Invalid("invalid_citizen_token", "X-Citizen-Token must be 32–128 URL-safe characters.",
+                          "X-Citizen-Token phải gồm 32–128 ký tự an toàn cho URL.")
+        return public.mine(security.token_hash(token) if token else None, user.id if user else None,
+                           wants_vietnamese())

@@ -1,0 +1,262 @@
+"""Marshmallow schemas of the citizen report endpoints: submission, public views, listing, actions."""
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_smorest.fields import Upload
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
+from marshmallow.validate import Length, Range
+from werkzeug.datastructures import FileStorage
+
+
+class Str(fields.String):
+    """A string PostgreSQL can store: NUL characters are refused as invalid input."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("NUL characters are not allowed.")
+        return text
+
+
+class PhotoFile(Upload):
+    """A multipart file part; its type is sniffed from the bytes, never from its name."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, FileStorage):
+            raise ValidationError("Not a file upload.")
+        return value
+
+
+class BBox(fields.Field):
+    """minlon,minlat,maxlon,maxlat in WGS84 degrees."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            box = tuple(float(v) for v in str(value).split(","))
+        except ValueError:
+            raise ValidationError("bbox is minlon,minlat,maxlon,maxlat") from None
+        if len(box) != 4 or not (-180 <= box[0] < box[2] <= 180 and -90 <= box[1] < box[3] <= 90):
+            raise ValidationError("bbox is minlon,minlat,maxlon,maxlat with min < max")
+        return box
+
+
+class LocalDateTime(fields.Field):
+    """An ISO date (midnight, local time) or an ISO date-time (local time when it has no offset)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        zone = ZoneInfo(current_app.config["TIMEZONE"])
+        try:
+            text = str(value)
+            parsed = (datetime.combine(date.fromisoformat(text), time()) if len(text) == 10
+                      else datetime.fromisoformat(text))
+        except ValueError:
+            raise ValidationError("Not an ISO date or date-time.") from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+
+
+class ReportSubmitSchema(Schema):
+    """A new report: multipart/form-data with `photos` files, or JSON referencing `upload_ids`."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    category = Str(required=True, validate=Length(1, 40), metadata={"description": "category code"})
+    lat = fields.Float(validate=Range(-90, 90), metadata={
+        "description": "WGS84 latitude; with lon omitted too, the first photo's EXIF GPS is used"})
+    lon = fields.Float(validate=Range(-180, 180), metadata={"description": "WGS84 longitude"})
+    accuracy_m = fields.Float(validate=Range(0, 100_000), metadata={"description": "GPS accuracy (m)"})
+    description = Str(validate=Length(max=4000))
+    address_hint = Str(validate=Length(max=500))
+    reporter_name = Str(validate=Length(max=200), metadata={"description": "private"})
+    reporter_phone = Str(validate=Length(max=40), metadata={"description": "private"})
+    reporter_email = Str(validate=Length(max=240), metadata={"description": "private"})
+    attributes = fields.Dict(keys=Str(), metadata={
+        "description": "category attributes by code; in a form, send attribute[code]=value"})
+    photos = fields.List(PhotoFile(), metadata={"description": "0–PHOTO_MAX_COUNT JPEG/PNG/WebP/HEIC files"})
+    upload_ids = fields.List(Str(validate=Length(1, 40)),
+                             metadata={"description": "ids from POST /uploads whose photo was PUT"})
+
+    @pre_load
+    def _form_attributes(self, data, **kwargs):
+        # Open311 clients send attribute[code]=value form fields.
+        if not hasattr(data, "keys"):
+            return data
+        keys = [k for k in data.keys() if isinstance(k, str)]  # a nameless multipart part has None
+        attrs = {k[10:-1]: data[k] for k in keys if k.startswith("attribute[") and k.endswith("]")}
+        if not attrs:
+            return data
+        out = {k: data[k] for k in keys if not k.startswith("attribute[")}
+        given = out.get("attributes")
+        out["attributes"] = {**(given if isinstance(given, dict) else {}), **attrs}
+        return out
+
+
+class ReportJsonSchema(ReportSubmitSchema):
+    """The JSON form of a submission (photos uploaded first, see POST /uploads)."""
+
+    class Meta:
+        exclude = ("photos",)
+        unknown = EXCLUDE
+
+
+class IntakeHeadersSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    idempotency_key = Str(data_key="Idempotency-Key", validate=Length(1, 200), metadata={
+        "description": "a retry with the same key and body returns the first answer"})
+    citizen_token = Str(data_key="X-Citizen-Token", validate=Length(1, 200), metadata={
+        "description": "the app's citizen token: groups its reports, proves it is the reporter"})
+
+
+class ReportLinksSchema(Schema):
+    self = fields.String()
+    track = fields.String()
+
+
+class ReportLatLonSchema(Schema):
+    lat = fields.Float()
+    lon = fields.Float()
+
+
+class ReportLocationSchema(ReportLatLonSchema):
+    source = fields.String(metadata={"description": "device | exif"})
+
+
+class ReportCreatedSchema(Schema):
+    code = fields.String(metadata={"description": "public tracking code"})
+    citizen_token = fields.String(metadata={"description": "secret: keep it to follow, rate, reopen"})
+    status = fields.String()
+    location = fields.Nested(ReportLocationSchema)
+    links = fields.Nested(ReportLinksSchema)
+
+
+class ReportUnitNameSchema(Schema):
+    name = fields.String()
+
+
+class ReportCodeNameSchema(ReportUnitNameSchema):
+    code = fields.String()
+
+
+class ReportPhotoSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "before | after"})
+    width = fields.Integer()
+    height = fields.Integer()
+    ready = fields.Boolean(metadata={"description": "false until the worker made the public copies"})
+    display_url = fields.String(allow_none=True, metadata={
+        "description": "presigned GET of the metadata-free copy (≤ 2048 px); valid PRESIGN_SECONDS"})
+    thumb_url = fields.String(allow_none=True)
+
+
+class ReportHistorySchema(Schema):
+    type = fields.String()
+    status = fields.String()
+    at = fields.DateTime()
+
+
+class ReportViewSchema(Schema):
+    code = fields.String()
+    status = fields.String()
+    category = fields.Nested(ReportCodeNameSchema)
+    description = fields.String(allow_none=True)
+    address_hint = fields.String(allow_none=True)
+    location = fields.Nested(ReportLatLonSchema)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    area = fields.Nested(ReportCodeNameSchema, allow_none=True)
+    unit = fields.Nested(ReportUnitNameSchema, allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    public_answer = fields.String(allow_none=True)
+    rating = fields.Integer(allow_none=True)
+    followers_count = fields.Integer()
+    photos = fields.List(fields.Nested(ReportPhotoSchema))
+    history = fields.List(fields.Nested(ReportHistorySchema))
+
+
+class ReportItemSchema(Schema):
+    code = fields.String()
+    status = fields.String()
+    category = fields.Nested(ReportCodeNameSchema)
+    location = fields.Nested(ReportLatLonSchema)
+    created_at = fields.DateTime()
+    followers_count = fields.Integer()
+    thumb_url = fields.String(allow_none=True)
+
+
+class NearbyItemSchema(ReportItemSchema):
+    distance_m = fields.Float()
+
+
+class MyReportSchema(ReportItemSchema):
+    updated_at = fields.DateTime()
+    due_at = fields.DateTime(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    public_answer = fields.String(allow_none=True)
+    rating = fields.Integer(allow_none=True)
+
+
+class ReportPageSchema(Schema):
+    items = fields.List(fields.Nested(ReportItemSchema))
+    page_size = fields.Integer()
+    next_cursor = fields.String(allow_none=True, metadata={"description": "pass as cursor for the next page"})
+
+
+class ListQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    bbox = BBox(metadata={"description": "minlon,minlat,maxlon,maxlat"})
+    status = Str(validate=Length(max=200), metadata={
+        "description": "a status, a comma list, or open / closed"})
+    category = Str(validate=Length(max=40))
+    since = LocalDateTime(data_key="from", metadata={"description": "created at or after (ISO date/date-time)"})
+    until = LocalDateTime(data_key="to", metadata={"description": "created before (ISO date/date-time)"})
+    cursor = Str(validate=Length(max=200), metadata={"description": "next_cursor of the previous page"})
+    page_size = fields.Integer(load_default=50, validate=Range(1, 200))
+
+
+class NearbyQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    lat = fields.Float(required=True, validate=Range(-90, 90))
+    lon = fields.Float(required=True, validate=Range(-180, 180))
+    category = Str(required=True, validate=Length(1, 40))
+
+
+class TokenQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    citizen_token = Str(validate=Length(1, 200), metadata={
+        "description": "alternative to the X-Citizen-Token header"})
+
+
+class RatingSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    rating = fields.Integer(required=True, validate=Range(1, 5))
+    comment = Str(validate=Length(max=2000))
+    citizen_token = Str(validate=Length(1, 200), metadata={"description": "or X-Citizen-Token"})
+
+
+class ReopenSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    reason = Str(required=True, validate=Length(1, 2000))
+    citizen_token = Str(validate=Length(1, 200), metadata={"description": "or X-Citizen-Token"})
+
+
+class FollowSchema(Schema):
+    followers_count = fields.Integer()
+    following = fields.Boolean()
+    new = fields.Boolean(metadata={"description": "false when this follower had already followed"})

@@ -1,0 +1,1 @@
+"""The staff API: queues, report detail, workflow actions, triage, failed jobs."""

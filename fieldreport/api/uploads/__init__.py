@@ -1,0 +1,1 @@
+"""Presigned photo uploads for large photos on flaky networks."""

@@ -1,0 +1,17 @@
+"""POST /api/v1/uploads: a presigned PUT URL for one photo, then reference it from a report."""
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from fieldreport.api.uploads.schemas import UploadSlotSchema
+from fieldreport.services import intake
+
+blp = Blueprint("uploads", __name__, description="Presigned photo uploads")
+
+
+@blp.route("/uploads")
+class Uploads(MethodView):
+    @blp.response(201, UploadSlotSchema)
+    def post(self):
+        """Get a presigned URL to PUT one photo; the report checks it like a multipart photo"""
+        return intake.new_upload(request.remote_addr or "")

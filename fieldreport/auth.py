@@ -1,0 +1,226 @@
+"""Staff sign-in, bearer tokens, role decorators and object-level authorization helpers.
+
+Policy in one place, reused by the API, the web console and the services:
+- citizen: no staff access;
+- staff: the reports of their own unit;
+- dispatcher: every report (and the reporter's contact), the triage queue, assignment;
+- supervisor: read everything in their unit's subtree, reopen and reassign there;
+- admin: everything, plus the admin endpoints.
+A report of another unit answers 403, not 404: report codes are public tracking codes (the
+citizen's view shows any report by its code), so hiding existence protects nothing, and staff
+given a code by phone learn that it is with another unit.
+"""
+from __future__ import annotations
+
+import functools
+from datetime import datetime, timedelta
+
+from flask import current_app, g, request
+from sqlalchemy import ColumnElement, false, select, true, update
+
+from fieldreport import ratelimit, security
+from fieldreport.errors import Forbidden, RateLimited, Unauthorized
+from fieldreport.extensions import db
+from fieldreport.models import AuthToken, Report, Unit, User
+from fieldreport.models.base import utcnow
+
+STAFF_ROLES = ("staff", "dispatcher", "supervisor", "admin")
+ALL_REPORTS_ROLES = ("dispatcher", "admin")
+CONTACT_ROLES = ("dispatcher", "admin")  # who sees the reporter's identity
+
+_dummy_hash: str | None = None
+
+
+def _dummy() -> str:
+    """A real hash to verify against for unknown users, so timing does not reveal them."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = security.hash_password("not-a-user-password")
+    return _dummy_hash
+
+
+def _invalid() -> Unauthorized:
+    return Unauthorized("invalid_credentials", "Wrong username or password.",
+                        "Sai tên đăng nhập hoặc mật khẩu.")
+
+
+def _locked(until: datetime) -> RateLimited:
+    wait = max(1, int((until - utcnow()).total_seconds()))
+    return RateLimited("account_locked", "Too many failed sign-ins; the account is locked for a while.",
+                       "Đăng nhập sai quá nhiều lần; tài khoản bị tạm khóa.", retry_after=wait)
+
+
+# -- sign-in ------------------------------------------------------------------------------
+
+def login(username: str, password: str, ip: str) -> tuple[str, datetime, User]:
+    """Check the password and issue a bearer token (only its hash is stored).
+
+    Brute force is slowed twice: per client IP (a Redis window shared by every API process)
+    and per account (`LOGIN_MAX_FAILURES` failures lock it for `LOGIN_LOCK_MINUTES`).
+    """
+    cfg = current_app.config
+    ratelimit.hit(f"login:{ip}", cfg.get("LOGIN_RATE_PER_IP", 30), cfg.get("LOGIN_RATE_WINDOW", 300))
+    user = db.session.scalar(select(User).where(User.username == username))
+    now = utcnow()
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        raise _locked(user.locked_until)
+    ok = security.verify_password(user.password_hash if user else _dummy(), password)
+    if user is None or not ok or not user.active:
+        if user is not None:
+            _count_failure(user.id, now)
+        raise _invalid()
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    token = security.new_token()
+    expires = now + timedelta(minutes=cfg["TOKEN_TTL_MINUTES"])
+    db.session.add(AuthToken(token_hash=security.token_hash(token), user_id=user.id, expires_at=expires))
+    db.session.commit()
+    return token, expires, user
+
+
+def _count_failure(user_id: int, now: datetime) -> None:
+    """Count a failure atomically (concurrent attempts on many hosts all count)."""
+    cfg = current_app.config
+    failures = db.session.execute(
+        update(User).where(User.id == user_id).values(failed_logins=User.failed_logins + 1)
+        .returning(User.failed_logins)).scalar_one()
+    if failures >= cfg["LOGIN_MAX_FAILURES"]:
+        lock = timedelta(minutes=cfg.get("LOGIN_LOCK_MINUTES", 15))
+        db.session.execute(update(User).where(User.id == user_id)
+                           .values(failed_logins=0, locked_until=now + lock))
+    db.session.commit()
+
+
+def logout() -> None:
+    """Revoke the token of the current request."""
+    row = _authenticate()[1]
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        db.session.commit()
+    g.pop("_auth_tokens", None)
+
+
+# -- who is asking ------------------------------------------------------------------------
+
+def _authenticate() -> tuple[User | None, AuthToken | None]:
+    """The user and token row of the request's bearer token (memoised per token value,
+    never per context alone: tests and CLI tools reuse one app context for many requests)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    if not token:
+        return None, None
+    cache = g.setdefault("_auth_tokens", {})
+    if token not in cache:
+        row = db.session.execute(
+            select(AuthToken, User).join(User, User.id == AuthToken.user_id)
+            .where(AuthToken.token_hash == security.token_hash(token))).first()
+        valid = (row is not None and row.AuthToken.revoked_at is None
+                 and row.AuthToken.expires_at > utcnow() and row.User.active)
+        cache[token] = (row.User, row.AuthToken) if valid else (None, None)
+    return cache[token]
+
+
+def current_user() -> User | None:
+    """The user of the request's valid bearer token, or None."""
+    return _authenticate()[0]
+
+
+def require_user() -> User:
+    user = current_user()
+    if user is None:
+        raise Unauthorized("unauthorized", "Sign in first (a valid bearer token is required).",
+                           "Cần đăng nhập (thiếu hoặc sai mã truy cập).")
+    return user
+
+
+def require_roles(*roles: str):
+    """View decorator: 401 without a valid token, 403 when the role is not one of `roles`.
+
+    Put it above the flask-smorest decorators so that authentication comes before parsing.
+    """
+    def decorator(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            user = require_user()
+            if roles and user.role not in roles:
+                raise Forbidden("forbidden_role", "Your role may not do this.",
+                                "Vai trò của bạn không được phép thực hiện thao tác này.")
+            return fn(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+# -- what they may see and do -------------------------------------------------------------
+
+def unit_subtree(unit_id: int) -> set[int]:
+    """The unit and every unit under it (recursive CTE; UNION stops on a cycle)."""
+    tree = select(Unit.id).where(Unit.id == unit_id).cte("subtree", recursive=True)
+    tree = tree.union(select(Unit.id).where(Unit.parent_id == tree.c.id))
+    return set(db.session.scalars(select(tree.c.id)))
+
+
+def visible_unit_ids(user: User | None) -> set[int] | None:
+    """Units whose reports the user may read; None means every report (dispatcher, admin)."""
+    if user is None or user.role not in STAFF_ROLES:
+        return set()
+    if user.role in ALL_REPORTS_ROLES:
+        return None
+    if user.unit_id is None:
+        return set()
+    if user.role == "supervisor":
+        cache = g.setdefault("_subtrees", {})
+        if user.unit_id not in cache:
+            cache[user.unit_id] = unit_subtree(user.unit_id)
+        return cache[user.unit_id]
+    return {user.unit_id}
+
+
+def report_scope(user: User | None) -> ColumnElement[bool]:
+    """A WHERE clause limiting a select of Report to what the user may read."""
+    ids = visible_unit_ids(user)
+    if ids is None:
+        return true()
+    return Report.unit_id.in_(ids) if ids else false()
+
+
+def can_see_report(user: User | None, report: Report) -> bool:
+    ids = visible_unit_ids(user)
+    return ids is None or report.unit_id in ids
+
+
+def can_see_contact(user: User | None) -> bool:
+    return user is not None and user.role in CONTACT_ROLES
+
+
+def can_act(user: User | None, report: Report) -> bool:
+    """May do the unit's work on it (accept, transfer, resolve...): its own unit's staff.
+
+    The dispatcher is the staff of the dispatcher unit, so this covers the triage queue
+    (and reports not routed yet); admins may do anything.
+    """
+    if user is None:
+        return False
+    if user.role == "admin":
+        return True
+    if user.role == "dispatcher" and report.unit_id is None:
+        return True
+    return user.role in ("staff", "dispatcher") and user.unit_id is not None \
+        and user.unit_id == report.unit_id
+
+
+def can_triage(user: User | None) -> bool:
+    """May assign any report to any unit (the dispatcher's job)."""
+    return user is not None and user.role in ("dispatcher", "admin")
+
+
+def can_supervise(user: User | None, report: Report) -> bool:
+    """May reopen and reassign it: a supervisor over its unit, or an admin."""
+    if user is None:
+        return False
+    if user.role == "admin":
+        return True
+    return user.role == "supervisor" and report.unit_id in (visible_unit_ids(user) or set())
+
+
+optional_user = current_user  # the name the citizen endpoints look for

@@ -1,0 +1,95 @@
+"""Categories as Open311 services: the service list, definitions, and attribute form fields."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from fieldreport.errors import Invalid, NotFound
+from fieldreport.extensions import db
+from fieldreport.models import Category
+from fieldreport.open311 import params
+
+DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
+LIST_TYPES = ("singlevaluelist", "multivaluelist")
+
+
+def _visible():
+    return select(Category).where(Category.active, Category.public)
+
+
+def all_services() -> list[Category]:
+    return list(db.session.scalars(_visible().order_by(Category.sort_order, Category.code)))
+
+
+def service(code: str | None) -> Category:
+    """The active public category with this service_code: 400 when absent, 404 when unknown."""
+    if not code:
+        raise Invalid("service_code_missing", "service_code is required.", "Thiếu service_code.")
+    cat = db.session.scalar(_visible().where(Category.code == code))
+    if cat is None:
+        raise NotFound("service_not_found", f"service_code {code!r} was not found.",
+                       f"Không tìm thấy service_code {code!r}.")
+    return cat
+
+
+def _attrs(cat: Category) -> list[dict]:
+    """The category's attributes in presentation order, with the spec's defaults filled in."""
+    attrs = [dict(a) for a in (cat.attributes or []) if a.get("code")]
+    for i, a in enumerate(attrs, start=1):
+        a.setdefault("order", i)
+        if a.get("datatype") not in DATATYPES:
+            a["datatype"] = "string"
+    return sorted(attrs, key=lambda a: (a["order"], a["code"]))
+
+
+def service_row(cat: Category, vi: bool) -> dict:
+    name = cat.name_vi if vi else cat.name_en
+    return {
+        "service_code": cat.code,
+        "service_name": name,
+        "description": (cat.description_vi if vi else cat.description_en) or name,
+        "metadata": bool(_attrs(cat)),
+        "type": "realtime",
+        "keywords": cat.keywords,
+        "group": cat.group,
+    }
+
+
+def definition(cat: Category) -> dict:
+    rows = []
+    for a in _attrs(cat):
+        row = {
+            "variable": bool(a.get("variable", True)),
+            "code": str(a["code"]),
+            "datatype": a["datatype"],
+            "required": bool(a.get("required", False)),
+            "datatype_description": a.get("datatype_description"),
+            "order": int(a["order"]),
+            "description": a.get("description") or str(a["code"]),
+        }
+        if a["datatype"] in LIST_TYPES:
+            row["values"] = [{"key": str(v["key"]), "name": str(v.get("name", v["key"]))}
+                             for v in a.get("values") or []]
+        rows.append(row)
+    return {"service_code": cat.code, "attributes": rows}
+
+
+def form_attributes(cat: Category, form: MultiDict) -> dict:
+    """`attribute[...]` fields shaped for intake, which checks them against the definition.
+
+    Empty values are dropped: the spec treats an empty optional argument as an absent one.
+    """
+    kinds = {str(a["code"]): a["datatype"] for a in _attrs(cat)}
+    out: dict = {}
+    for code, values in params.attributes(form).items():
+        values = [v.strip() for v in values if v and v.strip()]
+        if not values:
+            continue
+        if kinds.get(code) == "multivaluelist":
+            out[code] = list(dict.fromkeys(values))
+        elif len(values) > 1:
+            raise Invalid("invalid_attribute", f"attribute[{code}] takes one value.",
+                          f"attribute[{code}] chỉ nhận một giá trị.")
+        else:
+            out[code] = values[0]
+    return out

@@ -1,0 +1,127 @@
+"""Reading GeoReport arguments: W3C datetimes, comma lists, paging, attribute[code] fields."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+from typing import Mapping
+from urllib.parse import urlsplit
+
+from werkzeug.datastructures import MultiDict
+
+from fieldreport.errors import Invalid
+from fieldreport.open311.render import local_tz
+
+MAX_PAGE_SIZE = 1000
+URL_MAX = 2000
+_W3C_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_ATTR = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
+
+
+def arg(args: Mapping, name: str) -> str | None:
+    """An optional argument: empty means absent, as the spec says."""
+    value = args.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def w3c_datetime(args: Mapping, name: str) -> datetime | None:
+    """Parse a W3C (ISO 8601 subset) datetime; a date alone is local midnight.
+
+    The spec requires a zone on datetimes; a client that omits it means local time.
+    """
+    raw = arg(args, name)
+    if raw is None:
+        return None
+    try:
+        if _W3C_DATE.match(raw):
+            parts = [int(p) for p in raw.split("-")] + [1, 1]
+            return datetime.combine(datetime(parts[0], parts[1], parts[2]).date(), time(),
+                                    tzinfo=local_tz())
+        text = raw
+        if "T" in text and text.count(" ") == 1:  # an unencoded "+07:00" arrives as " 07:00"
+            text = text.replace(" ", "+")
+        if text[-1:] in ("z", "Z"):
+            text = text[:-1] + "+00:00"
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise Invalid("invalid_datetime",
+                      f"{name} must be a W3C datetime such as 2025-07-01T00:00:00+07:00.",
+                      f"{name} phải là thời điểm dạng W3C, ví dụ 2025-07-01T00:00:00+07:00.") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=local_tz())
+    return value
+
+
+def csv(args: Mapping, name: str, limit: int = MAX_PAGE_SIZE) -> list[str]:
+    """A comma-delimited argument, also accepted repeated (`status=open&status=closed`)."""
+    values = args.getlist(name) if isinstance(args, MultiDict) else [args.get(name) or ""]
+    items = [v.strip() for raw in values for v in (raw or "").split(",") if v.strip()]
+    if len(items) > limit:
+        raise Invalid("too_many_values", f"At most {limit} values of {name}.",
+                      f"Tối đa {limit} giá trị cho {name}.")
+    return list(dict.fromkeys(items))
+
+
+def positive_int(args: Mapping, name: str, default: int, maximum: int | None = None) -> int:
+    raw = arg(args, name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise Invalid("invalid_integer", f"{name} must be a positive integer.",
+                      f"{name} phải là số nguyên dương.")
+    value = int(raw)
+    if maximum is not None and value > maximum:
+        raise Invalid("invalid_integer", f"{name} must be at most {maximum}.",
+                      f"{name} không được lớn hơn {maximum}.")
+    return value
+
+
+def flag(args: Mapping, name: str) -> bool:
+    return (arg(args, name) or "").lower() in {"1", "true", "yes", "on"}
+
+
+def coordinate(args: Mapping, name: str, low: float, high: float) -> float | None:
+    raw = arg(args, name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not (low <= value <= high):  # also false for NaN
+        raise Invalid("invalid_coordinate", f"{name} must be a number between {low} and {high}.",
+                      f"{name} phải là số trong khoảng {low} đến {high}.")
+    return value
+
+
+def attributes(form: MultiDict) -> dict[str, list[str]]:
+    """`attribute[code]=v` and `attribute[code][]=v1&attribute[code][]=v2` → {code: [values]}."""
+    out: dict[str, list[str]] = {}
+    for key in form.keys():
+        m = _ATTR.match(key)
+        if m:
+            values = [v for v in form.getlist(key) if v is not None]
+            out.setdefault(m.group(1), []).extend(values)
+    return out
+
+
+def url(args: Mapping, name: str) -> str | None:
+    """An http(s) URL kept as given (never fetched)."""
+    value = arg(args, name)
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(value) > URL_MAX:
+        raise Invalid("invalid_url", f"{name} must be an http(s) URL.",
+                      f"{name} phải là địa chỉ http(s).")
+    return value
+
+
+def text(args: Mapping, name: str, limit: int) -> str | None:
+    value = arg(args, name)
+    if value is not None and len(value) > limit:
+        raise Invalid("text_too_long", f"{name} is longer than {limit} characters.",
+                      f"{name} dài quá {limit} ký tự.")
+    return value

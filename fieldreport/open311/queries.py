@@ -1,0 +1,221 @@
+"""The read side of GeoReport: reports as service requests, public events as request updates.
+
+Only public fields are selected; the reporter's name, phone, email and account never leave
+the database through these queries.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from fieldreport.errors import Invalid, NotFound
+from fieldreport.extensions import db, storage
+from fieldreport.models import Area, Category, Event, Photo, Report, Unit
+from fieldreport.models.base import utcnow
+from fieldreport.models.report import OPEN_STATUSES, STATUSES
+from fieldreport.open311 import statuses
+from fieldreport.open311.render import w3c
+
+SPAN = timedelta(days=90)
+# Rejections whose text must not be republished (abuse, or a complaint that belongs elsewhere).
+WITHHELD = ("offensive", "complaint_channel")
+
+
+@dataclass
+class Query:
+    ids: list[str]
+    service_codes: list[str]
+    statuses: list[str]
+    start: datetime | None = None
+    end: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+    page: int = 1
+    page_size: int = 1000
+
+
+def window(start: datetime | None, end: datetime | None, *, default: bool = True):
+    """The spec's range: at most 90 days; the most recent 90 days when neither end is given."""
+    if start and end and end < start:
+        raise Invalid("invalid_range", "end_date is before start_date.",
+                      "end_date sớm hơn start_date.")
+    if start and end and end - start > SPAN:
+        raise Invalid("range_too_long", "start_date and end_date may not span more than 90 days.",
+                      "Khoảng start_date–end_date không được quá 90 ngày.")
+    if start and not end:
+        end = start + SPAN
+    elif end and not start:
+        start = end - SPAN
+    elif not start and not end and default:
+        end = utcnow()
+        start = end - SPAN
+    return start, end
+
+
+def _status_filter(wanted: list[str]) -> list[str]:
+    out: set[str] = set()
+    for s in wanted:
+        s = s.lower()
+        if s == "open":
+            out.update(OPEN_STATUSES)
+        elif s == "closed":
+            out.update(x for x in STATUSES if x not in OPEN_STATUSES)
+        elif s in STATUSES:  # our detailed statuses are accepted too
+            out.add(s)
+        else:
+            raise Invalid("invalid_status", f"Unknown status {s!r}; use open or closed.",
+                          f"Trạng thái {s!r} không hợp lệ; dùng open hoặc closed.")
+    return sorted(out)
+
+
+# Only what a request row shows: never the reporter_* columns, never the whole entity.
+_REPORT_COLUMNS = ("id", "code", "status", "reject_reason", "public_answer", "description",
+                   "address_hint", "channel", "created_at", "updated_at", "due_at",
+                   "citizen_due_at", "assigned_at", "accepted_at", "resolved_at", "closed_at",
+                   "followers_count", "reopen_count")
+
+
+@functools.cache
+def _base():
+    """The one select of a request row; built once so SQLAlchemy's compiled cache hits
+    (a fresh alias per call would compile the statement on every request)."""
+    parent = aliased(Report)
+    columns = [getattr(Report, c) for c in _REPORT_COLUMNS]
+    return (select(*columns, Report.attributes["media_url"].astext.label("media_url_given"),
+                   Category.code.label("service_code"), Category.name_vi.label("cat_vi"),
+                   Category.name_en.label("cat_en"), Category.deadline_amount,
+                   Category.deadline_unit, Unit.name.label("unit_vi"),
+                   Unit.name_en.label("unit_en"), Unit.code.label("unit_code"),
+                   Area.code.label("area_code"), Area.full_name.label("area_name"),
+                   parent.code.label("parent_code"), func.ST_Y(Report.location).label("lat"),
+                   func.ST_X(Report.location).label("lon"))
+            .join(Category, Category.id == Report.category_id)
+            .outerjoin(Unit, Unit.id == Report.unit_id)
+            .outerjoin(Area, Area.id == Report.area_id)
+            .outerjoin(parent, parent.id == Report.parent_id)
+            .where(Category.public))
+
+
+def find(q: Query) -> list[tuple]:
+    order = (Report.created_at.desc(), Report.id.desc())
+    if q.ids:  # the spec: service_request_id overrides every other argument
+        return list(db.session.execute(_base().where(Report.code.in_(q.ids)).order_by(*order)))
+    # Page over report ids alone (an index scan), then join the page's few rows to the rest:
+    # a deep page must not join thousands of skipped rows.
+    cats = select(Category.id).where(Category.public)
+    if q.service_codes:
+        cats = cats.where(Category.code.in_(q.service_codes))
+    ids = select(Report.id).where(Report.category_id.in_(cats))
+    if q.statuses:
+        ids = ids.where(Report.status.in_(_status_filter(q.statuses)))
+    if q.start:
+        ids = ids.where(Report.created_at >= q.start)
+    if q.end:
+        ids = ids.where(Report.created_at <= q.end)
+    if q.updated_after:
+        ids = ids.where(Report.updated_at >= q.updated_after)
+    if q.updated_before:
+        ids = ids.where(Report.updated_at <= q.updated_before)
+    ids = ids.order_by(*order).limit(q.page_size).offset((q.page - 1) * q.page_size)
+    return list(db.session.execute(_base().where(Report.id.in_(ids.scalar_subquery())).order_by(*order)))
+
+
+def one(code: str) -> tuple:
+    row = db.session.execute(_base().where(Report.code == code)).first()
+    if row is None:
+        raise NotFound("request_not_found", f"service_request_id {code!r} was not found.",
+                       f"Không tìm thấy service_request_id {code!r}.")
+    return row
+
+
+def _photo_urls(report_ids: list[int]) -> dict[int, list[str]]:
+    """URLs of the metadata-free display copies (never the originals)."""
+    if not report_ids:
+        return {}
+    rows = db.session.execute(select(Photo.report_id, Photo.display_key)
+                              .where(Photo.report_id.in_(report_ids), Photo.display_key.is_not(None))
+                              .order_by(Photo.report_id, Photo.kind.desc(), Photo.id))
+    out: dict[int, list[str]] = {}
+    for report_id, key in rows:
+        out.setdefault(report_id, []).append(storage.presigned_get(key))
+    return out
+
+
+def rows_to_requests(rows: list[tuple], vi: bool, extensions: bool) -> list[dict]:
+    photos = _photo_urls([r.id for r in rows])
+    return [_request(row, photos.get(row.id, []), vi, extensions) for row in rows]
+
+
+def _request(row, photo_urls: list[str], vi: bool, extensions: bool) -> dict:
+    r = row
+    unit_name = (r.unit_vi if vi else (r.unit_en or r.unit_vi)) if r.unit_code else None
+    withheld = r.status == "rejected" and r.reject_reason in WITHHELD
+    media = [] if withheld else photo_urls or ([r.media_url_given] if r.media_url_given else [])
+    out = {
+        "service_request_id": r.code,
+        "status": "open" if r.status in OPEN_STATUSES else "closed",
+        "status_notes": statuses.notes(r, r.parent_code, unit_name, vi),
+        "service_name": r.cat_vi if vi else r.cat_en,
+        "service_code": r.service_code,
+        "description": None if withheld else r.description,
+        "agency_responsible": unit_name,
+        "service_notice": statuses.notice(r, vi),
+        "requested_datetime": w3c(r.created_at),
+        "updated_datetime": w3c(r.updated_at or r.created_at),
+        "expected_datetime": w3c(r.citizen_due_at or r.due_at),
+        "address": r.address_hint or r.area_name,
+        "address_id": None,
+        "zipcode": None,
+        "lat": round(r.lat, 7),
+        "long": round(r.lon, 7),
+        "media_url": media[0] if media else None,
+    }
+    if extensions:
+        out["extended_attributes"] = {
+            "detailed_status": r.status,
+            "status_reason": r.reject_reason,
+            "channel": r.channel,
+            "agency_code": r.unit_code,
+            "area_code": r.area_code,
+            "area_name": r.area_name,
+            "assigned_datetime": w3c(r.assigned_at),
+            "accepted_datetime": w3c(r.accepted_at),
+            "resolved_datetime": w3c(r.resolved_at),
+            "closed_datetime": w3c(r.closed_at),
+            "duplicate_of": r.parent_code,
+            "followers_count": r.followers_count,
+            "reopen_count": r.reopen_count,
+            "media_urls": media,
+        }
+    return out
+
+
+def updates(start: datetime | None, end: datetime | None, page: int, page_size: int,
+            vi: bool) -> list[dict]:
+    """Public events of public reports, oldest first, as mySociety request_update rows."""
+    stmt = (select(Event, Report.code, Report.reject_reason)
+            .join(Report, Report.id == Event.report_id)
+            .join(Category, Category.id == Report.category_id)
+            .where(Event.public, Category.public))
+    if start:
+        stmt = stmt.where(Event.at >= start)
+    if end:
+        stmt = stmt.where(Event.at <= end)
+    stmt = stmt.order_by(Event.at, Event.id).limit(page_size).offset((page - 1) * page_size)
+    out = []
+    for ev, code, reject_reason in db.session.execute(stmt):
+        withheld = ev.to_status == "rejected" and (ev.reason or reject_reason) in WITHHELD
+        out.append({
+            "update_id": str(ev.id),
+            "service_request_id": code,
+            "status": statuses.update_status(ev),
+            "updated_datetime": w3c(ev.at),
+            "description": None if withheld else (ev.note or statuses.label(ev.to_status, vi)),
+            "media_url": (ev.data or {}).get("media_url"),
+            "external_status_code": ev.to_status,
+        })
+    return out

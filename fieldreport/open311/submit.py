@@ -1,0 +1,95 @@
+"""POST requests: GeoReport form fields → the intake service the mobile API uses.
+
+Everything a report needs checked (category, attributes, text limits, photos, the service
+area, idempotency) is intake's job; this module only translates the spec's field names.
+"""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import func, update
+from werkzeug.datastructures import FileStorage, MultiDict
+
+from fieldreport.errors import Invalid
+from fieldreport.extensions import db
+from fieldreport.models import ApiKey, Report
+from fieldreport.open311 import catalog, locate, params, statuses
+from fieldreport.services import apikeys, intake
+
+log = logging.getLogger(__name__)
+
+
+def _location(form: MultiDict) -> tuple[float, float, float | None, locate.Place | None]:
+    lat = params.coordinate(form, "lat", -90, 90)
+    lon = params.coordinate(form, "long", -180, 180)
+    if (lat is None) != (lon is None):
+        raise Invalid("coordinates_incomplete", "Send both lat and long.", "Cần gửi cả lat và long.")
+    if lat is not None:
+        return lat, lon, None, None
+    address = params.arg(form, "address_string")
+    if address:
+        place = locate.locate(address)
+        return place.lat, place.lon, place.accuracy_m, place
+    if params.arg(form, "address_id"):
+        raise Invalid("address_id_unsupported",
+                      "address_id cannot be resolved here; send lat and long or address_string.",
+                      "Không tra được address_id; vui lòng gửi lat và long hoặc address_string.")
+    raise Invalid("location_required", "A location is required: lat and long, or address_string.",
+                  "Cần vị trí: lat và long, hoặc address_string.")
+
+
+def _photos(files: list[FileStorage]) -> list[tuple[str | None, bytes]]:
+    """The v2.1 draft's `media` uploads; an empty file input (no name, no bytes) is no photo."""
+    out = []
+    for f in files:
+        data = f.read()
+        if data or f.filename:
+            out.append((f.filename or None, data))
+    return out
+
+
+def _name(form: MultiDict) -> str | None:
+    parts = [params.arg(form, "first_name"), params.arg(form, "last_name")]
+    return " ".join(p for p in parts if p) or None
+
+
+def create(key: ApiKey, form: MultiDict, files: list[FileStorage], *,
+           idempotency_key: str | None, client_ip: str, vi: bool) -> dict:
+    """Submit through intake; answer the spec's request row (service_request_id, notice)."""
+    category = catalog.service(params.arg(form, "service_code"))
+    lat, lon, accuracy, place = _location(form)
+    media_url = params.url(form, "media_url")
+    receipt = intake.submit(intake.Submission(
+        category=category.code, lat=lat, lon=lon, accuracy_m=accuracy,
+        description=params.arg(form, "description"),
+        address_hint=params.arg(form, "address_string"),
+        reporter_name=_name(form), reporter_phone=params.arg(form, "phone"),
+        reporter_email=params.arg(form, "email"),
+        attributes=catalog.form_attributes(category, form),
+        photos=_photos(files),
+        idempotency_key=idempotency_key, client_ip=client_ip,
+        channel=apikeys.channel(key), per_ip_limit=False))
+    code = receipt.body["code"]
+    if not receipt.replayed and (media_url or place):
+        _remember(code, media_url, place is not None)
+    return {"service_request_id": code, "service_notice": statuses.notice(category, vi),
+            "account_id": None}
+
+
+def _remember(code: str, media_url: str | None, by_address: bool) -> None:
+    """What intake has no field for: the client's media_url, an address-derived location.
+
+    Best effort after the report committed: the report is accepted either way, and failing
+    the request now would only make the client send it twice.
+    """
+    values: dict = {}
+    if media_url:
+        values["attributes"] = Report.attributes.op("||")(func.jsonb_build_object("media_url", media_url))
+    if by_address:
+        values["location_source"] = "address"
+    try:
+        db.session.execute(update(Report).where(Report.code == code).values(**values))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("open311: media_url/location source of %s not saved", code)

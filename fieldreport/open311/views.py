@@ -1,0 +1,153 @@
+"""GeoReport v2 routes: parse the arguments, call one service, render XML or JSON."""
+from __future__ import annotations
+
+from flask import current_app, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound as HTTPNotFound
+
+from fieldreport.errors import (DomainError, Invalid, RateLimited, ServiceUnavailable,
+                               wants_vietnamese)
+from fieldreport.open311 import bp, catalog, params, queries, render, submit, updates
+from fieldreport.services import apikeys
+
+FMT = "<any(xml, json):fmt>"
+SPEC = "http://wiki.open311.org/GeoReport_v2"
+CHANGESET = "2025-07-01T00:00:00+07:00"  # bump when the endpoint's capabilities change
+
+
+def _vi() -> bool:
+    """Language of names and notes: `locale` (Helsinki's extension), else Accept-Language."""
+    locale = (params.arg(request.args, "locale") or "").lower()
+    if locale[:2] in ("vi", "en"):
+        return locale[:2] == "vi"
+    return wants_vietnamese()
+
+
+@bp.get(f"/discovery.{FMT}")
+def discovery(fmt):
+    cfg = current_app.config
+    base = request.host_url.rstrip("/") + bp.url_prefix
+    return render.respond(fmt, "discovery", {
+        "changeset": CHANGESET,
+        "contact": cfg["OPEN311_CONTACT"],
+        "key_service": cfg["OPEN311_KEY_SERVICE"],
+        "endpoints": [{"specification": SPEC, "url": base, "changeset": CHANGESET,
+                       "type": "production", "formats": ["text/xml", "application/json"]}],
+    })
+
+
+@bp.get(f"/services.{FMT}")
+def services(fmt):
+    vi = _vi()
+    return render.respond(fmt, "services", [catalog.service_row(c, vi) for c in catalog.all_services()])
+
+
+@bp.get(f"/services/<service_code>.{FMT}")
+def service_definition(service_code, fmt):
+    return render.respond(fmt, "service_definition", catalog.definition(catalog.service(service_code)))
+
+
+@bp.post(f"/requests.{FMT}")
+def create_request(fmt):
+    key = apikeys.authenticate(params.arg(request.form, "api_key") or params.arg(request.args, "api_key"))
+    files = request.files.getlist("media") + request.files.getlist("media[]")
+    created = submit.create(key, request.form, files, client_ip=request.remote_addr or "",
+                            idempotency_key=request.headers.get("Idempotency-Key"), vi=_vi())
+    return render.respond(fmt, "service_requests", [created])
+
+
+@bp.get(f"/requests.{FMT}")
+def list_requests(fmt):
+    args = request.args
+    start, end = params.w3c_datetime(args, "start_date"), params.w3c_datetime(args, "end_date")
+    after, before = params.w3c_datetime(args, "updated_after"), params.w3c_datetime(args, "updated_before")
+    if after and before and before < after:
+        raise Invalid("invalid_range", "updated_before is before updated_after.",
+                          "updated_before sớm hơn updated_after.")
+    start, end = queries.window(start, end, default=not (after or before))
+    q = queries.Query(ids=params.csv(args, "service_request_id"),
+                      service_codes=params.csv(args, "service_code"),
+                      statuses=params.csv(args, "status"), start=start, end=end,
+                      updated_after=after, updated_before=before,
+                      page=params.positive_int(args, "page", 1),
+                      page_size=params.positive_int(args, "page_size", params.MAX_PAGE_SIZE,
+                                                    params.MAX_PAGE_SIZE))
+    rows = queries.rows_to_requests(queries.find(q), _vi(), params.flag(args, "extensions"))
+    return render.respond(fmt, "service_requests", rows)
+
+
+@bp.get(f"/requests/<service_request_id>.{FMT}")
+def get_request(service_request_id, fmt):
+    row = queries.one(service_request_id)
+    rows = queries.rows_to_requests([row], _vi(), params.flag(request.args, "extensions"))
+    return render.respond(fmt, "service_requests", rows)
+
+
+@bp.get(f"/tokens/<token>.{FMT}")
+def token(token, fmt):
+    """Requests are created synchronously, so a request's token is its service_request_id."""
+    code = queries.one(token).code
+    return render.respond(fmt, "service_requests", [{"service_request_id": code, "token": token}])
+
+
+@bp.get(f"/servicerequestupdates.{FMT}")
+def list_updates(fmt):
+    args = request.args
+    start, end = queries.window(params.w3c_datetime(args, "start_date"),
+                                params.w3c_datetime(args, "end_date"))
+    rows = queries.updates(start, end, params.positive_int(args, "page", 1),
+                           params.positive_int(args, "page_size", params.MAX_PAGE_SIZE,
+                                               params.MAX_PAGE_SIZE), _vi())
+    return render.respond(fmt, "service_request_updates", rows)
+
+
+@bp.post(f"/servicerequestupdates.{FMT}")
+def receive_update(fmt):
+    key = apikeys.authenticate(params.arg(request.form, "api_key") or params.arg(request.args, "api_key"))
+    files = request.files.getlist("media") + request.files.getlist("media[]")
+    update_id = updates.receive(key, request.form, files)
+    return render.respond(fmt, "service_request_updates", [{"update_id": update_id}])
+
+
+@bp.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown(rest):
+    """Anything else under /open311/v2 answers in the spec's error format, not the app's."""
+    adapter = current_app.url_map.bind("")
+    allowed = sorted(m for m in ("GET", "POST") if m != request.method
+                     and _matches(adapter, request.path, m))
+    if allowed:
+        raise MethodNotAllowed(valid_methods=allowed)
+    hint = "" if rest.endswith((".xml", ".json")) else " Resources end in .xml or .json."
+    raise HTTPNotFound(f"No such resource: /{rest}.{hint}")
+
+
+def _matches(adapter, path: str, method: str) -> bool:
+    try:
+        endpoint, _ = adapter.match(path, method=method)
+    except HTTPException:
+        return False
+    return endpoint != "open311.unknown"
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError):
+    headers = {}
+    if isinstance(exc, ServiceUnavailable):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, RateLimited) and "retry_after" in exc.extra:
+        headers["Retry-After"] = str(exc.extra["retry_after"])
+    return render.errors(exc.status, [exc.message_vi if _vi() else exc.message_en], headers=headers)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    headers = {}
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        headers["Allow"] = ", ".join(exc.valid_methods)
+    return render.errors(exc.code or 500, [exc.description or exc.name], headers=headers)
+
+
+@bp.errorhandler(Exception)
+def _unexpected(exc: Exception):  # never a traceback, never the app's problem+json here
+    current_app.logger.exception("open311 unhandled error")
+    return render.errors(500, ["Internal error; please try again later."])

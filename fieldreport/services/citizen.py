@@ -1,0 +1,92 @@
+"""What a citizen does after submitting: rate the result, reopen it, or say "me too" on any report."""
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from fieldreport import security
+from fieldreport.errors import Conflict, Forbidden, Unauthorized
+from fieldreport.extensions import db
+from fieldreport.models import Follower, Report, User
+from fieldreport.models.base import utcnow
+from fieldreport.services import events, outbox, public
+
+RATEABLE = ("resolved", "closed")
+
+
+def authorise(report: Report, token: str | None, user: User | None) -> None:
+    """Only the reporter acts on a report: by its citizen token, or signed in as its reporter."""
+    if user is not None and report.reporter_user_id == user.id:
+        return
+    if not token:
+        raise Unauthorized("citizen_token_required", "Send the report's citizen token (X-Citizen-Token).",
+                           "Cần gửi mã công dân của phản ánh (X-Citizen-Token).")
+    if not hmac.compare_digest(security.token_hash(token), report.citizen_token_hash):
+        raise Forbidden("not_your_report", "This citizen token does not belong to this report.",
+                        "Mã công dân không khớp với phản ánh này.")
+
+
+def rate(code: str, rating: int, comment: str | None, token: str | None, user: User | None = None) -> Report:
+    """Rate a resolved report once (1–5); a resolved report becomes closed."""
+    report = public.find(code, lock=True)
+    authorise(report, token, user)
+    if report.rating is not None:
+        raise Conflict("already_rated", "This report has already been rated.", "Phản ánh này đã được đánh giá.")
+    if report.status not in RATEABLE:
+        raise Conflict("not_resolved", "A report can be rated once it is resolved.",
+                       "Chỉ đánh giá được khi phản ánh đã được xử lý xong.")
+    now = utcnow()
+    report.rating, report.rating_comment, report.rated_at = rating, comment or None, now
+    closing = report.status == "resolved"
+    events.record(report, "rated", user=user, actor=None if user else "citizen",
+                  to_status="closed" if closing else None, note=comment or None,
+                  data={"rating": rating})
+    if closing:
+        report.closed_at = now
+    events.commit()
+    return report
+
+
+def reopen(code: str, reason: str, token: str | None, user: User | None = None) -> Report:
+    """Reopen within REOPEN_DAYS of resolution; the report is routed again.
+
+    The previous rating stays in the history (the "rated" event) and is cleared on the report,
+    so the citizen can rate the next resolution.
+    """
+    report = public.find(code, lock=True)
+    authorise(report, token, user)
+    if report.status not in RATEABLE or report.resolved_at is None:
+        raise Conflict("not_reopenable", "Only a resolved report can be reopened.",
+                       "Chỉ mở lại được phản ánh đã được xử lý.")
+    days = current_app.config["REOPEN_DAYS"]
+    if utcnow() - report.resolved_at > timedelta(days=days):
+        raise Conflict("reopen_window_passed", f"A report can be reopened within {days} days of resolution.",
+                       f"Chỉ mở lại được trong vòng {days} ngày kể từ khi xử lý xong.", reopen_days=days)
+    events.record(report, "reopened", user=user, actor=None if user else "citizen", to_status="reopened",
+                  reason="citizen_not_satisfied", note=reason,
+                  data={"previous_rating": report.rating, "reopen_count": report.reopen_count + 1})
+    report.reopen_count += 1
+    report.rating = report.rating_comment = report.rated_at = report.closed_at = None
+    outbox.record("routing", "workers.jobs.route_report", report.id)
+    events.commit()
+    return report
+
+
+def follow(code: str, follower_key: str) -> tuple[int, bool]:
+    """Count one supporter per follower key (citizen token hash or client key): (count, new?)."""
+    report = public.find(code)
+    added = db.session.execute(
+        pg_insert(Follower).values(report_id=report.id, follower_key=follower_key, created_at=utcnow())
+        .on_conflict_do_nothing(constraint="uq_followers_report_follower").returning(Follower.id)).first()
+    if added is not None:
+        count = db.session.execute(update(Report).where(Report.id == report.id)
+                                   .values(followers_count=Report.followers_count + 1)
+                                   .returning(Report.followers_count)).scalar_one()
+    else:
+        count = report.followers_count
+    db.session.commit()
+    return count, added is not None

@@ -1,0 +1,263 @@
+"""Indicator exports as CSV or XLSX, streamed in constant memory; big ones as an RQ job.
+
+Two shapes: `groups` (the indicator table of the API, one row per unit/commune/category
+plus the total) and `reports` (one row per report and unit of the period, with its state
+as of the period end — millions of rows at national scale, read with a server-side cursor).
+CSV is written chunk by chunk; XLSX through openpyxl's write-only workbook (rows go to a
+temporary file, never all in memory). An export larger than EXPORT_SYNC_MAX_ROWS (default
+50,000 rows) is not streamed in the request: it becomes a job on the "default" queue that
+writes the file to object storage and reports its progress in the job's meta.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from flask import current_app
+from openpyxl import Workbook
+from rq import get_current_job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from rq.serializers import JSONSerializer
+from sqlalchemy import text
+
+from fieldreport.errors import Forbidden, NotFound
+from fieldreport.extensions import db, queues, storage
+from fieldreport.services import indicators
+from fieldreport.services.indicator_query import _filters, first_day_after
+from fieldreport.services.indicators_sql import flagged
+from fieldreport.worktime import TZ
+
+CHUNK_ROWS = 2000
+MIME = {"csv": "text/csv; charset=utf-8",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+GROUP_COLUMNS = [
+    "group", "code", "name", "received", "reports", "on_time", "late", "on_time_rate", "late_rate",
+    "answered", "resolved", "rejected", "backlog", "overdue_0_2", "overdue_3_5", "overdue_6_10",
+    "overdue_over_10", "handling_n", "handling_wh_mean", "handling_wh_median", "handling_wh_p90",
+    "handling_ch_mean", "handling_ch_median", "handling_ch_p90", "first_response_n",
+    "first_response_wh_mean", "first_response_wh_median", "first_response_wh_p90",
+    "first_response_ch_mean", "satisfaction_rate", "dissatisfied", "rated", "rating_1",
+    "rating_2", "rating_3", "rating_4", "rating_5", "mean_rating", "reopened", "transfers",
+    "transfers_per_report", "auto_routed", "auto_routed_share"]
+REPORT_COLUMNS = ["report_code", "unit_code", "category_code", "area_code", "received_at",
+                  "due_at", "answered_at", "answer_kind", "counted", "on_time", "late",
+                  "handling_wh", "handling_ch", "first_response_wh", "rating", "reopened",
+                  "transfers", "auto_routed"]
+
+
+def _na(value):
+    """Ratios print with two decimals and "n/a" for a denominator of 0."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return value
+
+
+def group_rows(table: dict) -> Iterator[list]:
+    """Flatten compute()'s answer: the groups, then the total."""
+    for row in [*table["rows"], {"total": True, **table["total"]}]:
+        if "unit" in row:
+            label = ("unit", row["unit"]["code"], row["unit"]["name"])
+        elif "area" in row:
+            label = ("area", row["area"]["code"], row["area"]["name"])
+        elif "category" in row:
+            label = ("category", row["category"]["code"], row["category"]["name_vi"])
+        else:
+            label = ("total", "", "")
+        ht, fr, sat = row["handling_time"], row["first_response"], row["satisfaction"]
+        ob = row["overdue_backlog"]
+        yield [*label, row["received"], row["reports"], row["on_time"], row["late"],
+               _na(row["on_time_rate"]), _na(row["late_rate"]), row["answered"], row["resolved"],
+               row["rejected"], row["backlog"], ob["0-2"], ob["3-5"], ob["6-10"], ob[">10"],
+               ht["count"], *[_na(ht["working_hours"][k]) for k in ("mean", "median", "p90")],
+               *[_na(ht["calendar_hours"][k]) for k in ("mean", "median", "p90")],
+               fr["count"], *[_na(fr["working_hours"][k]) for k in ("mean", "median", "p90")],
+               _na(fr["calendar_hours"]["mean"]), _na(sat["rate"]), sat["dissatisfied"],
+               sat["rated"], *[sat["ratings"][str(k)] for k in range(1, 6)],
+               _na(sat["mean_rating"]), sat["reopened"], row["transfers"],
+               _na(row["transfers_per_report"]), row["auto_routed"], _na(row["auto_routed_share"])]
+
+
+def _report_query(p: indicators.Period, sc: indicators.Scope, t: datetime, count: bool = False):
+    where, params = _filters("f", sc.unit_ids, sc.area_ids, sc.category_ids)
+    where += " AND f.received_day >= :start AND f.received_day < :stop"
+    params.update(start=p.start, stop=min(p.end, first_day_after(t)), t=t)
+    if count:
+        return f"SELECT count(*) FROM indicator_facts f WHERE {where}", params
+    return f"""
+      SELECT r.code, u.code, c.code, a.code, z.received_at, z.due_at,
+             CASE WHEN z.ans THEN z.answered_at END, CASE WHEN z.ans THEN z.answer_kind END,
+             z.c, z.c AND NOT z.late, z.late, CASE WHEN z.ht THEN z.handling_wh END,
+             CASE WHEN z.ht THEN z.handling_ch END, CASE WHEN z.fr THEN z.first_response_wh END,
+             CASE WHEN z.rated THEN z.rating END, z.reop, z.tr, z.c AND z.auto_routed
+      FROM ({flagged(where, ":t")}) z
+      JOIN reports r ON r.id = z.report_id JOIN units u ON u.id = z.unit_id
+      JOIN categories c ON c.id = z.category_id LEFT JOIN areas a ON a.id = z.area_id
+      ORDER BY z.received_day, z.report_id, z.unit_id""", params
+
+
+def count_report_rows(p, sc, t) -> int:
+    sql, params = _report_query(p, sc, t, count=True)
+    return db.session.execute(text(sql), params).scalar_one()
+
+
+def report_rows(p, sc, t) -> Iterator[list]:
+    """Per-report rows through a server-side cursor (constant memory)."""
+    sql, params = _report_query(p, sc, t)
+    stmt = text(sql).execution_options(stream_results=True, yield_per=CHUNK_ROWS)
+    result = db.session.execute(stmt, params)
+    for row in result:
+        out = list(row)
+        for i in (4, 5, 6):
+            if out[i] is not None:
+                out[i] = out[i].astimezone(TZ).replace(tzinfo=None).isoformat(sep=" ", timespec="minutes")
+        for i in (11, 12, 13):
+            if out[i] is not None:
+                out[i] = round(out[i], 2)
+        yield out
+
+
+def csv_chunks(header: list[str], rows: Iterable[list]) -> Iterator[bytes]:
+    """UTF-8 CSV with a BOM (Excel opens Vietnamese correctly), a chunk every CHUNK_ROWS rows."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    buf.write("\ufeff")
+    writer.writerow(header)
+    for i, row in enumerate(rows, 1):
+        writer.writerow(["" if v is None else v for v in row])
+        if i % CHUNK_ROWS == 0:
+            yield buf.getvalue().encode()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue().encode()
+
+
+def xlsx_file(header: list[str], rows: Iterable[list], title: str = "indicators"):
+    """A temporary file holding the workbook (write-only: rows never all in memory)."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title[:31])
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    wb.save(out)
+    out.seek(0)
+    return out
+
+
+def file_chunks(f, size: int = 256 * 1024) -> Iterator[bytes]:
+    try:
+        while chunk := f.read(size):
+            yield chunk
+    finally:
+        f.close()
+
+
+def sync_limit() -> int:
+    return int(current_app.config.get("EXPORT_SYNC_MAX_ROWS", 50_000))
+
+
+# -- jobs -------------------------------------------------------------------------------
+
+class _Progress:
+    """Counts rows as they are written and saves the share done into the RQ job's meta."""
+
+    def __init__(self, rows: Iterable[list], total: int) -> None:
+        self.rows, self.total, self.done = rows, max(total, 1), 0
+        self.job = get_current_job()
+
+    def __iter__(self):
+        for row in self.rows:
+            self.done += 1
+            if self.job is not None and self.done % 20_000 == 0:
+                self.job.meta["progress"] = round(self.done / self.total, 4)
+                self.job.meta["rows"] = self.done
+                self.job.save_meta()
+            yield row
+
+
+class _Reader:
+    """A readable stream over byte chunks, for a multipart upload of unknown length."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self.chunks, self.buf = chunks, bytearray()
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self.buf) < n:
+            chunk = next(self.chunks, None)
+            if chunk is None:
+                break
+            self.buf += chunk
+        n = len(self.buf) if n < 0 else min(n, len(self.buf))
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
+
+
+def start_job(params: dict, user_id: int | None) -> str:
+    """Queue a large export; its id is the job id (and part of the object key)."""
+    export_id = "export-" + uuid.uuid4().hex
+    queues.get("default").enqueue(
+        "workers.jobs.export_indicators", export_id, params, job_id=export_id,
+        job_timeout=3600, result_ttl=24 * 3600, failure_ttl=24 * 3600,
+        meta={"user_id": user_id, "progress": 0.0, "rows": 0, "format": params["format"]})
+    return export_id
+
+
+def run_job(export_id: str, params: dict) -> dict:
+    """Write the export to storage (inside the worker); returns its key and row count."""
+    fmt = params["format"]
+    visible = params.get("visible")
+    q = indicators.from_params(params, None if visible is None else set(visible))
+    if q.detail == "reports":
+        header, total = REPORT_COLUMNS, count_report_rows(q.period, q.scope, q.as_of)
+        rows = _Progress(report_rows(q.period, q.scope, q.as_of), total)
+    else:
+        table = indicators.compute(q.period, q.scope, q.group_by, q.depth)
+        header, total = GROUP_COLUMNS, len(table["rows"]) + 1
+        rows = _Progress(group_rows(table), total)
+    key = f"exports/{export_id}.{fmt}"
+    if fmt == "csv":
+        storage._call(storage.client.put_object, storage.bucket, key, _Reader(csv_chunks(header, rows)), -1,
+                      part_size=16 * 1024 * 1024, content_type=MIME["csv"])
+    else:
+        f = xlsx_file(header, rows)
+        try:
+            storage._call(storage.client.put_object, storage.bucket, key, f, -1,
+                          part_size=16 * 1024 * 1024, content_type=MIME["xlsx"])
+        finally:
+            f.close()
+    job = get_current_job()
+    if job is not None:
+        job.meta.update(progress=1.0, rows=rows.done, key=key)
+        job.save_meta()
+    return {"key": key, "rows": rows.done}
+
+
+def job_status(export_id: str, user) -> dict:
+    """Status, progress and, when finished, a download link of an export job."""
+    try:
+        job = Job.fetch(export_id, connection=queues.redis, serializer=JSONSerializer)
+    except NoSuchJobError:
+        raise NotFound("export_not_found", "No such export (or it expired).",
+                       "Không có tệp xuất này (hoặc đã hết hạn).") from None
+    if job.meta.get("user_id") != user.id and user.role != "admin":
+        raise Forbidden("export_forbidden", "This export belongs to someone else.",
+                        "Tệp xuất này thuộc về người khác.")
+    status = job.get_status(refresh=True)
+    status = getattr(status, "value", status)
+    out = {"id": export_id, "status": status, "progress": job.meta.get("progress", 0.0),
+           "rows": job.meta.get("rows", 0), "format": job.meta.get("format")}
+    if status == "finished":
+        key = (job.return_value() or {}).get("key") or job.meta.get("key")
+        out["progress"] = 1.0
+        out["download_url"] = storage.presigned_get(key)
+    elif status == "failed":
+        out["error"] = "export_failed"
+    return out

@@ -1,0 +1,195 @@
+"""From one report's events to its indicator facts: one row per (report, unit) that held it.
+
+Reading the history (events are the source of truth; nothing here trusts a counter):
+- The holder after an event is its `to_unit_id`. A unit *receives* a report when an event
+  moves it there, and *hands it on* (a transfer, counted for that unit) when one moves it
+  away; a report that comes back is held again (the fact stays one row per unit).
+- The unit's *answer* is the first event, while it holds the report, that takes the
+  status to resolved, rejected, duplicate or closed. Handling time is measured to a
+  'resolved' answer only.
+- *First response*: the first event after receipt, by the holding unit, of a response type
+  (accept, ask for information, extend, answer, transfer, return, assign onwards).
+- *Routed without manual triage*: received from the router ('assigned' by a system actor)
+  and the unit is not the dispatcher.
+- Pauses are the spans in status awaiting_info; they stop the indicator due and are
+  subtracted from working hours.
+- The due: the due recorded with the receiving event (data.indicator_due_at, else
+  data.due_at: the workflow writes the unit's indicator due there) when present, otherwise
+  the category's limit (or the triage limit for a dispatcher) from the receipt, moved by
+  pauses and never by extensions ('extended' events are ignored for it).
+- Rating: the report's first 'rated' event (data.rating 1–5); reopen: its first 'reopened'.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Callable, Iterable
+
+from fieldreport.services import deadlines
+from fieldreport.worktime import TZ, Calendar
+
+ANSWER_STATUSES = ("resolved", "rejected", "duplicate", "closed")
+RESPONSE_TYPES = frozenset({
+    "accepted", "started", "in_progress", "commented", "info_requested", "extended",
+    "resolved", "rejected", "duplicate", "closed", "transferred", "returned", "assigned",
+})
+
+
+@dataclass
+class EventRow:
+    """The columns of an event the indicators read."""
+
+    id: int
+    at: datetime
+    type: str
+    actor: str | None
+    actor_user_id: int | None
+    to_status: str | None
+    from_unit_id: int | None
+    to_unit_id: int | None
+    data: dict | None
+
+
+@dataclass
+class Fact:
+    report_id: int
+    unit_id: int
+    category_id: int
+    area_id: int
+    received_at: datetime
+    auto_routed: bool
+    recorded_due: datetime | None = None
+    urgency: str | None = None
+    left_at: datetime | None = None
+    away_from: list[datetime] = field(default_factory=list)
+    away_to: list[datetime] = field(default_factory=list)
+    due_at: datetime | None = None
+    answered_at: datetime | None = None
+    answer_kind: str | None = None
+    handling_wh: float | None = None
+    handling_ch: float | None = None
+    first_response_at: datetime | None = None
+    first_response_wh: float | None = None
+    first_response_ch: float | None = None
+    rating: int | None = None
+    rated_at: datetime | None = None
+    reopened_at: datetime | None = None
+    settle_day: date | None = None
+
+    @property
+    def received_day(self) -> date:
+        return local_day(self.received_at)
+
+    def row(self) -> dict[str, Any]:
+        d = {k: v for k, v in self.__dict__.items() if k not in ("recorded_due", "urgency")}
+        d["received_day"] = self.received_day
+        return d
+
+
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(TZ).date()
+
+
+def _parse_time(value) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else None
+    return None
+
+
+def _rating(data: dict | None) -> int | None:
+    try:
+        value = int((data or {}).get("rating"))
+    except (TypeError, ValueError):
+        return None
+    return value if 1 <= value <= 5 else None
+
+
+def _is_router(ev: EventRow) -> bool:
+    return ev.type == "assigned" and ev.actor_user_id is None and (ev.actor or "").startswith("system")
+
+
+def build_facts(report_id: int, category, area_id: int | None, events: Iterable[EventRow],
+                cal: Calendar, is_dispatcher: Callable[[int], bool]) -> list[Fact]:
+    """The facts of one report; `events` in history order (at, id)."""
+    facts: dict[int, Fact] = {}
+    holder: int | None = None
+    status: str | None = None
+    pauses: list[list] = []  # [start, end or None]
+    for ev in sorted(events, key=lambda e: (e.at, e.id)):
+        new_status = ev.to_status or status
+        new_holder = ev.to_unit_id if ev.to_unit_id is not None else holder
+        current = facts.get(holder) if holder is not None else None
+        # A response is judged against the unit holding the report before the event.
+        if (current is not None and current.first_response_at is None
+                and ev.type in RESPONSE_TYPES and ev.from_unit_id == holder):
+            current.first_response_at = ev.at
+        if new_holder != holder:
+            if current is not None:
+                current.left_at = ev.at
+            if new_holder is not None:
+                fact = facts.get(new_holder)
+                if fact is None:
+                    data = ev.data or {}
+                    fact = facts[new_holder] = Fact(
+                        report_id=report_id, unit_id=new_holder, category_id=category.id,
+                        area_id=area_id or 0, received_at=ev.at,
+                        auto_routed=_is_router(ev) and not is_dispatcher(new_holder),
+                        recorded_due=_parse_time(data.get("indicator_due_at") or data.get("due_at")),
+                        urgency=data.get("urgency"))
+                elif fact.left_at is not None:
+                    fact.away_from.append(fact.left_at)
+                    fact.away_to.append(ev.at)
+                    fact.left_at = None
+            holder = new_holder
+        fact = facts.get(holder) if holder is not None else None
+        changed = new_status != status
+        if changed:
+            if new_status == "awaiting_info":
+                pauses.append([ev.at, None])
+            elif status == "awaiting_info" and pauses and pauses[-1][1] is None:
+                pauses[-1][1] = ev.at
+        status = new_status
+        if fact is None:
+            continue
+        # Only a change of status answers or reopens: every event repeats the current one.
+        if fact.answered_at is None and changed and new_status in ANSWER_STATUSES:
+            fact.answered_at, fact.answer_kind = ev.at, new_status
+        if ev.type == "rated" and fact.rated_at is None and _rating(ev.data) is not None:
+            fact.rating, fact.rated_at = _rating(ev.data), ev.at
+        if fact.reopened_at is None and (ev.type == "reopened" or (changed and new_status == "reopened")):
+            fact.reopened_at = ev.at
+    spans = [(a, b) for a, b in pauses]
+    for fact in facts.values():
+        _measure(fact, category, spans, cal, is_dispatcher(fact.unit_id))
+    return list(facts.values())
+
+
+def _measure(fact: Fact, category, spans, cal: Calendar, triage: bool) -> None:
+    fact.due_at = deadlines.indicator_due(cal, category, fact.received_at, urgency=fact.urgency,
+                                          triage=triage, recorded=fact.recorded_due, pauses=spans)
+    if fact.answered_at is not None and fact.answer_kind == "resolved":
+        fact.handling_wh = cal.working_hours_between(fact.received_at, fact.answered_at, spans)
+        fact.handling_ch = (fact.answered_at - fact.received_at).total_seconds() / 3600
+    if fact.first_response_at is not None:
+        fact.first_response_wh = cal.working_hours_between(fact.received_at, fact.first_response_at)
+        fact.first_response_ch = (fact.first_response_at - fact.received_at).total_seconds() / 3600
+    fact.settle_day = _settle_day(fact)
+
+
+def _settle_day(fact: Fact) -> date | None:
+    """Last local day whose events (or due) still change the fact's state at a period end."""
+    if fact.left_at is None and fact.answered_at is None:
+        return None  # held and unanswered: in the backlog, ageing every day
+    moments = [fact.received_at, *fact.away_from, *fact.away_to]
+    for m in (fact.left_at, fact.answered_at, fact.first_response_at, fact.rated_at, fact.reopened_at):
+        if m is not None:
+            moments.append(m)
+    # The due needs no place here: lateness flips at the due only while the unit holds the
+    # report unanswered, and then a later answer or hand-on (already listed) ends that.
+    return max(local_day(m) for m in moments)

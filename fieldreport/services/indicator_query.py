@@ -1,0 +1,260 @@
+"""Answering an indicator query from the rollups, corrected by the facts that straddle T.
+
+For a period [start, end) read as of T (t = the first local day at or after T):
+  rollups   final-state sums of *settled* facts received in [start, t), read from the
+            coarsest rows that tile the range (whole years, whole months, days);
+  straddle  facts received before t whose state still changed on or after t
+            (received_day < t <= settle_day, a GiST stabbing query): for those received in
+            the period, add their state as of T and take away the final state the rollups
+            hold for the settled ones; all of them give the backlog at T.
+The sum is exactly the direct evaluation of every fact of the period as of T.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import text
+
+from fieldreport.extensions import db
+from fieldreport.services.indicators_sql import (HISTS, HT_SUMS, SCALARS, SUMS, deltas, flagged,
+                                                 hist_deltas, summed)
+from fieldreport.worktime import TZ, Calendar
+
+BANDS = ((0, 2, "0-2"), (3, 5, "3-5"), (6, 10, "6-10"), (11, None, ">10"))
+RATIOS = ((1, 2), (9, 10))  # median, p90
+FLOAT_SCALARS = frozenset({*SUMS, *HT_SUMS})
+
+
+def tiles(start: date, stop: date) -> tuple[list[date], list[date], list[date]]:
+    """Whole years, whole months and single days exactly covering [start, stop)."""
+    years, months, days = [], [], []
+    d = start
+    while d < stop:
+        if d.month == 1 and d.day == 1 and date(d.year + 1, 1, 1) <= stop:
+            years.append(d)
+            d = date(d.year + 1, 1, 1)
+            continue
+        if d.day == 1:
+            nxt = date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+            if nxt <= stop:
+                months.append(d)
+                d = nxt
+                continue
+        days.append(d)
+        d += timedelta(days=1)
+    return years, months, days
+
+
+@dataclass
+class Totals:
+    """Additive measures of a group: scalars, histograms, backlog by due day."""
+
+    values: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SCALARS, 0))
+    hists: dict[str, list[int]] = field(
+        default_factory=lambda: {k: [0] * (len(b) + 1) for k, (_, _, b) in HISTS.items()})
+    backlog: dict[date | None, int] = field(default_factory=dict)
+
+    def add_row(self, row, sign: int = 1) -> None:
+        for name in SCALARS:
+            self.values[name] += sign * (row[name] or 0)
+        for name in HISTS:
+            h = self.hists[name]
+            for i, v in enumerate(row[name] or ()):
+                h[i] += sign * (v or 0)
+
+    def add_values(self, values) -> None:
+        """Add one straddle row (float8[] in SCALARS order; counts come back as whole floats)."""
+        for name, v in zip(SCALARS, values):
+            self.values[name] += v if name in FLOAT_SCALARS else int(round(v))
+
+    def add(self, other: "Totals") -> None:
+        for k, v in other.values.items():
+            self.values[k] += v
+        for k, h in other.hists.items():
+            mine = self.hists[k]
+            for i, v in enumerate(h):
+                mine[i] += v
+        for k, n in other.backlog.items():
+            self.backlog[k] = self.backlog.get(k, 0) + n
+
+    def render(self, cal: Calendar, t: datetime) -> dict:
+        v = self.values
+        n = v["reports"]
+        bands = overdue_bands(self.backlog, cal, t)
+        ratings = {str(k): v[f"r{k}"] for k in range(1, 6)}
+        rated = v["rated"]
+        return {
+            "received": v["received"], "reports": n, "on_time": v["on_time"], "late": v["late"],
+            "on_time_rate": ratio(v["on_time"], n), "late_rate": ratio(v["late"], n),
+            "answered": v["answered"], "resolved": v["resolved"], "rejected": v["rejected"],
+            "backlog": sum(self.backlog.values()), "overdue_backlog": bands,
+            "handling_time": _times(v["ht_n"], v["ht_wh_sum"], v["ht_ch_sum"],
+                                    self.hists["ht_wh_hist"], self.hists["ht_ch_hist"]),
+            "first_response": _times(v["fr_n"], v["fr_wh_sum"], v["fr_ch_sum"],
+                                     self.hists["fr_wh_hist"], self.hists["fr_ch_hist"]),
+            "satisfaction": {
+                "rate": ratio(v["answered"] - v["dissatisfied"], v["answered"]),
+                "answered": v["answered"], "dissatisfied": v["dissatisfied"],
+                "answered_late": v["answered_late"], "reopened": v["reopened"],
+                "rated": rated, "ratings": ratings,
+                "mean_rating": _round(sum(k * v[f"r{k}"] for k in range(1, 6)) / rated) if rated else None,
+            },
+            "transfers": v["transfers"], "transfers_per_report": _round(v["transfers"] / n) if n else None,
+            "auto_routed": v["auto_routed"], "auto_routed_share": ratio(v["auto_routed"], n),
+        }
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x + 0.0, 2)
+
+
+def ratio(num: float, den: float) -> float | None:
+    """num ÷ den × 100 with 2 decimals; None ("n/a") when den is 0."""
+    return _round(100.0 * num / den) if den else None
+
+
+def percentile(hist: list[int], bounds, num: int, den: int) -> float | None:
+    """Nearest-rank percentile num/den, interpolated linearly inside its bucket."""
+    n = sum(hist)
+    if n <= 0:
+        return None
+    k = (num * n + den - 1) // den
+    before = 0
+    for i, count in enumerate(hist):
+        if count and before + count >= k:
+            lo = 0.0 if i == 0 else float(bounds[i - 1])
+            if i >= len(bounds):
+                return _round(lo)  # open last bucket: its lower bound
+            return _round(lo + (float(bounds[i]) - lo) * (k - before) / count)
+        before += count
+    return None
+
+
+def _times(n, wh_sum, ch_sum, wh_hist, ch_hist) -> dict:
+    wh_bounds, ch_bounds = HISTS["ht_wh_hist"][2], HISTS["ht_ch_hist"][2]
+    return {
+        "count": n,
+        "working_hours": {"mean": _round(wh_sum / n) if n else None,
+                          "median": percentile(wh_hist, wh_bounds, *RATIOS[0]),
+                          "p90": percentile(wh_hist, wh_bounds, *RATIOS[1])},
+        "calendar_hours": {"mean": _round(ch_sum / n) if n else None,
+                           "median": percentile(ch_hist, ch_bounds, *RATIOS[0]),
+                           "p90": percentile(ch_hist, ch_bounds, *RATIOS[1])},
+    }
+
+
+def overdue_days(cal: Calendar, due_day: date, t: datetime) -> int:
+    """Whole working days after the due day and before T's day."""
+    a = datetime.combine(due_day + timedelta(days=1), time(0), tzinfo=TZ)
+    b = datetime.combine(t.astimezone(TZ).date(), time(0), tzinfo=TZ)
+    if b <= a:
+        return 0
+    day_hours = sum((e.hour * 60 + e.minute) - (s.hour * 60 + s.minute) for s, e in cal.office_hours) / 60
+    return round(cal.working_hours_between(a, b) / day_hours)
+
+
+def overdue_bands(backlog: dict[date | None, int], cal: Calendar, t: datetime) -> dict[str, int]:
+    bands = {label: 0 for _, _, label in BANDS}
+    for due_day, n in backlog.items():
+        if due_day is None:
+            continue
+        age = overdue_days(cal, due_day, t)
+        for lo, hi, label in BANDS:
+            if age >= lo and (hi is None or age <= hi):
+                bands[label] += n
+                break
+    return bands
+
+
+def _filters(alias: str, unit_ids, area_ids, category_ids) -> tuple[str, dict]:
+    parts, params = ["true"], {}
+    for col, ids in (("unit_id", unit_ids), ("area_id", area_ids), ("category_id", category_ids)):
+        if ids is not None:
+            parts.append(f"{alias}.{col} = ANY(CAST(:{col}s AS int[]))")
+            params[f"{col}s"] = list(ids)
+    return " AND ".join(parts), params
+
+
+def first_day_after(t: datetime) -> date:
+    local = t.astimezone(TZ)
+    return local.date() if local.time() == time(0) else local.date() + timedelta(days=1)
+
+
+def fetch(start: date, end: date, t: datetime, key: str | None, unit_ids=None, area_ids=None,
+          category_ids=None, groups: tuple[list[int], list[int]] | None = None) -> dict[int, Totals]:
+    """Totals per value of `key` (a fact column, or None for one group 0).
+
+    `groups` = (unit ids, group ids): instead of `key`, each unit's numbers go to every
+    group it is paired with (a unit and its displayed ancestors: the tree rollup).
+    """
+    t_day = first_day_after(t)
+    stop = min(end, t_day)
+    out: dict[int, Totals] = {}
+    # Wide, short queries: JIT compiling their expressions costs more (~100 ms) than it saves.
+    db.session.execute(text("SET LOCAL jit = off"))
+    db.session.execute(text("SET LOCAL work_mem = '32MB'"))
+
+    def acc(k) -> Totals:
+        return out.setdefault(k if k is not None else 0, Totals())
+
+    params: dict = {"t": t, "t_day": t_day, "start": start}
+    if groups is not None:
+        params.update(gu=groups[0], gg=groups[1])
+
+    def keyed(alias: str) -> tuple[str, str]:
+        if groups is not None:
+            return "m.grp", (f"JOIN unnest(CAST(:gu AS int[]), CAST(:gg AS int[])) AS m(unit_id, grp) "
+                             f"ON m.unit_id = {alias}.unit_id")
+        return (f"{alias}.{key}" if key else "0"), ""
+
+    years, months, days = tiles(start, stop) if start < stop else ([], [], [])
+    where_r, fparams = _filters("r", unit_ids, area_ids, category_ids)
+    params.update(fparams)
+    # Unit totals (category 0) answer queries that split by unit only; else the detail rows.
+    totals_only = area_ids is None and category_ids is None and (groups is not None or key is None)
+    where_r += " AND r.category_id = 0" if totals_only else " AND r.category_id <> 0"
+    k_r, join_r = keyed("r")
+    if years or months or days:
+        rows = db.session.execute(text(f"""
+            SELECT {k_r} AS k, {summed()} FROM indicator_rollups r {join_r}
+            WHERE ((r.grain = 'y' AND r.bucket = ANY(CAST(:ys AS date[])))
+                OR (r.grain = 'm' AND r.bucket = ANY(CAST(:ms AS date[])))
+                OR (r.grain = 'd' AND r.bucket = ANY(CAST(:ds AS date[]))))
+              AND {where_r}
+            GROUP BY 1"""), {**params, "ys": years, "ms": months, "ds": days}).mappings()
+        for row in rows:
+            acc(row["k"]).add_row(row)
+
+    where_f, _ = _filters("f", unit_ids, area_ids, category_ids)
+    k_z, join_z = keyed("z0")
+    hist = hist_deltas()
+    branches = [f"""
+      SELECT 1 AS part, z.k, NULL::text AS name, NULL::int AS bucket, NULL::date AS due_day,
+             0::bigint AS n, {deltas()} AS vals
+        FROM z WHERE z.received_day >= :start GROUP BY z.k"""]
+    for name, delta in hist.items():
+        branches.append(f"""
+      SELECT 2, z.k, '{name}', z.b_{name}, NULL, sum({delta})::bigint, NULL
+        FROM z WHERE z.received_day >= :start GROUP BY z.k, z.b_{name} HAVING sum({delta}) <> 0""")
+    branches.append(f"""
+      SELECT 3, z.k, NULL, NULL,
+             CASE WHEN z.due_at < :t THEN (z.due_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date END,
+             count(*), NULL
+        FROM z WHERE z.c_t AND NOT z.ans_t GROUP BY 2, 5""")
+    sql = f"""
+      WITH s AS MATERIALIZED (
+        SELECT * FROM indicator_facts f
+        WHERE daterange(f.received_day + 1, f.settle_day + 1) @> CAST(:t_day AS date) AND {where_f}),
+      z AS MATERIALIZED (
+        SELECT {k_z} AS k, z0.* FROM ({flagged("true", ":t", source="s", both=True)}) z0 {join_z})
+      {" UNION ALL ".join(branches)}"""
+    for row in db.session.execute(text(sql), params).mappings():
+        a = acc(row["k"])
+        if row["part"] == 1:
+            a.add_values(row["vals"])
+        elif row["part"] == 2:
+            a.hists[row["name"]][row["bucket"]] += row["n"]
+        else:
+            a.backlog[row["due_day"]] = a.backlog.get(row["due_day"], 0) + row["n"]
+    return out

@@ -1,0 +1,292 @@
+"""The reform indicators (CCHC scoreboard) per unit, commune or category and period.
+
+Rules (also in the API description):
+- *Reports of the period* of a unit: the reports it received (first assignment to it) in
+  the period and still holds at the period end T — the unit that resolved it, or holds it
+  at T. A report it handed on (transfer, return, reassignment) before T is not among them
+  but counts as a *transfer* for it. Each report counts once per period and unit.
+- T is the end of the period (local midnight), or now for a period not over yet; every
+  state is read as of T ("before T" strictly), so past periods do not change later except
+  when events arrive late.
+- on-time = answered (resolved, rejected, duplicate, closed) on or before the due + open and
+  not yet due at T; late = the rest. Rates ÷ reports of the period × 100.
+- The due that counts is the indicator due of the unit (set on receipt, moved by
+  awaiting_info pauses, never by extensions).
+- backlog = reports held at T and not answered, whatever their receipt date; overdue
+  backlog bands count whole working days after the due day up to the day before T.
+- handling time = resolved − received, in working hours (office hours, minus pauses) and in
+  calendar hours; first response = first action of the unit after receipt (over all the
+  reports it received, handed on or not). Mean exact; median and p90 estimated from a
+  histogram (linear inside a bucket, buckets ≤ 15 min below 4 h, ≤ 12 % wider above).
+- satisfaction = (answered − dissatisfied) ÷ answered × 100, where dissatisfied means rated
+  1–2, or answered after the due, or reopened (each report once); the rating distribution
+  counts first ratings given before T.
+- transfers per report = transfers ÷ reports of the period; routed without triage = share
+  of the reports of the period that the router assigned straight to their unit.
+- A unit's row includes its whole subtree (a department includes its utilities; the
+  province committee everything). Ratios with a denominator of 0 are null ("n/a"); 2 decimals.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from fieldreport.errors import Forbidden, Invalid, NotFound
+from fieldreport.extensions import db
+from fieldreport.models import Area, Category, Unit
+from fieldreport.models.base import utcnow
+from fieldreport.services import deadlines
+from fieldreport.services.indicator_query import Totals, fetch
+from fieldreport.worktime import TZ
+
+PERIODS = ("day", "week", "month", "quarter", "year", "custom")
+GROUPS = ("unit", "area", "category", "none")
+MAX_CUSTOM_DAYS = 3 * 366
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: str
+    start: date
+    end: date  # exclusive
+
+    @property
+    def last(self) -> date:
+        return self.end - timedelta(days=1)
+
+
+def _add_months(d: date, n: int) -> date:
+    y, m = divmod(d.month - 1 + n, 12)
+    return date(d.year + y, m + 1, 1)
+
+
+def period(kind: str = "month", start: date | None = None, end: date | None = None,
+           today: date | None = None) -> Period:
+    """The period containing `start` (default today); custom needs both dates, `end` inclusive."""
+    today = today or datetime.now(TZ).date()
+    if kind not in PERIODS:
+        raise Invalid("bad_period", f"period must be one of {', '.join(PERIODS)}.",
+                      f"period phải là một trong {', '.join(PERIODS)}.")
+    d = start or today
+    if kind == "custom":
+        if start is None or end is None:
+            raise Invalid("custom_period_needs_dates", "A custom period needs from and to.",
+                          "Kỳ tùy chọn cần có từ ngày và đến ngày.")
+        if end < start:
+            raise Invalid("bad_period_range", "to is before from.", "Đến ngày trước từ ngày.")
+        if (end - start).days >= MAX_CUSTOM_DAYS:
+            raise Invalid("period_too_long", "A custom period is at most 3 years.",
+                          "Kỳ tùy chọn tối đa 3 năm.")
+        return Period(kind, start, end + timedelta(days=1))
+    if end is not None:
+        raise Invalid("to_needs_custom", "to is only for period=custom.",
+                      "Chỉ dùng 'to' với period=custom.")
+    if kind == "day":
+        return Period(kind, d, d + timedelta(days=1))
+    if kind == "week":
+        monday = d - timedelta(days=d.weekday())
+        return Period(kind, monday, monday + timedelta(days=7))
+    if kind == "month":
+        first = d.replace(day=1)
+        return Period(kind, first, _add_months(first, 1))
+    if kind == "quarter":
+        first = date(d.year, 3 * ((d.month - 1) // 3) + 1, 1)
+        return Period(kind, first, _add_months(first, 3))
+    return Period(kind, date(d.year, 1, 1), date(d.year + 1, 1, 1))
+
+
+def as_of(p: Period, now: datetime | None = None) -> datetime:
+    """T: the period end (local midnight), or now while the period is not over."""
+    end = datetime.combine(p.end, time(0), tzinfo=TZ)
+    now = now or utcnow()
+    return min(end, now.astimezone(TZ))
+
+
+@dataclass
+class Scope:
+    units: list[Unit]             # every unit of the scope
+    roots: list[Unit]             # the scope's top units
+    unit_ids: list[int] | None    # filter on facts (None: every unit)
+    area_ids: list[int] | None
+    category_ids: list[int] | None
+
+
+def _subtree(all_units: list[Unit], root_ids: set[int]) -> list[Unit]:
+    children: dict[int | None, list[Unit]] = {}
+    for u in all_units:
+        children.setdefault(u.parent_id, []).append(u)
+    out, stack, seen = [], [u for u in all_units if u.id in root_ids], set()
+    while stack:
+        u = stack.pop()
+        if u.id in seen:
+            continue
+        seen.add(u.id)
+        out.append(u)
+        stack.extend(children.get(u.id, ()))
+    return out
+
+
+def scope(unit_code: str | None, area_code: str | None, category_codes: list[str] | None,
+          visible: set[int] | None) -> Scope:
+    """Resolve filters; `visible` is the caller's readable units (None: all)."""
+    # Plain rows, not ORM objects: the national tree has thousands of units.
+    all_units = db.session.execute(select(Unit.id, Unit.code, Unit.name, Unit.kind, Unit.parent_id)).all()
+    by_id = {u.id: u for u in all_units}
+    if unit_code:
+        root = next((u for u in all_units if u.code == unit_code), None)
+        if root is None:
+            raise NotFound("unknown_unit", f"No unit {unit_code}.", f"Không có đơn vị {unit_code}.")
+        if visible is not None and root.id not in visible:
+            raise Forbidden("unit_forbidden", "That unit is outside what you may see.",
+                            "Đơn vị này nằm ngoài phạm vi bạn được xem.")
+        roots = [root]
+    elif visible is None:
+        roots = [u for u in all_units if u.parent_id is None or u.parent_id not in by_id]
+    else:
+        roots = [by_id[i] for i in visible if i in by_id and by_id[i].parent_id not in visible]
+    units = _subtree(all_units, {r.id for r in roots})
+    if visible is not None:
+        units = [u for u in units if u.id in visible]
+    unit_ids = None if (visible is None and not unit_code) else [u.id for u in units]
+    area_ids = None
+    if area_code:
+        area = db.session.scalar(select(Area).where(Area.code == area_code))
+        if area is None:
+            raise NotFound("unknown_area", f"No area {area_code}.", f"Không có địa bàn {area_code}.")
+        if area.level == "commune":
+            area_ids = [area.id]
+        else:
+            area_ids = list(db.session.scalars(select(Area.id).where(
+                Area.level == "commune", Area.province_code == area.province_code)))
+    category_ids = None
+    if category_codes:
+        cats = dict(db.session.execute(select(Category.code, Category.id)
+                                       .where(Category.code.in_(category_codes))).all())
+        unknown = sorted(set(category_codes) - set(cats))
+        if unknown:
+            raise NotFound("unknown_category", f"No category {', '.join(unknown)}.",
+                           f"Không có lĩnh vực {', '.join(unknown)}.")
+        category_ids = list(cats.values())
+    return Scope(units, roots, unit_ids, area_ids, category_ids)
+
+
+def compute(p: Period, sc: Scope, group_by: str = "unit", depth: int = 1,
+            now: datetime | None = None) -> dict:
+    """The indicator table: one row per group (units rolled up over their subtree) + total."""
+    if group_by not in GROUPS:
+        raise Invalid("bad_group_by", f"group_by must be one of {', '.join(GROUPS)}.",
+                      f"group_by phải là một trong {', '.join(GROUPS)}.")
+    t = as_of(p, now)
+    cal = deadlines.calendar()
+    rows: list[tuple[dict, Totals]] = []
+    total = Totals()
+    if group_by == "unit":
+        shown, pairs = _unit_groups(sc, depth)
+        per_key = fetch(p.start, p.end, t, None, sc.unit_ids, sc.area_ids, sc.category_ids, groups=pairs)
+        for label, unit_id in shown:
+            rows.append((label, per_key.get(unit_id) or Totals()))
+        for r in sc.roots:  # the roots' subtrees are disjoint and cover the scope
+            total.add(per_key.get(r.id) or Totals())
+    else:
+        key = {"area": "area_id", "category": "category_id", "none": None}[group_by]
+        per_key = fetch(p.start, p.end, t, key, sc.unit_ids, sc.area_ids, sc.category_ids)
+        for acc in per_key.values():
+            total.add(acc)
+        if group_by == "area":
+            areas = {a.id: a for a in db.session.scalars(select(Area).where(Area.id.in_(list(per_key))))}
+            for area_id in sorted(per_key):
+                a = areas.get(area_id)
+                rows.append(({"area": {"id": area_id, "code": a.code if a else None,
+                                       "name": a.full_name if a else None}}, per_key[area_id]))
+        elif group_by == "category":
+            cats = {c.id: c for c in db.session.scalars(select(Category))}
+            for cid in sorted(per_key, key=lambda c: (cats[c].sort_order, c) if c in cats else (0, c)):
+                c = cats.get(cid)
+                rows.append(({"category": {"id": cid, "code": c.code if c else None,
+                                           "name_vi": c.name_vi if c else None,
+                                           "name_en": c.name_en if c else None}}, per_key[cid]))
+    return {
+        "period": {"kind": p.kind, "from": p.start.isoformat(), "to": p.last.isoformat(),
+                   "as_of": t.isoformat()},
+        "group_by": group_by,
+        "total": total.render(cal, t),
+        "rows": [{**label, **acc.render(cal, t)} for label, acc in rows],
+    }
+
+
+def _unit_groups(sc: Scope, depth: int) -> tuple[list[tuple[dict, int]], tuple[list[int], list[int]]]:
+    """The units shown (the roots and `depth` levels below), and (unit, shown ancestor) pairs.
+
+    Every unit of the scope is paired with each shown unit on its path to its root, so the
+    database sums a unit's numbers into all the rows that include it.
+    """
+    by_id = {u.id: u for u in sc.units}
+    children: dict[int, list] = {}
+    for u in sc.units:
+        if u.parent_id in by_id:
+            children.setdefault(u.parent_id, []).append(u)
+    shown: list[tuple[dict, int]] = []
+    level: dict[int, int] = {}
+
+    def walk(u, lv: int, parent_code: str | None) -> None:
+        level[u.id] = lv
+        shown.append(({"unit": {"id": u.id, "code": u.code, "name": u.name, "kind": u.kind,
+                                "parent_code": parent_code, "depth": lv}}, u.id))
+        if lv < depth:
+            for child in sorted(children.get(u.id, ()), key=lambda c: c.code):
+                walk(child, lv + 1, u.code)
+
+    for r in sorted(sc.roots, key=lambda r: r.code):
+        walk(r, 0, None)
+    units, groups = [], []
+    for u in sc.units:
+        a, seen = u, set()
+        while a is not None and a.id not in seen:
+            seen.add(a.id)
+            if a.id in level:
+                units.append(u.id)
+                groups.append(a.id)
+            a = by_id.get(a.parent_id)
+    return shown, (units, groups)
+
+
+@dataclass
+class Query:
+    period: Period
+    scope: Scope
+    as_of: datetime
+    group_by: str
+    depth: int
+    detail: str
+
+
+def from_params(params: dict, visible: set[int] | None, now: datetime | None = None) -> Query:
+    """A query from plain, JSON-safe parameters (the API's, or an export job's).
+
+    Keys: period, from, to (ISO dates), group_by, unit, area, category (list of codes),
+    depth, detail ('groups' | 'reports').
+    """
+    def day(key):
+        value = params.get(key)
+        if value in (None, ""):
+            return None
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise Invalid("bad_date", f"{key} must be a date (YYYY-MM-DD).",
+                          f"{key} phải là ngày dạng YYYY-MM-DD.") from None
+
+    p = period(params.get("period") or "month", day("from"), day("to"))
+    if p.start > (now or utcnow()).astimezone(TZ).date():
+        raise Invalid("period_in_future", "The period has not started yet.", "Kỳ báo cáo chưa bắt đầu.")
+    sc = scope(params.get("unit"), params.get("area"), params.get("category") or None, visible)
+    group_by = params.get("group_by") or "unit"
+    if group_by not in GROUPS:
+        raise Invalid("bad_group_by", f"group_by must be one of {', '.join(GROUPS)}.",
+                      f"group_by phải là một trong {', '.join(GROUPS)}.")
+    return Query(p, sc, as_of(p, now), group_by, int(params.get("depth", 1)),
+                 params.get("detail") or "groups")

@@ -1,0 +1,206 @@
+"""Photos in the bucket: private originals under content-hash keys, public derivatives, uploads, orphans.
+
+Keys: "orig/<sha256>" (private original, same bytes → same object), "pub/<photo id>/display.jpg"
+and ".../thumb.jpg" (metadata-free copies made by a worker), "up/<upload id>" (a presigned
+upload waiting for a report). Public views only ever hand out presigned GET URLs of "pub/" keys.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import delete, select, update
+
+from fieldreport.errors import Conflict, TooLarge, Unprocessable
+from fieldreport.extensions import db, storage
+from fieldreport.media import images
+from fieldreport.models import Photo, Upload
+from fieldreport.models.base import utcnow
+
+log = logging.getLogger(__name__)
+
+DERIVATIVES = ("display", "thumb")
+UPLOAD_TTL = timedelta(hours=24)  # how long an upload may wait for its report
+ORPHAN_GRACE = timedelta(hours=6)  # never collect what an in-flight request may still commit
+
+
+@dataclass
+class Incoming:
+    """A checked photo not yet attached: its bytes, what inspect() read, and how to name it."""
+
+    data: bytes
+    info: images.PhotoInfo
+    label: dict
+    upload: Upload | None = None
+
+    @property
+    def key(self) -> str:
+        return original_key(self.info.sha256)
+
+
+def original_key(sha256: str) -> str:
+    return f"orig/{sha256}"
+
+
+def public_key(photo_id: int, name: str) -> str:
+    return f"pub/{photo_id}/{name}.jpg"
+
+
+def _names(label: dict) -> tuple[str, str]:
+    if "upload_id" in label:
+        return f"Upload {label['upload_id']}", f"Ảnh tải lên {label['upload_id']}"
+    name = f" ({label['filename']})" if label.get("filename") else ""
+    n = label.get("index", 0) + 1
+    return f"Photo {n}{name}", f"Ảnh {n}{name}"
+
+
+def check(data: bytes, label: dict) -> Incoming:
+    """Validate the bytes as a photo; a rejection names the photo (413 when too large)."""
+    cfg = current_app.config
+    try:
+        info = images.inspect(data, max_bytes=cfg["PHOTO_MAX_BYTES"], max_pixels=cfg["PHOTO_MAX_PIXELS"])
+    except images.PhotoRejected as exc:
+        en, vi = _names(label)
+        cls = TooLarge if exc.code == "photo_too_large" else Unprocessable
+        raise cls(exc.code, f"{en}: {exc.message_en}", f"{vi}: {exc.message_vi}", photo=label) from None
+    return Incoming(data, info, label)
+
+
+def from_upload(upload_id: str, index: int) -> Incoming:
+    """Fetch and check the object a client PUT to its presigned upload URL."""
+    label = {"field": "upload_ids", "index": index, "upload_id": upload_id}
+    up = db.session.get(Upload, upload_id) if len(upload_id) <= 40 else None
+    if up is None or up.used_at is not None or up.expires_at < utcnow():
+        raise Unprocessable("unknown_upload", f"Upload {upload_id} is unknown, expired or already used.",
+                            f"Ảnh tải lên {upload_id} không tồn tại, đã hết hạn hoặc đã được dùng.",
+                            photo=label)
+    size = storage.size(up.key)
+    if size is None:
+        raise Unprocessable("upload_missing", f"Upload {upload_id} has no photo yet: PUT it to its URL first.",
+                            f"Chưa nhận được ảnh cho {upload_id}: hãy tải ảnh lên địa chỉ đã cấp trước.",
+                            photo=label)
+    if size > current_app.config["PHOTO_MAX_BYTES"]:
+        en, vi = _names(label)
+        mb = round(current_app.config["PHOTO_MAX_BYTES"] / 2**20, 1)
+        raise TooLarge("photo_too_large", f"{en}: The photo is larger than {mb} MB.",
+                       f"{vi}: Ảnh lớn hơn {mb} MB.", photo=label)
+    incoming = check(storage.get(up.key), label)
+    incoming.upload = up
+    return incoming
+
+
+def store_originals(incoming: list[Incoming]) -> None:
+    """Put the private originals before the report commits; content-hash keys dedupe them.
+
+    Raises ServiceUnavailable (503) when storage is down, before anything is written in the DB.
+    """
+    for key, item in {i.key: i for i in incoming}.items():
+        if not storage.exists(key):
+            storage.put(key, item.data, item.info.mime)
+
+
+def attach(incoming: Incoming, report_id: int, kind: str = "before") -> Photo:
+    """The Photo row for a stored original; marks its upload used (once, even under races)."""
+    from fieldreport import geo
+    info = incoming.info
+    # width/height are the upright size, as the derivatives and every viewer show it.
+    photo = Photo(report_id=report_id, kind=kind, sha256=info.sha256, key=incoming.key, mime=info.mime,
+                  size_bytes=info.size_bytes, width=info.display_width, height=info.display_height,
+                  taken_at=info.taken_at,
+                  gps=geo.point(info.gps_lon, info.gps_lat) if info.gps_lat is not None else None)
+    db.session.add(photo)
+    db.session.flush()
+    if incoming.upload is not None:
+        used = db.session.execute(update(Upload).where(Upload.id == incoming.upload.id, Upload.used_at.is_(None))
+                                  .values(used_at=utcnow(), photo_id=photo.id)).rowcount
+        if not used:
+            raise Conflict("upload_already_used", "This upload is already attached to a report.",
+                           "Ảnh tải lên này đã được gắn vào một phản ánh khác.")
+    return photo
+
+
+def forget_uploads(incoming: list[Incoming]) -> None:
+    """After commit, drop the upload objects (their bytes now live under orig/); best effort."""
+    for item in incoming:
+        if item.upload is not None:
+            try:
+                storage.remove(item.upload.key)
+            except Exception:  # the orphan collector retries later
+                log.warning("upload object %s not removed", item.upload.key)
+
+
+def public_urls(photo: Photo) -> dict | None:
+    """Presigned GET URLs of the metadata-free copies; None until the worker has made them."""
+    if not (photo.display_key and photo.thumb_key):
+        return None
+    return {"display_url": storage.presigned_get(photo.display_key),
+            "thumb_url": storage.presigned_get(photo.thumb_key)}
+
+
+def make_derivatives(photo_id: int) -> str:
+    """Worker job: display (≤ 2048 px) and thumbnail JPEGs, upright, metadata stripped.
+
+    Idempotent: a photo that has both keys is left alone; a re-run overwrites the same keys.
+    """
+    photo = db.session.get(Photo, photo_id)
+    if photo is None:
+        return "gone"
+    if photo.display_key and photo.thumb_key:
+        return "done"
+    cfg = current_app.config
+    try:
+        made = images.derivatives(storage.get(photo.key), max_pixels=cfg["PHOTO_MAX_PIXELS"],
+                                  max_bytes=cfg["PHOTO_MAX_BYTES"])
+    except images.PhotoRejected as exc:  # it passed inspect() at intake, so this is a bug
+        log.error("photo %s: derivatives failed: %s", photo_id, exc)
+        return "rejected"
+    for name in DERIVATIVES:
+        storage.put(public_key(photo.id, name), made[name].data, made[name].mime)
+    photo.display_key = public_key(photo.id, "display")
+    photo.thumb_key = public_key(photo.id, "thumb")
+    db.session.commit()
+    return "made"
+
+
+def collect_orphans(grace: timedelta = ORPHAN_GRACE) -> dict:
+    """Periodic job: remove objects nothing refers to, once older than `grace`.
+
+    An original is stored before its report commits, so a failed request leaves one behind;
+    an upload may never be used; a deleted photo leaves its derivatives.
+    """
+    now = utcnow()
+    cutoff = now - grace
+    removed = {"originals": 0, "uploads": 0, "derivatives": 0}
+    db.session.execute(delete(Upload).where(Upload.used_at.is_(None), Upload.expires_at < now))
+    db.session.commit()
+    objects = [(k, t) for k, t in storage.keys() if t is None or t < cutoff]
+    originals = [k for k, _ in objects if k.startswith("orig/")]
+    uploads = [k for k, _ in objects if k.startswith("up/")]
+    derived = [k for k, _ in objects if k.startswith("pub/")]
+    for chunk in _chunks(originals):
+        known = set(db.session.scalars(select(Photo.sha256).where(Photo.sha256.in_([k[5:] for k in chunk]))))
+        removed["originals"] += _remove(k for k in chunk if k[5:] not in known)
+    for chunk in _chunks(uploads):
+        live = set(db.session.scalars(select(Upload.key).where(Upload.key.in_(chunk), Upload.used_at.is_(None))))
+        removed["uploads"] += _remove(k for k in chunk if k not in live)
+    for chunk in _chunks(derived):
+        ids = {k: int(k.split("/")[1]) for k in chunk if k.split("/")[1].isdigit()}
+        known = set(db.session.scalars(select(Photo.id).where(Photo.id.in_(set(ids.values())))))
+        removed["derivatives"] += _remove(k for k in chunk if ids.get(k) not in known)
+    db.session.rollback()  # read-only from here; end the transaction
+    return removed
+
+
+def _chunks(items: list, size: int = 500):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _remove(keys) -> int:
+    n = 0
+    for key in keys:
+        storage.remove(key)
+        n += 1
+    return n

@@ -1,0 +1,254 @@
+"""Public reads: one report by code, the map listing, nearby open reports, a citizen's own reports.
+
+Nothing here ever returns the reporter's identity, the original photo or an actor's name.
+Listing pagination is keyset on (created_at, id), newest first: the cursor is opaque, pages stay
+as fast deep in the list as on page one, and a report arriving meanwhile does not shift pages.
+"""
+from __future__ import annotations
+
+import base64
+import math
+import re
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on
+
+from fieldreport.errors import Invalid, NotFound, Unprocessable
+from fieldreport.extensions import db, storage
+from fieldreport.models import Area, Category, Event, Photo, Report, Unit
+from fieldreport.models.report import OPEN_STATUSES, STATUSES
+from fieldreport.services import photos
+from fieldreport.services.intake import CODE_ALPHABET, CODE_LENGTH
+
+_CODE_RE = re.compile(f"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}")
+_READ_AS = str.maketrans("OIL", "011")  # Crockford: what people mistype reads as the digit
+NEARBY_LIMIT = 20
+HIDDEN_REJECTIONS = ("offensive",)  # the text of such reports is not republished
+
+
+def normalize_code(raw: str) -> str | None:
+    code = re.sub(r"[\s-]", "", raw or "").upper().translate(_READ_AS)
+    return code if _CODE_RE.fullmatch(code) else None
+
+
+def find(code: str, *, lock: bool = False) -> Report:
+    norm = normalize_code(code)
+    q = select(Report).where(Report.code == norm)
+    report = db.session.scalar(q.with_for_update() if lock else q) if norm else None
+    if report is None:
+        raise NotFound("report_not_found", "No report has this tracking code.",
+                       "Không có phản ánh nào với mã này.")
+    return report
+
+
+def _categories() -> dict[int, Category]:
+    return {c.id: c for c in db.session.scalars(select(Category))}
+
+
+def _category_view(c: Category, vi: bool) -> dict:
+    return {"code": c.code, "name": c.name_vi if vi else c.name_en}
+
+
+def view(report: Report, vi: bool) -> dict:
+    """The public page of a report."""
+    # One round trip for the names (and only names: an Area row would drag its polygon along).
+    names = db.session.execute(
+        select(Category.code, Category.name_vi, Category.name_en, Area.code.label("area_code"),
+               Area.full_name, Unit.name.label("unit_vi"), Unit.name_en.label("unit_en"))
+        .select_from(Category).outerjoin(Area, Area.id == report.area_id).outerjoin(Unit, Unit.id == report.unit_id)
+        .where(Category.id == report.category_id)).one()
+    history = db.session.execute(
+        select(Event.type, Event.to_status, Event.at).where(Event.report_id == report.id, Event.public)
+        .order_by(Event.at, Event.id)).all()
+    shown = db.session.scalars(select(Photo).where(Photo.report_id == report.id).order_by(Photo.id)).all()
+    hidden = report.reject_reason in HIDDEN_REJECTIONS
+    lon, lat = _lonlat(report)
+    return {
+        "code": report.code, "status": report.status, "category": {"code": names.code, "name": names.name_vi if vi else names.name_en},
+        "description": None if hidden else report.description,
+        "address_hint": None if hidden else report.address_hint,
+        "location": {"lat": lat, "lon": lon},
+        "created_at": report.created_at, "updated_at": report.updated_at,
+        "area": {"code": names.area_code, "name": names.full_name} if names.area_code else None,
+        "unit": {"name": names.unit_vi if vi or not names.unit_en else names.unit_en} if names.unit_vi else None,
+        "due_at": report.citizen_due_at or report.due_at,
+        "resolved_at": report.resolved_at, "closed_at": report.closed_at,
+        "public_answer": report.public_answer, "rating": report.rating,
+        "followers_count": report.followers_count,
+        "photos": [_photo_view(p) for p in shown],
+        "history": [{"type": t, "status": s, "at": at} for t, s, at in history],
+    }
+
+
+def _lonlat(report: Report) -> tuple[float, float]:
+    from fieldreport import geo
+    return geo.lonlat(report.location)
+
+
+def _photo_view(p: Photo) -> dict:
+    urls = photos.public_urls(p)
+    return {"id": p.id, "kind": p.kind, "width": p.width, "height": p.height,
+            "ready": urls is not None, **(urls or {"display_url": None, "thumb_url": None})}
+
+
+def photo_path(code: str, photo_id: int, variant: str) -> str:
+    """A stable URL that redirects to a fresh presigned URL (lists stay cacheable and cheap)."""
+    return f"/api/v1/reports/{code}/photos/{photo_id}/{variant}"
+
+
+def _thumbs(rows) -> dict[int, str]:
+    """The first ready photo's thumbnail of each listed report, as a stable redirecting URL."""
+    codes = {r.id: r.code for r in rows}
+    if not codes:
+        return {}
+    found = db.session.execute(
+        select(Photo.report_id, Photo.id).ext(distinct_on(Photo.report_id))
+        .where(Photo.report_id.in_(codes), Photo.thumb_key.is_not(None))
+        .order_by(Photo.report_id, Photo.id)).all()
+    return {rid: photo_path(codes[rid], pid, "thumb") for rid, pid in found}
+
+
+def photo_redirect(code: str, photo_id: int, variant: str) -> str:
+    """The presigned URL behind photo_path(); 404 unless that public copy exists."""
+    key_column = {"display": Photo.display_key, "thumb": Photo.thumb_key}.get(variant)
+    norm = normalize_code(code)
+    key = db.session.scalar(select(key_column).join(Report, Report.id == Photo.report_id)
+                            .where(Photo.id == photo_id, Report.code == norm)) if key_column and norm else None
+    if key is None:
+        raise NotFound("photo_not_found", "No such public photo (it may still be processing).",
+                       "Không có ảnh công khai này (ảnh có thể đang được xử lý).")
+    return storage.presigned_get(key)
+
+
+def _items(rows, vi: bool, cats: dict[int, Category], extra=None) -> list[dict]:
+    thumbs = _thumbs(rows)
+    return [{"code": r.code, "status": r.status, "category": _category_view(cats[r.category_id], vi),
+             "location": {"lat": r.lat, "lon": r.lon}, "created_at": r.created_at,
+             "followers_count": r.followers_count, "thumb_url": thumbs.get(r.id),
+             **(extra(r) if extra else {})} for r in rows]
+
+
+_ITEM_COLUMNS = (Report.id, Report.code, Report.status, Report.category_id, Report.created_at,
+                 Report.followers_count, func.ST_X(Report.location).label("lon"),
+                 func.ST_Y(Report.location).label("lat"))
+
+
+def statuses(raw: str | None) -> list[str] | None:
+    """'open', 'closed' or a comma list of statuses."""
+    if not raw:
+        return None
+    out: list[str] = []
+    for part in (p.strip() for p in raw.split(",") if p.strip()):
+        if part == "open":
+            out += OPEN_STATUSES
+        elif part == "closed":
+            out += [s for s in STATUSES if s not in OPEN_STATUSES]
+        elif part in STATUSES:
+            out.append(part)
+        else:
+            raise Unprocessable("unknown_status", f"Unknown status {part!r}.", f"Trạng thái {part!r} không hợp lệ.")
+    return [s for s in STATUSES if s in out]
+
+
+def encode_cursor(created_at: datetime, report_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{report_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        at, rid = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
+        parsed = datetime.fromisoformat(at)
+        if parsed.tzinfo is None:
+            raise ValueError
+        return parsed, int(rid)
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid("invalid_cursor", "The cursor is not one this API returned.",
+                      "Con trỏ phân trang không hợp lệ.") from None
+
+
+def listing_select(cats: dict[int, Category], *, bbox: tuple[float, float, float, float] | None = None,
+                   status: list[str] | None = None, category: str | None = None,
+                   since: datetime | None = None, until: datetime | None = None,
+                   cursor: str | None = None, page_size: int = 50):
+    """The listing page as one SELECT (also what the benchmark runs raw)."""
+    q = select(*_ITEM_COLUMNS)
+    hidden = [cid for cid, c in cats.items() if not c.public]
+    if category is not None:
+        cat = next((c for c in cats.values() if c.code == category and c.public), None)
+        if cat is None:
+            raise Unprocessable("unknown_category", f"Unknown category: {category!r}.",
+                                f"Loại phản ánh không tồn tại: {category!r}.", field="category")
+        q = q.where(Report.category_id == cat.id)
+    elif hidden:
+        q = q.where(Report.category_id.not_in(hidden))
+    if status:
+        q = q.where(Report.status.in_(status))
+    if bbox:
+        q = q.where(Report.location.op("&&")(func.ST_MakeEnvelope(*bbox, 4326)))
+    if since:
+        q = q.where(Report.created_at >= since)
+    if until:
+        q = q.where(Report.created_at < until)
+    if cursor:
+        at, rid = decode_cursor(cursor)
+        # The plain inequality lets the created_at indexes bound the scan; the tuple breaks ties.
+        q = q.where(Report.created_at <= at, tuple_(Report.created_at, Report.id) < tuple_(at, rid))
+    return q.order_by(Report.created_at.desc(), Report.id.desc()).limit(page_size + 1)
+
+
+def listing(*, vi: bool, page_size: int = 50, **filters) -> dict:
+    """The public map listing, newest first, keyset-paginated (filters: see listing_select)."""
+    cats = _categories()
+    rows = db.session.execute(listing_select(cats, page_size=page_size, **filters)).all()
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    return {"items": _items(rows, vi, cats), "page_size": page_size,
+            "next_cursor": encode_cursor(rows[-1].created_at, rows[-1].id) if more else None}
+
+
+def nearby_select(lat: float, lon: float, category_id: int, meters: float):
+    """Open reports of a category within `meters`, nearest first, as one SELECT.
+
+    A degree box around the point lets the GiST index on reports.location find the candidates;
+    the exact distance is then measured on the spheroid.
+    """
+    pt = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+    dy = meters / 110_574 * 1.1
+    dx = meters / (111_320 * max(math.cos(math.radians(lat)), 0.01)) * 1.1
+    distance = func.ST_Distance(func.geography(Report.location), func.geography(pt)).label("distance_m")
+    return (select(*_ITEM_COLUMNS, distance)
+            .where(Report.location.op("&&")(func.ST_MakeEnvelope(lon - dx, lat - dy, lon + dx, lat + dy, 4326)),
+                   Report.category_id == category_id, Report.status.in_(OPEN_STATUSES),
+                   func.ST_DWithin(func.geography(Report.location), func.geography(pt), meters))
+            .order_by(distance, Report.id).limit(NEARBY_LIMIT))
+
+
+def nearby(lat: float, lon: float, category: str, vi: bool, meters: float) -> list[dict]:
+    """Open reports near a point ("me too" instead of a duplicate), nearest first."""
+    cats = _categories()
+    cat = next((c for c in cats.values() if c.code == category and c.active), None)
+    if cat is None:
+        raise Unprocessable("unknown_category", f"Unknown category: {category!r}.",
+                            f"Loại phản ánh không tồn tại: {category!r}.", field="category")
+    rows = db.session.execute(nearby_select(lat, lon, cat.id, meters)).all()
+    return _items(rows, vi, cats, extra=lambda r: {"distance_m": round(r.distance_m, 1)})
+
+
+def mine(token_hash: str | None, user_id: int | None, vi: bool, limit: int = 100) -> list[dict]:
+    """The reports of one citizen token (the app's) and/or one signed-in citizen, newest first."""
+    conds = []
+    if token_hash:
+        conds.append(Report.citizen_token_hash == token_hash)
+    if user_id:
+        conds.append(Report.reporter_user_id == user_id)
+    if not conds:
+        return []
+    cats = _categories()
+    rows = db.session.execute(
+        select(*_ITEM_COLUMNS, Report.rating, Report.resolved_at, Report.public_answer,
+               Report.citizen_due_at, Report.due_at, Report.updated_at)
+        .where(or_(*conds)).order_by(Report.created_at.desc(), Report.id.desc()).limit(limit)).all()
+    return _items(rows, vi, cats, extra=lambda r: {
+        "rating": r.rating, "public_answer": r.public_answer, "updated_at": r.updated_at,
+        "due_at": r.citizen_due_at or r.due_at, "resolved_at": r.resolved_at})

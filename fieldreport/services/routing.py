@@ -1,0 +1,249 @@
+"""Spatial routing: find the commune of the point, then the most specific rule for the category.
+
+The lookup runs in PostGIS on the GiST indexes, chosen by measurement (bench/routing.py):
+an in-memory STRtree answers a point in ~12 µs against ~120-220 µs for a prepared PostGIS
+ST_Contains, but one routing job in an RQ worker costs ~100-200 ms (a fork, a fresh database
+backend, commits), of which the whole PostGIS decision is about 1%. An in-memory index would
+save that 1% and add a cache to keep consistent across processes and hosts whenever
+boundaries or rules change; PostGIS is consistent by construction.
+
+Decision, recorded on the report as `routing` (the "explain"):
+1. the commune containing the point (two: the smallest code, the others listed); none, but
+   within BORDER_SNAP_METERS of one (the simplified boundaries leave gaps): the nearest,
+   with the distance; a commune of another province, or none: the dispatcher
+   ("outside_province");
+2. the active rules of the category (or of every category) whose scope holds the point —
+   a commune rule only for the chosen commune, a larger area rule for it or its ancestors
+   or by geometry, a drawn scope by geometry — ordered by priority (high first), then scope
+   area (small first), then rule id;
+3. no rule, or the category is "other": the dispatcher's triage queue.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from typing import NamedTuple
+
+from flask import current_app
+from geoalchemy2 import Geography
+from sqlalchemy import bindparam, cast, func, or_, select, union_all
+
+from fieldreport import geo
+from fieldreport.extensions import db, queues
+from fieldreport.models import Area, Category, Event, Report, RoutingRule, Unit
+from fieldreport.models.base import utcnow
+from fieldreport.services import deadlines, events, workflow
+
+ROUTABLE = ("submitted", "reopened")
+HANDOVERS = ("reopened", "assigned", "transferred", "reassigned", "returned")
+ROUTER = "system:router"
+_TOUCH = 1e-7  # degrees (~1 cm): a snapped point on a border still touches the scope
+
+
+@dataclass(frozen=True)
+class Decision:
+    unit_id: int
+    unit_code: str
+    reason: str  # rule | no_rule | category_other | outside_province | reopened
+    method: str  # contains | nearest | none
+    area_id: int | None = None
+    area_code: str | None = None
+    area_name: str | None = None
+    distance_m: float | None = None
+    rule_id: int | None = None
+    rule_note: str | None = None
+    also_in: tuple[str, ...] = field(default_factory=tuple)
+
+    def explain(self) -> dict:
+        out = asdict(self)
+        out["also_in"] = list(self.also_in)
+        out.pop("unit_id")
+        out.pop("area_id")
+        return out
+
+
+class Commune(NamedTuple):
+    id: int
+    code: str
+    full_name: str
+    province_code: str | None
+
+
+# The statements are built once with bind parameters: building them costs more than running
+# them. Only columns are selected, never a geometry (an Area row carries a large polygon).
+_PT = func.ST_SetSRID(func.ST_MakePoint(bindparam("lon"), bindparam("lat")), geo.SRID)
+_COMMUNE = (Area.id, Area.code, Area.full_name, Area.province_code)
+_CONTAINS = (select(*_COMMUNE).where(Area.level == "commune", func.ST_Contains(Area.geom, _PT))
+             .order_by(Area.code))
+_DISTANCE = func.ST_Distance(cast(Area.geom, Geography), cast(_PT, Geography))
+_CLOSEST = func.ST_ClosestPoint(Area.geom, _PT)
+# A degree box first so that the GiST index is used, then the true distance in metres.
+_NEAREST = (select(*_COMMUNE, _DISTANCE, func.ST_X(_CLOSEST), func.ST_Y(_CLOSEST))
+            .where(Area.level == "commune", func.ST_DWithin(Area.geom, _PT, bindparam("degrees")))
+            .order_by(_DISTANCE, Area.code).limit(1))
+
+
+def _rule_statement(snapped: bool):
+    """Rules whose scope holds the point; `snapped` points lie on a commune's border, so
+    they are matched within 1 cm (a distance test) rather than by point-in-polygon."""
+    def holds(geom):
+        return func.ST_DWithin(geom, _PT, _TOUCH) if snapped else func.ST_Intersects(geom, _PT)
+    chain = (select(Area.id, Area.parent_id).where(Area.id == bindparam("commune_id"))
+             .cte("chain", recursive=True))
+    chain = chain.union(select(Area.id, Area.parent_id).where(Area.id == chain.c.parent_id))
+    in_chain = select(chain.c.id)
+    category = bindparam("category_id")
+    for_category = or_(RoutingRule.category_id == category, RoutingRule.category_id.is_(None))
+    # Candidates from three index lookups: rules of the commune and its ancestors, drawn
+    # scopes around the point, other larger areas around it (e.g. old districts).
+    candidates = union_all(
+        select(RoutingRule.id).where(for_category, RoutingRule.area_id.in_(in_chain)),
+        select(RoutingRule.id).where(for_category, RoutingRule.area_id.is_(None), holds(RoutingRule.scope)),
+        select(RoutingRule.id).join(Area, Area.id == RoutingRule.area_id)
+        .where(for_category, Area.level != "commune", Area.id.not_in(in_chain), holds(Area.geom)),
+    ).subquery()
+    return (select(RoutingRule.id, RoutingRule.note, Unit.id, Unit.code)
+            .join(Unit, Unit.id == RoutingRule.unit_id)
+            .where(RoutingRule.id.in_(select(candidates.c.id)), RoutingRule.active, Unit.active)
+            .order_by(RoutingRule.priority.desc(), RoutingRule.scope_area_m2.asc().nulls_last(),
+                      RoutingRule.id)
+            .limit(1))
+
+
+_BEST_RULE = {False: _rule_statement(False), True: _rule_statement(True)}
+
+
+def locate(lon: float, lat: float) -> tuple[Commune | None, str, float | None, tuple, tuple[float, float]]:
+    """(commune, method, distance_m, other communes, point to match rules with)."""
+    found = db.session.execute(_CONTAINS, {"lon": lon, "lat": lat}).all()
+    if found:
+        return Commune(*found[0]), "contains", None, tuple(a.code for a in found[1:]), (lon, lat)
+    snap = current_app.config["BORDER_SNAP_METERS"]
+    degrees = snap / (111_320 * max(math.cos(math.radians(lat)), 0.1)) * 1.01
+    row = db.session.execute(_NEAREST, {"lon": lon, "lat": lat, "degrees": degrees}).first()
+    if row is None or row[4] > snap:
+        return None, "none", None, (), (lon, lat)
+    return Commune(*row[:4]), "nearest", round(float(row[4]), 1), (), (float(row[5]), float(row[6]))
+
+
+def best_rule(category_id: int, commune: Commune, lon: float, lat: float, snapped: bool = False):
+    """The winning rule for the category at a point of `commune`: (rule id, note, unit id,
+    unit code), or None."""
+    return db.session.execute(_BEST_RULE[snapped], {
+        "commune_id": commune.id, "category_id": category_id, "lon": lon, "lat": lat}).first()
+
+
+def decide(lon: float, lat: float, category: Category) -> Decision:
+    """Where a report of `category` at (lon, lat) goes, and why."""
+    commune, method, distance, also_in, (mlon, mlat) = locate(lon, lat)
+    place = dict(method=method, distance_m=distance, also_in=also_in,
+                 area_id=commune.id if commune else None,
+                 area_code=commune.code if commune else None,
+                 area_name=commune.full_name if commune else None)
+    province = current_app.config["PROVINCE_CODE"]
+    if commune is None or commune.province_code != province:
+        reason = "outside_province"
+    elif category.is_other:
+        reason = "category_other"
+    else:
+        match = best_rule(category.id, commune, mlon, mlat, snapped=method == "nearest")
+        if match is not None:
+            rule_id, note, unit_id, unit_code = match
+            return Decision(unit_id=unit_id, unit_code=unit_code, reason="rule", rule_id=rule_id,
+                            rule_note=note, **place)
+        reason = "no_rule"
+    dispatcher = workflow.dispatcher_unit()
+    return Decision(unit_id=dispatcher.id, unit_code=dispatcher.code, reason=reason, **place)
+
+
+def preload() -> None:
+    """Warm, in the worker's parent, what every forked job would otherwise redo (measured:
+    ~80 ms a job): the working calendar of the years around today, and SQLAlchemy's compiled
+    statements, by rehearsing a routing in a transaction that is rolled back. There is no
+    index to load: the lookup runs in PostGIS."""
+    cal = deadlines.calendar()
+    now = utcnow()
+    cal.working_hours_between(now - timedelta(days=400), now + timedelta(days=400))
+    category = db.session.scalar(select(Category).order_by(Category.id).limit(1))
+    if category is not None:
+        for snapped in (False, True):
+            db.session.execute(_BEST_RULE[snapped], {"commune_id": 0, "category_id": category.id,
+                                                     "lon": 0.0, "lat": 0.0}).all()
+        try:
+            rehearsal = Report(code="-warmup-", citizen_token_hash="-", category_id=category.id,
+                               status="submitted", location=geo.point(0.0, 0.0))
+            db.session.add(rehearsal)
+            db.session.flush()
+            db.session.scalar(select(Report).where(Report.id == rehearsal.id).with_for_update())
+            needs_routing(rehearsal)
+            decision = decide(0.0, 0.0, category)  # nowhere: the dispatcher
+            workflow.assign_unit(rehearsal, db.session.get(Unit, decision.unit_id), type_="assigned",
+                                 actor=ROUTER, reason=decision.reason)
+            db.session.flush()
+        finally:
+            db.session.rollback()
+    deadlines.forget_calendar()  # keep the warm memo, not a per-job copy read at start-up
+    db.session.remove()  # no connection or transaction may cross the fork
+
+
+def needs_routing(report: Report) -> bool:
+    """New and not routed yet, or reopened and not handed back to a unit since."""
+    if report.status == "submitted":
+        return report.unit_id is None
+    if report.status == "reopened":
+        last = db.session.scalar(select(Event.type).where(Event.report_id == report.id,
+                                                          Event.type.in_(HANDOVERS))
+                                 .order_by(Event.id.desc()).limit(1))
+        return last == "reopened"
+    return False
+
+
+def route_report(report_id: int) -> str:
+    """The routing job's use case; idempotent and safe with many workers at once.
+
+    The row lock makes a second worker wait for the first one's commit, then see that the
+    report no longer needs routing and do nothing. A reopened report goes back to the unit
+    that handled it while that unit is active (the citizen is unhappy with its work);
+    otherwise it is routed like a new one.
+    """
+    report = db.session.scalar(select(Report).where(Report.id == report_id).with_for_update())
+    if report is None or not needs_routing(report):
+        db.session.commit()  # nothing to do: end the transaction, release the lock
+        return "skipped"
+    unit = db.session.get(Unit, report.unit_id) if report.unit_id else None
+    if report.status == "reopened" and unit is not None and unit.active:
+        explain = {**(report.routing or {}), "reason": "reopened", "unit_code": unit.code,
+                   "decided_at": utcnow().isoformat()}
+        outcome = "triage" if unit.kind == workflow.DISPATCHER_KIND else "assigned"
+    else:
+        category = db.session.get(Category, report.category_id)
+        decision = decide(*geo.lonlat(report.location), category)
+        unit = db.session.get(Unit, decision.unit_id)
+        explain = {**decision.explain(), "decided_at": utcnow().isoformat()}
+        report.area_id = decision.area_id
+        outcome = "assigned" if decision.reason == "rule" else "triage"
+    report.routing = explain
+    status = "assigned" if report.status == "submitted" and outcome == "assigned" else None
+    workflow.assign_unit(report, unit, type_="assigned", status=status, actor=ROUTER,
+                         reason=explain["reason"], data={"routing": explain})
+    events.commit()
+    return outcome
+
+
+def requeue_unrouted(older_than_seconds: int = 120, limit: int = 500) -> int:
+    """Re-send the routing job of reports still waiting after a while (periodic).
+
+    Covers what the outbox cannot see: a job lost with Redis data, or a worker killed with
+    no retry left. Jobs are idempotent, so an extra send is harmless.
+    """
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    candidates = db.session.scalars(select(Report).where(
+        Report.status.in_(ROUTABLE), Report.updated_at <= cutoff,
+        or_(Report.unit_id.is_(None), Report.status == "reopened"))
+        .order_by(Report.updated_at).limit(limit)).all()
+    ids = [r.id for r in candidates if needs_routing(r)]
+    db.session.commit()  # read only: end the transaction before talking to Redis
+    for rid in ids:
+        queues.enqueue("routing", "workers.jobs.route_report", rid, job_id=f"route-{rid}")
+    return len(ids)

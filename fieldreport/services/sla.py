@@ -1,0 +1,157 @@
+"""The SLA sweep (periodic): warn the unit before the due, mark overdue, escalate, ask for an apology.
+
+For every open report whose clock runs (not awaiting_info) and that has a working due:
+- once SLA_WARN_FRACTION (default 0.8) of the working time from its assignment to the due
+  is used: event 'warned' (internal) and a 'sla_warning' notification to the unit, which
+  also suggests extending now, with an apology and a new date, if it cannot make it;
+- once the due has passed: reports.overdue_at, event 'overdue' (internal), an 'sla_overdue'
+  notification to the unit asking it to send the citizen an apology with a new date, and
+  event 'escalated' with an 'sla_escalation' notification to the supervisors of the parent
+  unit (the nearest ancestor that has supervisors).
+The due is the unit's working due (`reports.due_at`, moved by extensions and pauses), not
+the indicator due. Idempotent: a report is warned once per due (warned_at after the warning
+point) and marked overdue once per due (overdue_at after the due); an extension or a new
+assignment (which clears both) arms it again. Rows are locked with SKIP LOCKED so sweeps on
+several hosts share the work.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import or_, select
+
+from fieldreport.extensions import db
+from fieldreport.models import Notification, Report, Unit, User
+from fieldreport.models.base import utcnow
+from fieldreport.services import deadlines, events, outbox
+from fieldreport.worktime import TZ, Calendar
+
+RUNNING = ("submitted", "assigned", "in_progress", "reopened")
+LOOKAHEAD = timedelta(days=21)  # a warning point is never further than this before the due
+ACTOR = "system:sla"
+
+
+def warn_point(cal: Calendar, start: datetime, due: datetime, fraction: float) -> datetime:
+    """The moment `fraction` of the office time between assignment and due is used."""
+    if due <= start:
+        return due
+    total = cal.working_hours_between(start, due)
+    if total <= 0:
+        return start + (due - start) * fraction
+    return cal.add_working_hours(start, total * fraction)
+
+
+def sweep(now: datetime | None = None, batch: int = 500) -> dict[str, int]:
+    """One pass over the reports near or past their due; returns counts of what it did."""
+    now = now or utcnow()
+    fraction = float(current_app.config.get("SLA_WARN_FRACTION", 0.8))
+    cal = deadlines.calendar()
+    done = {"warned": 0, "overdue": 0, "escalated": 0}
+    last_id = 0
+    while True:
+        reports = db.session.scalars(
+            select(Report).where(
+                Report.id > last_id, Report.status.in_(RUNNING), Report.unit_id.is_not(None),
+                Report.due_at.is_not(None), Report.due_at <= now + LOOKAHEAD,
+                or_(Report.overdue_at.is_(None), Report.overdue_at < Report.due_at))
+            .order_by(Report.id).limit(batch).with_for_update(skip_locked=True)).all()
+        if not reports:
+            db.session.rollback()
+            return done
+        last_id = reports[-1].id
+        for report in reports:
+            _check(report, now, cal, fraction, done)
+        events.commit()
+
+
+def _check(report: Report, now: datetime, cal: Calendar, fraction: float, done: dict) -> None:
+    unit = db.session.get(Unit, report.unit_id)
+    start = report.assigned_at or report.created_at
+    if report.due_at <= now:
+        report.overdue_at = now
+        ev = events.record(report, "overdue", actor=ACTOR, public=False,
+                           data={"due_at": report.due_at.isoformat(), "unit_code": unit.code})
+        db.session.flush()
+        _notify(report, ev, "sla_overdue", _unit_targets(unit), unit, report.due_at)
+        done["overdue"] += 1
+        supervisors, level = _supervisors(unit)
+        if supervisors:
+            esc = events.record(report, "escalated", actor=ACTOR, public=False,
+                                data={"to_unit_code": level.code,
+                                      "supervisors": [u.username for u in supervisors]})
+            db.session.flush()
+            _notify(report, esc, "sla_escalation", [_user_target(u) for u in supervisors], unit,
+                    report.due_at)
+            done["escalated"] += 1
+        return
+    point = warn_point(cal, start, report.due_at, fraction)
+    if now >= point and (report.warned_at is None or report.warned_at < point):
+        report.warned_at = now
+        ev = events.record(report, "warned", actor=ACTOR, public=False,
+                           data={"due_at": report.due_at.isoformat(), "fraction": fraction,
+                                 "unit_code": unit.code})
+        db.session.flush()
+        _notify(report, ev, "sla_warning", _unit_targets(unit), unit, report.due_at)
+        done["warned"] += 1
+
+
+def _supervisors(unit: Unit) -> tuple[list[User], Unit | None]:
+    """Supervisors of the nearest ancestor that has any (the unit's own as a last resort)."""
+    seen, level = set(), db.session.get(Unit, unit.parent_id) if unit.parent_id else None
+    while level is not None and level.id not in seen:
+        seen.add(level.id)
+        users = _active_supervisors(level.id)
+        if users:
+            return users, level
+        level = db.session.get(Unit, level.parent_id) if level.parent_id else None
+    users = _active_supervisors(unit.id)
+    return users, (unit if users else None)
+
+
+def _active_supervisors(unit_id: int) -> list[User]:
+    return list(db.session.scalars(select(User).where(
+        User.unit_id == unit_id, User.role == "supervisor", User.active).order_by(User.id)))
+
+
+def _email_on() -> bool:
+    return bool(current_app.config.get("SMTP_URL"))
+
+
+def _unit_targets(unit: Unit) -> list[tuple[str, str]]:
+    if unit.email and _email_on():
+        return [("email", unit.email)]
+    return [("log", f"unit:{unit.code}")]
+
+
+def _user_target(user: User) -> tuple[str, str]:
+    if user.email and _email_on():
+        return "email", user.email
+    return "log", f"user:{user.username}"
+
+
+MESSAGES = {
+    "sla_warning": ("Phản ánh {code} sắp đến hạn xử lý ({due}). Nếu không kịp, hãy gia hạn ngay "
+                    "kèm lời xin lỗi và ngày hoàn thành mới gửi người dân.",
+                    "Report {code} is due soon ({due}). If you cannot make it, extend it now with "
+                    "an apology and a new date for the citizen."),
+    "sla_overdue": ("Phản ánh {code} đã quá hạn xử lý ({due}). Hãy gửi người dân lời xin lỗi "
+                    "kèm ngày hoàn thành mới.",
+                    "Report {code} is overdue (due {due}). Send the citizen an apology with a new date."),
+    "sla_escalation": ("Phản ánh {code} của {unit} đã quá hạn xử lý ({due}).",
+                       "Report {code} held by {unit} is overdue (due {due})."),
+}
+
+
+def _notify(report: Report, ev, kind: str, targets, unit: Unit, due: datetime) -> None:
+    vi, en = MESSAGES[kind]
+    fields = dict(code=report.code, unit=unit.name, due=due.astimezone(TZ).strftime("%H:%M %d/%m/%Y"))
+    payload = {"kind": kind, "report_code": report.code, "unit_code": unit.code,
+               "due_at": due.isoformat(), "event_id": ev.id,
+               "message_vi": vi.format(**fields), "message_en": en.format(**fields)}
+    rows = [Notification(report_id=report.id, event_id=ev.id, channel=channel, recipient=to,
+                         kind=kind, payload=payload) for channel, to in targets]
+    db.session.add_all(rows)
+    db.session.flush()
+    for row in rows:
+        outbox.record("notify", "workers.jobs.deliver_notification", row.id)

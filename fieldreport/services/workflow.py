@@ -1,0 +1,419 @@
+"""The unit workflow: staff, dispatcher and supervisor actions, each one Event, one commit.
+
+Who may do what is checked before the state (a stranger learns nothing from a 409); the
+allowed starting states are in ACTIONS. Assignments set the unit's own due times: `due_at`
+(moved by an extension or a pause), `indicator_due_at` (moved only by a pause: extensions
+still count late for the indicators) and, once per report, the citizen's `citizen_due_at`.
+Reports routed to the dispatcher keep status `submitted` (or `reopened`) in the triage queue.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import delete, select, update
+
+from fieldreport import auth
+from fieldreport.errors import Conflict, Forbidden, Unprocessable
+from fieldreport.extensions import db
+from fieldreport.models import Category, Event, Follower, Photo, Report, Unit, User
+from fieldreport.models.base import utcnow
+from fieldreport.models.report import OPEN_STATUSES, REJECT_REASONS
+from fieldreport.services import deadlines, events, outbox, photos, public
+from fieldreport.worktime import Calendar
+
+DISPATCHER_KIND = "dispatcher"
+WORKING = ("assigned", "in_progress", "reopened")
+TRIAGE = ("submitted", *WORKING)
+
+# action → (who: unit | dispatch | supervise | citizen, statuses it may start from)
+ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "accept": ("unit", ("assigned", "reopened")),
+    "transfer": ("unit", TRIAGE),
+    "return": ("unit", WORKING),
+    "request_info": ("unit", TRIAGE),
+    "extend": ("unit", WORKING),
+    "resolve": ("unit", WORKING),
+    "reject": ("unit", OPEN_STATUSES),
+    "duplicate": ("unit", OPEN_STATUSES),
+    "assign": ("dispatch", TRIAGE),
+    "reassign": ("supervise", TRIAGE),
+    "reopen": ("supervise", ("resolved", "closed", "rejected")),
+    "provide_info": ("citizen", ("awaiting_info",)),
+}
+
+
+# -- loading and checking -----------------------------------------------------------------
+
+def load(code: str, *, for_update: bool = False) -> Report:
+    """The report with this tracking code (row-locked for an action), or 404."""
+    return public.find(code, lock=for_update)
+
+
+def _permitted(action: str, user: User | None, report: Report) -> bool:
+    who = ACTIONS[action][0]
+    if who == "unit":
+        return auth.can_act(user, report)
+    if who == "dispatch":
+        return auth.can_triage(user)
+    if who == "supervise":
+        return auth.can_supervise(user, report)
+    return False  # citizen actions are authorized by the citizen token, not here
+
+
+def ensure_visible(user: User, report: Report) -> None:
+    if not auth.can_see_report(user, report):
+        raise Forbidden("report_forbidden", "This report belongs to another unit.",
+                        "Phản ánh này thuộc đơn vị khác.")
+
+
+def check(action: str, user: User | None, report: Report) -> None:
+    """403 when the user may not, then 409 when the report's state does not allow it."""
+    if user is not None:
+        ensure_visible(user, report)
+        if not _permitted(action, user, report):
+            raise Forbidden("action_forbidden", f"You may not {action} this report.",
+                            f"Bạn không được phép thực hiện '{action}' với phản ánh này.")
+    if report.status not in ACTIONS[action][1]:
+        raise Conflict("illegal_transition",
+                       f"Cannot {action} a report that is {report.status}.",
+                       f"Không thể thực hiện '{action}' khi phản ánh đang ở trạng thái {report.status}.",
+                       action=action, current_status=report.status)
+
+
+def allowed_actions(user: User, report: Report) -> list[str]:
+    """What this user may do to this report now (drives the console's buttons)."""
+    out = []
+    for action, (who, statuses) in ACTIONS.items():
+        if who != "citizen" and report.status in statuses and _permitted(action, user, report):
+            if action == "return" and _is_dispatcher(report.unit_id):
+                continue
+            out.append(action)
+    return out
+
+
+def _require(text: str | None, field: str) -> str:
+    if not text or not text.strip():
+        raise Unprocessable("missing_" + field, f"A {field} is required.", f"Cần nhập {field}.",
+                            field=field)
+    return text.strip()
+
+
+# -- units and due times ------------------------------------------------------------------
+
+def dispatcher_unit() -> Unit:
+    unit = db.session.scalar(select(Unit).where(Unit.kind == DISPATCHER_KIND, Unit.active)
+                             .order_by(Unit.id).limit(1))
+    if unit is None:
+        raise RuntimeError("no active dispatcher unit: seed or create one")
+    return unit
+
+
+def _is_dispatcher(unit_id: int | None) -> bool:
+    return unit_id is not None and db.session.scalar(
+        select(Unit.kind).where(Unit.id == unit_id)) == DISPATCHER_KIND
+
+
+def target_unit(code: str) -> Unit:
+    unit = db.session.scalar(select(Unit).where(Unit.code == code))
+    if unit is None or not unit.active:
+        raise Unprocessable("unknown_unit", f"No active unit {code}.", f"Không có đơn vị {code}.",
+                            field="unit")
+    return unit
+
+
+def assign_unit(report: Report, unit: Unit, *, type_: str, status: str | None = None,
+                user: User | None = None, actor: str | None = None, reason: str | None = None,
+                note: str | None = None, data: dict | None = None, now: datetime | None = None,
+                cal: Calendar | None = None) -> Event:
+    """Hand the report to `unit` with the unit's own due time, as one event."""
+    now = now or utcnow()
+    cal = cal or deadlines.calendar()
+    category = db.session.get(Category, report.category_id)
+    urgency = getattr(report, "urgency", None)
+    due = deadlines.due_for(category, now, cal, urgency=urgency,
+                            triage=unit.kind == DISPATCHER_KIND)
+    if report.citizen_due_at is None:  # the citizen's clock runs from submission, once
+        report.citizen_due_at = deadlines.due_for(category, report.created_at or now, cal,
+                                                  urgency=urgency)
+    report.due_at = report.indicator_due_at = due
+    report.assigned_at = now
+    report.paused_at = report.warned_at = report.overdue_at = None
+    return events.record(report, type_, user=user, actor=actor, to_status=status,
+                         to_unit_id=unit.id, reason=reason, note=note,
+                         data={"unit_code": unit.code, "due_at": due.isoformat(),
+                               "indicator_due_at": due.isoformat(), **(data or {})})
+
+
+def _responded(report: Report, now: datetime) -> None:
+    if report.first_response_at is None:
+        report.first_response_at = now
+
+
+# -- unit actions -------------------------------------------------------------------------
+
+def accept(report: Report, user: User) -> Report:
+    check("accept", user, report)
+    now = utcnow()
+    report.accepted_at = report.accepted_at or now
+    _responded(report, now)
+    events.record(report, "accepted", user=user, to_status="in_progress")
+    events.commit()
+    return report
+
+
+def transfer(report: Report, user: User, unit_code: str, reason: str | None) -> Report:
+    check("transfer", user, report)
+    reason = _require(reason, "reason")
+    unit = target_unit(unit_code)
+    if unit.id == report.unit_id:
+        raise Unprocessable("same_unit", "The report is already with this unit.",
+                            "Phản ánh đã thuộc đơn vị này.", field="unit")
+    if unit.kind == DISPATCHER_KIND:
+        raise Unprocessable("use_return", "Use 'return' to send a report back to the dispatcher.",
+                            "Dùng thao tác 'trả lại' để chuyển về bộ phận điều phối.", field="unit")
+    _responded(report, utcnow())
+    report.transfer_count += 1
+    assign_unit(report, unit, type_="transferred", status=_assigned_status(report), user=user,
+                reason=reason)
+    events.commit()
+    return report
+
+
+def return_to_dispatcher(report: Report, user: User, reason: str | None) -> Report:
+    """"Not ours": back to the dispatcher's triage queue (status submitted)."""
+    check("return", user, report)
+    reason = _require(reason, "reason")
+    if _is_dispatcher(report.unit_id):
+        raise Conflict("illegal_transition", "The report is already in the triage queue.",
+                       "Phản ánh đang ở hàng đợi điều phối.", action="return",
+                       current_status=report.status)
+    _responded(report, utcnow())
+    report.transfer_count += 1
+    status = "reopened" if report.status == "reopened" else "submitted"
+    assign_unit(report, dispatcher_unit(), type_="returned", status=status, user=user, reason=reason)
+    events.commit()
+    return report
+
+
+def request_info(report: Report, user: User, question: str | None) -> Report:
+    """Ask the citizen; the clock pauses until they answer (provide_info)."""
+    check("request_info", user, report)
+    question = _require(question, "question")
+    now = utcnow()
+    _responded(report, now)
+    report.paused_at = now
+    events.record(report, "info_requested", user=user, to_status="awaiting_info", note=question)
+    events.commit()
+    return report
+
+
+def provide_info(report: Report, text: str | None) -> Report:
+    """The citizen answers: resume where it was, due times pushed by the paused working time."""
+    check("provide_info", None, report)
+    text = _require(text, "text")
+    now = utcnow()
+    resume = db.session.scalar(
+        select(Event.from_status).where(Event.report_id == report.id, Event.type == "info_requested")
+        .order_by(Event.at.desc(), Event.id.desc()).limit(1)) or "assigned"
+    paused_hours = 0.0
+    if report.paused_at is not None:
+        cal = deadlines.calendar()
+        paused_hours = cal.working_hours_between(report.paused_at, max(now, report.paused_at))
+        if paused_hours > 0:
+            for attr in ("due_at", "indicator_due_at", "citizen_due_at"):
+                if getattr(report, attr) is not None:
+                    setattr(report, attr, cal.add_working_hours(getattr(report, attr), paused_hours))
+    report.paused_at = None
+    events.record(report, "info_provided", actor="citizen", to_status=resume,
+                  data={"text": text, "paused_working_hours": round(paused_hours, 4)})
+    events.commit()
+    return report
+
+
+def extend(report: Report, user: User, new_due_at: datetime, reason: str | None,
+           apology: str | None) -> Report:
+    """A later due time, asked before the current one passes; the indicators keep the old one."""
+    check("extend", user, report)
+    reason, apology = _require(reason, "reason"), _require(apology, "apology")
+    now = utcnow()
+    if report.due_at is None or report.due_at <= now:
+        raise Conflict("deadline_passed", "The due time has passed; it can no longer be extended.",
+                       "Đã quá hạn xử lý, không thể gia hạn.", due_at=_iso(report.due_at))
+    if new_due_at.tzinfo is None:
+        raise Unprocessable("naive_datetime", "Give the new due time with a time zone.",
+                            "Thời hạn mới cần có múi giờ.", field="new_due_at")
+    if new_due_at <= report.due_at:
+        raise Unprocessable("due_not_later", "The new due time must be after the current one.",
+                            "Thời hạn mới phải sau thời hạn hiện tại.", field="new_due_at")
+    old = report.due_at
+    report.due_at = new_due_at
+    _responded(report, now)
+    events.record(report, "extended", user=user, reason=reason, note=apology,
+                  data={"old_due_at": _iso(old), "new_due_at": _iso(new_due_at)})
+    events.commit()
+    return report
+
+
+def resolve(report: Report, user: User | None, answer: str | None, photos: list[bytes], *,
+            actor: str | None = None) -> Report:
+    """Done: a public answer and at least one "after" photo (stored before the commit).
+
+    Without a user (an external system's Open311 update) `actor` names the channel; the
+    caller has authorised it."""
+    check("resolve", user, report)
+    answer = _require(answer, "answer")
+    if not photos:
+        raise Unprocessable("after_photo_required", "Attach at least one photo of the result.",
+                            "Cần đính kèm ít nhất một ảnh sau khi xử lý.", field="photos")
+    saved = _save_photos(report, photos, kind="after")
+    now = utcnow()
+    report.accepted_at = report.accepted_at or now
+    _responded(report, now)
+    report.resolved_at = now
+    report.public_answer = answer
+    events.record(report, "resolved", user=user, actor=actor, to_status="resolved", note=answer,
+                  data={"photo_ids": [p.id for p in saved]})
+    events.commit()
+    return report
+
+
+def reject(report: Report, user: User, reason_code: str, note: str | None = None,
+           duplicate_of: str | None = None) -> Report:
+    check("reject", user, report)
+    if reason_code not in REJECT_REASONS:
+        raise Unprocessable("bad_reason", f"Reason must be one of {', '.join(REJECT_REASONS)}.",
+                            "Lý do từ chối không hợp lệ.", field="reason")
+    if reason_code == "duplicate":  # one state for "is a duplicate": see mark_duplicate
+        return mark_duplicate(report, user, duplicate_of, note, reject_reason="duplicate")
+    report.reject_reason = reason_code
+    report.paused_at = None
+    _responded(report, utcnow())
+    events.record(report, "rejected", user=user, to_status="rejected", reason=reason_code, note=note)
+    events.commit()
+    return report
+
+
+def mark_duplicate(report: Report, user: User, parent_code: str | None, note: str | None = None,
+                   reject_reason: str | None = None) -> Report:
+    """Link to the parent (the root of its duplicate chain); followers move to the parent."""
+    check("duplicate", user, report)
+    parent_code = _require(parent_code, "duplicate_of")
+    norm = public.normalize_code(parent_code)
+    parent = db.session.scalar(select(Report).where(Report.code == norm)) if norm else None
+    seen = set()
+    while parent is not None and parent.status == "duplicate" and parent.parent_id is not None \
+            and parent.id not in seen:
+        seen.add(parent.id)
+        parent = db.session.get(Report, parent.parent_id)
+    if parent is None:
+        raise Unprocessable("unknown_parent", f"No report {parent_code}.",
+                            f"Không có phản ánh {parent_code}.", field="duplicate_of")
+    if parent.id == report.id or parent.status == "duplicate":
+        raise Unprocessable("self_duplicate", "A report cannot duplicate itself.",
+                            "Phản ánh không thể trùng với chính nó.", field="duplicate_of")
+    moved = _move_followers(report, parent)
+    report.parent_id = parent.id
+    report.reject_reason = reject_reason
+    report.paused_at = None
+    _responded(report, utcnow())
+    events.record(report, "duplicate", user=user, to_status="duplicate", reason=reject_reason,
+                  note=note, data={"parent_code": parent.code, "followers_moved": moved})
+    events.commit()
+    return report
+
+
+# -- dispatcher and supervisor ------------------------------------------------------------
+
+def _assigned_status(report: Report) -> str:
+    return "reopened" if report.status == "reopened" else "assigned"
+
+
+def assign(report: Report, user: User, unit_code: str, note: str | None = None) -> Report:
+    """The dispatcher hands a report to any unit (triage or re-triage)."""
+    check("assign", user, report)
+    unit = target_unit(unit_code)
+    if unit.kind == DISPATCHER_KIND or unit.id == report.unit_id:
+        raise Unprocessable("bad_target_unit", "Choose a different, handling unit.",
+                            "Hãy chọn một đơn vị xử lý khác.", field="unit")
+    if report.unit_id is not None and not _is_dispatcher(report.unit_id):
+        report.transfer_count += 1
+    report.manually_triaged = True
+    assign_unit(report, unit, type_="assigned", status=_assigned_status(report), user=user,
+                reason="triage", note=note)
+    events.commit()
+    return report
+
+
+def reassign(report: Report, user: User, unit_code: str, reason: str | None) -> Report:
+    """A supervisor moves a report between units of their subtree."""
+    check("reassign", user, report)
+    reason = _require(reason, "reason")
+    unit = target_unit(unit_code)
+    scope = auth.visible_unit_ids(user)
+    if scope is not None and unit.id not in scope:
+        raise Forbidden("target_unit_forbidden", "That unit is outside your subtree.",
+                        "Đơn vị này nằm ngoài phạm vi quản lý của bạn.")
+    if unit.id == report.unit_id:
+        raise Unprocessable("same_unit", "The report is already with this unit.",
+                            "Phản ánh đã thuộc đơn vị này.", field="unit")
+    report.transfer_count += 1
+    assign_unit(report, unit, type_="reassigned", status=_assigned_status(report), user=user,
+                reason=reason)
+    events.commit()
+    return report
+
+
+def reopen(report: Report, user: User | None, reason: str | None, *, actor: str | None = None) -> Report:
+    """Reopened: the router hands it back to the unit that handled it, with a new due time
+    (or routes it afresh when that unit is gone). Citizens reopen through services.citizen."""
+    check("reopen", user, report)
+    reason = _require(reason, "reason")
+    report.reopen_count += 1
+    report.resolved_at = report.closed_at = None
+    report.reject_reason = None
+    report.rating = report.rating_comment = report.rated_at = None
+    events.record(report, "reopened", user=user, actor=actor, to_status="reopened", reason=reason)
+    outbox.record("routing", "workers.jobs.route_report", report.id)
+    events.commit()
+    return report
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+# -- helpers with side effects beyond the report row --------------------------------------
+
+def _save_photos(report: Report, data: list[bytes], kind: str) -> list[Photo]:
+    """Check every image, store the originals (before the commit), add rows, queue derivatives."""
+    cfg = current_app.config
+    if len(data) > cfg["PHOTO_MAX_COUNT"]:
+        raise Unprocessable("too_many_photos", f"At most {cfg['PHOTO_MAX_COUNT']} photos.",
+                            f"Tối đa {cfg['PHOTO_MAX_COUNT']} ảnh.", field="photos")
+    incoming = [photos.check(item, {"field": "photos", "index": i}) for i, item in enumerate(data)]
+    photos.store_originals(incoming)
+    rows = [photos.attach(item, report.id, kind=kind) for item in incoming]
+    for row in rows:
+        outbox.record("media", "workers.jobs.make_derivatives", row.id)
+    return rows
+
+
+def _move_followers(child: Report, parent: Report) -> int:
+    """Re-point the child's followers to the parent (skipping people already following it);
+    the child's reporter becomes a follower of the parent too. Returns the number moved."""
+    taken = select(Follower.follower_key).where(Follower.report_id == parent.id)
+    moved = db.session.execute(
+        update(Follower).where(Follower.report_id == child.id, Follower.follower_key.not_in(taken))
+        .values(report_id=parent.id)).rowcount
+    # What is left on the child already follows the parent: counted there once.
+    already = db.session.execute(delete(Follower).where(Follower.report_id == child.id)).rowcount
+    added = max(0, child.followers_count - already)
+    key = child.citizen_token_hash  # the duplicate's reporter now follows the parent
+    if db.session.scalar(select(Follower.id).where(Follower.report_id == parent.id,
+                                                   Follower.follower_key == key)) is None:
+        db.session.add(Follower(report_id=parent.id, follower_key=key))
+        added += 1
+    parent.followers_count += added
+    child.followers_count = 0
+    return moved

@@ -1,0 +1,41 @@
+"""The web pages: citizen mobile web, staff console, supervisor dashboard (server-rendered)."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request, url_for
+
+from fieldreport.errors import DomainError
+from fieldreport.web import i18n
+
+bp = Blueprint("web", __name__, template_folder="templates")
+i18n.init_blueprint(bp)
+
+
+@bp.app_context_processor
+def _helpers():
+    def lang_url(lang: str) -> str:
+        """This page's URL in the other language (query kept)."""
+        args = request.args.to_dict()
+        args["lang"] = lang
+        return url_for(request.endpoint, **(request.view_args or {}), **args) if request.endpoint else "?lang=" + lang
+    return {"lang_url": lang_url}
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError):
+    """Pages answer errors with a page, not problem+json (the API keeps its own shape)."""
+    if request.path.startswith(("/api/", "/web/")):
+        from fieldreport.errors import _from_domain
+        return _from_domain(exc)
+    msg = exc.message_vi if i18n.current_lang() == "vi" else exc.message_en
+    return render_template("error.html", status=exc.status, message=msg), exc.status
+
+
+@bp.errorhandler(403)
+def _forbidden(exc):
+    return render_template("error.html", status=403, message=i18n.t("forbidden")), 403
+
+
+from fieldreport.web import citizen, console, dashboard, maps  # noqa: E402  (routes need bp)
+
+for _child in (maps.bp, citizen.bp, console.bp, dashboard.bp):
+    bp.register_blueprint(_child)

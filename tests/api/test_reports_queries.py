@@ -1,0 +1,117 @@
+"""The public map listing (filters, keyset pages) and nearby search, and the indexes they use."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text, update
+
+from fieldreport.extensions import db
+from fieldreport.models import Category, Report
+from fieldreport.models.base import utcnow
+from fieldreport.services import public
+from tests.api.intake_helpers import BMT, submit
+
+URL = "/api/v1/reports"
+M_LAT = 1 / 110_574  # one metre north in degrees
+
+
+@pytest.fixture()
+def city(client, app, monkeypatch):
+    """Reports around the centre: distances north of it, categories, statuses, ages."""
+    monkeypatch.setitem(app.config, "SUBMIT_RATE_PER_HOUR", 1000)
+    specs = [  # (metres north, category, status, days old)
+        (0, "street_light", "in_progress", 0), (100, "street_light", "assigned", 1),
+        (200, "street_light", "submitted", 2), (400, "street_light", "submitted", 3),
+        (50, "street_light", "resolved", 4), (30, "flooding", "submitted", 5),
+        (5000, "noise", "closed", 40),
+    ]
+    codes = []
+    for metres, cat, status, days in specs:
+        r = submit(client, category=cat, lat=BMT[0] + metres * M_LAT, lon=BMT[1])
+        assert r.status_code == 201, r.json
+        codes.append(r.json["code"])
+        db.session.execute(update(Report).where(Report.code == r.json["code"])
+                           .values(status=status, created_at=utcnow() - timedelta(days=days, minutes=metres)))
+    db.session.commit()
+    return codes
+
+
+def page(client, **params):
+    r = client.get(URL, query_string=params)
+    assert r.status_code == 200, r.json
+    return r.json
+
+
+def test_listing_is_newest_first_and_keyset_pages_cover_everything_once(client, city):
+    everything = [i["code"] for i in page(client, page_size=200)["items"]]
+    assert everything[:len(city)] == city  # the fixture made them newest first
+    seen, cursor = [], None
+    while True:
+        p = page(client, page_size=3, **({"cursor": cursor} if cursor else {}))
+        seen += [i["code"] for i in p["items"]]
+        cursor = p["next_cursor"]
+        if not cursor:
+            break
+    assert seen == everything
+    item = page(client, page_size=1)["items"][0]
+    assert set(item) == {"code", "status", "category", "location", "created_at", "followers_count", "thumb_url"}
+
+
+def test_listing_filters(client, city):
+    codes = lambda **p: {i["code"] for i in page(client, page_size=200, **p)["items"]} & set(city)  # noqa: E731
+    assert codes(status="submitted") == {city[2], city[3], city[5]}
+    assert codes(status="open") == set(city) - {city[4], city[6]}
+    assert codes(status="resolved,closed") == {city[4], city[6]}
+    assert codes(category="flooding") == {city[5]}
+    since = (utcnow() - timedelta(days=30)).date().isoformat()
+    assert city[6] not in codes(**{"from": since}) and codes(to=since) == {city[6]}
+    box = f"{BMT[1] - 0.001},{BMT[0] - 0.001},{BMT[1] + 0.001},{BMT[0] + 250 * M_LAT}"
+    assert codes(bbox=box) == {city[0], city[1], city[2], city[4], city[5]}
+
+
+def test_listing_hides_non_public_categories(client, city):
+    db.session.execute(update(Category).where(Category.code == "flooding").values(public=False))
+    db.session.flush()
+    assert city[5] not in {i["code"] for i in page(client, page_size=200)["items"]}
+    assert client.get(URL, query_string={"category": "flooding"}).json["code"] == "unknown_category"
+
+
+@pytest.mark.parametrize("params, code", [
+    ({"bbox": "1,2,3"}, "validation_error"), ({"bbox": "108.1,12,108,13"}, "validation_error"),
+    ({"status": "lost"}, "unknown_status"), ({"cursor": "bm9wZQ"}, "invalid_cursor"),
+    ({"page_size": 0}, "validation_error"), ({"from": "yesterday"}, "validation_error"),
+])
+def test_listing_bad_parameters_are_4xx(client, params, code):
+    r = client.get(URL, query_string=params)
+    assert 400 <= r.status_code < 500 and r.json["code"] == code
+
+
+def test_nearby_finds_open_reports_of_the_category_nearest_first(client, city):
+    r = client.get(f"{URL}/nearby", query_string={"lat": BMT[0], "lon": BMT[1], "category": "street_light"})
+    assert r.status_code == 200
+    got = [(i["code"], i["distance_m"]) for i in r.json]
+    # 0 m, 100 m, 200 m open; 400 m too far; the resolved one at 50 m and the flooding one excluded.
+    assert [c for c, _ in got] == [city[0], city[1], city[2]]
+    assert [round(d, -1) for _, d in got] == [0, 100, 200]
+    assert client.get(f"{URL}/nearby", query_string={"lat": BMT[0], "lon": BMT[1],
+                                                      "category": "nope"}).json["code"] == "unknown_category"
+    assert client.get(f"{URL}/nearby", query_string={"lat": 95, "lon": 1, "category": "noise"}).status_code == 422
+
+
+def _plan(query) -> str:
+    compiled = query.compile(dialect=db.session.get_bind().dialect, compile_kwargs={"literal_binds": True})
+    db.session.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table: force the choice
+    plan = "\n".join(db.session.execute(text(f"EXPLAIN {compiled}")).scalars())
+    db.session.execute(text("SET LOCAL enable_seqscan = on"))
+    return plan
+
+
+def test_queries_can_use_their_indexes(client, city):
+    street = db.session.scalar(select(Category.id).where(Category.code == "street_light"))
+    assert "ix_reports_location" in _plan(public.nearby_select(BMT[0], BMT[1], street, 250))
+    cats = {c.id: c for c in db.session.scalars(select(Category))}
+    assert "ix_reports_open_created" in _plan(public.listing_select(cats, status=list(public.statuses("open"))))
+    assert "ix_reports_status_created" in _plan(public.listing_select(cats, status=["submitted"]))
+    assert "ix_reports_category_created" in _plan(public.listing_select(cats, category="flooding"))
+    assert "ix_reports_location" in _plan(public.listing_select(cats, bbox=(108.0, 12.6, 108.1, 12.7)))

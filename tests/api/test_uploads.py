@@ -1,0 +1,77 @@
+"""Presigned uploads: PUT the photo to the bucket first, then submit a report referencing it."""
+from __future__ import annotations
+
+import urllib3
+from sqlalchemy import select
+
+from fieldreport.extensions import db, storage
+from fieldreport.models import Photo, Report, Upload
+from tests.api.intake_helpers import BMT, image
+
+BODY = {"category": "road_damage", "lat": BMT[0], "lon": BMT[1], "description": "ổ gà lớn"}
+
+
+def new_upload(client, data: bytes | None) -> str:
+    r = client.post("/api/v1/uploads")
+    assert r.status_code == 201, r.json
+    assert r.json["method"] == "PUT" and r.json["max_bytes"] > 0
+    if data is not None:
+        put = urllib3.request("PUT", r.json["url"], body=data, timeout=10)
+        assert put.status == 200, put.data
+    return r.json["upload_id"]
+
+
+def test_upload_then_report_by_reference(client):
+    data = image(size=(800, 600))
+    uid = new_upload(client, data)
+    r = client.post("/api/v1/reports", json={**BODY, "upload_ids": [uid]})
+    assert r.status_code == 201, r.json
+    photo = db.session.scalar(select(Photo).join(Report).where(Report.code == r.json["code"]))
+    # The checked bytes now live under their content hash; the upload object is gone.
+    assert photo.key == f"orig/{photo.sha256}" and storage.get(photo.key) == data
+    assert not storage.exists(f"up/{uid}")
+    up = db.session.get(Upload, uid)
+    assert up.used_at is not None and up.photo_id == photo.id
+    again = client.post("/api/v1/reports", json={**BODY, "upload_ids": [uid]})
+    assert again.status_code == 422 and again.json["code"] == "unknown_upload"
+
+
+def test_upload_ids_also_work_in_a_multipart_form(client):
+    uid = new_upload(client, image())
+    r = client.post("/api/v1/reports", data={**{k: str(v) for k, v in BODY.items()}, "upload_ids": uid},
+                    content_type="multipart/form-data")
+    assert r.status_code == 201, r.json
+
+
+def test_upload_never_put_is_named(client):
+    uid = new_upload(client, None)
+    r = client.post("/api/v1/reports", json={**BODY, "upload_ids": [uid]})
+    assert r.status_code == 422 and r.json["code"] == "upload_missing" and r.json["photo"]["upload_id"] == uid
+
+
+def test_uploaded_non_image_is_refused_like_a_multipart_one(client):
+    uid = new_upload(client, b"%PDF-1.7 pretending")
+    r = client.post("/api/v1/reports", json={**BODY, "upload_ids": [uid]})
+    assert r.status_code == 422 and r.json["code"] == "photo_not_image" and uid in r.json["message"]
+
+
+def test_uploaded_photo_over_the_limit_is_413(client, app, monkeypatch):
+    uid = new_upload(client, image(size=(800, 600)))
+    monkeypatch.setitem(app.config, "PHOTO_MAX_BYTES", 1000)
+    r = client.post("/api/v1/reports", json={**BODY, "upload_ids": [uid]})
+    assert r.status_code == 413 and r.json["code"] == "photo_too_large"
+
+
+def test_unknown_and_duplicate_upload_ids(client):
+    assert client.post("/api/v1/reports", json={**BODY, "upload_ids": ["nope"]}).json["code"] == "unknown_upload"
+    uid = new_upload(client, image())
+    r = client.post("/api/v1/reports", json={**BODY, "upload_ids": [uid, uid]})
+    assert r.json["code"] == "duplicate_upload"
+
+
+def test_retry_of_an_upload_report_replays_instead_of_failing(client):
+    uid = new_upload(client, image())
+    headers = {"Idempotency-Key": "upload-retry-1"}
+    first = client.post("/api/v1/reports", json={**BODY, "upload_ids": [uid]}, headers=headers)
+    again = client.post("/api/v1/reports", json={**BODY, "upload_ids": [uid]}, headers=headers)
+    assert first.status_code == again.status_code == 201 and again.json == first.json

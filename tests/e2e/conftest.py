@@ -1,0 +1,175 @@
+"""Browser fixtures: the real app under gunicorn plus a real RQ worker, on their own database.
+
+The per-test rollback of tests/conftest.py cannot reach another process's connections, so
+the browser tests run against a separate database (<test db>_e2e) whose data is committed,
+migrated and seeded once per module, and a separate queue prefix and bucket.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO_PASSWORD, ROOT, _fresh_database, free_port, wait_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+BIN = Path(sys.executable).parent
+
+
+def pytest_addoption(parser):
+    parser.addoption("--screenshots", default=None, metavar="DIR",
+                     help="save a PNG of each main page into DIR (e.g. docs/screenshots)")
+
+
+@dataclass
+class LiveServer:
+    url: str
+    env: dict
+    procs: list
+
+    def flask(self, *args: str) -> str:
+        return _run([str(BIN / "flask"), "--app", "wsgi", *args], self.env)
+
+    def python(self, code: str) -> str:
+        """Run code inside the server's app context (as a one-off admin process would)."""
+        script = "from wsgi import app\nwith app.app_context():\n" + \
+            "".join(f"    {line}\n" for line in code.splitlines())
+        return _run([sys.executable, "-c", script], self.env)
+
+    def make_overdue(self, code: str, days: int) -> None:
+        """Time travel for one report: its due times (row and history) `days` in the past,
+        then its indicator facts recomputed, as if the unit had let the deadline slip."""
+        self.python(OVERDUE_SCRIPT.format(code=code, days=int(days)))
+
+    def refresh_indicators(self) -> None:
+        """Bring the indicator rollups up to date now instead of waiting for the periodic job."""
+        self.python("from fieldreport.services import rollups\nrollups.refresh()")
+
+
+def _run(cmd: list[str], env: dict) -> str:
+    out = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0:  # show why, not just the exit code
+        raise AssertionError(f"{cmd[:3]} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+    return out.stdout
+
+
+OVERDUE_SCRIPT = """\
+from datetime import timedelta
+from sqlalchemy import select
+from fieldreport.extensions import db
+from fieldreport.models import Event, Report
+from fieldreport.models.base import utcnow
+from fieldreport.services import rollups
+report = db.session.scalar(select(Report).where(Report.code == '{code}'))
+past = utcnow() - timedelta(days={days})
+report.due_at = report.indicator_due_at = past
+for ev in db.session.scalars(select(Event).where(Event.report_id == report.id)):
+    if 'indicator_due_at' in (ev.data or {{}}):
+        ev.data = {{**ev.data, 'due_at': past.isoformat(), 'indicator_due_at': past.isoformat()}}
+db.session.commit()
+rollups.recompute_reports([report.id])
+db.session.commit()
+"""
+
+
+def _spawn(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=open(log, "ab"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def live_server(config, s3_server, tmp_path_factory):
+    """gunicorn + `workers.main worker` against a freshly seeded e2e database."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not installed (scripts/system-deps.sh installs it)")
+    db_url = config.DATABASE_URL + "_e2e"
+    _fresh_database(db_url)
+    port = free_port()
+    env = dict(os.environ,
+               FIELDREPORT_DATABASE_URL=db_url, FIELDREPORT_REDIS_URL=config.REDIS_URL,
+               FIELDREPORT_QUEUE_PREFIX=f"fieldreport-e2e-{port}",
+               FIELDREPORT_S3_ENDPOINT=s3_server.endpoint, FIELDREPORT_S3_PUBLIC_ENDPOINT=s3_server.endpoint,
+               FIELDREPORT_S3_ACCESS_KEY=s3_server.key, FIELDREPORT_S3_SECRET_KEY=s3_server.secret,
+               FIELDREPORT_S3_BUCKET="fieldreport-e2e", FIELDREPORT_SECRET_KEY="e2e-secret",
+               FIELDREPORT_DEMO_MODE="1", FIELDREPORT_DEMO_PASSWORD=DEMO_PASSWORD,
+               FIELDREPORT_LOG_JSON="0", FIELDREPORT_SUBMIT_RATE_PER_HOUR="1000",
+               PORT=str(port), HOST="127.0.0.1", WEB_CONCURRENCY="2", GUNICORN_THREADS="4")
+    server = LiveServer(f"http://127.0.0.1:{port}", env, [])
+    server.flask("db-upgrade")
+    server.flask("seed-demo")
+    logs = tmp_path_factory.mktemp("e2e-logs")
+    server.procs.append(_spawn([str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"],
+                               env, logs / "api.log"))
+    server.procs.append(_spawn([str(BIN / "python"), "-m", "workers.main", "worker"], env,
+                               logs / "worker.log"))
+    try:
+        wait_port(port, timeout=30)
+        yield server
+    finally:
+        _stop(server.procs)
+        from redis import Redis
+        r = Redis.from_url(config.REDIS_URL)
+        for key in r.scan_iter(f"*fieldreport-e2e-{port}*"):  # queues, jobs, rate limits of this run
+            r.delete(key)
+        for name in ("api.log", "worker.log"):
+            text = (logs / name).read_text(errors="replace")
+            if "Traceback" in text:  # make server-side failures visible in the test output
+                print(f"--- {name} ---\n{text[-6000:]}")
+
+
+@pytest.fixture(scope="module")
+def browser(live_server):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def shots(request):
+    """shots(page, name): a full-page PNG under --screenshots DIR, when that option is given."""
+    target = request.config.getoption("--screenshots", default=None) or os.environ.get("FIELDREPORT_SCREENSHOTS")
+    out = Path(target) if target else None
+    if out is not None:
+        if not out.is_absolute():
+            out = ROOT / out
+        out.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str, full_page: bool = True) -> None:
+        if out is None:
+            return
+        page.wait_for_timeout(300)  # let Leaflet and the charts finish their animations
+        page.screenshot(path=str(out / f"{name}.png"), full_page=full_page)
+    return take
+
+
+def wait_until(fn, timeout: float = 30, interval: float = 0.2):
+    """Poll fn() until it returns something truthy (background jobs finish on their own time)."""
+    end = time.time() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.time() > end:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)

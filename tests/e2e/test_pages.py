@@ -1,0 +1,66 @@
+"""Server-side checks of the pages (no browser): rendering, language, static files, map data."""
+from __future__ import annotations
+
+import json
+
+
+def test_citizen_page_is_vietnamese_by_default(client):
+    resp = client.get("/")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert '<html lang="vi">' in html
+    assert "Gửi phản ánh" in html
+    assert 'value="road_damage"' in html
+    assert "/static/vendor/leaflet/leaflet.js" in html
+
+
+def test_language_switch_is_remembered(client):
+    resp = client.get("/?lang=en")
+    assert '<html lang="en">' in resp.get_data(as_text=True)
+    assert "lang=en" in resp.headers.get("Set-Cookie", "")
+    again = client.get("/")  # the test client keeps the cookie
+    assert "Submit report" in again.get_data(as_text=True)
+
+
+def test_vendored_assets_are_served_locally(client):
+    for path in ("/static/vendor/leaflet/leaflet.js", "/static/vendor/leaflet/leaflet.css",
+                 "/static/vendor/chartjs/chart.umd.min.js",
+                 "/static/vendor/swagger-ui/swagger-ui-bundle.js",
+                 "/static/vendor/swagger-ui/swagger-ui.css",
+                 "/static/vendor/swagger-ui/swagger-ui-standalone-preset.js",
+                 "/static/web/app.css", "/static/web/citizen.js"):
+        resp = client.get(path)
+        assert resp.status_code == 200, path
+        resp.close()
+
+
+def test_swagger_ui_points_at_local_files(client):
+    html = client.get("/api/v1/docs").get_data(as_text=True)
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower()
+
+
+def test_communes_geojson_is_the_base_layer(client):
+    resp = client.get("/web/communes.geojson")
+    assert resp.status_code == 200
+    assert resp.mimetype == "application/geo+json"
+    gj = json.loads(resp.data)
+    assert len(gj["features"]) == 102
+    codes = {f["properties"]["code"] for f in gj["features"]}
+    assert "24133" in codes
+    assert len(resp.data) < 600_000
+    etag = resp.headers["ETag"]
+    assert client.get("/web/communes.geojson", headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_service_worker_served_from_root(client):
+    resp = client.get("/sw.js")
+    assert resp.status_code == 200
+    assert resp.mimetype == "text/javascript"
+    resp.close()
+
+
+def test_track_pages(client):
+    assert client.get("/track?code=ab12cd").headers["Location"].endswith("/track/AB12CD")
+    assert client.get("/track/AB12CD").status_code == 200
+    assert client.get("/track/bad%20code!").status_code == 404
