@@ -10,60 +10,29 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
+from scripts.procs import BIN, Processes, free_port, s3_command, wait_port
+
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 S3_KEY, S3_SECRET = "benchkey", "bench-secret-0123456789"
-_procs: list[subprocess.Popen] = []
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float = 60) -> None:
-    end = time.time() + timeout
-    while time.time() < end:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise SystemExit(f"nothing listening on {port}")
-
-
-def _stop_all() -> None:
-    for p in reversed(_procs):
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGTERM)
-    for p in _procs:
-        try:
-            p.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-
-
-atexit.register(_stop_all)
+_children = Processes()
+atexit.register(_children.stop_all)
 
 
 def start_s3() -> str:
     data = tempfile.mkdtemp(prefix="fieldreport-bench-s3-")
     atexit.register(shutil.rmtree, data, True)
     port = free_port()
-    rclone = shutil.which("rclone") or str(BIN / "rclone")
-    _procs.append(subprocess.Popen([rclone, "serve", "s3", "--auth-key", f"{S3_KEY},{S3_SECRET}", "--addr",
-                                    f"127.0.0.1:{port}", data], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, start_new_session=True))
-    wait_port(port)
+    cmd, environment = s3_command(data, port, S3_KEY, S3_SECRET)
+    _children.spawn(cmd, env=environment)
+    wait_port(port, "S3 server")
     return f"127.0.0.1:{port}"
 
 
@@ -87,13 +56,12 @@ def ensure_bucket(environment: dict) -> None:
 def gunicorn(target: str, environment: dict, workers: int, threads: int) -> str:
     """Start gunicorn on a free port; access log off so logging is not what we measure."""
     port = free_port()
-    _procs.append(subprocess.Popen(
+    _children.spawn(
         [str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
          "--workers", str(workers), "--threads", str(threads), "--access-logfile", "/dev/null",
          "--error-logfile", "-", "--log-level", "warning", target],
-        env=environment, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True))
-    wait_port(port)
+        env=environment, cwd=ROOT)
+    wait_port(port, "gunicorn")
     return f"http://127.0.0.1:{port}"
 
 

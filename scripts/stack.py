@@ -9,38 +9,24 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from scripts.procs import BIN, Processes, port_open, s3_command, wait_port  # noqa: E402
+
 VAR = ROOT / "var"
-BIN = Path(sys.executable).parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PG_PORT, REDIS_PORT, S3_PORT = 54329, 6390, 9010
-procs: list[subprocess.Popen] = []
+children = Processes()
+stops: list = []  # how to stop what is not a child (the PostgreSQL cluster)
 
 
 def say(msg: str) -> None:
     print(f"[stack] {msg}", flush=True)
-
-
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex((host, port)) == 0
-
-
-def wait_port(port: int, what: str, timeout: float = 30) -> None:
-    end = time.time() + timeout
-    while time.time() < end:
-        if port_open(port):
-            return
-        time.sleep(0.2)
-    raise SystemExit(f"{what} did not start on port {port}; see {VAR}/*.log")
 
 
 def as_postgres(cmd: list[str]) -> list[str]:
@@ -89,7 +75,7 @@ def start_redis() -> str:
         (VAR / "redis").mkdir(parents=True, exist_ok=True)
         spawn(["redis-server", "--bind", "127.0.0.1", "--port", str(REDIS_PORT), "--dir",
                str(VAR / "redis"), "--appendonly", "yes", "--save", ""], "redis")
-        wait_port(REDIS_PORT, "redis")
+        wait_port(REDIS_PORT, "redis", 30)
     return f"redis://127.0.0.1:{REDIS_PORT}/0"
 
 
@@ -103,37 +89,19 @@ def s3_credentials() -> tuple[str, str]:
 
 def start_s3(port: int = S3_PORT) -> str:
     key, secret = s3_credentials()
-    if shutil.which("minio"):
-        env = dict(os.environ, MINIO_ROOT_USER=key, MINIO_ROOT_PASSWORD=secret)
-        spawn(["minio", "server", str(VAR / "s3"), "--address", f"127.0.0.1:{port}"], "s3", env=env)
-    else:
-        (VAR / "s3").mkdir(parents=True, exist_ok=True)
-        spawn([str(BIN / "rclone"), "serve", "s3", "--auth-key", f"{key},{secret}", "--addr",
-               f"127.0.0.1:{port}", str(VAR / "s3")], "s3")
-    wait_port(port, "S3 server")
+    (VAR / "s3").mkdir(parents=True, exist_ok=True)
+    cmd, env = s3_command(VAR / "s3", port, key, secret)
+    spawn(cmd, "s3", env=env)
+    wait_port(port, "S3 server", 30)
     return f"127.0.0.1:{port}"
 
 
-stops: list = []
-
-
-def spawn(cmd: list[str], name: str, env: dict | None = None) -> subprocess.Popen:
-    log = open(VAR / f"{name}.log", "ab")
-    p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env or os.environ.copy(),
-                         start_new_session=True)
-    procs.append(p)
-    return p
+def spawn(cmd: list[str], name: str, env: dict | None = None):
+    return children.spawn(cmd, log=VAR / f"{name}.log", env=env, cwd=ROOT)
 
 
 def stop_all() -> None:
-    for p in reversed(procs):
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
+    children.stop_all(timeout=10)
     for stop in reversed(stops):
         stop()
 
@@ -171,15 +139,15 @@ def run() -> int:
         spawn([str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"], "api", env=env)
         spawn([str(BIN / "python"), "-m", "workers.main", "worker"], "worker", env=env)
         spawn([str(BIN / "python"), "-m", "workers.main", "cron"], "cron", env=env)
-        wait_port(int(port), "API")
+        wait_port(int(port), "API", 60)
         say(f"ready in {time.time() - t0:.1f}s (logs in var/*.log); Ctrl-C stops everything")
         say(f"API          http://127.0.0.1:{port}/api/v1/docs   (OpenAPI: /api/v1/openapi.json)")
         say(f"staff console http://127.0.0.1:{port}/console   citizen web http://127.0.0.1:{port}/")
         say(f"Open311      http://127.0.0.1:{port}/open311/v2/discovery.json")
         say(f"health       http://127.0.0.1:{port}/readyz")
-        while all(p.poll() is None for p in procs):
+        while all(p.poll() is None for p in children.procs):
             time.sleep(1)
-        dead = [p.args[0] for p in procs if p.poll() is not None]
+        dead = [p.args[0] for p in children.procs if p.poll() is not None]
         say(f"a process exited: {dead}; stopping (see var/*.log)")
         return 1
     except KeyboardInterrupt:

@@ -3,18 +3,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import psycopg2
 import pytest
-from sqlalchemy import create_engine, text
 
 from config.settings import TestConfig
+from scripts.procs import free_port, s3_command, wait_port  # noqa: F401 (free_port: for e2e)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -23,24 +20,8 @@ BOUNDARIES = SHARED / "vn-boundaries"
 DEMO_PASSWORD = "demo-password"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float = 20) -> None:
-    end = time.time() + timeout
-    while time.time() < end:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listening on {port}")
-
-
 class S3Server:
-    """`rclone serve s3` on a free port; stop()/start() let tests take storage down."""
+    """An S3 server (rclone, or MinIO) on a free port; stop()/start() take storage down."""
 
     def __init__(self) -> None:
         self.dir = tempfile.mkdtemp(prefix="fieldreport-s3-")
@@ -53,12 +34,9 @@ class S3Server:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        rclone = shutil.which("rclone") or str(Path(sys.executable).parent / "rclone")
-        self.proc = subprocess.Popen(
-            [rclone, "serve", "s3", "--auth-key", f"{self.key},{self.secret}",
-             "--addr", self.endpoint, self.dir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(self.port)
+        cmd, env = s3_command(self.dir, self.port, self.key, self.secret)
+        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port, "S3 server", 20)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -7,7 +7,6 @@ migrated and seeded once per module, and a separate queue prefix and bucket.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO_PASSWORD, ROOT, _fresh_database, free_port, wait_port
+from scripts.procs import Processes, free_port, wait_port
+from tests.conftest import DEMO_PASSWORD, ROOT, _fresh_database
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -33,7 +33,7 @@ def pytest_addoption(parser):
 class LiveServer:
     url: str
     env: dict
-    procs: list
+    procs: Processes
 
     def flask(self, *args: str) -> str:
         return _run([str(BIN / "flask"), "--app", "wsgi", *args], self.env)
@@ -80,22 +80,6 @@ db.session.commit()
 """
 
 
-def _spawn(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=open(log, "ab"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
-
-
-def _stop(procs: list[subprocess.Popen]) -> None:
-    for p in procs:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-
-
 @pytest.fixture(scope="module")
 def live_server(config, s3_server, tmp_path_factory):
     """gunicorn + `workers.main worker` against a freshly seeded e2e database."""
@@ -113,19 +97,19 @@ def live_server(config, s3_server, tmp_path_factory):
                FIELDREPORT_DEMO_MODE="1", FIELDREPORT_DEMO_PASSWORD=DEMO_PASSWORD,
                FIELDREPORT_LOG_JSON="0", FIELDREPORT_SUBMIT_RATE_PER_HOUR="1000",
                PORT=str(port), HOST="127.0.0.1", WEB_CONCURRENCY="2", GUNICORN_THREADS="4")
-    server = LiveServer(f"http://127.0.0.1:{port}", env, [])
+    server = LiveServer(f"http://127.0.0.1:{port}", env, Processes())
     server.flask("db-upgrade")
     server.flask("seed-demo")
     logs = tmp_path_factory.mktemp("e2e-logs")
-    server.procs.append(_spawn([str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"],
-                               env, logs / "api.log"))
-    server.procs.append(_spawn([str(BIN / "python"), "-m", "workers.main", "worker"], env,
-                               logs / "worker.log"))
+    server.procs.spawn([str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"],
+                       env=env, cwd=ROOT, log=logs / "api.log")
+    server.procs.spawn([str(BIN / "python"), "-m", "workers.main", "worker"], env=env, cwd=ROOT,
+                       log=logs / "worker.log")
     try:
-        wait_port(port, timeout=30)
+        wait_port(port, "API", timeout=30)
         yield server
     finally:
-        _stop(server.procs)
+        server.procs.stop_all()
         from redis import Redis
         r = Redis.from_url(config.REDIS_URL)
         for key in r.scan_iter(f"*fieldreport-e2e-{port}*"):  # queues, jobs, rate limits of this run

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Response, stream_with_context, url_for
+from flask import Response, jsonify, stream_with_context, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -44,7 +44,8 @@ class Indicators(MethodView):
     def get(self, args):
         """Indicators per unit, commune or category for a period (units include their subtree)"""
         q, _ = _query(args)
-        return indicators.compute(q.period, q.scope, q.group_by, q.depth)
+        # Already plain JSON types: skip the schema's (slow, per-field) dump; it documents.
+        return jsonify(indicators.compute(q.period, q.scope, q.group_by, q.depth))
 
 
 def _export(args: dict, fmt: str):
