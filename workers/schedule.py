@@ -1,4 +1,4 @@
-"""Periodic jobs for `rq cron` (started by `python -m workers.main cron`)."""
+"""Periodic jobs, enqueued once per interval across hosts by `python -m workers.main cron`."""
 from __future__ import annotations
 
 # (dotted function, queue short name, interval in seconds)
