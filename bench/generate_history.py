@@ -13,7 +13,6 @@ PC-<p> (under SCT) and WATER-<p> (under SXD), with routing rules like the demo's
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import multiprocessing
 import sys
@@ -28,15 +27,11 @@ sys.path.insert(0, str(ROOT))
 import psycopg2  # noqa: E402
 
 from bench import generate as gen  # noqa: E402
-from fieldreport.services.indicator_facts import EventRow, build_facts  # noqa: E402
+from fieldreport.services.indicator_facts import EventRow, build_facts, copy_facts  # noqa: E402
 from fieldreport.worktime import Calendar  # noqa: E402
 
 COMMUNES = ROOT.parent / "shared" / "data" / "vn-boundaries" / "vn_communes_2025.geojson"
 PROVINCES = COMMUNES.with_name("vn_provinces_2025.geojson")
-FACT_COLUMNS = ("report_id", "unit_id", "category_id", "area_id", "received_at", "received_day",
-                "left_at", "away_from", "away_to", "due_at", "answered_at", "answer_kind",
-                "handling_wh", "handling_ch", "first_response_at", "first_response_wh",
-                "first_response_ch", "rating", "rated_at", "reopened_at", "auto_routed", "settle_day")
 PROVINCE_OWNERS = {"power_outage": "PC", "flooding": "WATER", "traffic_signal": "SXD",
                    "noise": "CAT", "pollution": "SNNMT"}
 DEPARTMENTS = [("SXD", "Sở Xây dựng", "department", None), ("SCT", "Sở Công Thương", "department", None),
@@ -138,20 +133,6 @@ def _init_worker(url: str) -> None:
     _W["conn"] = conn
 
 
-def _csv(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "t" if v else "f"
-    if isinstance(v, list):
-        return '"{' + ",".join(x.isoformat() for x in v) + '}"'
-    if isinstance(v, datetime):
-        return v.isoformat()
-    if isinstance(v, float):
-        return repr(v)
-    return str(v)
-
-
 def _facts_range(bounds: tuple[int, int]) -> int:
     lo, hi = bounds
     conn, cal = _W["conn"], _W["cal"]
@@ -167,19 +148,12 @@ def _facts_range(bounds: tuple[int, int]) -> int:
         data = {k: v for k, v in (("due_at", due), ("indicator_due_at", idue), ("rating", rating),
                                   ("urgency", urgency)) if v is not None}
         events.setdefault(rid, []).append(EventRow(eid, at, typ, actor, uid, st, fu, tu, data))
-    out = io.StringIO()
-    n = 0
-    for rid, cat, area in reports:
-        for fact in build_facts(rid, _W["cats"][cat], area, events.get(rid, ()), cal,
-                                _W["dispatchers"].__contains__):
-            row = fact.row()
-            out.write(",".join(_csv(row[c]) for c in FACT_COLUMNS))
-            out.write("\n")
-            n += 1
-    out.seek(0)
-    cur.copy_expert(f"COPY indicator_facts ({', '.join(FACT_COLUMNS)}) FROM STDIN WITH (FORMAT csv)", out)
+    facts = [fact for rid, cat, area in reports
+             for fact in build_facts(rid, _W["cats"][cat], area, events.get(rid, ()), cal,
+                                     _W["dispatchers"].__contains__)]
+    copy_facts(cur, facts)
     conn.commit()
-    return n
+    return len(facts)
 
 
 def build_facts_bulk(url: str, chunk: int = 100_000, workers: int = 2, progress=print) -> dict:
@@ -219,7 +193,12 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=5)
     p.add_argument("--prepare", action="store_true")
     p.add_argument("--facts-only", action="store_true")
+    p.add_argument("--skip-facts", action="store_true", help="load reports and events only")
+    p.add_argument("--no-extras", action="store_true",
+                   help="no photo and follower rows (the indicators never read them; saves disk)")
     a = p.parse_args()
+    if a.no_extras:
+        gen._write_extras = lambda w, rng, rid, st, photo_id, followers, counts: photo_id
     out: dict = {}
     if a.prepare:
         t = time.time()
@@ -237,7 +216,8 @@ def main() -> None:
                                        days=a.days, now=datetime.now(timezone.utc),
                                        progress=lambda m: print(m, file=sys.stderr, flush=True))
         out["generate_seconds"] = round(time.time() - t, 1)
-    out.update(build_facts_bulk(a.database_url, progress=lambda m: print(m, file=sys.stderr, flush=True)))
+    if not a.skip_facts:
+        out.update(build_facts_bulk(a.database_url, progress=lambda m: print(m, file=sys.stderr, flush=True)))
     print(json.dumps(out, indent=1))
 
 

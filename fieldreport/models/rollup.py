@@ -53,17 +53,22 @@ class IndicatorFact(Base):
 
     __table_args__ = (
         Index("ix_indicator_facts_unit_day", "unit_id", "received_day"),
+        Index("ix_indicator_facts_day", "received_day"),
         # Stabbing query "received before t, still changing on or after t": the facts whose
-        # state at a period end differs from their final state, and the backlog.
+        # state at a period end differs from their final state, and the backlog. Nationally
+        # a GiST on the span; per unit a B-tree whose three columns all filter in the index.
         Index("ix_indicator_facts_span",
               text("daterange(received_day + 1, settle_day + 1)"), postgresql_using="gist"),
+        Index("ix_indicator_facts_unit_settle", "unit_id",
+              text("coalesce(settle_day, 'infinity'::date)"), "received_day"),
     )
 
 
 class IndicatorRollup(Base):
-    """Final-state sums of settled facts, per received day/month/year × unit × category × area.
+    """Final-state sums of settled facts, per received month/year × unit × category × area.
 
-    `grain` is 'd', 'm' or 'y' and `bucket` the first day of that day/month/year. The
+    `grain` is 'd', 'm' or 'y' and `bucket` the first day of that day/month/year. Rows with
+    category_id = 0 (and area_id = 0) are a unit's totals; days have only those. The
     *_hist arrays count values per bucket of the bounds in services/indicators_sql.py.
     """
 

@@ -21,6 +21,7 @@ Reading the history (events are the source of truth; nothing here trusts a count
 """
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Callable, Iterable
@@ -84,6 +85,40 @@ class Fact:
         d = {k: v for k, v in self.__dict__.items() if k not in ("recorded_due", "urgency")}
         d["received_day"] = self.received_day
         return d
+
+    def csv_line(self) -> str:
+        """The fact as one line of `COPY indicator_facts (COLUMNS) … (FORMAT csv)`."""
+        row = self.row()
+        return ",".join(_csv(row[c]) for c in COLUMNS) + "\n"
+
+
+COLUMNS = ("report_id", "unit_id", "category_id", "area_id", "received_at", "received_day",
+           "left_at", "away_from", "away_to", "due_at", "answered_at", "answer_kind",
+           "handling_wh", "handling_ch", "first_response_at", "first_response_wh",
+           "first_response_ch", "rating", "rated_at", "reopened_at", "auto_routed", "settle_day")
+
+
+def _csv(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "t" if v else "f"
+    if isinstance(v, list):
+        return '"{' + ",".join(x.isoformat() for x in v) + '}"'
+    if isinstance(v, (datetime, date)):
+        return v.isoformat()
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+def copy_facts(cursor, facts: Iterable[Fact]) -> None:
+    """Write facts with COPY (a multi-row INSERT of them is ten times slower)."""
+    buf = io.StringIO()
+    for fact in facts:
+        buf.write(fact.csv_line())
+    buf.seek(0)
+    cursor.copy_expert(f"COPY indicator_facts ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv)", buf)
 
 
 def local_day(moment: datetime) -> date:

@@ -12,18 +12,20 @@ The sum is exactly the direct evaluation of every fact of the period as of T.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import text
 
 from fieldreport.extensions import db
-from fieldreport.services.indicators_sql import (HISTS, HT_SUMS, SCALARS, SUMS, deltas, flagged,
-                                                 hist_deltas, summed)
+from fieldreport.services.indicators_sql import (HISTS, HT_SUMS, SCALARS, SUMS, aggregates, deltas,
+                                                 flagged, hist_deltas, summed)
 from fieldreport.worktime import TZ, Calendar
 
 BANDS = ((0, 2, "0-2"), (3, 5, "3-5"), (6, 10, "6-10"), (11, None, ">10"))
 RATIOS = ((1, 2), (9, 10))  # median, p90
 FLOAT_SCALARS = frozenset({*SUMS, *HT_SUMS})
+PROBE_UNITS = 500  # up to this many units, find straddling facts unit by unit
 
 
 def tiles(start: date, stop: date) -> tuple[list[date], list[date], list[date]]:
@@ -144,6 +146,7 @@ def _times(n, wh_sum, ch_sum, wh_hist, ch_hist) -> dict:
     }
 
 
+@lru_cache(maxsize=8192)
 def overdue_days(cal: Calendar, due_day: date, t: datetime) -> int:
     """Whole working days after the due day and before T's day."""
     a = datetime.combine(due_day + timedelta(days=1), time(0), tzinfo=TZ)
@@ -196,7 +199,10 @@ def fetch(start: date, end: date, t: datetime, key: str | None, unit_ids=None, a
     db.session.execute(text("SET LOCAL work_mem = '32MB'"))
 
     def acc(k) -> Totals:
-        return out.setdefault(k if k is not None else 0, Totals())
+        k = 0 if k is None else k
+        if k not in out:
+            out[k] = Totals()
+        return out[k]
 
     params: dict = {"t": t, "t_day": t_day, "start": start}
     if groups is not None:
@@ -211,45 +217,64 @@ def fetch(start: date, end: date, t: datetime, key: str | None, unit_ids=None, a
     years, months, days = tiles(start, stop) if start < stop else ([], [], [])
     where_r, fparams = _filters("r", unit_ids, area_ids, category_ids)
     params.update(fparams)
-    # Unit totals (category 0) answer queries that split by unit only; else the detail rows.
+    # Unit totals (category 0) answer queries that split by unit only; else the detail rows,
+    # which exist for months and years: the days at the edges are then read from the facts.
     totals_only = area_ids is None and category_ids is None and (groups is not None or key is None)
     where_r += " AND r.category_id = 0" if totals_only else " AND r.category_id <> 0"
+    direct = [] if totals_only else days
+    params["dd"] = direct
     k_r, join_r = keyed("r")
-    if years or months or days:
+    if years or months or (days and totals_only):
         rows = db.session.execute(text(f"""
             SELECT {k_r} AS k, {summed()} FROM indicator_rollups r {join_r}
             WHERE ((r.grain = 'y' AND r.bucket = ANY(CAST(:ys AS date[])))
                 OR (r.grain = 'm' AND r.bucket = ANY(CAST(:ms AS date[])))
                 OR (r.grain = 'd' AND r.bucket = ANY(CAST(:ds AS date[]))))
               AND {where_r}
-            GROUP BY 1"""), {**params, "ys": years, "ms": months, "ds": days}).mappings()
+            GROUP BY 1"""), {**params, "ys": years, "ms": months, "ds": days}).mappings().all()
         for row in rows:
             acc(row["k"]).add_row(row)
 
     where_f, _ = _filters("f", unit_ids, area_ids, category_ids)
+    if direct:  # every fact of those days, read as of T
+        k_d, join_d = keyed("z")
+        rows = db.session.execute(text(f"""
+            SELECT {k_d} AS k, {aggregates()}
+            FROM ({flagged(f"f.received_day = ANY(CAST(:dd AS date[])) AND {where_f}", ":t")}) z {join_d}
+            GROUP BY 1"""), params).mappings().all()
+        for row in rows:
+            acc(row["k"]).add_row(row)
     k_z, join_z = keyed("z0")
     hist = hist_deltas()
+    # Straddling facts of the rollup tiles get corrected; those of direct days were read as of T.
+    in_tiles = "z.received_day >= :start AND NOT (z.received_day = ANY(CAST(:dd AS date[])))"
     branches = [f"""
       SELECT 1 AS part, z.k, NULL::text AS name, NULL::int AS bucket, NULL::date AS due_day,
              0::bigint AS n, {deltas()} AS vals
-        FROM z WHERE z.received_day >= :start GROUP BY z.k"""]
+        FROM z WHERE {in_tiles} GROUP BY z.k"""]
     for name, delta in hist.items():
         branches.append(f"""
       SELECT 2, z.k, '{name}', z.b_{name}, NULL, sum({delta})::bigint, NULL
-        FROM z WHERE z.received_day >= :start GROUP BY z.k, z.b_{name} HAVING sum({delta}) <> 0""")
+        FROM z WHERE {in_tiles} GROUP BY z.k, z.b_{name} HAVING sum({delta}) <> 0""")
     branches.append(f"""
       SELECT 3, z.k, NULL, NULL,
              CASE WHEN z.due_at < :t THEN (z.due_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date END,
              count(*), NULL
         FROM z WHERE z.c_t AND NOT z.ans_t GROUP BY 2, 5""")
+    stab = "daterange(f.received_day + 1, f.settle_day + 1) @> CAST(:t_day AS date)"
+    if unit_ids is not None and len(unit_ids) <= PROBE_UNITS:  # one index probe per unit
+        where_a, _ = _filters("f", None, area_ids, category_ids)
+        straddling = (f"SELECT * FROM indicator_facts f WHERE f.unit_id = ANY(CAST(:unit_ids AS int[])) "
+                      f"AND coalesce(f.settle_day, 'infinity'::date) >= CAST(:t_day AS date) "
+                      f"AND f.received_day < CAST(:t_day AS date) AND {where_a}")
+    else:
+        straddling = f"SELECT * FROM indicator_facts f WHERE {stab} AND {where_f}"
     sql = f"""
-      WITH s AS MATERIALIZED (
-        SELECT * FROM indicator_facts f
-        WHERE daterange(f.received_day + 1, f.settle_day + 1) @> CAST(:t_day AS date) AND {where_f}),
+      WITH s AS MATERIALIZED ({straddling}),
       z AS MATERIALIZED (
         SELECT {k_z} AS k, z0.* FROM ({flagged("true", ":t", source="s", both=True)}) z0 {join_z})
       {" UNION ALL ".join(branches)}"""
-    for row in db.session.execute(text(sql), params).mappings():
+    for row in db.session.execute(text(sql), params).mappings().all():
         a = acc(row["k"])
         if row["part"] == 1:
             a.add_values(row["vals"])

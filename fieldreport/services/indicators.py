@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from fieldreport.errors import Forbidden, Invalid, NotFound
 from fieldreport.extensions import db
@@ -113,42 +113,39 @@ class Scope:
     category_ids: list[int] | None
 
 
-def _subtree(all_units: list[Unit], root_ids: set[int]) -> list[Unit]:
-    children: dict[int | None, list[Unit]] = {}
-    for u in all_units:
-        children.setdefault(u.parent_id, []).append(u)
-    out, stack, seen = [], [u for u in all_units if u.id in root_ids], set()
-    while stack:
-        u = stack.pop()
-        if u.id in seen:
-            continue
-        seen.add(u.id)
-        out.append(u)
-        stack.extend(children.get(u.id, ()))
-    return out
+_UNIT_COLS = "u.id, u.code, u.name, u.kind, u.parent_id"
+
+
+def _tree(root_ids: list[int] | None) -> list:
+    """The units under these roots (all units for None), as plain rows (recursive CTE)."""
+    if root_ids is None:
+        return db.session.execute(text(f"SELECT {_UNIT_COLS} FROM units u")).all()
+    return db.session.execute(text(f"""
+        WITH RECURSIVE t AS (SELECT {_UNIT_COLS} FROM units u WHERE u.id = ANY(CAST(:ids AS int[]))
+          UNION SELECT {_UNIT_COLS} FROM units u JOIN t ON u.parent_id = t.id)
+        SELECT * FROM t"""), {"ids": root_ids}).all()
 
 
 def scope(unit_code: str | None, area_code: str | None, category_codes: list[str] | None,
           visible: set[int] | None) -> Scope:
     """Resolve filters; `visible` is the caller's readable units (None: all)."""
-    # Plain rows, not ORM objects: the national tree has thousands of units.
-    all_units = db.session.execute(select(Unit.id, Unit.code, Unit.name, Unit.kind, Unit.parent_id)).all()
-    by_id = {u.id: u for u in all_units}
     if unit_code:
-        root = next((u for u in all_units if u.code == unit_code), None)
+        root = db.session.execute(text(f"SELECT {_UNIT_COLS} FROM units u WHERE u.code = :c"),
+                                  {"c": unit_code}).first()
         if root is None:
             raise NotFound("unknown_unit", f"No unit {unit_code}.", f"Không có đơn vị {unit_code}.")
         if visible is not None and root.id not in visible:
             raise Forbidden("unit_forbidden", "That unit is outside what you may see.",
                             "Đơn vị này nằm ngoài phạm vi bạn được xem.")
-        roots = [root]
+        units = _tree([root.id])
+        roots = [u for u in units if u.id == root.id]
     elif visible is None:
-        roots = [u for u in all_units if u.parent_id is None or u.parent_id not in by_id]
+        units = _tree(None)
+        ids = {u.id for u in units}
+        roots = [u for u in units if u.parent_id is None or u.parent_id not in ids]
     else:
-        roots = [by_id[i] for i in visible if i in by_id and by_id[i].parent_id not in visible]
-    units = _subtree(all_units, {r.id for r in roots})
-    if visible is not None:
-        units = [u for u in units if u.id in visible]
+        units = [u for u in _tree(sorted(visible)) if u.id in visible]
+        roots = [u for u in units if u.parent_id not in visible]
     unit_ids = None if (visible is None and not unit_code) else [u.id for u in units]
     area_ids = None
     if area_code:

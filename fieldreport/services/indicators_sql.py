@@ -140,29 +140,44 @@ def summed(alias: str = "r", array_type: str = "bigint[]") -> str:
     return ",\n       ".join(parts)
 
 
-def insert_day_rollups(where: str) -> str:
-    """Rebuild 'd' rows from the settled facts matching `where` (alias f).
+def fact_rollups(grain: str, where: str = "true") -> str:
+    """Rollup rows ('d', 'm' or 'y') of the settled facts matching `where` (alias f).
 
-    Besides one row per (unit, category, commune), each unit gets a row with category 0
-    and area 0 summing all of them: most dashboards ask per unit with no other filter.
+    Months and years get one row per (unit, category, commune) plus, per unit, a row with
+    category 0 and area 0 summing them (most dashboards split by unit only). Days get only
+    that unit total: at national density a day × category × commune row holds about one
+    fact, so the detail of days is read from the facts themselves (indicator_query does).
     """
-    cols = ", ".join(COLUMNS)
+    trunc = {"d": "z.received_day", "m": "date_trunc('month', z.received_day)::date",
+             "y": "date_trunc('year', z.received_day)::date"}[grain]
+    sets = (f"GROUP BY {trunc}, z.unit_id" if grain == "d" else
+            f"GROUP BY GROUPING SETS (({trunc}, z.unit_id, z.category_id, z.area_id), ({trunc}, z.unit_id))")
+    cat, area = ("0", "0") if grain == "d" else ("coalesce(z.category_id, 0)", "coalesce(z.area_id, 0)")
     return f"""
-    INSERT INTO indicator_rollups (grain, bucket, unit_id, category_id, area_id, {cols})
-    SELECT 'd', z.received_day, z.unit_id, coalesce(z.category_id, 0), coalesce(z.area_id, 0),
+    SELECT '{grain}' AS grain, {trunc} AS bucket, z.unit_id, {cat} AS category_id, {area} AS area_id,
        {aggregates()}
     FROM ({flagged(f"f.settle_day IS NOT NULL AND ({where})", None)}) z
-    GROUP BY GROUPING SETS ((z.received_day, z.unit_id, z.category_id, z.area_id),
-                            (z.received_day, z.unit_id))"""
+    {sets}"""
 
 
-def insert_coarse_rollups(grain: str, where: str) -> str:
-    """Rebuild 'm' (from 'd') or 'y' (from 'm') rows for the rows of the finer grain matching `where`."""
-    finer, trunc = {"m": ("d", "month"), "y": ("m", "year")}[grain]
+def insert_rollups(grain: str) -> str:
+    """Every rollup row of one grain, from all the facts (a rebuild)."""
+    return f"INSERT INTO indicator_rollups (grain, bucket, unit_id, category_id, area_id, " \
+           f"{', '.join(COLUMNS)}) {fact_rollups(grain)}"
+
+
+def _array_add(col: str) -> str:
+    return (f"ARRAY(SELECT coalesce(a, 0) + coalesce(b, 0) FROM unnest(indicator_rollups.{col}, "
+            f"EXCLUDED.{col}) AS t(a, b))")
+
+
+def upsert_delta() -> str:
+    """Add one delta row to its rollup row (created if missing)."""
     cols = ", ".join(COLUMNS)
+    values = ", ".join(f":{c}" for c in COLUMNS)
+    sets = ", ".join([f"{c} = indicator_rollups.{c} + EXCLUDED.{c}" for c in SCALARS]
+                     + [f"{c} = {_array_add(c)}" for c in HISTS])
     return f"""
     INSERT INTO indicator_rollups (grain, bucket, unit_id, category_id, area_id, {cols})
-    SELECT '{grain}', date_trunc('{trunc}', r.bucket)::date, r.unit_id, r.category_id, r.area_id,
-       {summed(array_type="int[]")}
-    FROM indicator_rollups r WHERE r.grain = '{finer}' AND ({where})
-    GROUP BY 2, 3, 4, 5"""
+    VALUES (:grain, :bucket, :unit_id, :category_id, :area_id, {values})
+    ON CONFLICT (grain, bucket, unit_id, category_id, area_id) DO UPDATE SET {sets}"""

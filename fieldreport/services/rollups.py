@@ -3,24 +3,26 @@
 A trigger on `events` queues every touched report in indicator_dirty (same transaction as
 the event). refresh() takes a batch, recomputes those reports' facts from all their events
 (so a late event — a report resolved today that was received last month — rewrites the
-fact), then rebuilds the day rows of every (unit, received day) whose facts changed, the
-month rows of those (unit, month) from the day rows, and the year rows from the months.
-Rebuilding from the source rather than adding deltas means a rerun changes nothing.
+fact), and moves every rollup row the reports touch by (new − old) contributions of just
+those facts, computed with the same SQL as a full rebuild. Counts stay exact; hour sums
+may differ from a rebuild in the last float digits. A rerun changes nothing (the
+difference is zero); one refresher at a time (advisory lock), so deltas never interleave.
 """
 from __future__ import annotations
 
 import logging
 from datetime import date
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 
 from fieldreport.extensions import db
 from fieldreport.models import Category, Event, IndicatorFact, Report, Unit
 from fieldreport.services import deadlines
-from fieldreport.services.indicator_facts import EventRow, build_facts
-from fieldreport.services.indicators_sql import insert_coarse_rollups, insert_day_rollups
+from fieldreport.services.indicator_facts import EventRow, build_facts, copy_facts
+from fieldreport.services.indicators_sql import COLUMNS, fact_rollups, insert_rollups, upsert_delta
 
 log = logging.getLogger(__name__)
+KEY = ("grain", "bucket", "unit_id", "category_id", "area_id")
 LOCK_KEY = 0x1D1CA7  # pg advisory lock: one refresher rebuilds rollup rows at a time
 
 
@@ -52,16 +54,24 @@ def refresh_batch(limit: int = 500) -> int:
     return len(taken)
 
 
-def _cells(report_ids: list[int]) -> set[tuple[int, date]]:
-    rows = db.session.execute(select(IndicatorFact.unit_id, IndicatorFact.received_day)
-                              .where(IndicatorFact.report_id.in_(report_ids))).all()
-    return {(u, d) for u, d in rows}
+def _contributions(report_ids: list[int]) -> dict[tuple, list]:
+    """What the settled facts of these reports add to each rollup row: key → values."""
+    out = {}
+    for grain in "dmy":
+        sql = fact_rollups(grain, "f.report_id = ANY(CAST(:ids AS bigint[]))")
+        for row in db.session.execute(text(sql), {"ids": report_ids}).all():
+            out[tuple(row[:5])] = list(row[5:])
+    return out
 
 
 def recompute_reports(report_ids: list[int]) -> int:
-    """Rewrite the facts of these reports from their events, then the rollup rows they touch."""
+    """Rewrite the facts of these reports from their events and move the rollups by the difference.
+
+    Rollup rows change by (new contributions − old contributions) of these reports only, so
+    a refresh costs what the touched reports cost, not what their units' months hold.
+    """
     session = db.session
-    before = _cells(report_ids)
+    before = _contributions(report_ids)
     session.execute(IndicatorFact.__table__.delete().where(IndicatorFact.report_id.in_(report_ids)))
     reports = session.execute(select(Report.id, Report.category_id, Report.area_id)
                               .where(Report.id.in_(report_ids))).all()
@@ -74,47 +84,50 @@ def recompute_reports(report_ids: list[int]) -> int:
     cal = deadlines.calendar()
     categories = {c.id: c for c in session.scalars(select(Category))}
     dispatchers = set(session.scalars(select(Unit.id).where(Unit.kind == "dispatcher")))
-    rows = []
-    for rid, category_id, area_id in reports:
-        for fact in build_facts(rid, categories[category_id], area_id, events.get(rid, ()), cal,
-                                dispatchers.__contains__):
-            rows.append(fact.row())
-    if rows:
-        session.execute(insert(IndicatorFact), rows)
-    rebuild_cells(before | {(r["unit_id"], r["received_day"]) for r in rows})
-    return len(rows)
+    facts = [fact for rid, category_id, area_id in reports
+             for fact in build_facts(rid, categories[category_id], area_id, events.get(rid, ()), cal,
+                                     dispatchers.__contains__)]
+    if facts:
+        session.flush()
+        copy_facts(session.connection().connection.cursor(), facts)
+    _apply(before, _contributions(report_ids))
+    return len(facts)
 
 
-def rebuild_cells(cells: set[tuple[int, date]]) -> None:
-    """Rebuild the day rows of these (unit, day) pairs, then their months and years."""
-    if not cells:
+def _apply(before: dict[tuple, list], after: dict[tuple, list]) -> None:
+    """Add after − before to the rollup rows; drop rows left with no fact."""
+    deltas = []
+    for key in before.keys() | after.keys():
+        old, new = before.get(key), after.get(key)
+        diff = [_minus(n, o) for n, o in zip(new or _zero(old), old or _zero(new))]
+        if any(any(d) if isinstance(d, list) else d for d in diff):
+            deltas.append({**dict(zip(KEY, key)), **dict(zip(COLUMNS, diff))})
+    if not deltas:
         return
-    session = db.session
-    units = [u for u, _ in cells]
-    days = [d for _, d in cells]
-    months = {(u, d.replace(day=1)) for u, d in cells}
-    years = {(u, d.replace(month=1, day=1)) for u, d in cells}
-    pairs = "SELECT * FROM unnest(CAST(:u AS int[]), CAST(:d AS date[]))"
-    session.execute(text(f"DELETE FROM indicator_rollups WHERE grain = 'd' AND (unit_id, bucket) IN ({pairs})"),
-                    {"u": units, "d": days})
-    session.execute(text(insert_day_rollups(f"(f.unit_id, f.received_day) IN ({pairs})")),
-                    {"u": units, "d": days})
-    for grain, keys, span in (("m", months, "1 month"), ("y", years, "1 year")):
-        params = {"u": [u for u, _ in keys], "d": [d for _, d in keys]}
-        session.execute(text(f"DELETE FROM indicator_rollups WHERE grain = '{grain}' "
-                             f"AND (unit_id, bucket) IN ({pairs})"), params)
-        finer = (f"EXISTS (SELECT 1 FROM unnest(CAST(:u AS int[]), CAST(:d AS date[])) k(u, d) "
-                 f"WHERE r.unit_id = k.u AND r.bucket >= k.d AND r.bucket < k.d + interval '{span}')")
-        session.execute(text(insert_coarse_rollups(grain, finer)), params)
+    db.session.execute(text(upsert_delta()), deltas)
+    db.session.execute(text(
+        "DELETE FROM indicator_rollups WHERE received <= 0 AND (grain, bucket, unit_id, category_id, area_id) "
+        "IN (SELECT * FROM unnest(CAST(:g AS text[]), CAST(:b AS date[]), CAST(:u AS int[]), "
+        "CAST(:c AS int[]), CAST(:a AS int[])))"),
+        {k: [d[col] for d in deltas] for k, col in zip("gbuca", KEY)})
+
+
+def _zero(values: list) -> list:
+    return [[0] * len(v) if isinstance(v, list) else 0 for v in values]
+
+
+def _minus(new, old):
+    if isinstance(new, list):
+        return [a - b for a, b in zip(new, old)]
+    return new - old
 
 
 def rebuild_all() -> None:
     """Rebuild every rollup row from the facts (after a bulk load or a bounds change)."""
     session = db.session
     session.execute(text("DELETE FROM indicator_rollups"))
-    session.execute(text(insert_day_rollups("true")))
-    session.execute(text(insert_coarse_rollups("m", "true")))
-    session.execute(text(insert_coarse_rollups("y", "true")))
+    for grain in "dmy":
+        session.execute(text(insert_rollups(grain)))
     session.commit()
 
 

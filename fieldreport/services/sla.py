@@ -43,26 +43,27 @@ def warn_point(cal: Calendar, start: datetime, due: datetime, fraction: float) -
 
 
 def sweep(now: datetime | None = None, batch: int = 500) -> dict[str, int]:
-    """One pass over the reports near or past their due; returns counts of what it did."""
+    """One pass over the reports near or past their due; returns counts of what it did.
+
+    One read finds the candidates; each batch then re-checks and locks its rows
+    (SKIP LOCKED) and commits, so the table is scanned once per sweep.
+    """
     now = now or utcnow()
     fraction = float(current_app.config.get("SLA_WARN_FRACTION", 0.8))
     cal = deadlines.calendar()
     done = {"warned": 0, "overdue": 0, "escalated": 0}
-    last_id = 0
-    while True:
-        reports = db.session.scalars(
-            select(Report).where(
-                Report.id > last_id, Report.status.in_(RUNNING), Report.unit_id.is_not(None),
-                Report.due_at.is_not(None), Report.due_at <= now + LOOKAHEAD,
+    due_soon = (Report.status.in_(RUNNING), Report.unit_id.is_not(None), Report.due_at.is_not(None),
+                Report.due_at <= now + LOOKAHEAD,
                 or_(Report.overdue_at.is_(None), Report.overdue_at < Report.due_at))
-            .order_by(Report.id).limit(batch).with_for_update(skip_locked=True)).all()
-        if not reports:
-            db.session.rollback()
-            return done
-        last_id = reports[-1].id
+    ids = list(db.session.scalars(select(Report.id).where(*due_soon).order_by(Report.id)))
+    for i in range(0, len(ids), batch):
+        reports = db.session.scalars(
+            select(Report).where(Report.id.in_(ids[i:i + batch]), *due_soon)
+            .order_by(Report.id).with_for_update(skip_locked=True)).all()
         for report in reports:
             _check(report, now, cal, fraction, done)
         events.commit()
+    return done
 
 
 def _check(report: Report, now: datetime, cal: Calendar, fraction: float, done: dict) -> None:

@@ -43,8 +43,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("report_id", "unit_id", name=op.f("pk_indicator_facts")),
     )
     op.create_index("ix_indicator_facts_unit_day", "indicator_facts", ["unit_id", "received_day"])
+    op.create_index("ix_indicator_facts_day", "indicator_facts", ["received_day"])
     op.create_index("ix_indicator_facts_span", "indicator_facts",
                     [sa.text("daterange(received_day + 1, settle_day + 1)")], postgresql_using="gist")
+    op.create_index("ix_indicator_facts_unit_settle", "indicator_facts",
+                    ["unit_id", sa.text("coalesce(settle_day, 'infinity'::date)"), "received_day"])
 
     counts = ["received", "reports", "on_time", "late", "answered", "resolved", "rejected",
               "answered_late", "transfers", "auto_routed", "fr_n"]
@@ -98,6 +101,8 @@ def downgrade() -> None:
     op.drop_table("indicator_dirty")
     op.drop_index("ix_indicator_rollups_unit", table_name="indicator_rollups")
     op.drop_table("indicator_rollups")
+    op.drop_index("ix_indicator_facts_unit_settle", table_name="indicator_facts")
     op.drop_index("ix_indicator_facts_span", table_name="indicator_facts")
+    op.drop_index("ix_indicator_facts_day", table_name="indicator_facts")
     op.drop_index("ix_indicator_facts_unit_day", table_name="indicator_facts")
     op.drop_table("indicator_facts")
