@@ -107,6 +107,12 @@ def for_event(report: Report, ev: Event, kind: str) -> list[Notification]:
         targets.append(("log", f"report:{report.code}"))
     if kind in UNIT_KINDS and unit is not None and unit.email and cfg.get("SMTP_URL"):
         targets.append(("email", unit.email))  # the unit hears of new work in its queue
+    return enqueue(report, ev, kind, payload, targets)
+
+
+def enqueue(report: Report, ev: Event, kind: str, payload: dict,
+            targets: list[tuple[str, str | None]]) -> list[Notification]:
+    """Write one notification per (channel, recipient) and its delivery job, in this transaction."""
     rows = [Notification(report_id=report.id, event_id=ev.id, channel=channel, recipient=to,
                          kind=kind, payload=payload) for channel, to in targets]
     db.session.add_all(rows)

@@ -22,9 +22,9 @@ from flask import current_app
 from sqlalchemy import or_, select
 
 from fieldreport.extensions import db
-from fieldreport.models import Notification, Report, Unit, User
+from fieldreport.models import Report, Unit, User
 from fieldreport.models.base import utcnow
-from fieldreport.services import deadlines, events, outbox
+from fieldreport.services import deadlines, events, notify
 from fieldreport.worktime import TZ, Calendar
 
 RUNNING = ("submitted", "assigned", "in_progress", "reopened")
@@ -150,9 +150,4 @@ def _notify(report: Report, ev, kind: str, targets, unit: Unit, due: datetime) -
     payload = {"kind": kind, "report_code": report.code, "unit_code": unit.code,
                "due_at": due.isoformat(), "event_id": ev.id,
                "message_vi": vi.format(**fields), "message_en": en.format(**fields)}
-    rows = [Notification(report_id=report.id, event_id=ev.id, channel=channel, recipient=to,
-                         kind=kind, payload=payload) for channel, to in targets]
-    db.session.add_all(rows)
-    db.session.flush()
-    for row in rows:
-        outbox.record("notify", "workers.jobs.deliver_notification", row.id)
+    notify.enqueue(report, ev, kind, payload, targets)
