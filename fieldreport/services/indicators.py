@@ -35,7 +35,7 @@ from sqlalchemy import select, text
 
 from fieldreport.errors import Forbidden, Invalid, NotFound
 from fieldreport.extensions import db
-from fieldreport.models import Area, Category, Unit
+from fieldreport.models import Area, Category
 from fieldreport.models.base import utcnow
 from fieldreport.services import deadlines
 from fieldreport.services.indicator_query import Totals, fetch
@@ -106,8 +106,8 @@ def as_of(p: Period, now: datetime | None = None) -> datetime:
 
 @dataclass
 class Scope:
-    units: list[Unit]             # every unit of the scope
-    roots: list[Unit]             # the scope's top units
+    units: list                   # rows (id, code, name, kind, parent_id): the scope's units
+    roots: list                   # the scope's top units (same rows)
     unit_ids: list[int] | None    # filter on facts (None: every unit)
     area_ids: list[int] | None
     category_ids: list[int] | None

@@ -161,23 +161,38 @@ def fact_rollups(grain: str, where: str = "true") -> str:
 
 
 def insert_rollups(grain: str) -> str:
-    """Every rollup row of one grain, from all the facts (a rebuild)."""
-    return f"INSERT INTO indicator_rollups (grain, bucket, unit_id, category_id, area_id, " \
-           f"{', '.join(COLUMNS)}) {fact_rollups(grain)}"
+    """Every rollup row of one grain (a rebuild): days and months from the facts, years
+    from the months (the same sums, one pass over the facts fewer)."""
+    head = f"INSERT INTO indicator_rollups (grain, bucket, unit_id, category_id, area_id, {', '.join(COLUMNS)})"
+    if grain != "y":
+        return f"{head} {fact_rollups(grain)}"
+    return f"""{head}
+    SELECT 'y', date_trunc('year', r.bucket)::date, r.unit_id, r.category_id, r.area_id,
+       {summed(array_type="int[]")}
+    FROM indicator_rollups r WHERE r.grain = 'm' GROUP BY 2, 3, 4, 5"""
 
 
-def _array_add(col: str) -> str:
-    return (f"ARRAY(SELECT coalesce(a, 0) + coalesce(b, 0) FROM unnest(indicator_rollups.{col}, "
-            f"EXCLUDED.{col}) AS t(a, b))")
+def _array_op(a: str, op: str, b: str) -> str:
+    return f"ARRAY(SELECT coalesce(x, 0) {op} coalesce(y, 0) FROM unnest({a}, {b}) AS t(x, y))"
 
 
-def upsert_delta() -> str:
-    """Add one delta row to its rollup row (created if missing)."""
-    cols = ", ".join(COLUMNS)
-    values = ", ".join(f":{c}" for c in COLUMNS)
+def stash_contributions(table: str, where: str) -> str:
+    """A temporary table of what the settled facts matching `where` add to each rollup row."""
+    parts = " UNION ALL ".join(f"({fact_rollups(g, where)})" for g in "dmy")
+    return f"CREATE TEMPORARY TABLE {table} AS {parts}"
+
+
+def apply_contributions(old: str, new: str) -> str:
+    """Move each rollup row by new − old (rows created as needed; unchanged keys skipped)."""
+    key = "grain, bucket, unit_id, category_id, area_id"
+    diff = ", ".join([f"coalesce(n.{c}, 0) - coalesce(o.{c}, 0)" for c in SCALARS]
+                     + [_array_op(f"n.{c}", "-", f"o.{c}") for c in HISTS])
     sets = ", ".join([f"{c} = indicator_rollups.{c} + EXCLUDED.{c}" for c in SCALARS]
-                     + [f"{c} = {_array_add(c)}" for c in HISTS])
+                     + [f"{c} = {_array_op(f'indicator_rollups.{c}', '+', f'EXCLUDED.{c}')}" for c in HISTS])
+    changed = " OR ".join(f"n.{c} IS DISTINCT FROM o.{c}" for c in COLUMNS)
     return f"""
-    INSERT INTO indicator_rollups (grain, bucket, unit_id, category_id, area_id, {cols})
-    VALUES (:grain, :bucket, :unit_id, :category_id, :area_id, {values})
-    ON CONFLICT (grain, bucket, unit_id, category_id, area_id) DO UPDATE SET {sets}"""
+    INSERT INTO indicator_rollups ({key}, {", ".join(COLUMNS)})
+    SELECT {key}, {diff}
+    FROM {new} n FULL JOIN {old} o USING ({key})
+    WHERE {changed}
+    ON CONFLICT ({key}) DO UPDATE SET {sets}"""

@@ -19,10 +19,9 @@ from fieldreport.extensions import db
 from fieldreport.models import Category, Event, IndicatorFact, Report, Unit
 from fieldreport.services import deadlines
 from fieldreport.services.indicator_facts import EventRow, build_facts, copy_facts
-from fieldreport.services.indicators_sql import COLUMNS, fact_rollups, insert_rollups, upsert_delta
+from fieldreport.services.indicators_sql import apply_contributions, insert_rollups, stash_contributions
 
 log = logging.getLogger(__name__)
-KEY = ("grain", "bucket", "unit_id", "category_id", "area_id")
 LOCK_KEY = 0x1D1CA7  # pg advisory lock: one refresher rebuilds rollup rows at a time
 
 
@@ -35,6 +34,8 @@ def refresh(batch: int = 500, max_batches: int | None = None) -> int:
         batches += 1
         if n < batch:
             break
+    if done:
+        log.info("indicator facts recomputed for %d queued reports", done)
     return done
 
 
@@ -54,16 +55,6 @@ def refresh_batch(limit: int = 500) -> int:
     return len(taken)
 
 
-def _contributions(report_ids: list[int]) -> dict[tuple, list]:
-    """What the settled facts of these reports add to each rollup row: key → values."""
-    out = {}
-    for grain in "dmy":
-        sql = fact_rollups(grain, "f.report_id = ANY(CAST(:ids AS bigint[]))")
-        for row in db.session.execute(text(sql), {"ids": report_ids}).all():
-            out[tuple(row[:5])] = list(row[5:])
-    return out
-
-
 def recompute_reports(report_ids: list[int]) -> int:
     """Rewrite the facts of these reports from their events and move the rollups by the difference.
 
@@ -71,7 +62,9 @@ def recompute_reports(report_ids: list[int]) -> int:
     a refresh costs what the touched reports cost, not what their units' months hold.
     """
     session = db.session
-    before = _contributions(report_ids)
+    mine = "f.report_id = ANY(CAST(:ids AS bigint[]))"
+    session.execute(text("DROP TABLE IF EXISTS rollup_old, rollup_new"))
+    session.execute(text(stash_contributions("rollup_old", mine)), {"ids": report_ids})
     session.execute(IndicatorFact.__table__.delete().where(IndicatorFact.report_id.in_(report_ids)))
     reports = session.execute(select(Report.id, Report.category_id, Report.area_id)
                               .where(Report.id.in_(report_ids))).all()
@@ -90,36 +83,15 @@ def recompute_reports(report_ids: list[int]) -> int:
     if facts:
         session.flush()
         copy_facts(session.connection().connection.cursor(), facts)
-    _apply(before, _contributions(report_ids))
+    session.execute(text(stash_contributions("rollup_new", mine)), {"ids": report_ids})
+    session.execute(text(apply_contributions("rollup_old", "rollup_new")))
+    # A row whose last settled fact went away (e.g. moved to another unit) is removed.
+    key = "grain, bucket, unit_id, category_id, area_id"
+    session.execute(text(
+        f"DELETE FROM indicator_rollups WHERE ({key}) IN "
+        f"(SELECT {key} FROM rollup_old EXCEPT SELECT {key} FROM rollup_new) AND received <= 0"))
+    session.execute(text("DROP TABLE rollup_old, rollup_new"))
     return len(facts)
-
-
-def _apply(before: dict[tuple, list], after: dict[tuple, list]) -> None:
-    """Add after − before to the rollup rows; drop rows left with no fact."""
-    deltas = []
-    for key in before.keys() | after.keys():
-        old, new = before.get(key), after.get(key)
-        diff = [_minus(n, o) for n, o in zip(new or _zero(old), old or _zero(new))]
-        if any(any(d) if isinstance(d, list) else d for d in diff):
-            deltas.append({**dict(zip(KEY, key)), **dict(zip(COLUMNS, diff))})
-    if not deltas:
-        return
-    db.session.execute(text(upsert_delta()), deltas)
-    db.session.execute(text(
-        "DELETE FROM indicator_rollups WHERE received <= 0 AND (grain, bucket, unit_id, category_id, area_id) "
-        "IN (SELECT * FROM unnest(CAST(:g AS text[]), CAST(:b AS date[]), CAST(:u AS int[]), "
-        "CAST(:c AS int[]), CAST(:a AS int[])))"),
-        {k: [d[col] for d in deltas] for k, col in zip("gbuca", KEY)})
-
-
-def _zero(values: list) -> list:
-    return [[0] * len(v) if isinstance(v, list) else 0 for v in values]
-
-
-def _minus(new, old):
-    if isinstance(new, list):
-        return [a - b for a, b in zip(new, old)]
-    return new - old
 
 
 def rebuild_all() -> None:

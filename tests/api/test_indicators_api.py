@@ -23,7 +23,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import insert, select
 
-from fieldreport.extensions import db, storage
+from fieldreport.extensions import storage
 from fieldreport.models import Area, Event
 from fieldreport.services import rollups
 from fieldreport.worktime import TZ

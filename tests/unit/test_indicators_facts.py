@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import date, datetime
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 
 from fieldreport.extensions import db
-from fieldreport.models import IndicatorDirty, IndicatorFact, IndicatorRollup, Unit
-from fieldreport.services import routing, rollups, workflow
+from fieldreport.models import Event, IndicatorDirty, IndicatorFact, IndicatorRollup, Unit
+from fieldreport.services import deadlines, routing, rollups, workflow
 from fieldreport.services.indicator_query import percentile, tiles
 from fieldreport.services.indicators_sql import WH_BOUNDS
 from fieldreport.worktime import TZ
@@ -111,3 +111,30 @@ def test_percentile_estimate_stays_in_the_exact_values_bucket():
 def test_tiles_cover_the_range_with_the_coarsest_rows(start, stop, expect):
     got = tiles(date.fromisoformat(start), date.fromisoformat(stop))
     assert tuple([d.isoformat() for d in part] for part in got) == expect
+
+
+def test_a_calendar_edit_moves_dues_and_working_hours(db_session, redis_clean):
+    report = f.make_report(db_session, "street_light", *f.BMT)
+    unit = f.unit(db_session, "UBND-24133").id
+    at = lambda d, h: datetime(2026, 3, d, h, tzinfo=TZ)  # noqa: E731
+    db.session.execute(insert(Event), [
+        dict(report_id=report.id, at=at(9, 9), type="assigned", actor="system:router", from_status="submitted",
+             to_status="assigned", to_unit_id=unit, public=True, data={}),
+        dict(report_id=report.id, at=at(12, 16), type="resolved", actor="staff:s", from_status="assigned",
+             to_status="resolved", from_unit_id=unit, to_unit_id=unit, public=True, data={})])
+    rollups.refresh()
+    fact = db.session.scalar(select(IndicatorFact).where(IndicatorFact.report_id == report.id))
+    # Mon 09:00 → Thu 16:00: 6 + 7.5 + 7.5 + 6.5 office hours.
+    assert fact.due_at == at(12, 17) and fact.handling_wh == 27.5
+    deadlines.save_day(date(2026, 3, 10), "off", "nghỉ bù", create=True)  # the job queues the report
+    assert rollups.refresh() >= 1
+    db.session.refresh(fact)
+    assert fact.due_at == at(13, 17) and fact.handling_wh == 20.0  # Tuesday off now
+    assert db.session.scalar(select(func.sum(IndicatorRollup.received)).where(
+        IndicatorRollup.grain == "y", IndicatorRollup.category_id == 0, IndicatorRollup.unit_id == unit)) == 1
+
+
+def test_sla_and_refresh_jobs_are_scheduled():
+    from workers.schedule import PERIODIC
+    funcs = {func for func, _, _ in PERIODIC}
+    assert {"workers.jobs.sla_sweep", "workers.jobs.refresh_rollups"} <= funcs

@@ -142,3 +142,24 @@ def _measure(v, hists, u, cal, t) -> None:
         v["rated"] += 1
         v[f"r{u['rating']}"] += 1
     v["reopened"] += reopened
+
+
+def test_the_reference_on_a_hand_worked_history():
+    """Routed Mon 2/2/2026 08:05, accepted 09:05, resolved Wed 4/2 10:05 (due Thu 5/2 17:00)."""
+    from types import SimpleNamespace
+
+    from fieldreport.worktime import Calendar
+
+    def at(d, h, m=0):
+        return datetime(2026, 2, d, h, m, tzinfo=TZ)
+
+    cat = SimpleNamespace(id=1, deadline_amount=3, deadline_unit="days", urgency="simple")
+    evs = [(at(2, 8, 5), "assigned", "assigned", 7, "system:router"), (at(2, 9, 5), "accepted", "in_progress", 7, "s"),
+           (at(4, 10, 5), "resolved", "resolved", 7, "s")]
+    events = [dict(id=i, at=a, type=t, to_status=st, to_unit_id=u, from_unit_id=None if i == 0 else 7,
+                   actor=actor, actor_user_id=None, data={}) for i, (a, t, st, u, actor) in enumerate(evs)]
+    report = {"id": 1, "category": cat, "area_id": 3}
+    got = reference([report], {1: events}, date(2026, 2, 1), date(2026, 3, 1), datetime(2026, 3, 1, tzinfo=TZ),
+                    "unit_id", Calendar(), set())[7].values
+    assert (got["reports"], got["on_time"], got["resolved"], got["auto_routed"]) == (1, 1, 1, 1)
+    assert got["ht_wh_sum"] == 17.0 and got["ht_ch_sum"] == 50.0 and got["fr_wh_sum"] == 1.0
