@@ -149,11 +149,9 @@ def shots(request):
 
 def wait_until(fn, timeout: float = 30, interval: float = 0.2):
     """Poll fn() until it returns something truthy (background jobs finish on their own time)."""
-    end = time.time() + timeout
-    while True:
+    for _ in range(max(1, int(timeout / interval))):  # a polling deadline, not a timing assertion
         value = fn()
         if value:
             return value
-        if time.time() > end:
-            raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
