@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import text
 
 from fieldreport.extensions import db
+from fieldreport.services import deadlines
 from fieldreport.services.indicators_sql import (HISTS, HT_SUMS, SCALARS, SUMS, aggregates, deltas,
                                                  flagged, hist_deltas, summed)
 from fieldreport.worktime import TZ, Calendar
@@ -50,12 +51,12 @@ def tiles(start: date, stop: date) -> tuple[list[date], list[date], list[date]]:
 
 @dataclass
 class Totals:
-    """Additive measures of a group: scalars, histograms, backlog by due day."""
+    """Additive measures of a group: scalars, histograms, backlog by overdue band."""
 
     values: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SCALARS, 0))
     hists: dict[str, list[int]] = field(
         default_factory=lambda: {k: [0] * (len(b) + 1) for k, (_, _, b) in HISTS.items()})
-    backlog: dict[date | None, int] = field(default_factory=dict)
+    backlog: dict[str | None, int] = field(default_factory=dict)  # overdue band (None: not due)
 
     def add_row(self, row, sign: int = 1) -> None:
         for name in SCALARS:
@@ -83,7 +84,7 @@ class Totals:
     def render(self, cal: Calendar, t: datetime) -> dict:
         v = self.values
         n = v["reports"]
-        bands = overdue_bands(self.backlog, cal, t)
+        bands = overdue_bands(self.backlog)
         ratings = {str(k): v[f"r{k}"] for k in range(1, 6)}
         rated = v["rated"]
         return {
@@ -157,17 +158,22 @@ def overdue_days(cal: Calendar, due_day: date, t: datetime) -> int:
     return round(cal.working_hours_between(a, b) / day_hours)
 
 
-def overdue_bands(backlog: dict[date | None, int], cal: Calendar, t: datetime) -> dict[str, int]:
-    bands = {label: 0 for _, _, label in BANDS}
-    for due_day, n in backlog.items():
-        if due_day is None:
-            continue
-        age = overdue_days(cal, due_day, t)
-        for lo, hi, label in BANDS:
-            if age >= lo and (hi is None or age <= hi):
-                bands[label] += n
-                break
-    return bands
+def band_of(age: int) -> str:
+    return next(label for lo, hi, label in BANDS if age >= lo and (hi is None or age <= hi))
+
+
+def band_starts(cal: Calendar, t: datetime) -> list[date]:
+    """For each band but the last, the earliest due day still in it (age falls as days rise)."""
+    starts, d = [], t.astimezone(TZ).date()
+    for _, hi, _ in BANDS[:-1]:
+        while overdue_days(cal, d - timedelta(days=1), t) <= hi:
+            d -= timedelta(days=1)
+        starts.append(d)
+    return starts
+
+
+def overdue_bands(backlog: dict[str | None, int]) -> dict[str, int]:
+    return {label: backlog.get(label, 0) for _, _, label in BANDS}
 
 
 def _filters(alias: str, unit_ids, area_ids, category_ids) -> tuple[str, dict]:
@@ -244,7 +250,8 @@ def fetch(start: date, end: date, t: datetime, key: str | None, unit_ids=None, a
             GROUP BY 1"""), params).mappings().all()
         for row in rows:
             acc(row["k"]).add_row(row)
-    k_z, join_z = keyed("z0")
+    # Straddling facts are summed per unit (or key) first; the few sums then go to groups.
+    k_z = "z0.unit_id" if groups is not None else (f"z0.{key}" if key else "0")
     hist = hist_deltas()
     # Straddling facts of the rollup tiles get corrected; those of direct days were read as of T.
     in_tiles = "z.received_day >= :start AND NOT (z.received_day = ANY(CAST(:dd AS date[])))"
@@ -256,11 +263,15 @@ def fetch(start: date, end: date, t: datetime, key: str | None, unit_ids=None, a
         branches.append(f"""
       SELECT 2, z.k, '{name}', z.b_{name}, NULL, sum({delta})::bigint, NULL
         FROM z WHERE {in_tiles} GROUP BY z.k, z.b_{name} HAVING sum({delta}) <> 0""")
+    # The backlog, by overdue band: whole working days from the due day to T's day.
+    starts = band_starts(deadlines.calendar(), t)
+    band = "CASE WHEN z.due_at IS NULL OR z.due_at >= :t THEN NULL " + " ".join(
+        f"WHEN (z.due_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date >= CAST(:band{i} AS date) THEN '{label}'"
+        for i, (_, _, label) in enumerate(BANDS[:-1])) + f" ELSE '{BANDS[-1][2]}' END"
+    params.update({f"band{i}": d for i, d in enumerate(starts)})
     branches.append(f"""
-      SELECT 3, z.k, NULL, NULL,
-             CASE WHEN z.due_at < :t THEN (z.due_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date END,
-             count(*), NULL
-        FROM z WHERE z.c_t AND NOT z.ans_t GROUP BY 2, 5""")
+      SELECT 3, z.k, {band}, NULL, NULL, count(*), NULL
+        FROM z WHERE z.c_t AND NOT z.ans_t GROUP BY 2, 3""")
     stab = "daterange(f.received_day + 1, f.settle_day + 1) @> CAST(:t_day AS date)"
     if unit_ids is not None and len(unit_ids) <= PROBE_UNITS:  # one index probe per unit
         where_a, _ = _filters("f", None, area_ids, category_ids)
@@ -271,9 +282,16 @@ def fetch(start: date, end: date, t: datetime, key: str | None, unit_ids=None, a
         straddling = f"SELECT * FROM indicator_facts f WHERE {stab} AND {where_f}"
     sql = f"""
       WITH s AS MATERIALIZED ({straddling}),
-      z AS MATERIALIZED (
-        SELECT {k_z} AS k, z0.* FROM ({flagged("true", ":t", source="s", both=True)}) z0 {join_z})
+      z AS MATERIALIZED (SELECT {k_z} AS k, z0.* FROM ({flagged("true", ":t", source="s", both=True)}) z0)
       {" UNION ALL ".join(branches)}"""
+    if groups is not None:
+        vals = ", ".join(f"sum(b.vals[{i}])" for i in range(1, len(SCALARS) + 1))
+        sql = f"""
+      SELECT b.part, m.grp AS k, b.name, b.bucket, b.due_day, sum(b.n)::bigint AS n,
+             CASE WHEN b.part = 1 THEN ARRAY[{vals}] END AS vals
+      FROM ({sql}) b JOIN unnest(CAST(:gu AS int[]), CAST(:gg AS int[])) AS m(unit_id, grp)
+        ON m.unit_id = b.k
+      GROUP BY b.part, m.grp, b.name, b.bucket, b.due_day"""
     for row in db.session.execute(text(sql), params).mappings().all():
         a = acc(row["k"])
         if row["part"] == 1:
@@ -281,5 +299,5 @@ def fetch(start: date, end: date, t: datetime, key: str | None, unit_ids=None, a
         elif row["part"] == 2:
             a.hists[row["name"]][row["bucket"]] += row["n"]
         else:
-            a.backlog[row["due_day"]] = a.backlog.get(row["due_day"], 0) + row["n"]
+            a.backlog[row["name"]] = a.backlog.get(row["name"], 0) + row["n"]
     return out

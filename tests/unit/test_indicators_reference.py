@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from fieldreport.services import deadlines
-from fieldreport.services.indicator_query import Totals
+from fieldreport.services.indicator_query import Totals, band_of, overdue_days
 from fieldreport.services.indicators_sql import HISTS
 from fieldreport.worktime import TZ
 
@@ -96,8 +96,8 @@ def reference(reports: list[dict], events: dict[int, list[dict]], start: date, e
             v = acc.values
             if u["counted"] and u["answered"] is None:
                 overdue = u["due"] is not None and u["due"] < t
-                day = u["due"].astimezone(TZ).date() if overdue else None
-                acc.backlog[day] = acc.backlog.get(day, 0) + 1
+                band = band_of(overdue_days(cal, u["due"].astimezone(TZ).date(), t)) if overdue else None
+                acc.backlog[band] = acc.backlog.get(band, 0) + 1
             if not (start_at <= u["received"] < end_at):
                 continue
             _measure(v, acc.hists, u, cal, t)
