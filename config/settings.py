@@ -61,6 +61,7 @@ class Config:
         self.TRIAGE_DEADLINE = _env("TRIAGE_DEADLINE", "8h")
         self.SLA_WARN_FRACTION = _float("SLA_WARN_FRACTION", 0.8)
         self.EXPORT_SYNC_MAX_ROWS = _int("EXPORT_SYNC_MAX_ROWS", 50_000)
+        self.INDICATOR_CACHE_SECONDS = _int("INDICATOR_CACHE_SECONDS", 900)
         self.SUBMIT_RATE_PER_HOUR = _int("SUBMIT_RATE_PER_HOUR", 30)
         self.OPEN311_RATE_PER_HOUR = _int("OPEN311_RATE_PER_HOUR", 1000)
         self.OPEN311_CONTACT = _env("OPEN311_CONTACT", "Open311 endpoint of fieldreport")
@@ -99,4 +100,5 @@ class TestConfig(Config):
         self.DEMO_MODE = True
         self.DEMO_PASSWORD = self.DEMO_PASSWORD or "demo-password"
         self.QUEUE_PREFIX = "fieldreport-test"
+        self.INDICATOR_CACHE_SECONDS = 0  # tests roll data back; a cached table would outlive it
         self.LOG_JSON = False

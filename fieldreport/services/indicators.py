@@ -37,7 +37,7 @@ from fieldreport.errors import Forbidden, Invalid, NotFound
 from fieldreport.extensions import db
 from fieldreport.models import Area, Category
 from fieldreport.models.base import utcnow
-from fieldreport.services import deadlines
+from fieldreport.services import deadlines, indicator_cache
 from fieldreport.services.indicator_query import Totals, fetch
 from fieldreport.worktime import TZ
 
@@ -177,6 +177,15 @@ def compute(p: Period, sc: Scope, group_by: str = "unit", depth: int = 1,
                       f"group_by phải là một trong {', '.join(GROUPS)}.")
     t = as_of(p, now)
     cal = deadlines.calendar()
+    if t < datetime.combine(p.end, time(0), tzinfo=TZ):  # not over: as of now, never cached
+        return _compute(p, sc, group_by, depth, t, cal)
+    parts = {"period": [p.kind, p.start, p.end], "group_by": group_by, "depth": depth,
+             "units": [list(u) for u in sc.units], "roots": [r.id for r in sc.roots],
+             "filters": [sc.unit_ids, sc.area_ids, sc.category_ids]}
+    return indicator_cache.cached(parts, cal, lambda: _compute(p, sc, group_by, depth, t, cal))
+
+
+def _compute(p: Period, sc: Scope, group_by: str, depth: int, t: datetime, cal) -> dict:
     rows: list[tuple[dict, Totals]] = []
     total = Totals()
     if group_by == "unit":

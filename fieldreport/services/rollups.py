@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 
 from fieldreport.extensions import db
 from fieldreport.models import Category, Event, IndicatorFact, Report, Unit
-from fieldreport.services import deadlines
+from fieldreport.services import deadlines, indicator_cache
 from fieldreport.services.indicator_facts import EventRow, build_facts, copy_facts
 from fieldreport.services.indicators_sql import apply_contributions, insert_rollups, stash_contributions
 
@@ -52,6 +52,8 @@ def refresh_batch(limit: int = 500) -> int:
     if taken:
         recompute_reports(sorted(set(taken)))
     session.commit()
+    if taken:
+        indicator_cache.bump()
     return len(taken)
 
 

@@ -237,3 +237,34 @@ def test_calendar_days_admin(client, db_session):
     assert client.delete(url + "/2026-08-31", headers=h).status_code == 404
     assert client.put(url + "/not-a-day", json={"kind": "off"}, headers=h).status_code == 400
     assert client.get(url, headers=f.bearer(db_session, "supervisor")).status_code == 403
+
+
+def test_tables_of_past_periods_are_cached_until_the_rollups_change(app, client, february, db_session):
+    """With the cache on, a past month is served from Redis; a late event + refresh invalidates it."""
+    h = f.bearer(db_session, "supervisor")
+    url = FEB + "&group_by=unit&unit=UBND-66&depth=2"
+    app.config["INDICATOR_CACHE_SECONDS"] = 60
+    try:
+        first = client.get(url, headers=h).json
+        assert by_code(first)["UBND-24133"]["resolved"] == 2
+        # Facts and rollups moved behind the cache's back (no refresh, so no bump): the
+        # stale cached table is still served, which shows it is the cache answering.
+        r4 = db_session.scalar(select(Event.report_id).where(Event.at == vn(2, 26, 10)))
+        db_session.execute(insert(Event), [dict(
+            report_id=r4, at=vn(2, 27, 9), type="resolved", actor=S, actor_user_id=None,
+            from_status="assigned", to_status="resolved", from_unit_id=f.unit(db_session, "UBND-24133").id,
+            to_unit_id=f.unit(db_session, "UBND-24133").id, public=True, data={})])
+        db_session.flush()
+        rollups.recompute_reports([r4])
+        assert client.get(url, headers=h).json == first
+        # A refresh (the dirty queue still holds r4) bumps the generation: a fresh table.
+        rollups.refresh()
+        second = by_code(client.get(url, headers=h).json)["UBND-24133"]
+        assert (second["resolved"], second["backlog"]) == (3, 1)
+        # A period not over yet (as of now) is never cached: no new entry for it.
+        from fieldreport.extensions import queues
+        before = set(queues.redis.scan_iter("*:indicators:table:*"))
+        assert client.get("/api/v1/indicators?period=year&group_by=none", headers=h).status_code == 200
+        assert set(queues.redis.scan_iter("*:indicators:table:*")) == before
+    finally:
+        app.config["INDICATOR_CACHE_SECONDS"] = 0
