@@ -1,18 +1,23 @@
-"""A short-lived Redis cache of indicator tables for periods that are over.
+"""A Redis cache of indicator tables for periods that are over.
 
-A period that is over is read as of its end, so its table changes only when the rollups
-change (late events, recomputed dues) or when the calendar does (overdue bands). Entries
-are keyed by everything the answer depends on — the query, the scope's units, the
-calendar — plus a generation number that rollups.refresh bumps after every commit that
-changed facts. A reader takes the generation *before* it reads the data: an answer
-computed across a bump is stored under the old generation, which nobody reads again.
-Periods not yet over (T = now) are never cached. Redis trouble means no cache, not an error.
+A period that is over is read as of its end T, so its table changes only when facts change
+*before T* (late events, recomputed dues) or when the calendar does (overdue bands). Each
+refresh that changed facts bumps a generation and logs, with it, the earliest moment from
+which the facts read differently (rollups.recompute_reports). A cached table remembers the
+generation it was computed at and stays valid while every later bump starts at or after
+its T — so the steady stream of today's events never invalidates last month.
+
+Entries are keyed by everything else the answer depends on: the query, the scope's units
+(names included), the calendar. A reader takes the generation *before* it reads the data,
+so an answer computed across a bump is checked against that bump next time. Periods not
+over yet (T = now) are never cached. Redis trouble means no cache, not an error.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+from datetime import datetime
 from typing import Callable
 
 from flask import current_app, has_app_context
@@ -22,6 +27,14 @@ from fieldreport.extensions import queues
 from fieldreport.worktime import Calendar
 
 log = logging.getLogger(__name__)
+LOG_LENGTH = 10_000  # bumps remembered; an entry older than that is recomputed
+
+# INCR the generation, log "generation:epoch" under it, keep the last LOG_LENGTH bumps.
+_BUMP = """
+local g = redis.call('INCR', KEYS[1])
+redis.call('ZADD', KEYS[2], g, g .. ':' .. ARGV[1])
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -1 - tonumber(ARGV[2]))
+return g"""
 
 
 def _key(name: str) -> str:
@@ -32,38 +45,45 @@ def _ttl() -> int:
     return int(current_app.config.get("INDICATOR_CACHE_SECONDS", 0)) if has_app_context() else 0
 
 
-def bump() -> None:
-    """The rollups changed: every cached table is stale from now on."""
+def bump(changed_from: datetime) -> None:
+    """Facts read differently from `changed_from` on: tables of periods ending after it are stale."""
     if queues.redis is None:
         return
     try:
-        queues.redis.incr(_key("generation"))
+        queues.redis.eval(_BUMP, 2, _key("generation"), _key("bumps"), changed_from.timestamp(), LOG_LENGTH)
     except RedisError as exc:  # entries then live out their TTL; say so
-        log.warning("indicator cache generation not bumped: %s", exc)
+        log.warning("indicator cache not invalidated from %s: %s", changed_from, exc)
 
 
-def cached(parts: dict, cal: Calendar, compute: Callable[[], dict]) -> dict:
-    """compute(), or the stored answer for the same `parts` (JSON-safe) and calendar."""
-    ttl = _ttl()
-    if ttl <= 0 or queues.redis is None:
-        return compute()
-    try:
-        generation = int(queues.redis.get(_key("generation")) or 0)
-    except RedisError:
+def _still_valid(r, since: int, now: int, t: datetime) -> bool:
+    """No bump in (since, now] changed facts before T (and none of them was forgotten)."""
+    if since == now:
+        return True
+    bumps = r.zrangebyscore(_key("bumps"), f"({since}", now)
+    return len(bumps) == now - since and all(float(b.split(b":")[1]) >= t.timestamp() for b in bumps)
+
+
+def cached(parts: dict, t: datetime, cal: Calendar, compute: Callable[[], dict]) -> dict:
+    """compute(), or the stored answer for the same `parts` (JSON-safe) and calendar as of T."""
+    ttl, r = _ttl(), queues.redis
+    if ttl <= 0 or r is None:
         return compute()
     digest = hashlib.sha256(json.dumps(
-        [generation, parts, sorted(map(str, cal.extra_days_off)), sorted(map(str, cal.makeup_days)),
+        [parts, t.isoformat(), sorted(map(str, cal.extra_days_off)), sorted(map(str, cal.makeup_days)),
          [[str(a), str(b)] for a, b in cal.office_hours]], sort_keys=True, default=str).encode()).hexdigest()
     key = _key(f"table:{digest}")
     try:
-        hit = queues.redis.get(key)
+        generation = int(r.get(_key("generation")) or 0)
+        hit = r.get(key)
         if hit is not None:
-            return json.loads(hit)
+            entry = json.loads(hit)
+            if _still_valid(r, entry["generation"], generation, t):
+                return entry["table"]
     except RedisError:
         return compute()
-    value = compute()
+    table = compute()
     try:
-        queues.redis.set(key, json.dumps(value), ex=ttl)
+        r.set(key, json.dumps({"generation": generation, "table": table}), ex=ttl)
     except RedisError:
         pass
-    return value
+    return table

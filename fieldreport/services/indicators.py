@@ -182,7 +182,7 @@ def compute(p: Period, sc: Scope, group_by: str = "unit", depth: int = 1,
     parts = {"period": [p.kind, p.start, p.end], "group_by": group_by, "depth": depth,
              "units": [list(u) for u in sc.units], "roots": [r.id for r in sc.roots],
              "filters": [sc.unit_ids, sc.area_ids, sc.category_ids]}
-    return indicator_cache.cached(parts, cal, lambda: _compute(p, sc, group_by, depth, t, cal))
+    return indicator_cache.cached(parts, t, cal, lambda: _compute(p, sc, group_by, depth, t, cal))
 
 
 def _compute(p: Period, sc: Scope, group_by: str, depth: int, t: datetime, cal) -> dict:

@@ -11,7 +11,7 @@ difference is zero); one refresher at a time (advisory lock), so deltas never in
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select, text
 
@@ -49,24 +49,27 @@ def refresh_batch(limit: int = 500) -> int:
         "DELETE FROM indicator_dirty WHERE id IN ("
         " SELECT id FROM indicator_dirty ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED)"
         " RETURNING report_id"), {"n": limit}).scalars().all()
-    if taken:
-        recompute_reports(sorted(set(taken)))
+    changed_from = recompute_reports(sorted(set(taken))) if taken else None
     session.commit()
-    if taken:
-        indicator_cache.bump()
+    if changed_from is not None:
+        indicator_cache.bump(changed_from)
     return len(taken)
 
 
-def recompute_reports(report_ids: list[int]) -> int:
+def recompute_reports(report_ids: list[int]) -> datetime | None:
     """Rewrite the facts of these reports from their events and move the rollups by the difference.
 
     Rollup rows change by (new contributions − old contributions) of these reports only, so
     a refresh costs what the touched reports cost, not what their units' months hold.
+    Returns the earliest moment from which the facts read differently (None: no change),
+    so cached tables of periods that ended before it stay valid.
     """
     session = db.session
     mine = "f.report_id = ANY(CAST(:ids AS bigint[]))"
-    session.execute(text("DROP TABLE IF EXISTS rollup_old, rollup_new"))
+    session.execute(text("DROP TABLE IF EXISTS rollup_old, rollup_new, facts_old"))
     session.execute(text(stash_contributions("rollup_old", mine)), {"ids": report_ids})
+    session.execute(text(f"CREATE TEMPORARY TABLE facts_old AS SELECT * FROM indicator_facts f WHERE {mine}"),
+                    {"ids": report_ids})
     session.execute(IndicatorFact.__table__.delete().where(IndicatorFact.report_id.in_(report_ids)))
     reports = session.execute(select(Report.id, Report.category_id, Report.area_id)
                               .where(Report.id.in_(report_ids))).all()
@@ -92,23 +95,31 @@ def recompute_reports(report_ids: list[int]) -> int:
     session.execute(text(
         f"DELETE FROM indicator_rollups WHERE ({key}) IN "
         f"(SELECT {key} FROM rollup_old EXCEPT SELECT {key} FROM rollup_new) AND received <= 0"))
-    session.execute(text("DROP TABLE rollup_old, rollup_new"))
-    return len(facts)
+    changed_from = session.execute(text(CHANGED_FROM), {"ids": report_ids}).scalar()
+    session.execute(text("DROP TABLE rollup_old, rollup_new, facts_old"))
+    return changed_from
 
 
-def rebuild_all() -> None:
-    """Rebuild every rollup row from the facts (after a bulk load or a bounds change)."""
-    session = db.session
-    session.execute(text("DELETE FROM indicator_rollups"))
-    for grain in "dmy":
-        session.execute(text(insert_rollups(grain)))
-    session.commit()
+# The state of a fact as of T compares each of its moments with T, and reads a value only
+# when the moment that gates it (answer, first response, rating) is before T. So where only
+# moments and gated values changed, T ≤ the earliest old or new value of a changed moment
+# reads the same; anything else (a fact appearing or going, its receipt, its spans away,
+# category, commune) counts from the receipt.
+_MOMENTS = {"left_at": (), "due_at": (), "reopened_at": (),
+            "answered_at": ("answer_kind", "handling_wh", "handling_ch"),
+            "first_response_at": ("first_response_wh", "first_response_ch"), "rated_at": ("rating",)}
+_REST = ("received_at", "category_id", "area_id", "away_from", "away_to", "auto_routed")
 
 
-def mark_calendar_change(day: date) -> int:
-    """Queue the reports whose due or working hours may move when `day` changes kind."""
-    n = db.session.execute(text(
-        "INSERT INTO indicator_dirty (report_id) SELECT DISTINCT report_id FROM indicator_facts "
-        "WHERE received_day <= :d AND (settle_day IS NULL OR settle_day >= :d OR due_at >= :d)"),
-        {"d": day}).rowcount
-    return n
+def _differs(cols) -> str:
+    return f"({', '.join(f'o.{c}' for c in cols)}) IS DISTINCT FROM ({', '.join(f'n.{c}' for c in cols)})"
+
+
+CHANGED_FROM = f"""
+    SELECT min(CASE WHEN o.report_id IS NULL OR n.report_id IS NULL OR {_differs(_REST)}
+      THEN least(o.received_at, n.received_at)
+      ELSE least({", ".join(f"CASE WHEN {_differs((m, *gated))} THEN least(o.{m}, n.{m}) END"
+                            for m, gated in _MOMENTS.items())}) END)
+    FROM facts_old o
+    FULL JOIN (SELECT * FROM indicator_facts WHERE report_id = ANY(CAST(:ids AS bigint[]))) n
+      USING (report_id, unit_id)"""

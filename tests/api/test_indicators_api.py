@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import datetime
 
 import pytest
@@ -239,32 +240,44 @@ def test_calendar_days_admin(client, db_session):
     assert client.get(url, headers=f.bearer(db_session, "supervisor")).status_code == 403
 
 
-def test_tables_of_past_periods_are_cached_until_the_rollups_change(app, client, february, db_session):
-    """With the cache on, a past month is served from Redis; a late event + refresh invalidates it."""
+def test_tables_of_past_periods_are_cached_until_facts_before_their_end_change(app, client, february,
+                                                                               db_session):
+    """A past month is served from Redis while refreshes only touch what came after its end;
+    a late event inside the month invalidates it."""
+    from fieldreport.extensions import queues
     h = f.bearer(db_session, "supervisor")
     url = FEB + "&group_by=unit&unit=UBND-66&depth=2"
+    ward = f.unit(db_session, "UBND-24133").id
+
+    def resolve(opened_at, at):
+        rid = db_session.scalar(select(Event.report_id).where(Event.at == opened_at))
+        db_session.execute(insert(Event), [dict(
+            report_id=rid, at=at, type="resolved", actor=S, actor_user_id=None, from_status="assigned",
+            to_status="resolved", from_unit_id=ward, to_unit_id=ward, public=True, data={})])
+        db_session.flush()
+        rollups.refresh()
+
+    def entries():
+        return {k: json.loads(queues.redis.get(k))["generation"]
+                for k in queues.redis.scan_iter("*:indicators:table:*")}
+
     app.config["INDICATOR_CACHE_SECONDS"] = 60
     try:
         first = client.get(url, headers=h).json
         assert by_code(first)["UBND-24133"]["resolved"] == 2
-        # Facts and rollups moved behind the cache's back (no refresh, so no bump): the
-        # stale cached table is still served, which shows it is the cache answering.
-        r4 = db_session.scalar(select(Event.report_id).where(Event.at == vn(2, 26, 10)))
-        db_session.execute(insert(Event), [dict(
-            report_id=r4, at=vn(2, 27, 9), type="resolved", actor=S, actor_user_id=None,
-            from_status="assigned", to_status="resolved", from_unit_id=f.unit(db_session, "UBND-24133").id,
-            to_unit_id=f.unit(db_session, "UBND-24133").id, public=True, data={})])
-        db_session.flush()
-        rollups.recompute_reports([r4])
-        assert client.get(url, headers=h).json == first
-        # A refresh (the dirty queue still holds r4) bumps the generation: a fresh table.
-        rollups.refresh()
+        stored = entries()
+        assert len(stored) == 1
+        # R3 resolved on 5/3, after the month's end: the refresh bumps the generation from
+        # 5/3 on, February's table stays valid and is served as stored (not recomputed).
+        resolve(vn(2, 13, 16), vn(3, 5, 9))
+        assert client.get(url, headers=h).json == first and entries() == stored
+        # R4 resolved on 27/2, inside the month: recomputed, with the new generation.
+        resolve(vn(2, 26, 10), vn(2, 27, 9))
         second = by_code(client.get(url, headers=h).json)["UBND-24133"]
         assert (second["resolved"], second["backlog"]) == (3, 1)
-        # A period not over yet (as of now) is never cached: no new entry for it.
-        from fieldreport.extensions import queues
-        before = set(queues.redis.scan_iter("*:indicators:table:*"))
+        assert list(entries().values()) > list(stored.values())
+        # A period not over yet (as of now) is never cached.
         assert client.get("/api/v1/indicators?period=year&group_by=none", headers=h).status_code == 200
-        assert set(queues.redis.scan_iter("*:indicators:table:*")) == before
+        assert len(entries()) == 1
     finally:
         app.config["INDICATOR_CACHE_SECONDS"] = 0
