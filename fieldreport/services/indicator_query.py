@@ -112,7 +112,8 @@ class Totals:
 
 
 def _round(x: float | None) -> float | None:
-    return None if x is None else round(x + 0.0, 2)
+    """Two decimals, after dropping float noise (sums added in another order agree)."""
+    return None if x is None else round(round(x, 9), 2) + 0.0
 
 
 def ratio(num: float, den: float) -> float | None:

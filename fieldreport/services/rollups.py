@@ -66,10 +66,10 @@ def recompute_reports(report_ids: list[int]) -> datetime | None:
     """
     session = db.session
     mine = "f.report_id = ANY(CAST(:ids AS bigint[]))"
-    session.execute(text("DROP TABLE IF EXISTS rollup_old, rollup_new, facts_old"))
+    session.execute(text("DROP TABLE IF EXISTS rollup_old, rollup_new"))
     session.execute(text(stash_contributions("rollup_old", mine)), {"ids": report_ids})
-    session.execute(text(f"CREATE TEMPORARY TABLE facts_old AS SELECT * FROM indicator_facts f WHERE {mine}"),
-                    {"ids": report_ids})
+    old = session.execute(select(IndicatorFact.__table__)
+                          .where(IndicatorFact.report_id.in_(report_ids))).mappings().all()
     session.execute(IndicatorFact.__table__.delete().where(IndicatorFact.report_id.in_(report_ids)))
     reports = session.execute(select(Report.id, Report.category_id, Report.area_id)
                               .where(Report.id.in_(report_ids))).all()
@@ -95,9 +95,8 @@ def recompute_reports(report_ids: list[int]) -> datetime | None:
     session.execute(text(
         f"DELETE FROM indicator_rollups WHERE ({key}) IN "
         f"(SELECT {key} FROM rollup_old EXCEPT SELECT {key} FROM rollup_new) AND received <= 0"))
-    changed_from = session.execute(text(CHANGED_FROM), {"ids": report_ids}).scalar()
-    session.execute(text("DROP TABLE rollup_old, rollup_new, facts_old"))
-    return changed_from
+    session.execute(text("DROP TABLE rollup_old, rollup_new"))
+    return changed_from(old, facts)
 
 
 # The state of a fact as of T compares each of its moments with T, and reads a value only
@@ -109,17 +108,44 @@ _MOMENTS = {"left_at": (), "due_at": (), "reopened_at": (),
             "answered_at": ("answer_kind", "handling_wh", "handling_ch"),
             "first_response_at": ("first_response_wh", "first_response_ch"), "rated_at": ("rating",)}
 _REST = ("received_at", "category_id", "area_id", "away_from", "away_to", "auto_routed")
+_GATED = tuple(c for m, gated in _MOMENTS.items() for c in (m, *gated))
 
 
-def _differs(cols) -> str:
-    return f"({', '.join(f'o.{c}' for c in cols)}) IS DISTINCT FROM ({', '.join(f'n.{c}' for c in cols)})"
+def changed_from(old, new) -> datetime | None:
+    """The earliest moment from which the new facts read differently from the old ones."""
+    def moment(a, b):
+        return min((m for m in (a, b) if m is not None), default=None)
+
+    olds = {(o["report_id"], o["unit_id"]): o for o in old}
+    news = {(n.report_id, n.unit_id): {c: getattr(n, c) for c in (*_REST, *_GATED)} for n in new}
+    out = []
+    for key in olds.keys() | news.keys():
+        o, n = olds.get(key), news.get(key)
+        if o is None or n is None or any(_norm(o[c]) != _norm(n[c]) for c in _REST):
+            out.append(moment(o and o["received_at"], n and n["received_at"]))
+            continue
+        out += [moment(o[m], n[m]) for m, gated in _MOMENTS.items()
+                if any(_norm(o[c]) != _norm(n[c]) for c in (m, *gated))]
+    return min((m for m in out if m is not None), default=None)
 
 
-CHANGED_FROM = f"""
-    SELECT min(CASE WHEN o.report_id IS NULL OR n.report_id IS NULL OR {_differs(_REST)}
-      THEN least(o.received_at, n.received_at)
-      ELSE least({", ".join(f"CASE WHEN {_differs((m, *gated))} THEN least(o.{m}, n.{m}) END"
-                            for m, gated in _MOMENTS.items())}) END)
-    FROM facts_old o
-    FULL JOIN (SELECT * FROM indicator_facts WHERE report_id = ANY(CAST(:ids AS bigint[]))) n
-      USING (report_id, unit_id)"""
+def _norm(value):
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
+def rebuild_all() -> None:
+    """Rebuild every rollup row from the facts (after a bulk load or a bounds change)."""
+    session = db.session
+    session.execute(text("DELETE FROM indicator_rollups"))
+    for grain in "dmy":
+        session.execute(text(insert_rollups(grain)))
+    session.commit()
+
+
+def mark_calendar_change(day: date) -> int:
+    """Queue the reports whose due or working hours may move when `day` changes kind."""
+    n = db.session.execute(text(
+        "INSERT INTO indicator_dirty (report_id) SELECT DISTINCT report_id FROM indicator_facts "
+        "WHERE received_day <= :d AND (settle_day IS NULL OR settle_day >= :d OR due_at >= :d)"),
+        {"d": day}).rowcount
+    return n

@@ -249,9 +249,16 @@ def check_tree(ctx, reports, events, cal) -> None:
     for row in table["rows"]:
         expect = subtree(row["unit"]["id"]).render(cal, t)
         got = {k: v for k, v in row.items() if k != "unit"}
-        assert _close(got, expect), (row["unit"]["code"], got, expect)
+        assert _close(got, expect), (row["unit"]["code"], _diff(got, expect))
     assert table["rows"][0]["unit"]["code"] == "UBND-66"
     assert _close(table["total"], {k: v for k, v in table["rows"][0].items() if k != "unit"})
+
+
+def _diff(a, b, path="") -> list:
+    """Where two rendered rows differ (for the failure message)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in a.keys() | b.keys() for d in _diff(a.get(k), b.get(k), f"{path}.{k}")]
+    return [] if _close(a, b) else [(path, a, b)]
 
 
 def _close(a, b) -> bool:
