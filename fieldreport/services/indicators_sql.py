@@ -177,9 +177,16 @@ def _array_op(a: str, op: str, b: str) -> str:
 
 
 def stash_contributions(table: str, where: str) -> str:
-    """A temporary table of what the settled facts matching `where` add to each rollup row."""
+    """Fill a scratch table with what the settled facts matching `where` add to each rollup row.
+
+    The scratch tables are made once per connection and emptied at each commit, so a refresh
+    takes no new catalog locks per batch (a long transaction of many batches stays light).
+    """
     parts = " UNION ALL ".join(f"({fact_rollups(g, where)})" for g in "dmy")
-    return f"CREATE TEMPORARY TABLE {table} AS {parts}"
+    return f"""
+    CREATE TEMPORARY TABLE IF NOT EXISTS {table} (LIKE indicator_rollups) ON COMMIT DELETE ROWS;
+    DELETE FROM {table};
+    INSERT INTO {table} (grain, bucket, unit_id, category_id, area_id, {", ".join(COLUMNS)}) {parts}"""
 
 
 def apply_contributions(old: str, new: str) -> str:

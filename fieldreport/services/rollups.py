@@ -66,7 +66,6 @@ def recompute_reports(report_ids: list[int]) -> datetime | None:
     """
     session = db.session
     mine = "f.report_id = ANY(CAST(:ids AS bigint[]))"
-    session.execute(text("DROP TABLE IF EXISTS rollup_old, rollup_new"))
     session.execute(text(stash_contributions("rollup_old", mine)), {"ids": report_ids})
     old = session.execute(select(IndicatorFact.__table__)
                           .where(IndicatorFact.report_id.in_(report_ids))).mappings().all()
@@ -95,7 +94,6 @@ def recompute_reports(report_ids: list[int]) -> datetime | None:
     session.execute(text(
         f"DELETE FROM indicator_rollups WHERE ({key}) IN "
         f"(SELECT {key} FROM rollup_old EXCEPT SELECT {key} FROM rollup_new) AND received <= 0"))
-    session.execute(text("DROP TABLE rollup_old, rollup_new"))
     return changed_from(old, facts)
 
 
