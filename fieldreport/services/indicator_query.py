@@ -319,15 +319,13 @@ def _statements(key: str | None, grouped: bool, totals_only: bool, probe: bool,
       SELECT 3, z.k, {band}, NULL, count(*), NULL
         FROM z WHERE z.c_t AND NOT z.ans_t GROUP BY 2, 3""")
     if probe:  # one index probe per unit
-        s = (f"SELECT * FROM indicator_facts f WHERE f.unit_id = ANY(CAST(:unit_ids AS int[])) "
-             f"AND coalesce(f.settle_day, 'infinity'::date) >= CAST(:t_day AS date) "
-             f"AND f.received_day < CAST(:t_day AS date) AND {where('f', units=False)}")
+        stab = (f"f.unit_id = ANY(CAST(:unit_ids AS int[])) "
+                f"AND coalesce(f.settle_day, 'infinity'::date) >= CAST(:t_day AS date) "
+                f"AND f.received_day < CAST(:t_day AS date) AND {where('f', units=False)}")
     else:
-        s = (f"SELECT * FROM indicator_facts f WHERE daterange(f.received_day + 1, f.settle_day + 1) "
-             f"@> CAST(:t_day AS date) AND {where('f')}")
+        stab = f"daterange(f.received_day + 1, f.settle_day + 1) @> CAST(:t_day AS date) AND {where('f')}"
     straddling = f"""
-      WITH s AS MATERIALIZED ({s}),
-      z AS MATERIALIZED (SELECT {k_z} AS k, z0.* FROM ({flagged("true", ":t", source="s", both=True)}) z0)
+      WITH z AS MATERIALIZED (SELECT {k_z} AS k, z0.* FROM ({flagged(stab, ":t", both=True)}) z0)
       {" UNION ALL ".join(branches)}"""
     if grouped:
         vals = ", ".join(f"sum(b.vals[{i}])" for i in range(1, len(SCALARS) + 1))
