@@ -9,6 +9,9 @@ communes and provinces, and gives every other province the demo's unit tree: UBN
 its communes' committees UBND-<code>, departments SXD-/SCT-/SNNMT-/CAT-<p>, utilities
 PC-<p> (under SCT) and WATER-<p> (under SXD), with routing rules like the demo's.
 --facts-only rebuilds facts and rollups from the events already there. Prints JSON timings.
+Each batch commits, so a load that stops part-way keeps what it wrote: run again without
+--prepare for the missing --reports with another --seed and --skip-facts, then --facts-only
+(the 10M run of the README was made that way after a stop at 6.52M).
 """
 from __future__ import annotations
 
