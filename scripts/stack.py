@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -175,6 +176,12 @@ def test(pytest_args: list[str]) -> int:
         stop_all()
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt  # `kill`, a closed terminal or a service manager stop like Ctrl-C
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
     mode = sys.argv[1] if len(sys.argv) > 1 else "run"
     sys.exit(run() if mode == "run" else test(sys.argv[2:]))
