@@ -309,7 +309,7 @@ def _statements(key: str | None, grouped: bool, totals_only: bool, probe: bool,
     for name, delta in hist_deltas().items():
         branches.append(f"""
       SELECT 2, z.k, '{name}', z.b_{name}, sum({delta})::bigint, NULL
-        FROM z WHERE {in_tiles} GROUP BY z.k, z.b_{name} HAVING sum({delta}) <> 0""")
+        FROM z WHERE {in_tiles} AND ({delta}) <> 0 GROUP BY z.k, z.b_{name} HAVING sum({delta}) <> 0""")
     # The backlog, by overdue band: whole working days from the due day to T's day
     # (:band<i> is the earliest due day of band i, from band_starts).
     band = "CASE WHEN z.due_at IS NULL OR z.due_at >= :t THEN NULL " + " ".join(
