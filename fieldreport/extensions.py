@@ -21,8 +21,13 @@ class Database:
 
     def init_app(self, app: Flask) -> None:
         cfg = app.config
+        # Bounded waits: connecting to a dead server, or waiting for a free pooled connection,
+        # fails in seconds; keepalives notice a peer that vanished without closing.
         self.engine = create_engine(
-            cfg["DATABASE_URL"], pool_size=cfg["DB_POOL_SIZE"], pool_pre_ping=True, future=True
+            cfg["DATABASE_URL"], pool_size=cfg["DB_POOL_SIZE"], pool_pre_ping=True, future=True,
+            pool_timeout=cfg["DB_CONNECT_TIMEOUT"] + 2,
+            connect_args={"connect_timeout": cfg["DB_CONNECT_TIMEOUT"], "keepalives": 1,
+                          "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3},
         )
         self._factory.configure(bind=self.engine)
         app.teardown_appcontext(lambda exc: self.session.remove())

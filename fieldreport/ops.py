@@ -42,9 +42,19 @@ def _check_redis() -> None:
     queues.ping()
 
 
+_probe = {"ok_until": 0.0}
+PROBE_SECONDS = 10.0  # a write per readiness check would be a write per balancer poll
+
+
 def _check_storage() -> None:
+    """The bucket exists and accepts a write (a full disk answers every upload with 503)."""
     if not storage.ping():
         raise RuntimeError("bucket missing")
+    now = time.monotonic()
+    if now < _probe["ok_until"]:
+        return
+    storage.probe_write()
+    _probe["ok_until"] = now + PROBE_SECONDS
 
 
 @bp.get("/readyz")

@@ -21,7 +21,9 @@ class Queues:
 
     def init_app(self, app: Flask) -> None:
         cfg = app.config
-        self.redis = Redis.from_url(cfg["REDIS_URL"], socket_timeout=5, socket_connect_timeout=2)
+        self.redis = Redis.from_url(cfg["REDIS_URL"], socket_timeout=cfg["REDIS_TIMEOUT"],
+                                    socket_connect_timeout=cfg["REDIS_TIMEOUT"],
+                                    health_check_interval=30)
         self.prefix = cfg["QUEUE_PREFIX"]
         self.timeout = cfg["JOB_TIMEOUT"]
         self.retries = cfg["JOB_RETRIES"]

@@ -22,7 +22,7 @@ from scripts.procs import BIN, Processes, port_open, s3_command, wait_port  # no
 VAR = ROOT / "var"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PG_PORT, REDIS_PORT, S3_PORT = 54329, 6390, 9010
-children = Processes()
+children = Processes(say=lambda msg: print(msg, flush=True))
 stops: list = []  # how to stop what is not a child (the PostgreSQL cluster)
 
 
@@ -97,8 +97,10 @@ def start_s3(port: int = S3_PORT) -> str:
     return f"127.0.0.1:{port}"
 
 
-def spawn(cmd: list[str], name: str, env: dict | None = None):
-    return children.spawn(cmd, log=VAR / f"{name}.log", env=env, cwd=ROOT)
+def spawn(cmd: list[str], name: str, env: dict | None = None, restart: bool = True):
+    """Start a child whose output goes to var/<name>.log; it is restarted if it dies."""
+    return children.spawn(cmd, log=VAR / f"{name}.log", env=env, cwd=ROOT, restart=restart,
+                          name=name)
 
 
 def stop_all() -> None:
@@ -146,11 +148,9 @@ def run() -> int:
         say(f"staff console http://127.0.0.1:{port}/console   citizen web http://127.0.0.1:{port}/")
         say(f"Open311      http://127.0.0.1:{port}/open311/v2/discovery.json")
         say(f"health       http://127.0.0.1:{port}/readyz")
-        while all(p.poll() is None for p in children.procs):
-            time.sleep(1)
-        dead = [p.args[0] for p in children.procs if p.poll() is not None]
-        say(f"a process exited: {dead}; stopping (see var/*.log)")
-        return 1
+        while True:  # a child that dies is restarted with back-off; only a signal stops all
+            children.supervise()
+            time.sleep(0.5)
     except KeyboardInterrupt:
         say("stopping")
         return 0

@@ -2,21 +2,53 @@
 
     python -m workers.main worker [--burst] [QUEUE ...]
     python -m workers.main cron
+
+Both ride out outages of Redis and the database: they wait with back-off, log once per
+outage, and carry on when the service is back (a supervisor restarts what still dies).
 """
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import signal
 import time
 
+from redis.exceptions import RedisError
 from rq import Worker
+from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from fieldreport import create_app
 from fieldreport.extensions import db, queues
 from fieldreport.queue import QUEUE_NAMES
 from fieldreport.services import routing
-from workers.schedule import PERIODIC
+from workers.schedule import PERIODIC, RESCUES
+
+log = logging.getLogger("fieldreport.workers")
+OUTAGE_ERRORS = (RedisError, OperationalError, DBAPIError, ConnectionError, OSError)
+
+
+class Outage:
+    """Back-off while a dependency is down; one log line when it starts, one when it ends."""
+
+    def __init__(self, what: str, first: float = 0.5, most: float = 10.0) -> None:
+        self.what, self.first, self.most = what, first, most
+        self.since: float | None = None
+        self.delay = first
+
+    def failed(self, exc: BaseException) -> float:
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning("%s: %s (%s); retrying with back-off", self.what, type(exc).__name__, exc)
+        delay, self.delay = self.delay, min(self.delay * 2, self.most)
+        return delay
+
+    def over(self) -> None:
+        if self.since is not None:
+            log.warning("%s: recovered after %.1fs", self.what, time.monotonic() - self.since)
+        self.since, self.delay = None, self.first
 
 
 def preload(app) -> None:
@@ -26,34 +58,114 @@ def preload(app) -> None:
         hook()
 
 
+class _Stop:
+    """SIGTERM/SIGINT seen by the supervising loop (RQ handles them inside work())."""
+    requested = False
+
+
 def run_worker(burst: bool, names: list[str]) -> None:
     app = create_app()
     app.extensions.setdefault("worker_preload", routing.preload)
+    outage = Outage("worker")
+    _own_signals()
     with app.app_context():
-        preload(app)
         # A forked work horse must open its own DB connections.
         os.register_at_fork(after_in_child=db.dispose_after_fork)
-        qs = [queues.get(n) for n in (names or QUEUE_NAMES)]
-        worker = Worker(qs, connection=queues.redis, serializer=JSONSerializer)
-        worker.work(burst=burst, with_scheduler=True)
+        while not _Stop.requested:
+            try:
+                preload(app)
+                qs = [queues.get(n) for n in (names or QUEUE_NAMES)]
+                worker = Worker(qs, connection=queues.redis, serializer=JSONSerializer)
+                queues.redis.ping()
+            except OUTAGE_ERRORS as exc:
+                db.session.rollback()
+                time.sleep(outage.failed(exc))
+                continue
+            outage.over()
+            try:
+                worker.work(burst=burst, with_scheduler=True)
+            except OUTAGE_ERRORS as exc:  # raised outside RQ's own loop (e.g. at teardown)
+                time.sleep(outage.failed(exc))
+            # RQ's loop returns on a stop request, in burst mode, or when Redis broke under it.
+            _own_signals()  # RQ installed its handlers for the loop; stopping is ours again
+            if burst or worker._shutdown_requested_date is not None:  # a warm shutdown
+                return
+            time.sleep(outage.failed(RedisError("worker loop ended")))
+
+
+def promote_scheduled(scheduler: RQScheduler) -> None:
+    """Move due retries to their queues when this process holds the scheduler lock.
+
+    Workers only re-try RQ's lock every 10 minutes, so after a worker holding it was killed,
+    retries due at once waited 8–11 minutes. The periodic process tries every tick: the lock
+    (61 s) of a dead holder is picked up within a second of expiring.
+    """
+    if scheduler.acquire_locks():
+        scheduler.enqueue_scheduled_jobs()
+
+
+def tick(now: int, scheduler: RQScheduler) -> list[str]:
+    """One pass of the periodic process; returns what it ran (for logs and tests)."""
+    ran = []
+    for fn, interval in RESCUES:
+        slot = now // interval
+        if queues.redis.set(f"{queues.prefix}:cron:{fn.__module__}.{fn.__name__}:{slot}", "1",
+                            nx=True, ex=interval * 2):
+            fn()
+            ran.append(fn.__name__)
+    for func, queue, interval in PERIODIC:
+        slot = now // interval
+        if queues.redis.set(f"{queues.prefix}:cron:{func}:{slot}", "1", nx=True, ex=interval * 2):
+            queues.enqueue(queue, func)
+            ran.append(func)
+    promote_scheduled(scheduler)
+    return ran
 
 
 def run_cron(stop_after: float | None = None) -> None:
-    """Enqueue each periodic job once per interval across all hosts.
+    """Run the rescues and enqueue each periodic job once per interval across all hosts.
 
     rq's own cron pickles its jobs; ours use the JSON serializer, so this small loop
     enqueues through the one helper. A Redis SET NX per slot makes every host agree.
     """
     app = create_app()
     started = time.monotonic()
+    outage = Outage("cron")
     with app.app_context():
-        while stop_after is None or time.monotonic() - started < stop_after:
-            now = int(time.time())
-            for func, queue, interval in PERIODIC:
-                slot = now // interval
-                if queues.redis.set(f"{queues.prefix}:cron:{func}:{slot}", "1", nx=True, ex=interval * 2):
-                    queues.enqueue(queue, func)
-            time.sleep(1)
+        scheduler = RQScheduler([queues.name(n) for n in QUEUE_NAMES], connection=queues.redis,
+                                serializer=JSONSerializer)
+        try:
+            while not _Stop.requested and (stop_after is None
+                                           or time.monotonic() - started < stop_after):
+                try:
+                    tick(int(time.time()), scheduler)
+                except OUTAGE_ERRORS as exc:
+                    _rollback()
+                    time.sleep(outage.failed(exc))
+                    continue
+                outage.over()
+                time.sleep(1)
+        finally:
+            try:
+                scheduler.release_locks()
+            except OUTAGE_ERRORS:
+                pass
+
+
+def _rollback() -> None:
+    try:
+        db.session.rollback()
+    except OUTAGE_ERRORS:
+        db.session.remove()
+
+
+def _stop(signum, frame) -> None:
+    _Stop.requested = True
+
+
+def _own_signals() -> None:
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
 
 
 def main() -> None:
@@ -65,6 +177,7 @@ def main() -> None:
     if args.mode == "worker":
         run_worker(args.burst, args.queues)
     else:
+        _own_signals()
         run_cron()
 
 

@@ -2,23 +2,81 @@
 from __future__ import annotations
 
 import io
+import threading
+import time
 from datetime import timedelta
 
 import urllib3
 from flask import Flask
 from minio import Minio
 from minio.error import S3Error
+from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 
 from fieldreport.errors import ServiceUnavailable
 
 
-def _http() -> urllib3.PoolManager:
-    # Fail fast: a request waiting on dead storage must answer 503, not hang.
+class _Retry(urllib3.Retry):
+    """One retry for a dropped keep-alive connection, none after a timeout: a hung server
+    must not double the wait."""
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None,
+                  _stacktrace=None):
+        if isinstance(error, (ReadTimeoutError, ConnectTimeoutError)):
+            raise error
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+def _http(connect: float = 2.0, read: float = 5.0) -> urllib3.PoolManager:
+    # Fail fast: a request waiting on dead or hung storage must answer 503, not hang. The read
+    # timeout is the longest silence mid-call (not the whole transfer), so it fits photos too.
     return urllib3.PoolManager(
-        timeout=urllib3.Timeout(connect=2, read=30),
-        retries=urllib3.Retry(total=1, backoff_factor=0.1, status_forcelist=[500, 502, 503, 504]),
+        timeout=urllib3.Timeout(connect=connect, read=read),
+        retries=_Retry(total=1, backoff_factor=0.1, status_forcelist=[500, 502, 503, 504]),
         maxsize=16,
     )
+
+
+class Breaker:
+    """A circuit breaker per process: after `failures` transport failures in a row, calls fail
+    at once for `open_seconds` (one trial call is let through after that).
+
+    Only an optimisation for a hung server: correctness never depends on it, so its state may
+    live in one process.
+    """
+
+    def __init__(self, failures: int = 3, open_seconds: float = 10.0) -> None:
+        self.failures, self.open_seconds = failures, open_seconds
+        self._count = 0
+        self._open_until = 0.0
+        self._lock = threading.Lock()
+
+    def allow(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if now < self._open_until:
+                return False
+            if self._count >= self.failures:  # half-open: one trial, the others keep failing
+                self._open_until = now + self.open_seconds
+            return True
+
+    def success(self) -> None:
+        with self._lock:
+            self._count, self._open_until = 0, 0.0
+
+    def failure(self) -> None:
+        with self._lock:
+            self._count += 1
+            if self._count >= self.failures:
+                self._open_until = time.monotonic() + self.open_seconds
+
+    @property
+    def is_open(self) -> bool:
+        return time.monotonic() < self._open_until
+
+
+def _unavailable() -> ServiceUnavailable:
+    return ServiceUnavailable("storage_unavailable", "Photo storage is unavailable.",
+                              "Kho lưu trữ ảnh đang không truy cập được.")
 
 
 class Storage:
@@ -29,26 +87,34 @@ class Storage:
         self.public: Minio | None = None
         self.bucket = "fieldreport"
         self.presign_seconds = 900
+        self.breaker = Breaker()
 
     def init_app(self, app: Flask) -> None:
         cfg = app.config
         args = dict(access_key=cfg["S3_ACCESS_KEY"], secret_key=cfg["S3_SECRET_KEY"],
                     secure=cfg["S3_SECURE"], region=cfg["S3_REGION"])
-        self.client = Minio(cfg["S3_ENDPOINT"], http_client=_http(), **args)
+        http = _http(cfg["S3_CONNECT_TIMEOUT"], cfg["S3_READ_TIMEOUT"])
+        self.client = Minio(cfg["S3_ENDPOINT"], http_client=http, **args)
         # Presigned URLs are signed for the host clients will use; signing needs no network.
-        self.public = Minio(cfg["S3_PUBLIC_ENDPOINT"], http_client=_http(), **args)
+        self.public = Minio(cfg["S3_PUBLIC_ENDPOINT"], http_client=http, **args)
+        self.breaker = Breaker(cfg["BREAKER_FAILURES"], cfg["BREAKER_OPEN_SECONDS"])
         self.bucket = cfg["S3_BUCKET"]
         self.presign_seconds = cfg["PRESIGN_SECONDS"]
         app.extensions["storage"] = self
 
     def _call(self, fn, *args, **kwargs):
+        if not self.breaker.allow():
+            raise _unavailable()
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
         except S3Error:
+            self.breaker.success()  # the server answered: it is up
             raise
-        except Exception as exc:  # urllib3 / socket errors: storage is unreachable
-            raise ServiceUnavailable("storage_unavailable", "Photo storage is unavailable.",
-                                     "Kho lưu trữ ảnh đang không truy cập được.") from exc
+        except Exception as exc:  # urllib3 / socket errors: storage is unreachable or hung
+            self.breaker.failure()
+            raise _unavailable() from exc
+        self.breaker.success()
+        return result
 
     def ensure_bucket(self) -> None:
         if not self._call(self.client.bucket_exists, self.bucket):
@@ -57,17 +123,25 @@ class Storage:
     def ping(self) -> bool:
         return bool(self._call(self.client.bucket_exists, self.bucket))
 
+    def probe_write(self) -> None:
+        """Write and delete a small object: a full disk or a read-only bucket fails here."""
+        key = "_probe/readyz"
+        self.put(key, b"ok", "text/plain")
+        self.remove(key)
+
     def put(self, key: str, data: bytes, content_type: str) -> None:
         self._call(self.client.put_object, self.bucket, key, io.BytesIO(data), len(data),
                    content_type=content_type)
 
     def get(self, key: str) -> bytes:
-        resp = self._call(self.client.get_object, self.bucket, key)
-        try:
-            return resp.read()
-        finally:
-            resp.close()
-            resp.release_conn()
+        def read() -> bytes:  # the body is read inside the call: a stall mid-body times out too
+            resp = self.client.get_object(self.bucket, key)
+            try:
+                return resp.read()
+            finally:
+                resp.close()
+                resp.release_conn()
+        return self._call(read)
 
     def size(self, key: str) -> int | None:
         """The object's size, or None when it does not exist."""

@@ -27,19 +27,28 @@ def dispatch(rows: list[Outbox]) -> int:
     marking it sent) is one job while queued, and the jobs themselves are idempotent.
     """
     sent = 0
-    for row in rows:
-        if row.sent_at is not None:
-            continue
+    try:
+        for row in rows:
+            if row.sent_at is not None:
+                continue
+            try:
+                queues.enqueue(row.queue, row.func, *row.args, job_id=f"outbox-{row.id}")
+            except RedisError as exc:
+                row.attempts += 1
+                row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                log.warning("outbox %s not sent: %s", row.id, exc)
+            else:
+                row.sent_at = utcnow()
+                sent += 1
+        db.session.commit()
+    except Exception as exc:  # noqa: BLE001
+        # This runs after the use case committed: its answer stands. A row not marked sent is
+        # sent again by the sweeper, and its job id makes that harmless.
+        log.warning("outbox dispatch after commit failed: %s: %s", type(exc).__name__, exc)
         try:
-            queues.enqueue(row.queue, row.func, *row.args, job_id=f"outbox-{row.id}")
-        except RedisError as exc:
-            row.attempts += 1
-            row.last_error = f"{type(exc).__name__}: {exc}"[:500]
-            log.warning("outbox %s not sent: %s", row.id, exc)
-        else:
-            row.sent_at = utcnow()
-            sent += 1
-    db.session.commit()
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 (the connection itself may be gone)
+            db.session.remove()
     return sent
 
 

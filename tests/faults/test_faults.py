@@ -1,0 +1,117 @@
+"""Faults injected into a running stack; after each, every acknowledged report is stored,
+routed exactly once, its photos' public copies made and the outbox empty, with no manual step.
+
+Recovery times are printed (`-s` shows them); the bounds are polling deadlines, not timings.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import requests
+
+from tests.faults.conftest import post_report, recovered_within
+
+LOAD = 4  # reports per phase: small and fast, enough to have work in flight at the fault
+
+
+def _load(stack, n: int = LOAD, **kw) -> list:
+    return [post_report(stack, **kw) for _ in range(n)]
+
+
+def test_baseline_everything_reconciles(fault_stack):
+    answers = _load(fault_stack)
+    assert all(r is not None and r.status_code == 201 for r in answers), [
+        r.status_code if r is not None else None for r in answers]
+    recovered_within(fault_stack, "baseline")
+
+
+def test_redis_killed_workers_and_cron_ride_it_out(fault_stack):
+    worker, cron = fault_stack.proc("worker").pid, fault_stack.proc("cron").pid
+    fault_stack.procs.held.add("redis")  # stays down until the test lets it restart
+    os.kill(fault_stack.proc("redis").pid, signal.SIGKILL)
+    during = _load(fault_stack, 3, timeout=15)  # may be refused (503) or acknowledged
+    assert all(r is None or r.status_code in (201, 503) for r in during)
+    time.sleep(4)  # the old periodic process died within 3 s of Redis going away
+    assert fault_stack.proc("worker").pid == worker and fault_stack.proc("worker").poll() is None
+    assert fault_stack.proc("cron").pid == cron and fault_stack.proc("cron").poll() is None
+    fault_stack.procs.held.discard("redis")
+    _load(fault_stack)
+    recovered_within(fault_stack, "redis SIGKILL, 4 s down")
+    assert fault_stack.proc("worker").pid == worker  # recovered by itself, not restarted
+    assert fault_stack.proc("cron").pid == cron
+
+
+def test_worker_killed_mid_job_is_restarted_and_loses_nothing(fault_stack):
+    _load(fault_stack, 3)
+    worker = fault_stack.proc("worker")
+    from scripts.procs import descendants
+    for pid in descendants(worker.pid):  # the work horse too (it is in its own group)
+        os.kill(pid, signal.SIGKILL)
+    os.killpg(worker.pid, signal.SIGKILL)
+    _load(fault_stack)
+    recovered_within(fault_stack, "worker SIGKILL mid-job")
+    assert fault_stack.proc("worker").pid != worker.pid  # the supervisor restarted it
+
+
+def test_periodic_process_killed_is_restarted(fault_stack):
+    cron = fault_stack.proc("cron")
+    os.killpg(cron.pid, signal.SIGKILL)
+    _load(fault_stack)
+    recovered_within(fault_stack, "cron SIGKILL")
+    assert fault_stack.proc("cron").pid != cron.pid
+
+
+def test_hung_storage_answers_503_quickly_and_reads_keep_flowing(fault_stack):
+    s3 = fault_stack.s3.proc
+    os.kill(s3.pid, signal.SIGSTOP)
+    try:
+        reads: list[float] = []
+        stop = threading.Event()
+
+        def read_loop():
+            while not stop.is_set():
+                t0 = time.monotonic()
+                r = requests.get(f"{fault_stack.url}/api/v1/categories", timeout=10)
+                assert r.status_code == 200
+                reads.append(time.monotonic() - t0)
+        reader = threading.Thread(target=read_loop)
+        reader.start()
+        t0 = time.monotonic()
+        answers = _load(fault_stack, 4, timeout=30)
+        took = time.monotonic() - t0
+        stop.set()
+        reader.join(15)
+        assert all(r is not None and r.status_code == 503 for r in answers), [
+            r.status_code if r is not None else None for r in answers]
+        assert all(r.headers.get("Retry-After") for r in answers)
+        print(f"\n[faults] hung storage: 4 posts answered 503 in {took:.1f}s in all; "
+              f"{len(reads)} reads meanwhile, slowest {max(reads):.2f}s")
+    finally:
+        os.kill(s3.pid, signal.SIGCONT)
+    time.sleep(3.5)  # the breaker's open period in this stack
+    _load(fault_stack)
+    recovered_within(fault_stack, "storage SIGSTOP")
+
+
+def test_database_backends_terminated(fault_stack):
+    _load(fault_stack, 3)
+    fault_stack.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    answers = _load(fault_stack)
+    assert all(r is not None and r.status_code in (201, 503) for r in answers)
+    recovered_within(fault_stack, "database backends terminated")
+
+
+def test_gunicorn_worker_killed(fault_stack):
+    from scripts.procs import descendants
+    api = fault_stack.proc("api")
+    workers = descendants(api.pid)
+    assert workers
+    os.kill(workers[0], signal.SIGKILL)
+    answers = _load(fault_stack)
+    assert sum(1 for r in answers if r is not None and r.status_code == 201) >= LOAD - 1
+    recovered_within(fault_stack, "gunicorn worker SIGKILL")
+    assert fault_stack.proc("api").pid == api.pid  # the arbiter replaced its worker
