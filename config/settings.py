@@ -28,6 +28,7 @@ class Config:
         self.DEMO_MODE = _bool("DEMO_MODE", False)
         self.DATABASE_URL = _env("DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/fieldreport")
         self.DB_POOL_SIZE = _int("DB_POOL_SIZE", 5)
+        self.DATABASE_READ_URL = _env("DATABASE_READ_URL")  # a streaming replica, optional
         self.REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
         self.QUEUE_PREFIX = _env("QUEUE_PREFIX", "fieldreport")
         self.JOB_TIMEOUT = _int("JOB_TIMEOUT", 120)

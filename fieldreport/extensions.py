@@ -1,14 +1,39 @@
 """Unbound singletons (database, API, Redis queues, object storage) bound by init_app."""
 from __future__ import annotations
 
-from flask import Flask
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from flask import Flask, request
 from flask_smorest import Api
 from sqlalchemy import create_engine
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from fieldreport.media.storage import Storage
 from fieldreport.queue import Queues
+
+
+# Reads that may lag behind the primary by a moment: public lists and maps, dashboards,
+# Open311 GETs, indicator exports. Everything else — every write, a citizen's view of their
+# own fresh report, Open311 token lookups right after a POST, staff queues — reads the primary.
+LAG_TOLERANT = ("categories.", "reports.Reports", "reports.NearbyReports", "indicators.Indicators",
+                "indicators.Export", "web.maps.", "web.dashboard.", "web.public.",
+                "open311.discovery", "open311.services", "open311.service_definition",
+                "open311.list_requests", "open311.get_request", "open311.list_updates")
+_replica_reads: ContextVar[bool] = ContextVar("replica_reads", default=False)
+
+
+class _RoutingSession(Session):
+    """Sends the statements of a lag-tolerant read to the replica engine, when there is one."""
+
+    replica: Engine | None = None
+
+    def get_bind(self, mapper=None, **kw):
+        if (self.replica is not None and _replica_reads.get()
+                and not isinstance(self.bind, Connection)):  # tests bind one connection
+            return self.replica
+        return super().get_bind(mapper, **kw)
 
 
 class Database:
@@ -16,7 +41,8 @@ class Database:
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
-        self._factory = sessionmaker(expire_on_commit=False)
+        self.read_engine: Engine | None = None
+        self._factory = sessionmaker(class_=_RoutingSession, expire_on_commit=False)
         self.session: scoped_session[Session] = scoped_session(self._factory)
 
     def init_app(self, app: Flask) -> None:
@@ -30,8 +56,28 @@ class Database:
                           "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3},
         )
         self._factory.configure(bind=self.engine)
+        if cfg.get("DATABASE_READ_URL"):  # a streaming replica (hot standby) for lagging reads
+            self.read_engine = create_engine(
+                cfg["DATABASE_READ_URL"], pool_size=cfg["DB_POOL_SIZE"], pool_pre_ping=True,
+                pool_timeout=cfg["DB_CONNECT_TIMEOUT"] + 2,
+                connect_args={"connect_timeout": cfg["DB_CONNECT_TIMEOUT"]})
+        _RoutingSession.replica = self.read_engine
+        app.before_request(self._route_reads)
         app.teardown_appcontext(lambda exc: self.session.remove())
         app.extensions["db"] = self
+
+    def _route_reads(self) -> None:
+        endpoint = request.endpoint or ""
+        _replica_reads.set(request.method in ("GET", "HEAD") and endpoint.startswith(LAG_TOLERANT))
+
+    @contextmanager
+    def lagging_reads(self):
+        """Statements inside go to the replica (when configured): for jobs that only read."""
+        token = _replica_reads.set(True)
+        try:
+            yield
+        finally:
+            _replica_reads.reset(token)
 
     def bind_to(self, connection, **options) -> None:
         """Point the session at one connection (tests roll back around each case)."""
@@ -40,8 +86,9 @@ class Database:
 
     def dispose_after_fork(self) -> None:
         """A forked worker must not share the parent's sockets."""
-        if self.engine is not None:
-            self.engine.dispose(close=False)
+        for engine in (self.engine, self.read_engine):
+            if engine is not None:
+                engine.dispose(close=False)
 
 
 db = Database()

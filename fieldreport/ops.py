@@ -57,9 +57,29 @@ def _check_storage() -> None:
     _probe["ok_until"] = now + PROBE_SECONDS
 
 
+def replica_lag() -> str | None:
+    """How far the read replica is behind ("0.4s"), or None with no replica configured."""
+    if db.read_engine is None:
+        return None
+    with db.read_engine.connect() as conn:
+        standby, lag = conn.execute(text(
+            "SELECT pg_is_in_recovery(), CASE WHEN pg_last_wal_receive_lsn() = "
+            "pg_last_wal_replay_lsn() THEN 0 ELSE EXTRACT(EPOCH FROM now() - "
+            "pg_last_xact_replay_timestamp()) END")).one()
+    if not standby:
+        return "not a standby"
+    return "no transaction replayed yet" if lag is None else f"{float(lag):.1f}s"
+
+
 @bp.get("/readyz")
 def readyz():
     checks, down = {}, []
+    try:  # reported, not a reason to leave the balancer: reads may lag, writes go to the primary
+        lag = replica_lag()
+        if lag is not None:
+            checks["replica_lag"] = lag
+    except Exception as exc:  # noqa: BLE001
+        checks["replica_lag"] = f"down: {type(exc).__name__}"
     for name, fn in (("database", _check_db), ("redis", _check_redis), ("storage", _check_storage)):
         try:
             fn()

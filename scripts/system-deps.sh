@@ -5,6 +5,7 @@ need=()
 [ -f /usr/share/postgresql/15/extension/postgis.control ] || need+=(postgresql-15-postgis-3)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
 command -v redis-server >/dev/null || need+=(redis-server)
+command -v haproxy >/dev/null || need+=(haproxy)  # the multi-host test (tests/cluster)
 command -v python3 >/dev/null || need+=(python3 python3-venv)
 if [ "${WITH_BROWSER:-0}" = 1 ] && [ ! -x /usr/bin/chromium ]; then need+=(chromium); fi
 [ ${#need[@]} -eq 0 ] && exit 0

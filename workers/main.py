@@ -104,18 +104,32 @@ def promote_scheduled(scheduler: RQScheduler) -> None:
         scheduler.enqueue_scheduled_jobs()
 
 
+def claim(name: str, now: int, interval: int) -> bool:
+    """True for exactly one process across hosts per (periodic work, interval slot).
+
+    The run is also written to a short list in Redis, so a multi-host test (and an operator)
+    can check that nothing ran twice in one interval.
+    """
+    slot = now // interval
+    if not queues.redis.set(f"{queues.prefix}:cron:{name}:{slot}", "1", nx=True, ex=interval * 2):
+        return False
+    with queues.redis.pipeline() as pipe:
+        pipe.lpush(f"{queues.prefix}:cron:ran", f"{name}:{slot}")
+        pipe.ltrim(f"{queues.prefix}:cron:ran", 0, 4999)
+        pipe.execute()
+    return True
+
+
 def tick(now: int, scheduler: RQScheduler) -> list[str]:
     """One pass of the periodic process; returns what it ran (for logs and tests)."""
     ran = []
     for fn, interval in RESCUES:
-        slot = now // interval
-        if queues.redis.set(f"{queues.prefix}:cron:{fn.__module__}.{fn.__name__}:{slot}", "1",
-                            nx=True, ex=interval * 2):
+        name = f"{fn.__module__}.{fn.__name__}"
+        if claim(name, now, interval):
             fn()
-            ran.append(fn.__name__)
+            ran.append(name)
     for func, queue, interval in PERIODIC:
-        slot = now // interval
-        if queues.redis.set(f"{queues.prefix}:cron:{func}:{slot}", "1", nx=True, ex=interval * 2):
+        if claim(func, now, interval):
             queues.enqueue(queue, func)
             ran.append(func)
     promote_scheduled(scheduler)
