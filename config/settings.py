@@ -40,6 +40,18 @@ class Config:
         self.S3_SECURE = _bool("S3_SECURE", False)
         self.S3_REGION = _env("S3_REGION", "us-east-1")
         self.S3_BUCKET = _env("S3_BUCKET", "fieldreport")
+        # Zalo Official Account channel: off unless ZALO_OA_SECRET is set.
+        self.ZALO_APP_ID = _env("ZALO_APP_ID", "")
+        self.ZALO_APP_SECRET = _env("ZALO_APP_SECRET", "")  # OAuth: refreshing the access token
+        self.ZALO_OA_SECRET = _env("ZALO_OA_SECRET", "")  # webhook signatures
+        self.ZALO_ACCESS_TOKEN = _env("ZALO_ACCESS_TOKEN", "")
+        self.ZALO_REFRESH_TOKEN = _env("ZALO_REFRESH_TOKEN", "")
+        self.ZALO_API_URL = _env("ZALO_API_URL", "https://openapi.zalo.me")
+        self.ZALO_OAUTH_URL = _env("ZALO_OAUTH_URL", "https://oauth.zaloapp.com")
+        self.ZALO_MAX_SKEW_SECONDS = _int("ZALO_MAX_SKEW_SECONDS", 300)
+        self.ZALO_CONVERSATION_MINUTES = _int("ZALO_CONVERSATION_MINUTES", 60)
+        self.ZALO_FETCH_TIMEOUT = _float("ZALO_FETCH_TIMEOUT", 5.0)
+        self.ZALO_CATEGORY = _env("ZALO_CATEGORY", "other")  # messages carry no category: triage
         # Short, explicit timeouts: a hung server answers 503 in seconds, never holds threads.
         self.S3_CONNECT_TIMEOUT = _float("S3_CONNECT_TIMEOUT", 2.0)
         self.S3_READ_TIMEOUT = _float("S3_READ_TIMEOUT", 5.0)

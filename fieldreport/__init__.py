@@ -43,6 +43,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(web.bp)
     from fieldreport import open311
     app.register_blueprint(open311.bp)
+    from fieldreport import channels
+    app.register_blueprint(channels.bp)
 
     from fieldreport import cli
     cli.init_app(app)

@@ -5,7 +5,7 @@ from datetime import date
 
 from fieldreport.services import notify, outbox, routing
 from fieldreport.services import idempotency, photos
-from fieldreport.services import exports, rollups, sla
+from fieldreport.services import exports, rollups, sla, zalo
 
 
 def noop() -> None:
@@ -64,3 +64,13 @@ def indicators_calendar_changed(day: str) -> int:
 def export_indicators(export_id: str, params: dict) -> dict:
     """Write a large indicators export to object storage, reporting progress (queue default)."""
     return exports.run_job(export_id, params)
+
+
+def zalo_process(message_id: int) -> str:
+    """Apply one stored Zalo OA message to its conversation (queue "notify")."""
+    return zalo.process(message_id)
+
+
+def zalo_send(user_id: str, text: str) -> str:
+    """Send one reply through the Zalo OA API (queue "notify"); raises to be retried."""
+    return zalo.send(user_id, text)
