@@ -19,10 +19,10 @@ from fieldreport.models.base import utcnow
 from fieldreport.models.report import OPEN_STATUSES, STATUSES
 from fieldreport.open311 import statuses
 from fieldreport.open311.render import w3c
+from fieldreport.services import disclosure
+from fieldreport.services.disclosure import Viewer
 
 SPAN = timedelta(days=90)
-# Rejections whose text must not be republished (abuse, or a complaint that belongs elsewhere).
-WITHHELD = ("offensive", "complaint_channel")
 
 
 @dataclass
@@ -97,7 +97,7 @@ def _base():
             .outerjoin(Unit, Unit.id == Report.unit_id)
             .outerjoin(Area, Area.id == Report.area_id)
             .outerjoin(parent, parent.id == Report.parent_id)
-            .where(Category.public))
+            .where(disclosure.public_categories()))
 
 
 def find(q: Query) -> list[tuple]:
@@ -106,7 +106,7 @@ def find(q: Query) -> list[tuple]:
         return list(db.session.execute(_base().where(Report.code.in_(q.ids)).order_by(*order)))
     # Page over report ids alone (an index scan), then join the page's few rows to the rest:
     # a deep page must not join thousands of skipped rows.
-    cats = select(Category.id).where(Category.public)
+    cats = select(Category.id).where(disclosure.public_categories())
     if q.service_codes:
         cats = cats.where(Category.code.in_(q.service_codes))
     ids = select(Report.id).where(Report.category_id.in_(cats))
@@ -153,25 +153,26 @@ def rows_to_requests(rows: list[tuple], vi: bool, extensions: bool) -> list[dict
 def _request(row, photo_urls: list[str], vi: bool, extensions: bool) -> dict:
     r = row
     unit_name = (r.unit_vi if vi else (r.unit_en or r.unit_vi)) if r.unit_code else None
-    withheld = r.status == "rejected" and r.reject_reason in WITHHELD
-    media = [] if withheld else photo_urls or ([r.media_url_given] if r.media_url_given else [])
+    shown = disclosure.content_visible(r.status, r.reject_reason, Viewer.PUBLIC)
+    media = (photo_urls or ([r.media_url_given] if r.media_url_given else [])) if shown else []
+    lon, lat = disclosure.location(r.lon, r.lat, r.status, r.reject_reason, Viewer.PUBLIC)
     out = {
         "service_request_id": r.code,
         "status": "open" if r.status in OPEN_STATUSES else "closed",
         "status_notes": statuses.notes(r, r.parent_code, unit_name, vi),
         "service_name": r.cat_vi if vi else r.cat_en,
         "service_code": r.service_code,
-        "description": None if withheld else r.description,
+        "description": disclosure.report_fields(r, Viewer.PUBLIC)["description"],
         "agency_responsible": unit_name,
         "service_notice": statuses.notice(r, vi),
         "requested_datetime": w3c(r.created_at),
         "updated_datetime": w3c(r.updated_at or r.created_at),
         "expected_datetime": w3c(r.citizen_due_at or r.due_at),
-        "address": r.address_hint or r.area_name,
+        "address": (r.address_hint if shown else None) or r.area_name,
         "address_id": None,
         "zipcode": None,
-        "lat": round(r.lat, 7),
-        "long": round(r.lon, 7),
+        "lat": round(lat, 7),
+        "long": round(lon, 7),
         "media_url": media[0] if media else None,
     }
     if extensions:
@@ -196,25 +197,26 @@ def _request(row, photo_urls: list[str], vi: bool, extensions: bool) -> dict:
 
 def updates(start: datetime | None, end: datetime | None, page: int, page_size: int,
             vi: bool) -> list[dict]:
-    """Public events of public reports, oldest first, as mySociety request_update rows."""
-    stmt = (select(Event, Report.code, Report.reject_reason)
+    """Public events of public reports, oldest first, as mySociety request_update rows; each
+    description is only what disclosure lets the public read (else the status in words)."""
+    stmt = (select(Event, Report.code)
             .join(Report, Report.id == Event.report_id)
             .join(Category, Category.id == Report.category_id)
-            .where(Event.public, Category.public))
+            .where(Event.public, disclosure.public_categories()))
     if start:
         stmt = stmt.where(Event.at >= start)
     if end:
         stmt = stmt.where(Event.at <= end)
     stmt = stmt.order_by(Event.at, Event.id).limit(page_size).offset((page - 1) * page_size)
     out = []
-    for ev, code, reject_reason in db.session.execute(stmt):
-        withheld = ev.to_status == "rejected" and (ev.reason or reject_reason) in WITHHELD
+    for ev, code in db.session.execute(stmt):
+        note = disclosure.event_note(ev, Viewer.PUBLIC, vi)
         out.append({
             "update_id": str(ev.id),
             "service_request_id": code,
             "status": statuses.update_status(ev),
             "updated_datetime": w3c(ev.at),
-            "description": None if withheld else (ev.note or statuses.label(ev.to_status, vi)),
+            "description": note or statuses.label(ev.to_status, vi),
             "media_url": (ev.data or {}).get("media_url"),
             "external_status_code": ev.to_status,
         })

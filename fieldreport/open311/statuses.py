@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from fieldreport.models import Event
+from fieldreport.services import disclosure
 
 # status → (en, vi) wording for status_notes and update descriptions
 LABELS = {
@@ -17,14 +18,7 @@ LABELS = {
     "rejected": ("Not accepted.", "Không tiếp nhận."),
     "duplicate": ("Duplicate of another report.", "Trùng với phản ánh khác."),
 }
-REASONS = {
-    "unclear": ("the report is unclear", "nội dung không rõ ràng"),
-    "duplicate": ("it duplicates another report", "trùng với phản ánh khác"),
-    "out_of_scope": ("it is outside the scope of this service", "không thuộc phạm vi tiếp nhận"),
-    "complaint_channel": ("it belongs to the complaints and denunciations procedure",
-                          "thuộc thủ tục khiếu nại, tố cáo"),
-    "offensive": ("it contains offensive content", "có nội dung không phù hợp"),
-}
+REASONS = disclosure.REASON_WORDS  # the plain words are the public-data rule's
 # mySociety's extended states (Open311 FMS "Additional states"), lower case as their endpoints emit.
 MYSOCIETY = {
     "submitted": "open", "assigned": "open", "reopened": "open",

@@ -78,7 +78,7 @@ def reopen(code: str, reason: str, token: str | None, user: User | None = None) 
 
 def follow(code: str, follower_key: str) -> tuple[int, bool]:
     """Count one supporter per follower key (citizen token hash or client key): (count, new?)."""
-    report = public.find(code)
+    report, _ = public.visible(code)
     added = db.session.execute(
         pg_insert(Follower).values(report_id=report.id, follower_key=follower_key, created_at=utcnow())
         .on_conflict_do_nothing(constraint="uq_followers_report_follower").returning(Follower.id)).first()

@@ -27,7 +27,7 @@ from fieldreport import security
 from fieldreport.extensions import db
 from fieldreport.models import Event, Notification, Report, Unit
 from fieldreport.models.base import utcnow
-from fieldreport.services import outbox
+from fieldreport.services import disclosure, outbox
 from fieldreport.worktime import TZ
 
 log = logging.getLogger("fieldreport.notify")
@@ -85,19 +85,23 @@ def _when(value) -> str:
     return moment.astimezone(TZ).strftime("%H:%M %d/%m/%Y")
 
 
+def citizen_fields(report: Report, ev: Event, unit_name: str | None, vi: bool) -> dict:
+    """The words a citizen's message may carry, as the public-data rule gives them to the reporter."""
+    fields = disclosure.notice_fields(report, ev, unit_name, vi)
+    return {**fields, "note": fields["note"] or "", "due": _when(fields["due"])}
+
+
 def for_event(report: Report, ev: Event, kind: str) -> list[Notification]:
     """Write the notifications of one event (call inside the event's transaction)."""
     cfg = current_app.config
     unit = db.session.get(Unit, report.unit_id) if report.unit_id else None
-    data = ev.data or {}
-    fields = dict(code=report.code, unit=unit.name if unit else "-", note=ev.note or "",
-                  reason=ev.reason or "", parent=data.get("parent_code", "-"),
-                  due=_when(report.due_at), status=report.status)
     vi, en = MESSAGES[kind]
+    fields_vi, fields_en = (citizen_fields(report, ev, unit.name if unit else None, lang)
+                            for lang in (True, False))
     payload = {"kind": kind, "report_code": report.code, "status": report.status,
                "unit_code": unit.code if unit else None, "due_at": _iso(report.due_at),
                "citizen_due_at": _iso(report.citizen_due_at), "event_id": ev.id,
-               "message_vi": vi.format(**fields).strip(), "message_en": en.format(**fields).strip()}
+               "message_vi": vi.format(**fields_vi).strip(), "message_en": en.format(**fields_en).strip()}
     targets: list[tuple[str, str | None]] = []
     if cfg.get("SMTP_URL") and report.reporter_email:
         targets.append(("email", report.reporter_email))

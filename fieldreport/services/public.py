@@ -18,13 +18,13 @@ from fieldreport.errors import Invalid, NotFound, Unprocessable
 from fieldreport.extensions import db, storage
 from fieldreport.models import Area, Category, Event, Photo, Report, Unit
 from fieldreport.models.report import OPEN_STATUSES, STATUSES
-from fieldreport.services import photos
+from fieldreport.services import disclosure, photos
+from fieldreport.services.disclosure import Viewer
 from fieldreport.services.intake import CODE_ALPHABET, CODE_LENGTH
 
 _CODE_RE = re.compile(f"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}")
 _READ_AS = str.maketrans("OIL", "011")  # Crockford: what people mistype reads as the digit
 NEARBY_LIMIT = 20
-HIDDEN_REJECTIONS = ("offensive",)  # the text of such reports is not republished
 
 
 def normalize_code(raw: str) -> str | None:
@@ -50,35 +50,64 @@ def _category_view(c: Category, vi: bool) -> dict:
     return {"code": c.code, "name": c.name_vi if vi else c.name_en}
 
 
-def view(report: Report, vi: bool) -> dict:
-    """The public page of a report."""
+def visible(code: str, token: str | None = None, user_id: int | None = None) -> tuple[Report, Viewer]:
+    """The report behind a public URL and who is looking; 404 when it is not theirs to see
+    (a non-public category answers exactly like an unknown code)."""
+    report = find(code)
+    viewer = disclosure.viewer_for_token(token, user_id, report)
+    category_public = db.session.scalar(select(Category.public).where(Category.id == report.category_id))
+    if not disclosure.report_visible(category_public, viewer):
+        raise NotFound("report_not_found", "No report has this tracking code.",
+                       "Không có phản ánh nào với mã này.")
+    return report, viewer
+
+
+def view(report: Report, vi: bool, viewer: Viewer = Viewer.PUBLIC) -> dict:
+    """The public page of a report, as disclosure allows this viewer."""
     # One round trip for the names (and only names: an Area row would drag its polygon along).
     names = db.session.execute(
         select(Category.code, Category.name_vi, Category.name_en, Area.code.label("area_code"),
                Area.full_name, Unit.name.label("unit_vi"), Unit.name_en.label("unit_en"))
         .select_from(Category).outerjoin(Area, Area.id == report.area_id).outerjoin(Unit, Unit.id == report.unit_id)
         .where(Category.id == report.category_id)).one()
-    history = db.session.execute(
-        select(Event.type, Event.to_status, Event.at).where(Event.report_id == report.id, Event.public)
-        .order_by(Event.at, Event.id)).all()
-    shown = db.session.scalars(select(Photo).where(Photo.report_id == report.id).order_by(Photo.id)).all()
-    hidden = report.reject_reason in HIDDEN_REJECTIONS
-    lon, lat = _lonlat(report)
+    history = timeline(report.id, viewer, vi)
+    shown = []
+    if disclosure.photos_visible(report.status, report.reject_reason, viewer):
+        shown = db.session.scalars(select(Photo).where(Photo.report_id == report.id).order_by(Photo.id)).all()
+    lon, lat = disclosure.location(*_lonlat(report), report.status, report.reject_reason, viewer)
+    extended_to = next((h["due_at"] for h in reversed(history) if h["due_at"]), None)
     return {
         "code": report.code, "status": report.status, "category": {"code": names.code, "name": names.name_vi if vi else names.name_en},
-        "description": None if hidden else report.description,
-        "address_hint": None if hidden else report.address_hint,
+        **disclosure.report_fields(report, viewer),
+        "reject_reason": report.reject_reason if report.status == "rejected" else None,
+        "reject_reason_text": disclosure.reason_words(report.reject_reason, vi) if report.status == "rejected" else None,
         "location": {"lat": lat, "lon": lon},
         "created_at": report.created_at, "updated_at": report.updated_at,
         "area": {"code": names.area_code, "name": names.full_name} if names.area_code else None,
         "unit": {"name": names.unit_vi if vi or not names.unit_en else names.unit_en} if names.unit_vi else None,
-        "due_at": report.citizen_due_at or report.due_at,
+        "due_at": disclosure.citizen_due(report.citizen_due_at, report.due_at, extended_to),
         "resolved_at": report.resolved_at, "closed_at": report.closed_at,
-        "public_answer": report.public_answer, "rating": report.rating,
+        "rating": report.rating,
         "followers_count": report.followers_count,
         "photos": [_photo_view(p) for p in shown],
-        "history": [{"type": t, "status": s, "at": at} for t, s, at in history],
+        "history": history,
     }
+
+
+def timeline(report_id: int, viewer: Viewer, vi: bool) -> list[dict]:
+    """A report's history as this viewer may read it, oldest first (unit names, no people)."""
+    rows = db.session.execute(
+        select(Event.type, Event.to_status, Event.at, Event.public, Event.actor, Event.reason,
+               Event.note, Event.data, Unit.name.label("unit_vi"), Unit.name_en.label("unit_en"))
+        .outerjoin(Unit, Unit.id == Event.to_unit_id)
+        .where(Event.report_id == report_id).order_by(Event.at, Event.id)).all()
+    out = []
+    for ev in rows:
+        unit = ev.unit_vi if vi or not ev.unit_en else ev.unit_en
+        item = disclosure.event_view(ev, viewer, unit, vi)
+        if item is not None:
+            out.append(item)
+    return out
 
 
 def _lonlat(report: Report) -> tuple[float, float]:
@@ -97,39 +126,60 @@ def photo_path(code: str, photo_id: int, variant: str) -> str:
     return f"/api/v1/reports/{code}/photos/{photo_id}/{variant}"
 
 
-def _thumbs(rows) -> dict[int, str]:
+def _thumbs(rows, cats: dict[int, Category], viewer: Viewer = Viewer.PUBLIC) -> dict[int, str]:
     """The first ready photo's thumbnail of each listed report, as a stable redirecting URL."""
-    codes = {r.id: r.code for r in rows}
+    codes = {r.id: r.code for r in rows if disclosure.photos_visible(r.status, r.reject_reason, viewer)}
     if not codes:
         return {}
+    # The redirect answers the public; what only the reporter may see is signed here instead.
+    private = {r.id for r in rows if r.id in codes and (
+        not disclosure.photos_visible(r.status, r.reject_reason, Viewer.PUBLIC)
+        or not disclosure.report_visible(cats[r.category_id].public, Viewer.PUBLIC))}
     found = db.session.execute(
-        select(Photo.report_id, Photo.id).ext(distinct_on(Photo.report_id))
+        select(Photo.report_id, Photo.id, Photo.thumb_key).ext(distinct_on(Photo.report_id))
         .where(Photo.report_id.in_(codes), Photo.thumb_key.is_not(None))
         .order_by(Photo.report_id, Photo.id)).all()
-    return {rid: photo_path(codes[rid], pid, "thumb") for rid, pid in found}
+    return {rid: storage.presigned_get(key) if rid in private else photo_path(codes[rid], pid, "thumb")
+            for rid, pid, key in found}
 
 
-def photo_redirect(code: str, photo_id: int, variant: str) -> str:
-    """The presigned URL behind photo_path(); 404 unless that public copy exists."""
+def photo_redirect(code: str, photo_id: int, variant: str, token: str | None = None,
+                   user_id: int | None = None) -> str:
+    """The presigned URL behind photo_path(); 404 unless that public copy exists and
+    disclosure lets this viewer see the report's photos."""
     key_column = {"display": Photo.display_key, "thumb": Photo.thumb_key}.get(variant)
     norm = normalize_code(code)
-    key = db.session.scalar(select(key_column).join(Report, Report.id == Photo.report_id)
-                            .where(Photo.id == photo_id, Report.code == norm)) if key_column and norm else None
+    row = db.session.execute(
+        select(key_column.label("key"), Report.status, Report.reject_reason, Report.citizen_token_hash,
+               Report.reporter_user_id, Category.public)
+        .join(Report, Report.id == Photo.report_id).join(Category, Category.id == Report.category_id)
+        .where(Photo.id == photo_id, Report.code == norm)).first() if key_column is not None and norm else None
+    key = None
+    if row is not None:
+        viewer = disclosure.viewer_for_token(token, user_id, row)
+        if disclosure.report_visible(row.public, viewer) and \
+                disclosure.photos_visible(row.status, row.reject_reason, viewer):
+            key = row.key
     if key is None:
         raise NotFound("photo_not_found", "No such public photo (it may still be processing).",
                        "Không có ảnh công khai này (ảnh có thể đang được xử lý).")
     return storage.presigned_get(key)
 
 
-def _items(rows, vi: bool, cats: dict[int, Category], extra=None) -> list[dict]:
-    thumbs = _thumbs(rows)
+def _items(rows, vi: bool, cats: dict[int, Category], extra=None, viewer: Viewer = Viewer.PUBLIC) -> list[dict]:
+    thumbs = _thumbs(rows, cats, viewer)
     return [{"code": r.code, "status": r.status, "category": _category_view(cats[r.category_id], vi),
-             "location": {"lat": r.lat, "lon": r.lon}, "created_at": r.created_at,
+             "location": _location(r, viewer), "created_at": r.created_at,
              "followers_count": r.followers_count, "thumb_url": thumbs.get(r.id),
              **(extra(r) if extra else {})} for r in rows]
 
 
-_ITEM_COLUMNS = (Report.id, Report.code, Report.status, Report.category_id, Report.created_at,
+def _location(r, viewer: Viewer) -> dict:
+    lon, lat = disclosure.location(r.lon, r.lat, r.status, r.reject_reason, viewer)
+    return {"lat": lat, "lon": lon}
+
+
+_ITEM_COLUMNS = (Report.id, Report.code, Report.status, Report.reject_reason, Report.category_id, Report.created_at,
                  Report.followers_count, func.ST_X(Report.location).label("lon"),
                  func.ST_Y(Report.location).label("lat"))
 
@@ -173,7 +223,7 @@ def listing_select(cats: dict[int, Category], *, bbox: tuple[float, float, float
                    cursor: str | None = None, page_size: int = 50):
     """The listing page as one SELECT (also what the benchmark runs raw)."""
     q = select(*_ITEM_COLUMNS)
-    hidden = [cid for cid, c in cats.items() if not c.public]
+    hidden = [cid for cid, c in cats.items() if not disclosure.report_visible(c.public, Viewer.PUBLIC)]
     if category is not None:
         cat = next((c for c in cats.values() if c.code == category and c.public), None)
         if cat is None:
@@ -231,6 +281,8 @@ def nearby(lat: float, lon: float, category: str, vi: bool, meters: float) -> li
     if cat is None:
         raise Unprocessable("unknown_category", f"Unknown category: {category!r}.",
                             f"Loại phản ánh không tồn tại: {category!r}.", field="category")
+    if not disclosure.report_visible(cat.public, Viewer.PUBLIC):
+        return []  # reports of a non-public category are nobody else's to see
     rows = db.session.execute(nearby_select(lat, lon, cat.id, meters)).all()
     return _items(rows, vi, cats, extra=lambda r: {"distance_m": round(r.distance_m, 1)})
 
@@ -249,6 +301,6 @@ def mine(token_hash: str | None, user_id: int | None, vi: bool, limit: int = 100
         select(*_ITEM_COLUMNS, Report.rating, Report.resolved_at, Report.public_answer,
                Report.citizen_due_at, Report.due_at, Report.updated_at)
         .where(or_(*conds)).order_by(Report.created_at.desc(), Report.id.desc()).limit(limit)).all()
-    return _items(rows, vi, cats, extra=lambda r: {
+    return _items(rows, vi, cats, viewer=Viewer.REPORTER, extra=lambda r: {
         "rating": r.rating, "public_answer": r.public_answer, "updated_at": r.updated_at,
         "due_at": r.citizen_due_at or r.due_at, "resolved_at": r.resolved_at})

@@ -30,7 +30,8 @@ def test_public_view_shows_progress_but_never_identity_or_original(client):
     view = r.json
     assert view["code"] == made["code"] and view["category"] == {"code": "street_light", "name": "Đèn đường hư hỏng"}
     assert view["area"]["code"] == "24133" and view["description"] == "Đèn hỏng"
-    assert view["history"][0]["type"] == "submitted" and set(view["history"][0]) == {"type", "status", "at"}
+    assert view["history"][0]["type"] == "submitted" and set(view["history"][0]) == {"type", "status", "at", "note", "unit", "due_at"}
+    assert view["history"][0]["note"] is None
     text = json.dumps(view, ensure_ascii=False)
     for secret in [*PRIVATE.values(), made["citizen_token"], "orig/", "citizen"]:
         assert secret not in text

@@ -21,6 +21,7 @@ from fieldreport.api.reports.schemas import (
     ReportPageSchema, ReportSubmitSchema, ReportViewSchema, TokenQuerySchema)
 from fieldreport.errors import Invalid, Unauthorized, wants_vietnamese
 from fieldreport.services import citizen, intake, public
+from fieldreport.services.disclosure import Viewer
 
 parser = FlaskParser()
 
@@ -115,8 +116,10 @@ class NearbyReports(MethodView):
 class ReportByCode(MethodView):
     @blp.response(200, ReportViewSchema)
     def get(self, code):
-        """Public view of one report"""
-        return public.view(public.find(code), wants_vietnamese())
+        """Public view of one report (with X-Citizen-Token, or signed in, its reporter's view)"""
+        user = signed_in_user()
+        report, viewer = public.visible(code, _token(), user.id if user else None)
+        return public.view(report, wants_vietnamese(), viewer)
 
 
 @blp.route("/reports/<string:code>/photos/<int:photo_id>/<any(display, thumb):variant>")
@@ -124,7 +127,9 @@ class ReportPhoto(MethodView):
     @blp.doc(responses={"302": {"description": "Location: a presigned GET URL of the public copy"}})
     def get(self, code, photo_id, variant):
         """Redirect to a fresh presigned URL of a photo's public copy (display or thumb)"""
-        resp = redirect(public.photo_redirect(code, photo_id, variant), code=302)
+        user = signed_in_user()
+        resp = redirect(public.photo_redirect(code, photo_id, variant, _token(), user.id if user else None),
+                        code=302)
         # A little shorter than the presigned URL lives, so a cached redirect never points at a dead URL.
         resp.headers["Cache-Control"] = f"private, max-age={current_app.config['PRESIGN_SECONDS'] // 2}"
         return resp
@@ -137,7 +142,7 @@ class ReportRating(MethodView):
     def post(self, body, code):
         """Rate a resolved report (once, 1–5)"""
         report = citizen.rate(code, body["rating"], body.get("comment"), _token(body), signed_in_user())
-        return public.view(report, wants_vietnamese())
+        return public.view(report, wants_vietnamese(), Viewer.REPORTER)
 
 
 @blp.route("/reports/<string:code>/reopen")
@@ -147,7 +152,7 @@ class ReportReopen(MethodView):
     def post(self, body, code):
         """Reopen a resolved report within the reopen window"""
         report = citizen.reopen(code, body["reason"], _token(body), signed_in_user())
-        return public.view(report, wants_vietnamese())
+        return public.view(report, wants_vietnamese(), Viewer.REPORTER)
 
 
 @blp.route("/reports/<string:code>/follow")

@@ -157,14 +157,24 @@ class ReportHistorySchema(Schema):
     type = fields.String()
     status = fields.String()
     at = fields.DateTime()
+    note = fields.String(allow_none=True, metadata={
+        "description": "words public by nature (the answer, an extension's apology, a rejection's "
+                       "reason in plain words; the unit's question and the reporter's own words "
+                       "for the reporter only); never a staff member's internal note"})
+    unit = fields.String(allow_none=True, metadata={"description": "the unit holding the report after this event"})
+    due_at = fields.DateTime(allow_none=True, metadata={"description": "an extension's new date"})
+    duplicate_of = fields.String(allow_none=True)
 
 
 class ReportViewSchema(Schema):
     code = fields.String()
     status = fields.String()
     category = fields.Nested(ReportCodeNameSchema)
-    description = fields.String(allow_none=True)
+    description = fields.String(allow_none=True, metadata={
+        "description": "null when the report was rejected as offensive or as a complaint/denunciation"})
     address_hint = fields.String(allow_none=True)
+    reject_reason = fields.String(allow_none=True)
+    reject_reason_text = fields.String(allow_none=True, metadata={"description": "the rejection reason in plain words"})
     location = fields.Nested(ReportLatLonSchema)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
