@@ -127,27 +127,29 @@ def full_disk_storage(app, config):
         pytest.skip("tmpfs mount not allowed here")
     server = S3Server()
     server.dir = mnt
-    os.mkdir(os.path.join(mnt, config.S3_BUCKET))
-    server.start()
-    try:  # fill the disk to the last byte
-        with open(os.path.join(mnt, "filler"), "wb", buffering=0) as f:
-            while True:
-                f.write(b"x" * 4096)
-    except OSError:
-        pass
     saved = (storage.client, storage.public, storage.breaker)
-    cfg = dict(app.config, S3_ENDPOINT=server.endpoint, S3_PUBLIC_ENDPOINT=server.endpoint,
-               S3_ACCESS_KEY=server.key, S3_SECRET_KEY=server.secret)
+    try:
+        os.mkdir(os.path.join(mnt, config.S3_BUCKET))
+        server.start()
+        try:  # fill the disk to the last byte
+            with open(os.path.join(mnt, "filler"), "wb", buffering=0) as f:
+                while True:
+                    f.write(b"x" * 4096)
+        except OSError:
+            pass
+        cfg = dict(app.config, S3_ENDPOINT=server.endpoint, S3_PUBLIC_ENDPOINT=server.endpoint,
+                   S3_ACCESS_KEY=server.key, S3_SECRET_KEY=server.secret)
 
-    class _App:
-        config = cfg
-        extensions: dict = {}
-    storage.init_app(_App)
-    yield server
-    storage.client, storage.public, storage.breaker = saved
-    server.stop()
-    subprocess.run(["umount", mnt])
-    os.rmdir(mnt)
+        class _App:
+            config = cfg
+            extensions: dict = {}
+        storage.init_app(_App)
+        yield server
+    finally:
+        storage.client, storage.public, storage.breaker = saved
+        server.stop()
+        subprocess.run(["umount", mnt])
+        os.rmdir(mnt)
 
 
 def test_readyz_says_storage_is_down_when_its_disk_is_full(client, full_disk_storage):
