@@ -72,11 +72,17 @@ def login(username: str, password: str, ip: str) -> tuple[str, datetime, User]:
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
-    token = security.new_token()
-    expires = now + timedelta(minutes=cfg["TOKEN_TTL_MINUTES"])
-    db.session.add(AuthToken(token_hash=security.token_hash(token), user_id=user.id, expires_at=expires))
+    token, expires = issue_token(user, timedelta(minutes=cfg["TOKEN_TTL_MINUTES"]))
     db.session.commit()
     return token, expires, user
+
+
+def issue_token(user: User, ttl: timedelta) -> tuple[str, datetime]:
+    """A new bearer token for the user (staff sign-in, citizen phone sign-in); the caller commits."""
+    token = security.new_token()
+    expires = utcnow() + ttl
+    db.session.add(AuthToken(token_hash=security.token_hash(token), user_id=user.id, expires_at=expires))
+    return token, expires
 
 
 def _count_failure(user_id: int, now: datetime) -> None:

@@ -28,3 +28,27 @@ def hit(bucket: str, limit: int, window_seconds: int = 3600) -> None:
         retry = window_seconds - int(time.time()) % window_seconds
         raise RateLimited("rate_limited", "Too many requests; try again later.",
                           "Gửi quá nhiều yêu cầu; vui lòng thử lại sau.", retry_after=retry)
+
+
+def cooldown(bucket: str, seconds: int, code: str, message_en: str, message_vi: str) -> None:
+    """At most one action per `seconds` for `bucket` (e.g. resending a code); 429 before that.
+
+    A key set with NX and an expiry: exact whatever the window, shared by every process.
+    Fails open when Redis is down, like hit().
+    """
+    key = f"{queues.prefix}:cd:{bucket}"
+    try:
+        if queues.redis.set(key, 1, nx=True, ex=seconds):
+            return
+        wait = queues.redis.ttl(key)
+    except RedisError:
+        return
+    raise RateLimited(code, message_en, message_vi, retry_after=max(1, int(wait or seconds)))
+
+
+def release(bucket: str) -> None:
+    """Forget a cool-down (the action it guarded did not happen after all)."""
+    try:
+        queues.redis.delete(f"{queues.prefix}:cd:{bucket}")
+    except RedisError:
+        pass

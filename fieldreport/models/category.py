@@ -28,6 +28,8 @@ class Category(Base):
     deadline_unit: Mapped[str] = mapped_column(String(8))  # hours | days (working time)
     photo_required: Mapped[bool] = mapped_column(Boolean, default=False)
     anonymous_allowed: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Only a citizen signed in by phone (one-time code) may report in this category.
+    signin_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     public: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_other: Mapped[bool] = mapped_column(Boolean, default=False)  # always to the dispatcher

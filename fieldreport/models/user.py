@@ -26,6 +26,9 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # How sure we are who a citizen is: "phone" once a one-time code proved the number.
+    # Room for a stronger level (e.g. a VNeID login) when an official API exists; none is faked.
+    identity_level: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = created_at()
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from fieldreport import geo, ratelimit, security
-from fieldreport.errors import Invalid, Unprocessable
+from fieldreport.errors import Invalid, Unauthorized, Unprocessable
 from fieldreport.extensions import db, storage
 from fieldreport.models import Area, Category, Report, Upload, User
 from fieldreport.models.base import utcnow
@@ -232,6 +232,9 @@ def _check_text(s: Submission) -> None:
 
 
 def _check_contact(category: Category, s: Submission) -> None:
+    if category.signin_required and s.user is None:
+        raise Unauthorized("signin_required", "Sign in with your phone number to report in this category.",
+                           "Cần đăng nhập bằng số điện thoại để gửi phản ánh loại này.")
     if category.anonymous_allowed or s.user is not None:
         return
     if not (s.reporter_name and (s.reporter_phone or s.reporter_email)):

@@ -13,5 +13,6 @@ class CategorySchema(Schema):
     deadline_unit = fields.String(metadata={"description": "working 'hours' or 'days'"})
     photo_required = fields.Boolean()
     anonymous_allowed = fields.Boolean()
+    signin_required = fields.Boolean(metadata={"description": "only a citizen signed in by phone may report"})
     attributes = fields.List(fields.Dict(), metadata={
         "description": "Open311 attributes: code, datatype, required, description, order, values"})
