@@ -54,6 +54,15 @@ class LiveServer:
         self.python("from fieldreport.services import rollups\nrollups.refresh()")
 
 
+def _answers(url: str) -> bool:
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
 def _run(cmd: list[str], env: dict) -> str:
     out = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
     if out.returncode != 0:  # show why, not just the exit code
@@ -81,7 +90,14 @@ db.session.commit()
 
 
 @pytest.fixture(scope="module")
-def live_server(config, s3_server, tmp_path_factory):
+def live_server_env() -> dict:
+    """Extra FIELDREPORT_* settings of a module's live server (a module overrides this fixture,
+    e.g. to point the SMS gateway and Web Push at local test servers)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def live_server(config, s3_server, tmp_path_factory, live_server_env):
     """gunicorn + `workers.main worker` against a freshly seeded e2e database."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} not installed (scripts/system-deps.sh installs it)")
@@ -96,7 +112,8 @@ def live_server(config, s3_server, tmp_path_factory):
                FIELDREPORT_S3_BUCKET="fieldreport-e2e", FIELDREPORT_SECRET_KEY="e2e-secret",
                FIELDREPORT_DEMO_MODE="1", FIELDREPORT_DEMO_PASSWORD=DEMO_PASSWORD,
                FIELDREPORT_LOG_JSON="0", FIELDREPORT_SUBMIT_RATE_PER_HOUR="1000",
-               PORT=str(port), HOST="127.0.0.1", WEB_CONCURRENCY="2", GUNICORN_THREADS="4")
+               PORT=str(port), HOST="127.0.0.1", WEB_CONCURRENCY="2", GUNICORN_THREADS="4",
+               **live_server_env)
     server = LiveServer(f"http://127.0.0.1:{port}", env, Processes())
     server.flask("db-upgrade")
     server.flask("seed-demo")
@@ -107,6 +124,9 @@ def live_server(config, s3_server, tmp_path_factory):
                        log=logs / "worker.log")
     try:
         wait_port(port, "API", timeout=30)
+        # The port opens before gunicorn's workers have imported the app (a minute on a loaded
+        # machine): wait for an answer, so the first page load does not spend its timeout here.
+        wait_until(lambda: _answers(server.url + "/healthz"), timeout=180, interval=0.5)
         yield server
     finally:
         server.procs.stop_all()
