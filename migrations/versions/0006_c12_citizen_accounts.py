@@ -1,13 +1,13 @@
 """citizen accounts: one-time sign-in codes, identity level, categories requiring sign-in
 
 Revision ID: 0006_c12_citizen_accounts
-Revises: 0005
+Revises: 0019_zalo
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0006_c12_citizen_accounts"
-down_revision = "0005"
+down_revision = "0019_zalo"
 branch_labels = None
 depends_on = None
 
