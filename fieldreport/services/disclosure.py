@@ -33,7 +33,7 @@ from datetime import datetime
 from enum import IntEnum
 
 from fieldreport import security
-from fieldreport.models import Category
+from fieldreport.models import Category, Report
 
 WITHHELD_REASONS = ("offensive", "complaint_channel")
 COARSE_DEGREES = 0.01  # about 1.1 km: where a withheld report is, without whose house it is
@@ -100,6 +100,11 @@ def public_categories():
 def withheld(status: str | None, reject_reason: str | None) -> bool:
     """Rejected for a reason whose content is never republished."""
     return status == "rejected" and reject_reason in WITHHELD_REASONS
+
+
+def sql_withheld():
+    """SQL: withheld() of a reports row (for queries that place or count reports in bulk)."""
+    return (Report.status == "rejected") & Report.reject_reason.in_(WITHHELD_REASONS)
 
 
 def content_visible(status: str | None, reject_reason: str | None, viewer: Viewer) -> bool:

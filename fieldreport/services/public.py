@@ -220,7 +220,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 def listing_select(cats: dict[int, Category], *, bbox: tuple[float, float, float, float] | None = None,
                    status: list[str] | None = None, category: str | None = None,
                    since: datetime | None = None, until: datetime | None = None,
-                   cursor: str | None = None, page_size: int = 50):
+                   cursor: str | None = None, page_size: int = 50, area_id: int | None = None):
     """The listing page as one SELECT (also what the benchmark runs raw)."""
     q = select(*_ITEM_COLUMNS)
     hidden = [cid for cid, c in cats.items() if not disclosure.report_visible(c.public, Viewer.PUBLIC)]
@@ -234,6 +234,8 @@ def listing_select(cats: dict[int, Category], *, bbox: tuple[float, float, float
         q = q.where(Report.category_id.not_in(hidden))
     if status:
         q = q.where(Report.status.in_(status))
+    if area_id is not None:
+        q = q.where(Report.area_id == area_id)
     if bbox:
         q = q.where(Report.location.op("&&")(func.ST_MakeEnvelope(*bbox, 4326)))
     if since:

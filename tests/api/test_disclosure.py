@@ -212,7 +212,35 @@ def s_open311_updates(client, b):
     return json.dumps(rows, ensure_ascii=False) + "\n" + ("" if b.code not in xml else xml)
 
 
+def _text(client, url) -> str:
+    r = client.get(url)
+    assert r.status_code in (200, 404, 422), (url, r.status_code)
+    return r.get_data(as_text=True) if r.status_code == 200 else ""
+
+
+def s_public_page(client, b):
+    return _text(client, f"/public/reports/{b.code}")
+
+
+def s_public_map_page(client, b):
+    return _text(client, "/public/") + _text(client, "/public/clusters.json?zoom=18")
+
+
+def s_open_data(client, b):
+    return _text(client, "/public/data/reports.geojson") + _text(client, "/public/data/reports.csv")
+
+
+def s_feeds(client, b):
+    return "".join(_text(client, url) for url in (
+        "/public/feeds/reports.atom", f"/public/feeds/categories/{b.category}.atom",
+        "/public/feeds/communes/24133.atom"))
+
+
 SURFACES = {
+    "public page": s_public_page,
+    "public map and list": s_public_map_page,
+    "open data": s_open_data,
+    "atom feeds": s_feeds,
     "api view": s_api_view,
     "api listing": s_api_listing,
     "api listing by category": s_api_listing_category,
