@@ -85,6 +85,11 @@ class Report(Base):
         # Reports waiting for the router: the triage queue and the stale-routing sweep.
         Index("ix_reports_unrouted", "created_at",
               postgresql_where="unit_id IS NULL AND status IN ('submitted', 'reopened')"),
+        # The public map's clusters of open reports, read from the index alone.
+        Index("ix_reports_open_map", "status",
+              postgresql_include=["category_id", "reject_reason", "location", "code"],
+              postgresql_where="status IN ('submitted', 'assigned', 'in_progress', 'awaiting_info', "
+                               "'reopened')"),
     )
 
 
