@@ -23,7 +23,7 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 screenshots: deps
-	$(PY) scripts/stack.py test -q tests/e2e/test_browser.py --screenshots docs/screenshots
+	$(PY) scripts/stack.py test -q tests/e2e/test_browser.py tests/e2e/test_console_browser.py --screenshots docs/screenshots
 
 clean:
 	rm -rf var

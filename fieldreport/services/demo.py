@@ -44,7 +44,7 @@ PROVINCE_UNITS = [
     ("CAT", "Công an tỉnh Đắk Lắk", "Provincial Police", "police", "UBND-66"),
     ("PC-66", "Công ty Điện lực Đắk Lắk", "Đắk Lắk Power Company", "utility", "SCT"),
     ("WATER-66", "Công ty Cấp thoát nước Đắk Lắk", "Đắk Lắk Water Supply and Drainage", "utility", "SXD"),
-    ("URENCO-BMT", "Công ty Môi trường đô thị Buôn Ma Thuột (demo)", "Buôn Ma Thuột urban environment contractor (demo)", "contractor", "SXD"),
+    ("URENCO-BMT", "Công ty Môi trường đô thị Buôn Ma Thuột", "Buôn Ma Thuột urban environment company", "contractor", "SXD"),
 ]
 
 # category → (unit code, priority): province-wide ownership, beats the commune default.
@@ -155,15 +155,15 @@ def _seed_rules(province, communes, units, cats) -> int:
     # Rules are owned by the seed: replace them wholesale so a re-run leaves one set.
     db.session.execute(text("DELETE FROM routing_rules"))
     rules = [RoutingRule(category_id=None, area_id=c.id, unit_id=units[f"UBND-{c.code}"].id,
-                         priority=0, scope_area_m2=None, note="commune default")
+                         priority=0, scope_area_m2=None, note="Mặc định: UBND xã, phường sở tại")
              for c in communes]
     for cat, unit in PROVINCE_RULES.items():
         rules.append(RoutingRule(category_id=cats[cat].id, area_id=province.id,
-                                 unit_id=units[unit].id, priority=10, note="province-wide owner"))
+                                 unit_id=units[unit].id, priority=10, note="Đơn vị phụ trách lĩnh vực trên toàn tỉnh"))
     bmt = select(func.ST_Multi(func.ST_Union(Area.geom))).where(Area.code.in_(BMT_CODES)).scalar_subquery()
     for cat in BMT_RULES:
         rules.append(RoutingRule(category_id=cats[cat].id, scope=bmt, unit_id=units["URENCO-BMT"].id,
-                                 priority=10, note="urban services contract, old Buôn Ma Thuột city"))
+                                 priority=10, note="Hợp đồng dịch vụ đô thị, khu vực TP Buôn Ma Thuột cũ"))
     db.session.add_all(rules)
     db.session.flush()
     # Precedence ties are broken by area: store it in m² once (geography maths in PostGIS).

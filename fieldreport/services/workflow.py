@@ -20,7 +20,7 @@ from fieldreport.models import Category, Event, Follower, Photo, Report, Unit, U
 from fieldreport.models.base import utcnow
 from fieldreport.models.report import OPEN_STATUSES, REJECT_REASONS
 from fieldreport.services import deadlines, events, outbox, photos, public
-from fieldreport.worktime import Calendar
+from fieldreport.worktime import TZ, Calendar
 
 DISPATCHER_KIND = "dispatcher"
 WORKING = ("assigned", "in_progress", "reopened")
@@ -84,10 +84,13 @@ def check(action: str, user: User | None, report: Report) -> None:
 def allowed_actions(user: User, report: Report) -> list[str]:
     """What this user may do to this report now (drives the console's buttons)."""
     out = []
+    now = utcnow()
     for action, (who, statuses) in ACTIONS.items():
         if who != "citizen" and report.status in statuses and _permitted(action, user, report):
             if action == "return" and _is_dispatcher(report.unit_id):
                 continue
+            if action == "extend" and (report.due_at is None or report.due_at <= now):
+                continue  # extend() refuses once the due time has passed: never offer it
             out.append(action)
     return out
 
@@ -246,6 +249,7 @@ def extend(report: Report, user: User, new_due_at: datetime, reason: str | None,
     if new_due_at <= report.due_at:
         raise Unprocessable("due_not_later", "The new due time must be after the current one.",
                             "Thời hạn mới phải sau thời hạn hiện tại.", field="new_due_at")
+    _working_day(new_due_at)
     old = report.due_at
     report.due_at = new_due_at
     _responded(report, now)
@@ -377,6 +381,30 @@ def reopen(report: Report, user: User | None, reason: str | None, *, actor: str 
     outbox.record("routing", "workers.jobs.route_report", report.id)
     events.commit()
     return report
+
+
+WEEKDAYS_VI = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
+
+
+def _working_day(due: datetime) -> None:
+    """A due time must fall on a working day (a Sunday or a holiday answers no one)."""
+    cal = deadlines.calendar()
+    day = due.astimezone(TZ).date()
+    if cal.is_working_day(day):
+        return
+    nxt = cal.add_working_days(due, 1).date()
+    holiday_vi, holiday_en = cal.holiday_name(day, "vi"), cal.holiday_name(day, "en_US")
+    why_vi = f"ngày nghỉ lễ {holiday_vi}" if holiday_vi else \
+        WEEKDAYS_VI[day.weekday()] if day.weekday() >= 5 else "ngày nghỉ theo lịch làm việc"
+    why_en = f"a public holiday ({holiday_en})" if holiday_en else \
+        day.strftime("%A") if day.weekday() >= 5 else "a day off in the working calendar"
+    raise Unprocessable(
+        "not_working_day",
+        f"{day:%d/%m/%Y} is {why_en}, not a working day; the next working day is "
+        f"{nxt.strftime('%A')} {nxt:%d/%m/%Y}.",
+        f"Ngày {day:%d/%m/%Y} là {why_vi}, không phải ngày làm việc; ngày làm việc kế tiếp là "
+        f"{WEEKDAYS_VI[nxt.weekday()]} {nxt:%d/%m/%Y}.",
+        field="new_due_at", next_working_day=nxt.isoformat())
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -1,7 +1,7 @@
 """Staff console: sign-in, the unit's queue, report detail and every workflow action."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -12,9 +12,10 @@ from fieldreport.errors import DomainError, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Area, Category, Unit
 from fieldreport.models.report import REJECT_REASONS, STATUSES
-from fieldreport.services import workflow
+from fieldreport.services import console_read, workflow
 from fieldreport.web import maps, session as web_session
-from fieldreport.web.i18n import current_lang, parse_local_datetime, t
+from fieldreport.web.i18n import (current_lang, fmt_datetime, local_tz, parse_date, parse_local_datetime,
+                                  status_label, t, unit_kind_label, unit_name)
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 web_session.init_blueprint(bp)
@@ -48,7 +49,7 @@ def _communes() -> list[tuple[str, str]]:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    error = None
+    error, citizen = None, False
     if request.method == "POST":
         try:
             token, _expires, user = auth.login(request.form.get("username", "").strip(),
@@ -57,7 +58,9 @@ def login():
         except DomainError as exc:
             error = exc.message_vi if current_lang() == "vi" else exc.message_en
         else:
-            if user.role not in auth.STAFF_ROLES:
+            if user.role == "citizen":  # the right password, the wrong door
+                error, citizen = t("citizen_elsewhere"), True
+            elif user.role not in auth.STAFF_ROLES:
                 error = t("bad_login")
             else:
                 web_session.sign_in(token)
@@ -66,7 +69,7 @@ def login():
                     target = url_for("web.dashboard.index") if user.role == "supervisor" \
                         else url_for("web.console.queue")
                 return redirect(target)
-    return render_template("console/login.html", error=error), 401 if error else 200
+    return render_template("console/login.html", error=error, citizen=citizen), 401 if error else 200
 
 
 @bp.post("/logout")
@@ -94,7 +97,8 @@ def queue():
     return render_template("console/queue.html", result=result, unit=unit, items=_localise(result["items"]),
                            filters=f, overdue=overdue, statuses=STATUSES,
                            categories=_category_names(), communes=_communes(),
-                           units=_filter_units(user),
+                           units=unit_groups(_filter_units(user)),
+                           next_code=console_read.next_report(user),
                            pages=max(1, -(-result["total"] // PAGE_SIZE)))
 
 
@@ -103,11 +107,10 @@ def _filter_units(user) -> list[dict]:
     visible = auth.visible_unit_ids(user)
     if visible is not None and len(visible) <= 1:
         return []
-    units = present.units()
+    units = console_read.target_units()
     if visible is None:
         return units
-    codes = set(db.session.scalars(select(Unit.code).where(Unit.id.in_(visible))))
-    return [u for u in units if u["code"] in codes]
+    return [u for u in units if u["id"] in visible]
 
 
 @bp.get("/triage")
@@ -115,25 +118,57 @@ def _filter_units(user) -> list[dict]:
 def triage():
     page = max(1, request.args.get("page", 1, type=int))
     result = present.triage(page, PAGE_SIZE)
-    return render_template("console/triage.html", result=result, items=_localise(result["items"]),
-                           units=_target_units(), pages=max(1, -(-result["total"] // PAGE_SIZE)))
+    items = _localise(result["items"])
+    returns = console_read.returns_for([i["code"] for i in items])
+    hints = {}
+    for item in items:
+        report = workflow.load(item["code"])
+        hints[item["code"]] = console_read.suggestions(report)
+    return render_template("console/triage.html", result=result, items=items, returns=returns,
+                           hints=hints, unit_groups=unit_groups(console_read.target_units()),
+                           pages=max(1, -(-result["total"] // PAGE_SIZE)))
 
 
-def _target_units() -> list[dict]:
-    return [u for u in present.units() if u["kind"] != workflow.DISPATCHER_KIND]
+def unit_groups(units: list[dict]) -> list[tuple[str, list[dict]]]:
+    """Units in picker groups: one per kind, with the kind's name (in the page's language)."""
+    groups: dict[str, list[dict]] = {}
+    for u in units:
+        groups.setdefault(u["kind"], []).append(u)
+    return [(unit_kind_label(kind), members) for kind, members in groups.items()]
 
 
 @bp.get("/reports/<code>")
 @web_session.login_required(*auth.STAFF_ROLES)
 def detail(code: str):
+    return _detail_page(code.upper())
+
+
+def _detail_page(code: str, *, failed: str | None = None, error: str | None = None,
+                 status: int = 200):
+    """The report page; after a refused action, that action's form stays open with its text."""
     user = g.console_user
-    report = workflow.load(code.upper())
+    report = workflow.load(code)
     workflow.ensure_visible(user, report)
     d = present.detail(report, user)
     _localise([d])
-    return render_template("console/detail.html", r=d, area_geojson=maps.area_geojson(report.area_id),
-                           units=_target_units(), reject_reasons=REJECT_REASONS,
-                           show_original=user.role in ORIGINAL_PHOTO_ROLES)
+    today = datetime.now(local_tz()).date()
+    close = console_read.close_of_office(today)
+    return render_template(
+        "console/detail.html", r=d, area_geojson=maps.area_geojson(report.area_id),
+        unit_groups=unit_groups(console_read.target_units(exclude_id=report.unit_id)),
+        suggestions=console_read.suggestions(report), returned=console_read.last_return(report.id)
+        if report.status in ("submitted", "reopened") else None,
+        next_code=console_read.next_report(user, after=code), reject_reasons=REJECT_REASONS,
+        routing_unit=unit_name(console_read.unit_named((report.routing or {}).get("unit_code"))),
+        show_original=user.role in ORIGINAL_PHOTO_ROLES, failed=failed, error=error,
+        kept=request.form if failed else {}, days_off=console_read.days_off(today),
+        close_time=close.strftime("%H:%M"), due_min=_due_min(report, today)), status
+
+
+def _due_min(report, today: date) -> str:
+    """The earliest date the extension picker offers: the day after the current due."""
+    due = report.due_at.astimezone(local_tz()).date() if report.due_at else today
+    return console_read.next_working_day(max(due, today)).isoformat()
 
 
 def _form(name: str) -> str | None:
@@ -142,8 +177,11 @@ def _form(name: str) -> str | None:
 
 
 def _new_due() -> datetime:
-    """The form's dd/mm/yyyy hh:mm is wall time in the deployment's zone."""
-    value = parse_local_datetime(_form("new_due_at"))
+    """A date from the picker means the close of office that day; dd/mm/yyyy hh:mm (typed,
+    or from a script) is wall time in the deployment's zone."""
+    raw = _form("new_due_at")
+    day = parse_date(raw)
+    value = console_read.close_of_office(day) if day else parse_local_datetime(raw)
     if value is None:
         raise Unprocessable("bad_new_due_at", "Give the new due date and time (dd/mm/yyyy hh:mm).",
                             "Cần nhập ngày giờ hạn mới (dd/mm/yyyy hh:mm).", field="new_due_at")
@@ -180,17 +218,46 @@ def act(code: str, action: str):
     if action not in ACTIONS:
         return render_template("error.html", status=404, message=t("not_found")), 404
     user = g.console_user
+    code = code.upper()
+    back = request.form.get("back") or ""
+    if not back.startswith("/console"):  # never an open redirect
+        back = ""
     try:
-        report = workflow.load(code.upper(), for_update=True)
+        report = workflow.load(code, for_update=True)
         ACTIONS[action](report, user)
     except DomainError as exc:
         db.session.rollback()
-        flash(exc.message_vi if current_lang() == "vi" else exc.message_en, "error")
-    else:
-        flash(t("done") + " " + t("act_" + action), "ok")
-        back = request.form.get("back")
-        if back and back.startswith("/console"):
+        message = error_text(exc)
+        if back:  # a form on a list (triage): back to the list with the message
+            flash(message, "error")
             return redirect(back, 303)
-        if not auth.can_see_report(user, report):  # e.g. returned or transferred away
-            return redirect(url_for("web.console.queue"), 303)
-    return redirect(url_for("web.console.detail", code=code.upper()), 303)
+        # The same page again, the refused form open with what was typed in it.
+        return _detail_page(code, failed=action, error=message, status=exc.status)
+    flash(_done_text(action, report), "ok")
+    if back:
+        return redirect(back, 303)
+    if not auth.can_see_report(user, report):  # e.g. returned or transferred away
+        following = console_read.next_report(user, after=code)
+        return redirect(url_for("web.console.detail", code=following) if following
+                        else url_for("web.console.queue"), 303)
+    return redirect(url_for("web.console.detail", code=code), 303)
+
+
+def _done_text(action: str, report) -> str:
+    """What happened, in words: the report, and where it went or until when."""
+    unit = db.session.get(Unit, report.unit_id) if report.unit_id else None
+    named = unit_name({"name": unit.name, "name_en": unit.name_en}) if unit else ""
+    return t("done_" + action, code=report.code, unit=named, due=fmt_datetime(report.due_at))
+
+
+def error_text(exc: DomainError) -> str:
+    """The workflow's refusal in the page's words (action and status names, not codes)."""
+    extra = exc.extra or {}
+    if exc.code == "illegal_transition" and extra.get("action"):
+        return t("cannot_now", action=t("act_" + extra["action"]),
+                 status=status_label(extra.get("current_status")))
+    if exc.code == "action_forbidden":
+        return t("not_allowed", action=t("act_" + (request.view_args or {}).get("action", "")))
+    if exc.code.startswith("missing_"):
+        return t("missing_field", field=t("field_" + exc.code[len("missing_"):]))
+    return exc.message_vi if current_lang() == "vi" else exc.message_en

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, g, request
 
-from fieldreport.web.messages import EVENT_TYPES, MESSAGES, REJECT_REASONS, STATUS
+from fieldreport.web.messages import EVENT_TYPES, MESSAGES, REJECT_REASONS, STATUS, UNIT_KINDS
 
 LANGS = ("vi", "en")
 COOKIE = "lang"
@@ -44,6 +44,44 @@ def status_label(code: str | None) -> str:
 
 def event_label(code: str | None) -> str:
     return _pick(EVENT_TYPES.get(code or ""), (code or "").replace("_", " "))
+
+
+def unit_kind_label(kind: str | None) -> str:
+    return _pick(UNIT_KINDS.get(kind or ""), kind or "")
+
+
+def unit_name(unit: dict | None) -> str:
+    """A unit as people call it: its name in the page's language (the code is for machines)."""
+    if not unit:
+        return ""
+    if current_lang() == "en" and unit.get("name_en"):
+        return unit["name_en"]
+    return unit.get("name") or unit.get("code") or ""
+
+
+def actor_label(actor: str | None, unit: str | None = None) -> str:
+    """Who did it, as a person reads it: the acting staff's unit, "Người dân", "Hệ thống".
+
+    Events store the channel ("citizen", "system:router", "open311:<client>", "<role>:<user>");
+    a staff member is shown by the unit they act for, never by an internal id."""
+    actor = actor or "system"
+    if unit:
+        return unit
+    if actor == "citizen":
+        return t("actor_citizen")
+    if actor.startswith("open311:"):
+        return t("actor_external", name=actor.split(":", 1)[1])
+    if actor == "system:router":
+        return t("actor_router")
+    if actor == "system:sla":
+        return t("actor_sla")
+    return t("actor_system")
+
+
+def source_label(source: str | None) -> str:
+    """How the report's position was obtained (device GPS, photo EXIF, address)."""
+    key = f"src_{source}"
+    return t(key) if key in MESSAGES else (source or "")
 
 
 def reason_label(code: str | None) -> str:
@@ -158,6 +196,7 @@ def init_blueprint(bp) -> None:
         return {"t": t, "lang": lang, "other_lang": "en" if lang == "vi" else "vi",
                 "status_label": status_label, "event_label": event_label,
                 "reason_label": reason_label, "js_messages": js_messages,
-                "routing_label": routing_label}
+                "routing_label": routing_label, "unit_kind_label": unit_kind_label,
+                "unit_name": unit_name, "actor_label": actor_label, "source_label": source_label}
 
     bp.after_request(remember_lang)

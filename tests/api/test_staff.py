@@ -10,6 +10,7 @@ from sqlalchemy import select
 from fieldreport.models import Event, Follower, Notification, Outbox, Photo, Report
 from fieldreport.models.base import utcnow
 from fieldreport.services import deadlines, routing
+from fieldreport.worktime import TZ
 from tests import factories as f
 
 
@@ -71,7 +72,7 @@ def test_overdue_filter(client, db_session, routed, as_):
 def test_detail_explains_routing_and_hides_contact_from_staff(client, routed, as_):
     d = client.get(f"/api/v1/staff/reports/{routed.code}", headers=as_("bmt.staff")).json
     assert d["routing"]["area_code"] == "24133" and d["routing"]["method"] == "contains"
-    assert d["routing"]["rule_note"] == "commune default" and d["routing"]["reason"] == "rule"
+    assert d["routing"]["rule_note"] == "Mặc định: UBND xã, phường sở tại" and d["routing"]["reason"] == "rule"
     assert [h["type"] for h in d["history"]] == ["assigned"]
     assert d["history"][0]["actor"] == "system:router" and d["history"][0]["to_unit"] == "UBND-24133"
     assert d["reporter"] is None
@@ -158,11 +159,12 @@ def test_request_info_pauses_and_the_answer_pushes_the_due(client, db_session, r
 
 def test_extend_before_the_due_only(client, db_session, routed, as_):
     indicator = routed.indicator_due_at
-    new = (routed.due_at + timedelta(days=3)).isoformat()
+    later = deadlines.calendar().add_working_days(routed.due_at, 3)  # a working day's close
+    new = later.isoformat()
     r = post(client, routed.code, "extend", as_("bmt.staff"), new_due_at=new, reason="Chờ vật tư",
              apology="Xin lỗi vì sự chậm trễ.")
     assert r.status_code == 200, r.json
-    assert routed.due_at == routed.indicator_due_at + timedelta(days=3)
+    assert routed.due_at == later
     assert routed.indicator_due_at == indicator
     ev = events_of(db_session, routed, "extended")[0]
     assert ev.public and ev.note == "Xin lỗi vì sự chậm trễ." and ev.reason == "Chờ vật tư"
@@ -177,6 +179,20 @@ def test_extend_before_the_due_only(client, db_session, routed, as_):
     db_session.flush()
     r = post(client, routed.code, "extend", as_("bmt.staff"), new_due_at=new, reason="x", apology="y")
     assert r.status_code == 409 and r.json["code"] == "deadline_passed"
+
+
+def test_extend_to_a_day_off_is_refused_with_the_next_working_day(client, db_session, routed, as_):
+    """Finding (issue 18): the API accepted an extension to Sunday 20/12/2026."""
+    due = routed.due_at.astimezone(TZ)
+    sunday = due + timedelta(days=6 - due.weekday() or 7)
+    r = post(client, routed.code, "extend", as_("bmt.staff"), new_due_at=sunday.isoformat(),
+             reason="Chờ vật tư", apology="Xin lỗi.")
+    assert r.status_code == 422 and r.json["code"] == "not_working_day", r.json
+    assert r.json["next_working_day"] == deadlines.calendar().add_working_days(sunday, 1).date().isoformat()
+    assert "Chủ nhật" in client.post(f"/api/v1/staff/reports/{routed.code}/extend", json={
+        "new_due_at": sunday.isoformat(), "reason": "x", "apology": "y"},
+        headers={**as_("bmt.staff"), "Accept-Language": "vi"}).json["message"]
+    assert routed.due_at < sunday and not events_of(db_session, routed, "extended")
 
 
 def test_resolve_needs_an_answer_and_an_after_photo(client, db_session, routed, as_):

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from fieldreport.models import Report
+from fieldreport.services import deadlines
 from tests import factories as f
 from tests.conftest import DEMO_PASSWORD
 
@@ -96,16 +97,14 @@ def test_other_units_report_is_forbidden(client, db_session, bmt_report):
 
 def test_extend_reads_dd_mm_yyyy_and_resolve_needs_a_photo(client, db_session, bmt_report):
     token = as_user(client, db_session, "bmt.staff")
-    later = bmt_report.due_at.astimezone().replace(microsecond=0)
-    new_due = (later.date().replace(day=1).replace(month=later.month % 12 + 1,
-                                                   year=later.year + (later.month == 12)))
+    new_due = deadlines.calendar().add_working_days(bmt_report.due_at, 3).date()  # a working day
     resp = client.post(f"/console/reports/{bmt_report.code}/extend", data={
         "csrf_token": token, "new_due_at": new_due.strftime("%d/%m/%Y") + " 16:30",
         "reason": "Chờ vật tư", "apology": "Xin lỗi, chúng tôi cần thêm thời gian."})
     assert resp.status_code == 303
     db_session.refresh(bmt_report)
     local = bmt_report.due_at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Ho_Chi_Minh"))
-    assert (local.day, local.month, local.hour, local.minute) == (1, new_due.month, 16, 30)
+    assert (local.date(), local.hour, local.minute) == (new_due, 16, 30)
     resp = client.post(f"/console/reports/{bmt_report.code}/resolve",
                        data={"csrf_token": token, "answer": "Đã xử lý"}, follow_redirects=True)
     assert "ảnh" in resp.get_data(as_text=True).lower()  # the workflow's own message, as a page
@@ -150,4 +149,149 @@ def test_dashboard_and_exports(client, db_session, bmt_report):
 def test_dashboard_outside_subtree_says_so(client, db_session):
     as_user(client, db_session, "sxd.supervisor")
     page = client.get("/console/dashboard/?unit=UBND-24133").get_data(as_text=True)
-    assert 'class="flash error"' in page
+    assert 'class="flash error' in page and "phạm vi" in page
+
+
+# -- issue 18: a working day in the console -------------------------------------------------
+
+def _overdue(db_session, report):
+    from datetime import timedelta
+
+    from fieldreport.models.base import utcnow
+    report.due_at = report.indicator_due_at = utcnow() - timedelta(hours=2)
+    db_session.commit()
+
+
+def test_extend_is_not_offered_on_an_overdue_report(client, db_session, bmt_report):
+    """Finding: "Gia hạn" is offered on an overdue report, then refused after submit."""
+    as_user(client, db_session, "bmt.staff")
+    assert 'data-action="extend"' in client.get(f"/console/reports/{bmt_report.code}").get_data(as_text=True)
+    _overdue(db_session, bmt_report)
+    page = client.get(f"/console/reports/{bmt_report.code}").get_data(as_text=True)
+    assert 'data-action="extend"' not in page and 'data-action="resolve"' in page
+
+
+def test_a_refused_action_keeps_what_was_typed(client, db_session, bmt_report):
+    """Finding: a refused submit loses the typed text (it redirected to a blank form)."""
+    token = as_user(client, db_session, "bmt.staff")
+    answer = "Đã vá ổ gà, đường thông thoáng — chưa kèm ảnh."
+    resp = client.post(f"/console/reports/{bmt_report.code}/resolve",
+                       data={"csrf_token": token, "answer": answer})
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert re.search(r'<details data-action="resolve" open>', html)
+    assert f">{answer}</textarea>" in html and 'id="action-error"' in html
+
+
+def test_extension_picker_refuses_a_sunday_with_a_plain_message(client, db_session, bmt_report):
+    """Finding: the extension date is free text and Sunday 20/12/2026 was accepted."""
+    from datetime import timedelta
+    token = as_user(client, db_session, "bmt.staff")
+    page = client.get(f"/console/reports/{bmt_report.code}").get_data(as_text=True)
+    picker = re.search(r'<input type="date" id="extend-day"[^>]*>', page).group(0)
+    due = bmt_report.due_at.astimezone(deadlines.calendar().add_working_days(bmt_report.due_at, 1).tzinfo)
+    sunday = (due + timedelta(days=6 - due.weekday() or 7)).date()
+    assert sunday.isoformat() in re.search(r'data-days-off="([^"]*)"', picker).group(1)
+    resp = client.post(f"/console/reports/{bmt_report.code}/extend", data={
+        "csrf_token": token, "new_due_at": sunday.isoformat(), "reason": "Chờ vật tư",
+        "apology": "Xin lỗi, chúng tôi cần thêm thời gian."})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert f"Ngày {sunday:%d/%m/%Y} là Chủ nhật, không phải ngày làm việc" in html
+    assert ">Chờ vật tư</textarea>" in html  # kept
+    monday = deadlines.calendar().add_working_days(
+        deadlines.calendar().add_working_days(bmt_report.due_at, 1), 0 + 1)  # any later working day
+    resp = client.post(f"/console/reports/{bmt_report.code}/extend", data={
+        "csrf_token": token, "new_due_at": monday.date().isoformat(), "reason": "Chờ vật tư",
+        "apology": "Xin lỗi."}, follow_redirects=True)
+    db_session.refresh(bmt_report)
+    local = bmt_report.due_at.astimezone(monday.tzinfo)
+    assert (local.date(), local.hour, local.minute) == (monday.date(), 17, 0)  # close of office
+    assert f"Đã gia hạn phản ánh {bmt_report.code} đến {local:%d/%m/%Y} 17:00" in resp.get_data(as_text=True)
+
+
+def test_after_an_action_a_message_in_words_and_the_next_report(client, db_session, bmt_report):
+    """Finding: after an action the message reads "Đã thực hiện. Tiếp nhận", no next report."""
+    other = f.make_report(db_session, "road_damage", *f.BMT)
+    f.assign(db_session, other, "UBND-24133")
+    db_session.commit()
+    token = as_user(client, db_session, "bmt.staff")
+    page = client.post(f"/console/reports/{bmt_report.code}/accept", data={"csrf_token": token},
+                       follow_redirects=True).get_data(as_text=True)
+    flash = re.search(r'<p class="flash ok"[^>]*>(.*?)</p>', page, re.S).group(1)
+    assert f"Đã tiếp nhận phản ánh {bmt_report.code}." in flash and "Đã thực hiện" not in flash
+    nxt = re.search(r'id="next-report" href="/console/reports/(\w+)"', page)
+    assert nxt and nxt.group(1) != bmt_report.code
+
+
+def test_transfer_picker_groups_units_by_kind_by_name_with_suggestions(client, db_session):
+    """Findings: the transfer list is 111 units by code with no search; English group labels."""
+    drain = f.make_report(db_session, "flooding", *f.BMT)
+    f.assign(db_session, drain, "UBND-24133")  # the ward has it; the water company owns drains
+    db_session.commit()
+    as_user(client, db_session, "bmt.staff")
+    html = client.get(f"/console/reports/{drain.code}").get_data(as_text=True)
+    form = html[html.index('id="form-transfer"'):]
+    form = form[:form.index("</form>")]
+    assert 'type="search"' in form and 'for="transfer-unit"' in form
+    groups = re.findall(r'<optgroup label="([^"]+)"', form)
+    assert groups[0] == "Gợi ý" and "Sở, ban, ngành" in groups and "Doanh nghiệp điện, nước" in groups
+    assert not {"commune", "contractor", "department", "utility"} & set(groups)
+    assert ">Sở Xây dựng</option>" in form and "SXD ·" not in form
+    suggested = form[form.index('label="Gợi ý"'):form.index("</optgroup>")]
+    assert 'value="WATER-66"' in suggested and "phụ trách lĩnh vực này" in suggested
+    assert "UBND-24133" not in suggested  # never the unit that holds it
+
+
+def test_dispatcher_sees_why_a_report_was_returned(client, db_session, bmt_report):
+    """Finding: a report returned by a unit does not say why it was returned."""
+    token = as_user(client, db_session, "bmt.staff")
+    client.post(f"/console/reports/{bmt_report.code}/return",
+                data={"csrf_token": token, "reason": "Đường tỉnh lộ, thuộc Sở Xây dựng"})
+    as_user(client, db_session, "dispatcher")
+    triage = client.get("/console/triage").get_data(as_text=True)
+    row = triage[triage.index(f'data-code="{bmt_report.code}"'):]
+    row = row[:row.index("</tr>")]
+    assert "Trả về từ UBND Phường Buôn Ma Thuột" in row and "Đường tỉnh lộ, thuộc Sở Xây dựng" in row
+    assert re.search(r'<optgroup label="Gợi ý"[^>]*>\s*<option value="UBND-24133"', row)
+    detail = client.get(f"/console/reports/{bmt_report.code}").get_data(as_text=True)
+    assert 'id="returned-reason"' in detail and "Đường tỉnh lộ" in detail
+
+
+def test_no_internal_words_on_the_vietnamese_console(client, db_session, bmt_report):
+    """Findings: `device`, `commune default`, `system:router`, `staff:bmt.staff`, "(demo)"."""
+    token = as_user(client, db_session, "bmt.staff")
+    client.post(f"/console/reports/{bmt_report.code}/accept", data={"csrf_token": token})
+    bmt_report.routing = {"reason": "rule", "unit_code": "UBND-24133", "rule_note": "Mặc định: UBND xã, phường sở tại"}
+    db_session.commit()
+    html = client.get(f"/console/reports/{bmt_report.code}").get_data(as_text=True)
+    history = html[html.index('id="history"'):html.index("</ol>", html.index('id="history"'))]
+    for word in ("system:router", "staff:bmt.staff", "system", "staff:"):
+        assert word not in history
+    assert "Hệ thống (phân công tự động)" in history and "UBND Phường Buôn Ma Thuột" in history
+    assert "· device" not in html and "vị trí GPS của điện thoại" in html or "theo" in html
+    assert "commune default" not in html and "(demo)" not in html
+    from flask import g
+    g.pop("lang", None)  # the test client shares one app context: forget the page's language
+    en = client.get(f"/console/reports/{bmt_report.code}?lang=en").get_data(as_text=True)
+    assert "System (automatic routing)" in en
+
+
+def test_citizen_account_is_told_to_use_the_citizen_app(client):
+    """Finding: the `citizen` demo account answers "wrong username or password"."""
+    resp = client.post("/console/login", data={"csrf_token": csrf(client), "username": "citizen",
+                                               "password": DEMO_PASSWORD})
+    error = re.search(r'id="login-error"[^>]*>(.*?)</p>', resp.get_data(as_text=True), re.S).group(1)
+    assert resp.status_code == 401 and "Sai tên đăng nhập" not in error
+    assert "ứng dụng người dân" in error and 'id="citizen-app"' in error
+
+
+def test_open_in_maps_links_carry_the_coordinates(client, db_session, bmt_report):
+    """Finding: no link to open the place in a maps app."""
+    as_user(client, db_session, "bmt.staff")
+    html = client.get(f"/console/reports/{bmt_report.code}").get_data(as_text=True)
+    lon, lat = f.BMT
+    assert f'href="geo:{lat:.6f},{lon:.6f}?q={lat:.6f},{lon:.6f}' in html
+    assert f"query={lat:.6f},{lon:.6f}" in html
+    queue = client.get("/console/").get_data(as_text=True)
+    assert f'href="geo:{lat:.6f},{lon:.6f}' in queue

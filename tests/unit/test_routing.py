@@ -19,7 +19,7 @@ def decide(session, category_code, lon, lat):
 def test_bmt_centre_is_in_its_ward(db_session):
     d = decide(db_session, "road_damage", *f.BMT)
     assert (d.area_code, d.method, d.reason, d.unit_code) == ("24133", "contains", "rule", "UBND-24133")
-    assert d.rule_note == "commune default" and d.distance_m is None
+    assert d.rule_note == "Mặc định: UBND xã, phường sở tại" and d.distance_m is None
 
 
 def test_a_point_inside_every_commune_routes_to_that_commune(db_session):

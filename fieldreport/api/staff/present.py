@@ -66,8 +66,15 @@ def detail(report: Report, user: User) -> dict:
     out = summary(row)
     events = db.session.scalars(select(Event).where(Event.report_id == report.id)
                                 .order_by(Event.at, Event.id)).all()
-    unit_ids = {e.from_unit_id for e in events} | {e.to_unit_id for e in events}
-    codes = dict(db.session.execute(select(Unit.id, Unit.code).where(Unit.id.in_(unit_ids - {None}))).all())
+    acting = dict(db.session.execute(select(User.id, User.unit_id).where(
+        User.id.in_({e.actor_user_id for e in events} - {None}))).all())
+    unit_ids = {e.from_unit_id for e in events} | {e.to_unit_id for e in events} | set(acting.values())
+    units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(unit_ids - {None})))}
+    codes = {i: u.code for i, u in units.items()}
+
+    def named(unit_id):
+        u = units.get(unit_id)
+        return {"code": u.code, "name": u.name, "name_en": u.name_en, "kind": u.kind} if u else None
     parent = db.session.scalar(select(Report.code).where(Report.id == report.parent_id)) \
         if report.parent_id else None
     out.update({
@@ -85,7 +92,11 @@ def detail(report: Report, user: User) -> dict:
         "history": [{"at": e.at, "type": e.type, "actor": e.actor, "from_status": e.from_status,
                      "to_status": e.to_status, "from_unit": codes.get(e.from_unit_id),
                      "to_unit": codes.get(e.to_unit_id), "reason": e.reason, "note": e.note,
-                     "public": e.public, "data": e.data or {}} for e in events],
+                     "public": e.public, "data": e.data or {},
+                     # names for people: the acting staff's unit, the units it moved between
+                     "actor_unit": named(acting.get(e.actor_user_id)),
+                     "from_unit_named": named(e.from_unit_id), "to_unit_named": named(e.to_unit_id)}
+                    for e in events],
         "reporter": ({"name": report.reporter_name, "phone": report.reporter_phone,
                       "email": report.reporter_email} if auth.can_see_contact(user) else None),
         "actions": workflow.allowed_actions(user, report),

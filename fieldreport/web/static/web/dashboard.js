@@ -46,15 +46,31 @@
   }
 
   function handlingChart(d) {
-    // Median and P90 per unit of the ranking: the spread of handling times across units.
-    var rows = d.ranking.filter(function (r) { return r.median != null; });
-    if (!rows.length) rows = [{ code: FR.t("total"), median: d.handling.working_hours.median, p90: d.handling.working_hours.p90 }];
+    // Median and "90% done within" of the slowest units, every bar named (the unit's name).
+    var rows = d.handling_units;
+    if (!rows.length) rows = [{ name: FR.t("total"), median: d.handling.working_hours.median, p90: d.handling.working_hours.p90 }];
     new Chart(document.getElementById("chart-handling"), {
       type: "bar",
-      data: { labels: rows.map(function (r) { return r.code; }), datasets: [
+      data: { labels: rows.map(function (r) { return r.name; }), datasets: [
         { label: FR.t("median"), data: rows.map(function (r) { return r.median; }), backgroundColor: BLUE },
-        { label: "P90", data: rows.map(function (r) { return r.p90; }), backgroundColor: GREY }] },
-      options: { indexAxis: "y", scales: { x: { beginAtZero: true, title: { display: true, text: FR.t("hours") } } } }
+        { label: FR.t("p90"), data: rows.map(function (r) { return r.p90; }), backgroundColor: GREY }] },
+      options: { indexAxis: "y", scales: {
+        x: { beginAtZero: true, title: { display: true, text: FR.t("hours") } },
+        y: { ticks: { autoSkip: false, font: { size: 11 },
+          callback: function (v) { var s = this.getLabelForValue(v); return s.length > 34 ? s.slice(0, 33) + "…" : s; } } } } }
+    });
+  }
+
+  // Dates mean a custom period: the menu follows them, and leaving "custom" clears them.
+  function periodForm() {
+    var period = document.getElementById("d-period"), from = document.getElementById("d-from"),
+        to = document.getElementById("d-to");
+    if (!period || !from || !to) return;
+    function dated() { if (from.value || to.value) period.value = "custom"; }
+    from.addEventListener("change", dated);
+    to.addEventListener("change", dated);
+    period.addEventListener("change", function () {
+      if (period.value !== "custom") { from.value = ""; to.value = ""; }
     });
   }
 
@@ -118,4 +134,5 @@
   }
 
   window.FRDashboard = { init: init, rateColour: rateColour };
+  document.addEventListener("DOMContentLoaded", periodForm);
 })();

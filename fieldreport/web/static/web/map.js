@@ -6,8 +6,10 @@
 
   function create(el, opts) {
     opts = opts || {};
-    var map = L.map(el, { zoomControl: true, attributionControl: !!FR.tileUrl, preferCanvas: !!opts.canvas,
+    var map = L.map(el, { zoomControl: false, attributionControl: !!FR.tileUrl, preferCanvas: !!opts.canvas,
                           zoomSnap: opts.zoomSnap || 1 });
+    // Leaflet's own control says "Zoom in" in English: the same buttons, in the page's language.
+    L.control.zoom({ zoomInTitle: FR.t("zoom_in"), zoomOutTitle: FR.t("zoom_out") }).addTo(map);
     map.setView(opts.center || [12.667, 108.038], opts.zoom || 12);
     if (FR.tileUrl) {
       L.tileLayer(FR.tileUrl, { maxZoom: 19, attribution: opts.attribution || "" }).addTo(map);
