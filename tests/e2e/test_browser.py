@@ -168,7 +168,7 @@ def test_full_scenario(phone, desk, live_server, before_photo, after_photo, shot
     assert desk.inner_text("#kpi-satisfaction .value").strip() == "100,00%"
     desk.goto("/console/dashboard")
     desk.wait_for_selector("#dash-map .leaflet-overlay-pane", state="attached")
-    assert desk.locator("#ranking tr[data-unit='UBND-24133']").count() == 1
+    assert desk.locator(".ranking-group[data-kind='commune'] tr[data-unit='UBND-24133']").count() == 1
     assert desk.evaluate("FRDashboardData.areas['24133'].reports") == 1
     with desk.expect_download() as dl:
         desk.click("#export-csv")
