@@ -102,6 +102,16 @@ class Config:
         self.SMS_BRANDNAME = _env("SMS_BRANDNAME", "FIELDREPORT")
         self.SMS_OTP_TEMPLATE = _env("SMS_OTP_TEMPLATE",
                                      "Ma xac thuc phan anh hien truong: {code}. Hieu luc {minutes} phut.")
+        # Citizen notifications: Web Push (VAPID), SMS to signed-in phones, e-mail (SMTP_URL)
+        self.PUBLIC_BASE_URL = (_env("PUBLIC_BASE_URL", "") or "").rstrip("/")
+        self.VAPID_PRIVATE_KEY_FILE = _env("VAPID_PRIVATE_KEY_FILE")
+        self.VAPID_SUBJECT = _env("VAPID_SUBJECT", "mailto:admin@localhost")
+        self.PUSH_ALLOWED_ORIGINS = _env("PUSH_ALLOWED_ORIGINS", (
+            "https://fcm.googleapis.com,https://updates.push.services.mozilla.com,"
+            "https://*.push.apple.com,https://*.notify.windows.com"))
+        self.SMS_EVENTS = _env("SMS_EVENTS", "info_requested,extended,resolved,rejected,duplicate,reopened")
+        self.SMS_NOTIFY_TEMPLATE = _env("SMS_NOTIFY_TEMPLATE", "{message} {url}")
+        self.SUBSCRIBE_RATE_PER_HOUR = _int("SUBSCRIBE_RATE_PER_HOUR", 60)
         self.SMTP_URL = _env("SMTP_URL")
         self.NOTIFY_WEBHOOK_URL = _env("NOTIFY_WEBHOOK_URL")
         self.MAP_TILE_URL = _env("MAP_TILE_URL")

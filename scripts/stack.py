@@ -116,6 +116,19 @@ def secret_key() -> str:
     return f.read_text().strip()
 
 
+def vapid_key() -> str:
+    """The Web Push (VAPID) P-256 private key as a PEM file, made once, readable by its owner only."""
+    f = VAR / "vapid_private.pem"
+    if not f.exists():
+        from cryptography.hazmat.primitives import serialization  # from the venv
+        from cryptography.hazmat.primitives.asymmetric import ec
+        pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        with os.fdopen(os.open(f, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+            out.write(pem)
+    return str(f)
+
+
 def flask(*args: str, env: dict) -> None:
     subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], check=True, env=env, cwd=ROOT)
 
@@ -136,6 +149,8 @@ def run() -> int:
         env.setdefault("FIELDREPORT_DEMO_MODE", "1")
         env.setdefault("FIELDREPORT_LOG_JSON", "0")
         port = env.get("PORT", "8000")
+        env.setdefault("FIELDREPORT_VAPID_PRIVATE_KEY_FILE", vapid_key())
+        env.setdefault("FIELDREPORT_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
         t0 = time.time()
         flask("db-upgrade", env=env)
         flask("seed-demo", env=env)

@@ -5,7 +5,9 @@ chooses, so a test asserts what our code really sent over the wire.
 """
 from __future__ import annotations
 
+import base64
 import json
+import os
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Received:
     method: str
     path: str
-    headers: dict
+    headers: object  # an http.client.HTTPMessage: names are case-insensitive
     body: bytes
 
     def json(self):
@@ -36,7 +38,7 @@ class RecordingServer:
             def _handle(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                outer.received.append(Received(self.command, self.path, dict(self.headers.items()), body))
+                outer.received.append(Received(self.command, self.path, self.headers, body))  # case-insensitive
                 self.send_response(outer.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -62,3 +64,48 @@ class RecordingServer:
     def texts_to(self, phone: str) -> list[str]:
         """SMS-gateway view: the texts sent to one phone, oldest first."""
         return [r.json()["text"] for r in self.received if r.path.startswith("/sms") and r.json()["to"] == phone]
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+@dataclass
+class Browser:
+    """What a browser holds for one Web Push subscription: a P-256 key pair and an auth secret.
+
+    `subscription(endpoint)` is what PushSubscription.toJSON() would give the page;
+    `read(received)` decrypts a message the push service was handed (RFC 8291, aes128gcm),
+    exactly as the browser would."""
+
+    private_key: object = None
+    auth: bytes = b""
+
+    def __post_init__(self):
+        from cryptography.hazmat.primitives.asymmetric import ec
+        self.private_key = ec.generate_private_key(ec.SECP256R1())
+        self.auth = os.urandom(16)
+
+    def subscription(self, endpoint: str) -> dict:
+        from cryptography.hazmat.primitives import serialization
+        public = self.private_key.public_key().public_bytes(serialization.Encoding.X962,
+                                                            serialization.PublicFormat.UncompressedPoint)
+        return {"endpoint": endpoint, "keys": {"p256dh": b64url(public), "auth": b64url(self.auth)}}
+
+    def read(self, received: Received) -> dict:
+        import http_ece
+        assert received.headers.get("Content-Encoding") == "aes128gcm"
+        return json.loads(http_ece.decrypt(received.body, private_key=self.private_key,
+                                           auth_secret=self.auth, version="aes128gcm"))
+
+
+def vapid_key_file(directory) -> str:
+    """A fresh VAPID private key (PEM) in `directory`, as `make run` makes one under var/."""
+    from pathlib import Path
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    path = Path(directory) / "vapid_private.pem"
+    path.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return str(path)

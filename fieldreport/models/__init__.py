@@ -8,10 +8,10 @@ from fieldreport.models.report import Event, Follower, Photo, Report
 from fieldreport.models.ops import CalendarDay, IdempotencyKey, Notification, Outbox, Upload
 from fieldreport.models.open311 import Open311Update
 from fieldreport.models.channels import ZaloConversation, ZaloMessage
-from fieldreport.models.citizen import OtpChallenge
+from fieldreport.models.citizen import OtpChallenge, Subscription
 from fieldreport.models.rollup import IndicatorDirty, IndicatorFact, IndicatorRollup
 
 __all__ = ["Base", "Area", "Unit", "Category", "RoutingRule", "ApiKey", "AuthToken", "User",
            "Event", "Follower", "Photo", "Report", "CalendarDay", "IdempotencyKey",
            "Notification", "Outbox", "Upload", "Open311Update", "IndicatorDirty", "IndicatorFact",
-           "IndicatorRollup", "ZaloConversation", "ZaloMessage", "OtpChallenge"]
+           "IndicatorRollup", "ZaloConversation", "ZaloMessage", "OtpChallenge", "Subscription"]

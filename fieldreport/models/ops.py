@@ -64,11 +64,13 @@ class Notification(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
-    channel: Mapped[str] = mapped_column(String(16))  # log | email | webhook
+    channel: Mapped[str] = mapped_column(String(16))  # log | email | webhook | push | sms
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id"))
     recipient: Mapped[str | None] = mapped_column(String(240))
     kind: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict] = mapped_column(JSONB, default=dict)
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|sent|failed
+    # pending | sent | failed | cancelled (unsubscribed before it went out)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at()

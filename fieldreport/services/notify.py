@@ -1,12 +1,17 @@
 """Citizen (and unit) notifications: outbox-style rows delivered by a worker through channels.
 
-A public event the citizen should know about writes one Notification per channel in the
-event's transaction, each with a `deliver_notification` job in the outbox. Channels are
-pluggable (CHANNELS): `log` (the default when nothing else is configured), `email` over SMTP
-(`SMTP_URL`, e.g. smtp://user:pass@host:587?starttls=1&from=noreply@example.org) and a
-`webhook` (`NOTIFY_WEBHOOK_URL`, JSON body signed with the deployment secret). Delivery is
-at-least-once: a failure raises so that RQ retries with backoff; the row keeps the attempts
-and the last error, and turns `failed` when no retry is left.
+A public event the citizen should know about writes one Notification per recipient and channel
+in the event's transaction, each with a `deliver_notification` job in the outbox. Recipients
+are the report's active subscriptions (services/subscriptions: the reporter and followers who
+asked). Channels (CHANNELS): `push` (Web Push, services/push), `sms` (services/sms, for
+signed-in phones and the events in SMS_EVENTS), `email` over SMTP (`SMTP_URL`, e.g.
+smtp://user:pass@host:587?starttls=1&from=noreply@example.org), a `webhook`
+(`NOTIFY_WEBHOOK_URL`, JSON body signed with the deployment secret), and `log` when nothing
+else would hear of it. Each row records its own delivery status, so one failing channel never
+holds up another, nor the workflow that wrote it. Delivery is at-least-once: a failure raises
+so that RQ retries with backoff; the row keeps the attempts and the last error, and turns
+`failed` when no retry is left, or at once when the channel says it never will work (a push
+subscription gone); a row whose subscription was turned off meanwhile is `cancelled`.
 """
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ import logging
 import smtplib
 from datetime import datetime
 from email.message import EmailMessage
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import parse_qs, unquote, urlparse
 
 import urllib3
@@ -25,9 +30,9 @@ from sqlalchemy import select
 
 from fieldreport import security
 from fieldreport.extensions import db
-from fieldreport.models import Event, Notification, Report, Unit
+from fieldreport.models import Event, Notification, Report, Subscription, Unit
 from fieldreport.models.base import utcnow
-from fieldreport.services import disclosure, outbox
+from fieldreport.services import disclosure, outbox, public, push, sms, subscriptions
 from fieldreport.worktime import TZ
 
 log = logging.getLogger("fieldreport.notify")
@@ -78,6 +83,10 @@ class DeliveryError(Exception):
     """A channel did not accept the message (the job fails and RQ retries it)."""
 
 
+class Undeliverable(DeliveryError):
+    """The channel will never take this message (e.g. the push subscription is gone): no retry."""
+
+
 def _when(value) -> str:
     if not value:
         return "-"
@@ -85,40 +94,69 @@ def _when(value) -> str:
     return moment.astimezone(TZ).strftime("%H:%M %d/%m/%Y")
 
 
-def citizen_fields(report: Report, ev: Event, unit_name: str | None, vi: bool) -> dict:
-    """The words a citizen's message may carry, as the public-data rule gives them to the reporter."""
-    fields = disclosure.notice_fields(report, ev, unit_name, vi)
+def citizen_fields(report: Report, ev: Event, unit_name: str | None, vi: bool,
+                   viewer: disclosure.Viewer = disclosure.Viewer.REPORTER) -> dict:
+    """The words a citizen's message may carry, as the public-data rule gives them to this viewer."""
+    fields = disclosure.notice_fields(report, ev, unit_name, vi, viewer)
     return {**fields, "note": fields["note"] or "", "due": _when(fields["due"])}
 
 
+def _payload(report: Report, ev: Event, kind: str, unit: Unit | None, viewer: disclosure.Viewer) -> dict:
+    vi, en = MESSAGES[kind]
+    fields_vi, fields_en = (citizen_fields(report, ev, unit.name if unit else None, lang, viewer)
+                            for lang in (True, False))
+    return {"kind": kind, "report_code": report.code, "status": report.status,
+            "unit_code": unit.code if unit else None, "due_at": _iso(report.due_at),
+            "citizen_due_at": _iso(report.citizen_due_at), "event_id": ev.id,
+            "message_vi": vi.format(**fields_vi).strip(), "message_en": en.format(**fields_en).strip(),
+            **_links(report, ev, kind)}
+
+
 def for_event(report: Report, ev: Event, kind: str) -> list[Notification]:
-    """Write the notifications of one event (call inside the event's transaction)."""
+    """Write the notifications of one event (call inside the event's transaction).
+
+    The reporter's message may carry what is addressed to them (the unit's question); a
+    follower's carries only what the public may read."""
     cfg = current_app.config
     unit = db.session.get(Unit, report.unit_id) if report.unit_id else None
-    vi, en = MESSAGES[kind]
-    fields_vi, fields_en = (citizen_fields(report, ev, unit.name if unit else None, lang)
-                            for lang in (True, False))
-    payload = {"kind": kind, "report_code": report.code, "status": report.status,
-               "unit_code": unit.code if unit else None, "due_at": _iso(report.due_at),
-               "citizen_due_at": _iso(report.citizen_due_at), "event_id": ev.id,
-               "message_vi": vi.format(**fields_vi).strip(), "message_en": en.format(**fields_en).strip()}
-    targets: list[tuple[str, str | None]] = []
-    if cfg.get("SMTP_URL") and report.reporter_email:
-        targets.append(("email", report.reporter_email))
+    reporter: list[tuple] = []
+    followers: list[tuple] = []
+    for sub in subscriptions.recipients(report, kind):
+        if sub.channel == "email" and not cfg.get("SMTP_URL"):
+            continue
+        target = (sub.channel, sub.address if sub.channel != "push" else f"push:{sub.id}", sub.id)
+        (reporter if sub.role == "reporter" else followers).append(target)
     if cfg.get("NOTIFY_WEBHOOK_URL"):
-        targets.append(("webhook", report.reporter_phone))
-    if not targets:
-        targets.append(("log", f"report:{report.code}"))
+        reporter.append(("webhook", report.reporter_phone))
+    if not reporter and not followers:
+        reporter.append(("log", f"report:{report.code}"))
     if kind in UNIT_KINDS and unit is not None and unit.email and cfg.get("SMTP_URL"):
-        targets.append(("email", unit.email))  # the unit hears of new work in its queue
-    return enqueue(report, ev, kind, payload, targets)
+        reporter.append(("email", unit.email))  # the unit hears of new work in its queue
+    rows = enqueue(report, ev, kind, _payload(report, ev, kind, unit, disclosure.Viewer.REPORTER), reporter)
+    if followers:
+        rows += enqueue(report, ev, kind, _payload(report, ev, kind, unit, disclosure.Viewer.PUBLIC), followers)
+    return rows
 
 
-def enqueue(report: Report, ev: Event, kind: str, payload: dict,
-            targets: list[tuple[str, str | None]]) -> list[Notification]:
-    """Write one notification per (channel, recipient) and its delivery job, in this transaction."""
-    rows = [Notification(report_id=report.id, event_id=ev.id, channel=channel, recipient=to,
-                         kind=kind, payload=payload) for channel, to in targets]
+def _links(report: Report, ev: Event, kind: str) -> dict:
+    """Where the message points: the track page (the parent's for a duplicate), after photos."""
+    base = current_app.config.get("PUBLIC_BASE_URL") or ""
+    data = ev.data or {}
+    out = {"url": f"{base}/track/{report.code}"}
+    if kind == "duplicate" and data.get("parent_code"):
+        out["url"] = f"{base}/track/{data['parent_code']}"
+    if kind == "resolved":
+        out["photos"] = [base + public.photo_path(report.code, pid, "display")
+                         for pid in data.get("photo_ids") or []]
+    return out
+
+
+def enqueue(report: Report, ev: Event, kind: str, payload: dict, targets: list[tuple]) -> list[Notification]:
+    """Write one notification per (channel, recipient[, subscription id]) and its delivery job,
+    in this transaction."""
+    rows = [Notification(report_id=report.id, event_id=ev.id, channel=t[0], recipient=t[1],
+                         subscription_id=t[2] if len(t) > 2 else None, kind=kind, payload=payload)
+            for t in targets]
     db.session.add_all(rows)
     db.session.flush()
     for row in rows:
@@ -142,11 +180,22 @@ def deliver(notification_id: int) -> str:
     if row is None or row.status == "sent":
         db.session.commit()  # nothing to do: end the transaction
         return "skipped"
+    sub = db.session.get(Subscription, row.subscription_id) if row.subscription_id else None
+    if sub is not None and sub.unsubscribed_at is not None:
+        row.status = "cancelled"  # turned off after the message was written
+        db.session.commit()
+        return "cancelled"
     send = CHANNELS.get(row.channel)
     try:
         if send is None:
             raise DeliveryError(f"unknown channel {row.channel!r}")
-        send(row)
+        send(row, sub) if sub is not None else send(row)
+    except Undeliverable as exc:
+        row.attempts += 1
+        row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+        row.status = "failed"
+        db.session.commit()
+        return "failed"
     except Exception as exc:
         row.attempts += 1
         row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
@@ -163,18 +212,69 @@ def deliver(notification_id: int) -> str:
     return "sent"
 
 
+def _text(row: Notification, lang: str = "vi") -> str:
+    msg = row.payload.get("message_en" if lang == "en" else "message_vi") or row.payload.get("message_vi", "")
+    return msg.strip()
+
+
+def _send_push(row: Notification, sub: Subscription) -> None:
+    """The service worker shows `title` and `body` and opens `url` when tapped."""
+    p = row.payload
+    body = _text(row, sub.lang)
+    message = {"title": ("Report " if sub.lang == "en" else "Phản ánh ") + p.get("report_code", ""),
+               "body": body[:1000], "url": p.get("url"), "tag": p.get("report_code"),
+               "kind": row.kind, "code": p.get("report_code"), "status": p.get("status"),
+               "image": (p.get("photos") or [None])[0],
+               "unsubscribe": subscriptions.unsubscribe_token(sub.id)}
+    try:
+        push.send(sub.address, sub.keys or {}, message)
+    except push.PushGone as exc:
+        sub.unsubscribed_at = utcnow()  # the browser dropped it: stop writing to it
+        raise Undeliverable(str(exc)) from exc
+    except push.PushError as exc:
+        raise DeliveryError(str(exc)) from exc
+
+
+SMS_MAX_CHARS = 320  # two or three SMS segments: the unit's words, then the link
+
+
+def _send_sms(row: Notification, sub: Subscription) -> None:
+    url = row.payload.get("url") or ""
+    message = _text(row, sub.lang)
+    room = SMS_MAX_CHARS - len(url) - 1
+    if len(message) > room:
+        message = message[:max(0, room - 1)].rstrip() + "…"
+    text = current_app.config["SMS_NOTIFY_TEMPLATE"].format(message=message, url=url).strip()
+    try:
+        sms.send(sub.address, text, ref=f"notification-{row.id}")
+    except sms.SmsError as exc:
+        raise DeliveryError(str(exc)) from exc
+
+
 def _send_log(row: Notification) -> None:
     log.info("notify %s %s: %s", row.kind, row.recipient, row.payload.get("message_vi"))
 
 
-def _send_email(row: Notification) -> None:
+def _send_email(row: Notification, sub: Subscription | None = None) -> None:
     url = urlparse(current_app.config["SMTP_URL"])
     params = {k: v[-1] for k, v in parse_qs(url.query).items()}
+    p = row.payload
     msg = EmailMessage()
     msg["From"] = params.get("from", "fieldreport@localhost")
     msg["To"] = row.recipient
-    msg["Subject"] = f"[{row.payload.get('report_code')}] {row.payload.get('message_vi', '')[:120]}"
-    msg.set_content(f"{row.payload.get('message_vi', '')}\n\n{row.payload.get('message_en', '')}\n")
+    msg["Subject"] = f"[{p.get('report_code')}] {p.get('message_vi', '')[:120]}"
+    lines = [p.get("message_vi", ""), ""]
+    lines += [f"Ảnh sau khi xử lý / after photo: {u}" for u in p.get("photos") or []]
+    if p.get("url"):
+        lines += [f"Theo dõi / track: {p['url']}", ""]
+    lines += [p.get("message_en", "")]
+    if sub is not None:  # one-click unsubscribe (RFC 8058) from this report's e-mails
+        base = current_app.config.get("PUBLIC_BASE_URL") or ""
+        stop = f"{base}/api/v1/subscriptions/{subscriptions.unsubscribe_token(sub.id)}/unsubscribe"
+        msg["List-Unsubscribe"] = f"<{stop}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        lines += ["", f"Ngừng nhận e-mail về phản ánh này / unsubscribe: {stop}"]
+    msg.set_content("\n".join(lines) + "\n")
     smtp_cls = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
     default_port = 465 if url.scheme == "smtps" else 25
     with smtp_cls(url.hostname, url.port or default_port, timeout=10) as smtp:
@@ -202,6 +302,7 @@ def _send_webhook(row: Notification) -> None:
         raise DeliveryError(f"webhook answered HTTP {resp.status}")
 
 
-CHANNELS: dict[str, Callable[[Notification], None]] = {
-    "log": _send_log, "email": _send_email, "webhook": _send_webhook,
+# A channel sends one row; those fed by a subscription also get it (its address and keys).
+CHANNELS: dict[str, Callable[..., None]] = {
+    "log": _send_log, "email": _send_email, "webhook": _send_webhook, "push": _send_push, "sms": _send_sms,
 }

@@ -39,6 +39,12 @@ def track(code: str):
     return render_template("citizen/track.html", code=code.upper())
 
 
+@bp.get("/signin")
+def signin():
+    """Phone sign-in (one-time code by SMS); the page then lists the citizen's reports."""
+    return render_template("citizen/signin.html")
+
+
 @bp.get("/sw.js")
 def service_worker():
     """Served from the root so its scope covers the whole citizen site."""

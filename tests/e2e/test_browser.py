@@ -150,7 +150,7 @@ def test_full_scenario(phone, desk, live_server, before_photo, after_photo, shot
     phone.goto(f"/track/{code}")
     phone.wait_for_selector("#status[data-status='resolved']")
     assert "Đã vá ổ gà" in phone.inner_text("#answer")
-    assert phone.locator("#photos img.photo-after").count() == 1
+    assert phone.locator("#after-photos img.photo-after").count() == 1  # with the answer
     assert phone.locator("#history li").count() >= 3
     phone.click(".stars label:nth-child(5)")
     shots(phone, "citizen-track")

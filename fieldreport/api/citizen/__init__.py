@@ -1,1 +1,1 @@
-"""Citizen sign-in by phone number (one-time code by SMS) and the signed-in citizen's claims."""
+"""Citizen sign-in by phone number (one-time code by SMS), claims, and notification subscriptions."""

@@ -1,4 +1,4 @@
-"""POST /citizen/otp, POST and DELETE /citizen/session, GET /citizen/me, POST /me/claims."""
+"""Citizen phone sign-in (/citizen/*, /me/claims) and notification subscriptions (/push/key, .../subscriptions)."""
 from __future__ import annotations
 
 from flask import request
@@ -7,17 +7,19 @@ from flask_smorest import Blueprint
 
 from fieldreport import auth
 from fieldreport.api.citizen.schemas import (
-    CitizenSchema, ClaimedSchema, ClaimSchema, OtpRequestSchema, OtpSentSchema, SessionRequestSchema,
-    SessionSchema)
-from fieldreport.errors import Forbidden
-from fieldreport.models import User
-from fieldreport.services import citizen_accounts, intake
+    ChannelSwitchSchema, CitizenSchema, ClaimedSchema, ClaimSchema, OtpRequestSchema, OtpSentSchema,
+    PushKeySchema, SessionRequestSchema, SessionSchema, SubscribeSchema, SubscriptionSchema)
+from fieldreport.errors import Forbidden, wants_vietnamese
+from fieldreport.models import Subscription, User
+from fieldreport.services import citizen_accounts, intake, push, sms, subscriptions
 
 blp = Blueprint("citizen", __name__, description=(
     "Citizens sign in with their phone number: POST /citizen/otp sends a 6-digit code by SMS, "
     "POST /citizen/session exchanges it for a bearer session (valid CITIZEN_SESSION_DAYS) and "
     "claims the reports this device proves with their citizen tokens. Answers are the same "
-    "whether the phone is known."))
+    "whether the phone is known. Notifications: subscribe to a report's news per channel (Web "
+    "Push, SMS to the signed-in phone, e-mail); the reporter's e-mail and signed-in phone are on "
+    "by default; every subscription has its own unsubscribe token."))
 BEARER = [{"bearer": []}]
 
 
@@ -80,3 +82,64 @@ class Claims(MethodView):
     def post(self, body):
         """Signed in: claim the reports of these citizen tokens (held by this device)"""
         return {"claimed": citizen_accounts.claim(_citizen(), body["citizen_tokens"])}
+
+
+def _token(body: dict | None = None) -> str | None:
+    return request.headers.get("X-Citizen-Token") or (body or {}).get("citizen_token") or None
+
+
+def _masked(address: str) -> str:
+    if "@" in address:
+        name, _, domain = address.partition("@")
+        return name[:2] + "***@" + domain
+    return sms.masked(address)
+
+
+def sub_view(sub: Subscription) -> dict:
+    return {"id": sub.id, "channel": sub.channel, "role": sub.role, "active": sub.unsubscribed_at is None,
+            **({} if sub.channel == "push" else {"address": _masked(sub.address)}),
+            "unsubscribe_token": subscriptions.unsubscribe_token(sub.id)}
+
+
+@blp.route("/push/key")
+class PushKey(MethodView):
+    @blp.response(200, PushKeySchema)
+    def get(self):
+        """The VAPID public key browsers subscribe to Web Push with (404 when push is off)"""
+        return {"public_key": push.public_key()}
+
+
+@blp.route("/reports/<string:code>/subscriptions")
+class ReportSubscriptions(MethodView):
+    @blp.response(200, SubscriptionSchema(many=True))
+    def get(self, code):
+        """Reporter (citizen token or session): the channels this report's news reaches them on"""
+        return [sub_view(s) for s in subscriptions.mine(code, _token(), auth.current_user())[1]]
+
+    @blp.arguments(SubscribeSchema)
+    @blp.response(201, SubscriptionSchema)
+    def post(self, body, code):
+        """Get this report's news on a channel, as its reporter (citizen token or session) or a follower"""
+        sub = subscriptions.subscribe(
+            code, body["channel"], token=_token(body), user=auth.current_user(), client_key=_client(),
+            lang="vi" if wants_vietnamese() else "en", endpoint=body.get("endpoint"),
+            keys=body.get("keys"), email=body.get("email"))
+        return sub_view(sub)
+
+
+@blp.route("/reports/<string:code>/subscriptions/<any(push, sms, email):channel>")
+class ReportChannel(MethodView):
+    @blp.arguments(ChannelSwitchSchema)
+    @blp.response(200, SubscriptionSchema(many=True))
+    def put(self, body, code, channel):
+        """Reporter: turn one channel of this report off (active=false) or back on"""
+        rows = subscriptions.set_channel(code, channel, body["active"], _token(), auth.current_user())
+        return [sub_view(s) for s in rows]
+
+
+@blp.route("/subscriptions/<string:token>/unsubscribe")
+class Unsubscribe(MethodView):
+    @blp.response(200, SubscriptionSchema)
+    def post(self, token):
+        """Stop the one subscription this token names (one-click, as e-mails link it)"""
+        return sub_view(subscriptions.unsubscribe(token))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields
-from marshmallow.validate import Length, Regexp
+from marshmallow.validate import Length, OneOf, Regexp
 
 from fieldreport.api.reports.schemas import Str
 
@@ -55,3 +55,45 @@ class ClaimSchema(Schema):
 
 class ClaimedSchema(Schema):
     claimed = fields.List(fields.String())
+
+
+class PushKeySchema(Schema):
+    public_key = fields.String(metadata={"description": "VAPID applicationServerKey (base64url)"})
+
+
+class PushKeysSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    p256dh = Str(required=True, validate=Length(1, 200))
+    auth = Str(required=True, validate=Length(1, 100))
+
+
+class SubscribeSchema(Schema):
+    """What PushSubscription.toJSON() gives (endpoint, keys) for push, an address for e-mail."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    channel = Str(required=True, validate=OneOf(("push", "sms", "email")))
+    endpoint = Str(validate=Length(1, 1000), metadata={"description": "push: the subscription's endpoint"})
+    keys = fields.Nested(PushKeysSchema, metadata={"description": "push: the subscription's keys"})
+    email = Str(validate=Length(1, 240), metadata={"description": "email: where to write"})
+    citizen_token = Str(validate=Length(1, 200), metadata={"description": "or X-Citizen-Token: subscribe as the reporter"})
+
+
+class SubscriptionSchema(Schema):
+    id = fields.Integer()
+    channel = fields.String()
+    role = fields.String(metadata={"description": "reporter | follower"})
+    active = fields.Boolean()
+    address = fields.String(metadata={"description": "masked for SMS and e-mail; omitted for push"})
+    unsubscribe_token = fields.String(metadata={
+        "description": "POST /subscriptions/{token}/unsubscribe stops this subscription"})
+
+
+class ChannelSwitchSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    active = fields.Boolean(required=True)
