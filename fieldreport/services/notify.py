@@ -32,7 +32,7 @@ from fieldreport import security
 from fieldreport.extensions import db
 from fieldreport.models import Event, Notification, Report, Subscription, Unit
 from fieldreport.models.base import utcnow
-from fieldreport.services import disclosure, outbox, public, push, sms, subscriptions
+from fieldreport.services import disclosure, outbox, push, sms
 from fieldreport.worktime import TZ
 
 log = logging.getLogger("fieldreport.notify")
@@ -117,6 +117,7 @@ def for_event(report: Report, ev: Event, kind: str) -> list[Notification]:
 
     The reporter's message may carry what is addressed to them (the unit's question); a
     follower's carries only what the public may read."""
+    from fieldreport.services import subscriptions  # at call time: intake → events → notify → public → intake
     cfg = current_app.config
     unit = db.session.get(Unit, report.unit_id) if report.unit_id else None
     reporter: list[tuple] = []
@@ -140,6 +141,7 @@ def for_event(report: Report, ev: Event, kind: str) -> list[Notification]:
 
 def _links(report: Report, ev: Event, kind: str) -> dict:
     """Where the message points: the track page (the parent's for a duplicate), after photos."""
+    from fieldreport.services import public  # at call time (see for_event)
     base = current_app.config.get("PUBLIC_BASE_URL") or ""
     data = ev.data or {}
     out = {"url": f"{base}/track/{report.code}"}
@@ -219,6 +221,7 @@ def _text(row: Notification, lang: str = "vi") -> str:
 
 def _send_push(row: Notification, sub: Subscription) -> None:
     """The service worker shows `title` and `body` and opens `url` when tapped."""
+    from fieldreport.services import subscriptions  # at call time (see for_event)
     p = row.payload
     body = _text(row, sub.lang)
     message = {"title": ("Report " if sub.lang == "en" else "Phản ánh ") + p.get("report_code", ""),
@@ -256,6 +259,7 @@ def _send_log(row: Notification) -> None:
 
 
 def _send_email(row: Notification, sub: Subscription | None = None) -> None:
+    from fieldreport.services import subscriptions  # at call time (see for_event)
     url = urlparse(current_app.config["SMTP_URL"])
     params = {k: v[-1] for k, v in parse_qs(url.query).items()}
     p = row.payload
