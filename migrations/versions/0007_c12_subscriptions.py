@@ -1,14 +1,14 @@
 """notification subscriptions per report and channel (Web Push, SMS, e-mail)
 
 Revision ID: 0007_c12_subscriptions
-Revises: 0006_c12_citizen_accounts
+Revises: 0020_p14_open_map_index
 """
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = "0007_c12_subscriptions"
-down_revision = "0006_c12_citizen_accounts"
+down_revision = "0020_p14_open_map_index"
 branch_labels = None
 depends_on = None
 
