@@ -66,7 +66,10 @@ class Config:
         self.OFFICE_HOURS = _env("OFFICE_HOURS", "07:30-11:30,13:30-17:00")
         self.PHOTO_MAX_BYTES = _int("PHOTO_MAX_BYTES", 15 * 1024 * 1024)
         self.PHOTO_MAX_COUNT = _int("PHOTO_MAX_COUNT", 6)
-        self.PHOTO_MAX_PIXELS = _int("PHOTO_MAX_PIXELS", 40_000_000)
+        # Up to 200 MP phone sensors; JPEGs are decoded scaled, so what memory sees is the
+        # decode bound (other formats are decoded whole and refused past it).
+        self.PHOTO_MAX_PIXELS = _int("PHOTO_MAX_PIXELS", 200_000_000)
+        self.PHOTO_MAX_DECODED_PIXELS = _int("PHOTO_MAX_DECODED_PIXELS", 50_000_000)
         # Any request body: all photos at their limit plus the form fields (413 beyond).
         self.MAX_CONTENT_LENGTH = self.PHOTO_MAX_COUNT * self.PHOTO_MAX_BYTES + 2**20
         self.NEARBY_METERS = _float("NEARBY_METERS", 250.0)

@@ -1,17 +1,25 @@
-"""Validate uploaded photos and build metadata-free JPEG copies: pure Pillow functions on bytes."""
+"""Validate uploaded photos and build metadata-free sRGB JPEG copies: pure Pillow functions on bytes.
+
+Memory is bounded by `max_decoded_pixels`, not by the photo's size: JPEGs (48–200 MP phone
+sensors) are decoded scaled in the DCT (draft mode: 1/8 to validate, just above the display
+size for the copies), other formats cannot be and are refused beyond that bound. Measured by
+bench/photos.py.
+"""
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import math
 import numbers
+import struct
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterator
 
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageFile, JpegImagePlugin, UnidentifiedImageError
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF", "GIF")
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp",
@@ -25,7 +33,11 @@ _TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
 _ACCEPTED = "JPEG, PNG, WebP, HEIC"
 _MESSAGES = {
     "photo_empty": ("The uploaded file is empty.", "Tệp tải lên bị trống."),
-    "photo_too_large": ("The photo is larger than {mb} MB.", "Ảnh lớn hơn {mb} MB."),
+    "photo_too_large": (
+        ("The photo is larger than {mb} MB. Please send a smaller copy (your phone's share or "
+         "resize option) or take it at the camera's normal resolution."),
+        ("Ảnh lớn hơn {mb} MB. Vui lòng gửi bản nhỏ hơn (chức năng chia sẻ hoặc thu nhỏ ảnh của "
+         "điện thoại) hoặc chụp ở độ phân giải thường của máy ảnh.")),
     "photo_not_image": (f"The file is not a photo. Please upload {_ACCEPTED}.",
                         f"Tệp này không phải là ảnh. Vui lòng tải lên ảnh {_ACCEPTED}."),
     "photo_unsupported_type": (
@@ -33,8 +45,11 @@ _MESSAGES = {
         f"Định dạng ảnh này không được hỗ trợ. Vui lòng tải lên ảnh {_ACCEPTED}."),
     "photo_truncated": ("The photo is incomplete or damaged. Please upload it again.",
                         "Ảnh bị thiếu dữ liệu hoặc bị hỏng. Vui lòng tải lên lại."),
-    "photo_bomb": ("The photo has too many pixels to process.",
-                   "Ảnh có quá nhiều điểm ảnh, không thể xử lý."),
+    "photo_bomb": (
+        ("The photo has too many pixels to process. Please take it at the camera's normal "
+         "resolution, or send it as a JPEG or a smaller copy."),
+        ("Ảnh có quá nhiều điểm ảnh, không thể xử lý. Vui lòng chụp ở độ phân giải thường của "
+         "máy ảnh, hoặc gửi ảnh dạng JPEG hay bản ảnh nhỏ hơn.")),
     "photo_corrupt": ("The photo is damaged and cannot be read.",
                       "Ảnh bị hỏng và không thể đọc được."),
 }
@@ -132,7 +147,25 @@ def _as_rejection(data: bytes, max_pixels: int) -> Iterator[None]:
             raise _reject("photo_corrupt") from None
 
 
-def _open(data: bytes, max_bytes: int, max_pixels: int) -> Image.Image:
+def _open_any(data: bytes) -> Image.Image:
+    if data.startswith(b"\xff\xd8\xff"):
+        # Image.open refuses anything past 2 x MAX_IMAGE_PIXELS (179 MP) before we can decide;
+        # a JPEG is decoded scaled, so _open checks its own limits right after this instead.
+        # jpeg_factory gives an MpoImageFile for files with an MPF index (second image).
+        try:
+            return JpegImagePlugin.jpeg_factory(io.BytesIO(data))
+        except (SyntaxError, IndexError, TypeError, struct.error):  # what Image.open skips
+            raise UnidentifiedImageError("not a readable JPEG") from None
+    return Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+
+
+def _format(img: Image.Image) -> str:
+    # An MPO is a JPEG whose MPF index points at more images (stereo pairs, HDR gain maps,
+    # previews); the first one is the photo and every JPEG reader shows it.
+    return "JPEG" if img.format == "MPO" else img.format
+
+
+def _open(data: bytes, max_bytes: int, max_pixels: int, max_decoded: int) -> Image.Image:
     """Open the bytes lazily and refuse them before any pixel is decoded if they are too big."""
     if not data:
         raise _reject("photo_empty")
@@ -142,11 +175,21 @@ def _open(data: bytes, max_bytes: int, max_pixels: int) -> Image.Image:
         raise RuntimeError("ImageFile.LOAD_TRUNCATED_IMAGES must stay False: "
                            "it lets truncated uploads through")
     _ensure_heif()
-    with _as_rejection(data, max_pixels):
-        img = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
-    if img.width * img.height > max_pixels:
+    with _as_rejection(data, max_decoded):
+        img = _open_any(data)
+    # Only a JPEG can be decoded scaled; any other format is decoded whole.
+    limit = max_pixels if _format(img) == "JPEG" else min(max_pixels, max_decoded)
+    if img.width * img.height > limit:
         raise _reject("photo_bomb")
     return img
+
+
+def _draft(img: Image.Image, size: tuple[int, int], max_decoded: int) -> None:
+    """Decode a JPEG at 1/2..1/8 scale, no smaller than `size`; refuse a decode past the bound."""
+    if _format(img) == "JPEG":
+        img.draft(None, size)
+    if img.width * img.height > max_decoded:  # e.g. a 100000 x 2000 strip cannot shrink enough
+        raise _reject("photo_bomb")
 
 
 def _load(img: Image.Image, data: bytes, max_pixels: int) -> None:
@@ -223,32 +266,33 @@ def _rotates(fmt: str, orientation: int | None) -> bool:
     return fmt != "HEIF" and orientation in _TRANSPOSE
 
 
-def inspect(data: bytes, *, max_bytes: int = 15 * 1024 * 1024,
-            max_pixels: int = 40_000_000) -> PhotoInfo:
+def inspect(data: bytes, *, max_bytes: int = 15 * 1024 * 1024, max_pixels: int = 200_000_000,
+            max_decoded_pixels: int = 50_000_000) -> PhotoInfo:
     """Validate fully (decode all pixels: truncated files must fail) and return metadata.
 
     Raises PhotoRejected. `taken_at` is DateTimeOriginal, else the IFD0 DateTime.
+    `max_pixels` bounds the photo, `max_decoded_pixels` what is ever decoded at once.
     """
-    img = _open(data, max_bytes, max_pixels)
-    width, height, fmt = img.width, img.height, img.format
-    if fmt == "JPEG":
-        # Decoding at 1/8 scale in the DCT domain still reads every entropy-coded segment, so a
-        # truncated or corrupt file still fails, at about a third of the full decode's cost.
-        img.draft(img.mode, (max(1, width // 8), max(1, height // 8)))
-    _load(img, data, max_pixels)
+    img = _open(data, max_bytes, max_pixels, max_decoded_pixels)
+    width, height, fmt = img.width, img.height, _format(img)
+    # Decoding a JPEG at 1/8 scale in the DCT domain still reads every entropy-coded segment,
+    # so a truncated or corrupt file still fails, at about a third of the full decode's cost.
+    _draft(img, (max(1, width // 8), max(1, height // 8)), max_decoded_pixels)
+    _load(img, data, max_decoded_pixels)
     orientation, taken, lat, lon = _metadata(img)
     # Every frame is decoded so a damaged animation fails too, but the frames share one pixel
-    # budget so a small file with thousands of frames cannot burn CPU.
-    budget = max_pixels - width * height
-    with _as_rejection(data, max_pixels):
-        frames = getattr(img, "n_frames", 1)
+    # budget so a small file with thousands of frames cannot burn CPU. An MPO's other images
+    # are not the photo and are never decoded.
+    budget = min(max_pixels, max_decoded_pixels) - img.width * img.height
+    with _as_rejection(data, max_decoded_pixels):
+        frames = 1 if fmt == "JPEG" else getattr(img, "n_frames", 1)
     for index in range(1, frames):
-        with _as_rejection(data, max_pixels):
+        with _as_rejection(data, max_decoded_pixels):
             img.seek(index)
         budget -= img.width * img.height
         if budget < 0:
             raise _reject("photo_bomb")
-        _load(img, data, max_pixels)
+        _load(img, data, max_decoded_pixels)
     swap = _rotates(fmt, orientation) and orientation >= 5
     return PhotoInfo(
         sha256=hashlib.sha256(data).hexdigest(), mime=_MIME[fmt], format=fmt,
@@ -269,7 +313,47 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         flat = Image.new("RGB", rgba.size, (255, 255, 255))
         flat.paste(rgba, mask=rgba.getchannel("A"))
         return flat
-    return img.convert("RGB")
+    return img if img.mode == "RGB" else img.convert("RGB")
+
+
+@functools.cache
+def _srgb() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def _profile(icc: bytes | None) -> tuple[ImageCms.ImageCmsProfile | None, str]:
+    """The embedded profile and its colour space ('RGB', 'CMYK', 'GRAY'); unreadable is none."""
+    if not icc:
+        return None, ""
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        return profile, profile.profile.xcolor_space.strip()
+    except (OSError, ImageCms.PyCMSError, ValueError):  # a nonsense profile: the pixels still count
+        return None, ""
+
+
+def _as_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
+    """RGB pixels in sRGB, the space a JPEG without a profile is shown in.
+
+    Display-P3 (iPhones), Adobe RGB (cameras) and CMYK profiles are converted: dropping the
+    profile with the metadata would show P3 and Adobe RGB photos 15-17% duller.
+    """
+    profile, space = _profile(icc)
+    if profile is not None and img.mode == "CMYK" and space == "CMYK":
+        return _transform(img, profile) or img.convert("RGB")
+    img = _to_rgb(img)
+    if profile is not None and space == "RGB":
+        return _transform(img, profile) or img
+    return img
+
+
+def _transform(img: Image.Image, profile: ImageCms.ImageCmsProfile) -> Image.Image | None:
+    try:
+        return ImageCms.profileToProfile(
+            img, profile, _srgb(), renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+            outputMode="RGB")
+    except (ImageCms.PyCMSError, ValueError, OSError):  # a profile lcms cannot build a transform from
+        return None
 
 
 def _encode(img: Image.Image) -> Derivative:
@@ -281,23 +365,34 @@ def _encode(img: Image.Image) -> Derivative:
     return Derivative(out.getvalue(), "image/jpeg", clean.width, clean.height)
 
 
-def _shrink(img: Image.Image, longest: int) -> Image.Image:
-    copy = img.copy()
-    copy.thumbnail((longest, longest), Image.Resampling.LANCZOS)
-    return copy
+def _fit(size: tuple[int, int], longest: int) -> tuple[int, int]:
+    scale = min(1.0, longest / max(size))
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
+# Modes Pillow resamples smoothly; palette, 1-bit and 16-bit images are converted first.
+_RESAMPLED = ("RGB", "RGBA", "L", "LA", "CMYK")
 
 
 def derivatives(data: bytes, *, display_max: int = 2048, thumb_max: int = 320,
-                max_pixels: int = 40_000_000,
+                max_pixels: int = 200_000_000, max_decoded_pixels: int = 50_000_000,
                 max_bytes: int = 15 * 1024 * 1024) -> dict[str, Derivative]:
-    """Return {'display': ..., 'thumb': ...}: upright RGB JPEGs (quality 85), metadata dropped."""
-    img = _open(data, max_bytes, max_pixels)
-    if img.format == "JPEG":
-        # Decode at 1/2..1/8 scale in the DCT when the photo is far larger than the display copy.
-        img.draft(None, (display_max, display_max))
-    _load(img, data, max_pixels)
+    """Return {'display': ..., 'thumb': ...}: upright sRGB JPEGs (quality 85), metadata dropped.
+
+    Shrunk before any conversion, so only the (drafted) decode is ever held at full size.
+    """
+    img = _open(data, max_bytes, max_pixels, max_decoded_pixels)
+    fmt = _format(img)
+    _draft(img, _fit(img.size, display_max), max_decoded_pixels)
+    _load(img, data, max_decoded_pixels)
     orientation, *_ = _metadata(img)
-    if _rotates(img.format, orientation):
-        img = img.transpose(_TRANSPOSE[orientation])
-    display = _shrink(_to_rgb(img), display_max)
-    return {"display": _encode(display), "thumb": _encode(_shrink(display, thumb_max))}
+    icc = img.info.get("icc_profile")
+    if img.mode not in _RESAMPLED or "transparency" in img.info:
+        img = _to_rgb(img)
+    img.thumbnail((display_max, display_max), Image.Resampling.LANCZOS)
+    display = _as_srgb(img, icc)
+    if _rotates(fmt, orientation):
+        display = display.transpose(_TRANSPOSE[orientation])
+    thumb = display.copy()
+    thumb.thumbnail((thumb_max, thumb_max), Image.Resampling.LANCZOS)
+    return {"display": _encode(display), "thumb": _encode(thumb)}

@@ -56,11 +56,15 @@ def _names(label: dict) -> tuple[str, str]:
     return f"Photo {n}{name}", f"Ảnh {n}{name}"
 
 
+def _limits(cfg) -> dict:
+    return {"max_bytes": cfg["PHOTO_MAX_BYTES"], "max_pixels": cfg["PHOTO_MAX_PIXELS"],
+            "max_decoded_pixels": cfg["PHOTO_MAX_DECODED_PIXELS"]}
+
+
 def check(data: bytes, label: dict) -> Incoming:
     """Validate the bytes as a photo; a rejection names the photo (413 when too large)."""
-    cfg = current_app.config
     try:
-        info = images.inspect(data, max_bytes=cfg["PHOTO_MAX_BYTES"], max_pixels=cfg["PHOTO_MAX_PIXELS"])
+        info = images.inspect(data, **_limits(current_app.config))
     except images.PhotoRejected as exc:
         en, vi = _names(label)
         cls = TooLarge if exc.code == "photo_too_large" else Unprocessable
@@ -149,10 +153,8 @@ def make_derivatives(photo_id: int) -> str:
         return "gone"
     if photo.display_key and photo.thumb_key:
         return "done"
-    cfg = current_app.config
     try:
-        made = images.derivatives(storage.get(photo.key), max_pixels=cfg["PHOTO_MAX_PIXELS"],
-                                  max_bytes=cfg["PHOTO_MAX_BYTES"])
+        made = images.derivatives(storage.get(photo.key), **_limits(current_app.config))
     except images.PhotoRejected as exc:  # it passed inspect() at intake, so this is a bug
         log.error("photo %s: derivatives failed: %s", photo_id, exc)
         return "rejected"

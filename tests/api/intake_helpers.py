@@ -36,12 +36,17 @@ def exif_bytes(gps: tuple[float, float] | None = None, orientation: int | None =
 
 
 def image(fmt: str = "JPEG", size: tuple[int, int] = (640, 480), color=(200, 80, 40), **exif) -> bytes:
-    """A generated photo; EXIF (gps=(lat, lon), orientation=, taken=, maker=) where the format has it."""
+    """A generated photo; EXIF (gps=(lat, lon), orientation=, taken=, maker=) where the format has it.
+
+    "MPO" is a JPEG with an MPF index and a green second image, as many cameras and phones write.
+    """
     img = Image.new("RGBA" if fmt == "PNG" else "RGB", size, color)
     # A marker in the top-left corner shows whether orientation was applied.
     img.paste((0, 0, 0), (0, 0, max(1, size[0] // 4), max(1, size[1] // 4)))
     out = io.BytesIO()
     kwargs = {"exif": exif_bytes(**exif)} if exif else {}
+    if fmt == "MPO":
+        kwargs.update(save_all=True, append_images=[Image.new("RGB", (64, 48), (0, 200, 0))])
     if fmt == "HEIF":
         import pillow_heif
         pillow_heif.register_heif_opener()

@@ -348,7 +348,8 @@ def test_max_pixels_is_the_callers_limit():
     side = int((Image.MAX_IMAGE_PIXELS * 1.2) ** 0.5)
     band = _png_header_only(side, side)
     assert _rejected(band, max_pixels=Image.MAX_IMAGE_PIXELS) == "photo_bomb"
-    assert _rejected(band, max_pixels=2 * Image.MAX_IMAGE_PIXELS) == "photo_truncated"
+    wide = {"max_pixels": 2 * Image.MAX_IMAGE_PIXELS, "max_decoded_pixels": 2 * Image.MAX_IMAGE_PIXELS}
+    assert _rejected(band, **wide) == "photo_truncated"
 
 
 def test_png_text_chunk_bomb():
@@ -413,6 +414,168 @@ def test_sizes_fit_the_bounds_and_keep_the_shape(size):
         assert max(copy.width, copy.height) == min(longest, max(size))
         assert min(copy.width, copy.height) >= 1
         assert (copy.width >= copy.height) == (size[0] >= size[1])
+
+
+# --- what current phones and cameras send ----------------------------------------------------
+
+def _mpo(first: Image.Image, second: Image.Image, **params) -> bytes:
+    """A JPEG with an MPF index and a second image (stereo cameras, HDR gain maps)."""
+    return _encode(first, "MPO", save_all=True, append_images=[second], **params)
+
+
+def test_mpo_is_a_jpeg_whose_first_image_is_the_photo():
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif.get_ifd(0x8825).update(HANOI_GPS)
+    data = _mpo(Image.new("RGB", (300, 200), (200, 30, 30)), Image.new("RGB", (64, 48), (0, 200, 0)),
+                exif=exif.tobytes())
+    assert Image.open(io.BytesIO(data)).format == "MPO"
+    info = inspect(data)
+    assert (info.format, info.mime, info.width, info.height) == ("JPEG", "image/jpeg", 300, 200)
+    assert (info.display_width, info.display_height, info.orientation) == (200, 300, 6)
+    assert info.gps_lat == pytest.approx(21.0285, abs=1e-3)
+    made = derivatives(data)
+    _assert_clean_jpeg(made["display"])
+    display = _decode(made["display"])
+    assert display.size == (200, 300)
+    red = display.getpixel((100, 150))
+    assert red[0] > 180 and red[1] < 60 and red[2] < 60
+
+
+def _photo_like(size: tuple[int, int], quality: int = 85) -> bytes:
+    """A JPEG of `size` with photo-like detail: a small noise image scaled up (smooth gradients)."""
+    small = _noise((size[0] // 64, size[1] // 64))
+    return _encode(small.resize(size, Image.Resampling.BILINEAR), "JPEG", quality=quality)
+
+
+@functools.cache
+def _fifty_megapixels() -> bytes:
+    return _photo_like((8160, 6120))  # 49.9 MP: the full-resolution mode of 50 MP phone sensors
+
+
+def test_fifty_megapixel_phone_jpeg_is_accepted_with_a_bounded_decode():
+    data = _fifty_megapixels()
+    info = inspect(data)
+    assert (info.width, info.height, info.format) == (8160, 6120, "JPEG")
+    # 13 MP of decoded pixels is a quarter of the photo: only a scaled (draft) decode fits, in
+    # inspect (1/8) as in the copies (1/2 here, the first scale at or above 2048 px).
+    bounded = {"max_decoded_pixels": 13_000_000}
+    assert inspect(data, **bounded).width == 8160
+    made = derivatives(data, **bounded)
+    assert (made["display"].width, made["display"].height) == (2048, 1536)
+    assert (made["thumb"].width, made["thumb"].height) == (320, 240)
+    _assert_clean_jpeg(made["display"])
+    full = Image.open(io.BytesIO(data)).resize((2048, 1536), Image.Resampling.BOX)
+    assert _mean_difference(_decode(made["display"]), full) < 4
+
+
+def _jpeg_declaring(width: int, height: int) -> bytes:
+    """A small valid JPEG whose frame header is rewritten to declare width x height."""
+    data = bytearray(_encode(_noise((64, 48)), "JPEG"))
+    sof = data.index(b"\xff\xc0")
+    struct.pack_into(">HH", data, sof + 5, height, width)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("width,height", [(65_000, 65_000), (20_000, 12_000)])
+def test_jpeg_bombs_past_the_pixel_limit_are_refused_before_decoding(width, height):
+    data = _jpeg_declaring(width, height)
+    assert len(data) < 10_000
+    with pytest.raises(PhotoRejected) as caught:
+        inspect(data)
+    assert caught.value.code == "photo_bomb"
+    assert "normal resolution" in caught.value.message_en  # what to do, not only what went wrong
+    assert "độ phân giải thường" in caught.value.message_vi
+
+
+def test_jpeg_up_to_200_megapixels_reaches_the_scaled_decoder():
+    # 16320 x 12240 (a 200 MP sensor) is past Pillow's own 179 MP refusal; the frame header
+    # is accepted and the decoder (at 1/8) finds the data missing (no end-of-image marker).
+    assert _rejected(_jpeg_declaring(16_320, 12_240)[:-2]) == "photo_truncated"
+
+
+def test_other_formats_are_bounded_by_the_decode_limit():
+    data = _encode(Image.new("RGB", (300, 200)), "PNG")
+    assert inspect(data, max_decoded_pixels=60_000).width == 300
+    assert _rejected(data, max_decoded_pixels=59_999) == "photo_bomb"
+
+
+def _s15(value: float) -> bytes:
+    return struct.pack(">i", round(value * 65536))
+
+
+def _icc_tag(kind: bytes, body: bytes) -> bytes:
+    data = kind + b"\0" * 4 + body
+    return data + b"\0" * (-len(data) % 4)
+
+
+def _matrix_icc(name: str, red, green, blue, trc) -> bytes:
+    """An ICC v2 matrix/TRC display profile (what P3 and Adobe RGB are), built byte by byte."""
+    text = name.encode() + b"\0"
+    desc = _icc_tag(b"desc", struct.pack(">I", len(text)) + text + b"\0" * 79)
+    if isinstance(trc, float):  # a plain gamma
+        curve = _icc_tag(b"curv", struct.pack(">IH", 1, round(trc * 256)))
+    else:  # IEC 61966 (sRGB-style) parametric curve
+        curve = _icc_tag(b"para", struct.pack(">HH", 3, 0) + b"".join(_s15(v) for v in trc))
+    d50 = (0.9642, 1.0, 0.8249)
+    tags = [(b"desc", desc), (b"cprt", _icc_tag(b"text", b"none\0"))]
+    tags += [(sig, _icc_tag(b"XYZ ", b"".join(_s15(v) for v in xyz)))
+             for sig, xyz in ((b"wtpt", d50), (b"rXYZ", red), (b"gXYZ", green), (b"bXYZ", blue))]
+    tags += [(sig, curve) for sig in (b"rTRC", b"gTRC", b"bTRC")]
+    offset, table, body = 128 + 4 + 12 * len(tags), b"", b""
+    for sig, data in tags:
+        table += sig + struct.pack(">II", offset + len(body), len(data))
+        body += data
+    header = (struct.pack(">I", offset + len(body)) + b"\0" * 4 + struct.pack(">I", 0x02100000)
+              + b"mntrRGB XYZ " + b"\0" * 12 + b"acsp" + b"\0" * 28 + b"".join(_s15(v) for v in d50))
+    header += b"\0" * (128 - len(header))
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
+_SRGB_CURVE = (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045)
+# Colorants adapted to D50 as the profiles carry them; the matrices to linear sRGB are the
+# published D65 ones, so the expected colour does not come from lcms itself.
+_PROFILES = {
+    "display_p3": (_matrix_icc("Display P3 (generated)", (0.51512, 0.24120, -0.00105),
+                               (0.29198, 0.69225, 0.04189), (0.15710, 0.06657, 0.78407), _SRGB_CURVE),
+                   lambda v: v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4,
+                   ((1.2249, -0.2249, 0.0), (-0.0421, 1.0421, 0.0), (-0.0196, -0.0786, 1.0983))),
+    "adobe_rgb": (_matrix_icc("Adobe RGB (generated)", (0.60974, 0.31111, 0.01947),
+                              (0.20528, 0.62567, 0.06087), (0.14919, 0.06322, 0.74457), 563 / 256),
+                  lambda v: v ** (563 / 256),
+                  ((1.3982, -0.3982, 0.0), (0.0, 1.0, 0.0), (0.0, -0.0429, 1.0429))),
+}
+
+
+def _in_srgb(colour: tuple[int, int, int], profile: str) -> tuple[float, ...]:
+    _, linear, matrix = _PROFILES[profile]
+    lin = [linear(c / 255) for c in colour]
+    out = [min(1.0, max(0.0, sum(m * v for m, v in zip(row, lin)))) for row in matrix]
+    return tuple(255 * (12.92 * v if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055) for v in out)
+
+
+@pytest.mark.parametrize("fmt,profile,tolerance", [
+    ("JPEG", "display_p3", 4), ("HEIF", "display_p3", 6), ("PNG", "adobe_rgb", 3),
+    ("JPEG", "adobe_rgb", 4), ("WEBP", "display_p3", 6)])
+def test_wide_gamut_photos_are_converted_to_srgb(fmt, profile, tolerance):
+    images._ensure_heif()
+    colour = (220, 100, 60)  # a brick red, inside sRGB from both spaces
+    params = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+    data = _encode(Image.new("RGB", (96, 64), colour), fmt, icc_profile=_PROFILES[profile][0], **params)
+    made = derivatives(data)
+    _assert_clean_jpeg(made["display"])
+    got = _decode(made["display"]).getpixel((48, 32))
+    want = _in_srgb(colour, profile)
+    assert all(abs(g - w) <= tolerance for g, w in zip(got, want)), (got, want)
+    # Without the conversion the copy would keep the raw values: visibly duller (the test can tell).
+    assert max(abs(c - w) for c, w in zip(colour, want)) > 2 * tolerance
+
+
+def test_an_unreadable_profile_keeps_the_pixels():
+    data = _encode(Image.new("RGB", (40, 30), (200, 120, 80)), "JPEG", quality=95,
+                   icc_profile=b"\0" * 200)
+    got = _decode(derivatives(data)["display"]).getpixel((20, 15))
+    assert all(abs(g - w) <= 4 for g, w in zip(got, (200, 120, 80)))
 
 
 # --- property: untrusted bytes only ever yield PhotoInfo or PhotoRejected --------------------
