@@ -50,7 +50,7 @@ def service_row(cat: Category, vi: bool) -> dict:
         "description": (cat.description_vi if vi else cat.description_en) or name,
         "metadata": bool(_attrs(cat)),
         "type": "realtime",
-        "keywords": cat.keywords,
+        "keywords": cat.keywords or "",  # the spec's JSON has a string, never null
         "group": cat.group,
     }
 
@@ -78,12 +78,14 @@ def form_attributes(cat: Category, form: MultiDict) -> dict:
     """`attribute[...]` fields shaped for intake, which checks them against the definition.
 
     Empty values are dropped: the spec treats an empty optional argument as an absent one.
+    Codes the service does not define are ignored: clients send attributes of other servers'
+    definitions, and the spec's answer to extra arguments is to ignore them.
     """
     kinds = {str(a["code"]): a["datatype"] for a in _attrs(cat)}
     out: dict = {}
     for code, values in params.attributes(form).items():
         values = [v.strip() for v in values if v and v.strip()]
-        if not values:
+        if not values or code not in kinds:
             continue
         if kinds.get(code) == "multivaluelist":
             out[code] = list(dict.fromkeys(values))

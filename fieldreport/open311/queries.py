@@ -13,13 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from fieldreport.errors import Invalid, NotFound
-from fieldreport.extensions import db, storage
+from fieldreport.extensions import db
 from fieldreport.models import Area, Category, Event, Photo, Report, Unit
 from fieldreport.models.base import utcnow
 from fieldreport.models.report import OPEN_STATUSES, STATUSES
 from fieldreport.open311 import statuses
 from fieldreport.open311.render import w3c
-from fieldreport.services import disclosure
+from fieldreport.services import disclosure, public
 from fieldreport.services.disclosure import Viewer
 
 SPAN = timedelta(days=90)
@@ -132,21 +132,25 @@ def one(code: str) -> tuple:
     return row
 
 
-def _photo_urls(report_ids: list[int]) -> dict[int, list[str]]:
-    """URLs of the metadata-free display copies (never the originals)."""
-    if not report_ids:
+def _photo_urls(codes: dict[int, str], base: str) -> dict[int, list[str]]:
+    """Stable URLs of the metadata-free display copies (never the originals).
+
+    Each redirects to a fresh presigned URL, so an aggregator that stores media_url keeps a
+    live link (a presigned URL dies after PRESIGN_SECONDS).
+    """
+    if not codes:
         return {}
-    rows = db.session.execute(select(Photo.report_id, Photo.display_key)
-                              .where(Photo.report_id.in_(report_ids), Photo.display_key.is_not(None))
+    rows = db.session.execute(select(Photo.report_id, Photo.id)
+                              .where(Photo.report_id.in_(codes), Photo.display_key.is_not(None))
                               .order_by(Photo.report_id, Photo.kind.desc(), Photo.id))
     out: dict[int, list[str]] = {}
-    for report_id, key in rows:
-        out.setdefault(report_id, []).append(storage.presigned_get(key))
+    for report_id, photo_id in rows:
+        out.setdefault(report_id, []).append(base + public.photo_path(codes[report_id], photo_id, "display"))
     return out
 
 
-def rows_to_requests(rows: list[tuple], vi: bool, extensions: bool) -> list[dict]:
-    photos = _photo_urls([r.id for r in rows])
+def rows_to_requests(rows: list[tuple], vi: bool, extensions: bool, base: str) -> list[dict]:
+    photos = _photo_urls({r.id: r.code for r in rows}, base)
     return [_request(row, photos.get(row.id, []), vi, extensions) for row in rows]
 
 

@@ -22,6 +22,11 @@ def _vi() -> bool:
     return wants_vietnamese()
 
 
+def _base() -> str:
+    """This server's root URL, for the stable photo URLs aggregators may store."""
+    return request.host_url.rstrip("/")
+
+
 @bp.get(f"/discovery.{FMT}")
 def discovery(fmt):
     cfg = current_app.config
@@ -71,14 +76,14 @@ def list_requests(fmt):
                       page=params.positive_int(args, "page", 1),
                       page_size=params.positive_int(args, "page_size", params.MAX_PAGE_SIZE,
                                                     params.MAX_PAGE_SIZE))
-    rows = queries.rows_to_requests(queries.find(q), _vi(), params.flag(args, "extensions"))
+    rows = queries.rows_to_requests(queries.find(q), _vi(), params.flag(args, "extensions"), _base())
     return render.respond(fmt, "service_requests", rows)
 
 
 @bp.get(f"/requests/<service_request_id>.{FMT}")
 def get_request(service_request_id, fmt):
     row = queries.one(service_request_id)
-    rows = queries.rows_to_requests([row], _vi(), params.flag(request.args, "extensions"))
+    rows = queries.rows_to_requests([row], _vi(), params.flag(request.args, "extensions"), _base())
     return render.respond(fmt, "service_requests", rows)
 
 
@@ -112,13 +117,35 @@ def receive_update(fmt):
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown(rest):
     """Anything else under /open311/v2 answers in the spec's error format, not the app's."""
-    adapter = current_app.url_map.bind("")
-    allowed = sorted(m for m in ("GET", "POST") if m != request.method
-                     and _matches(adapter, request.path, m))
-    if allowed:
-        raise MethodNotAllowed(valid_methods=allowed)
+    if _allowed(request.path):
+        raise MethodNotAllowed(valid_methods=_allowed(request.path))
     hint = "" if rest.endswith((".xml", ".json")) else " Resources end in .xml or .json."
     raise HTTPNotFound(f"No such resource: /{rest}.{hint}")
+
+
+@bp.before_request
+def _options():
+    """OPTIONS lists the methods a resource answers, the same list as a 405's Allow.
+
+    Flask's automatic answer would also count the catch-all route's PUT, PATCH and DELETE.
+    """
+    if request.method == "OPTIONS":
+        allowed = _allowed(request.path)
+        if not allowed:
+            return unknown(request.path[len(bp.url_prefix) + 1:])
+        resp = current_app.response_class(status=204)
+        resp.headers["Allow"] = ", ".join(allowed)
+        return resp
+    return None
+
+
+def _allowed(path: str) -> list[str]:
+    """The methods of the real routes matching `path` (HEAD with GET, OPTIONS with any)."""
+    adapter = current_app.url_map.bind("")
+    methods = [m for m in ("GET", "POST") if _matches(adapter, path, m)]
+    if "GET" in methods:
+        methods.append("HEAD")
+    return sorted(methods + ["OPTIONS"]) if methods else []
 
 
 def _matches(adapter, path: str, method: str) -> bool:

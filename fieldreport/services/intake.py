@@ -12,7 +12,7 @@ import math
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -206,6 +206,8 @@ def _attribute_value(spec: dict, value):
             if str(value) not in keys:
                 raise ValueError
             return str(value)
+        if kind == "datetime":
+            return _datetime_attribute(value)
         if kind == "multivaluelist":
             values = [str(v) for v in (value if isinstance(value, list) else str(value).split(","))]
             if not set(values) <= set(keys):
@@ -218,6 +220,15 @@ def _attribute_value(spec: dict, value):
     except (TypeError, ValueError):
         raise Unprocessable("invalid_attribute", f"Attribute {code!r} has an invalid value.",
                             f"Thuộc tính {code!r} có giá trị không hợp lệ.", attribute=code) from None
+
+
+def _datetime_attribute(value) -> str:
+    """An ISO 8601 / W3C date or datetime, kept as sent; ValueError for anything else."""
+    text = str(value).strip()
+    if not 10 <= len(text) <= 40:
+        raise ValueError(text)
+    datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "zZ" else text)
+    return text
 
 
 def _check_text(s: Submission) -> None:

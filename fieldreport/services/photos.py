@@ -2,7 +2,8 @@
 
 Keys: "orig/<sha256>" (private original, same bytes → same object), "pub/<photo id>/display.jpg"
 and ".../thumb.jpg" (metadata-free copies made by a worker), "up/<upload id>" (a presigned
-upload waiting for a report). Public views only ever hand out presigned GET URLs of "pub/" keys.
+upload waiting for a report). Public views hand out stable URLs of ours that redirect to fresh
+presigned GET URLs of "pub/" keys (services.public.photo_path), never the originals.
 """
 from __future__ import annotations
 
@@ -133,14 +134,6 @@ def forget_uploads(incoming: list[Incoming]) -> None:
                 storage.remove(item.upload.key)
             except Exception:  # the orphan collector retries later
                 log.warning("upload object %s not removed", item.upload.key)
-
-
-def public_urls(photo: Photo) -> dict | None:
-    """Presigned GET URLs of the metadata-free copies; None until the worker has made them."""
-    if not (photo.display_key and photo.thumb_key):
-        return None
-    return {"display_url": storage.presigned_get(photo.display_key),
-            "thumb_url": storage.presigned_get(photo.thumb_key)}
 
 
 def make_derivatives(photo_id: int) -> str:

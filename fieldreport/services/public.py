@@ -18,7 +18,7 @@ from fieldreport.errors import Invalid, NotFound, Unprocessable
 from fieldreport.extensions import db, storage
 from fieldreport.models import Area, Category, Event, Photo, Report, Unit
 from fieldreport.models.report import OPEN_STATUSES, STATUSES
-from fieldreport.services import disclosure, photos
+from fieldreport.services import disclosure
 from fieldreport.services.disclosure import Viewer
 from fieldreport.services.intake import CODE_ALPHABET, CODE_LENGTH
 
@@ -66,7 +66,7 @@ def view(report: Report, vi: bool, viewer: Viewer = Viewer.PUBLIC) -> dict:
     """The public page of a report, as disclosure allows this viewer."""
     # One round trip for the names (and only names: an Area row would drag its polygon along).
     names = db.session.execute(
-        select(Category.code, Category.name_vi, Category.name_en, Area.code.label("area_code"),
+        select(Category.code, Category.name_vi, Category.name_en, Category.public, Area.code.label("area_code"),
                Area.full_name, Unit.name.label("unit_vi"), Unit.name_en.label("unit_en"))
         .select_from(Category).outerjoin(Area, Area.id == report.area_id).outerjoin(Unit, Unit.id == report.unit_id)
         .where(Category.id == report.category_id)).one()
@@ -74,6 +74,9 @@ def view(report: Report, vi: bool, viewer: Viewer = Viewer.PUBLIC) -> dict:
     shown = []
     if disclosure.photos_visible(report.status, report.reject_reason, viewer):
         shown = db.session.scalars(select(Photo).where(Photo.report_id == report.id).order_by(Photo.id)).all()
+    # The stable redirect answers the public; what only this viewer may see is signed here.
+    stable = (disclosure.photos_visible(report.status, report.reject_reason, Viewer.PUBLIC)
+              and disclosure.report_visible(names.public, Viewer.PUBLIC))
     lon, lat = disclosure.location(*_lonlat(report), report.status, report.reject_reason, viewer)
     extended_to = next((h["due_at"] for h in reversed(history) if h["due_at"]), None)
     return {
@@ -89,7 +92,7 @@ def view(report: Report, vi: bool, viewer: Viewer = Viewer.PUBLIC) -> dict:
         "resolved_at": report.resolved_at, "closed_at": report.closed_at,
         "rating": report.rating,
         "followers_count": report.followers_count,
-        "photos": [_photo_view(p) for p in shown],
+        "photos": [_photo_view(report.code, p, stable) for p in shown],
         "history": history,
     }
 
@@ -115,10 +118,15 @@ def _lonlat(report: Report) -> tuple[float, float]:
     return geo.lonlat(report.location)
 
 
-def _photo_view(p: Photo) -> dict:
-    urls = photos.public_urls(p)
-    return {"id": p.id, "kind": p.kind, "width": p.width, "height": p.height,
-            "ready": urls is not None, **(urls or {"display_url": None, "thumb_url": None})}
+def _photo_view(code: str, p: Photo, stable: bool) -> dict:
+    """Stable URLs (redirects to fresh presigned ones), so a stored or cached view never dies;
+    presigned ones for photos only this viewer may see (the redirect answers the public)."""
+    ready = bool(p.display_key and p.thumb_key)
+    urls = {"display_url": None, "thumb_url": None}
+    if ready:
+        for variant, key in (("display", p.display_key), ("thumb", p.thumb_key)):
+            urls[f"{variant}_url"] = photo_path(code, p.id, variant) if stable else storage.presigned_get(key)
+    return {"id": p.id, "kind": p.kind, "width": p.width, "height": p.height, "ready": ready, **urls}
 
 
 def photo_path(code: str, photo_id: int, variant: str) -> str:

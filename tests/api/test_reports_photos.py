@@ -99,7 +99,9 @@ def test_generated_photos_are_stripped_and_upright(client, fmt):
 def test_public_urls_serve_the_copy(client):
     r = submit(client, photos=[("p.jpg", image())])
     view = client.get(f"/api/v1/reports/{r.json['code']}").json
-    got = urllib3.request("GET", view["photos"][0]["display_url"], timeout=10)
+    hop = client.get(view["photos"][0]["display_url"])
+    assert hop.status_code == 302 and "max-age" in hop.headers["Cache-Control"]
+    got = urllib3.request("GET", hop.headers["Location"], timeout=10)
     assert got.status == 200 and got.data == storage.get(_photo_of(r.json["code"]).display_key)
 
 

@@ -35,10 +35,14 @@ def test_public_view_shows_progress_but_never_identity_or_original(client):
     text = json.dumps(view, ensure_ascii=False)
     for secret in [*PRIVATE.values(), made["citizen_token"], "orig/", "citizen"]:
         assert secret not in text
-    # The derivative job ran (inline in tests): only presigned URLs of the public copies.
+    # The derivative job ran (inline in tests): stable URLs that redirect to the public copies.
     [photo] = view["photos"]
-    assert photo["ready"] and "/pub/" in photo["display_url"] and "/pub/" in photo["thumb_url"]
-    assert "X-Amz-Signature" in photo["display_url"]
+    stable = f"{URL}/{made['code']}/photos/{photo['id']}"
+    assert photo["ready"] and (photo["display_url"], photo["thumb_url"]) == (f"{stable}/display", f"{stable}/thumb")
+    for url in (photo["display_url"], photo["thumb_url"]):
+        hop = client.get(url)
+        assert hop.status_code == 302 and "/pub/" in hop.headers["Location"]
+        assert "X-Amz-Signature" in hop.headers["Location"]
     en = client.get(f"{URL}/{made['code']}", headers={"Accept-Language": "en"}).json
     assert en["category"]["name"] == "Street light out"
 

@@ -59,7 +59,7 @@ def test_multipart_media_goes_through_the_photo_pipeline(client, demo, db_sessio
     assert rep.attributes == {"size": "large"}
     assert len(rep.photos) == 1 and rep.photos[0].display_key  # derivatives made inline
     row = client.get(f"{BASE}/requests/{rep.code}.json").get_json()[0]
-    assert row["media_url"].startswith("http") and "pub/" in row["media_url"]
+    assert row["media_url"].startswith("http") and row["media_url"].endswith("/display")
 
 
 def test_photo_rules_and_attribute_checks_are_intakes(client, demo):

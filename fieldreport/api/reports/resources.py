@@ -1,9 +1,9 @@
 """Citizen report endpoints: submit, public view, map listing, nearby, rate, reopen, follow, mine.
 
-Photo URLs in responses are presigned GET URLs of the metadata-free copies, valid
-PRESIGN_SECONDS: fetch the report again for fresh ones. List items (listing, nearby, mine) carry
-a stable thumbnail URL instead, /reports/{code}/photos/{id}/thumb, which redirects to a fresh
-presigned URL: pages stay cheap (no signing per item) and cacheable. Never the original.
+Photo URLs in responses (a report's photos, list items' thumbnails) are stable URLs,
+/reports/{code}/photos/{id}/{display,thumb}, that redirect to a fresh presigned URL of the
+metadata-free copy: a stored or cached answer never holds a dead link, and pages stay cheap
+(no signing per item). Never the original.
 """
 from __future__ import annotations
 
@@ -45,9 +45,8 @@ blp = IntakeBlueprint("reports", __name__, description=(
     "with upload_ids; an Idempotency-Key makes retries safe. The answer's citizen_token (or the "
     "app's own X-Citizen-Token) proves the reporter for rating, reopening and /me/reports. "
     "A report is accepted even while the job queue is down (its jobs wait in the outbox); photo "
-    "storage down is a 503 with Retry-After. Photo URLs in a report's view are presigned GET URLs "
-    "of the metadata-free copies, valid PRESIGN_SECONDS; list items carry stable thumbnail URLs "
-    "that redirect to fresh presigned ones. Listing pages are keyset-paginated: pass "
+    "storage down is a 503 with Retry-After. Photo URLs (a report's photos, list thumbnails) are "
+    "stable URLs that redirect to a fresh presigned URL of the metadata-free copy. Listing pages are keyset-paginated: pass "
     "next_cursor as cursor."))
 
 

@@ -149,8 +149,9 @@ class ReportPhotoSchema(Schema):
     height = fields.Integer()
     ready = fields.Boolean(metadata={"description": "false until the worker made the public copies"})
     display_url = fields.String(allow_none=True, metadata={
-        "description": "presigned GET of the metadata-free copy (≤ 2048 px); valid PRESIGN_SECONDS"})
-    thumb_url = fields.String(allow_none=True)
+        "description": "stable URL of the metadata-free copy (≤ 2048 px): a 302 to a fresh "
+                       "presigned GET URL; null until ready"})
+    thumb_url = fields.String(allow_none=True, metadata={"description": "the same for the 320 px copy"})
 
 
 class ReportHistorySchema(Schema):
