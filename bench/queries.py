@@ -66,6 +66,12 @@ def scenarios(cur, rng: random.Random) -> list[tuple[str, list[tuple[str, dict]]
         # This month is computed as of now (never cached); a month that is over is cached.
         ("public scorecard (this month)", [("/public/scorecard", {"period": "month"})]),
         ("public scorecard (last month)", [("/public/scorecard", {"period": "month", "from": last_month})]),
+        ("open311 page of 100", [("/open311/v2/requests.json", {"page_size": 100})]),
+        ("open311 page of 1,000", [("/open311/v2/requests.json", {})]),
+        ("open311 near me 10 km", [("/open311/v2/requests.json", dict(zip(("lat", "long"), near(0.03)),
+                                                                      radius=10_000)) for _ in range(50)]),
+        ("open311 near me 1 km", [("/open311/v2/requests.json", dict(zip(("lat", "long"), near(0.03)),
+                                                                     radius=1_000)) for _ in range(50)]),
     ]
     return out
 
@@ -104,6 +110,8 @@ def raw_sql(app, path: str, params: dict) -> str:
     from sqlalchemy import select
     with app.test_request_context():
         cats = {c.id: c for c in db.session.scalars(select(Category))}
+        if path.startswith("/open311/"):
+            return _open311_sql(app, params)
         if path == "/public/scorecard":
             start = datetime.fromisoformat(params["from"]) if "from" in params else \
                 datetime.now(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -126,6 +134,25 @@ def raw_sql(app, path: str, params: dict) -> str:
             q = public.listing_select(cats, bbox=bbox, status=public.statuses(params.get("status")),
                                       category=params.get("category"), since=since)
         return str(q.compile(dialect=db.session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
+
+
+def _open311_sql(app, params: dict, bare: bool = False):
+    """The service's SELECT for a requests page; `bare`: only the indexed ST_DWithin id query
+    (the floor the near-me page is held to: 1.5x)."""
+    from fieldreport.extensions import db
+    from fieldreport.models import Report
+    from fieldreport.open311 import queries
+    from fieldreport.services import public
+    from sqlalchemy import select
+    near = (float(params["lat"]), float(params["long"]), float(params["radius"])) if "lat" in params else None
+    start, end = queries.window(None, None)
+    q = queries.Query(ids=[], service_codes=[], statuses=[], start=start, end=end, near=near,
+                      page_size=int(params.get("page_size", 1000)))
+    stmt = queries.find_select(q)
+    if bare:
+        stmt = (select(Report.id).where(public.within(*near), Report.created_at >= start)
+                .order_by(Report.created_at.desc(), Report.id.desc()).limit(q.page_size))
+    return str(stmt.compile(dialect=db.session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
 
 
 def sql_times(cur, sqls: list[str], n: int) -> list[float]:
@@ -183,6 +210,11 @@ def main() -> None:
         sqls = [raw_sql(app, path, params) for path, params in calls]
         s = sql_times(cur, sqls, args.requests)
         rows.append((name, h, s, plan_indexes(cur, sqls[0])))
+        if name.startswith("open311 near me"):
+            with app.test_request_context():
+                bare = [_open311_sql(app, params, bare=True) for _, params in calls]
+            b = sql_times(cur, bare, args.requests)
+            rows.append((f"  floor: ST_DWithin ids ({name[-5:].strip()})", h, b, plan_indexes(cur, bare[0])))
     pc = _stack.percentile
     print(f"\npublic reads over HTTP at {have:,} reports ({args.requests} requests each, one client; ms)")
     print(f"{'':32} {'HTTP p50':>9} {'p95':>7}   {'raw SQL p50':>11} {'p95':>7}   {'ratio':>5}   index used")

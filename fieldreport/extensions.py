@@ -5,11 +5,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask import Flask, request
-from flask_smorest import Api
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
+from fieldreport.api.spec import Api
 from fieldreport.media.storage import Storage
 from fieldreport.queue import Queues
 

@@ -12,6 +12,9 @@ from fieldreport.errors import Invalid
 from fieldreport.open311.render import local_tz
 
 MAX_PAGE_SIZE = 1000
+# Tracking codes in one service_request_id list: 500 of 10 characters, commas URL-encoded,
+# is 6.5 KB, inside gunicorn's 8190-byte request line (config/gunicorn.conf.py).
+MAX_IDS = 500
 URL_MAX = 2000
 _W3C_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _ATTR = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
@@ -94,6 +97,45 @@ def coordinate(args: Mapping, name: str, low: float, high: float) -> float | Non
         raise Invalid("invalid_coordinate", f"{name} must be a number between {low} and {high}.",
                       f"{name} phải là số trong khoảng {low} đến {high}.")
     return value
+
+
+RADIUS_DEFAULT = 1000.0  # metres, when lat/long come without radius
+RADIUS_MAX = 50_000.0
+
+
+def near(args: Mapping) -> tuple[float, float, float] | None:
+    """The near-me extension: `lat`, `long` (WGS84) and `radius` in metres (default 1 km)."""
+    lat, lon = coordinate(args, "lat", -90, 90), coordinate(args, "long", -180, 180)
+    radius = arg(args, "radius")
+    if lat is None and lon is None:
+        if radius is not None:
+            raise Invalid("radius_without_point", "radius needs lat and long.", "radius cần lat và long.")
+        return None
+    if lat is None or lon is None:
+        raise Invalid("coordinates_incomplete", "Send both lat and long.", "Cần gửi cả lat và long.")
+    try:
+        meters = RADIUS_DEFAULT if radius is None else float(radius)
+    except ValueError:
+        meters = float("nan")
+    if not 0 < meters <= RADIUS_MAX:  # also false for NaN
+        raise Invalid("invalid_radius", f"radius must be metres, more than 0 and at most {RADIUS_MAX:.0f}.",
+                      f"radius phải là số mét, lớn hơn 0 và không quá {RADIUS_MAX:.0f}.")
+    return lat, lon, meters
+
+
+def bbox(args: Mapping) -> tuple[float, float, float, float] | None:
+    """`bbox=minlon,minlat,maxlon,maxlat` in WGS84 degrees."""
+    raw = arg(args, "bbox")
+    if raw is None:
+        return None
+    try:
+        box = tuple(float(v) for v in raw.split(","))
+    except ValueError:
+        box = ()
+    if len(box) != 4 or not (-180 <= box[0] < box[2] <= 180 and -90 <= box[1] < box[3] <= 90):
+        raise Invalid("invalid_bbox", "bbox must be minlon,minlat,maxlon,maxlat in degrees, with min < max.",
+                      "bbox phải là minlon,minlat,maxlon,maxlat (độ), với min < max.")
+    return box
 
 
 def attributes(form: MultiDict) -> dict[str, list[str]]:

@@ -36,6 +36,8 @@ class Query:
     updated_before: datetime | None = None
     page: int = 1
     page_size: int = 1000
+    near: tuple[float, float, float] | None = None  # lat, long, radius in metres
+    bbox: tuple[float, float, float, float] | None = None  # minlon, minlat, maxlon, maxlat
 
 
 def window(start: datetime | None, end: datetime | None, *, default: bool = True):
@@ -101,9 +103,14 @@ def _base():
 
 
 def find(q: Query) -> list[tuple]:
+    return list(db.session.execute(find_select(q)))
+
+
+def find_select(q: Query):
+    """The one SELECT of a requests page (also what bench/queries.py runs raw)."""
     order = (Report.created_at.desc(), Report.id.desc())
     if q.ids:  # the spec: service_request_id overrides every other argument
-        return list(db.session.execute(_base().where(Report.code.in_(q.ids)).order_by(*order)))
+        return _base().where(Report.code.in_(q.ids)).order_by(*order)
     # Page over report ids alone (an index scan), then join the page's few rows to the rest:
     # a deep page must not join thousands of skipped rows.
     cats = select(Category.id).where(disclosure.public_categories())
@@ -120,8 +127,12 @@ def find(q: Query) -> list[tuple]:
         ids = ids.where(Report.updated_at >= q.updated_after)
     if q.updated_before:
         ids = ids.where(Report.updated_at <= q.updated_before)
+    if q.near:
+        ids = ids.where(public.within(*q.near))
+    if q.bbox:
+        ids = ids.where(Report.location.op("&&")(func.ST_MakeEnvelope(*q.bbox, 4326)))
     ids = ids.order_by(*order).limit(q.page_size).offset((q.page - 1) * q.page_size)
-    return list(db.session.execute(_base().where(Report.id.in_(ids.scalar_subquery())).order_by(*order)))
+    return _base().where(Report.id.in_(ids.scalar_subquery())).order_by(*order)
 
 
 def one(code: str) -> tuple:

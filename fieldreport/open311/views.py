@@ -69,10 +69,11 @@ def list_requests(fmt):
         raise Invalid("invalid_range", "updated_before is before updated_after.",
                           "updated_before sớm hơn updated_after.")
     start, end = queries.window(start, end, default=not (after or before))
-    q = queries.Query(ids=params.csv(args, "service_request_id"),
+    q = queries.Query(ids=params.csv(args, "service_request_id", params.MAX_IDS),
                       service_codes=params.csv(args, "service_code"),
                       statuses=params.csv(args, "status"), start=start, end=end,
                       updated_after=after, updated_before=before,
+                      near=params.near(args), bbox=params.bbox(args),
                       page=params.positive_int(args, "page", 1),
                       page_size=params.positive_int(args, "page_size", params.MAX_PAGE_SIZE,
                                                     params.MAX_PAGE_SIZE))

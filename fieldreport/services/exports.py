@@ -244,7 +244,7 @@ def job_status(export_id: str, user) -> dict:
     """Status, progress and, when finished, a download link of an export job."""
     try:
         job = Job.fetch(export_id, connection=queues.redis, serializer=JSONSerializer)
-    except NoSuchJobError:
+    except (NoSuchJobError, ValueError):  # ValueError: not even the shape of a job id
         raise NotFound("export_not_found", "No such export (or it expired).",
                        "Không có tệp xuất này (hoặc đã hết hạn).") from None
     if job.meta.get("user_id") != user.id and user.role != "admin":

@@ -11,7 +11,7 @@ import math
 import re
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 
 from fieldreport.errors import Invalid, NotFound, Unprocessable
@@ -267,8 +267,8 @@ def listing(*, vi: bool, page_size: int = 50, **filters) -> dict:
             "next_cursor": encode_cursor(rows[-1].created_at, rows[-1].id) if more else None}
 
 
-def nearby_select(lat: float, lon: float, category_id: int, meters: float):
-    """Open reports of a category within `meters`, nearest first, as one SELECT.
+def within(lat: float, lon: float, meters: float):
+    """Reports within `meters` of a point (on the spheroid), as one indexable condition.
 
     A degree box around the point lets the GiST index on reports.location find the candidates;
     the exact distance is then measured on the spheroid.
@@ -276,11 +276,17 @@ def nearby_select(lat: float, lon: float, category_id: int, meters: float):
     pt = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
     dy = meters / 110_574 * 1.1
     dx = meters / (111_320 * max(math.cos(math.radians(lat)), 0.01)) * 1.1
+    return and_(Report.location.op("&&")(func.ST_MakeEnvelope(lon - dx, lat - dy, lon + dx, lat + dy, 4326)),
+                func.ST_DWithin(func.geography(Report.location), func.geography(pt), meters))
+
+
+def nearby_select(lat: float, lon: float, category_id: int, meters: float):
+    """Open reports of a category within `meters`, nearest first, as one SELECT."""
+    pt = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
     distance = func.ST_Distance(func.geography(Report.location), func.geography(pt)).label("distance_m")
     return (select(*_ITEM_COLUMNS, distance)
-            .where(Report.location.op("&&")(func.ST_MakeEnvelope(lon - dx, lat - dy, lon + dx, lat + dy, 4326)),
-                   Report.category_id == category_id, Report.status.in_(OPEN_STATUSES),
-                   func.ST_DWithin(func.geography(Report.location), func.geography(pt), meters))
+            .where(within(lat, lon, meters), Report.category_id == category_id,
+                   Report.status.in_(OPEN_STATUSES))
             .order_by(distance, Report.id).limit(NEARBY_LIMIT))
 
 

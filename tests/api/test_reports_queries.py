@@ -78,8 +78,9 @@ def test_listing_hides_non_public_categories(client, city):
 
 
 @pytest.mark.parametrize("params, code", [
-    ({"bbox": "1,2,3"}, "validation_error"), ({"bbox": "108.1,12,108,13"}, "validation_error"),
-    ({"status": "lost"}, "unknown_status"), ({"cursor": "bm9wZQ"}, "invalid_cursor"),
+    ({"bbox": "1,2,3"}, "validation_error"), ({"bbox": "108.1,12,108,13"}, "invalid_bbox"),
+    ({"status": "lost"}, "validation_error"), ({"cursor": "bm9wZQ"}, "invalid_cursor"),
+    ({"cursor": "not a cursor!"}, "validation_error"), ({"from": "2026-05-04", "to": "2026-05-01"}, "invalid_range"),
     ({"page_size": 0}, "validation_error"), ({"from": "yesterday"}, "validation_error"),
 ])
 def test_listing_bad_parameters_are_4xx(client, params, code):

@@ -112,3 +112,46 @@ def test_keywords_are_strings(client, db_session):
     data = client.get(f"{BASE}/services.json").get_json()
     validate("services", data)
     assert all(isinstance(s["keywords"], str) for s in data)
+
+
+def _offset(meters_east: float) -> tuple[float, float]:
+    """A point `meters_east` of the Buôn Ma Thuột centre (lon, lat)."""
+    import math
+    return BMT[0] + meters_east / (111_320 * math.cos(math.radians(BMT[1]))), BMT[1]
+
+
+def test_near_me_lat_long_radius_and_bbox(client, make_report):
+    here, close, town, far = (make_report(lon=lon, lat=lat) for lon, lat in map(
+        _offset, (0, 600, 4_000, 30_000)))
+    def ids(**query):
+        r = client.get(f"{BASE}/requests.json", query_string=query)
+        assert r.status_code == 200, r.data
+        validate("service_requests", r.get_json())
+        return {row["service_request_id"] for row in r.get_json()} & {here.code, close.code, town.code, far.code}
+    lon, lat = BMT
+    assert ids(lat=lat, long=lon) == {here.code, close.code}  # radius defaults to 1 km
+    assert ids(lat=lat, long=lon, radius=5000) == {here.code, close.code, town.code}
+    assert ids(lat=lat, long=lon, radius=300) == {here.code}
+    assert ids(lat=lat, long=lon, radius=50_000) == {here.code, close.code, town.code, far.code}
+    east = _offset(2_000)[0]
+    assert ids(bbox=f"{east},{lat - 0.1},{east + 0.5},{lat + 0.1}") == {town.code, far.code}
+    assert ids(lat=lat, long=lon, radius=5000, bbox=f"{east},{lat - 0.1},{east + 0.5},{lat + 0.1}") == {town.code}
+    root, _ = parse_xml(client.get(f"{BASE}/requests.xml", query_string={"lat": lat, "long": lon, "radius": 300}))
+    assert here.code in {el.findtext("service_request_id") for el in root}
+
+
+@pytest.mark.parametrize("query", [
+    {"lat": "abc", "long": "108"}, {"lat": "12.6"}, {"long": "108"}, {"lat": "91", "long": "108"},
+    {"lat": "12.6", "long": "108", "radius": "0"}, {"lat": "12.6", "long": "108", "radius": "-5"},
+    {"lat": "12.6", "long": "108", "radius": "abc"}, {"lat": "12.6", "long": "108", "radius": "nan"},
+    {"lat": "12.6", "long": "108", "radius": "100000"}, {"radius": "500"},
+    {"bbox": "1,2,3"}, {"bbox": "108.1,12,108,13"}, {"bbox": "a,b,c,d"}, {"bbox": "100,-91,101,0"},
+])
+def test_malformed_near_me_is_the_specs_400(client, query):
+    for fmt in ("json", "xml"):
+        r = client.get(f"{BASE}/requests.{fmt}", query_string=query)
+        assert r.status_code == 400, (query, r.data)
+        if fmt == "json":
+            validate("errors", r.get_json())
+        else:
+            assert parse_xml(r)[0].find("error/code").text == "400"

@@ -1,14 +1,33 @@
 """Marshmallow schemas of the citizen report endpoints: submission, public views, listing, actions."""
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_smorest.fields import Upload
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
-from marshmallow.validate import Length, Range
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validates_schema,
+)
+from marshmallow.validate import Length, Range, Regexp
 from werkzeug.datastructures import FileStorage
+
+from fieldreport.errors import Invalid
+from fieldreport.models.report import STATUSES
+from fieldreport.services.intake import TOKEN_RE
+
+# The constraints the services enforce, stated here so the OpenAPI document carries them.
+CITIZEN_TOKEN = Regexp(TOKEN_RE, error="32–128 URL-safe characters (A–Z, a–z, 0–9, _ and -).")
+_STATUS = "|".join(("open", "closed", *STATUSES))
+STATUS_LIST = Regexp(rf"^({_STATUS})(,({_STATUS}))*$",
+                     error=f"a comma list of: {', '.join(('open', 'closed', *STATUSES))}.")
+CURSOR = Regexp(r"^[A-Za-z0-9_-]{1,200}$", error="the next_cursor of a previous page.")
 
 
 class Str(fields.String):
@@ -30,21 +49,40 @@ class PhotoFile(Upload):
         return value
 
 
+_NUMBER = r"-?\d+(\.\d+)?"
+
+
 class BBox(fields.Field):
-    """minlon,minlat,maxlon,maxlat in WGS84 degrees."""
+    """minlon,minlat,maxlon,maxlat in WGS84 degrees.
+
+    The shape is schema validation (and in the document); ranges and min < max are a rule
+    the document cannot state, so they answer as a domain error (400 invalid_bbox).
+    """
+
+    def __init__(self, **kwargs):
+        metadata = {"type": "string", "pattern": rf"^{_NUMBER}(,{_NUMBER}){{3}}$", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:
             box = tuple(float(v) for v in str(value).split(","))
         except ValueError:
             raise ValidationError("bbox is minlon,minlat,maxlon,maxlat") from None
-        if len(box) != 4 or not (-180 <= box[0] < box[2] <= 180 and -90 <= box[1] < box[3] <= 90):
-            raise ValidationError("bbox is minlon,minlat,maxlon,maxlat with min < max")
+        if len(box) != 4:
+            raise ValidationError("bbox is minlon,minlat,maxlon,maxlat")
+        if not (-180 <= box[0] < box[2] <= 180 and -90 <= box[1] < box[3] <= 90):
+            raise Invalid("invalid_bbox", "bbox is minlon,minlat,maxlon,maxlat in degrees, with min < max.",
+                          "bbox là minlon,minlat,maxlon,maxlat (độ), với min < max.")
         return box
 
 
 class LocalDateTime(fields.Field):
     """An ISO date (midnight, local time) or an ISO date-time (local time when it has no offset)."""
+
+    def __init__(self, **kwargs):
+        metadata = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
+                    **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         zone = ZoneInfo(current_app.config["TIMEZONE"])
@@ -81,15 +119,23 @@ class ReportSubmitSchema(Schema):
 
     @pre_load
     def _form_attributes(self, data, **kwargs):
-        # Open311 clients send attribute[code]=value form fields.
+        # Open311 clients send attribute[code]=value form fields; OpenAPI clients send the
+        # `attributes` object as a JSON part (the default encoding of an object in multipart).
         if not hasattr(data, "keys"):
             return data
         keys = [k for k in data.keys() if isinstance(k, str)]  # a nameless multipart part has None
         attrs = {k[10:-1]: data[k] for k in keys if k.startswith("attribute[") and k.endswith("]")}
-        if not attrs:
+        if not attrs and not isinstance(data.get("attributes"), str):
             return data
         out = {k: data[k] for k in keys if not k.startswith("attribute[")}
         given = out.get("attributes")
+        if isinstance(given, str):
+            try:
+                given = json.loads(given)
+            except ValueError:
+                raise ValidationError("attributes must be a JSON object.", "attributes") from None
+            if not isinstance(given, dict):
+                raise ValidationError("attributes must be a JSON object.", "attributes")
         out["attributes"] = {**(given if isinstance(given, dict) else {}), **attrs}
         return out
 
@@ -108,7 +154,7 @@ class IntakeHeadersSchema(Schema):
 
     idempotency_key = Str(data_key="Idempotency-Key", validate=Length(1, 200), metadata={
         "description": "a retry with the same key and body returns the first answer"})
-    citizen_token = Str(data_key="X-Citizen-Token", validate=Length(1, 200), metadata={
+    citizen_token = Str(data_key="X-Citizen-Token", validate=CITIZEN_TOKEN, metadata={
         "description": "the app's citizen token: groups its reports, proves it is the reporter"})
 
 
@@ -224,13 +270,19 @@ class ListQuerySchema(Schema):
         unknown = EXCLUDE
 
     bbox = BBox(metadata={"description": "minlon,minlat,maxlon,maxlat"})
-    status = Str(validate=Length(max=200), metadata={
+    status = Str(validate=STATUS_LIST, metadata={
         "description": "a status, a comma list, or open / closed"})
     category = Str(validate=Length(max=40))
     since = LocalDateTime(data_key="from", metadata={"description": "created at or after (ISO date/date-time)"})
     until = LocalDateTime(data_key="to", metadata={"description": "created before (ISO date/date-time)"})
-    cursor = Str(validate=Length(max=200), metadata={"description": "next_cursor of the previous page"})
+    cursor = Str(validate=CURSOR, metadata={"description": "next_cursor of the previous page"})
     page_size = fields.Integer(load_default=50, validate=Range(1, 200))
+
+    @validates_schema
+    def _range(self, data, **kwargs):
+        # Between two fields: a rule the document can only describe, so a domain error.
+        if data.get("since") and data.get("until") and data["until"] < data["since"]:
+            raise Invalid("invalid_range", "to is before from.", "to sớm hơn from.")
 
 
 class NearbyQuerySchema(Schema):
@@ -246,7 +298,7 @@ class TokenQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    citizen_token = Str(validate=Length(1, 200), metadata={
+    citizen_token = Str(validate=CITIZEN_TOKEN, metadata={
         "description": "alternative to the X-Citizen-Token header"})
 
 
@@ -256,7 +308,7 @@ class RatingSchema(Schema):
 
     rating = fields.Integer(required=True, validate=Range(1, 5))
     comment = Str(validate=Length(max=2000))
-    citizen_token = Str(validate=Length(1, 200), metadata={"description": "or X-Citizen-Token"})
+    citizen_token = Str(validate=CITIZEN_TOKEN, metadata={"description": "or X-Citizen-Token"})
 
 
 class ReopenSchema(Schema):
@@ -264,7 +316,7 @@ class ReopenSchema(Schema):
         unknown = EXCLUDE
 
     reason = Str(required=True, validate=Length(1, 2000))
-    citizen_token = Str(validate=Length(1, 200), metadata={"description": "or X-Citizen-Token"})
+    citizen_token = Str(validate=CITIZEN_TOKEN, metadata={"description": "or X-Citizen-Token"})
 
 
 class FollowSchema(Schema):

@@ -3,20 +3,25 @@ from __future__ import annotations
 
 from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
-from marshmallow.validate import Length, OneOf, Range
+from marshmallow.validate import Length, OneOf, Range, Regexp
 from werkzeug.datastructures import FileStorage
 
-from fieldreport.models.report import REJECT_REASONS
+from fieldreport.api.reports.schemas import CITIZEN_TOKEN
+from fieldreport.models.report import REJECT_REASONS, STATUSES
 
 TEXT = Length(1, 4000)
 REASON = Length(1, 500)
+_STATUS = "|".join(STATUSES)
+STATUS_FILTER = Regexp(rf"^(all|({_STATUS})(,({_STATUS}))*)$",
+                       error=f"'all' or a comma list of: {', '.join(STATUSES)}.")
 
 
 class StaffQueueQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    status = fields.String(metadata={"description": "comma-separated statuses, or 'all'; default: the open ones"})
+    status = fields.String(validate=STATUS_FILTER, metadata={
+        "description": "comma-separated statuses, or 'all'; default: the open ones"})
     category = fields.String(validate=Length(1, 40), metadata={"description": "category code"})
     area = fields.String(validate=Length(1, 16), metadata={"description": "commune code"})
     unit = fields.String(validate=Length(1, 40), metadata={"description": "unit code (must be visible to you)"})
@@ -137,7 +142,8 @@ class ResolveSchema(Schema):
         unknown = EXCLUDE
 
     answer = fields.String(required=True, validate=TEXT, metadata={"description": "public answer"})
-    photos = fields.List(PhotoPart(), required=True, metadata={"description": "'after' photos"})
+    photos = fields.List(PhotoPart(), required=True, validate=Length(min=1),
+                         metadata={"description": "'after' photos (at least one)"})
 
 
 class RejectSchema(Schema):
@@ -166,7 +172,7 @@ class CitizenTokenHeaderSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    citizen_token = fields.String(data_key="X-Citizen-Token", metadata={
+    citizen_token = fields.String(data_key="X-Citizen-Token", validate=CITIZEN_TOKEN, metadata={
         "description": "the token returned when the report was submitted"})
 
 
