@@ -2,6 +2,7 @@
 
     python bench/queries.py [--database-url postgresql+psycopg2://postgres@127.0.0.1:5432/fieldreport_bench_intake]
         [--redis-url redis://127.0.0.1:6379/3] [--reports 1000000] [--requests 200]
+    python bench/queries.py --render-only      # Open311 page rendering CPU only, no database
 
 Needs PostgreSQL/PostGIS and Redis listening; starts its own S3 server and gunicorn. Uses the
 database as it is (the one bench/intake.py leaves behind by default) and generates reports
@@ -173,6 +174,55 @@ def plan_indexes(cur, sql: str) -> str:
     return ",".join(used) or ("Seq Scan" if "Seq Scan" in plan else "?")
 
 
+def render_cpu() -> None:
+    """CPU time of turning Open311 rows into a response body (no database, no HTTP): the per-row
+    overhead of a page, next to its floor, the bare json.dumps of the finished rows."""
+    import json as stdjson
+    from collections import namedtuple
+
+    from config.settings import TestConfig
+    from fieldreport import create_app
+    from fieldreport.open311 import queries, render
+    cfg = TestConfig()
+    cfg.SECRET_KEY, cfg.S3_SECRET_KEY = "bench", "bench"
+    app = create_app(cfg)
+    cols = [*queries._REPORT_COLUMNS, "media_url_given", "service_code", "cat_vi", "cat_en", "deadline_amount",
+            "deadline_unit", "unit_vi", "unit_en", "unit_code", "area_code", "area_name", "parent_code", "lat", "lon"]
+    row = namedtuple("Row", cols)
+    now = datetime.now(timezone.utc)
+    rows = [row(id=i, code=f"B{i:09d}", status=("assigned", "resolved", "in_progress")[i % 3], reject_reason=None,
+                public_answer="Đã xử lý xong.", description="Ổ gà lớn trên đường Lê Duẩn, gần chợ." * 2,
+                address_hint=None, channel="app", created_at=now - timedelta(hours=i), updated_at=now,
+                due_at=now + timedelta(days=3), citizen_due_at=None, assigned_at=now, accepted_at=now,
+                resolved_at=None, closed_at=None, followers_count=2, reopen_count=0, media_url_given=None,
+                service_code=("road_damage", "rubbish")[i % 2], cat_vi="Hư hỏng mặt đường", cat_en="Road damage",
+                deadline_amount=3.0, deadline_unit="days", unit_vi="UBND phường Buôn Ma Thuột", unit_en="Ward PC",
+                unit_code="UBND-24133", area_code="24133", area_name="Phường Buôn Ma Thuột", parent_code=None,
+                lat=12.6671234, lon=108.0381234) for i in range(1000)]
+
+    def cpu(fn, repeat: int = 9) -> float:
+        times = []
+        for _ in range(repeat):
+            t = time.process_time()
+            fn()
+            times.append(time.process_time() - t)
+        return sorted(times)[repeat // 2] * 1e3
+
+    print("Open311 rows → body, CPU ms (median of 9; process time, so other load does not count)")
+    print(f"{'':34} {'JSON':>7} {'XML':>7}   {'floor: json.dumps':>17}")
+    with app.test_request_context("/open311/v2/requests.json"):
+        for extensions in (False, True):
+            for n in (100, 1000):
+                def body(fmt, n=n, extensions=extensions):
+                    draw = queries.renderer(True, extensions)
+                    render.respond(fmt, "service_requests", [draw(r, []) for r in rows[:n]])
+                draw = queries.renderer(True, extensions)
+                done = [draw(r, []) for r in rows[:n]]
+                floor = cpu(lambda done=done: stdjson.dumps(done, ensure_ascii=False))
+                print(f"{f'{n:,} rows' + (', extensions' if extensions else ''):34} {cpu(lambda: body('json')):7.1f} "
+                      f"{cpu(lambda: body('xml')):7.1f}   {floor:17.1f}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--database-url", default="postgresql+psycopg2://postgres@127.0.0.1:5432/fieldreport_bench_intake")
@@ -180,7 +230,12 @@ def main() -> None:
     p.add_argument("--reports", type=int, default=1_000_000)
     p.add_argument("--requests", type=int, default=200)
     p.add_argument("--only", help="run only the scenarios whose name contains this text")
+    p.add_argument("--render-only", action="store_true",
+                   help="only the CPU cost of rendering Open311 pages (no database or HTTP)")
     args = p.parse_args()
+    if args.render_only:
+        render_cpu()
+        return
     prepare(args.database_url)
     conn = psycopg2.connect(dsn(args.database_url))
     conn.autocommit = True

@@ -393,6 +393,6 @@ def derivatives(data: bytes, *, display_max: int = 2048, thumb_max: int = 320,
     display = _as_srgb(img, icc)
     if _rotates(fmt, orientation):
         display = display.transpose(_TRANSPOSE[orientation])
-    thumb = display.copy()
-    thumb.thumbnail((thumb_max, thumb_max), Image.Resampling.LANCZOS)
+    # resize() makes the thumbnail straight from the display copy: no second full-size copy.
+    thumb = display.resize(_fit(display.size, thumb_max), Image.Resampling.LANCZOS, reducing_gap=2.0)
     return {"display": _encode(display), "thumb": _encode(thumb)}
