@@ -33,6 +33,11 @@ CURSOR = Regexp(r"^[A-Za-z0-9_-]{1,200}$", error="the next_cursor of a previous 
 class Str(fields.String):
     """A string PostgreSQL can store: NUL characters are refused as invalid input."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not any(isinstance(v, Regexp) for v in self.validators):  # a Regexp states its own alphabet
+            self.metadata = {"pattern": "^[^\\u0000]*$", **self.metadata}  # say so in the document
+
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         if "\x00" in text:
