@@ -2,6 +2,7 @@
 from marshmallow import Schema, fields, validate
 from webargs.fields import DelimitedList
 
+from fieldreport.api.reports.schemas import Str
 from fieldreport.services.indicators import GROUPS, PERIODS
 
 
@@ -17,7 +18,7 @@ class IndicatorQuerySchema(Schema):
                          metadata={"description": "unit code: that unit and its subtree"})
     area = fields.String(load_default=None, validate=validate.Length(max=16),
                          metadata={"description": "commune code, or P<province code>"})
-    category = DelimitedList(fields.String(validate=validate.Length(max=40)),
+    category = DelimitedList(Str(validate=validate.Length(max=40)),  # Str: no NUL reaches SQL
                              metadata={"description": "category codes, comma-separated"})
     depth = fields.Integer(load_default=1, validate=validate.Range(0, 20),
                            metadata={"description": "group_by=unit: levels below the scope's top units"})

@@ -116,7 +116,7 @@ class ReportSubmitSchema(Schema):
     reporter_name = Str(validate=Length(max=200), metadata={"description": "private"})
     reporter_phone = Str(validate=Length(max=40), metadata={"description": "private"})
     reporter_email = Str(validate=Length(max=240), metadata={"description": "private"})
-    attributes = fields.Dict(keys=Str(), metadata={
+    attributes = fields.Dict(keys=fields.String(), metadata={  # unknown codes are intake's 422
         "description": "category attributes by code; in a form, send attribute[code]=value"})
     photos = fields.List(PhotoFile(), metadata={"description": "0–PHOTO_MAX_COUNT JPEG/PNG/WebP/HEIC files"})
     upload_ids = fields.List(Str(validate=Length(1, 40)),
