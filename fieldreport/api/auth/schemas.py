@@ -2,9 +2,11 @@
 from marshmallow import Schema, fields
 from marshmallow.validate import Length
 
+from fieldreport.api.reports.schemas import Str
+
 
 class LoginSchema(Schema):
-    username = fields.String(required=True, validate=Length(1, 80))
+    username = Str(required=True, validate=Length(1, 80))  # Str: a NUL never reaches SQL (was a 500)
     password = fields.String(required=True, validate=Length(1, 200), load_only=True)
 
 
