@@ -118,6 +118,7 @@ class Config:
         self.SMTP_URL = _env("SMTP_URL")
         self.NOTIFY_WEBHOOK_URL = _env("NOTIFY_WEBHOOK_URL")
         self.MAP_TILE_URL = _env("MAP_TILE_URL")
+        self.MAP_TILE_ATTRIBUTION = _env("MAP_TILE_ATTRIBUTION")
         self.DEMO_PASSWORD = _env("DEMO_PASSWORD")
         self.LOG_JSON = _bool("LOG_JSON", True)
         self.TESTING = False

@@ -21,6 +21,9 @@ from scripts.procs import BIN, Processes, port_open, s3_command, wait_port  # no
 
 VAR = ROOT / "var"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
+# OpenStreetMap's standard tiles (their tile usage policy asks for this credit and light use).
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 PG_PORT, REDIS_PORT, S3_PORT = 54329, 6390, 9010
 children = Processes(say=lambda msg: print(msg, flush=True))
 stops: list = []  # how to stop what is not a child (the PostgreSQL cluster)
@@ -148,6 +151,9 @@ def run() -> int:
         env.setdefault("FIELDREPORT_SECRET_KEY", secret_key())
         env.setdefault("FIELDREPORT_DEMO_MODE", "1")
         env.setdefault("FIELDREPORT_LOG_JSON", "0")
+        if "FIELDREPORT_MAP_TILE_URL" not in env:  # a street map on the demo; a province sets its own server
+            env["FIELDREPORT_MAP_TILE_URL"] = OSM_TILES
+            env.setdefault("FIELDREPORT_MAP_TILE_ATTRIBUTION", OSM_ATTRIBUTION)
         port = env.get("PORT", "8000")
         env.setdefault("FIELDREPORT_VAPID_PRIVATE_KEY_FILE", vapid_key())
         env.setdefault("FIELDREPORT_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")

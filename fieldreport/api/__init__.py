@@ -7,7 +7,7 @@ from flask import Flask
 from flask_smorest import Api
 
 # Each name is a package under fieldreport/api with a `blp` in resources.py.
-RESOURCES = ["categories", "reports", "uploads", "auth", "citizen", "staff", "apikeys", "indicators"]
+RESOURCES = ["categories", "places", "reports", "uploads", "auth", "citizen", "staff", "apikeys", "indicators"]
 
 
 def register_api(app: Flask, api: Api) -> None:

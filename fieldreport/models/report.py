@@ -100,7 +100,9 @@ class Photo(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(8), default="before")  # before | after
+    # A supporter's photo belongs to their addition, not to the report: never public.
+    addition_id: Mapped[int | None] = mapped_column(ForeignKey("report_additions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8), default="before")  # before | after | support
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     key: Mapped[str] = mapped_column(String(200))  # private original
     mime: Mapped[str] = mapped_column(String(40))
@@ -128,6 +130,24 @@ class Follower(Base):
 
     __table_args__ = (UniqueConstraint("report_id", "follower_key",
                                        name="uq_followers_report_follower"),)
+
+
+class Addition(Base):
+    """A supporter's photos and note on someone else's report ("me too, and here is mine").
+
+    Shown to staff only: like every citizen comment it is never public, and its photos hang
+    on the addition (report_id NULL), so no public view can list them by accident.
+    """
+
+    __tablename__ = "report_additions"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    follower_key: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at()
+
+    photos: Mapped[list["Photo"]] = relationship(order_by="Photo.id")
 
 
 class Event(Base):

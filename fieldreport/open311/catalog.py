@@ -8,9 +8,7 @@ from fieldreport.errors import Invalid, NotFound
 from fieldreport.extensions import db
 from fieldreport.models import Category
 from fieldreport.open311 import params
-
-DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
-LIST_TYPES = ("singlevaluelist", "multivaluelist")
+from fieldreport.services import categories
 
 
 def _visible():
@@ -18,7 +16,7 @@ def _visible():
 
 
 def all_services() -> list[Category]:
-    return list(db.session.scalars(_visible().order_by(Category.sort_order, Category.code)))
+    return categories.public_categories()
 
 
 def service(code: str | None) -> Category:
@@ -32,46 +30,17 @@ def service(code: str | None) -> Category:
     return cat
 
 
-def _attrs(cat: Category) -> list[dict]:
-    """The category's attributes in presentation order, with the spec's defaults filled in."""
-    attrs = [dict(a) for a in (cat.attributes or []) if a.get("code")]
-    for i, a in enumerate(attrs, start=1):
-        a.setdefault("order", i)
-        if a.get("datatype") not in DATATYPES:
-            a["datatype"] = "string"
-    return sorted(attrs, key=lambda a: (a["order"], a["code"]))
-
-
 def service_row(cat: Category, vi: bool) -> dict:
     name = cat.name_vi if vi else cat.name_en
     return {
         "service_code": cat.code,
         "service_name": name,
         "description": (cat.description_vi if vi else cat.description_en) or name,
-        "metadata": bool(_attrs(cat)),
+        "metadata": bool(categories.attributes(cat)),
         "type": "realtime",
         "keywords": cat.keywords or "",  # the spec's JSON has a string, never null
         "group": cat.group,
     }
-
-
-def definition(cat: Category) -> dict:
-    rows = []
-    for a in _attrs(cat):
-        row = {
-            "variable": bool(a.get("variable", True)),
-            "code": str(a["code"]),
-            "datatype": a["datatype"],
-            "required": bool(a.get("required", False)),
-            "datatype_description": a.get("datatype_description"),
-            "order": int(a["order"]),
-            "description": a.get("description") or str(a["code"]),
-        }
-        if a["datatype"] in LIST_TYPES:
-            row["values"] = [{"key": str(v["key"]), "name": str(v.get("name", v["key"]))}
-                             for v in a.get("values") or []]
-        rows.append(row)
-    return {"service_code": cat.code, "attributes": rows}
 
 
 def form_attributes(cat: Category, form: MultiDict) -> dict:
@@ -81,7 +50,7 @@ def form_attributes(cat: Category, form: MultiDict) -> dict:
     Codes the service does not define are ignored: clients send attributes of other servers'
     definitions, and the spec's answer to extra arguments is to ignore them.
     """
-    kinds = {str(a["code"]): a["datatype"] for a in _attrs(cat)}
+    kinds = {str(a["code"]): a["datatype"] for a in categories.attributes(cat)}
     out: dict = {}
     for code, values in params.attributes(form).items():
         values = [v.strip() for v in values if v and v.strip()]

@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound as HTT
 from fieldreport.errors import (DomainError, Invalid, RateLimited, ServiceUnavailable,
                                wants_vietnamese)
 from fieldreport.open311 import bp, catalog, params, queries, render, submit, updates
-from fieldreport.services import apikeys
+from fieldreport.services import apikeys, categories
 
 FMT = "<any(xml, json):fmt>"
 SPEC = "http://wiki.open311.org/GeoReport_v2"
@@ -48,7 +48,7 @@ def services(fmt):
 
 @bp.get(f"/services/<service_code>.{FMT}")
 def service_definition(service_code, fmt):
-    return render.respond(fmt, "service_definition", catalog.definition(catalog.service(service_code)))
+    return render.respond(fmt, "service_definition", categories.definition(catalog.service(service_code)))
 
 
 @bp.post(f"/requests.{FMT}")

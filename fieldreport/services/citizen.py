@@ -1,4 +1,5 @@
-"""What a citizen does after submitting: rate the result, reopen it, or say "me too" on any report."""
+"""What a citizen does after submitting: rate the result, reopen it, or say "me too" on any report
+(optionally adding their own photos and note to it)."""
 from __future__ import annotations
 
 import hmac
@@ -8,12 +9,14 @@ from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from fieldreport import security
-from fieldreport.errors import Conflict, Forbidden, Unauthorized
+from fieldreport import ratelimit, security
+from fieldreport.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from fieldreport.extensions import db
-from fieldreport.models import Follower, Report, User
+from fieldreport.models import Addition, Follower, Report, User
 from fieldreport.models.base import utcnow
-from fieldreport.services import events, outbox, public
+from fieldreport.services import events, outbox, photos, public
+
+NOTE_LIMIT = 2000
 
 RATEABLE = ("resolved", "closed")
 
@@ -79,6 +82,12 @@ def reopen(code: str, reason: str, token: str | None, user: User | None = None) 
 def follow(code: str, follower_key: str) -> tuple[int, bool]:
     """Count one supporter per follower key (citizen token hash or client key): (count, new?)."""
     report, _ = public.visible(code)
+    result = _follow(report, follower_key)
+    db.session.commit()
+    return result
+
+
+def _follow(report: Report, follower_key: str) -> tuple[int, bool]:
     added = db.session.execute(
         pg_insert(Follower).values(report_id=report.id, follower_key=follower_key, created_at=utcnow())
         .on_conflict_do_nothing(constraint="uq_followers_report_follower").returning(Follower.id)).first()
@@ -88,5 +97,38 @@ def follow(code: str, follower_key: str) -> tuple[int, bool]:
                                    .returning(Report.followers_count)).scalar_one()
     else:
         count = report.followers_count
-    db.session.commit()
     return count, added is not None
+
+
+def add_to(code: str, follower_key: str, note: str | None, files: list[tuple[str | None, bytes]],
+           rate_key: str) -> dict:
+    """"Me too, and here is what I saw": follow the report and keep the supporter's photos and
+    note with it for the staff (never public). Checked like a submission; one commit."""
+    cfg = current_app.config
+    report, _ = public.visible(code)  # only a report the supporter may see
+    ratelimit.hit(f"addition:{rate_key}", cfg["SUBMIT_RATE_PER_HOUR"])
+    note = (note or "").strip() or None
+    if note is not None and ("\x00" in note or len(note) > NOTE_LIMIT):
+        raise Unprocessable("text_too_long", f"note is longer than {NOTE_LIMIT} characters.",
+                            f"Ghi chú dài quá {NOTE_LIMIT} ký tự.", field="note", max_length=NOTE_LIMIT)
+    limit = cfg["PHOTO_MAX_COUNT"]
+    if len(files) > limit:
+        raise Unprocessable("too_many_photos", f"At most {limit} photos per report.",
+                            f"Mỗi phản ánh tối đa {limit} ảnh.", max_count=limit, field="photos")
+    if note is None and not files:
+        raise Unprocessable("addition_empty", "Send a note or at least one photo.",
+                            "Cần gửi ghi chú hoặc ít nhất một ảnh.")
+    incoming = [photos.check(data, {"field": "photos", "index": i, "filename": name})
+                for i, (name, data) in enumerate(files)]
+    photos.store_originals(incoming)  # storage down: 503 before anything is written
+    count, _ = _follow(report, follower_key)
+    addition = Addition(report_id=report.id, follower_key=follower_key, note=note)
+    db.session.add(addition)
+    db.session.flush()
+    for item in incoming:
+        photo = photos.attach(item, None, kind="support")
+        photo.addition_id = addition.id
+        outbox.record("media", "workers.jobs.make_derivatives", photo.id)
+    events.commit()  # commit, then send the derivative jobs
+    return {"code": report.code, "followers_count": count, "addition_id": addition.id,
+            "photos": len(incoming)}

@@ -106,7 +106,7 @@ def store_originals(incoming: list[Incoming]) -> None:
             storage.put(key, item.data, item.info.mime)
 
 
-def attach(incoming: Incoming, report_id: int, kind: str = "before") -> Photo:
+def attach(incoming: Incoming, report_id: int | None, kind: str = "before") -> Photo:
     """The Photo row for a stored original; marks its upload used (once, even under races)."""
     from fieldreport import geo
     info = incoming.info

@@ -42,6 +42,12 @@ def find(code: str, *, lock: bool = False) -> Report:
     return report
 
 
+def exists(code: str) -> bool:
+    """Whether a report has this (normalised) tracking code: the lookup page's answer."""
+    norm = normalize_code(code)
+    return norm is not None and db.session.scalar(select(Report.id).where(Report.code == norm)) is not None
+
+
 def _categories() -> dict[int, Category]:
     return {c.id: c for c in db.session.scalars(select(Category))}
 
@@ -284,7 +290,8 @@ def nearby_select(lat: float, lon: float, category_id: int, meters: float):
     """Open reports of a category within `meters`, nearest first, as one SELECT."""
     pt = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
     distance = func.ST_Distance(func.geography(Report.location), func.geography(pt)).label("distance_m")
-    return (select(*_ITEM_COLUMNS, distance)
+    return (select(*_ITEM_COLUMNS, distance, Report.description, Report.address_hint, Report.reject_reason,
+                   Report.public_answer, Report.unit_id)
             .where(within(lat, lon, meters), Report.category_id == category_id,
                    Report.status.in_(OPEN_STATUSES))
             .order_by(distance, Report.id).limit(NEARBY_LIMIT))
@@ -300,7 +307,12 @@ def nearby(lat: float, lon: float, category: str, vi: bool, meters: float) -> li
     if not disclosure.report_visible(cat.public, Viewer.PUBLIC):
         return []  # reports of a non-public category are nobody else's to see
     rows = db.session.execute(nearby_select(lat, lon, cat.id, meters)).all()
-    return _items(rows, vi, cats, extra=lambda r: {"distance_m": round(r.distance_m, 1)})
+    # "Me too" shows what the report is about and who handles it, so the citizen can tell.
+    units = {u.id: (u.name_en if not vi and u.name_en else u.name) for u in db.session.execute(
+        select(Unit.id, Unit.name, Unit.name_en).where(Unit.id.in_({r.unit_id for r in rows} - {None})))}
+    return _items(rows, vi, cats, extra=lambda r: {
+        "distance_m": round(r.distance_m, 1), "description": r.description,
+        "unit": {"name": units[r.unit_id]} if r.unit_id in units else None})
 
 
 def mine(token_hash: str | None, user_id: int | None, vi: bool, limit: int = 100) -> list[dict]:

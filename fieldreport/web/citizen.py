@@ -4,39 +4,59 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, current_app, redirect, render_template, request, send_from_directory, url_for
-from sqlalchemy import select
 
-from fieldreport.extensions import db
-from fieldreport.models import Category
+from fieldreport.services import categories, public
+from fieldreport.web.i18n import t
 
 bp = Blueprint("citizen", __name__)
 
 # Buôn Ma Thuột centre: where the map opens before the phone gives a position.
 DEFAULT_CENTER = (12.667, 108.038)
 CODE_RE = re.compile(r"^[A-Za-z0-9-]{4,16}$")
+# Categories with a drawn icon (static/web/icons/categories.svg); a province's own get "other".
+ICONS = frozenset({"road_damage", "street_light", "power_outage", "rubbish", "illegal_dumping",
+                   "pavement_encroachment", "illegal_construction", "flooding", "fallen_tree",
+                   "traffic_signal", "noise", "pollution", "other"})
 
 
 @bp.get("/")
 def index():
-    cats = db.session.scalars(select(Category).where(Category.active, Category.public)
-                              .order_by(Category.sort_order, Category.code)).all()
-    return render_template("citizen/index.html", categories=cats, center=DEFAULT_CENTER)
+    cats = categories.public_categories()
+    groups: dict[str, list] = {}  # in the categories' own order, first appearance of each group
+    for c in cats:
+        groups.setdefault(c.group, []).append(c)
+    # The questions each category asks: the very definitions Open311 serves.
+    forms = {c.code: {"photo_required": c.photo_required, "anonymous_allowed": c.anonymous_allowed,
+                      "attributes": categories.definition(c)["attributes"]} for c in cats}
+    cfg = current_app.config
+    return render_template("citizen/index.html", groups=groups, forms=forms, icons=ICONS,
+                           center=DEFAULT_CENTER,
+                           limits={"photos": cfg["PHOTO_MAX_COUNT"], "photo_bytes": cfg["PHOTO_MAX_BYTES"]})
 
 
 @bp.get("/track")
 def track_lookup():
-    code = (request.args.get("code") or "").strip().upper()
-    if code and CODE_RE.match(code):
-        return redirect(url_for("web.citizen.track", code=code))
-    return render_template("citizen/track_lookup.html", code=code)
+    """The lookup box; a code that finds no report comes back here with the box to try again."""
+    raw = (request.args.get("code") or "").strip()
+    if not raw:
+        return render_template("citizen/track_lookup.html", code="", error=None)
+    code = public.normalize_code(raw)
+    if code is None:
+        return render_template("citizen/track_lookup.html", code=raw, error=t("track_bad_code")), 400
+    if not public.exists(code):
+        return render_template("citizen/track_lookup.html", code=raw,
+                               error=t("track_not_found", code=code)), 404
+    return redirect(url_for("web.citizen.track", code=code))
 
 
 @bp.get("/track/<code>")
 def track(code: str):
     # The page loads the report through the public API, exactly as the app would.
-    if not CODE_RE.match(code):
-        return render_template("citizen/track_lookup.html", code=code), 404
-    return render_template("citizen/track.html", code=code.upper())
+    norm = public.normalize_code(code) if CODE_RE.match(code) else None
+    if norm is None or not public.exists(norm):
+        error = t("track_not_found", code=norm) if norm else t("track_bad_code")
+        return render_template("citizen/track_lookup.html", code=code, error=error), 404
+    return render_template("citizen/track.html", code=norm)
 
 
 @bp.get("/signin")

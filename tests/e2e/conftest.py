@@ -6,11 +6,14 @@ migrated and seeded once per module, and a separate queue prefix and bucket.
 """
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -34,6 +37,7 @@ class LiveServer:
     url: str
     env: dict
     procs: Processes
+    tiles: "TileServer"
 
     def flask(self, *args: str) -> str:
         return _run([str(BIN / "flask"), "--app", "wsgi", *args], self.env)
@@ -89,6 +93,50 @@ db.session.commit()
 """
 
 
+@dataclass
+class TileServer:
+    """A stand-in for the province's tile server: a street-coloured PNG for any /z/x/y.png,
+    recording what it was asked. Browser contexts block it unless a test lets it through."""
+    url: str
+    template: str
+    attribution: str = "© Test Tiles"
+    requests: list = field(default_factory=list)
+
+
+def _tile_png() -> bytes:
+    from PIL import Image, ImageDraw
+    img = Image.new("RGB", (256, 256), (242, 239, 233))
+    ImageDraw.Draw(img).line((0, 128, 256, 128), fill=(255, 255, 255), width=14)
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def tile_server():
+    png = _tile_png()
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            seen.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(png)))
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.end_headers()
+            self.wfile.write(png)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield TileServer(url, url + "/{z}/{x}/{y}.png", requests=seen)
+    httpd.shutdown()
+
+
 @pytest.fixture(scope="module")
 def live_server_env() -> dict:
     """Extra FIELDREPORT_* settings of a module's live server (a module overrides this fixture,
@@ -97,7 +145,7 @@ def live_server_env() -> dict:
 
 
 @pytest.fixture(scope="module")
-def live_server(config, s3_server, tmp_path_factory, live_server_env):
+def live_server(config, s3_server, tile_server, tmp_path_factory, live_server_env):
     """gunicorn + `workers.main worker` against a freshly seeded e2e database."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} not installed (scripts/system-deps.sh installs it)")
@@ -112,9 +160,11 @@ def live_server(config, s3_server, tmp_path_factory, live_server_env):
                FIELDREPORT_S3_BUCKET="fieldreport-e2e", FIELDREPORT_SECRET_KEY="e2e-secret",
                FIELDREPORT_DEMO_MODE="1", FIELDREPORT_DEMO_PASSWORD=DEMO_PASSWORD,
                FIELDREPORT_LOG_JSON="0", FIELDREPORT_SUBMIT_RATE_PER_HOUR="1000",
+               FIELDREPORT_MAP_TILE_URL=tile_server.template,
+               FIELDREPORT_MAP_TILE_ATTRIBUTION=tile_server.attribution,
                PORT=str(port), HOST="127.0.0.1", WEB_CONCURRENCY="2", GUNICORN_THREADS="4",
                **live_server_env)
-    server = LiveServer(f"http://127.0.0.1:{port}", env, Processes())
+    server = LiveServer(f"http://127.0.0.1:{port}", env, Processes(), tile_server)
     server.flask("db-upgrade")
     server.flask("seed-demo")
     logs = tmp_path_factory.mktemp("e2e-logs")

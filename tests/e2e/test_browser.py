@@ -38,20 +38,29 @@ def after_photo(tmp_path) -> Path:
     return _jpeg(tmp_path, "repaired.jpg", (60, 60, 60))
 
 
-def _context(browser, live_server, **kw):
+def _context(browser, live_server, tiles: bool = False, **kw):
     ctx = browser.new_context(base_url=live_server.url, locale="vi-VN",
                               timezone_id="Asia/Ho_Chi_Minh", **kw)
-    # Nothing outside our own stack may be fetched (no CDN, no tiles): the photo store is ours.
+    # Nothing outside our own stack may be fetched (no CDN): the photo store is ours. The tile
+    # server is blocked too unless asked for, as on a phone that cannot reach it: maps fall back.
     allowed = (live_server.url, "http://" + live_server.env["FIELDREPORT_S3_PUBLIC_ENDPOINT"])
     external: list[str] = []
+    blocked_tiles: list[str] = []
 
     def gate(route):
-        if route.request.url.startswith(allowed) or route.request.url.startswith("data:"):
+        url = route.request.url
+        if url.startswith(allowed) or url.startswith("data:") or url.startswith("blob:"):
             return route.continue_()
-        external.append(route.request.url)
+        if url.startswith(live_server.tiles.url):
+            if tiles:
+                return route.continue_()
+            blocked_tiles.append(url)
+            return route.abort()
+        external.append(url)
         return route.abort()
     ctx.route("**/*", gate)
     ctx.external = external
+    ctx.blocked_tiles = blocked_tiles
     return ctx
 
 
@@ -90,7 +99,7 @@ def public_report(page, code: str) -> dict:
 
 def submit_report(page, category: str, photo: Path | None, text: str) -> str:
     page.goto("/")
-    page.select_option("#category", category)
+    page.click(f".tile[data-code='{category}']")
     if photo is not None:
         page.set_input_files("#photo-files", str(photo))
         page.wait_for_selector("#previews img")
@@ -106,7 +115,10 @@ def test_citizen_page_map_and_docs_need_no_cdn(phone, shots):
     phone.goto("/")
     phone.wait_for_selector(".leaflet-overlay-pane path", state="attached")
     assert phone.locator(".leaflet-overlay-pane path").count() > 20  # communes, not tiles
-    assert phone.locator("#category option").count() > 10
+    assert phone.locator("input[name=category]").count() > 10
+    # The tile server is out of reach (blocked): the map fell back to our commune boundaries.
+    phone.wait_for_selector("#map.no-tiles")
+    assert phone.context.blocked_tiles
     phone.goto("/api/v1/docs")
     phone.wait_for_selector(".swagger-ui .info")
 
@@ -191,7 +203,7 @@ def test_offline_submission_is_kept_and_sent_when_back_online(phone, before_phot
     assert phone.is_visible("#offline")
     phone.context.set_offline(False)
     phone.reload()
-    phone.select_option("#category", "rubbish")
+    phone.click(".tile[data-code='rubbish']")
     phone.set_input_files("#photo-files", str(before_photo))
     phone.click("#locate")
     phone.wait_for_function("document.getElementById('lat').value !== ''")
@@ -219,7 +231,7 @@ def test_offline_submission_is_kept_and_sent_when_back_online(phone, before_phot
 def test_me_too_instead_of_a_duplicate(phone, before_photo):
     first = submit_report(phone, "illegal_dumping", before_photo, "Đổ xà bần trái phép.")
     phone.goto("/")
-    phone.select_option("#category", "illegal_dumping")
+    phone.click(".tile[data-code='illegal_dumping']")
     phone.set_input_files("#photo-files", str(before_photo))
     phone.click("#locate")
     phone.wait_for_function("document.getElementById('lat').value !== ''")

@@ -60,7 +60,29 @@ def test_service_worker_served_from_root(client):
     resp.close()
 
 
-def test_track_pages(client):
-    assert client.get("/track?code=ab12cd").headers["Location"].endswith("/track/AB12CD")
-    assert client.get("/track/AB12CD").status_code == 200
+def test_track_pages(client, db_session):
+    from tests import factories as f
+    report = f.make_report(db_session, "street_light", *f.BMT)
+    db_session.commit()
+    code = report.code
+    assert client.get(f"/track?code={code.lower()}").headers["Location"].endswith(f"/track/{code}")
+    assert client.get(f"/track/{code}").status_code == 200
     assert client.get("/track/bad%20code!").status_code == 404
+
+
+def test_track_lookup_errors_keep_the_box(client):
+    """A wrong or unknown code answers the lookup page again, with the code and what to do."""
+    for query, status in (("7K3M9QX2AB", 404), ("ab12", 400)):
+        resp = client.get(f"/track?code={query}")
+        assert resp.status_code == status
+        html = resp.get_data(as_text=True)
+        assert 'id="code"' in html and f'value="{query}"' in html and 'id="code-error"' in html
+    resp = client.get("/track/7K3M9QX2AB")
+    assert resp.status_code == 404 and "Không tìm thấy phản ánh có mã 7K3M9QX2AB" in resp.get_data(as_text=True)
+
+
+def test_citizen_page_has_tiles_questions_and_limits(client):
+    html = client.get("/").get_data(as_text=True)
+    assert 'name="category" value="road_damage"' in html and "icons/categories.svg#road_damage" in html
+    assert "Tối đa 6 ảnh" in html
+    assert '"households"' in html  # power_outage's question, from its service definition

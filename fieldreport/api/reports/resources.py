@@ -16,7 +16,7 @@ from werkzeug.datastructures import CombinedMultiDict
 
 from fieldreport import auth, security
 from fieldreport.api.reports.schemas import (
-    FollowSchema, IntakeHeadersSchema, ListQuerySchema, MyReportSchema, NearbyItemSchema,
+    AdditionCreatedSchema, AdditionSubmitSchema, FollowSchema, IntakeHeadersSchema, ListQuerySchema, MyReportSchema, NearbyItemSchema,
     NearbyQuerySchema, RatingSchema, ReopenSchema, ReportCreatedSchema, ReportJsonSchema,
     ReportPageSchema, ReportSubmitSchema, ReportViewSchema, TokenQuerySchema)
 from fieldreport.errors import Invalid, Unauthorized, wants_vietnamese
@@ -58,6 +58,12 @@ def signed_in_user():
 def _token(body: dict | None = None) -> str | None:
     return request.headers.get("X-Citizen-Token") or (body or {}).get("citizen_token") \
         or request.args.get("citizen_token") or None
+
+
+def _follower_key() -> str:
+    """One supporter per citizen token, or per client address for an app without one."""
+    token = _token()
+    return ("t" + security.token_hash(token)[:63]) if token else ("i" + intake.client_key(request.remote_addr))
 
 
 def _read_photos(files) -> list[tuple[str | None, bytes]]:
@@ -159,10 +165,18 @@ class ReportFollow(MethodView):
     @blp.response(200, FollowSchema)
     def post(self, code):
         """Follow a report ("me too"): counted once per citizen token or client"""
-        token = _token()
-        key = ("t" + security.token_hash(token)[:63]) if token else ("i" + intake.client_key(request.remote_addr))
-        count, new = citizen.follow(code, key)
+        count, new = citizen.follow(code, _follower_key())
         return {"followers_count": count, "following": True, "new": new}
+
+
+@blp.route("/reports/<string:code>/additions")
+class ReportAdditions(MethodView):
+    @blp.arguments(AdditionSubmitSchema, location="multipart_or_json")
+    @blp.response(201, AdditionCreatedSchema)
+    def post(self, data, code):
+        """"Me too" with the supporter's own photos and note: kept for the staff, never public"""
+        return citizen.add_to(code, _follower_key(), data.get("note"), _read_photos(data.get("photos")),
+                              intake.client_key(request.remote_addr))
 
 
 @blp.route("/me/reports")

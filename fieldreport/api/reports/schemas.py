@@ -18,6 +18,7 @@ from marshmallow import (
 from marshmallow.validate import Length, Range, Regexp
 from werkzeug.datastructures import FileStorage
 
+from fieldreport import contact
 from fieldreport.errors import Invalid
 from fieldreport.models.report import STATUSES
 from fieldreport.services.intake import TOKEN_RE
@@ -43,6 +44,32 @@ class Str(fields.String):
         if "\x00" in text:
             raise ValidationError("NUL characters are not allowed.")
         return text
+
+
+class Phone(Str):
+    """A phone number that phonenumbers accepts (Vietnam by default), kept in E.164."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text:
+            return ""  # an empty optional field, as an empty form input sends it
+        number = contact.phone(text)
+        if number is None:
+            raise ValidationError("Not a valid phone number.")
+        return number
+
+
+class Email(Str):
+    """An e-mail address with a valid syntax and domain (no DNS lookup), normalised."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text:
+            return ""
+        address = contact.email(text)
+        if address is None:
+            raise ValidationError("Not a valid email address.")
+        return address
 
 
 class PhotoFile(Upload):
@@ -114,8 +141,10 @@ class ReportSubmitSchema(Schema):
     description = Str(validate=Length(max=4000))
     address_hint = Str(validate=Length(max=500))
     reporter_name = Str(validate=Length(max=200), metadata={"description": "private"})
-    reporter_phone = Str(validate=Length(max=40), metadata={"description": "private"})
-    reporter_email = Str(validate=Length(max=240), metadata={"description": "private"})
+    reporter_phone = Phone(validate=Length(max=40), allow_none=True, metadata={
+        "description": "private; a valid phone number (Vietnamese by default), stored in E.164"})
+    reporter_email = Email(validate=Length(max=240), allow_none=True, metadata={
+        "description": "private; a valid e-mail address"})
     attributes = fields.Dict(keys=fields.String(), metadata={  # unknown codes are intake's 422
         "description": "category attributes by code; in a form, send attribute[code]=value"})
     photos = fields.List(PhotoFile(), metadata={"description": "0–PHOTO_MAX_COUNT JPEG/PNG/WebP/HEIC files"})
@@ -254,6 +283,8 @@ class ReportItemSchema(Schema):
 
 class NearbyItemSchema(ReportItemSchema):
     distance_m = fields.Float()
+    description = fields.String(allow_none=True)
+    unit = fields.Nested(ReportUnitNameSchema, allow_none=True)
 
 
 class MyReportSchema(ReportItemSchema):
@@ -322,6 +353,23 @@ class ReopenSchema(Schema):
 
     reason = Str(required=True, validate=Length(1, 2000))
     citizen_token = Str(validate=CITIZEN_TOKEN, metadata={"description": "or X-Citizen-Token"})
+
+
+class AdditionSubmitSchema(Schema):
+    """A supporter's photos and note for a report they join ("me too"), multipart."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    note = Str(validate=Length(max=2000), metadata={"description": "what the supporter saw (staff only)"})
+    photos = fields.List(PhotoFile(), metadata={"description": "0–PHOTO_MAX_COUNT JPEG/PNG/WebP/HEIC files"})
+
+
+class AdditionCreatedSchema(Schema):
+    code = fields.String()
+    followers_count = fields.Integer()
+    addition_id = fields.Integer()
+    photos = fields.Integer(metadata={"description": "how many photos were kept"})
 
 
 class FollowSchema(Schema):

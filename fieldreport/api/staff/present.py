@@ -7,7 +7,7 @@ from sqlalchemy.orm import aliased
 from fieldreport import auth, geo
 from fieldreport.errors import Forbidden, Unprocessable, wants_vietnamese
 from fieldreport.extensions import db, storage
-from fieldreport.models import Area, Category, Event, Photo, Report, Unit, User
+from fieldreport.models import Addition, Area, Category, Event, Photo, Report, Unit, User
 from fieldreport.models.base import utcnow
 from fieldreport.models.report import OPEN_STATUSES, STATUSES
 from fieldreport.services import workflow
@@ -97,6 +97,11 @@ def detail(report: Report, user: User) -> dict:
                      "actor_unit": named(acting.get(e.actor_user_id)),
                      "from_unit_named": named(e.from_unit_id), "to_unit_named": named(e.to_unit_id)}
                     for e in events],
+        # Supporters' photos and notes ("me too" with their own): staff only, never public.
+        "additions": [{"at": a.created_at, "note": a.note,
+                       "photos": [_photo(p, auth.can_see_contact(user)) for p in a.photos]}
+                      for a in db.session.scalars(select(Addition).where(Addition.report_id == report.id)
+                                                  .order_by(Addition.id))],
         "reporter": ({"name": report.reporter_name, "phone": report.reporter_phone,
                       "email": report.reporter_email} if auth.can_see_contact(user) else None),
         "actions": workflow.allowed_actions(user, report),

@@ -99,6 +99,8 @@ class StaffReportDetailSchema(StaffReportSummarySchema):
         "description": "explain: rule_id, rule_note, area_code, area_name, method "
                        "(contains|nearest|none), distance_m, reason, also_in"})
     photos = fields.List(fields.Dict())
+    additions = fields.List(fields.Dict(), metadata={
+        "description": "supporters' additions (\"me too\" with their own): at, note, photos; never public"})
     history = fields.List(fields.Nested(StaffEventSchema))
     reporter = fields.Dict(allow_none=True, metadata={
         "description": "name, phone, email: dispatcher and admin only"})

@@ -1,12 +1,20 @@
-/* Citizen report form: photos, position, "me too", and submissions kept until the API has them. */
+/* Citizen report form: category tiles and questions, photos made small on the phone, a pin on a
+   street map, every error at once, "me too", and submissions kept until the API has them. */
 (function () {
   "use strict";
   var MINE = "fr.mine";
   var API = "/api/v1";
-  var photos = [];          // File/Blob objects chosen for the current report
+  var MAX_SIDE = 2048, QUALITY = 0.85;  // what the server's display copy keeps anyway
+  var opts = { forms: {}, limits: { photos: 6 } };
+  var photos = [];          // {id, blob, name, heic, url, ready: Promise} chosen for this report
+  var photoSeq = 0;
   var map = null, marker = null, circle = null;
+  var place = null;         // the last /locate answer for the pin, null while unknown
+  var placeSeq = 0;
   var skipNearby = false;   // set when the citizen chose "send mine anyway"
   var flushing = false;
+
+  function $(id) { return document.getElementById(id); }
 
   /* ---- the citizen's own reports (code + secret token), kept on this device ---- */
   function mine() {
@@ -22,7 +30,7 @@
     return m ? m.token : null;
   }
   function showMine() {
-    var ul = document.getElementById("mine"), card = document.getElementById("mine-card");
+    var ul = $("mine"), card = $("mine-card");
     if (!ul) return;
     var list = mine();
     card.hidden = list.length === 0;
@@ -60,24 +68,25 @@
 
   function refreshPending() {
     return idb.all().then(function (list) {
-      var box = document.getElementById("pending");
+      var box = $("pending");
       if (!box) return list;
       box.hidden = list.length === 0;
-      document.getElementById("pending-count").textContent = list.length;
+      $("pending-count").textContent = list.length;
       return list;
     });
   }
 
   /* ---- sending: one attempt per pending record, same Idempotency-Key every time ---- */
-  function send(rec) {
+  function send(rec, onProgress) {
     var fd = new FormData();
     Object.keys(rec.fields).forEach(function (k) {
       if (rec.fields[k] !== "" && rec.fields[k] != null) fd.append(k, rec.fields[k]);
     });
+    Object.keys(rec.attributes || {}).forEach(function (k) { fd.append("attribute[" + k + "]", rec.attributes[k]); });
     rec.photos.forEach(function (p, i) { fd.append("photos", p.blob, p.name || "photo" + i + ".jpg"); });
     var headers = { "Idempotency-Key": rec.key };
     if (rec.token) headers["X-Citizen-Token"] = rec.token;
-    return FR.api(API + "/reports", { method: "POST", body: fd, headers: headers })
+    return FR.upload(API + "/reports", fd, headers, onProgress)
       .then(function (body) {
         addMine({ code: body.code, token: body.citizen_token, at: new Date().toISOString(), category: rec.label });
         return idb.del(rec.key).then(function () { return { ok: true, body: body }; });
@@ -102,7 +111,7 @@
         return p.then(function () {
           return send(rec).then(function (res) {
             if (res.ok) showResult(res.body);
-            else if (!res.retry) showError(res.err);
+            else if (!res.retry) showServerError(res.err);
           });
         });
       }, Promise.resolve());
@@ -110,9 +119,121 @@
             function () { flushing = false; });
   }
 
-  /* ---- the form ---- */
-  function $(id) { return document.getElementById(id); }
+  /* ---- photos: made small on the phone (canvas, upright), HEIC sent as it is ---- */
+  function isHeic(file) {
+    return /hei[cf]/i.test(file.type || "") || /\.hei[cf]$/i.test(file.name || "");
+  }
+  function jpegName(name) { return String(name || "photo").replace(/\.[^.]*$/, "") + ".jpg"; }
 
+  function prepare(file) {
+    if (isHeic(file) || !window.createImageBitmap) return Promise.resolve({ blob: file, name: file.name });
+    return createImageBitmap(file, { imageOrientation: "from-image" }).then(function (bmp) {
+      var scale = Math.min(1, MAX_SIDE / Math.max(bmp.width, bmp.height));
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.max(1, Math.round(bmp.width * scale));
+      canvas.height = Math.max(1, Math.round(bmp.height * scale));
+      var ctx = canvas.getContext("2d");
+      ctx.fillStyle = "#fff";  // a transparent PNG becomes JPEG on white, not on black
+      ctx.fillRect(0, 0, canvas.width, canvas.height);
+      ctx.drawImage(bmp, 0, 0, canvas.width, canvas.height);
+      if (bmp.close) bmp.close();
+      return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", QUALITY); });
+    }).then(function (jpeg) {
+      // Already small enough as it is: keep the original bytes (and all its metadata).
+      if (!jpeg || (file.type === "image/jpeg" && file.size <= jpeg.size)) return { blob: file, name: file.name };
+      return withExif(file, jpeg).then(function (blob) { return { blob: blob, name: jpegName(file.name) }; });
+    }, function () {
+      return { blob: file, name: file.name };  // the browser cannot read it: the server decides
+    });
+  }
+
+  /* The original's EXIF (time and GPS: the staff's evidence) copied into the small JPEG, with its
+     orientation set to "upright" because the canvas has already turned the pixels. */
+  function withExif(original, jpeg) {
+    if (original.type !== "image/jpeg") return Promise.resolve(jpeg);
+    return original.slice(0, 256 * 1024).arrayBuffer().then(function (buf) {
+      var app1 = exifSegment(new DataView(buf));
+      if (!app1) return jpeg;
+      return new Blob([jpeg.slice(0, 2), app1, jpeg.slice(2)], { type: "image/jpeg" });
+    }, function () { return jpeg; });
+  }
+
+  function exifSegment(v) {
+    if (v.byteLength < 4 || v.getUint16(0) !== 0xFFD8) return null;
+    var off = 2;
+    while (off + 4 <= v.byteLength) {
+      var marker = v.getUint16(off), len = v.getUint16(off + 2);
+      if ((marker & 0xFF00) !== 0xFF00 || marker === 0xFFDA) return null;
+      if (marker === 0xFFE1 && off + 2 + len <= v.byteLength && v.getUint32(off + 4) === 0x45786966) {
+        var seg = new Uint8Array(v.buffer.slice(off, off + 2 + len));
+        uprightOrientation(new DataView(seg.buffer), 10);
+        return seg;
+      }
+      off += 2 + len;
+    }
+    return null;
+  }
+
+  function uprightOrientation(v, tiff) {
+    try {
+      var le = v.getUint16(tiff) === 0x4949;
+      var ifd = tiff + v.getUint32(tiff + 4, le), n = v.getUint16(ifd, le);
+      for (var i = 0; i < n; i++) {
+        var entry = ifd + 2 + i * 12;
+        if (v.getUint16(entry, le) === 0x0112) { v.setUint16(entry + 8, 1, le); return; }
+      }
+    } catch (e) { /* a malformed EXIF block: the server reads what it can */ }
+  }
+
+  function addFiles(input) {
+    var max = opts.limits.photos, dropped = 0;
+    Array.prototype.forEach.call(input.files, function (f) {
+      if (photos.length >= max) { dropped++; return; }
+      var item = { id: ++photoSeq, name: f.name, heic: isHeic(f), blob: null, url: null };
+      item.ready = prepare(f).then(function (out) {
+        item.blob = out.blob;
+        item.name = out.name;
+        if (!item.heic) item.url = URL.createObjectURL(out.blob);
+        renderPreviews();
+        return item;
+      });
+      photos.push(item);
+    });
+    input.value = "";
+    renderPreviews();
+    setError("photos", dropped ? FR.tf("photos_full", { n: max }) : null);
+  }
+
+  function removePhoto(id) {
+    if (!window.confirm(FR.t("photo_remove_confirm"))) return;
+    var gone = photos.filter(function (p) { return p.id === id; })[0];
+    photos = photos.filter(function (p) { return p.id !== id; });
+    if (gone && gone.url) URL.revokeObjectURL(gone.url);
+    renderPreviews();
+    setError("photos", null);
+    var next = document.querySelector("#previews .remove") || $("choose-photo");
+    next.focus();
+  }
+
+  function renderPreviews() {
+    var max = opts.limits.photos;
+    $("photos-count").textContent = "(" + FR.tf("photos_count", { count: photos.length, max: max }) + ")";
+    $("take-photo").disabled = $("choose-photo").disabled = photos.length >= max;
+    $("previews").innerHTML = photos.map(function (p, i) {
+      var label = FR.t("photos") + " " + (i + 1);
+      var pic = p.heic
+        ? '<span class="placeholder" role="img" aria-label="' + FR.esc(label + ": " + FR.t("photo_heic")) + '">' +
+          '<svg class="icon" aria-hidden="true" focusable="false"><use href="' + FR.esc(opts.sprite) + '#photo"></use></svg>' +
+          '<span>HEIC</span></span>'
+        : p.url ? '<img src="' + FR.esc(p.url) + '" alt="' + FR.esc(label) + '">'
+        : '<span class="placeholder" role="img" aria-label="' + FR.esc(FR.t("photo_preparing")) + '">…</span>';
+      return '<li class="preview" data-id="' + p.id + '">' + pic +
+        '<button type="button" class="remove" data-id="' + p.id + '" aria-label="' +
+        FR.esc(FR.t("photo_remove") + " " + (i + 1)) + '">×</button></li>';
+    }).join("");
+  }
+
+  /* ---- position: a draggable pin, and the commune under it from our own boundaries ---- */
   function setPosition(lat, lon, accuracy) {
     $("lat").value = lat.toFixed(6);
     $("lon").value = lon.toFixed(6);
@@ -120,59 +241,215 @@
     $("position").textContent = lat.toFixed(5) + ", " + lon.toFixed(5) +
       (accuracy != null ? " (" + FR.t("accuracy") + " ±" + Math.round(accuracy) + " m)" : "");
     var ll = [lat, lon];
-    if (!marker) marker = L.marker(ll).addTo(map); else marker.setLatLng(ll);
+    if (!marker) {
+      marker = L.marker(ll, { draggable: true, autoPan: true, keyboard: false }).addTo(map);
+      marker.on("dragend", function () {
+        var p = marker.getLatLng();
+        setPosition(p.lat, p.lng, null);
+      });
+    } else marker.setLatLng(ll);
     if (circle) { map.removeLayer(circle); circle = null; }
-    if (accuracy != null) circle = L.circle(ll, { radius: accuracy, weight: 1 }).addTo(map);
-    map.setView(ll, Math.max(map.getZoom(), 15));
+    if (accuracy != null) circle = L.circle(ll, { radius: accuracy, weight: 1, interactive: false }).addTo(map);
+    map.setView(ll, Math.max(map.getZoom(), 16));
     skipNearby = false;
+    setError("location", null);
+    lookUpPlace(lat, lon);
+  }
+
+  function lookUpPlace(lat, lon) {
+    var seq = ++placeSeq;
+    place = null;
+    $("place").className = "place";
+    $("place").textContent = FR.t("place_checking");
+    FR.api(API + "/locate?lat=" + lat.toFixed(6) + "&lon=" + lon.toFixed(6)).then(function (body) {
+      if (seq !== placeSeq) return;  // the pin moved again meanwhile
+      place = body;
+      var el = $("place");
+      if (body.inside) {
+        el.className = "place ok";
+        el.textContent = body.commune.name + ", " + (body.province ? body.province.name : "");
+      } else {
+        el.className = "place bad";
+        el.textContent = FR.tf("place_outside", { province: (body.service_province && body.service_province.name) || "" });
+      }
+    }, function () {
+      if (seq === placeSeq) $("place").textContent = "";  // offline: the server decides on sending
+    });
   }
 
   function locate() {
     if (!navigator.geolocation) { $("position").textContent = FR.t("geo_failed"); return; }
-    $("position").textContent = FR.t("locating");
+    $("place").textContent = FR.t("locating");
     navigator.geolocation.getCurrentPosition(function (pos) {
       setPosition(pos.coords.latitude, pos.coords.longitude, pos.coords.accuracy);
     }, function () {
-      $("position").textContent = FR.t("geo_failed");
+      $("place").textContent = FR.t("geo_failed");
     }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
   }
 
-  function renderPreviews() {
-    $("previews").innerHTML = "";
-    photos.forEach(function (f, i) {
-      var img = document.createElement("img");
-      img.src = URL.createObjectURL(f);
-      img.alt = f.name || "photo";
-      img.title = f.name || "";
-      img.addEventListener("click", function () { photos.splice(i, 1); renderPreviews(); });
-      $("previews").appendChild(img);
-    });
-  }
-  function addFiles(input) {
-    Array.prototype.forEach.call(input.files, function (f) { photos.push(f); });
-    input.value = "";
-    renderPreviews();
+  /* ---- the category and its own questions (the Open311 service definition) ---- */
+  function selectedCategory() {
+    var input = document.querySelector("input[name=category]:checked");
+    if (!input) return { code: "", label: "", photoRequired: false, form: null };
+    var tile = input.closest(".tile");
+    return { code: input.value, label: tile.querySelector(".tile-name").textContent,
+             photoRequired: input.dataset.photoRequired === "1", form: opts.forms[input.value] || null };
   }
 
-  function selectedCategory() {
-    var sel = $("category");
-    var opt = sel.options[sel.selectedIndex];
-    return { code: sel.value, label: opt ? opt.textContent : "", photoRequired: opt && opt.dataset.photoRequired === "1" };
+  function localText(text) {
+    // Definitions written "Tiếng Việt / English" show the page's language only.
+    var parts = String(text || "").split(" / ");
+    return parts.length === 2 ? parts[FR.lang === "en" ? 1 : 0] : String(text || "");
   }
+
+  function renderAttributes() {
+    var cat = selectedCategory(), box = $("attributes");
+    var defs = (cat.form && cat.form.attributes || []).filter(function (a) { return a.variable !== false; });
+    box.innerHTML = defs.map(function (a) {
+      var id = "attr-" + a.code, label = FR.esc(localText(a.description)) + (a.required ? ' <span aria-hidden="true">*</span>' : "");
+      var req = a.required ? ' required aria-required="true"' : "";
+      var described = ' aria-describedby="' + id + '-error"';
+      var input;
+      if (a.datatype === "singlevaluelist") {
+        input = '<select id="' + id + '" data-attr="' + FR.esc(a.code) + '"' + req + described + '><option value="">' +
+          FR.esc(FR.t("choose_value")) + "</option>" + (a.values || []).map(function (v) {
+            return '<option value="' + FR.esc(v.key) + '">' + FR.esc(v.name) + "</option>";
+          }).join("") + "</select>";
+      } else if (a.datatype === "multivaluelist") {
+        return '<fieldset class="field attr" id="' + id + '" data-attr="' + FR.esc(a.code) + '" data-multi="1"' + described + "><legend>" + label + "</legend>" +
+          (a.values || []).map(function (v, i) {
+            return '<label class="check"><input type="checkbox" id="' + id + "-" + i + '" value="' + FR.esc(v.key) + '"> ' + FR.esc(v.name) + "</label>";
+          }).join("") + '<p id="' + id + '-error" class="field-error" hidden></p></fieldset>';
+      } else if (a.datatype === "number") {
+        input = '<input id="' + id + '" data-attr="' + FR.esc(a.code) + '" inputmode="decimal" data-number="1"' + req + described + ">";
+      } else if (a.datatype === "text") {
+        input = '<textarea id="' + id + '" data-attr="' + FR.esc(a.code) + '" rows="2" maxlength="1000"' + req + described + "></textarea>";
+      } else if (a.datatype === "datetime") {
+        input = '<input type="datetime-local" id="' + id + '" data-attr="' + FR.esc(a.code) + '"' + req + described + ">";
+      } else {
+        input = '<input id="' + id + '" data-attr="' + FR.esc(a.code) + '" maxlength="1000"' + req + described + ">";
+      }
+      return '<div class="field attr"><label for="' + id + '">' + label + "</label>" + input +
+        '<p id="' + id + '-error" class="field-error" hidden></p></div>';
+    }).join("");
+  }
+
+  function attributeValues() {
+    var out = {};
+    Array.prototype.forEach.call($("attributes").querySelectorAll("[data-attr]"), function (el) {
+      var value = el.dataset.multi
+        ? Array.prototype.map.call(el.querySelectorAll("input:checked"), function (c) { return c.value; }).join(",")
+        : el.value.trim();
+      if (value !== "") out[el.dataset.attr] = el.dataset.number ? value.replace(",", ".") : value;
+    });
+    return out;
+  }
+
+  /* ---- checking: every problem at once, each next to its field ---- */
+  var PHONE_RE = /^(\+?84|0)(3|5|7|8|9)\d{8}$|^(\+?84|0)2\d{9}$|^\+(?!84)[1-9]\d{6,14}$/;
+  var EMAIL_RE = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)*\.[^\s@.]{2,}$/;
+
+  function validPhone(raw) { return PHONE_RE.test(String(raw).replace(/[\s.()-]/g, "")); }
+  function validEmail(raw) { return EMAIL_RE.test(String(raw)) && String(raw).indexOf("..") < 0; }
 
   function fields() {
-    var out = {};
-    ["category", "lat", "lon", "accuracy_m", "description", "address_hint",
+    var out = { category: selectedCategory().code };
+    ["lat", "lon", "accuracy_m", "description", "address_hint",
      "reporter_name", "reporter_phone", "reporter_email"].forEach(function (k) { out[k] = $(k).value.trim(); });
     return out;
   }
 
-  function showError(err) {
-    var el = $("form-error");
-    el.textContent = FR.t("rejected_input") + " " + FR.problemText(err);
-    el.hidden = false;
+  function validate(f, cat) {
+    var errors = {};
+    if (!f.category) errors.category = FR.t("err_category");
+    if (!f.lat || !f.lon) errors.location = FR.t("err_location");
+    else if (place && place.inside === false) errors.location = FR.t("err_outside");
+    if (cat.photoRequired && photos.length === 0) errors.photos = FR.t("err_photos");
+    if (f.reporter_phone && !validPhone(f.reporter_phone)) errors.reporter_phone = FR.t("err_phone");
+    if (f.reporter_email && !validEmail(f.reporter_email)) errors.reporter_email = FR.t("err_email");
+    if (cat.form && cat.form.anonymous_allowed === false && !(f.reporter_name && (f.reporter_phone || f.reporter_email))) {
+      errors.contact = FR.t("err_contact");
+    }
+    Array.prototype.forEach.call($("attributes").querySelectorAll("[data-attr]"), function (el) {
+      var key = "attr-" + el.dataset.attr;
+      var value = el.dataset.multi ? (el.querySelector("input:checked") ? "x" : "") : el.value.trim();
+      if (el.getAttribute("aria-required") === "true" && value === "") errors[key] = FR.t("err_required");
+      else if (el.dataset.number && value !== "" && !isFinite(Number(value.replace(",", ".")))) errors[key] = FR.t("err_number");
+    });
+    return errors;
   }
 
+  function control(name) {
+    if (name === "category") return document.querySelector("input[name=category]:checked") || document.querySelector("input[name=category]");
+    if (name === "photos") return $("take-photo");
+    if (name === "location") return $("locate");
+    if (name === "contact") return $("reporter_name");
+    return $(name);
+  }
+
+  function setError(name, message) {
+    var el = $(name + "-error");
+    if (!el) return false;
+    el.textContent = message || "";
+    el.hidden = !message;
+    var c = name === "category" ? $("category-field") : name === "photos" ? $("photos-field")
+      : name === "location" ? $("location-field") : $(name);
+    if (c) {
+      if (message) c.setAttribute("aria-invalid", "true"); else c.removeAttribute("aria-invalid");
+      var field = c.closest(".field");
+      if (field) field.classList.toggle("invalid", !!message);
+    }
+    return true;
+  }
+
+  function clearErrors() {
+    Array.prototype.forEach.call(document.querySelectorAll("#report-form .field-error"), function (el) {
+      setError(el.id.replace(/-error$/, ""), null);
+    });
+    $("form-summary").hidden = true;
+  }
+
+  function showErrors(errors, extra) {
+    clearErrors();
+    var names = Object.keys(errors);
+    var shown = names.filter(function (n) { return setError(n, errors[n]); });
+    if (shown.some(function (n) { return /^reporter_|^contact$/.test(n); })) $("contact").open = true;
+    var box = $("form-summary");
+    box.textContent = (extra ? extra + " " : "") + (shown.length ? FR.tf("errors_summary", { n: shown.length }) : "");
+    box.hidden = !box.textContent;
+    var firstError = document.querySelector("#report-form .field-error:not([hidden])");
+    var target = firstError ? control(firstError.id.replace(/-error$/, "")) : box;
+    if (target && target.focus) target.focus();
+  }
+
+  /* The server checks everything again: its answer lands next to the field it is about. */
+  var CODE_FIELDS = { outside_service_area: "location", location_required: "location", coordinates_incomplete: "location",
+                      invalid_coordinates: "location", photo_required: "photos", too_many_photos: "photos",
+                      contact_required: "contact", unknown_category: "category" };
+  function serverErrors(err) {
+    var p = err && err.problem, out = {};
+    if (!p || typeof p !== "object") return out;
+    var name = CODE_FIELDS[p.code] || (p.attribute ? "attr-" + p.attribute : null) ||
+      (p.field === "photos" || /^photo_/.test(p.code || "") ? "photos" : p.field);
+    if (name && $(name + "-error")) out[name] = p.message;
+    var words = { reporter_phone: "err_phone", reporter_email: "err_email", category: "err_category",
+                  description: "err_too_long", address_hint: "err_too_long", reporter_name: "err_too_long" };
+    (function walk(obj) {  // marshmallow: {location: {field: [messages]}}
+      Object.keys(obj || {}).forEach(function (k) {
+        var v = obj[k];
+        if (Array.isArray(v) && $(k + "-error")) out[k] = words[k] ? FR.t(words[k]) : v.join(" ");
+        else if (v && typeof v === "object" && !Array.isArray(v)) walk(v);
+      });
+    })(p.errors);
+    return out;
+  }
+
+  function showServerError(err) {
+    var mapped = serverErrors(err);
+    showErrors(mapped, Object.keys(mapped).length ? FR.t("err_server") : FR.t("err_server") + " " + FR.problemText(err));
+  }
+
+  /* ---- results ---- */
   function showResult(body) {
     var box = $("result");
     box.className = "card ok";
@@ -181,6 +458,7 @@
       FR.esc(FR.t("track")) + "</a>";
     box.hidden = false;
     box.scrollIntoView({ block: "start" });
+    box.focus();
   }
 
   function showSavedOffline() {
@@ -188,46 +466,63 @@
     box.className = "card warn";
     box.innerHTML = "<p id=\"saved-offline\">" + FR.esc(FR.t("saved_offline")) + "</p>";
     box.hidden = false;
+    box.focus();
   }
 
   function resetForm() {
     $("report-form").reset();
+    photos.forEach(function (p) { if (p.url) URL.revokeObjectURL(p.url); });
     photos = [];
     renderPreviews();
-    $("form-error").hidden = true;
+    renderAttributes();
+    clearErrors();
     $("photo-hint").hidden = true;
-    $("position").textContent = FR.t("no_location");
+    $("place").className = "place";
+    $("place").textContent = FR.t("no_location");
+    $("position").textContent = "";
+    place = null;
     if (marker) { map.removeLayer(marker); marker = null; }
     if (circle) { map.removeLayer(circle); circle = null; }
   }
 
-  function validate(f, cat) {
-    if (!f.category) return FR.t("choose_category");
-    if (!f.lat || !f.lon) return FR.t("no_location");
-    if (cat.photoRequired && photos.length === 0) return FR.t("photo_required");
-    return null;
+  function progress(loaded, total) {
+    var pct = total ? Math.min(100, Math.round(loaded * 100 / total)) : 0;
+    $("upload-progress").value = pct;
+    $("submit").textContent = FR.tf("uploading", { pct: pct });
   }
 
+  /* ---- "me too": the existing report, and the citizen's photos and note added to it ---- */
   function checkNearby(f) {
     if (skipNearby || !navigator.onLine) return Promise.resolve([]);
     var q = "?lat=" + encodeURIComponent(f.lat) + "&lon=" + encodeURIComponent(f.lon) + "&category=" + encodeURIComponent(f.category);
     return FR.api(API + "/reports/nearby" + q).then(function (body) {
-      return Array.isArray(body) ? body : (body.items || body.reports || body.results || []);
+      return Array.isArray(body) ? body : (body.items || []);
     }, function () { return []; });  // the check is a courtesy: never block a submission on it
   }
 
   function offerMeToo(list, f) {
     var box = $("metoo");
+    var mineToAdd = photos.length > 0 || !!f.description;
     $("metoo-list").innerHTML = list.slice(0, 3).map(function (r) {
       var dist = r.distance_m != null ? Math.round(r.distance_m) + " " + FR.t("meters_away") : "";
-      return '<div class="metoo-item"><a class="code" href="/track/' + encodeURIComponent(r.code) + '">' + FR.esc(r.code) +
-        "</a> · " + FR.esc(FR.statusLabel(r.status)) + " · " + FR.esc(dist) +
-        (r.followers_count != null ? " · " + r.followers_count + " " + FR.esc(FR.t("supporters")) : "") +
-        '<p class="small">' + FR.esc((r.description || "").slice(0, 140)) + "</p>" +
-        '<button type="button" class="btn primary small metoo-btn" data-code="' + FR.esc(r.code) + '">' + FR.esc(FR.t("metoo")) + "</button></div>";
-    }).join("");
+      var pic = r.thumb_url
+        ? '<img class="metoo-thumb" src="' + FR.esc(r.thumb_url) + '" alt="' + FR.esc(FR.t("photos") + " " + r.code) + '">'
+        : '<span class="metoo-thumb placeholder" role="img" aria-label="' + FR.esc(FR.t("metoo_no_photo")) + '">' +
+          '<svg class="icon" aria-hidden="true" focusable="false"><use href="' + FR.esc(opts.sprite) + '#photo"></use></svg></span>';
+      return '<div class="metoo-item" data-code="' + FR.esc(r.code) + '">' + pic + '<div class="metoo-body">' +
+        '<p><a class="code" href="/track/' + encodeURIComponent(r.code) + '">' + FR.esc(r.code) + "</a> " +
+        '<span class="badge ' + FR.esc(r.status) + '">' + FR.esc(FR.statusLabel(r.status)) + "</span> " +
+        '<span class="muted small">' + FR.esc(dist) +
+        (r.followers_count != null ? " · " + r.followers_count + " " + FR.esc(FR.t("supporters")) : "") + "</span></p>" +
+        (r.description ? '<p class="small metoo-desc">' + FR.esc(r.description.slice(0, 200)) + "</p>" : "") +
+        '<p class="small muted">' + FR.esc(FR.t("metoo_unit")) + ": " + FR.esc(r.unit ? r.unit.name : "—") + "</p>" +
+        '<button type="button" class="btn primary small metoo-btn" data-code="' + FR.esc(r.code) + '">' + FR.esc(FR.t("metoo")) + "</button>" +
+        "</div></div>";
+    }).join("") + (mineToAdd ? '<label class="check metoo-add"><input type="checkbox" id="metoo-add" checked> ' +
+      FR.esc(FR.t("metoo_add")) + "</label>" : "");
     box.hidden = false;
     box.scrollIntoView({ block: "start" });
+    box.focus();
     Array.prototype.forEach.call(box.querySelectorAll(".metoo-btn"), function (btn) {
       btn.addEventListener("click", function () { follow(btn.dataset.code, f); });
     });
@@ -241,62 +536,98 @@
   }
 
   function follow(code, f) {
-    var body = {};
-    if (f.reporter_email) body.email = f.reporter_email;
-    if (f.reporter_phone) body.phone = f.reporter_phone;
-    FR.api(API + "/reports/" + encodeURIComponent(code) + "/follow",
-           { method: "POST", json: body, headers: { "X-Citizen-Token": deviceToken() } })
-      .then(function () {
-        $("metoo").hidden = true;
-        addMine({ code: code, token: null, at: new Date().toISOString(), category: selectedCategory().label });
-        var box = $("result");
-        box.className = "card ok";
-        box.innerHTML = '<p id="metoo-done">' + FR.esc(FR.t("metoo_done")) + ' <a class="code" href="/track/' +
-          encodeURIComponent(code) + '">' + FR.esc(code) + "</a></p>";
-        box.hidden = false;
-        resetForm();
-        showMine();
-      }, showError);
+    var add = $("metoo-add") && $("metoo-add").checked;
+    var headers = { "X-Citizen-Token": deviceToken() };
+    var path = API + "/reports/" + encodeURIComponent(code);
+    var sent = add
+      ? Promise.all(photos.map(function (p) { return p.ready; })).then(function () {
+          var fd = new FormData();
+          if (f.description) fd.append("note", f.description);
+          photos.forEach(function (p, i) { fd.append("photos", p.blob, p.name || "photo" + i + ".jpg"); });
+          $("progress-box").hidden = false;
+          return FR.upload(path + "/additions", fd, headers, progress);
+        })
+      : FR.api(path + "/follow", { method: "POST", json: {}, headers: headers });
+    sent.then(function () {
+      $("metoo").hidden = true;
+      $("progress-box").hidden = true;
+      addMine({ code: code, token: null, at: new Date().toISOString(), category: selectedCategory().label });
+      var box = $("result");
+      box.className = "card ok";
+      box.innerHTML = '<p id="metoo-done">' + FR.esc(FR.t(add ? "metoo_added" : "metoo_done")) + ' <a class="code" href="/track/' +
+        encodeURIComponent(code) + '">' + FR.esc(code) + "</a></p>";
+      box.hidden = false;
+      box.focus();
+      resetForm();
+      showMine();
+    }, function (err) {
+      $("progress-box").hidden = true;
+      $("metoo").hidden = true;
+      showServerError(err);
+    });
   }
 
+  /* ---- submitting ---- */
   function onSubmit(ev) {
     ev.preventDefault();
-    $("form-error").hidden = true;
     var f = fields(), cat = selectedCategory();
-    var problem = validate(f, cat);
-    if (problem) { $("form-error").textContent = problem; $("form-error").hidden = false; return; }
+    var errors = validate(f, cat);
+    if (Object.keys(errors).length) { showErrors(errors); return; }
+    clearErrors();
     var btn = $("submit");
     btn.disabled = true;
     btn.textContent = FR.t("sending");
-    checkNearby(f).then(function (list) {
+    var attributes = attributeValues();
+    Promise.all(photos.map(function (p) { return p.ready; })).then(function () {
+      return checkNearby(f);
+    }).then(function (list) {
       if (list.length) { offerMeToo(list, f); return null; }
       $("metoo").hidden = true;
       // Saved first, then sent: a crash or a dead network between the two loses nothing.
       var rec = { key: FR.uuid(), token: deviceToken(), created: Date.now(), label: cat.label, fields: f,
-                  photos: photos.map(function (p) { return { blob: p, name: p.name, type: p.type }; }) };
-      return idb.put(rec).then(function () { return send(rec); }).then(function (res) {
+                  attributes: attributes,
+                  photos: photos.map(function (p) { return { blob: p.blob, name: p.name, type: p.blob.type }; }) };
+      $("upload-progress").value = 0;
+      $("progress-box").hidden = false;
+      return idb.put(rec).then(function () { return send(rec, progress); }).then(function (res) {
         if (res.ok) { resetForm(); showResult(res.body); }
         else if (res.retry) { resetForm(); showSavedOffline(); }
-        else showError(res.err);
+        else showServerError(res.err);
         showMine();
         return refreshPending();
       });
     }).then(function () {
       btn.disabled = false;
       btn.textContent = FR.t("submit");
+      $("progress-box").hidden = true;
     });
   }
 
-  function init(opts) {
+  function init(o) {
+    opts = Object.assign(opts, o || {});
     map = FRMap.create("map", { center: opts.center, zoom: 13 });
-    FRMap.addCommunes(map);
+    // With street tiles the communes are not needed (the name under the pin comes from /locate):
+    // they are fetched only when the tiles cannot be reached, or no tile server is configured.
+    if (map._frTiles) map.once("fr:basemapfallback", function () { FRMap.addCommunes(map, null, null, { interactive: false }); });
+    else FRMap.addCommunes(map, null, null, { interactive: false });
     map.on("click", function (e) { setPosition(e.latlng.lat, e.latlng.lng, null); });
     $("locate").addEventListener("click", locate);
+    $("pin-here").addEventListener("click", function () { var c = map.getCenter(); setPosition(c.lat, c.lng, null); });
+    $("take-photo").addEventListener("click", function () { $("photo-camera").click(); });
+    $("choose-photo").addEventListener("click", function () { $("photo-files").click(); });
     $("photo-camera").addEventListener("change", function () { addFiles(this); });
     $("photo-files").addEventListener("change", function () { addFiles(this); });
-    $("category").addEventListener("change", function () {
-      $("photo-hint").hidden = !selectedCategory().photoRequired;
-      skipNearby = false;
+    $("previews").addEventListener("click", function (e) {
+      var btn = e.target.closest(".remove");
+      if (btn) removePhoto(Number(btn.dataset.id));
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("input[name=category]"), function (input) {
+      input.addEventListener("change", function () {
+        $("photo-hint").hidden = !selectedCategory().photoRequired;
+        skipNearby = false;
+        setError("category", null);
+        renderAttributes();
+      });
     });
     $("report-form").addEventListener("submit", onSubmit);
     $("submit-anyway").addEventListener("click", function () {
@@ -308,10 +639,12 @@
     window.addEventListener("online", flushPending);
     setInterval(function () { if (navigator.onLine) flushPending(); }, 30000);
     if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(function () {});
+    renderPreviews();
     showMine();
     refreshPending().then(function (list) { if (list.length && navigator.onLine) flushPending(); });
   }
 
   window.FRCitizen = { init: init, showMine: showMine, tokenFor: tokenFor, addMine: addMine, deviceToken: deviceToken,
-                       flushPending: flushPending, pending: function () { return idb.all(); } };
+                       flushPending: flushPending, pending: function () { return idb.all(); },
+                       validPhone: validPhone, validEmail: validEmail };
 })();

@@ -3,6 +3,10 @@
   "use strict";
   var FR = window.FR || (window.FR = {});
   FR.t = function (k) { return (FR.msg && FR.msg[k]) || k; };
+  // A message with {name} placeholders filled in: FR.tf("photos_count", {count: 2, max: 6}).
+  FR.tf = function (k, args) {
+    return FR.t(k).replace(/\{(\w+)\}/g, function (m, name) { return args && name in args ? args[name] : m; });
+  };
   FR.statusLabel = function (s) { return FR.t("status_" + s) === "status_" + s ? s : FR.t("status_" + s); };
   FR.eventLabel = function (s) { return FR.t("event_" + s) === "event_" + s ? String(s).replace(/_/g, " ") : FR.t("event_" + s); };
   FR.esc = function (s) {
@@ -46,6 +50,30 @@
       });
     }, function () { throw { status: 0 }; });
   };
+  // POST a body with XMLHttpRequest, whose upload events give a real progress bar (fetch has
+  // none); settles exactly like FR.api: the JSON body, or {status, problem, retryAfter}.
+  FR.upload = function (path, body, headers, onProgress) {
+    return new Promise(function (resolve, reject) {
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", path);
+      xhr.withCredentials = true;
+      var all = Object.assign({ "Accept": "application/json", "Accept-Language": FR.lang || "vi" }, headers || {});
+      Object.keys(all).forEach(function (k) { xhr.setRequestHeader(k, all[k]); });
+      if (onProgress) {
+        xhr.upload.onprogress = function (e) { if (e.lengthComputable) onProgress(e.loaded, e.total); };
+      }
+      xhr.onload = function () {
+        var data = xhr.responseText;
+        if ((xhr.getResponseHeader("Content-Type") || "").indexOf("json") >= 0) {
+          try { data = JSON.parse(xhr.responseText); } catch (e) { /* keep the text */ }
+        }
+        if (xhr.status >= 200 && xhr.status < 300) resolve(data);
+        else reject({ status: xhr.status, problem: data, retryAfter: xhr.getResponseHeader("Retry-After") });
+      };
+      xhr.onerror = xhr.ontimeout = xhr.onabort = function () { reject({ status: 0 }); };
+      xhr.send(body);
+    });
+  };
   FR.problemText = function (err) {
     if (!err) return "";
     var p = err.problem;
@@ -56,6 +84,18 @@
     }
     return err.status ? "HTTP " + err.status : FR.t("offline_banner");
   };
+  // Chart.js numbers in the page's language (decimal comma in Vietnamese), for every chart of
+  // every page: applied the moment the vendored UMD bundle defines window.Chart.
+  function localiseChart(C) {
+    if (C && C.defaults) C.defaults.locale = FR.lang === "en" ? "en-GB" : "vi-VN";
+    return C;
+  }
+  if (window.Chart) localiseChart(window.Chart);
+  else {
+    var chart;
+    Object.defineProperty(window, "Chart", { configurable: true, enumerable: true,
+      get: function () { return chart; }, set: function (v) { chart = localiseChart(v); } });
+  }
   function offlineBanner() {
     var el = document.getElementById("offline");
     if (el) el.hidden = navigator.onLine;

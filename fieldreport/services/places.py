@@ -1,0 +1,33 @@
+"""Where a point is: its commune and province from our own boundaries (the citizen map's pin)."""
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+
+from fieldreport.extensions import db
+from fieldreport.models import Area
+from fieldreport.services import routing
+
+
+def where(lat: float, lon: float) -> dict:
+    """The commune under the pin (or within the border snap), and whether the province takes it.
+
+    Uses the router's own point → commune lookup, so the name shown under the pin is the
+    commune the report will be routed in; "inside" is false for a point the intake refuses.
+    """
+    province = current_app.config["PROVINCE_CODE"]
+    commune, method, distance_m, _, _ = routing.locate(lon, lat)
+    inside = commune is not None and commune.province_code == province
+    names = dict(db.session.execute(
+        select(Area.code, Area.full_name).where(Area.code.in_(
+            ["P" + province] + (["P" + commune.province_code] if commune and commune.province_code else []))
+        )).all())
+    return {
+        "inside": inside,
+        "commune": {"code": commune.code, "name": commune.full_name} if commune else None,
+        "province": ({"code": commune.province_code, "name": names.get("P" + commune.province_code)}
+                     if commune and commune.province_code else None),
+        "service_province": {"code": province, "name": names.get("P" + province)},
+        "method": method,
+        "distance_m": distance_m,
+    }
