@@ -53,6 +53,15 @@ def test_communes_geojson_is_the_base_layer(client):
     assert client.get("/web/communes.geojson", headers={"If-None-Match": etag}).status_code == 304
 
 
+def test_communes_geojson_is_gzipped_for_clients_that_accept_it(client):
+    import gzip
+    plain = client.get("/web/communes.geojson").data
+    resp = client.get("/web/communes.geojson", headers={"Accept-Encoding": "gzip, deflate"})
+    assert resp.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in resp.headers["Vary"]
+    assert gzip.decompress(resp.data) == plain
+    assert len(resp.data) < len(plain) / 2
+
+
 def test_service_worker_served_from_root(client):
     resp = client.get("/sw.js")
     assert resp.status_code == 200
