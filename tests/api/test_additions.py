@@ -1,6 +1,7 @@
 """"Me too" with the supporter's own photos and note: kept for staff, never public."""
 from __future__ import annotations
 
+import io
 import json
 
 from sqlalchemy import select
@@ -24,7 +25,7 @@ def add(client, code, note=None, photos=(), token=TOKEN):
     if note is not None:
         data["note"] = note
     if photos:
-        data["photos"] = [(__import__("io").BytesIO(b), n) for n, b in photos]
+        data["photos"] = [(io.BytesIO(b), n) for n, b in photos]
     return client.post(f"{URL}/{code}/additions", data=data, content_type="multipart/form-data",
                        headers={"X-Citizen-Token": token})
 

@@ -82,8 +82,8 @@ def test_street_tiles_with_attribution_when_the_tile_server_answers(browser, liv
     asked: list[str] = []
     page.on("request", lambda r: asked.append(r.url))
     before = len(live_server.tiles.requests)
-    page.goto("/")
-    page.wait_for_selector("#map .leaflet-tile-loaded")
+    page.goto("/", wait_until="domcontentloaded")
+    page.wait_for_selector("#map .leaflet-tile-loaded", timeout=60_000)
     assert len(live_server.tiles.requests) > before  # the tile server was really asked
     assert page.locator("#map.no-tiles").count() == 0
     assert "© Test Tiles" in page.inner_text("#map .leaflet-control-attribution")
@@ -365,3 +365,26 @@ def test_axe_on_the_filled_form_and_me_too(phone, tmp_path, shots):
     phone.wait_for_selector("#previews .placeholder:has-text('HEIC')")
     shots(phone, "citizen-form-filled")
     no_serious_violations(phone)
+
+
+def test_a_slow_upload_is_not_sent_again_by_the_retry_timer(phone, tmp_path):
+    """On 3G an upload outlives the 30 s retry timer; the retry used to send the same
+    submission again alongside it (two uploads sharing the bandwidth)."""
+    phone.goto("/")
+    phone.click(".tile[data-code='fallen_tree']")
+    phone.set_input_files("#photo-files", str(big_jpeg(tmp_path, "tree.jpg", (2000, 1500))))
+    phone.wait_for_selector("#previews img")
+    locate_me(phone)
+    posts: list[str] = []
+    phone.on("request", lambda r: posts.append(r.url) if r.method == "POST" and r.url.endswith("/api/v1/reports") else None)
+    cdp = phone.context.new_cdp_session(phone)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 100, "downloadThroughput": 200_000,
+                                                  "uploadThroughput": 60_000})
+    phone.click("#submit")
+    phone.wait_for_function("document.getElementById('upload-progress').value > 0")
+    phone.evaluate("FRCitizen.flushPending()")  # what the 30 s timer and the 'online' event do
+    phone.wait_for_selector("#new-code", timeout=120_000)
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
+                                                  "uploadThroughput": -1})
+    assert len(posts) == 1

@@ -13,6 +13,7 @@
   var placeSeq = 0;
   var skipNearby = false;   // set when the citizen chose "send mine anyway"
   var flushing = false;
+  var inFlight = {};        // Idempotency-Keys being sent right now: never sent twice at once
 
   function $(id) { return document.getElementById(id); }
 
@@ -78,6 +79,7 @@
 
   /* ---- sending: one attempt per pending record, same Idempotency-Key every time ---- */
   function send(rec, onProgress) {
+    inFlight[rec.key] = true;
     var fd = new FormData();
     Object.keys(rec.fields).forEach(function (k) {
       if (rec.fields[k] !== "" && rec.fields[k] != null) fd.append(k, rec.fields[k]);
@@ -87,6 +89,7 @@
     var headers = { "Idempotency-Key": rec.key };
     if (rec.token) headers["X-Citizen-Token"] = rec.token;
     return FR.upload(API + "/reports", fd, headers, onProgress)
+      .finally(function () { delete inFlight[rec.key]; })
       .then(function (body) {
         addMine({ code: body.code, token: body.citizen_token, at: new Date().toISOString(), category: rec.label });
         return idb.del(rec.key).then(function () { return { ok: true, body: body }; });
@@ -107,7 +110,9 @@
     if (flushing) return Promise.resolve();
     flushing = true;
     return idb.all().then(function (list) {
-      return list.reduce(function (p, rec) {
+      // A slow upload (3G) outlives the 30 s retry timer: the retry must not send it again
+      // alongside, halving the bandwidth of both.
+      return list.filter(function (rec) { return !inFlight[rec.key]; }).reduce(function (p, rec) {
         return p.then(function () {
           return send(rec).then(function (res) {
             if (res.ok) showResult(res.body);
