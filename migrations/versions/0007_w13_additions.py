@@ -1,13 +1,13 @@
 """supporters' additions: a "me too" citizen's photos and note kept on the report they joined
 
-Revision ID: 0006_w13_additions
-Revises: 0005
+Revision ID: 0007_w13_additions
+Revises: 0006_c12_citizen_accounts
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0006_w13_additions"
-down_revision = "0005"
+revision = "0007_w13_additions"
+down_revision = "0006_c12_citizen_accounts"
 branch_labels = None
 depends_on = None
 
