@@ -43,9 +43,12 @@ def find(code: str, *, lock: bool = False) -> Report:
 
 
 def exists(code: str) -> bool:
-    """Whether a report has this (normalised) tracking code: the lookup page's answer."""
-    norm = normalize_code(code)
-    return norm is not None and db.session.scalar(select(Report.id).where(Report.code == norm)) is not None
+    """Whether the public may look this tracking code up: the lookup page's answer."""
+    try:
+        visible(code)
+    except NotFound:
+        return False
+    return True
 
 
 def _categories() -> dict[int, Category]:
@@ -311,7 +314,8 @@ def nearby(lat: float, lon: float, category: str, vi: bool, meters: float) -> li
     units = {u.id: (u.name_en if not vi and u.name_en else u.name) for u in db.session.execute(
         select(Unit.id, Unit.name, Unit.name_en).where(Unit.id.in_({r.unit_id for r in rows} - {None})))}
     return _items(rows, vi, cats, extra=lambda r: {
-        "distance_m": round(r.distance_m, 1), "description": r.description,
+        "distance_m": round(r.distance_m, 1),
+        "description": disclosure.report_fields(r, Viewer.PUBLIC)["description"],
         "unit": {"name": units[r.unit_id]} if r.unit_id in units else None})
 
 

@@ -4,7 +4,9 @@ Prints the time from the tap on "Gửi phản ánh" to the tracking code, the by
 took on the wire, and the page's own transfer size (tiles excluded). The numbers are figures
 for the issue and the README, never timing assertions (the machine is shared and slow).
 
-    .venv/bin/python -m pytest -q -s -p no:cacheprovider tests/e2e/test_citizen_speed.py
+    FIELDREPORT_SPEED=1 .venv/bin/python -m pytest -q -s -p no:cacheprovider tests/e2e/test_citizen_speed.py
+
+It takes minutes at 3G speed, so the ordinary suite skips it unless FIELDREPORT_SPEED=1.
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from tests.conftest import PHOTOS
 
 # Fast 3G as the issue measured it: 1.6 Mbit/s down, 750 kbit/s up, 150 ms round trip.
 FAST_3G = {"offline": False, "latency": 150, "downloadThroughput": 1.6e6 / 8, "uploadThroughput": 750e3 / 8}
+pytestmark = pytest.mark.skipif(not os.environ.get("FIELDREPORT_SPEED"),
+                                reason="a 3G measurement (minutes): set FIELDREPORT_SPEED=1 to run it")
 PHONE_PHOTOS = ("jpeg_gps_iphone6_west.jpg", "jpeg_gps_nokia83_5g.jpg", "jpeg_gps_nikon_d70s.jpg")
 BMT = {"latitude": 12.6675, "longitude": 108.0377}
 
