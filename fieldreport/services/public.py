@@ -43,12 +43,10 @@ def find(code: str, *, lock: bool = False) -> Report:
 
 
 def exists(code: str) -> bool:
-    """Whether the public may look this tracking code up: the lookup page's answer."""
-    try:
-        visible(code)
-    except NotFound:
-        return False
-    return True
+    """Whether a report has this tracking code: the lookup page's answer. Who may see it is the
+    API's question (a reporter sees their report of a non-public category with its token)."""
+    norm = normalize_code(code)
+    return norm is not None and db.session.scalar(select(Report.id).where(Report.code == norm)) is not None
 
 
 def _categories() -> dict[int, Category]:
