@@ -271,7 +271,7 @@ def test_me_too_shows_the_report_and_keeps_my_photo_and_note(phone, desk, live_s
     first = submit_report(phone, "pollution", big_jpeg(tmp_path, "smoke.jpg", (1600, 1200)),
                           "Khói đen từ xưởng gỗ mỗi tối.")
     wait_until(lambda: (r := public_report(phone, first))["status"] == "assigned"
-               and all(p["ready"] for p in r["photos"]))
+               and all(p["ready"] for p in r["photos"]), timeout=120)
     phone.goto("/")
     phone.click(".tile[data-code='pollution']")
     phone.set_input_files("#photo-files", str(big_jpeg(tmp_path, "mine.jpg", (1600, 1200))))
