@@ -1,13 +1,13 @@
 """supporters' additions: a "me too" citizen's photos and note kept on the report they joined
 
-Revision ID: 0007_w13_additions
-Revises: 0006_c12_citizen_accounts
+Revision ID: 0021_w13_additions
+Revises: 0020_p14_open_map_index
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0007_w13_additions"
-down_revision = "0006_c12_citizen_accounts"
+revision = "0021_w13_additions"
+down_revision = "0020_p14_open_map_index"
 branch_labels = None
 depends_on = None
 
