@@ -1,13 +1,13 @@
 """supporters' additions: a "me too" citizen's photos and note kept on the report they joined
 
 Revision ID: 0021_w13_additions
-Revises: 0020_p14_open_map_index
+Revises: 0007_c12_subscriptions
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0021_w13_additions"
-down_revision = "0020_p14_open_map_index"
+down_revision = "0007_c12_subscriptions"
 branch_labels = None
 depends_on = None
 
