@@ -10,6 +10,7 @@ It takes minutes at 3G speed, so the ordinary suite skips it unless FIELDREPORT_
 """
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
