@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 import psycopg2  # noqa: E402
 
 from bench import generate as gen  # noqa: E402
-from fieldreport.services.indicator_facts import EventRow, build_facts, copy_facts  # noqa: E402
+from fieldreport.services.indicators.facts import EventRow, build_facts, copy_facts  # noqa: E402
 from fieldreport.worktime import Calendar  # noqa: E402
 
 COMMUNES = ROOT.parent / "shared" / "data" / "vn-boundaries" / "vn_communes_2025.geojson"
@@ -185,7 +185,7 @@ def build_facts_bulk(url: str, chunk: int = 100_000, workers: int = 2, progress=
     t1 = time.time()
     cur.execute("ANALYZE indicator_facts")
     with _app(url).app_context():
-        from fieldreport.services import rollups
+        from fieldreport.services.indicators import rollups
         rollups.rebuild_all()
     cur.execute("ANALYZE indicator_rollups")
     cur.execute("SELECT count(*), count(*) FILTER (WHERE grain = 'd'), count(*) FILTER (WHERE grain = 'm'), "

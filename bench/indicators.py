@@ -163,7 +163,7 @@ def time_refresh(database_url: str, n: int) -> tuple[float, int]:
     """Queue n existing reports again (as late events do); (ms for one refresh batch, reports)."""
     from config.settings import TestConfig
     from fieldreport import create_app
-    from fieldreport.services import rollups
+    from fieldreport.services.indicators import rollups
     cfg = TestConfig()
     cfg.DATABASE_URL, cfg.S3_SECRET_KEY = database_url, cfg.S3_SECRET_KEY or "unused"
     with create_app(cfg).app_context():

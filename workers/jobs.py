@@ -5,7 +5,8 @@ from datetime import date
 
 from fieldreport.services import notify, outbox, routing
 from fieldreport.services import idempotency, photos
-from fieldreport.services import exports, rollups, sla, zalo
+from fieldreport.services import sla, zalo
+from fieldreport.services.indicators import exports, rollups
 
 
 def noop() -> None:

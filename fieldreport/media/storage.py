@@ -133,6 +133,11 @@ class Storage:
         self._call(self.client.put_object, self.bucket, key, io.BytesIO(data), len(data),
                    content_type=content_type)
 
+    def put_stream(self, key: str, stream, content_type: str) -> None:
+        """Upload a readable stream of unknown length (multipart, 16 MiB parts)."""
+        self._call(self.client.put_object, self.bucket, key, stream, -1,
+                   part_size=16 * 1024 * 1024, content_type=content_type)
+
     def get(self, key: str) -> bytes:
         def read() -> bytes:  # the body is read inside the call: a stall mid-body times out too
             resp = self.client.get_object(self.bucket, key)

@@ -1,7 +1,7 @@
 """Derived indicator tables: one fact row per (report, unit), its rollups, the refresh queue.
 
 Everything here is recomputed from `events` (the source of truth) and may be rebuilt at
-any time; nothing else writes it. See fieldreport/services/indicators.py for the rules.
+any time; nothing else writes it. See fieldreport/services/indicators/ for the rules.
 """
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ class IndicatorRollup(Base):
 
     `grain` is 'd', 'm' or 'y' and `bucket` the first day of that day/month/year. Rows with
     category_id = 0 (and area_id = 0) are a unit's totals; days have only those. The
-    *_hist arrays count values per bucket of the bounds in services/indicators_sql.py.
+    *_hist arrays count values per bucket of the bounds in services/indicators/measures.py.
     """
 
     __tablename__ = "indicator_rollups"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, Response, g, render_template, request
 from sqlalchemy import func, select
 
 from fieldreport import auth
@@ -14,6 +14,7 @@ from fieldreport.models import Category, Report, Unit
 from fieldreport.models.base import utcnow
 from fieldreport.models.report import OPEN_STATUSES
 from fieldreport.services import indicators
+from fieldreport.services.indicators import exports
 from fieldreport.web import session as web_session
 from fieldreport.web.i18n import current_lang, fmt_date, parse_date, t
 
@@ -292,8 +293,12 @@ def _export_args(sel) -> dict:
 @web_session.login_required(*ROLES)
 def export(fmt: str):
     """The on-screen tables as CSV or XLSX (same selection as the page)."""
-    from fieldreport.web import exports
     if fmt not in exports.FORMATS:
         return render_template("error.html", status=404, message=fmt), 404
     data = tables(g.console_user, selection())
-    return exports.response(fmt, data, current_lang())
+    p = data["period"]
+    rows = exports.tables_rows([data["by_unit"], data["by_area"], data["by_category"]],
+                               data["by_unit"]["total"], current_lang())
+    name = f"indicators_{p.start.isoformat()}_{p.last.isoformat()}.{fmt}"
+    return Response(exports.stream(fmt, exports.GROUP_COLUMNS, rows), mimetype=exports.MIME[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

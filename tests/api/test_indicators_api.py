@@ -26,7 +26,7 @@ from sqlalchemy import insert, select
 
 from fieldreport.extensions import storage
 from fieldreport.models import Area, Event
-from fieldreport.services import rollups
+from fieldreport.services.indicators import rollups
 from fieldreport.worktime import TZ
 from tests import factories as f
 

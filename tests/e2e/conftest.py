@@ -55,7 +55,7 @@ class LiveServer:
 
     def refresh_indicators(self) -> None:
         """Bring the indicator rollups up to date now instead of waiting for the periodic job."""
-        self.python("from fieldreport.services import rollups\nrollups.refresh()")
+        self.python("from fieldreport.services.indicators import rollups\nrollups.refresh()")
 
 
 def _answers(url: str) -> bool:
@@ -80,7 +80,7 @@ from sqlalchemy import select
 from fieldreport.extensions import db
 from fieldreport.models import Event, Report
 from fieldreport.models.base import utcnow
-from fieldreport.services import rollups
+from fieldreport.services.indicators import rollups
 report = db.session.scalar(select(Report).where(Report.code == '{code}'))
 past = utcnow() - timedelta(days={days})
 report.due_at = report.indicator_due_at = past

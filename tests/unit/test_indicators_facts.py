@@ -9,9 +9,11 @@ from sqlalchemy import func, insert, select, text
 
 from fieldreport.extensions import db
 from fieldreport.models import Event, IndicatorDirty, IndicatorFact, IndicatorRollup, Unit
-from fieldreport.services import deadlines, routing, rollups, workflow
-from fieldreport.services.indicator_query import percentile, tiles
-from fieldreport.services.indicators_sql import WH_BOUNDS
+from fieldreport.services import deadlines, routing, workflow
+from fieldreport.services.indicators import rollups
+from fieldreport.services.indicators.measures import WH_BOUNDS
+from fieldreport.services.indicators.periods import tiles
+from fieldreport.services.indicators.totals import percentile
 from fieldreport.worktime import TZ
 from tests import factories as f
 

@@ -16,8 +16,11 @@ from sqlalchemy import func, insert, select, text
 
 from fieldreport.extensions import db
 from fieldreport.models import Area, Category, Event, Report, Unit
-from fieldreport.services import deadlines, indicator_cache, indicators, rollups
-from fieldreport.services.indicator_query import Totals, fetch
+from fieldreport.services import deadlines, indicators
+from fieldreport.services.indicators import cache as indicator_cache
+from fieldreport.services.indicators import rollups
+from fieldreport.services.indicators.query import fetch
+from fieldreport.services.indicators.totals import Totals
 from fieldreport.worktime import TZ
 from tests.unit.test_indicators_reference import reference
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from fieldreport.services import deadlines
-from fieldreport.services.indicator_query import Totals, band_of, overdue_days
-from fieldreport.services.indicators_sql import HISTS
+from fieldreport.services.indicators.measures import HISTS
+from fieldreport.services.indicators.totals import Totals, band_of, overdue_days
 from fieldreport.worktime import TZ
 
 ANSWERS = {"resolved", "rejected", "duplicate", "closed"}

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from fieldreport.extensions import db
 from fieldreport.models import CalendarDay, Category, IndicatorFact
-from fieldreport.services import deadlines, rollups, workflow
+from fieldreport.services import deadlines, workflow
+from fieldreport.services.indicators import rollups
 from fieldreport.worktime import TZ
 from tests import factories as f
 

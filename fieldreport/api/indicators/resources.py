@@ -17,11 +17,12 @@ from fieldreport.api.indicators.schemas import (
     ExportJobSchema, ExportQuerySchema, IndicatorQuerySchema, IndicatorTableSchema)
 from fieldreport.auth import STAFF_ROLES, require_roles
 from fieldreport.errors import Invalid
-from fieldreport.services import deadlines, exports, indicators
+from fieldreport.services import deadlines, indicators
+from fieldreport.services.indicators import exports
 
 blp = Blueprint("indicators", __name__, description="Reform indicators (CCHC), exports, working calendar")
 BEARER = [{"bearer": []}]
-RULES = indicators.__doc__.split("\n", 1)[1]
+RULES = indicators.RULES
 
 
 def _query(args: dict) -> tuple[indicators.Query, dict]:
@@ -61,10 +62,9 @@ def _export(args: dict, fmt: str):
     else:
         table = indicators.compute(q.period, q.scope, q.group_by, q.depth)
         header, rows = exports.GROUP_COLUMNS, exports.group_rows(table)
-    if fmt == "csv":
-        body = stream_with_context(exports.csv_chunks(header, rows))
-    else:
-        body = exports.file_chunks(exports.xlsx_file(header, rows))
+    body = exports.stream(fmt, header, rows)
+    if fmt == "csv":  # rows are read while streaming: keep the request's context
+        body = stream_with_context(body)
     return Response(body, mimetype=exports.MIME[fmt].split(";")[0],
                     headers={"Content-Disposition": f'attachment; filename="{name}"',
                              "Content-Type": exports.MIME[fmt]})

@@ -1,4 +1,4 @@
-"""SQL for the indicator measures: one generator evaluates every fact as of a moment T.
+"""The SQL of the indicator measures: one generator evaluates every fact as of a moment T.
 
 A fact's state as of T (a period end) is read from its timestamps, with "before T"
 strict everywhere (an event at T belongs to the next period):
@@ -146,7 +146,7 @@ def fact_rollups(grain: str, where: str = "true") -> str:
     Months and years get one row per (unit, category, commune) plus, per unit, a row with
     category 0 and area 0 summing them (most dashboards split by unit only). Days get only
     that unit total: at national density a day × category × commune row holds about one
-    fact, so the detail of days is read from the facts themselves (indicator_query does).
+    fact, so the detail of days is read from the facts themselves (query.py does).
     """
     trunc = {"d": "z.received_day", "m": "date_trunc('month', z.received_day)::date",
              "y": "date_trunc('year', z.received_day)::date"}[grain]

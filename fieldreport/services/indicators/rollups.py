@@ -17,9 +17,14 @@ from sqlalchemy import select, text
 
 from fieldreport.extensions import db
 from fieldreport.models import Category, Event, IndicatorFact, Report, Unit
-from fieldreport.services import deadlines, indicator_cache
-from fieldreport.services.indicator_facts import EventRow, build_facts, copy_facts
-from fieldreport.services.indicators_sql import apply_contributions, insert_rollups, stash_contributions
+from fieldreport.services import deadlines
+from fieldreport.services.indicators import cache
+from fieldreport.services.indicators.facts import EventRow, build_facts, copy_facts
+from fieldreport.services.indicators.measures import (
+    apply_contributions,
+    insert_rollups,
+    stash_contributions,
+)
 
 log = logging.getLogger(__name__)
 LOCK_KEY = 0x1D1CA7  # pg advisory lock: one refresher rebuilds rollup rows at a time
@@ -52,7 +57,7 @@ def refresh_batch(limit: int = 500) -> int:
     changed_from = recompute_reports(sorted(set(taken))) if taken else None
     session.commit()
     if changed_from is not None:
-        indicator_cache.bump(changed_from)
+        cache.bump(changed_from)
     return len(taken)
 
 

@@ -22,9 +22,10 @@ Reading the history (events are the source of truth; nothing here trusts a count
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from fieldreport.services import deadlines
 from fieldreport.worktime import TZ, Calendar

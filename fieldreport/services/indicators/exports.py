@@ -1,6 +1,7 @@
-"""Indicator exports as CSV or XLSX, streamed in constant memory; big ones as an RQ job.
+"""The one indicator export: CSV or XLSX, streamed in constant memory; big ones as an RQ job.
 
-Two shapes: `groups` (the indicator table of the API, one row per unit/commune/category
+The API's exports, the dashboard's download of its on-screen tables and the export job all
+write through here. Two shapes: `groups` (the indicator table of the API, one row per unit/commune/category
 plus the total) and `reports` (one row per report and unit of the period, with its state
 as of the period end — millions of rows at national scale, read with a server-side cursor).
 CSV is written chunk by chunk; XLSX through openpyxl's write-only workbook (rows go to a
@@ -27,14 +28,16 @@ from sqlalchemy import text
 
 from fieldreport.errors import Forbidden, NotFound
 from fieldreport.extensions import db, queues, storage
-from fieldreport.services import indicators
-from fieldreport.services.indicator_query import _filters, first_day_after
-from fieldreport.services.indicators_sql import flagged
+from fieldreport.services.indicators import table as indicators
+from fieldreport.services.indicators.measures import flagged
+from fieldreport.services.indicators.periods import Period, first_day_after
+from fieldreport.services.indicators.query import filters
 from fieldreport.worktime import TZ
 
 CHUNK_ROWS = 2000
 MIME = {"csv": "text/csv; charset=utf-8",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+FORMATS = tuple(MIME)
 GROUP_COLUMNS = [
     "group", "code", "name", "received", "reports", "on_time", "late", "on_time_rate", "late_rate",
     "answered", "resolved", "rejected", "backlog", "overdue_0_2", "overdue_3_5", "overdue_6_10",
@@ -59,15 +62,22 @@ def _na(value):
     return value
 
 
-def group_rows(table: dict) -> Iterator[list]:
+def group_rows(table: dict, lang: str = "vi") -> Iterator[list]:
     """Flatten compute()'s answer: the groups, then the total."""
-    for row in [*table["rows"], {"total": True, **table["total"]}]:
+    return tables_rows([table], table["total"], lang)
+
+
+def tables_rows(tables: list[dict], total: dict, lang: str = "vi") -> Iterator[list]:
+    """The rows of several compute() answers one after another (e.g. the dashboard's tables
+    by unit, by commune and by category), then one total line."""
+    for row in [*(r for t in tables for r in t["rows"]), {"total": True, **total}]:
         if "unit" in row:
             label = ("unit", row["unit"]["code"], row["unit"]["name"])
         elif "area" in row:
             label = ("area", row["area"]["code"], row["area"]["name"])
         elif "category" in row:
-            label = ("category", row["category"]["code"], row["category"]["name_vi"])
+            c = row["category"]
+            label = ("category", c["code"], c["name_vi"] if lang == "vi" else c["name_en"])
         else:
             label = ("total", "", "")
         ht, fr, sat = row["handling_time"], row["first_response"], row["satisfaction"]
@@ -84,8 +94,8 @@ def group_rows(table: dict) -> Iterator[list]:
                _na(row["transfers_per_report"]), row["auto_routed"], _na(row["auto_routed_share"])]
 
 
-def _report_query(p: indicators.Period, sc: indicators.Scope, t: datetime, count: bool = False):
-    where, params = _filters("f", sc.unit_ids, sc.area_ids, sc.category_ids)
+def _report_query(p: Period, sc: indicators.Scope, t: datetime, count: bool = False):
+    where, params = filters("f", sc.unit_ids, sc.area_ids, sc.category_ids)
     where += " AND f.received_day >= :start AND f.received_day < :stop"
     params.update(start=p.start, stop=min(p.end, first_day_after(t)), t=t)
     if count:
@@ -149,6 +159,11 @@ def xlsx_file(header: list[str], rows: Iterable[list], title: str = "indicators"
     wb.save(out)
     out.seek(0)
     return out
+
+
+def stream(fmt: str, header: list[str], rows: Iterable[list]) -> Iterator[bytes]:
+    """The file's bytes, chunk by chunk, in `fmt` ("csv" or "xlsx")."""
+    return csv_chunks(header, rows) if fmt == "csv" else file_chunks(xlsx_file(header, rows))
 
 
 def file_chunks(f, size: int = 256 * 1024) -> Iterator[bytes]:
@@ -224,13 +239,11 @@ def run_job(export_id: str, params: dict) -> dict:
         rows = _Progress(group_rows(table), total)
     key = f"exports/{export_id}.{fmt}"
     if fmt == "csv":
-        storage._call(storage.client.put_object, storage.bucket, key, _Reader(csv_chunks(header, rows)), -1,
-                      part_size=16 * 1024 * 1024, content_type=MIME["csv"])
+        storage.put_stream(key, _Reader(csv_chunks(header, rows)), MIME["csv"])
     else:
         f = xlsx_file(header, rows)
         try:
-            storage._call(storage.client.put_object, storage.bucket, key, f, -1,
-                          part_size=16 * 1024 * 1024, content_type=MIME["xlsx"])
+            storage.put_stream(key, f, MIME["xlsx"])
         finally:
             f.close()
     job = get_current_job()

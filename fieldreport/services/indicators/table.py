@@ -1,35 +1,11 @@
-"""The reform indicators (CCHC scoreboard) per unit, commune or category and period.
+"""The indicator table service: filters → scope of units → one row per group and a total.
 
-Rules (also in the API description):
-- *Reports of the period* of a unit: the reports it received (first assignment to it) in
-  the period and still holds at the period end T — the unit that resolved it, or holds it
-  at T. A report it handed on (transfer, return, reassignment) before T is not among them
-  but counts as a *transfer* for it. Each report counts once per period and unit.
-- T is the end of the period (local midnight), or now for a period not over yet; every
-  state is read as of T ("before T" strictly), so past periods do not change later except
-  when events arrive late.
-- on-time = answered (resolved, rejected, duplicate, closed) on or before the due + open and
-  not yet due at T; late = the rest. Rates ÷ reports of the period × 100.
-- The due that counts is the indicator due of the unit (set on receipt, moved by
-  awaiting_info pauses, never by extensions).
-- backlog = reports held at T and not answered, whatever their receipt date; overdue
-  backlog bands count whole working days after the due day up to the day before T.
-- handling time = resolved − received, in working hours (office hours, minus pauses) and in
-  calendar hours; first response = first action of the unit after receipt (over all the
-  reports it received, handed on or not). Mean exact; median and p90 estimated from a
-  histogram (linear inside a bucket, buckets ≤ 15 min below 4 h, ≤ 12 % wider above).
-- satisfaction = (answered − dissatisfied) ÷ answered × 100, where dissatisfied means rated
-  1–2, or answered after the due, or reopened (each report once); the rating distribution
-  counts first ratings given before T.
-- transfers per report = transfers ÷ reports of the period; routed without triage = share
-  of the reports of the period that the router assigned straight to their unit.
-- A unit's row includes its whole subtree (a department includes its utilities; the
-  province committee everything). Ratios with a denominator of 0 are null ("n/a"); 2 decimals.
+Views and jobs call this (through the package); the counting rules are the package's.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 from sqlalchemy import select, text
 
@@ -37,71 +13,14 @@ from fieldreport.errors import Forbidden, Invalid, NotFound
 from fieldreport.extensions import db
 from fieldreport.models import Area, Category
 from fieldreport.models.base import utcnow
-from fieldreport.services import deadlines, indicator_cache
-from fieldreport.services.indicator_query import Totals, fetch
+from fieldreport.services import deadlines
+from fieldreport.services.indicators import cache
+from fieldreport.services.indicators.periods import Period, as_of, period
+from fieldreport.services.indicators.query import fetch
+from fieldreport.services.indicators.totals import Totals
 from fieldreport.worktime import TZ
 
-PERIODS = ("day", "week", "month", "quarter", "year", "custom")
 GROUPS = ("unit", "area", "category", "none")
-MAX_CUSTOM_DAYS = 3 * 366
-
-
-@dataclass(frozen=True)
-class Period:
-    kind: str
-    start: date
-    end: date  # exclusive
-
-    @property
-    def last(self) -> date:
-        return self.end - timedelta(days=1)
-
-
-def _add_months(d: date, n: int) -> date:
-    y, m = divmod(d.month - 1 + n, 12)
-    return date(d.year + y, m + 1, 1)
-
-
-def period(kind: str = "month", start: date | None = None, end: date | None = None,
-           today: date | None = None) -> Period:
-    """The period containing `start` (default today); custom needs both dates, `end` inclusive."""
-    today = today or datetime.now(TZ).date()
-    if kind not in PERIODS:
-        raise Invalid("bad_period", f"period must be one of {', '.join(PERIODS)}.",
-                      f"period phải là một trong {', '.join(PERIODS)}.")
-    d = start or today
-    if kind == "custom":
-        if start is None or end is None:
-            raise Invalid("custom_period_needs_dates", "A custom period needs from and to.",
-                          "Kỳ tùy chọn cần có từ ngày và đến ngày.")
-        if end < start:
-            raise Invalid("bad_period_range", "to is before from.", "Đến ngày trước từ ngày.")
-        if (end - start).days >= MAX_CUSTOM_DAYS:
-            raise Invalid("period_too_long", "A custom period is at most 3 years.",
-                          "Kỳ tùy chọn tối đa 3 năm.")
-        return Period(kind, start, end + timedelta(days=1))
-    if end is not None:
-        raise Invalid("to_needs_custom", "to is only for period=custom.",
-                      "Chỉ dùng 'to' với period=custom.")
-    if kind == "day":
-        return Period(kind, d, d + timedelta(days=1))
-    if kind == "week":
-        monday = d - timedelta(days=d.weekday())
-        return Period(kind, monday, monday + timedelta(days=7))
-    if kind == "month":
-        first = d.replace(day=1)
-        return Period(kind, first, _add_months(first, 1))
-    if kind == "quarter":
-        first = date(d.year, 3 * ((d.month - 1) // 3) + 1, 1)
-        return Period(kind, first, _add_months(first, 3))
-    return Period(kind, date(d.year, 1, 1), date(d.year + 1, 1, 1))
-
-
-def as_of(p: Period, now: datetime | None = None) -> datetime:
-    """T: the period end (local midnight), or now while the period is not over."""
-    end = datetime.combine(p.end, time(0), tzinfo=TZ)
-    now = now or utcnow()
-    return min(end, now.astimezone(TZ))
 
 
 @dataclass
@@ -182,7 +101,7 @@ def compute(p: Period, sc: Scope, group_by: str = "unit", depth: int = 1,
     parts = {"period": [p.kind, p.start, p.end], "group_by": group_by, "depth": depth,
              "units": [list(u) for u in sc.units], "roots": [r.id for r in sc.roots],
              "filters": [sc.unit_ids, sc.area_ids, sc.category_ids]}
-    return indicator_cache.cached(parts, t, cal, lambda: _compute(p, sc, group_by, depth, t, cal))
+    return cache.cached(parts, t, cal, lambda: _compute(p, sc, group_by, depth, t, cal))
 
 
 def _compute(p: Period, sc: Scope, group_by: str, depth: int, t: datetime, cal) -> dict:

@@ -17,8 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from flask import current_app, has_app_context
 from redis.exceptions import RedisError
