@@ -8,9 +8,12 @@ What is generated, per report (deterministic for a seed):
 - a place in a commune drawn by population (wards weigh more), clustered around its centre;
 - a category by real-world frequency, a unit by the seeded routing rules (the rule that the
   commune's label point matches), due times in working time (fieldreport.worktime);
-- a life: submitted → assigned (sometimes transferred) → accepted → resolved → rated/closed,
-  or rejected / duplicate / reopened / waiting for information, each step an Event row, with
-  each unit's own on-time rate; reports whose next step lies in the future stay open.
+- a life: submitted → assigned (sometimes to another unit first, which transfers it on, now
+  and then after its own due) → accepted (sometimes extended, sometimes paused for
+  information) → resolved → rated/closed, or rejected / duplicate / reopened, each step an
+  Event row recording its limit as the workflow does, with each unit's own on-time rate,
+  dues counted with the announced days of calendar_days; reports whose next step lies in
+  the future stay open.
 """
 from __future__ import annotations
 
@@ -203,8 +206,12 @@ def generate(n_reports: int, communes: list[str] | None = None, seed: int = 0, *
         places += [(commune, p) for p in _points(commune, int(k), nrng)]
     rng.shuffle(places)
     cat_codes = [c for c in CATEGORY_WEIGHTS if c in world.categories]
+    cur.execute("SELECT day, kind FROM calendar_days")  # the announced swap and make-up days
+    announced = cur.fetchall()
     _JOB.update(world=world, places=places, now=now, days=days, seed=seed, batch=batch,
-                cal=Calendar(office_hours=parse_office_hours("07:30-11:30,13:30-17:00")),
+                cal=Calendar(office_hours=parse_office_hours("07:30-11:30,13:30-17:00"),
+                             extra_days_off={d for d, k in announced if k == "off"},
+                             makeup_days={d for d, k in announced if k == "work"}),
                 cat_codes=cat_codes, cat_weights=[CATEGORY_WEIGHTS[c] for c in cat_codes],
                 ontime={uid: rng.uniform(0.55, 0.95) for uid in set(world.owner.values()) | {world.dispatcher}},
                 first_id=_reserve(cur, "reports", n_reports),

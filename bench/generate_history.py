@@ -145,10 +145,10 @@ def _facts_range(bounds: tuple[int, int]) -> int:
     events: dict[int, list[EventRow]] = {}
     cur.execute("""
         SELECT report_id, id, at, type, actor, actor_user_id, to_status, from_unit_id, to_unit_id,
-               data->>'due_at', data->>'indicator_due_at', data->>'rating', data->>'urgency'
+               data->>'limit', data->>'rating', data->>'urgency'
         FROM events WHERE report_id >= %s AND report_id < %s ORDER BY report_id, at, id""", (lo, hi))
-    for rid, eid, at, typ, actor, uid, st, fu, tu, due, idue, rating, urgency in cur:
-        data = {k: v for k, v in (("due_at", due), ("indicator_due_at", idue), ("rating", rating),
+    for rid, eid, at, typ, actor, uid, st, fu, tu, limit, rating, urgency in cur:
+        data = {k: v for k, v in (("limit", limit), ("rating", int(rating) if rating else None),
                                   ("urgency", urgency)) if v is not None}
         events.setdefault(rid, []).append(EventRow(eid, at, typ, actor, uid, st, fu, tu, data))
     facts = [fact for rid, cat, area in reports

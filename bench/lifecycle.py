@@ -40,7 +40,8 @@ def life(rng, cal, world, ontime, commune, cat, now, days, rid, first_id) -> dic
 
     def assign(at, to_unit, kind="assigned", actor="system:router", reason=None):
         due = cal.due(at, amount, unit_kind)
-        if not step(kind, at, actor, "assigned", to_unit, reason, data={"due_at": due.isoformat()}):
+        limit = f"{amount:g}{unit_kind[0]}"  # recorded as the workflow does (deadlines.limit_text)
+        if not step(kind, at, actor, "assigned", to_unit, reason, data={"due_at": due.isoformat(), "limit": limit}):
             return None
         st.setdefault("assigned_at", at)
         st.setdefault("citizen_due", due)
@@ -48,13 +49,18 @@ def life(rng, cal, world, ontime, commune, cat, now, days, rid, first_id) -> dic
         return due
 
     triage = timedelta(hours=rng.expovariate(1 / 3)) if other else timedelta(seconds=rng.uniform(1, 20))
-    if assign(created + triage, unit, actor="dispatcher:dispatcher" if other else "system:router") is None:
+    wrong = rng.random() < 0.05  # routed to another unit first, which transfers it on
+    first = rng.choice(list(ontime)) if wrong else unit
+    if first == unit:
+        wrong = False
+    if assign(created + triage, first, actor="dispatcher:dispatcher" if other else "system:router") is None:
         return st
-    if rng.random() < 0.03:  # sent to the commune first, which returns it as not theirs
+    if wrong:  # a real transfer between units; about one in five is held past the first due
         st["transfers"] = 1
-        if assign(st["assigned_at"] + timedelta(hours=rng.expovariate(1 / 20)), unit, kind="transferred",
-                  actor="staff:commune", reason="not_ours") is None:
+        held = timedelta(hours=rng.expovariate(1 / 40))
+        if assign(st["assigned_at"] + held, unit, kind="transferred", actor="staff:other", reason="not_ours") is None:
             return st
+        st["assigned_at"] = st["events"][-1][1]
     return _work(rng, st, step, assign, unit, ontime[unit], now, rid, first_id)
 
 
@@ -78,7 +84,14 @@ def _work(rng, st, step, assign, unit, p_ontime, now, rid, first_id) -> dict:
         span = st["due"] - start
         mu = -0.45 * NormalDist().inv_cdf(p_ontime)  # P(duration < deadline) = the unit's on-time rate
         resolved = start + span * math.exp(rng.gauss(mu, 0.45))
-        if rng.random() < 0.03:
+        if rng.random() < 0.04:  # an extension: a later working due, never the indicators' one
+            asked = accepted + timedelta(hours=rng.expovariate(1 / 6))
+            if asked < st["due"]:
+                new_due = st["due"] + timedelta(days=rng.choice([1, 2, 3, 5]))
+                if not step("extended", asked, "staff:unit", "in_progress",
+                            data={"new_due_at": new_due.isoformat(), "reason": "cần thêm vật tư"}):
+                    return st
+        if rng.random() < 0.06:  # a pause: the citizen is asked for information
             asked = accepted + timedelta(hours=rng.expovariate(1 / 8))
             if not step("info_requested", asked, "staff:unit", "awaiting_info"):
                 return st

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+# The default zone (the TIMEZONE setting's default); a Calendar carries the one it works in.
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 DEFAULT_OFFICE_HOURS: tuple[tuple[time, time], ...] = (
@@ -96,12 +97,16 @@ def parse_office_hours(text: str) -> tuple[tuple[time, time], ...]:
     return tuple(periods)
 
 
-def _local_us(moment: datetime) -> int:
-    """Microseconds on the Vietnamese wall clock since 0001-01-01 (UTC+7 has no DST since 1975)."""
-    if moment.tzinfo is not TZ:
+def _local_us(moment: datetime, tz: ZoneInfo = TZ) -> int:
+    """Microseconds on the local wall clock since 0001-01-01.
+
+    Wall-clock arithmetic: exact in zones without daylight saving (Vietnam's UTC+7 has had
+    none since 1975); elsewhere a DST jump inside office hours is not corrected for.
+    """
+    if moment.tzinfo is not tz:
         if moment.tzinfo is None or moment.utcoffset() is None:
             raise ValueError(f"naive datetime {moment!r}: working time needs an aware datetime")
-        moment = moment.astimezone(TZ)
+        moment = moment.astimezone(tz)
     return (
         moment.toordinal() * _US_PER_DAY
         + ((moment.hour * 60 + moment.minute) * 60 + moment.second) * 1_000_000
@@ -109,13 +114,13 @@ def _local_us(moment: datetime) -> int:
     )
 
 
-def _from_local_us(us: int) -> datetime:
+def _from_local_us(us: int, tz: ZoneInfo = TZ) -> datetime:
     ordinal, of_day = divmod(us, _US_PER_DAY)
     day = date.fromordinal(ordinal)
     seconds, micro = divmod(of_day, 1_000_000)
     minutes, second = divmod(seconds, 60)
     hour, minute = divmod(minutes, 60)
-    return datetime(day.year, day.month, day.day, hour, minute, second, micro, tzinfo=TZ)
+    return datetime(day.year, day.month, day.day, hour, minute, second, micro, tzinfo=tz)
 
 
 def _hours_us(hours: float) -> int:
@@ -130,10 +135,10 @@ def _whole_days(days: float) -> int:
     return int(days)
 
 
-def _as_date(day: date) -> date:
-    # A datetime is a date too, but never equal to one: compare its Vietnamese calendar day.
+def _as_date(day: date, tz: ZoneInfo = TZ) -> date:
+    # A datetime is a date too, but never equal to one: compare its local calendar day.
     if isinstance(day, datetime):
-        return _from_local_us(_local_us(day)).date()
+        return _from_local_us(_local_us(day, tz), tz).date()
     return day
 
 
@@ -148,7 +153,8 @@ class Calendar:
     not an art. 112 public holiday (with its art. 111(3) compensating weekday) and not
     in `extra_days_off`. Make-up days win over holidays so admins can correct any year
     from data. Every make-up day uses the same `office_hours`. Inputs may be in any
-    time zone (naive datetimes raise ValueError); outputs are in `TZ`.
+    time zone (naive datetimes raise ValueError); outputs are in `tz` (the deployment's
+    TIMEZONE setting; Asia/Ho_Chi_Minh by default).
 
     Instances cache each year's working days, so build one per set of admin data and
     reuse it.
@@ -157,6 +163,7 @@ class Calendar:
     extra_days_off: frozenset[date] = frozenset()
     makeup_days: frozenset[date] = frozenset()
     office_hours: tuple[tuple[time, time], ...] = DEFAULT_OFFICE_HOURS
+    tz: ZoneInfo = TZ
 
     def __post_init__(self) -> None:
         # Accept any iterables from callers while keeping the instance hashable.
@@ -175,7 +182,7 @@ class Calendar:
 
     def is_working_day(self, d: date) -> bool:
         """Whether `d` (a date, or an aware datetime's day in Vietnam) is a working day."""
-        d = _as_date(d)
+        d = _as_date(d, self.tz)
         if d in self.makeup_days:
             return True
         if d.weekday() >= 5 or d in self.extra_days_off:
@@ -187,7 +194,7 @@ class Calendar:
 
         Swap days are not named here: their labels live with them in the admins' table.
         """
-        d = _as_date(d)
+        d = _as_date(d, self.tz)
         return _statutory_holidays(d.year, language).get(d)
 
     def _workdays(self, year: int) -> list[int]:
@@ -273,11 +280,11 @@ class Calendar:
 
         Outside office hours the clock starts at the next opening. The result is the
         earliest such moment, so a count that ends with a period ends at its closing
-        time (11:30, not 13:30). `hours == 0` returns `start` itself, in `TZ`.
+        time (11:30, not 13:30). `hours == 0` returns `start` itself, in `tz`.
         """
         need = _hours_us(hours)
-        x = _local_us(start)
-        return _from_local_us(self._add(x, need) if need else x)
+        x = _local_us(start, self.tz)
+        return _from_local_us(self._add(x, need) if need else x, self.tz)
 
     def add_working_days(self, start: datetime, days: int) -> datetime:
         """Close of office on the `days`-th working day after the day of `start`.
@@ -286,9 +293,9 @@ class Calendar:
         07:00 on a working day; `days` must be a whole number >= 1.
         """
         n = _whole_days(days)
-        ordinal = _local_us(start) // _US_PER_DAY
+        ordinal = _local_us(start, self.tz) // _US_PER_DAY
         last = self._nth_workday_after(ordinal, n)
-        return _from_local_us(last * _US_PER_DAY + self._periods[-1][1])
+        return _from_local_us(last * _US_PER_DAY + self._periods[-1][1], self.tz)
 
     def due(
         self,
@@ -308,7 +315,7 @@ class Calendar:
         after the limit is reached, change nothing. Returns None when an open pause
         began before the limit was reached: no due date exists until it ends.
         """
-        x = _local_us(start)
+        x = _local_us(start, self.tz)
         spans = self._spans(pauses)
         if unit == "hours":
             clock, need = x, _hours_us(amount)
@@ -321,7 +328,7 @@ class Calendar:
         else:
             raise ValueError(f"unit must be 'hours' or 'days', got {unit!r}")
         if need == 0:
-            return _from_local_us(clock)
+            return _from_local_us(clock, self.tz)
         for pause_start, pause_end in spans:
             if pause_start > clock:
                 running = self._work(clock, pause_start)
@@ -331,7 +338,7 @@ class Calendar:
             if pause_end is None:
                 return None
             clock = max(clock, pause_end)
-        return _from_local_us(self._add(clock, need))
+        return _from_local_us(self._add(clock, need), self.tz)
 
     def working_hours_between(
         self, a: datetime, b: datetime, pauses: Iterable[Pause] = ()
@@ -340,7 +347,7 @@ class Calendar:
 
         An open pause (end None) runs to `b`; overlapping pauses count once.
         """
-        xa, xb = _local_us(a), _local_us(b)
+        xa, xb = _local_us(a, self.tz), _local_us(b, self.tz)
         if xb < xa:
             raise ValueError(f"end {b!r} is before start {a!r}")
         total = self._work(xa, xb)
@@ -353,12 +360,11 @@ class Calendar:
                 covered = hi
         return total / _US_PER_HOUR
 
-    @staticmethod
-    def _spans(pauses: Iterable[Pause]) -> list[tuple[int, int | None]]:
+    def _spans(self, pauses: Iterable[Pause]) -> list[tuple[int, int | None]]:
         spans = []
         for pause_start, pause_end in pauses:
-            lo = _local_us(pause_start)
-            hi = None if pause_end is None else _local_us(pause_end)
+            lo = _local_us(pause_start, self.tz)
+            hi = None if pause_end is None else _local_us(pause_end, self.tz)
             if hi is not None and hi < lo:
                 raise ValueError(f"pause ends {pause_end!r} before it starts {pause_start!r}")
             spans.append((lo, hi))

@@ -22,8 +22,9 @@ class IndicatorFact(Base):
 
     The unit held the report from `received_at` to `left_at` (NULL: holds it now), except
     for the spans away_from[i] < t <= away_to[i] when it had handed it on and got it back.
-    `settle_day` is the last local day on which the fact's state as of a period end can
-    still change; NULL while the unit holds it unanswered (backlog).
+    `settle_day` is the last local day of the fact's events (the flows the rollups date by
+    them) and of changes to its state at a period end; NULL while the unit holds it
+    unanswered (backlog).
     """
 
     __tablename__ = "indicator_facts"
@@ -48,6 +49,8 @@ class IndicatorFact(Base):
     rating: Mapped[int | None] = mapped_column(SmallInteger)
     rated_at: Mapped[datetime | None] = mapped_column(TSTZ)
     reopened_at: Mapped[datetime | None] = mapped_column(TSTZ)
+    # The first hand-on after the due by a unit that had not answered by then: its late outcome.
+    handed_late_at: Mapped[datetime | None] = mapped_column(TSTZ)
     auto_routed: Mapped[bool] = mapped_column(Boolean)
     settle_day: Mapped[date | None] = mapped_column(Date)
 
@@ -65,7 +68,7 @@ class IndicatorFact(Base):
 
 
 class IndicatorRollup(Base):
-    """Final-state sums of settled facts, per received month/year × unit × category × area.
+    """Sums of the facts' flows per day/month/year of their event × unit × category × area.
 
     `grain` is 'd', 'm' or 'y' and `bucket` the first day of that day/month/year. Rows with
     category_id = 0 (and area_id = 0) are a unit's totals; days have only those. The

@@ -3,8 +3,11 @@
 Rules (DESIGN §5): a limit is N working hours or N working days. Hours count office time
 only, from the moment of assignment. A day limit starts counting on the next working day
 and ends at the close of office on the N-th. Time in `awaiting_info` (pauses) does not
-count. An extension moves the unit's working due (`reports.due_at`) but never the due
-that counts for the indicators (`reports.indicator_due_at`, computed here without it).
+count while the clock runs: a pause before a day limit's clock starts (on the day of
+receipt) moves nothing. An extension moves the unit's working due (`reports.due_at`) but
+never the due that counts for the indicators (`reports.indicator_due_at`). One function,
+due_for(), computes that due wherever it is needed: when the workflow records it and when
+the indicators recompute it from the events (docs/indicators.md).
 
 The limit comes from the category (`deadline_amount` + `deadline_unit`) unless the report
 carries another urgency, which then takes the deployment's default for that urgency
@@ -13,8 +16,9 @@ held by the dispatcher is due for triage (config TRIAGE_DEADLINE, "8h").
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Iterable
+from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_app_context
 from sqlalchemy import select
@@ -23,7 +27,7 @@ from fieldreport.errors import Conflict, NotFound, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import CalendarDay, Category
 from fieldreport.services import outbox
-from fieldreport.worktime import Calendar, Pause, parse_office_hours
+from fieldreport.worktime import TZ, Calendar, Pause, parse_office_hours
 
 DEFAULT_URGENCY_DEADLINES = "urgent=4h,simple=3d,standard=10d,complex=15d"
 DEFAULT_TRIAGE_DEADLINE = "8h"
@@ -38,6 +42,11 @@ def _setting(name: str, default: str) -> str:
     return (current_app.config.get(name) if has_app_context() else None) or default
 
 
+def zone() -> ZoneInfo:
+    """The deployment's time zone (setting TIMEZONE): local days, periods and office hours."""
+    return ZoneInfo(_setting("TIMEZONE", TZ.key))
+
+
 def calendar() -> Calendar:
     """The working calendar: statutory holidays plus the admin-edited swap/make-up days.
 
@@ -47,7 +56,8 @@ def calendar() -> Calendar:
         return g.work_calendar
     rows = db.session.execute(select(CalendarDay.day, CalendarDay.kind)
                               .order_by(CalendarDay.day)).all()
-    key = (tuple((d, k) for d, k in rows), _setting("OFFICE_HOURS", "07:30-11:30,13:30-17:00"))
+    key = (tuple((d, k) for d, k in rows), _setting("OFFICE_HOURS", "07:30-11:30,13:30-17:00"),
+           zone().key)
     cal = _calendars.get(key)
     if cal is None:
         if len(_calendars) > 32:
@@ -56,6 +66,7 @@ def calendar() -> Calendar:
             extra_days_off=frozenset(d for d, k in rows if k == "off"),
             makeup_days=frozenset(d for d, k in rows if k == "work"),
             office_hours=parse_office_hours(key[1]),
+            tz=zone(),
         )
     if has_app_context():
         g.work_calendar = cal
@@ -105,48 +116,26 @@ def limit_for(category: Category, urgency: str | None = None, *, triage: bool = 
     return float(category.deadline_amount), category.deadline_unit
 
 
-def due_for(category: Category, start: datetime, cal: Calendar | None = None, *,
-            urgency: str | None = None, triage: bool = False,
-            pauses: Iterable[Pause] = ()) -> datetime | None:
-    """When a report of this category, assigned at `start`, is due.
+def limit_text(limit: Limit) -> str:
+    """(3.0, "days") → "3d": how an assignment records its limit (parse_limit reads it)."""
+    amount, unit = limit
+    return f"{amount:g}{unit[0]}"
 
-    None only while an open pause (awaiting_info) began before the limit was reached.
+
+def due_for(category: Category, start: datetime, cal: Calendar | None = None, *,
+            urgency: str | None = None, triage: bool = False, limit: Limit | None = None,
+            pauses: Iterable[Pause] = ()) -> datetime | None:
+    """When a report of this category, received by a unit at `start`, is due.
+
+    The one rule for every due of a unit (the workflow's, the indicators'): `limit` (as the
+    assignment recorded it) or else limit_for(), counted by Calendar.due from `start` with
+    the clock stopped during `pauses`. None only while an open pause began before the
+    limit was reached.
     """
     cal = cal or calendar()
-    amount, unit = limit_for(category, urgency, triage=triage)
+    amount, unit = limit or limit_for(category, urgency, triage=triage)
     return cal.due(start, amount, unit, pauses)
 
-
-
-def shift_for_pauses(cal: Calendar, start: datetime, due: datetime,
-                     pauses: Iterable[Pause]) -> datetime | None:
-    """A due fixed at `start` (e.g. recorded by the dispatcher), moved later by the pauses.
-
-    The clock runs from `start`; office time paused before `due` is added after it.
-    """
-    if due <= start:
-        return due
-    hours = cal.working_hours_between(start, due)
-    if hours == 0:
-        return due
-    return cal.due(start, hours, "hours", pauses)
-
-
-def indicator_due(cal: Calendar, category: Category, received_at: datetime, *,
-                  urgency: str | None = None, triage: bool = False,
-                  recorded: datetime | None = None,
-                  pauses: Iterable[Pause] = ()) -> datetime | None:
-    """The due that counts for the indicators of the unit that received the report.
-
-    `recorded` is the indicator due written with the assignment event when the workflow
-    fixed one (data.indicator_due_at); otherwise the category's limit from `received_at`.
-    Pauses move it; extensions never do.
-    """
-    pauses = list(pauses)
-    if recorded is not None:
-        return shift_for_pauses(cal, received_at, recorded, pauses)
-    amount, unit = limit_for(category, urgency, triage=triage)
-    return cal.due(received_at, amount, unit, pauses)
 
 
 # -- the admins' table of swap days and make-up days ------------------------------------

@@ -25,7 +25,7 @@ from fieldreport.extensions import db
 from fieldreport.models import Report, Unit, User
 from fieldreport.models.base import utcnow
 from fieldreport.services import deadlines, events, notify
-from fieldreport.worktime import TZ, Calendar
+from fieldreport.worktime import Calendar
 
 RUNNING = ("submitted", "assigned", "in_progress", "reopened")
 LOOKAHEAD = timedelta(days=21)  # a warning point is never further than this before the due
@@ -146,7 +146,7 @@ MESSAGES = {
 
 def _notify(report: Report, ev, kind: str, targets, unit: Unit, due: datetime) -> None:
     vi, en = MESSAGES[kind]
-    fields = dict(code=report.code, unit=unit.name, due=due.astimezone(TZ).strftime("%H:%M %d/%m/%Y"))
+    fields = dict(code=report.code, unit=unit.name, due=due.astimezone(deadlines.zone()).strftime("%H:%M %d/%m/%Y"))
     payload = {"kind": kind, "report_code": report.code, "unit_code": unit.code,
                "due_at": due.isoformat(), "event_id": ev.id,
                "message_vi": vi.format(**fields), "message_en": en.format(**fields)}

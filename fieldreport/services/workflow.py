@@ -134,8 +134,8 @@ def assign_unit(report: Report, unit: Unit, *, type_: str, status: str | None = 
     cal = cal or deadlines.calendar()
     category = db.session.get(Category, report.category_id)
     urgency = getattr(report, "urgency", None)
-    due = deadlines.due_for(category, now, cal, urgency=urgency,
-                            triage=unit.kind == DISPATCHER_KIND)
+    limit = deadlines.limit_for(category, urgency, triage=unit.kind == DISPATCHER_KIND)
+    due = deadlines.due_for(category, now, cal, limit=limit)
     if report.citizen_due_at is None:  # the citizen's clock runs from submission, once
         report.citizen_due_at = deadlines.due_for(category, report.created_at or now, cal,
                                                   urgency=urgency)
@@ -145,7 +145,8 @@ def assign_unit(report: Report, unit: Unit, *, type_: str, status: str | None = 
     return events.record(report, type_, user=user, actor=actor, to_status=status,
                          to_unit_id=unit.id, reason=reason, note=note,
                          data={"unit_code": unit.code, "due_at": due.isoformat(),
-                               "indicator_due_at": due.isoformat(), **(data or {})})
+                               "indicator_due_at": due.isoformat(),
+                               "limit": deadlines.limit_text(limit), **(data or {})})
 
 
 def _responded(report: Report, now: datetime) -> None:
@@ -224,14 +225,38 @@ def provide_info(report: Report, text: str | None) -> Report:
         cal = deadlines.calendar()
         paused_hours = cal.working_hours_between(report.paused_at, max(now, report.paused_at))
         if paused_hours > 0:
-            for attr in ("due_at", "indicator_due_at", "citizen_due_at"):
+            for attr in ("due_at", "citizen_due_at"):
                 if getattr(report, attr) is not None:
                     setattr(report, attr, cal.add_working_hours(getattr(report, attr), paused_hours))
+        if report.indicator_due_at is not None:
+            report.indicator_due_at = _indicator_due(report, cal, now) or report.indicator_due_at
     report.paused_at = None
     events.record(report, "info_provided", actor="citizen", to_status=resume,
                   data={"text": text, "paused_working_hours": round(paused_hours, 4)})
     events.commit()
     return report
+
+
+def _indicator_due(report: Report, cal: Calendar, now: datetime) -> datetime | None:
+    """The unit's indicator due by the one rule (deadlines.due_for), from its assignment event
+    and the pauses since, as the indicators recompute it from the events (None: no such event)."""
+    rows = db.session.execute(select(Event.at, Event.from_status, Event.to_status, Event.data)
+                              .where(Event.report_id == report.id).order_by(Event.at, Event.id)).all()
+    start = limit = None
+    pauses: list[list] = []
+    for at, before, after, data in rows:
+        if (data or {}).get("limit"):  # the assignment to the current unit (the last one)
+            start, limit, pauses = at, deadlines.parse_limit(data["limit"]), []
+        elif start is not None and after == "awaiting_info" and before != "awaiting_info":
+            pauses.append([at, None])
+        elif start is not None and before == "awaiting_info" and after != "awaiting_info" and pauses:
+            pauses[-1][1] = at
+    if start is None:
+        return None
+    if pauses and pauses[-1][1] is None:
+        pauses[-1][1] = now  # the pause ending now
+    category = db.session.get(Category, report.category_id)
+    return deadlines.due_for(category, start, cal, limit=limit, pauses=[tuple(p) for p in pauses])
 
 
 def extend(report: Report, user: User, new_due_at: datetime, reason: str | None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
-from flask import Blueprint, Response, g, render_template, request
+from flask import Blueprint, Response, current_app, g, render_template, request
 from sqlalchemy import func, select
 
 from fieldreport import auth
@@ -289,6 +289,14 @@ def _export_args(sel) -> dict:
     return out
 
 
+@bp.get("/indicators.md")
+@web_session.login_required(*ROLES)
+def rules():
+    """docs/indicators.md: each figure's rule and legal source (linked from the page)."""
+    path = Path(current_app.root_path).parent / "docs" / "indicators.md"
+    return Response(path.read_text(encoding="utf-8"), mimetype="text/markdown")
+
+
 @bp.get("/export.<fmt>")
 @web_session.login_required(*ROLES)
 def export(fmt: str):
@@ -297,8 +305,10 @@ def export(fmt: str):
         return render_template("error.html", status=404, message=fmt), 404
     data = tables(g.console_user, selection())
     p = data["period"]
+    lang = current_lang()
     rows = exports.tables_rows([data["by_unit"], data["by_area"], data["by_category"]],
-                               data["by_unit"]["total"], current_lang())
+                               data["by_unit"]["total"], lang)
     name = f"indicators_{p.start.isoformat()}_{p.last.isoformat()}.{fmt}"
-    return Response(exports.stream(fmt, exports.GROUP_COLUMNS, rows), mimetype=exports.MIME[fmt],
+    head = exports.header(exports.GROUP_COLUMNS, lang)
+    return Response(exports.stream(fmt, head, rows), mimetype=exports.MIME[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -114,7 +114,7 @@ def test_province_month_by_unit(client, february, db_session):
 
     power = rows["PC-66"]
     assert (power["received"], power["reports"], power["transfers"]) == (1, 0, 1)
-    assert power["on_time_rate"] is None and power["transfers_per_report"] is None  # n/a
+    assert power["on_time_rate"] is None and power["transfers_per_report"] == 1.0  # n/a; 1 per receipt
     assert power["first_response"]["working_hours"]["mean"] == 1.5
     assert rows["SCT"]["reports"] == 0 and rows["SCT"]["transfers"] == 1  # rolled up
     sxd = rows["SXD"]  # SXD + WATER-66 + URENCO-BMT
@@ -125,8 +125,9 @@ def test_province_month_by_unit(client, february, db_session):
     top = rows["UBND-66"]
     assert top == {**body["total"], "unit": top["unit"]}
     assert (top["reports"], top["on_time"], top["late"], top["transfers"]) == (6, 4, 2, 2)
-    assert (top["on_time_rate"], top["late_rate"], top["transfers_per_report"]) == (66.67, 33.33, 0.33)
-    assert top["auto_routed_share"] == 66.67
+    # Per receipt (8: R5 and R6 reached two units each): 2 transfers, 5 routed without triage.
+    assert (top["on_time_rate"], top["late_rate"], top["transfers_per_report"]) == (66.67, 33.33, 0.25)
+    assert top["auto_routed_share"] == 62.5
     assert rows["UBND-66"]["unit"]["depth"] == 0 and rows["WATER-66"]["unit"]["depth"] == 2
 
 
@@ -181,8 +182,12 @@ def test_bad_input_is_a_clear_4xx(client, db_session, query, status, code):
 
 def test_export_csv_and_xlsx(client, february, db_session):
     h = f.bearer(db_session, "supervisor")
-    r = client.get("/api/v1/indicators/export.csv?period=month&from=2026-02-01&unit=UBND-66", headers=h)
+    vi = client.get("/api/v1/indicators/export.csv?period=month&from=2026-02-01&unit=UBND-66", headers=h)
+    assert vi.status_code == 200  # Vietnamese headers by default, English with lang=en
+    assert vi.data.decode("utf-8").lstrip("\ufeff").startswith("Nhóm,Mã,Tên,Tiếp nhận,Phản ánh trong kỳ")
+    r = client.get("/api/v1/indicators/export.csv?period=month&from=2026-02-01&unit=UBND-66&lang=en", headers=h)
     assert r.status_code == 200 and r.mimetype == "text/csv"
+    assert vi.data.split(b"\n")[1:] == r.data.split(b"\n")[1:]
     assert "attachment" in r.headers["Content-Disposition"]
     text = r.data.decode("utf-8")
     assert text.startswith("\ufeff")
@@ -191,7 +196,7 @@ def test_export_csv_and_xlsx(client, february, db_session):
     assert mine["UBND-24133"]["on_time_rate"] == "50.00" and mine["SCT"]["on_time_rate"] == "n/a"
     assert rows[-1]["group"] == "total" and rows[-1]["reports"] == "6"
 
-    r = client.get("/api/v1/indicators/export.xlsx?period=month&from=2026-02-01&detail=reports", headers=h)
+    r = client.get("/api/v1/indicators/export.xlsx?period=month&from=2026-02-01&detail=reports&lang=en", headers=h)
     assert r.status_code == 200
     ws = load_workbook(io.BytesIO(r.data), read_only=True).active
     table = list(ws.values)
@@ -221,21 +226,27 @@ def test_large_export_becomes_a_job(client, february, db_session, app):
 def test_calendar_days_admin(client, db_session):
     h = f.bearer(db_session, "admin")
     url = "/api/v1/admin/calendar-days"
-    r = client.post(url, json={"day": "2026-08-22", "kind": "work", "note": "làm bù"}, headers=h)
+    # 2026 ships with its announced days (migration 0006), each with its source; admins edit them.
+    shipped = client.get(url + "?year=2026", headers=h).json
+    assert [(d["day"], d["kind"]) for d in shipped] == [("2026-01-02", "off"), ("2026-01-10", "work"),
+                                                        ("2026-08-22", "work"), ("2026-08-31", "off")]
+    assert all("Bộ Nội vụ" in d["note"] for d in shipped)
+    # 2027 has none announced yet: an admin types them in.
+    r = client.post(url, json={"day": "2027-08-28", "kind": "work", "note": "làm bù"}, headers=h)
     assert r.status_code == 201, r.json
-    assert client.post(url, json={"day": "2026-08-22", "kind": "work"}, headers=h).status_code == 409
-    r = client.post(url, json={"day": "2026-08-24", "kind": "work"}, headers=h)  # a Monday
+    assert client.post(url, json={"day": "2027-08-28", "kind": "work"}, headers=h).status_code == 409
+    r = client.post(url, json={"day": "2027-08-30", "kind": "work"}, headers=h)  # a Monday
     assert r.status_code == 422 and r.json["code"] == "already_working_day"
-    r = client.post(url, json={"day": "2026-08-29", "kind": "off"}, headers=h)  # a Saturday
+    r = client.post(url, json={"day": "2027-09-04", "kind": "off"}, headers=h)  # a Saturday
     assert r.status_code == 422 and r.json["code"] == "already_day_off"
-    assert client.post(url, json={"day": "2026-08-31", "kind": "off"}, headers=h).status_code == 201
-    listed = client.get(url + "?year=2026", headers=h).json
-    assert [(d["day"], d["kind"], d["weekday"]) for d in listed] == [("2026-08-22", "work", 5),
-                                                                    ("2026-08-31", "off", 0)]
-    r = client.put(url + "/2026-08-31", json={"kind": "off", "note": "nghỉ bù 2/9"}, headers=h)
+    assert client.post(url, json={"day": "2027-09-06", "kind": "off"}, headers=h).status_code == 201
+    listed = client.get(url + "?year=2027", headers=h).json
+    assert [(d["day"], d["kind"], d["weekday"]) for d in listed] == [("2027-08-28", "work", 5),
+                                                                    ("2027-09-06", "off", 0)]
+    r = client.put(url + "/2027-09-06", json={"kind": "off", "note": "nghỉ bù 2/9"}, headers=h)
     assert r.status_code == 200 and r.json["note"] == "nghỉ bù 2/9"
-    assert client.delete(url + "/2026-08-31", headers=h).status_code == 204
-    assert client.delete(url + "/2026-08-31", headers=h).status_code == 404
+    assert client.delete(url + "/2027-09-06", headers=h).status_code == 204
+    assert client.delete(url + "/2027-09-06", headers=h).status_code == 404
     assert client.put(url + "/not-a-day", json={"kind": "off"}, headers=h).status_code == 400
     assert client.get(url, headers=f.bearer(db_session, "supervisor")).status_code == 403
 

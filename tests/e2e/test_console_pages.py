@@ -6,6 +6,7 @@ import io
 import re
 
 import pytest
+from flask import g
 from sqlalchemy import select
 
 from fieldreport.models import Report
@@ -134,12 +135,17 @@ def test_staff_cannot_open_the_dashboard(client, db_session):
 
 def test_dashboard_and_exports(client, db_session, bmt_report):
     as_user(client, db_session, "supervisor")
-    page = client.get("/console/dashboard/?period=month&lang=en").get_data(as_text=True)
-    assert 'id="kpis"' in page and "On-time rate" in page
+    # Vietnamese headers by default (the test's app context keeps the language on g: forget it).
     resp = client.get("/console/dashboard/export.csv?period=month")
     assert resp.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0][:3] == ["group", "code", "name"]
+    assert rows[0][:3] == ["Nhóm", "Mã", "Tên"]
+    g.pop("lang", None)
+    page = client.get("/console/dashboard/?period=month&lang=en").get_data(as_text=True)
+    assert 'id="kpis"' in page and "On-time rate" in page
+    assert 'href="/console/dashboard/indicators.md"' in page  # the rules and their legal sources
+    rules = client.get("/console/dashboard/indicators.md")
+    assert rules.status_code == 200 and "QĐ 766/QĐ-TTg" in rules.get_data(as_text=True)
     assert any(r[0] == "unit" and r[1] == "UBND-24133" for r in rows)
     xlsx = client.get("/console/dashboard/export.xlsx?period=month")
     assert xlsx.data[:2] == b"PK"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, insert, select, text
 
@@ -19,6 +19,7 @@ from fieldreport.models import Area, Category, Event, Report, Unit
 from fieldreport.services import deadlines, indicators
 from fieldreport.services.indicators import cache as indicator_cache
 from fieldreport.services.indicators import rollups
+from fieldreport.services.indicators.measures import SCALARS
 from fieldreport.services.indicators.query import fetch
 from fieldreport.services.indicators.totals import Totals
 from fieldreport.worktime import TZ
@@ -38,7 +39,11 @@ def wipe() -> None:
 
 @st.composite
 def history(draw, n_units: int):
-    """One report's events as (minutes after WINDOW, type, to_status, to_unit index, data, by)."""
+    """One report's events as (minutes after WINDOW, type, to_status, to_unit index, data, by).
+
+    Assignments record their limit ("limit": "3d") as the workflow does, or sometimes only a
+    due (older events): the indicators recompute the due from the limit either way.
+    """
     t = draw(st.integers(0, 60 * 24 * 45))
     out = [(t, "submitted", "submitted", None, {}, "citizen")]
     status, unit, resume = "submitted", None, None
@@ -101,11 +106,14 @@ def history(draw, n_units: int):
 
 
 def _due(draw, t: int) -> dict:
-    """Sometimes the assignment records its indicator due, as the workflow does."""
-    if draw(st.booleans()):
+    """Sometimes the assignment records its limit (and the due it gave then), as the workflow does."""
+    kind = draw(st.sampled_from(["none", "due", "limit"]))
+    if kind == "none":
         return {}
     due = WINDOW + timedelta(minutes=t + draw(st.integers(30, 60 * 24 * 20)))
-    return {"due_at": due.isoformat()}
+    if kind == "due":  # a due written without its limit: not an input, the category's limit counts
+        return {"due_at": due.isoformat()}
+    return {"due_at": due.isoformat(), "limit": draw(st.sampled_from(["2h", "8h", "1d", "3d", "10d"]))}
 
 
 def load(histories, ctx, cut_fraction: bool):
@@ -271,3 +279,54 @@ def _close(a, b) -> bool:
     if isinstance(a, float) or isinstance(b, float):
         return a is not None and b is not None and abs(a - b) <= 1e-6
     return a == b
+
+
+FLOWS_ONLY = [name for name in SCALARS if name not in ("reports", "on_time", "late")]
+
+
+@settings(max_examples=30, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.data_too_large, HealthCheck.filter_too_much])
+@given(histories=st.lists(history(len(UNITS) + 1), min_size=1, max_size=6),
+       cuts=st.lists(st.integers(1, 303), min_size=1, max_size=8, unique=True))
+def test_every_event_lands_in_exactly_one_period(ctx, histories, cuts):
+    """Periods that partition the year count every event of a random history exactly once."""
+    last = max(WINDOW + timedelta(minutes=e[0]) for _, _, evs, _ in histories for e in evs)
+    assume(last < datetime(2026, 11, 1, tzinfo=TZ))  # every event in the past, inside the range
+    wipe()
+    _insert_reports(ctx, histories)
+    reports, events = load(histories, ctx, False)
+    write_events(events, {})
+    db.session.flush()
+    rollups.refresh()
+    first, stop = date(2026, 1, 1), date(2026, 11, 1)
+    bounds = [first, *sorted(first + timedelta(days=c) for c in cuts), stop]
+    parts = Totals()
+    for a, b in zip(bounds, bounds[1:]):
+        p = indicators.period("custom", a, b - timedelta(days=1))
+        for kind in (None, "unit_id"):
+            got = fetch(p.start, p.end, indicators.as_of(p), kind)
+            if kind is None:
+                parts.add(got.get(0) or Totals())
+            else:  # the same events, split by unit
+                whole = Totals()
+                for t in got.values():
+                    whole.add(t)
+                mine = fetch(p.start, p.end, indicators.as_of(p), None).get(0) or Totals()
+                assert {n: whole.values[n] for n in FLOWS_ONLY} == pytest.approx({n: mine.values[n] for n in FLOWS_ONLY})
+    p = indicators.period("custom", first, stop - timedelta(days=1))
+    everything = fetch(p.start, p.end, indicators.as_of(p), None).get(0) or Totals()
+    for name in FLOWS_ONLY:
+        assert parts.values[name] == pytest.approx(everything.values[name], abs=1e-6), name
+    assert parts.hists == everything.hists
+    # ...and each event of the history is one of those counted: receipts and hand-ons, from the raw events.
+    receipts = hand_ons = 0
+    for evs in events.values():
+        holders, unit = set(), None
+        for e in evs:
+            if e["to_unit_id"] != unit:
+                hand_ons += unit is not None
+                receipts += e["to_unit_id"] not in holders
+                holders.add(e["to_unit_id"])
+            unit = e["to_unit_id"]
+    assert (everything.values["received"], everything.values["transfers"]) == (receipts, hand_ons)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from fieldreport.extensions import db
 from fieldreport.models import CalendarDay, Category, IndicatorFact
@@ -29,9 +29,18 @@ def cat(db_session):
 
 @pytest.fixture()
 def swaps_2026(db_session):
-    """The 2026 announcement as an admin enters it: Mon 31/8 off, worked on Sat 22/8."""
-    db.session.add_all([CalendarDay(day=date(2026, 8, 31), kind="off", note="nghỉ bù 2/9"),
-                        CalendarDay(day=date(2026, 8, 22), kind="work", note="làm bù cho 31/8")])
+    """The 2026 announcement (Mon 31/8 off, worked on Sat 22/8): shipped by migration 0006."""
+    assert {(d.day, d.kind) for d in db.session.scalars(select(CalendarDay))} >= {
+        (date(2026, 8, 31), "off"), (date(2026, 8, 22), "work")}
+    deadlines.forget_calendar()
+    yield
+    deadlines.forget_calendar()
+
+
+@pytest.fixture()
+def no_admin_rows(db_session):
+    """A calendar table emptied by the admins (the rollback of the test restores it)."""
+    db.session.execute(delete(CalendarDay))
     db.session.flush()
     deadlines.forget_calendar()
     yield
@@ -59,7 +68,7 @@ def test_makeup_saturday_counts(cat, swaps_2026):
     assert deadlines.due_for(cat("street_light"), vn(2026, 8, 20, 10)) == vn(2026, 8, 24, 17)
 
 
-def test_without_admin_rows_no_swap(cat):
+def test_without_admin_rows_no_swap(cat, no_admin_rows):
     assert deadlines.due_for(cat("street_light"), vn(2026, 8, 20, 10)) == vn(2026, 8, 25, 17)
     assert deadlines.due_for(cat("street_light"), vn(2026, 8, 27, 9)) == vn(2026, 9, 3, 17)
 
@@ -92,16 +101,15 @@ def test_pause_moves_the_due(cat):
     assert deadlines.due_for(cat("street_light"), start, pauses=[(vn(2026, 3, 10, 10), None)]) is None
 
 
-def test_recorded_due_is_shifted_by_pauses_only(cat):
+def test_recorded_limit_and_pauses_one_rule(cat):
     cal = deadlines.calendar()
-    recorded = vn(2026, 3, 12, 17)
     pause = [(vn(2026, 3, 10, 10), vn(2026, 3, 10, 15))]
-    assert deadlines.indicator_due(cal, cat("street_light"), vn(2026, 3, 9, 9), recorded=recorded,
-                                   pauses=pause) == vn(2026, 3, 13, 10, 30)
+    # The limit recorded with the assignment wins over the category's; the same pause rule.
+    assert deadlines.due_for(cat("power_outage"), vn(2026, 3, 9, 9), cal, limit=(3.0, "days"),
+                             pauses=pause) == vn(2026, 3, 13, 10, 30)
     # A pause after the due has passed changes nothing.
     late = [(vn(2026, 3, 13, 8), vn(2026, 3, 13, 12))]
-    assert deadlines.indicator_due(cal, cat("street_light"), vn(2026, 3, 9, 9), recorded=recorded,
-                                   pauses=late) == recorded
+    assert deadlines.due_for(cat("street_light"), vn(2026, 3, 9, 9), cal, pauses=late) == vn(2026, 3, 12, 17)
 
 
 def test_limits_triage_and_urgency(cat, app):

@@ -16,7 +16,7 @@ from fieldreport.api.indicators.schemas import (
     CalendarDaySchema, CalendarDayUpdateSchema, CalendarDayViewSchema, CalendarYearQuerySchema,
     ExportJobSchema, ExportQuerySchema, IndicatorQuerySchema, IndicatorTableSchema)
 from fieldreport.auth import STAFF_ROLES, require_roles
-from fieldreport.errors import Invalid
+from fieldreport.errors import Invalid, wants_vietnamese
 from fieldreport.services import deadlines, indicators
 from fieldreport.services.indicators import exports
 
@@ -51,6 +51,7 @@ class Indicators(MethodView):
 
 def _export(args: dict, fmt: str):
     q, params = _query(args)
+    lang = params["lang"] = args.get("lang") or ("vi" if wants_vietnamese() else "en")
     name = f"indicators-{q.period.start.isoformat()}-{q.period.last.isoformat()}.{fmt}"
     if q.detail == "reports":
         if exports.count_report_rows(q.period, q.scope, q.as_of) > exports.sync_limit():
@@ -58,11 +59,11 @@ def _export(args: dict, fmt: str):
             url = url_for("indicators.ExportJobs", export_id=export_id)
             body = exports.job_status(export_id, auth.current_user())
             return {**body, "status_url": url}, 202, {"Location": url}
-        header, rows = exports.REPORT_COLUMNS, exports.report_rows(q.period, q.scope, q.as_of)
+        columns, rows = exports.REPORT_COLUMNS, exports.report_rows(q.period, q.scope, q.as_of)
     else:
         table = indicators.compute(q.period, q.scope, q.group_by, q.depth)
-        header, rows = exports.GROUP_COLUMNS, exports.group_rows(table)
-    body = exports.stream(fmt, header, rows)
+        columns, rows = exports.GROUP_COLUMNS, exports.group_rows(table, lang)
+    body = exports.stream(fmt, exports.header(columns, lang), rows)
     if fmt == "csv":  # rows are read while streaming: keep the request's context
         body = stream_with_context(body)
     return Response(body, mimetype=exports.MIME[fmt].split(";")[0],

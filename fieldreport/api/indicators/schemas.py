@@ -28,6 +28,9 @@ class ExportQuerySchema(IndicatorQuerySchema):
     detail = fields.String(load_default="groups", validate=validate.OneOf(("groups", "reports")),
                            metadata={"description": "groups: the indicator table; reports: one row "
                                                     "per report and unit of the period"})
+    lang = fields.String(load_default=None, validate=validate.OneOf(("vi", "en")),
+                         metadata={"description": "column headers: vi (default, or by "
+                                                  "Accept-Language) or en (stable machine names)"})
 
 
 class StatsSchema(Schema):

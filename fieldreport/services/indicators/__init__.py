@@ -1,30 +1,35 @@
 """The reform indicators (CCHC scoreboard) per unit, commune or category and period.
 
-Rules (also in the API description):
-- *Reports of the period* of a unit: the reports it received (first assignment to it) in
-  the period and still holds at the period end T — the unit that resolved it, or holds it
-  at T. A report it handed on (transfer, return, reassignment) before T is not among them
-  but counts as a *transfer* for it. Each report counts once per period and unit.
-- T is the end of the period (local midnight), or now for a period not over yet; every
-  state is read as of T ("before T" strictly), so past periods do not change later except
-  when events arrive late.
-- on-time = answered (resolved, rejected, duplicate, closed) on or before the due + open and
-  not yet due at T; late = the rest. Rates ÷ reports of the period × 100.
-- The due that counts is the indicator due of the unit (set on receipt, moved by
-  awaiting_info pauses, never by extensions).
-- backlog = reports held at T and not answered, whatever their receipt date; overdue
-  backlog bands count whole working days after the due day up to the day before T.
-- handling time = resolved − received, in working hours (office hours, minus pauses) and in
-  calendar hours; first response = first action of the unit after receipt (over all the
-  reports it received, handed on or not). Mean exact; median and p90 estimated from a
-  histogram (linear inside a bucket, buckets ≤ 15 min below 4 h, ≤ 12 % wider above).
-- satisfaction = (answered − dissatisfied) ÷ answered × 100, where dissatisfied means rated
-  1–2, or answered after the due, or reopened (each report once); the rating distribution
-  counts first ratings given before T.
-- transfers per report = transfers ÷ reports of the period; routed without triage = share
-  of the reports of the period that the router assigned straight to their unit.
-- A unit's row includes its whole subtree (a department includes its utilities; the
-  province committee everything). Ratios with a denominator of 0 are null ("n/a"); 2 decimals.
+Rules (also in the API description; docs/indicators.md has them with their legal sources):
+- A *fact* is what one unit did with one report it received (one per report and unit). A
+  unit's row includes its whole subtree; ratios with a denominator of 0 are null ("n/a");
+  2 decimals.
+- Every event is counted in the period it happens in (*flows*), read "before T" strictly
+  (T = the period end, local midnight, or now for a period not over): receipts, first
+  responses, hand-ons (transfers, returns), outcomes, answers, ratings, reopenings. An event
+  at 00:00 on the 1st belongs to the new month.
+- *Outcome* of a fact: the unit's answer (resolved, rejected, duplicate, closed), or — if it
+  hands the report on after its due without having answered — that hand-on (late: the
+  lateness stays with the unit that held the report past its due). A report handed on
+  before the unit's due is only a transfer for it; the receiving unit has its own due.
+- reports of the period = outcomes in the period + reports held at T without an outcome
+  (*stock*); on-time = outcomes by the due + held and not yet due at T; late = the rest.
+  Rates ÷ reports × 100.
+- The due that counts is deadlines.due_for(): the unit's limit from its receipt (a day limit
+  from the next working day), the clock stopped by awaiting_info pauses while it runs,
+  never moved by extensions.
+- backlog = held at T and not answered, whatever the receipt date; overdue bands count whole
+  working days after the due day up to the day before T.
+- handling time = resolved − received (working hours minus pauses, and calendar hours),
+  counted at the answer; first response = the unit's first action after receipt, counted
+  when it happens. Means exact; median and p90 from histogram buckets (error at most the
+  width of the bucket holding the exact value: ≤ 0.5 h below 4 working hours, ≤ a third of
+  the value up to 750 h; docs/indicators.md).
+- Ratings and reopenings belong to the answer they judge (the unit that gave the latest
+  answer before them) and stay on that unit's record. satisfaction = (answered − dissatisfied)
+  ÷ answered × 100 over the answers of the period, dissatisfied = answered late, rated 1–2 or
+  reopened (each answer once); ratings are counted when given.
+- transfers per report and the share routed without triage are per receipt of the period.
 
 The package, by part (docs/indicators.md has the rules with their legal sources):
   periods   the reporting periods and the moment T each is read at

@@ -28,11 +28,11 @@ from sqlalchemy import text
 
 from fieldreport.errors import Forbidden, NotFound
 from fieldreport.extensions import db, queues, storage
+from fieldreport.services import deadlines
 from fieldreport.services.indicators import table as indicators
-from fieldreport.services.indicators.measures import flagged
+from fieldreport.services.indicators.measures import LATE_OUTCOME, stock
 from fieldreport.services.indicators.periods import Period, first_day_after
 from fieldreport.services.indicators.query import filters
-from fieldreport.worktime import TZ
 
 CHUNK_ROWS = 2000
 MIME = {"csv": "text/csv; charset=utf-8",
@@ -47,10 +47,46 @@ GROUP_COLUMNS = [
     "first_response_ch_mean", "satisfaction_rate", "dissatisfied", "rated", "rating_1",
     "rating_2", "rating_3", "rating_4", "rating_5", "mean_rating", "reopened", "transfers",
     "transfers_per_report", "auto_routed", "auto_routed_share"]
+# Column headers: Vietnamese by default, English (the stable machine names) with lang=en.
+HEADERS_VI = {
+    "group": "Nhóm", "code": "Mã", "name": "Tên", "received": "Tiếp nhận",
+    "reports": "Phản ánh trong kỳ", "on_time": "Đúng hạn", "late": "Trễ hạn",
+    "on_time_rate": "Tỷ lệ đúng hạn (%)", "late_rate": "Tỷ lệ trễ hạn (%)",
+    "answered": "Đã trả lời", "resolved": "Đã xử lý xong", "rejected": "Từ chối, trùng, đóng",
+    "backlog": "Tồn đọng", "overdue_0_2": "Quá hạn 0–2 ngày", "overdue_3_5": "Quá hạn 3–5 ngày",
+    "overdue_6_10": "Quá hạn 6–10 ngày", "overdue_over_10": "Quá hạn trên 10 ngày",
+    "handling_n": "Số đã xử lý xong (tính thời gian)",
+    "handling_wh_mean": "Thời gian xử lý trung bình (giờ làm việc)",
+    "handling_wh_median": "Thời gian xử lý trung vị (giờ làm việc)",
+    "handling_wh_p90": "Thời gian xử lý P90 (giờ làm việc)",
+    "handling_ch_mean": "Thời gian xử lý trung bình (giờ)",
+    "handling_ch_median": "Thời gian xử lý trung vị (giờ)",
+    "handling_ch_p90": "Thời gian xử lý P90 (giờ)",
+    "first_response_n": "Số có phản hồi đầu tiên",
+    "first_response_wh_mean": "Phản hồi đầu tiên trung bình (giờ làm việc)",
+    "first_response_wh_median": "Phản hồi đầu tiên trung vị (giờ làm việc)",
+    "first_response_wh_p90": "Phản hồi đầu tiên P90 (giờ làm việc)",
+    "first_response_ch_mean": "Phản hồi đầu tiên trung bình (giờ)",
+    "satisfaction_rate": "Tỷ lệ hài lòng (%)", "dissatisfied": "Không hài lòng",
+    "rated": "Số lượt đánh giá", **{f"rating_{k}": f"Đánh giá {k} sao" for k in range(1, 6)},
+    "mean_rating": "Điểm đánh giá trung bình", "reopened": "Mở lại", "transfers": "Lượt chuyển đi",
+    "transfers_per_report": "Lượt chuyển / phản ánh tiếp nhận", "auto_routed": "Tự động phân công",
+    "auto_routed_share": "Tỷ lệ tự động phân công (%)",
+    "report_code": "Mã phản ánh", "unit_code": "Mã đơn vị", "category_code": "Mã lĩnh vực",
+    "area_code": "Mã xã/phường", "received_at": "Thời điểm tiếp nhận", "due_at": "Hạn xử lý",
+    "answered_at": "Thời điểm trả lời", "answer_kind": "Hình thức trả lời", "counted": "Tính vào kỳ",
+    "handling_wh": "Thời gian xử lý (giờ làm việc)", "handling_ch": "Thời gian xử lý (giờ)",
+    "first_response_wh": "Phản hồi đầu tiên (giờ làm việc)", "rating": "Đánh giá",
+}
 REPORT_COLUMNS = ["report_code", "unit_code", "category_code", "area_code", "received_at",
                   "due_at", "answered_at", "answer_kind", "counted", "on_time", "late",
                   "handling_wh", "handling_ch", "first_response_wh", "rating", "reopened",
                   "transfers", "auto_routed"]
+
+
+def header(columns: list[str], lang: str = "vi") -> list[str]:
+    """The header line in `lang` ("vi" or "en")."""
+    return list(columns) if lang == "en" else [HEADERS_VI[c] for c in columns]
 
 
 def _na(value):
@@ -95,21 +131,29 @@ def tables_rows(tables: list[dict], total: dict, lang: str = "vi") -> Iterator[l
 
 
 def _report_query(p: Period, sc: indicators.Scope, t: datetime, count: bool = False):
+    """The facts received in the period, each with its state as of T (the table's rules)."""
     where, params = filters("f", sc.unit_ids, sc.area_ids, sc.category_ids)
     where += " AND f.received_day >= :start AND f.received_day < :stop"
     params.update(start=p.start, stop=min(p.end, first_day_after(t)), t=t)
     if count:
         return f"SELECT count(*) FROM indicator_facts f WHERE {where}", params
+    out_t = "coalesce(least(f.answered_at, f.handed_late_at) < :t, false)"
+    due_t = "coalesce(f.due_at < :t, false)"
+    ans_t = "coalesce(f.answered_at < :t, false)"
     return f"""
-      SELECT r.code, u.code, c.code, a.code, z.received_at, z.due_at,
-             CASE WHEN z.ans THEN z.answered_at END, CASE WHEN z.ans THEN z.answer_kind END,
-             z.c, z.c AND NOT z.late, z.late, CASE WHEN z.ht THEN z.handling_wh END,
-             CASE WHEN z.ht THEN z.handling_ch END, CASE WHEN z.fr THEN z.first_response_wh END,
-             CASE WHEN z.rated THEN z.rating END, z.reop, z.tr, z.c AND z.auto_routed
-      FROM ({flagged(where, ":t")}) z
-      JOIN reports r ON r.id = z.report_id JOIN units u ON u.id = z.unit_id
-      JOIN categories c ON c.id = z.category_id LEFT JOIN areas a ON a.id = z.area_id
-      ORDER BY z.received_day, z.report_id, z.unit_id""", params
+      SELECT r.code, u.code, c.code, a.code, f.received_at, f.due_at,
+             CASE WHEN {ans_t} THEN f.answered_at END, CASE WHEN {ans_t} THEN f.answer_kind END,
+             {out_t} OR f.open_t, ({out_t} AND NOT {LATE_OUTCOME}) OR (f.open_t AND NOT {due_t}),
+             ({out_t} AND {LATE_OUTCOME}) OR (f.open_t AND {due_t}),
+             CASE WHEN {ans_t} AND f.answer_kind = 'resolved' THEN f.handling_wh END,
+             CASE WHEN {ans_t} AND f.answer_kind = 'resolved' THEN f.handling_ch END,
+             CASE WHEN f.first_response_at < :t THEN f.first_response_wh END,
+             CASE WHEN f.rated_at < :t THEN f.rating END, coalesce(f.reopened_at < :t, false),
+             (SELECT count(*) FROM unnest(f.away_from || f.left_at) m WHERE m < :t), f.auto_routed
+      FROM ({stock(where, ":t")}) f
+      JOIN reports r ON r.id = f.report_id JOIN units u ON u.id = f.unit_id
+      JOIN categories c ON c.id = f.category_id LEFT JOIN areas a ON a.id = f.area_id
+      ORDER BY f.received_day, f.report_id, f.unit_id""", params
 
 
 def count_report_rows(p, sc, t) -> int:
@@ -122,11 +166,12 @@ def report_rows(p, sc, t) -> Iterator[list]:
     sql, params = _report_query(p, sc, t)
     stmt = text(sql).execution_options(stream_results=True, yield_per=CHUNK_ROWS)
     result = db.session.execute(stmt, params)
+    tz = deadlines.zone()
     for row in result:
         out = list(row)
         for i in (4, 5, 6):
             if out[i] is not None:
-                out[i] = out[i].astimezone(TZ).replace(tzinfo=None).isoformat(sep=" ", timespec="minutes")
+                out[i] = out[i].astimezone(tz).replace(tzinfo=None).isoformat(sep=" ", timespec="minutes")
         for i in (11, 12, 13):
             if out[i] is not None:
                 out[i] = round(out[i], 2)
@@ -228,20 +273,22 @@ def start_job(params: dict, user_id: int | None) -> str:
 def run_job(export_id: str, params: dict) -> dict:
     """Write the export to storage (inside the worker); returns its key and row count."""
     fmt = params["format"]
+    lang = params.get("lang") or "vi"
     visible = params.get("visible")
     q = indicators.from_params(params, None if visible is None else set(visible))
     if q.detail == "reports":
-        header, total = REPORT_COLUMNS, count_report_rows(q.period, q.scope, q.as_of)
+        columns, total = REPORT_COLUMNS, count_report_rows(q.period, q.scope, q.as_of)
         rows = _Progress(report_rows(q.period, q.scope, q.as_of), total)
     else:
         table = indicators.compute(q.period, q.scope, q.group_by, q.depth)
-        header, total = GROUP_COLUMNS, len(table["rows"]) + 1
-        rows = _Progress(group_rows(table), total)
+        columns, total = GROUP_COLUMNS, len(table["rows"]) + 1
+        rows = _Progress(group_rows(table, lang), total)
+    head = header(columns, lang)
     key = f"exports/{export_id}.{fmt}"
     if fmt == "csv":
-        storage.put_stream(key, _Reader(csv_chunks(header, rows)), MIME["csv"])
+        storage.put_stream(key, _Reader(csv_chunks(head, rows)), MIME["csv"])
     else:
-        f = xlsx_file(header, rows)
+        f = xlsx_file(head, rows)
         try:
             storage.put_stream(key, f, MIME["xlsx"])
         finally:

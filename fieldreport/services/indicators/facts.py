@@ -17,7 +17,12 @@ Reading the history (events are the source of truth; nothing here trusts a count
   data.due_at: the workflow writes the unit's indicator due there) when present, otherwise
   the category's limit (or the triage limit for a dispatcher) from the receipt, moved by
   pauses and never by extensions ('extended' events are ignored for it).
-- Rating: the report's first 'rated' event (data.rating 1–5); reopen: its first 'reopened'.
+- Ratings and reopens belong to the answer they judge: a 'rated' event (data.rating 1–5)
+  or a reopening goes to the fact of the unit that gave the report's latest answer before
+  it, and stays there whatever happens to the report afterwards (the first rating and the
+  first reopening of each unit's answer; a report answered by two units has two).
+- Lateness carried on: when a unit hands a report on after its due without having answered
+  by then, the first such hand-on is `handed_late_at` — the unit's outcome, late.
 """
 from __future__ import annotations
 
@@ -26,9 +31,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fieldreport.services import deadlines
-from fieldreport.worktime import TZ, Calendar
+from fieldreport.worktime import Calendar
 
 ANSWER_STATUSES = ("resolved", "rejected", "duplicate", "closed")
 RESPONSE_TYPES = frozenset({
@@ -60,7 +66,8 @@ class Fact:
     area_id: int
     received_at: datetime
     auto_routed: bool
-    recorded_due: datetime | None = None
+    received_day: date
+    limit: tuple[float, str] | None = None
     urgency: str | None = None
     left_at: datetime | None = None
     away_from: list[datetime] = field(default_factory=list)
@@ -76,16 +83,11 @@ class Fact:
     rating: int | None = None
     rated_at: datetime | None = None
     reopened_at: datetime | None = None
+    handed_late_at: datetime | None = None
     settle_day: date | None = None
 
-    @property
-    def received_day(self) -> date:
-        return local_day(self.received_at)
-
     def row(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k not in ("recorded_due", "urgency")}
-        d["received_day"] = self.received_day
-        return d
+        return {k: v for k, v in self.__dict__.items() if k not in ("limit", "urgency")}
 
     def csv_line(self) -> str:
         """The fact as one line of `COPY indicator_facts (COLUMNS) … (FORMAT csv)`."""
@@ -96,7 +98,8 @@ class Fact:
 COLUMNS = ("report_id", "unit_id", "category_id", "area_id", "received_at", "received_day",
            "left_at", "away_from", "away_to", "due_at", "answered_at", "answer_kind",
            "handling_wh", "handling_ch", "first_response_at", "first_response_wh",
-           "first_response_ch", "rating", "rated_at", "reopened_at", "auto_routed", "settle_day")
+           "first_response_ch", "rating", "rated_at", "reopened_at", "handed_late_at", "auto_routed",
+           "settle_day")
 
 
 def _csv(v) -> str:
@@ -122,20 +125,8 @@ def copy_facts(cursor, facts: Iterable[Fact]) -> None:
     cursor.copy_expert(f"COPY indicator_facts ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv)", buf)
 
 
-def local_day(moment: datetime) -> date:
-    return moment.astimezone(TZ).date()
-
-
-def _parse_time(value) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else None
-    return None
+def local_day(moment: datetime, tz: ZoneInfo) -> date:
+    return moment.astimezone(tz).date()
 
 
 def _rating(data: dict | None) -> int | None:
@@ -144,6 +135,13 @@ def _rating(data: dict | None) -> int | None:
     except (TypeError, ValueError):
         return None
     return value if 1 <= value <= 5 else None
+
+
+def _limit(data: dict) -> tuple[float, str] | None:
+    try:
+        return deadlines.parse_limit(data["limit"]) if data.get("limit") else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _is_router(ev: EventRow) -> bool:
@@ -157,6 +155,7 @@ def build_facts(report_id: int, category, area_id: int | None, events: Iterable[
     holder: int | None = None
     status: str | None = None
     pauses: list[list] = []  # [start, end or None]
+    judged: Fact | None = None  # the fact whose answer the citizen would now rate or reopen
     for ev in sorted(events, key=lambda e: (e.at, e.id)):
         new_status = ev.to_status or status
         new_holder = ev.to_unit_id if ev.to_unit_id is not None else holder
@@ -174,10 +173,9 @@ def build_facts(report_id: int, category, area_id: int | None, events: Iterable[
                     data = ev.data or {}
                     fact = facts[new_holder] = Fact(
                         report_id=report_id, unit_id=new_holder, category_id=category.id,
-                        area_id=area_id or 0, received_at=ev.at,
+                        area_id=area_id or 0, received_at=ev.at, received_day=local_day(ev.at, cal.tz),
                         auto_routed=_is_router(ev) and not is_dispatcher(new_holder),
-                        recorded_due=_parse_time(data.get("indicator_due_at") or data.get("due_at")),
-                        urgency=data.get("urgency"))
+                        limit=_limit(data), urgency=data.get("urgency"))
                 elif fact.left_at is not None:
                     fact.away_from.append(fact.left_at)
                     fact.away_to.append(ev.at)
@@ -191,15 +189,17 @@ def build_facts(report_id: int, category, area_id: int | None, events: Iterable[
             elif status == "awaiting_info" and pauses and pauses[-1][1] is None:
                 pauses[-1][1] = ev.at
         status = new_status
-        if fact is None:
-            continue
         # Only a change of status answers or reopens: every event repeats the current one.
-        if fact.answered_at is None and changed and new_status in ANSWER_STATUSES:
-            fact.answered_at, fact.answer_kind = ev.at, new_status
-        if ev.type == "rated" and fact.rated_at is None and _rating(ev.data) is not None:
-            fact.rating, fact.rated_at = _rating(ev.data), ev.at
-        if fact.reopened_at is None and (ev.type == "reopened" or (changed and new_status == "reopened")):
-            fact.reopened_at = ev.at
+        if fact is not None and changed and new_status in ANSWER_STATUSES:
+            if fact.answered_at is None:
+                fact.answered_at, fact.answer_kind = ev.at, new_status
+            judged = fact
+        if judged is None:
+            continue
+        if ev.type == "rated" and judged.rated_at is None and _rating(ev.data) is not None:
+            judged.rating, judged.rated_at = _rating(ev.data), ev.at
+        if judged.reopened_at is None and (ev.type == "reopened" or (changed and new_status == "reopened")):
+            judged.reopened_at = ev.at
     spans = [(a, b) for a, b in pauses]
     for fact in facts.values():
         _measure(fact, category, spans, cal, is_dispatcher(fact.unit_id))
@@ -207,18 +207,30 @@ def build_facts(report_id: int, category, area_id: int | None, events: Iterable[
 
 
 def _measure(fact: Fact, category, spans, cal: Calendar, triage: bool) -> None:
-    fact.due_at = deadlines.indicator_due(cal, category, fact.received_at, urgency=fact.urgency,
-                                          triage=triage, recorded=fact.recorded_due, pauses=spans)
+    fact.due_at = deadlines.due_for(category, fact.received_at, cal, urgency=fact.urgency,
+                                    triage=triage, limit=fact.limit, pauses=spans)
     if fact.answered_at is not None and fact.answer_kind == "resolved":
         fact.handling_wh = cal.working_hours_between(fact.received_at, fact.answered_at, spans)
         fact.handling_ch = (fact.answered_at - fact.received_at).total_seconds() / 3600
     if fact.first_response_at is not None:
         fact.first_response_wh = cal.working_hours_between(fact.received_at, fact.first_response_at)
         fact.first_response_ch = (fact.first_response_at - fact.received_at).total_seconds() / 3600
-    fact.settle_day = _settle_day(fact)
+    fact.handed_late_at = _handed_late(fact)
+    fact.settle_day = _settle_day(fact, cal.tz)
 
 
-def _settle_day(fact: Fact) -> date | None:
+def _handed_late(fact: Fact) -> datetime | None:
+    """The first hand-on after the due by a unit that had not answered by then (None: none)."""
+    if fact.due_at is None:
+        return None
+    hand_ons = sorted([*fact.away_from, *([fact.left_at] if fact.left_at is not None else [])])
+    for moment in hand_ons:
+        if moment > fact.due_at and (fact.answered_at is None or fact.answered_at > moment):
+            return moment
+    return None
+
+
+def _settle_day(fact: Fact, tz: ZoneInfo) -> date | None:
     """Last local day whose events (or due) still change the fact's state at a period end."""
     if fact.left_at is None and fact.answered_at is None:
         return None  # held and unanswered: in the backlog, ageing every day
@@ -228,4 +240,4 @@ def _settle_day(fact: Fact) -> date | None:
             moments.append(m)
     # The due needs no place here: lateness flips at the due only while the unit holds the
     # report unanswered, and then a later answer or hand-on (already listed) ends that.
-    return max(local_day(m) for m in moments)
+    return max(local_day(m, tz) for m in moments)

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 
 from fieldreport.errors import Invalid
 from fieldreport.models.base import utcnow
-from fieldreport.worktime import TZ
+from fieldreport.services.deadlines import zone
 
 PERIODS = ("day", "week", "month", "quarter", "year", "custom")
 MAX_CUSTOM_DAYS = 3 * 366
@@ -32,7 +32,7 @@ def add_months(d: date, n: int) -> date:
 def period(kind: str = "month", start: date | None = None, end: date | None = None,
            today: date | None = None) -> Period:
     """The period containing `start` (default today); custom needs both dates, `end` inclusive."""
-    today = today or datetime.now(TZ).date()
+    today = today or datetime.now(zone()).date()
     if kind not in PERIODS:
         raise Invalid("bad_period", f"period must be one of {', '.join(PERIODS)}.",
                       f"period phải là một trong {', '.join(PERIODS)}.")
@@ -66,14 +66,15 @@ def period(kind: str = "month", start: date | None = None, end: date | None = No
 
 def as_of(p: Period, now: datetime | None = None) -> datetime:
     """T: the period end (local midnight), or now while the period is not over."""
-    end = datetime.combine(p.end, time(0), tzinfo=TZ)
+    tz = zone()
+    end = datetime.combine(p.end, time(0), tzinfo=tz)
     now = now or utcnow()
-    return min(end, now.astimezone(TZ))
+    return min(end, now.astimezone(tz))
 
 
 def first_day_after(t: datetime) -> date:
     """The first local day starting at or after T."""
-    local = t.astimezone(TZ)
+    local = t.astimezone(zone())
     return local.date() if local.time() == time(0) else local.date() + timedelta(days=1)
 
 

@@ -1,13 +1,15 @@
-"""Answering an indicator query from the rollups, corrected by the facts that straddle T.
+"""Answering an indicator query: flows from the rollups, stock from the facts straddling T.
 
 For a period [start, end) read as of T (t = the first local day at or after T):
-  rollups   final-state sums of *settled* facts received in [start, t), read from the
-            coarsest rows that tile the range (whole years, whole months, days);
-  straddle  facts received before t whose state still changed on or after t
-            (received_day < t <= settle_day, a GiST stabbing query): for those received in
-            the period, add their state as of T and take away the final state the rollups
-            hold for the settled ones; all of them give the backlog at T.
-The sum is exactly the direct evaluation of every fact of the period as of T.
+  flows     the rollups sum every fact's events per day, month and year of the event; the
+            range [start, t) is read from the coarsest rows that tile it (whole years, whole
+            months, days). Days have unit totals only: a query by commune or category reads
+            the flows of its edge days from the facts themselves.
+  stock     facts received before t whose holding or answer still changed on or after t
+            (received_day < t <= settle_day, a stabbing query): those held at T without an
+            outcome are reports of the period (on time while not yet due), those held
+            unanswered are the backlog by overdue band.
+The sum is exactly the direct evaluation of every event of the period and every fact at T.
 """
 from __future__ import annotations
 
@@ -19,14 +21,7 @@ from sqlalchemy import TextClause, text
 
 from fieldreport.extensions import db
 from fieldreport.services import deadlines
-from fieldreport.services.indicators.measures import (
-    SCALARS,
-    aggregates,
-    deltas,
-    flagged,
-    hist_deltas,
-    summed,
-)
+from fieldreport.services.indicators.measures import aggregates, bucketed, stock, summed
 from fieldreport.services.indicators.periods import first_day_after, tiles
 from fieldreport.services.indicators.totals import BANDS, Totals, band_starts
 
@@ -68,11 +63,13 @@ def fetch(start: date, end: date, t: datetime, key: str | None, unit_ids=None, a
     totals_only = area_ids is None and category_ids is None and (groups is not None or key is None)
     direct = [] if totals_only else days
     probe = unit_ids is not None and len(unit_ids) <= PROBE_UNITS
+    cal = deadlines.calendar()
     sql = _statements(key if groups is None else None, groups is not None, totals_only, probe,
-                      unit_ids is not None, area_ids is not None, category_ids is not None)
+                      unit_ids is not None, area_ids is not None, category_ids is not None, cal.tz.key)
     params: dict = {"t": t, "t_day": t_day, "start": start, "dd": direct,
+                    "dd_first": min(direct) if direct else None, "dd_last": max(direct) if direct else None,
                     "ys": years, "ms": months, "ds": days}
-    params.update({f"band{i}": d for i, d in enumerate(band_starts(deadlines.calendar(), t))})
+    params.update({f"band{i}": d for i, d in enumerate(band_starts(cal, t))})
     if groups is not None:
         params.update(gu=groups[0], gg=groups[1])
     for col, ids in (("unit_id", unit_ids), ("area_id", area_ids), ("category_id", category_ids)):
@@ -82,15 +79,14 @@ def fetch(start: date, end: date, t: datetime, key: str | None, unit_ids=None, a
     if years or months or (days and totals_only):
         for row in db.session.execute(sql.rollups, params).mappings():
             acc(row["k"]).add_row(row)
-    if direct:  # every fact of those days, read as of T
+    if direct:  # the flows of those days, from the facts
         for row in db.session.execute(sql.direct, params).mappings():
             acc(row["k"]).add_row(row)
-    for row in db.session.execute(sql.straddling, params).mappings():
+    for row in db.session.execute(sql.stock, params).mappings():
         a = acc(row["k"])
-        if row["part"] == 1:
-            a.add_values(row["vals"])
-        elif row["part"] == 2:
-            a.hists[row["name"]][row["bucket"]] += row["n"]
+        if row["part"] == 1:  # open reports at T: on time or late
+            a.values["reports"] += row["n"]
+            a.values[row["name"]] += row["n"]
         else:
             a.backlog[row["name"]] = a.backlog.get(row["name"], 0) + row["n"]
     return out
@@ -102,14 +98,14 @@ _SET_WORK_MEM = text("SET LOCAL work_mem = '32MB'")
 
 @dataclass(frozen=True)
 class Statements:
-    rollups: TextClause    # rollup rows of the tiles, summed per key
-    direct: TextClause     # the facts of the edge days, as of T, per key
-    straddling: TextClause  # corrections and backlog from the facts straddling T, per key
+    rollups: TextClause  # rollup rows of the tiles, summed per key
+    direct: TextClause   # the flows of the edge days, from the facts, per key
+    stock: TextClause    # open reports and backlog at T, from the facts straddling T, per key
 
 
 @lru_cache(maxsize=64)
 def _statements(key: str | None, grouped: bool, totals_only: bool, probe: bool,
-                by_unit: bool, by_area: bool, by_category: bool) -> Statements:
+                by_unit: bool, by_area: bool, by_category: bool, tz: str) -> Statements:
     """The SQL of one query shape, built once (the text is long and its parse is not free)."""
     def where(alias: str, units: bool = by_unit) -> str:
         return filters(alias, *(() if on else None for on in (units, by_area, by_category)))[0]
@@ -128,30 +124,23 @@ def _statements(key: str | None, grouped: bool, totals_only: bool, probe: bool,
             OR (r.grain = 'd' AND r.bucket = ANY(CAST(:ds AS date[]))))
           AND {where("r")} AND r.category_id {"=" if totals_only else "<>"} 0
         GROUP BY 1"""
-    k_d, join_d = keyed("z")
+    # Facts with an event on an edge day: received by then and still changing from then on.
+    k_d, join_d = keyed("f")
+    spans = ("f.received_day <= CAST(:dd_last AS date) "
+             "AND coalesce(f.settle_day, 'infinity'::date) >= CAST(:dd_first AS date)")
     direct = f"""
         SELECT {k_d} AS k, {aggregates()}
-        FROM ({flagged(f"f.received_day = ANY(CAST(:dd AS date[])) AND {where('f')}", ":t")}) z {join_d}
+        FROM ({bucketed(f"{spans} AND {where('f')}", tz)}) f {join_d}
+        WHERE f.day = ANY(CAST(:dd AS date[]))
         GROUP BY 1"""
     # Straddling facts are summed per unit (or key) first; the few sums then go to groups.
     k_z = "z0.unit_id" if grouped else (f"z0.{key}" if key else "0")
-    # Straddling facts of the rollup tiles get corrected; those of direct days were read as of T.
-    in_tiles = "z.received_day >= :start AND NOT (z.received_day = ANY(CAST(:dd AS date[])))"
-    branches = [f"""
-      SELECT 1 AS part, z.k, NULL::text AS name, NULL::int AS bucket, 0::bigint AS n, {deltas()} AS vals
-        FROM z WHERE {in_tiles} GROUP BY z.k"""]
-    for name, delta in hist_deltas().items():
-        branches.append(f"""
-      SELECT 2, z.k, '{name}', z.b_{name}, sum({delta})::bigint, NULL
-        FROM z WHERE {in_tiles} AND ({delta}) <> 0 GROUP BY z.k, z.b_{name} HAVING sum({delta}) <> 0""")
     # The backlog, by overdue band: whole working days from the due day to T's day
     # (:band<i> is the earliest due day of band i, from band_starts).
+    due_day = f"(z.due_at AT TIME ZONE '{tz}')::date"
     band = "CASE WHEN z.due_at IS NULL OR z.due_at >= :t THEN NULL " + " ".join(
-        f"WHEN (z.due_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date >= CAST(:band{i} AS date) THEN '{label}'"
+        f"WHEN {due_day} >= CAST(:band{i} AS date) THEN '{label}'"
         for i, (_, _, label) in enumerate(BANDS[:-1])) + f" ELSE '{BANDS[-1][2]}' END"
-    branches.append(f"""
-      SELECT 3, z.k, {band}, NULL, count(*), NULL
-        FROM z WHERE z.c_t AND NOT z.ans_t GROUP BY 2, 3""")
     if probe:  # one index probe per unit
         stab = (f"f.unit_id = ANY(CAST(:unit_ids AS int[])) "
                 f"AND coalesce(f.settle_day, 'infinity'::date) >= CAST(:t_day AS date) "
@@ -159,14 +148,17 @@ def _statements(key: str | None, grouped: bool, totals_only: bool, probe: bool,
     else:
         stab = f"daterange(f.received_day + 1, f.settle_day + 1) @> CAST(:t_day AS date) AND {where('f')}"
     straddling = f"""
-      WITH z AS MATERIALIZED (SELECT {k_z} AS k, z0.* FROM ({flagged(stab, ":t", both=True)}) z0)
-      {" UNION ALL ".join(branches)}"""
+      WITH z AS MATERIALIZED (SELECT {k_z} AS k, z0.* FROM ({stock(stab, ":t")}) z0
+                              WHERE z0.open_t OR z0.backlog_t)
+      SELECT 1 AS part, z.k,
+             CASE WHEN z.due_at < :t THEN 'late' ELSE 'on_time' END AS name, count(*) AS n
+        FROM z WHERE z.open_t GROUP BY 2, 3
+      UNION ALL
+      SELECT 2, z.k, {band}, count(*) FROM z WHERE z.backlog_t GROUP BY 2, 3"""
     if grouped:
-        vals = ", ".join(f"sum(b.vals[{i}])" for i in range(1, len(SCALARS) + 1))
         straddling = f"""
-      SELECT b.part, m.grp AS k, b.name, b.bucket, sum(b.n)::bigint AS n,
-             CASE WHEN b.part = 1 THEN ARRAY[{vals}] END AS vals
+      SELECT b.part, m.grp AS k, b.name, sum(b.n)::bigint AS n
       FROM ({straddling}) b JOIN unnest(CAST(:gu AS int[]), CAST(:gg AS int[])) AS m(unit_id, grp)
         ON m.unit_id = b.k
-      GROUP BY b.part, m.grp, b.name, b.bucket"""
+      GROUP BY b.part, m.grp, b.name"""
     return Statements(text(rollups), text(direct), text(straddling))

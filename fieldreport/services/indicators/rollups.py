@@ -4,7 +4,8 @@ A trigger on `events` queues every touched report in indicator_dirty (same trans
 the event). refresh() takes a batch, recomputes those reports' facts from all their events
 (so a late event — a report resolved today that was received last month — rewrites the
 fact), and moves every rollup row the reports touch by (new − old) contributions of just
-those facts, computed with the same SQL as a full rebuild. Counts stay exact; hour sums
+those facts (their flows, dated by their events), computed with the same SQL as a full
+rebuild. Counts stay exact; hour sums
 may differ from a rebuild in the last float digits. A rerun changes nothing (the
 difference is zero); one refresher at a time (advisory lock), so deltas never interleave.
 """
@@ -71,7 +72,9 @@ def recompute_reports(report_ids: list[int]) -> datetime | None:
     """
     session = db.session
     mine = "f.report_id = ANY(CAST(:ids AS bigint[]))"
-    session.execute(text(stash_contributions("rollup_old", mine)), {"ids": report_ids})
+    cal = deadlines.calendar()
+    tz = cal.tz.key
+    session.execute(text(stash_contributions("rollup_old", mine, tz)), {"ids": report_ids})
     old = session.execute(select(IndicatorFact.__table__)
                           .where(IndicatorFact.report_id.in_(report_ids))).mappings().all()
     session.execute(IndicatorFact.__table__.delete().where(IndicatorFact.report_id.in_(report_ids)))
@@ -83,7 +86,6 @@ def recompute_reports(report_ids: list[int]) -> datetime | None:
     for row in session.execute(select(*cols).where(Event.report_id.in_(report_ids))
                                .order_by(Event.report_id, Event.at, Event.id)):
         events.setdefault(row[0], []).append(EventRow(*row[1:]))
-    cal = deadlines.calendar()
     categories = {c.id: c for c in session.scalars(select(Category))}
     dispatchers = set(session.scalars(select(Unit.id).where(Unit.kind == "dispatcher")))
     facts = [fact for rid, category_id, area_id in reports
@@ -92,9 +94,9 @@ def recompute_reports(report_ids: list[int]) -> datetime | None:
     if facts:
         session.flush()
         copy_facts(session.connection().connection.cursor(), facts)
-    session.execute(text(stash_contributions("rollup_new", mine)), {"ids": report_ids})
+    session.execute(text(stash_contributions("rollup_new", mine, tz)), {"ids": report_ids})
     session.execute(text(apply_contributions("rollup_old", "rollup_new")))
-    # A row whose last settled fact went away (e.g. moved to another unit) is removed.
+    # A row whose last fact went away (e.g. moved to another unit) is removed.
     key = "grain, bucket, unit_id, category_id, area_id"
     session.execute(text(
         f"DELETE FROM indicator_rollups WHERE ({key}) IN "
@@ -102,16 +104,20 @@ def recompute_reports(report_ids: list[int]) -> datetime | None:
     return changed_from(old, facts)
 
 
-# The state of a fact as of T compares each of its moments with T, and reads a value only
-# when the moment that gates it (answer, first response, rating) is before T. So where only
-# moments and gated values changed, T ≤ the earliest old or new value of a changed moment
-# reads the same; anything else (a fact appearing or going, its receipt, its spans away,
-# category, commune) counts from the receipt.
-_MOMENTS = {"left_at": (), "due_at": (), "reopened_at": (),
-            "answered_at": ("answer_kind", "handling_wh", "handling_ch"),
-            "first_response_at": ("first_response_wh", "first_response_ch"), "rated_at": ("rating",)}
+# A table as of T reads each fact's flows dated before T and its stock at T. Where only
+# moments and the values they gate changed, T <= the earliest old or new value of a changed
+# moment reads the same — except that an answer's dissatisfaction is counted on the answer's
+# day and depends on the rating, the reopening and the due, so those count from the answer
+# too. Anything else (a fact appearing or going, its receipt, its spans away, category,
+# commune) counts from the receipt.
+_MOMENTS = {"left_at": ((), ()), "handed_late_at": ((), ()),
+            "due_at": ((), ("answered_at",)),
+            "answered_at": (("answer_kind", "handling_wh", "handling_ch"), ()),
+            "first_response_at": (("first_response_wh", "first_response_ch"), ()),
+            "rated_at": (("rating",), ("answered_at",)),
+            "reopened_at": ((), ("answered_at",))}
 _REST = ("received_at", "category_id", "area_id", "away_from", "away_to", "auto_routed")
-_GATED = tuple(c for m, gated in _MOMENTS.items() for c in (m, *gated))
+_GATED = tuple(c for m, (gated, _) in _MOMENTS.items() for c in (m, *gated))
 
 
 def changed_from(old, new) -> datetime | None:
@@ -127,8 +133,9 @@ def changed_from(old, new) -> datetime | None:
         if o is None or n is None or any(_norm(o[c]) != _norm(n[c]) for c in _REST):
             out.append(moment(o and o["received_at"], n and n["received_at"]))
             continue
-        out += [moment(o[m], n[m]) for m, gated in _MOMENTS.items()
-                if any(_norm(o[c]) != _norm(n[c]) for c in (m, *gated))]
+        for m, (gated, also) in _MOMENTS.items():
+            if any(_norm(o[c]) != _norm(n[c]) for c in (m, *gated)):
+                out += [moment(o[c], n[c]) for c in (m, *also)]
     return min((m for m in out if m is not None), default=None)
 
 
@@ -140,15 +147,17 @@ def rebuild_all() -> None:
     """Rebuild every rollup row from the facts (after a bulk load or a bounds change)."""
     session = db.session
     session.execute(text("DELETE FROM indicator_rollups"))
+    tz = deadlines.calendar().tz.key
     for grain in "dmy":
-        session.execute(text(insert_rollups(grain)))
+        session.execute(text(insert_rollups(grain, tz)))
     session.commit()
 
 
 def mark_calendar_change(day: date) -> int:
-    """Queue the reports whose due or working hours may move when `day` changes kind."""
+    """Queue (and commit) the reports whose due or working hours may move when `day` changes kind."""
     n = db.session.execute(text(
         "INSERT INTO indicator_dirty (report_id) SELECT DISTINCT report_id FROM indicator_facts "
         "WHERE received_day <= :d AND (settle_day IS NULL OR settle_day >= :d OR due_at >= :d)"),
         {"d": day}).rowcount
+    db.session.commit()
     return n

@@ -18,7 +18,6 @@ from fieldreport.services.indicators import cache
 from fieldreport.services.indicators.periods import Period, as_of, period
 from fieldreport.services.indicators.query import fetch
 from fieldreport.services.indicators.totals import Totals
-from fieldreport.worktime import TZ
 
 GROUPS = ("unit", "area", "category", "none")
 
@@ -96,7 +95,7 @@ def compute(p: Period, sc: Scope, group_by: str = "unit", depth: int = 1,
                       f"group_by phải là một trong {', '.join(GROUPS)}.")
     t = as_of(p, now)
     cal = deadlines.calendar()
-    if t < datetime.combine(p.end, time(0), tzinfo=TZ):  # not over: as of now, never cached
+    if t < datetime.combine(p.end, time(0), tzinfo=cal.tz):  # not over: as of now, never cached
         return _compute(p, sc, group_by, depth, t, cal)
     parts = {"period": [p.kind, p.start, p.end], "group_by": group_by, "depth": depth,
              "units": [list(u) for u in sc.units], "roots": [r.id for r in sc.roots],
@@ -206,7 +205,7 @@ def from_params(params: dict, visible: set[int] | None, now: datetime | None = N
                           f"{key} phải là ngày dạng YYYY-MM-DD.") from None
 
     p = period(params.get("period") or "month", day("from"), day("to"))
-    if p.start > (now or utcnow()).astimezone(TZ).date():
+    if p.start > (now or utcnow()).astimezone(deadlines.zone()).date():
         raise Invalid("period_in_future", "The period has not started yet.", "Kỳ báo cáo chưa bắt đầu.")
     sc = scope(params.get("unit"), params.get("area"), params.get("category") or None, visible)
     group_by = params.get("group_by") or "unit"

@@ -12,12 +12,11 @@ from functools import lru_cache
 from itertools import accumulate
 from operator import add
 
-from fieldreport.services.indicators.measures import HISTS, HT_SUMS, SCALARS, SUMS
-from fieldreport.worktime import TZ, Calendar
+from fieldreport.services.indicators.measures import HISTS, SCALARS
+from fieldreport.worktime import Calendar
 
 BANDS = ((0, 2, "0-2"), (3, 5, "3-5"), (6, 10, "6-10"), (11, None, ">10"))
 RATIOS = ((1, 2), (9, 10))  # median, p90
-FLOAT_SCALARS = frozenset({*SUMS, *HT_SUMS})
 
 
 @dataclass
@@ -36,11 +35,6 @@ class Totals:
         for name in HISTS:
             if row[name]:
                 self.hists[name] = list(map(add, self.hists[name], row[name]))
-
-    def add_values(self, values) -> None:
-        """Add one straddle row (float8[] in SCALARS order; counts come back as whole floats)."""
-        for name, v in zip(SCALARS, values):
-            self.values[name] += v if name in FLOAT_SCALARS else int(round(v))
 
     def add(self, other: Totals) -> None:
         for k, v in other.values.items():
@@ -74,8 +68,9 @@ class Totals:
                 "rated": rated, "ratings": ratings,
                 "mean_rating": _round(sum(k * v[f"r{k}"] for k in range(1, 6)) / rated) if rated else None,
             },
-            "transfers": v["transfers"], "transfers_per_report": _round(v["transfers"] / n) if n else None,
-            "auto_routed": v["auto_routed"], "auto_routed_share": ratio(v["auto_routed"], n),
+            "transfers": v["transfers"],
+            "transfers_per_report": _round(v["transfers"] / v["received"]) if v["received"] else None,
+            "auto_routed": v["auto_routed"], "auto_routed_share": ratio(v["auto_routed"], v["received"]),
         }
 
 
@@ -126,13 +121,13 @@ def _times(n, wh_sum, ch_sum, wh_hist, ch_hist) -> dict:
 
 def overdue_days(cal: Calendar, due_day: date, t: datetime) -> int:
     """Whole working days after the due day and before T's day."""
-    return _overdue_days(cal, due_day, t.astimezone(TZ).date())
+    return _overdue_days(cal, due_day, t.astimezone(cal.tz).date())
 
 
 @lru_cache(maxsize=8192)
 def _overdue_days(cal: Calendar, due_day: date, t_day: date) -> int:
-    a = datetime.combine(due_day + timedelta(days=1), time(0), tzinfo=TZ)
-    b = datetime.combine(t_day, time(0), tzinfo=TZ)
+    a = datetime.combine(due_day + timedelta(days=1), time(0), tzinfo=cal.tz)
+    b = datetime.combine(t_day, time(0), tzinfo=cal.tz)
     if b <= a:
         return 0
     day_hours = sum((e.hour * 60 + e.minute) - (s.hour * 60 + s.minute) for s, e in cal.office_hours) / 60
@@ -145,7 +140,7 @@ def band_of(age: int) -> str:
 
 def band_starts(cal: Calendar, t: datetime) -> tuple[date, ...]:
     """For each band but the last, the earliest due day still in it (age falls as days rise)."""
-    return _band_starts(cal, t.astimezone(TZ).date())
+    return _band_starts(cal, t.astimezone(cal.tz).date())
 
 
 @lru_cache(maxsize=256)
