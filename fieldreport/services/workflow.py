@@ -253,8 +253,8 @@ def _indicator_due(report: Report, cal: Calendar, now: datetime) -> datetime | N
             pauses[-1][1] = at
     if start is None:
         return None
-    if pauses and pauses[-1][1] is None:
-        pauses[-1][1] = now  # the pause ending now
+    if pauses and pauses[-1][1] is None:  # the pause ending now, from when the report says it began
+        pauses[-1] = [report.paused_at or pauses[-1][0], now]
     category = db.session.get(Category, report.category_id)
     return deadlines.due_for(category, start, cal, limit=limit, pauses=[tuple(p) for p in pauses])
 
