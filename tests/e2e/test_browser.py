@@ -185,7 +185,7 @@ def test_full_scenario(phone, desk, live_server, before_photo, after_photo, shot
     with desk.expect_download() as dl:
         desk.click("#export-csv")
     text = Path(dl.value.path()).read_text(encoding="utf-8-sig")
-    assert "UBND-24133" in text
+    assert "UBND-24133" in text and "Tỷ lệ đúng hạn (%)" in text  # Vietnamese headers by default
     with desk.expect_download() as dl:
         desk.click("#export-xlsx")
     from openpyxl import load_workbook
