@@ -83,8 +83,15 @@ from fieldreport.models.base import utcnow
 from fieldreport.services.indicators import rollups
 report = db.session.scalar(select(Report).where(Report.code == '{code}'))
 past = utcnow() - timedelta(days={days})
+# The indicators recompute the due from the history (receipt + limit), so the history moves
+# back: far enough (a week more) that its working-time due lies in the past too.
+shift = report.indicator_due_at - past + timedelta(days=7)
 report.due_at = report.indicator_due_at = past
+report.created_at -= shift
+if report.assigned_at is not None:
+    report.assigned_at -= shift
 for ev in db.session.scalars(select(Event).where(Event.report_id == report.id)):
+    ev.at -= shift
     if 'indicator_due_at' in (ev.data or {{}}):
         ev.data = {{**ev.data, 'due_at': past.isoformat(), 'indicator_due_at': past.isoformat()}}
 db.session.commit()
