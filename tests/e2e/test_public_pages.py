@@ -8,7 +8,8 @@ import json
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 
-from fieldreport.services import citizen, rollups, routing, workflow
+from fieldreport.services import citizen, routing, workflow
+from fieldreport.services.indicators import rollups
 from tests import factories as f
 
 ATOM = "{http://www.w3.org/2005/Atom}"
