@@ -7,13 +7,13 @@ receipt day. The working calendar gets the days the government announced (docs/i
 lists each with its source); admins may still edit or delete them.
 
 Revision ID: 0006_i17_indicators_flows
-Revises: 0007_c12_subscriptions
+Revises: 0021_w13_additions
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_i17_indicators_flows"
-down_revision = "0007_c12_subscriptions"
+down_revision = "0021_w13_additions"
 branch_labels = None
 depends_on = None
 
