@@ -32,11 +32,20 @@ ROLES = {"anonymous": None, "staff": "bmt.staff", "admin": "admin"}
 SKIP_SIGNED_IN = {("POST", "/api/v1/auth/logout")}
 
 
+# Fields whose rule is a numbering plan or an address grammar (phonenumbers, email-validator):
+# the document says so in their description, but JSON Schema cannot express the rule itself.
+SEMANTIC_FIELDS = {"reporter_phone", "reporter_email"}
+
+
 @schemathesis.check
 def spec_is_the_validation(ctx, response, case):
     """A request the schema allows is never refused by the schema's own validation."""
     positive = case.meta is not None and case.meta.generation.mode.is_positive
     if positive and response.status_code == 422 and response.json().get("code") == "validation_error":
+        refused = {k for where in (response.json().get("errors") or {}).values()
+                   if isinstance(where, dict) for k in where}
+        if refused and refused <= SEMANTIC_FIELDS:
+            return
         raise AssertionError(f"valid by the OpenAPI document, refused by validation: "
                              f"{response.json().get('errors')}")
 
