@@ -362,6 +362,8 @@ def reconcile(cluster: Cluster, acked: dict, timeout: float = 120) -> dict:
     for code in list(acked)[:3]:  # photos readable through the public URLs clients get
         photos = requests.get(f"{LB}/api/v1/reports/{code}", timeout=10).json().get("photos") or []
         url = photos[0].get("thumb_url") if photos else None
+        if url and url.startswith("/"):  # a stable URL on our server, redirecting to storage
+            url = LB + url
         got = requests.get(url, timeout=10) if url else None
         if got is None or got.status_code != 200 or got.content[:2] != b"\xff\xd8":
             problems.append(f"{code}: public photo not readable")
