@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import socket
+from contextlib import contextmanager
 import threading
 import time
 
@@ -30,6 +31,21 @@ def test_a_database_failure_in_the_outbox_dispatch_does_not_turn_a_saved_report_
     assert report is not None
     pending = db.session.scalars(select(Outbox).where(Outbox.sent_at.is_(None))).all()
     assert any(row.args == [report.id] for row in pending)  # the sweeper will send it
+
+
+@contextmanager
+def storage_at(app, **settings):
+    """Point the storage adapter at another S3 endpoint for one test, then back."""
+    saved = (storage.client, storage.public, storage.breaker)
+
+    class _App:
+        config = dict(app.config, **settings)
+        extensions: dict = {}
+    storage.init_app(_App)
+    try:
+        yield
+    finally:
+        storage.client, storage.public, storage.breaker = saved
 
 
 class HungServer:
@@ -63,17 +79,10 @@ class HungServer:
 def hung_storage(app):
     """Point the storage adapter at a hung server for one test, with short timeouts."""
     server = HungServer()
-    saved = (storage.client, storage.public, storage.breaker)
-    cfg = dict(app.config, S3_ENDPOINT=f"127.0.0.1:{server.port}",
-               S3_PUBLIC_ENDPOINT=f"127.0.0.1:{server.port}", S3_READ_TIMEOUT=0.5,
-               S3_CONNECT_TIMEOUT=0.5, BREAKER_FAILURES=2, BREAKER_OPEN_SECONDS=30)
-
-    class _App:
-        config = cfg
-        extensions: dict = {}
-    storage.init_app(_App)
-    yield server
-    storage.client, storage.public, storage.breaker = saved
+    with storage_at(app, S3_ENDPOINT=f"127.0.0.1:{server.port}",
+                    S3_PUBLIC_ENDPOINT=f"127.0.0.1:{server.port}", S3_READ_TIMEOUT=0.5,
+                    S3_CONNECT_TIMEOUT=0.5, BREAKER_FAILURES=2, BREAKER_OPEN_SECONDS=30):
+        yield server
     server.close()
 
 
@@ -127,7 +136,6 @@ def full_disk_storage(app, config):
         pytest.skip("tmpfs mount not allowed here")
     server = S3Server()
     server.dir = mnt
-    saved = (storage.client, storage.public, storage.breaker)
     try:
         os.mkdir(os.path.join(mnt, config.S3_BUCKET))
         server.start()
@@ -137,16 +145,10 @@ def full_disk_storage(app, config):
                     f.write(b"x" * 4096)
         except OSError:
             pass
-        cfg = dict(app.config, S3_ENDPOINT=server.endpoint, S3_PUBLIC_ENDPOINT=server.endpoint,
-                   S3_ACCESS_KEY=server.key, S3_SECRET_KEY=server.secret)
-
-        class _App:
-            config = cfg
-            extensions: dict = {}
-        storage.init_app(_App)
-        yield server
+        with storage_at(app, S3_ENDPOINT=server.endpoint, S3_PUBLIC_ENDPOINT=server.endpoint,
+                        S3_ACCESS_KEY=server.key, S3_SECRET_KEY=server.secret):
+            yield server
     finally:
-        storage.client, storage.public, storage.breaker = saved
         server.stop()
         subprocess.run(["umount", mnt])
         os.rmdir(mnt)
