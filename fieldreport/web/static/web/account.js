@@ -12,20 +12,31 @@
   }
   function signOut() { localStorage.removeItem(KEY); }
 
-  // Every /api/v1 call of the citizen pages carries the session; a refused one ends it.
-  FR.api = function (path, opts) {
-    opts = opts || {};
-    var s = session(), sent = false;
-    if (s && String(path).indexOf("/api/v1/") === 0 && !(opts.headers && opts.headers.Authorization)) {
-      opts.headers = Object.assign({ "Authorization": "Bearer " + s.token }, opts.headers || {});
-      sent = true;
-    }
-    return api(path, opts).catch(function (err) {
+  // Every /api/v1 call of the citizen pages carries the session, whether it goes by fetch
+  // (FR.api) or by XMLHttpRequest for its upload progress (FR.upload); a refused one ends it.
+  function withSession(path, headers) {
+    var s = session();
+    if (!s || String(path).indexOf("/api/v1/") !== 0 || (headers && headers.Authorization)) return null;
+    return Object.assign({ "Authorization": "Bearer " + s.token }, headers || {});
+  }
+  function forgetRefused(sent) {
+    return function (err) {
       // The session itself was refused (expired or revoked): forget it. Other 401s (a wrong
       // citizen token) say nothing about the session.
       if (sent && err && err.status === 401 && err.problem && (err.problem.code === "unauthorized" || err.problem.code === "citizen_token_required")) signOut();
       throw err;
-    });
+    };
+  }
+  FR.api = function (path, opts) {
+    opts = opts || {};
+    var headers = withSession(path, opts.headers);
+    if (headers) opts.headers = headers;
+    return api(path, opts).catch(forgetRefused(!!headers));
+  };
+  var upload = FR.upload;
+  FR.upload = function (path, body, headers, onProgress) {
+    var signed = withSession(path, headers);
+    return upload(path, body, signed || headers, onProgress).catch(forgetRefused(!!signed));
   };
 
   function deviceTokens() {  // the citizen tokens this browser holds: they prove its reports
