@@ -331,8 +331,11 @@ def test_keyboard_reaches_every_control_in_order(phone):
     phone.focus("input[name=category][value=road_damage]")
     phone.keyboard.press("ArrowRight")
     assert phone.evaluate("document.querySelector('input[name=category]:checked').value") == "traffic_signal"
-    # The photo buttons open the file choosers from the keyboard.
+    # The photo buttons open the file choosers from the keyboard (once the new category's
+    # questions have come in and been drawn, so nothing moves the focus under the key press).
+    phone.wait_for_load_state("networkidle")
     phone.focus("#choose-photo")
+    assert phone.evaluate("document.activeElement.id") == "choose-photo"
     with phone.expect_file_chooser() as chooser:
         phone.keyboard.press("Enter")
     assert chooser.value.is_multiple()
