@@ -76,8 +76,11 @@ class Config:
         self.BORDER_SNAP_METERS = _float("BORDER_SNAP_METERS", 150.0)
         self.REOPEN_DAYS = _int("REOPEN_DAYS", 7)
         self.TOKEN_TTL_MINUTES = _int("TOKEN_TTL_MINUTES", 60)
-        self.LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
-        self.LOGIN_LOCK_MINUTES = _int("LOGIN_LOCK_MINUTES", 15)
+        # Sign-in back-off per (username, client): never an account lock (see auth.login).
+        self.LOGIN_FREE_FAILURES = _int("LOGIN_FREE_FAILURES", 3)
+        self.LOGIN_BACKOFF_SECONDS = _float("LOGIN_BACKOFF_SECONDS", 2.0)
+        self.LOGIN_BACKOFF_MAX_SECONDS = _int("LOGIN_BACKOFF_MAX_SECONDS", 900)
+        self.LOGIN_FAILURE_MEMORY_SECONDS = _int("LOGIN_FAILURE_MEMORY_SECONDS", 86400)
         self.LOGIN_RATE_PER_IP = _int("LOGIN_RATE_PER_IP", 30)
         self.LOGIN_RATE_WINDOW = _int("LOGIN_RATE_WINDOW", 300)
         self.TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)

@@ -16,7 +16,7 @@ import functools
 from datetime import datetime, timedelta
 
 from flask import current_app, g, request
-from sqlalchemy import ColumnElement, false, select, true, update
+from sqlalchemy import ColumnElement, false, select, true
 
 from fieldreport import ratelimit, security
 from fieldreport.errors import Forbidden, RateLimited, Unauthorized
@@ -44,10 +44,9 @@ def _invalid() -> Unauthorized:
                         "Sai tên đăng nhập hoặc mật khẩu.")
 
 
-def _locked(until: datetime) -> RateLimited:
-    wait = max(1, int((until - utcnow()).total_seconds()))
-    return RateLimited("account_locked", "Too many failed sign-ins; the account is locked for a while.",
-                       "Đăng nhập sai quá nhiều lần; tài khoản bị tạm khóa.", retry_after=wait)
+def _throttled(wait: int) -> RateLimited:
+    return RateLimited("login_throttled", "Too many failed sign-ins from here; wait before trying again.",
+                       "Đăng nhập sai nhiều lần; vui lòng chờ rồi thử lại.", retry_after=wait)
 
 
 # -- sign-in ------------------------------------------------------------------------------
@@ -55,23 +54,29 @@ def _locked(until: datetime) -> RateLimited:
 def login(username: str, password: str, ip: str) -> tuple[str, datetime, User]:
     """Check the password and issue a bearer token (only its hash is stored).
 
-    Brute force is slowed twice: per client IP (a Redis window shared by every API process)
-    and per account (`LOGIN_MAX_FAILURES` failures lock it for `LOGIN_LOCK_MINUTES`).
+    Brute force is slowed per client IP (a Redis window shared by every API process) and per
+    (username, client) pair with exponential back-off: after LOGIN_FREE_FAILURES wrong tries
+    from one client, that client waits LOGIN_BACKOFF_SECONDS, doubling per further failure up
+    to LOGIN_BACKOFF_MAX_SECONDS. The account itself is never locked, so failures from one
+    client (an attacker) never keep the right password out from another (its owner). The
+    bucket is keyed by the name typed, whether or not such a user exists, and an unknown
+    name costs the same argon2 verification: every answer is the same for both.
     """
     cfg = current_app.config
-    ratelimit.hit(f"login:{ip}", cfg.get("LOGIN_RATE_PER_IP", 30), cfg.get("LOGIN_RATE_WINDOW", 300))
+    ratelimit.hit(f"login:{ip}", cfg["LOGIN_RATE_PER_IP"], cfg["LOGIN_RATE_WINDOW"])
+    bucket = "login:" + security.keyed(cfg["SECRET_KEY"], "login", username.lower(), ip)[:40]
+    wait = ratelimit.backoff_wait(bucket)
+    if wait:
+        raise _throttled(wait)
     user = db.session.scalar(select(User).where(User.username == username))
-    now = utcnow()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        raise _locked(user.locked_until)
-    ok = security.verify_password(user.password_hash if user else _dummy(), password)
+    usable = user is not None and user.password_hash.startswith("$argon2")  # citizens have none
+    ok = security.verify_password(user.password_hash if usable else _dummy(), password)
     if user is None or not ok or not user.active:
-        if user is not None:
-            _count_failure(user.id, now)
+        ratelimit.backoff_failed(bucket, cfg["LOGIN_FREE_FAILURES"], cfg["LOGIN_BACKOFF_SECONDS"],
+                                 cfg["LOGIN_BACKOFF_MAX_SECONDS"], cfg["LOGIN_FAILURE_MEMORY_SECONDS"])
         raise _invalid()
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    ratelimit.backoff_reset(bucket)
+    user.last_login_at = utcnow()
     token, expires = issue_token(user, timedelta(minutes=cfg["TOKEN_TTL_MINUTES"]))
     db.session.commit()
     return token, expires, user
@@ -83,19 +88,6 @@ def issue_token(user: User, ttl: timedelta) -> tuple[str, datetime]:
     expires = utcnow() + ttl
     db.session.add(AuthToken(token_hash=security.token_hash(token), user_id=user.id, expires_at=expires))
     return token, expires
-
-
-def _count_failure(user_id: int, now: datetime) -> None:
-    """Count a failure atomically (concurrent attempts on many hosts all count)."""
-    cfg = current_app.config
-    failures = db.session.execute(
-        update(User).where(User.id == user_id).values(failed_logins=User.failed_logins + 1)
-        .returning(User.failed_logins)).scalar_one()
-    if failures >= cfg["LOGIN_MAX_FAILURES"]:
-        lock = timedelta(minutes=cfg.get("LOGIN_LOCK_MINUTES", 15))
-        db.session.execute(update(User).where(User.id == user_id)
-                           .values(failed_logins=0, locked_until=now + lock))
-    db.session.commit()
 
 
 def logout() -> None:

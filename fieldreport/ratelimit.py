@@ -1,4 +1,5 @@
-"""Fixed-window rate limits in Redis, shared by every API process and host."""
+"""Rate limits in Redis, shared by every API process and host: fixed windows, cool-downs and
+exponential back-off after failures."""
 from __future__ import annotations
 
 import time
@@ -50,5 +51,42 @@ def release(bucket: str) -> None:
     """Forget a cool-down (the action it guarded did not happen after all)."""
     try:
         queues.redis.delete(f"{queues.prefix}:cd:{bucket}")
+    except RedisError:
+        pass
+
+
+def backoff_wait(bucket: str) -> int:
+    """Seconds still to wait before `bucket` may try again (0: go ahead)."""
+    try:
+        wait = queues.redis.pttl(f"{queues.prefix}:bo-wait:{bucket}")
+    except RedisError:
+        return 0  # fail open, like hit()
+    return max(1, -(-int(wait) // 1000)) if wait and wait > 0 else 0
+
+
+def backoff_failed(bucket: str, free: int, base_seconds: float, max_seconds: int,
+                   memory_seconds: int) -> int:
+    """Count one failure of `bucket`; past `free` failures the next try must wait
+    base·2^(n−free−1) seconds, capped at `max_seconds`. The count is forgotten after
+    `memory_seconds` without a failure. Returns the wait now imposed (0 within the free ones)."""
+    count_key, wait_key = f"{queues.prefix}:bo:{bucket}", f"{queues.prefix}:bo-wait:{bucket}"
+    try:
+        pipe = queues.redis.pipeline()
+        pipe.incr(count_key)
+        pipe.expire(count_key, memory_seconds)
+        failures = pipe.execute()[0]
+        if failures <= free:
+            return 0
+        wait_ms = int(min(max_seconds, base_seconds * 2 ** min(failures - free - 1, 40)) * 1000)
+        queues.redis.set(wait_key, 1, px=max(1, wait_ms))
+    except RedisError:
+        return 0
+    return max(1, -(-wait_ms // 1000))
+
+
+def backoff_reset(bucket: str) -> None:
+    """Forget the failures of `bucket` (it succeeded)."""
+    try:
+        queues.redis.delete(f"{queues.prefix}:bo:{bucket}", f"{queues.prefix}:bo-wait:{bucket}")
     except RedisError:
         pass

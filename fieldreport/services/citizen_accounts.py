@@ -141,7 +141,7 @@ def _account(phone: str, now: datetime) -> User:
     """The citizen account of this phone, made on first sign-in (safe against a concurrent one)."""
     db.session.execute(pg_insert(User).values(
         username=phone, phone=phone, full_name="", role=CITIZEN_ROLE, active=True,
-        password_hash=_UNUSABLE_PASSWORD, failed_logins=0, identity_level=PHONE_LEVEL,
+        password_hash=_UNUSABLE_PASSWORD, identity_level=PHONE_LEVEL,
         created_at=now).on_conflict_do_nothing(index_elements=["username"]))
     user = db.session.scalar(select(User).where(User.username == phone))
     if user.role != CITIZEN_ROLE or not user.active:
