@@ -14,7 +14,7 @@ from fieldreport.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Addition, Follower, Report, User
 from fieldreport.models.base import utcnow
-from fieldreport.services import events, outbox, photos, public
+from fieldreport.services import events, outbox, photos, public, workflow
 
 NOTE_LIMIT = 2000
 
@@ -69,14 +69,8 @@ def reopen(code: str, reason: str, token: str | None, user: User | None = None) 
     if utcnow() - report.resolved_at > timedelta(days=days):
         raise Conflict("reopen_window_passed", f"A report can be reopened within {days} days of resolution.",
                        f"Chỉ mở lại được trong vòng {days} ngày kể từ khi xử lý xong.", reopen_days=days)
-    events.record(report, "reopened", user=user, actor=None if user else "citizen", to_status="reopened",
-                  reason="citizen_not_satisfied", note=reason,
-                  data={"previous_rating": report.rating, "reopen_count": report.reopen_count + 1})
-    report.reopen_count += 1
-    report.rating = report.rating_comment = report.rated_at = report.closed_at = None
-    outbox.record("routing", "workers.jobs.route_report", report.id)
-    events.commit()
-    return report
+    return workflow.reopened(report, user=user, actor=None if user else "citizen",
+                             reason="citizen_not_satisfied", note=reason)
 
 
 def follow(code: str, follower_key: str) -> tuple[int, bool]:

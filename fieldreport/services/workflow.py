@@ -397,12 +397,20 @@ def reopen(report: Report, user: User | None, reason: str | None, *, actor: str 
     """Reopened: the router hands it back to the unit that handled it, with a new due time
     (or routes it afresh when that unit is gone). Citizens reopen through services.citizen."""
     check("reopen", user, report)
-    reason = _require(reason, "reason")
+    return reopened(report, user=user, actor=actor, reason=_require(reason, "reason"))
+
+
+def reopened(report: Report, *, user: User | None, actor: str | None, reason: str,
+             note: str | None = None) -> Report:
+    """The one reopening, for staff (after `check`) and citizens (after their token and window):
+    the answer's fields are cleared, the previous rating stays in the history, and the report
+    is routed again. Commits."""
+    events.record(report, "reopened", user=user, actor=actor, to_status="reopened", reason=reason,
+                  note=note, data={"previous_rating": report.rating, "reopen_count": report.reopen_count + 1})
     report.reopen_count += 1
     report.resolved_at = report.closed_at = None
     report.reject_reason = None
     report.rating = report.rating_comment = report.rated_at = None
-    events.record(report, "reopened", user=user, actor=actor, to_status="reopened", reason=reason)
     outbox.record("routing", "workers.jobs.route_report", report.id)
     events.commit()
     return report

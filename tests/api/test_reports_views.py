@@ -105,6 +105,28 @@ def test_reopen_within_the_window_routes_again(client):
         Outbox.func == "workers.jobs.route_report", Outbox.args == [report.id])) == routed_before + 1
 
 
+def test_a_citizen_reopen_clears_the_answer_like_a_staff_reopen(client):
+    """One reopening for both: resolved_at and reject_reason no longer outlive a citizen's reopen."""
+    from fieldreport.services import workflow
+    after = {}
+    for who in ("citizen", "staff"):
+        made = new_report(client)
+        report = set_status(made["code"], "resolved", resolved_at=utcnow() - timedelta(days=1),
+                            reject_reason="out_of_scope", rating=2, rating_comment="Chưa", rated_at=utcnow())
+        if who == "citizen":
+            r = client.post(f"{URL}/{made['code']}/reopen", json={"reason": "Vẫn hỏng"},
+                            headers={"X-Citizen-Token": made["citizen_token"]})
+            assert r.status_code == 200, r.json
+        else:
+            workflow.reopen(report, None, "Vẫn hỏng", actor="test")
+        db.session.refresh(report)
+        ev = db.session.scalars(select(Event).where(Event.report_id == report.id, Event.type == "reopened")).one()
+        after[who] = (report.status, report.resolved_at, report.closed_at, report.reject_reason, report.rating,
+                      report.rating_comment, report.rated_at, report.reopen_count, ev.data)
+    assert after["citizen"] == after["staff"] == (
+        "reopened", None, None, None, None, None, None, 1, {"previous_rating": 2, "reopen_count": 1})
+
+
 def test_reopen_after_the_window_is_409(client, app):
     made = new_report(client)
     days = app.config["REOPEN_DAYS"]
