@@ -11,6 +11,7 @@ from fieldreport.models import Addition, Area, Category, Event, Photo, Report, U
 from fieldreport.models.base import utcnow
 from fieldreport.models.report import OPEN_STATUSES, STATUSES
 from fieldreport.services import workflow
+from fieldreport.services.events import shown_actor
 
 _unit = aliased(Unit)
 _area = aliased(Area)
@@ -89,7 +90,8 @@ def detail(report: Report, user: User) -> dict:
         "rating": report.rating, "rating_comment": report.rating_comment, "routing": report.routing,
         "photos": [_photo(p, auth.can_see_contact(user)) for p in db.session.scalars(
             select(Photo).where(Photo.report_id == report.id).order_by(Photo.id))],
-        "history": [{"at": e.at, "type": e.type, "actor": e.actor, "from_status": e.from_status,
+        "history": [{"at": e.at, "type": e.type, "actor": shown_actor(e.actor),
+                     "from_status": e.from_status,
                      "to_status": e.to_status, "from_unit": codes.get(e.from_unit_id),
                      "to_unit": codes.get(e.to_unit_id), "reason": e.reason, "note": e.note,
                      "public": e.public, "data": e.data or {},
