@@ -4,7 +4,7 @@
   "use strict";
   var MINE = "fr.mine";
   var API = "/api/v1";
-  var MAX_SIDE = 2048, QUALITY = 0.85;  // what the server's display copy keeps anyway
+  var MAX_SIDE = 2048, QUALITY = 0.8;  // the longest side the server's display copy keeps; 0.8 sends a fifth less than 0.85 on 3G
   var opts = { forms: {}, limits: { photos: 6 } };
   var photos = [];          // {id, blob, name, heic, url, ready: Promise} chosen for this report
   var photoSeq = 0;
