@@ -147,3 +147,30 @@ def test_undeliverable_without_retries_left_is_marked_failed(db_session, app, mo
     with pytest.raises(notify.DeliveryError):
         notify.deliver(note.id)  # called outside a job: no retry will follow
     assert note.status == "failed" and "unreachable" in note.last_error
+
+
+def test_an_email_carries_one_click_unsubscribe_that_stops_this_reports_emails(client, db_session, app,
+                                                                               smtp_server, monkeypatch):
+    """RFC 8058: the mail client's "unsubscribe" POSTs the List-Unsubscribe URL; after it, this
+    report's e-mails stop while its other channels and other reports are untouched."""
+    from email import message_from_bytes
+    port, box = smtp_server
+    monkeypatch.setitem(app.config, "SMTP_URL", f"smtp://127.0.0.1:{port}?from=noreply@fieldreport.test")
+    report = f.make_report(db_session, "road_damage", *f.BMT, reporter_email="dan@example.org")
+    routing.route_report(report.id)
+    [mail] = [message_from_bytes(m.content) for m in box.messages if m.rcpt_tos == ["dan@example.org"]]
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = mail["List-Unsubscribe"].strip("<>")
+    assert url.endswith("/unsubscribe") and "/api/v1/subscriptions/" in url
+    path = "/api/v1/" + url.split("/api/v1/", 1)[1]
+    resp = client.post(path, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
+    assert resp.status_code == 200 and resp.json["active"] is False
+    box.messages.clear()
+    h = f.bearer(db_session, "bmt.staff")
+    assert client.post(f"/api/v1/staff/reports/{report.code}/request-info", json={"question": "Ở đâu?"},
+                       headers=h).status_code == 200
+    assert [m.rcpt_tos for m in box.messages] == []  # nothing more to dan@example.org about this report
+    asked = [n for n in notes_of(db_session, report) if n.kind == "info_requested"]
+    assert asked and {n.channel for n in asked} == {"log"}  # the event itself is still recorded
+    # A forged token stops nothing and says so.
+    assert client.post("/api/v1/subscriptions/1.forged/unsubscribe").status_code == 404
