@@ -14,7 +14,7 @@ from fieldreport.errors import Invalid
 from fieldreport.extensions import db
 from fieldreport.models import ApiKey, Report
 from fieldreport.open311 import catalog, locate, params, statuses
-from fieldreport.services import apikeys, intake
+from fieldreport.services import apikeys, intake, photos
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +38,6 @@ def _location(form: MultiDict) -> tuple[float, float, float | None, locate.Place
                   "Cần vị trí: lat và long, hoặc address_string.")
 
 
-def _photos(files: list[FileStorage]) -> list[tuple[str | None, bytes]]:
-    """The v2.1 draft's `media` uploads; an empty file input (no name, no bytes) is no photo."""
-    out = []
-    for f in files:
-        data = f.read()
-        if data or f.filename:
-            out.append((f.filename or None, data))
-    return out
-
-
 def _name(form: MultiDict) -> str | None:
     parts = [params.arg(form, "first_name"), params.arg(form, "last_name")]
     return " ".join(p for p in parts if p) or None
@@ -66,7 +56,7 @@ def create(key: ApiKey, form: MultiDict, files: list[FileStorage], *,
         reporter_name=_name(form), reporter_phone=params.arg(form, "phone"),
         reporter_email=params.arg(form, "email"),
         attributes=catalog.form_attributes(category, form),
-        photos=_photos(files),
+        photos=photos.read_files(files),  # the v2.1 draft's `media` uploads
         idempotency_key=idempotency_key, client_ip=client_ip,
         channel=apikeys.channel(key), per_ip_limit=False))
     code = receipt.body["code"]

@@ -18,7 +18,7 @@ from fieldreport.errors import Conflict, Forbidden, Invalid, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import ApiKey, Category, Event, Open311Update, Report
 from fieldreport.open311 import params
-from fieldreport.services import apikeys, events, workflow
+from fieldreport.services import apikeys, events, photos, workflow
 
 # mySociety's states (upper or lower case, spaces or underscores), and what each does here.
 STATES = ("open", "closed", "fixed", "in_progress", "action_scheduled", "investigating",
@@ -92,10 +92,10 @@ def receive(key: ApiKey, form: MultiDict, files: list[FileStorage]) -> str:
     channel = apikeys.channel(key)
     refused = None
     if status in RESOLVING:
-        photos = [f.read() for f in files]
+        after = [data for _, data in photos.read_files(files) if data]
         try:
             row.action = "resolve"
-            workflow.resolve(report, None, description or ANSWER[status], [p for p in photos if p],
+            workflow.resolve(report, None, description or ANSWER[status], after,
                              actor=channel)  # commits the report, its event and this row
         except (Conflict, Unprocessable) as exc:
             if isinstance(exc, Unprocessable) and exc.code != "after_photo_required":

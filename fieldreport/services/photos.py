@@ -62,6 +62,19 @@ def _limits(cfg) -> dict:
             "max_decoded_pixels": cfg["PHOTO_MAX_DECODED_PIXELS"]}
 
 
+def read_files(files) -> list[tuple[str | None, bytes]]:
+    """The one reader of uploaded files (multipart parts: `.filename`, `.stream`): (name, bytes)
+    for each part with a name or bytes, never more than PHOTO_MAX_BYTES + 1 bytes of a part —
+    one byte over is enough for check() to refuse it, and a huge part is not read into memory."""
+    limit = current_app.config["PHOTO_MAX_BYTES"] + 1
+    out = []
+    for f in files or []:
+        data = f.stream.read(limit)
+        if data or f.filename:  # a form's empty file input is no photo
+            out.append((f.filename or None, data))
+    return out
+
+
 def check(data: bytes, label: dict) -> Incoming:
     """Validate the bytes as a photo; a rejection names the photo (413 when too large)."""
     try:

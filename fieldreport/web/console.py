@@ -12,7 +12,7 @@ from fieldreport.errors import DomainError, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Area, Category, Unit
 from fieldreport.models.report import REJECT_REASONS, STATUSES
-from fieldreport.services import console_read, workflow
+from fieldreport.services import console_read, photos, workflow
 from fieldreport.web import maps, session as web_session
 from fieldreport.web.i18n import (current_lang, fmt_datetime, local_tz, parse_date, parse_local_datetime,
                                   status_label, t, unit_kind_label, unit_name)
@@ -189,8 +189,7 @@ def _new_due() -> datetime:
 
 
 def _photos() -> list[bytes]:
-    limit = current_app.config["PHOTO_MAX_BYTES"] + 1  # one byte over is enough to refuse it
-    return [f.stream.read(limit) for f in request.files.getlist("photos") if f.filename]
+    return [data for _, data in photos.read_files(request.files.getlist("photos"))]
 
 
 # action name in the URL → how to call the workflow with the form's fields

@@ -86,6 +86,42 @@ def test_a_too_large_photo_is_413_in_the_spec_format(client, demo, app, monkeypa
     assert "413" in (ROOT / "docs" / "open311.md").read_text()
 
 
+class _Watched(io.BytesIO):
+    """An uploaded part's spool that remembers how far it was read."""
+
+    furthest: list[int] = []
+
+    def read(self, size=-1):
+        data = super().read(size)
+        _Watched.furthest.append(self.tell())
+        return data
+
+
+@pytest.mark.parametrize("path", ["requests", "servicerequestupdates"])
+def test_a_huge_photo_is_read_only_to_the_cap(client, demo, app, monkeypatch, path):
+    """Both Open311 upload paths read a part through the one capped reader: PHOTO_MAX_BYTES + 1
+    bytes are enough to refuse it, the rest of a huge upload is never read into memory."""
+    from tests.open311.test_updates import submit, unit_key
+
+    class Request(app.request_class):
+        def _get_file_stream(self, *args, **kwargs):
+            return _Watched()
+
+    cap = 2000
+    monkeypatch.setitem(app.config, "PHOTO_MAX_BYTES", cap)
+    photo = (io.BytesIO(jpeg(400, 300) + b"\0" * 200_000), "big.jpg")
+    if path == "requests":
+        data = {**form(demo.api_key), "media": photo}
+    else:
+        data = {"api_key": unit_key(), "service_request_id": submit(client, demo.api_key),
+                "update_id": "big-1", "status": "fixed", "description": "Đã sửa", "media": photo}
+    monkeypatch.setattr(app, "request_class", Request)
+    _Watched.furthest = []
+    r = client.post(f"{BASE}/{path}.json", data=data, content_type="multipart/form-data")
+    assert r.status_code == 413, r.data
+    assert _Watched.furthest and max(_Watched.furthest) == cap + 1
+
+
 def test_media_url_is_a_stable_url_redirecting_to_a_fresh_copy(client, demo, db_session):
     data = form(demo.api_key, service_code="road_damage")
     data["media"] = (io.BytesIO(jpeg(320, 240)), "hole.jpg")

@@ -20,7 +20,7 @@ from fieldreport.api.reports.schemas import (
     NearbyQuerySchema, RatingSchema, ReopenSchema, ReportCreatedSchema, ReportJsonSchema,
     ReportPageSchema, ReportSubmitSchema, ReportViewSchema, TokenQuerySchema)
 from fieldreport.errors import Invalid, Unauthorized, wants_vietnamese
-from fieldreport.services import citizen, intake, public
+from fieldreport.services import citizen, intake, photos, public
 from fieldreport.services.disclosure import Viewer
 
 parser = FlaskParser()
@@ -66,17 +66,6 @@ def _follower_key() -> str:
     return ("t" + security.token_hash(token)[:63]) if token else ("i" + intake.client_key(request.remote_addr))
 
 
-def _read_photos(files) -> list[tuple[str | None, bytes]]:
-    limit = current_app.config["PHOTO_MAX_BYTES"] + 1  # one byte over is enough to say "too large"
-    out = []
-    for f in files or []:
-        data = f.stream.read(limit)
-        if not data and not f.filename:  # a form's empty file input
-            continue
-        out.append((f.filename or None, data))
-    return out
-
-
 @blp.route("/reports")
 class Reports(MethodView):
     @blp.arguments(ListQuerySchema, location="query")
@@ -99,7 +88,7 @@ class Reports(MethodView):
             accuracy_m=data.get("accuracy_m"), description=data.get("description"),
             address_hint=data.get("address_hint"), reporter_name=data.get("reporter_name"),
             reporter_phone=data.get("reporter_phone"), reporter_email=data.get("reporter_email"),
-            attributes=data.get("attributes") or {}, photos=_read_photos(data.get("photos")),
+            attributes=data.get("attributes") or {}, photos=photos.read_files(data.get("photos")),
             upload_ids=data.get("upload_ids") or [], citizen_token=headers.get("citizen_token"),
             idempotency_key=headers.get("idempotency_key"), client_ip=request.remote_addr or "",
             user=signed_in_user()))
@@ -175,7 +164,7 @@ class ReportAdditions(MethodView):
     @blp.response(201, AdditionCreatedSchema)
     def post(self, data, code):
         """"Me too" with the supporter's own photos and note: kept for the staff, never public"""
-        return citizen.add_to(code, _follower_key(), data.get("note"), _read_photos(data.get("photos")),
+        return citizen.add_to(code, _follower_key(), data.get("note"), photos.read_files(data.get("photos")),
                               intake.client_key(request.remote_addr))
 
 

@@ -6,7 +6,6 @@ answers 403 and an action the report's state does not allow answers 409 illegal_
 """
 from __future__ import annotations
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
@@ -20,7 +19,7 @@ from fieldreport.api.staff.schemas import (
     ProvideInfoSchema, StaffQueuePageSchema, StaffQueueQuerySchema, ReassignSchema, ReasonSchema,
     RejectSchema, StaffReportDetailSchema, RequestInfoSchema, ResolveSchema, TransferSchema, UnitSchema)
 from fieldreport.auth import STAFF_ROLES, require_roles
-from fieldreport.services import citizen, workflow
+from fieldreport.services import citizen, photos, workflow
 
 parser = FlaskParser()
 
@@ -75,8 +74,7 @@ class StaffReportByCode(MethodView):
 
 
 def _files(parts) -> list[bytes]:
-    limit = current_app.config["PHOTO_MAX_BYTES"] + 1  # one byte over is enough to refuse it
-    return [f.stream.read(limit) for f in parts or [] if f.filename or f.content_length]
+    return [data for _, data in photos.read_files(parts)]
 
 
 @blp.route("/staff/reports/<string:code>/accept")
