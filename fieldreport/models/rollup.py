@@ -33,6 +33,8 @@ class IndicatorFact(Base):
     unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     category_id: Mapped[int] = mapped_column(Integer)
     area_id: Mapped[int] = mapped_column(Integer)  # 0: the report has no commune
+    # Where the report came from (reports.channel: app, web, hotline, counter, zalo, open311:<client>).
+    channel: Mapped[str] = mapped_column(String(80), server_default="app")
     received_at: Mapped[datetime] = mapped_column(TSTZ)
     received_day: Mapped[date] = mapped_column(Date)
     left_at: Mapped[datetime | None] = mapped_column(TSTZ)
@@ -68,10 +70,11 @@ class IndicatorFact(Base):
 
 
 class IndicatorRollup(Base):
-    """Sums of the facts' flows per day/month/year of their event × unit × category × area.
+    """Sums of the facts' flows per day/month/year of their event × unit × category × area × channel.
 
     `grain` is 'd', 'm' or 'y' and `bucket` the first day of that day/month/year. Rows with
-    category_id = 0 (and area_id = 0) are a unit's totals; days have only those. The
+    category_id = 0 (and area_id = 0, channel '') are a unit's totals; days have only those.
+    Detail rows are per category, commune and channel (group_by=channel reads them). The
     *_hist arrays count values per bucket of the bounds in services/indicators/measures.py.
     """
 
@@ -110,6 +113,8 @@ class IndicatorRollup(Base):
     fr_ch_hist: Mapped[list[int]] = mapped_column(ARRAY(Integer))
     ht_wh_hist: Mapped[list[int]] = mapped_column(ARRAY(Integer))
     ht_ch_hist: Mapped[list[int]] = mapped_column(ARRAY(Integer))
+    # Last, as the migration added it (part of the key; '' on unit totals and days).
+    channel: Mapped[str] = mapped_column(String(80), primary_key=True, server_default="")
 
     # The refresh rebuilds a unit's month (year) rows from its day (month) rows.
     __table_args__ = (Index("ix_indicator_rollups_unit", "unit_id", "grain", "bucket"),)

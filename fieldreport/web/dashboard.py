@@ -78,14 +78,15 @@ def _scope(user, sel):
 
 
 def tables(user, sel) -> dict:
-    """Indicator tables for the selection: per unit (one level down), per commune, total."""
+    """Indicator tables for the selection: per unit (one level down), commune, category, channel."""
     p = indicators.period(sel["period"], sel["from"], sel["to"])
     sc = _scope(user, sel)
     by_unit = indicators.compute(p, sc, "unit", depth=1)
     by_area = indicators.compute(p, sc, "area")
     by_category = indicators.compute(p, sc, "category")
+    by_channel = indicators.compute(p, sc, "channel")
     return {"period": p, "scope": sc, "by_unit": by_unit, "by_area": by_area,
-            "by_category": by_category}
+            "by_category": by_category, "by_channel": by_channel}
 
 
 def trend(user, sel) -> list[dict]:
@@ -264,7 +265,7 @@ def index():
                  "overdue": points, "handling_units": handling_bars(groups)}
     return render_template("console/dashboard.html", sel=sel, data=data, error=error, chart=chart,
                            figures=figures, groups=groups, min_reports=RANK_MIN_REPORTS,
-                           units=_units_for(user), categories=cats, vi=vi,
+                           units=_units_for(user), categories=cats, vi=vi, channel_name=exports.channel_name,
                            export_args=_export_args(sel))
 
 
@@ -306,7 +307,7 @@ def export(fmt: str):
     data = tables(g.console_user, selection())
     p = data["period"]
     lang = current_lang()
-    rows = exports.tables_rows([data["by_unit"], data["by_area"], data["by_category"]],
+    rows = exports.tables_rows([data["by_unit"], data["by_area"], data["by_category"], data["by_channel"]],
                                data["by_unit"]["total"], lang)
     name = f"indicators_{p.start.isoformat()}_{p.last.isoformat()}.{fmt}"
     head = exports.header(exports.GROUP_COLUMNS, lang)

@@ -290,6 +290,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "satisfaction": ("Mức độ hài lòng", "Satisfaction"),
     "ratings": ("Phân bố đánh giá", "Ratings"),
     "reports": ("Phản ánh", "Reports"),
+    "received": ("Tiếp nhận", "Received"),
+    "channel": ("Kênh tiếp nhận", "Channel"),
     "resolved": ("Đã xử lý", "Resolved"),
     "ranking": ("Xếp hạng đơn vị", "Unit ranking"),
     "trend": ("Xu hướng", "Trend"),

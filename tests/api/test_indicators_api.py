@@ -22,10 +22,10 @@ from datetime import datetime
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text, update
 
 from fieldreport.extensions import storage
-from fieldreport.models import Area, Event
+from fieldreport.models import Area, Event, Report
 from fieldreport.services.indicators import rollups
 from fieldreport.worktime import TZ
 from tests import factories as f
@@ -139,6 +139,45 @@ def test_by_category_area_and_filters(client, february, db_session):
     assert areas == {"24133": 5, "24121": 1}
     one = client.get(FEB + "&group_by=none&area=24121&category=road_damage,street_light", headers=h).json
     assert one["rows"] == [] and one["total"]["reports"] == 1 and one["total"]["received"] == 2
+
+
+def test_by_channel_with_exports(client, february, db_session):
+    """R1, R2 by the hotline, R5 by Zalo, R6 from an Open311 client, R3 and R4 from the app.
+
+    The channel is set after a first refresh: the refresh moves the rollups to the new channel.
+    """
+    codes = db_session.scalars(select(Report.code).order_by(Report.id)).all()
+    channels = dict(zip(codes, ["hotline", "hotline", "app", "app", "zalo", "open311:seeclickfix"]))
+    for code, channel in channels.items():
+        db_session.execute(update(Report).where(Report.code == code).values(channel=channel))
+    db_session.execute(text("INSERT INTO indicator_dirty (report_id) SELECT id FROM reports"))
+    rollups.refresh()
+    h = f.bearer(db_session, "supervisor")
+    r = client.get(FEB + "&group_by=channel", headers=h)
+    assert r.status_code == 200, r.json
+    rows = {row["channel"]: row for row in r.json["rows"]}
+    assert list(rows) == ["app", "hotline", "open311:seeclickfix", "zalo"]
+    got = {k: (v["received"], v["reports"], v["on_time"], v["late"], v["backlog"], v["transfers"])
+           for k, v in rows.items()}
+    assert got == {"hotline": (2, 2, 1, 1, 0, 0), "app": (2, 2, 1, 1, 2, 0),
+                   "zalo": (2, 1, 1, 0, 0, 1), "open311:seeclickfix": (2, 1, 1, 0, 0, 1)}
+    assert rows["hotline"]["satisfaction"]["rate"] == 50.0 and rows["hotline"]["on_time_rate"] == 50.0
+    assert (r.json["total"]["reports"], r.json["total"]["on_time"]) == (6, 4)
+    one = client.get(FEB + "&group_by=channel&category=street_light&unit=UBND-24133", headers=h).json
+    assert {row["channel"]: row["reports"] for row in one["rows"]} == {"hotline": 2, "app": 2}
+
+    csv_en = client.get("/api/v1/indicators/export.csv?period=month&from=2026-02-01&group_by=channel&lang=en",
+                        headers=h).data.decode("utf-8")[1:]
+    lines = {row["code"]: row for row in csv.DictReader(io.StringIO(csv_en))}
+    assert lines["hotline"]["group"] == "channel" and lines["hotline"]["name"] == "Hotline"
+    assert lines["open311:seeclickfix"]["name"] == "Open311: seeclickfix" and lines["zalo"]["reports"] == "1"
+    detail = client.get("/api/v1/indicators/export.csv?period=month&from=2026-02-01&detail=reports&lang=en",
+                        headers=h).data.decode("utf-8")[1:]
+    per_report = {(row["report_code"], row["unit_code"]): row["channel"] for row in csv.DictReader(io.StringIO(detail))}
+    assert per_report[(codes[4], "WATER-66")] == "zalo" and per_report[(codes[0], "UBND-24133")] == "hotline"
+    vi = client.get("/api/v1/indicators/export.csv?period=month&from=2026-02-01&detail=reports",
+                    headers=h).data.decode("utf-8")
+    assert "Kênh tiếp nhận" in vi.splitlines()[0]
 
 
 def test_a_week_and_the_current_year(client, february, db_session):

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from fieldreport.models import Report
 from fieldreport.services import deadlines
+from fieldreport.services.indicators import rollups
 from tests import factories as f
 from tests.conftest import DEMO_PASSWORD
 
@@ -147,6 +148,18 @@ def test_dashboard_and_exports(client, db_session, bmt_report):
     rules = client.get("/console/dashboard/indicators.md")
     assert rules.status_code == 200 and "QĐ 766/QĐ-TTg" in rules.get_data(as_text=True)
     assert any(r[0] == "unit" and r[1] == "UBND-24133" for r in rows)
+    # Where the reports came from: the table by channel, on the page and in the export.
+    assert 'id="by-channel"' in page and 'data-channel="hotline"' not in page  # no facts yet
+    bmt_report.channel = "hotline"  # taken by an operator
+    db_session.flush()
+    rollups.refresh()
+    g.pop("lang", None)
+    resp = client.get("/console/dashboard/export.csv?period=month&lang=vi")
+    rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
+    assert any(r[:3] == ["channel", "hotline", "Đường dây nóng"] and r[3] == "1" for r in rows), [r[:4] for r in rows if r[0] != "unit"]
+    g.pop("lang", None)
+    page = client.get("/console/dashboard/?period=month&lang=en").get_data(as_text=True)
+    assert 'data-channel="hotline"' in page and "Hotline" in page
     xlsx = client.get("/console/dashboard/export.xlsx?period=month")
     assert xlsx.data[:2] == b"PK"
     assert client.get("/console/dashboard/export.pdf").status_code == 404

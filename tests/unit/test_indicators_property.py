@@ -28,6 +28,7 @@ from tests.unit.test_indicators_reference import reference
 UNITS = ["UBND-24133", "UBND-24121", "PC-66", "WATER-66", "URENCO-BMT", "SXD"]
 CATS = ["power_outage", "street_light", "road_damage", "pollution"]
 AREAS = ["24133", "24121"]
+CHANNELS = ["app", "web", "hotline", "counter", "zalo", "open311:seeclickfix"]
 WINDOW = datetime(2026, 1, 26, 7, 0, tzinfo=TZ)  # three weeks before Tết 2026
 
 
@@ -102,7 +103,8 @@ def history(draw, n_units: int):
             elif status != "closed":
                 status = "closed"
                 out.append((t, "closed", status, None, {}, "system"))
-    return draw(st.sampled_from(CATS)), draw(st.sampled_from(AREAS)), out, draw(st.floats(0, 1))
+    return (draw(st.sampled_from(CATS)), draw(st.sampled_from(AREAS)), out, draw(st.floats(0, 1)),
+            draw(st.sampled_from(CHANNELS)))
 
 
 def _due(draw, t: int) -> dict:
@@ -119,10 +121,11 @@ def _due(draw, t: int) -> dict:
 def load(histories, ctx, cut_fraction: bool):
     """Insert reports and the first part (or the rest) of each history; return the rows."""
     reports, events = [], {}
-    for i, (cat, area, evs, cut) in enumerate(histories):
+    for i, (cat, area, evs, cut, channel) in enumerate(histories):
         rid = ctx["report_ids"][i]
         keep = evs[: max(1, round(len(evs) * cut))] if cut_fraction else evs
-        reports.append({"id": rid, "category": ctx["cats"][cat], "area_id": ctx["areas"][area]})
+        reports.append({"id": rid, "category": ctx["cats"][cat], "area_id": ctx["areas"][area],
+                        "channel": channel})
         events[rid] = [_event_row(rid, j, e, ctx) for j, e in enumerate(keep)]
     return reports, events
 
@@ -179,10 +182,10 @@ def ctx(db_session):
 
 def _insert_reports(ctx, histories) -> None:
     ids = []
-    for i, (cat, area, _, _) in enumerate(histories):
+    for i, (cat, area, _, _, channel) in enumerate(histories):
         r = Report(code=f"PT{i:06d}", citizen_token_hash="x" * 64, category_id=ctx["cats"][cat].id,
                    status="submitted", location=func.ST_SetSRID(func.ST_MakePoint(108.04, 12.67), 4326),
-                   area_id=ctx["areas"][area])
+                   area_id=ctx["areas"][area], channel=channel)
         db.session.add(r)
         db.session.flush()
         ids.append(r.id)
@@ -209,7 +212,8 @@ def assert_same(got, want, label) -> None:
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
 @given(histories=st.lists(history(len(UNITS) + 1), min_size=1, max_size=7),
-       picks=st.lists(st.tuples(queries(), st.sampled_from(["unit_id", "area_id", "category_id", None])),
+       picks=st.lists(st.tuples(queries(), st.sampled_from(["unit_id", "area_id", "category_id", "channel",
+                                                             None])),
                       min_size=2, max_size=4))
 def test_rollups_equal_reference_after_late_events(ctx, histories, picks, monkeypatch):
     wipe()
@@ -291,7 +295,7 @@ FLOWS_ONLY = [name for name in SCALARS if name not in ("reports", "on_time", "la
        cuts=st.lists(st.integers(1, 303), min_size=1, max_size=8, unique=True))
 def test_every_event_lands_in_exactly_one_period(ctx, histories, cuts):
     """Periods that partition the year count every event of a random history exactly once."""
-    last = max(WINDOW + timedelta(minutes=e[0]) for _, _, evs, _ in histories for e in evs)
+    last = max(WINDOW + timedelta(minutes=e[0]) for _, _, evs, _, _ in histories for e in evs)
     assume(last < datetime(2026, 11, 1, tzinfo=TZ))  # every event in the past, inside the range
     wipe()
     _insert_reports(ctx, histories)

@@ -102,7 +102,7 @@ def holder_at(events, t: datetime):
 
 def reference(reports: list[dict], events: dict[int, list[dict]], start: date, end: date,
               t: datetime, key: str, cal, dispatchers: set[int]) -> dict[int, Totals]:
-    """Totals per `key` ('unit_id', 'area_id', 'category_id' or None) of [start, end) as of T."""
+    """Totals per `key` ('unit_id', 'area_id', 'category_id', 'channel' or None) of [start, end) as of T."""
     start_at = datetime.combine(start, time(0), tzinfo=cal.tz)
     out: dict[int, Totals] = {}
     for report in reports:
@@ -110,7 +110,8 @@ def reference(reports: list[dict], events: dict[int, list[dict]], start: date, e
         held_by = holder_at(evs, t)
         for u in unit_records(report, evs, cal, dispatchers):
             k = {"unit_id": u["unit"], "area_id": report["area_id"] or 0,
-                 "category_id": report["category"].id, None: 0}[key]
+                 "category_id": report["category"].id, "channel": report.get("channel", "app"),
+                 None: 0}[key]
             acc = out.setdefault(k, Totals())
 
             def within(m) -> bool:

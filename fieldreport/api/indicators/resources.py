@@ -43,7 +43,7 @@ class Indicators(MethodView):
     @blp.arguments(IndicatorQuerySchema, location="query")
     @blp.response(200, IndicatorTableSchema)
     def get(self, args):
-        """Indicators per unit, commune or category for a period (units include their subtree)"""
+        """Indicators per unit, commune, category or channel for a period (units include their subtree)"""
         q, _ = _query(args)
         # Already plain JSON types: skip the schema's (slow, per-field) dump; it documents.
         return jsonify(indicators.compute(q.period, q.scope, q.group_by, q.depth))

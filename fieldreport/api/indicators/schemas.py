@@ -82,6 +82,8 @@ class IndicatorRowSchema(IndicatorsSchema):
     unit = fields.Dict(metadata={"description": "id, code, name, kind, parent_code, depth"})
     area = fields.Dict(metadata={"description": "id, code, name"})
     category = fields.Dict(metadata={"description": "id, code, name_vi, name_en"})
+    channel = fields.String(metadata={"description": "group_by=channel: app, web, hotline, counter, zalo "
+                                                     "or open311:<client>"})
 
 
 class IndicatorTableSchema(Schema):

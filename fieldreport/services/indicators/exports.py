@@ -73,15 +73,30 @@ HEADERS_VI = {
     "transfers_per_report": "Lượt chuyển / phản ánh tiếp nhận", "auto_routed": "Tự động phân công",
     "auto_routed_share": "Tỷ lệ tự động phân công (%)",
     "report_code": "Mã phản ánh", "unit_code": "Mã đơn vị", "category_code": "Mã lĩnh vực",
-    "area_code": "Mã xã/phường", "received_at": "Thời điểm tiếp nhận", "due_at": "Hạn xử lý",
+    "area_code": "Mã xã/phường", "channel": "Kênh tiếp nhận", "received_at": "Thời điểm tiếp nhận", "due_at": "Hạn xử lý",
     "answered_at": "Thời điểm trả lời", "answer_kind": "Hình thức trả lời", "counted": "Tính vào kỳ",
     "handling_wh": "Thời gian xử lý (giờ làm việc)", "handling_ch": "Thời gian xử lý (giờ)",
     "first_response_wh": "Phản hồi đầu tiên (giờ làm việc)", "rating": "Đánh giá",
 }
-REPORT_COLUMNS = ["report_code", "unit_code", "category_code", "area_code", "received_at",
+REPORT_COLUMNS = ["report_code", "unit_code", "category_code", "area_code", "channel", "received_at",
                   "due_at", "answered_at", "answer_kind", "counted", "on_time", "late",
                   "handling_wh", "handling_ch", "first_response_wh", "rating", "reopened",
                   "transfers", "auto_routed"]
+
+
+# The channels a report comes in by (reports.channel); an Open311 client is "open311:<name>".
+CHANNEL_NAMES = {"app": ("Ứng dụng di động", "Mobile app"), "web": ("Trang web", "Web"),
+                 "hotline": ("Đường dây nóng", "Hotline"), "counter": ("Bộ phận tiếp nhận", "Reception desk"),
+                 "zalo": ("Zalo OA", "Zalo OA")}
+
+
+def channel_name(channel: str, lang: str = "vi") -> str:
+    """A channel's name for people: a known one in `lang`, an Open311 client by its name."""
+    if channel in CHANNEL_NAMES:
+        return CHANNEL_NAMES[channel][0 if lang == "vi" else 1]
+    if channel.startswith("open311:"):
+        return f"Open311: {channel.split(':', 1)[1]}"
+    return channel
 
 
 def header(columns: list[str], lang: str = "vi") -> list[str]:
@@ -114,6 +129,8 @@ def tables_rows(tables: list[dict], total: dict, lang: str = "vi") -> Iterator[l
         elif "category" in row:
             c = row["category"]
             label = ("category", c["code"], c["name_vi"] if lang == "vi" else c["name_en"])
+        elif "channel" in row:
+            label = ("channel", row["channel"], channel_name(row["channel"], lang))
         else:
             label = ("total", "", "")
         ht, fr, sat = row["handling_time"], row["first_response"], row["satisfaction"]
@@ -141,7 +158,7 @@ def _report_query(p: Period, sc: indicators.Scope, t: datetime, count: bool = Fa
     due_t = "coalesce(f.due_at < :t, false)"
     ans_t = "coalesce(f.answered_at < :t, false)"
     return f"""
-      SELECT r.code, u.code, c.code, a.code, f.received_at, f.due_at,
+      SELECT r.code, u.code, c.code, a.code, f.channel, f.received_at, f.due_at,
              CASE WHEN {ans_t} THEN f.answered_at END, CASE WHEN {ans_t} THEN f.answer_kind END,
              {out_t} OR f.open_t, ({out_t} AND NOT {LATE_OUTCOME}) OR (f.open_t AND NOT {due_t}),
              ({out_t} AND {LATE_OUTCOME}) OR (f.open_t AND {due_t}),
@@ -169,10 +186,10 @@ def report_rows(p, sc, t) -> Iterator[list]:
     tz = deadlines.zone()
     for row in result:
         out = list(row)
-        for i in (4, 5, 6):
+        for i in (5, 6, 7):
             if out[i] is not None:
                 out[i] = out[i].astimezone(tz).replace(tzinfo=None).isoformat(sep=" ", timespec="minutes")
-        for i in (11, 12, 13):
+        for i in (12, 13, 14):
             if out[i] is not None:
                 out[i] = round(out[i], 2)
         yield out

@@ -85,6 +85,7 @@ class Fact:
     reopened_at: datetime | None = None
     handed_late_at: datetime | None = None
     settle_day: date | None = None
+    channel: str = "app"
 
     def row(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k not in ("limit", "urgency")}
@@ -99,7 +100,7 @@ COLUMNS = ("report_id", "unit_id", "category_id", "area_id", "received_at", "rec
            "left_at", "away_from", "away_to", "due_at", "answered_at", "answer_kind",
            "handling_wh", "handling_ch", "first_response_at", "first_response_wh",
            "first_response_ch", "rating", "rated_at", "reopened_at", "handed_late_at", "auto_routed",
-           "settle_day")
+           "settle_day", "channel")
 
 
 def _csv(v) -> str:
@@ -149,8 +150,8 @@ def _is_router(ev: EventRow) -> bool:
 
 
 def build_facts(report_id: int, category, area_id: int | None, events: Iterable[EventRow],
-                cal: Calendar, is_dispatcher: Callable[[int], bool]) -> list[Fact]:
-    """The facts of one report; `events` in history order (at, id)."""
+                cal: Calendar, is_dispatcher: Callable[[int], bool], channel: str = "app") -> list[Fact]:
+    """The facts of one report; `events` in history order (at, id); `channel` is the report's."""
     facts: dict[int, Fact] = {}
     holder: int | None = None
     status: str | None = None
@@ -173,7 +174,7 @@ def build_facts(report_id: int, category, area_id: int | None, events: Iterable[
                     data = ev.data or {}
                     fact = facts[new_holder] = Fact(
                         report_id=report_id, unit_id=new_holder, category_id=category.id,
-                        area_id=area_id or 0, received_at=ev.at, received_day=local_day(ev.at, cal.tz),
+                        area_id=area_id or 0, channel=channel, received_at=ev.at, received_day=local_day(ev.at, cal.tz),
                         auto_routed=_is_router(ev) and not is_dispatcher(new_holder),
                         limit=_limit(data), urgency=data.get("urgency"))
                 elif fact.left_at is not None:

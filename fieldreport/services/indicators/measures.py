@@ -57,6 +57,7 @@ FLOWS = {
 SCALARS = list(FLOWS)
 FLOAT_SCALARS = frozenset(name for name, (_, value) in FLOWS.items() if value is not None)
 COLUMNS = [*SCALARS, *HISTS]  # the measure columns of indicator_rollups, in order
+ROLLUP_KEY = "grain, bucket, unit_id, category_id, area_id, channel"  # indicator_rollups' key
 
 
 def _bounds(bounds) -> str:
@@ -114,19 +115,21 @@ def summed(alias: str = "r", array_type: str = "bigint[]") -> str:
 def fact_rollups(grain: str, tz: str, where: str = "true") -> str:
     """Rollup rows ('d', 'm' or 'y') of the flows of the facts matching `where` (alias f).
 
-    Months and years get one row per (unit, category, commune) plus, per unit, a row with
-    category 0 and area 0 summing them (most dashboards split by unit only). Days get only
-    that unit total: at national density a day × category × commune row holds about one
-    fact, so the detail of days is read from the facts themselves (query.py does).
+    Months and years get one row per (unit, category, commune, channel) plus, per unit, a row
+    with category 0, area 0 and channel '' summing them (most dashboards split by unit only).
+    Days get only that unit total: at national density a day × category × commune row holds
+    about one fact, so the detail of days is read from the facts themselves (query.py does).
     """
     trunc = {"d": "f.day", "m": "date_trunc('month', f.day)::date",
              "y": "date_trunc('year', f.day)::date"}[grain]
     sets = (f"GROUP BY {trunc}, f.unit_id" if grain == "d" else
-            f"GROUP BY GROUPING SETS (({trunc}, f.unit_id, f.category_id, f.area_id), ({trunc}, f.unit_id))")
-    cat, area = ("0", "0") if grain == "d" else ("coalesce(f.category_id, 0)", "coalesce(f.area_id, 0)")
+            f"GROUP BY GROUPING SETS (({trunc}, f.unit_id, f.category_id, f.area_id, f.channel), "
+            f"({trunc}, f.unit_id))")
+    cat, area, channel = (("0", "0", "''") if grain == "d" else
+                          ("coalesce(f.category_id, 0)", "coalesce(f.area_id, 0)", "coalesce(f.channel, '')"))
     return f"""
     SELECT '{grain}' AS grain, {trunc} AS bucket, f.unit_id, {cat} AS category_id, {area} AS area_id,
-       {aggregates()}
+       {channel} AS channel, {aggregates()}
     FROM ({bucketed(where, tz)}) f
     {sets}"""
 
@@ -134,13 +137,13 @@ def fact_rollups(grain: str, tz: str, where: str = "true") -> str:
 def insert_rollups(grain: str, tz: str) -> str:
     """Every rollup row of one grain (a rebuild): days and months from the facts, years
     from the months (the same sums, one pass over the facts fewer)."""
-    head = f"INSERT INTO indicator_rollups (grain, bucket, unit_id, category_id, area_id, {', '.join(COLUMNS)})"
+    head = f"INSERT INTO indicator_rollups ({ROLLUP_KEY}, {', '.join(COLUMNS)})"
     if grain != "y":
         return f"{head} {fact_rollups(grain, tz)}"
     return f"""{head}
-    SELECT 'y', date_trunc('year', r.bucket)::date, r.unit_id, r.category_id, r.area_id,
+    SELECT 'y', date_trunc('year', r.bucket)::date, r.unit_id, r.category_id, r.area_id, r.channel,
        {summed(array_type="int[]")}
-    FROM indicator_rollups r WHERE r.grain = 'm' GROUP BY 2, 3, 4, 5"""
+    FROM indicator_rollups r WHERE r.grain = 'm' GROUP BY 2, 3, 4, 5, 6"""
 
 
 def _array_op(a: str, op: str, b: str) -> str:
@@ -157,12 +160,12 @@ def stash_contributions(table: str, where: str, tz: str) -> str:
     return f"""
     CREATE TEMPORARY TABLE IF NOT EXISTS {table} (LIKE indicator_rollups) ON COMMIT DELETE ROWS;
     DELETE FROM {table};
-    INSERT INTO {table} (grain, bucket, unit_id, category_id, area_id, {", ".join(COLUMNS)}) {parts}"""
+    INSERT INTO {table} ({ROLLUP_KEY}, {", ".join(COLUMNS)}) {parts}"""
 
 
 def apply_contributions(old: str, new: str) -> str:
     """Move each rollup row by new − old (rows created as needed; unchanged keys skipped)."""
-    key = "grain, bucket, unit_id, category_id, area_id"
+    key = ROLLUP_KEY
     diff = ", ".join([f"coalesce(n.{c}, 0) - coalesce(o.{c}, 0)" for c in SCALARS]
                      + [_array_op(f"n.{c}", "-", f"o.{c}") for c in HISTS])
     sets = ", ".join([f"{c} = indicator_rollups.{c} + EXCLUDED.{c}" for c in SCALARS]

@@ -22,6 +22,7 @@ from fieldreport.services import deadlines
 from fieldreport.services.indicators import cache
 from fieldreport.services.indicators.facts import EventRow, build_facts, copy_facts
 from fieldreport.services.indicators.measures import (
+    ROLLUP_KEY,
     apply_contributions,
     insert_rollups,
     stash_contributions,
@@ -78,7 +79,7 @@ def recompute_reports(report_ids: list[int]) -> datetime | None:
     old = session.execute(select(IndicatorFact.__table__)
                           .where(IndicatorFact.report_id.in_(report_ids))).mappings().all()
     session.execute(IndicatorFact.__table__.delete().where(IndicatorFact.report_id.in_(report_ids)))
-    reports = session.execute(select(Report.id, Report.category_id, Report.area_id)
+    reports = session.execute(select(Report.id, Report.category_id, Report.area_id, Report.channel)
                               .where(Report.id.in_(report_ids))).all()
     events: dict[int, list[EventRow]] = {}
     cols = (Event.report_id, Event.id, Event.at, Event.type, Event.actor, Event.actor_user_id,
@@ -88,16 +89,16 @@ def recompute_reports(report_ids: list[int]) -> datetime | None:
         events.setdefault(row[0], []).append(EventRow(*row[1:]))
     categories = {c.id: c for c in session.scalars(select(Category))}
     dispatchers = set(session.scalars(select(Unit.id).where(Unit.kind == "dispatcher")))
-    facts = [fact for rid, category_id, area_id in reports
+    facts = [fact for rid, category_id, area_id, channel in reports
              for fact in build_facts(rid, categories[category_id], area_id, events.get(rid, ()), cal,
-                                     dispatchers.__contains__)]
+                                     dispatchers.__contains__, channel)]
     if facts:
         session.flush()
         copy_facts(session.connection().connection.cursor(), facts)
     session.execute(text(stash_contributions("rollup_new", mine, tz)), {"ids": report_ids})
     session.execute(text(apply_contributions("rollup_old", "rollup_new")))
     # A row whose last fact went away (e.g. moved to another unit) is removed.
-    key = "grain, bucket, unit_id, category_id, area_id"
+    key = ROLLUP_KEY
     session.execute(text(
         f"DELETE FROM indicator_rollups WHERE ({key}) IN "
         f"(SELECT {key} FROM rollup_old EXCEPT SELECT {key} FROM rollup_new) AND received <= 0"))
@@ -109,14 +110,14 @@ def recompute_reports(report_ids: list[int]) -> datetime | None:
 # moment reads the same — except that an answer's dissatisfaction is counted on the answer's
 # day and depends on the rating, the reopening and the due, so those count from the answer
 # too. Anything else (a fact appearing or going, its receipt, its spans away, category,
-# commune) counts from the receipt.
+# commune, channel) counts from the receipt.
 _MOMENTS = {"left_at": ((), ()), "handed_late_at": ((), ()),
             "due_at": ((), ("answered_at",)),
             "answered_at": (("answer_kind", "handling_wh", "handling_ch"), ()),
             "first_response_at": (("first_response_wh", "first_response_ch"), ()),
             "rated_at": (("rating",), ("answered_at",)),
             "reopened_at": ((), ("answered_at",))}
-_REST = ("received_at", "category_id", "area_id", "away_from", "away_to", "auto_routed")
+_REST = ("received_at", "category_id", "area_id", "channel", "away_from", "away_to", "auto_routed")
 _GATED = tuple(c for m, (gated, _) in _MOMENTS.items() for c in (m, *gated))
 
 

@@ -19,7 +19,7 @@ from fieldreport.services.indicators.periods import Period, as_of, period
 from fieldreport.services.indicators.query import fetch
 from fieldreport.services.indicators.totals import Totals
 
-GROUPS = ("unit", "area", "category", "none")
+GROUPS = ("unit", "area", "category", "channel", "none")
 
 
 @dataclass
@@ -114,7 +114,7 @@ def _compute(p: Period, sc: Scope, group_by: str, depth: int, t: datetime, cal) 
         for r in sc.roots:  # the roots' subtrees are disjoint and cover the scope
             total.add(per_key.get(r.id) or Totals())
     else:
-        key = {"area": "area_id", "category": "category_id", "none": None}[group_by]
+        key = {"area": "area_id", "category": "category_id", "channel": "channel", "none": None}[group_by]
         per_key = fetch(p.start, p.end, t, key, sc.unit_ids, sc.area_ids, sc.category_ids)
         for acc in per_key.values():
             total.add(acc)
@@ -131,6 +131,9 @@ def _compute(p: Period, sc: Scope, group_by: str, depth: int, t: datetime, cal) 
                 rows.append(({"category": {"id": cid, "code": c.code if c else None,
                                            "name_vi": c.name_vi if c else None,
                                            "name_en": c.name_en if c else None}}, per_key[cid]))
+        elif group_by == "channel":  # app, web, hotline, counter, zalo, open311:<client>
+            for channel in sorted(per_key, key=str):
+                rows.append(({"channel": channel}, per_key[channel]))
     return {
         "period": {"kind": p.kind, "from": p.start.isoformat(), "to": p.last.isoformat(),
                    "as_of": t.isoformat()},
