@@ -8,7 +8,7 @@ rebuilt from them here (the SQL of services/indicators/measures.py, as `rollups.
 runs it); an empty database (a fresh install, the tests) skips that.
 
 Revision ID: 0030_ch_indicator_channel
-Revises: 0006_i17_indicators_flows
+Revises: 0030_sa_sign_in
 """
 import os
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0030_ch_indicator_channel"
-down_revision = "0006_i17_indicators_flows"
+down_revision = "0030_sa_sign_in"
 branch_labels = None
 depends_on = None
 
