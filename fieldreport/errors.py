@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, json, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 
@@ -116,8 +117,20 @@ def _from_http(exc: HTTPException) -> Response:
     return resp
 
 
+def _database_down(exc: Exception) -> Response:
+    """The database refused or dropped the connection (or its breaker is open): retry later."""
+    from fieldreport.extensions import db  # the one error mapping needs the session to reset
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 (the connection itself may be gone)
+        db.session.remove()
+    return _from_domain(ServiceUnavailable("database_unavailable", "The database is unavailable.",
+                                           "Cơ sở dữ liệu đang không truy cập được."))
+
+
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, _from_domain)
+    app.register_error_handler(OperationalError, _database_down)
     app.register_error_handler(HTTPException, _from_http)
 
     @app.errorhandler(Exception)

@@ -71,6 +71,12 @@ def replica_lag() -> str | None:
     return "no transaction replayed yet" if lag is None else f"{float(lag):.1f}s"
 
 
+def breakers() -> dict:
+    """Each dependency's circuit breaker in this process: closed, open or half-open."""
+    return {"database": db.breaker.describe(), "redis": queues.breaker.describe(),
+            "storage": storage.breaker.describe()}
+
+
 @bp.get("/readyz")
 def readyz():
     checks, down = {}, []
@@ -89,11 +95,11 @@ def readyz():
             down.append(name)
     if down:
         db.session.rollback()
-        resp = jsonify(status="unavailable", down=down, checks=checks)
+        resp = jsonify(status="unavailable", down=down, checks=checks, breakers=breakers())
         resp.status_code = 503
         resp.headers["Retry-After"] = "10"
         return resp
-    return jsonify(status="ok", checks=checks)
+    return jsonify(status="ok", checks=checks, breakers=breakers())
 
 
 @bp.get("/metrics")

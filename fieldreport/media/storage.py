@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import io
-import threading
-import time
 from datetime import timedelta
 
 import urllib3
@@ -12,6 +10,7 @@ from minio import Minio
 from minio.error import S3Error
 from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 
+from fieldreport.breaker import Breaker
 from fieldreport.errors import ServiceUnavailable
 
 
@@ -34,44 +33,6 @@ def _http(connect: float = 2.0, read: float = 5.0) -> urllib3.PoolManager:
         retries=_Retry(total=1, backoff_factor=0.1, status_forcelist=[500, 502, 503, 504]),
         maxsize=16,
     )
-
-
-class Breaker:
-    """A circuit breaker per process: after `failures` transport failures in a row, calls fail
-    at once for `open_seconds` (one trial call is let through after that).
-
-    Only an optimisation for a hung server: correctness never depends on it, so its state may
-    live in one process.
-    """
-
-    def __init__(self, failures: int = 3, open_seconds: float = 10.0) -> None:
-        self.failures, self.open_seconds = failures, open_seconds
-        self._count = 0
-        self._open_until = 0.0
-        self._lock = threading.Lock()
-
-    def allow(self) -> bool:
-        with self._lock:
-            now = time.monotonic()
-            if now < self._open_until:
-                return False
-            if self._count >= self.failures:  # half-open: one trial, the others keep failing
-                self._open_until = now + self.open_seconds
-            return True
-
-    def success(self) -> None:
-        with self._lock:
-            self._count, self._open_until = 0, 0.0
-
-    def failure(self) -> None:
-        with self._lock:
-            self._count += 1
-            if self._count >= self.failures:
-                self._open_until = time.monotonic() + self.open_seconds
-
-    @property
-    def is_open(self) -> bool:
-        return time.monotonic() < self._open_until
 
 
 def _unavailable() -> ServiceUnavailable:
