@@ -19,7 +19,7 @@ from fieldreport.queue import Queues
 # Open311 GETs, indicator exports. Everything else — every write, a citizen's view of their
 # own fresh report, Open311 token lookups right after a POST, staff queues — reads the primary.
 LAG_TOLERANT = ("categories.", "reports.Reports", "reports.NearbyReports", "indicators.Indicators",
-                "indicators.Export", "web.maps.", "web.dashboard.", "web.public.",
+                "indicators.ExportCsv", "indicators.ExportXlsx", "web.maps.", "web.dashboard.", "web.public.",
                 "open311.discovery", "open311.services", "open311.service_definition",
                 "open311.list_requests", "open311.get_request", "open311.list_updates")
 _replica_reads: ContextVar[bool] = ContextVar("replica_reads", default=False)
@@ -96,6 +96,15 @@ class Database:
     def lagging_reads(self):
         """Statements inside go to the replica (when configured): for jobs that only read."""
         token = _replica_reads.set(True)
+        try:
+            yield
+        finally:
+            _replica_reads.reset(token)
+
+    @contextmanager
+    def primary(self):
+        """Statements inside go to the primary, even in a lag-tolerant request (its writes)."""
+        token = _replica_reads.set(False)
         try:
             yield
         finally:

@@ -100,7 +100,8 @@ class Queues:
     def all(self) -> list[Queue]:
         return [self.get(n) for n in QUEUE_NAMES]
 
-    def enqueue(self, queue: str, func: str, *args, job_id: str | None = None, **kwargs):
+    def enqueue(self, queue: str, func: str, *args, job_id: str | None = None,
+                job_timeout: int | None = None, **kwargs):
         """Enqueue `func` (a dotted path under workers.jobs) with backoff retries.
 
         A job id makes a re-send of the same outbox row a no-op while the first is queued.
@@ -108,7 +109,7 @@ class Queues:
         return self.get(queue).enqueue(
             func, *args, **kwargs,
             job_id=job_id,
-            job_timeout=self.timeout,
+            job_timeout=job_timeout or self.timeout,
             retry=Retry(max=self.retries, interval=[2, 10, 30, 120, 600]),
             result_ttl=3600,
             failure_ttl=30 * 24 * 3600,

@@ -6,7 +6,7 @@ from datetime import date
 from fieldreport.services import notify, outbox, routing
 from fieldreport.services import idempotency, photos
 from fieldreport.services import sla, zalo
-from fieldreport.services.indicators import exports, rollups
+from fieldreport.services.indicators import export_jobs, rollups
 
 
 def noop() -> None:
@@ -62,9 +62,10 @@ def indicators_calendar_changed(day: str) -> int:
     return rollups.mark_calendar_change(date.fromisoformat(day))
 
 
-def export_indicators(export_id: str, params: dict) -> dict:
-    """Write a large indicators export to object storage, reporting progress (queue default)."""
-    return exports.run_job(export_id, params)
+def export_indicators(export_id: str, params: dict | None = None) -> dict:
+    """Write a large indicators export to object storage (queue default). `params` is read
+    from the export's row; the argument is accepted from jobs queued before it was."""
+    return export_jobs.run(export_id)
 
 
 def zalo_process(message_id: int) -> str:

@@ -13,6 +13,7 @@ RESCUES = [
     (rescue.requeue_unrouted, 10),
     (rescue.requeue_derivatives, 10),
     (rescue.requeue_notifications, 30),
+    (rescue.requeue_exports, 10),
 ]
 
 # (dotted function, queue short name, interval in seconds): enqueued

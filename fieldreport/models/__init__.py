@@ -5,6 +5,7 @@ from fieldreport.models.unit import Unit
 from fieldreport.models.category import Category, RoutingRule
 from fieldreport.models.user import ApiKey, AuthToken, User
 from fieldreport.models.report import Addition, Event, Follower, Photo, Report
+from fieldreport.models.export import Export, ExportState
 from fieldreport.models.ops import CalendarDay, IdempotencyKey, Notification, Outbox, Upload
 from fieldreport.models.open311 import Open311Update
 from fieldreport.models.channels import ZaloConversation, ZaloMessage
@@ -12,6 +13,6 @@ from fieldreport.models.citizen import OtpChallenge, Subscription
 from fieldreport.models.rollup import IndicatorDirty, IndicatorFact, IndicatorRollup
 
 __all__ = ["Base", "Area", "Unit", "Category", "RoutingRule", "ApiKey", "AuthToken", "User",
-           "Addition", "Event", "Follower", "Photo", "Report", "CalendarDay", "IdempotencyKey",
+           "Addition", "Event", "Export", "ExportState", "Follower", "Photo", "Report", "CalendarDay", "IdempotencyKey",
            "Notification", "Outbox", "Upload", "Open311Update", "IndicatorDirty", "IndicatorFact",
            "IndicatorRollup", "ZaloConversation", "ZaloMessage", "OtpChallenge", "Subscription"]

@@ -17,6 +17,7 @@ from fieldreport.extensions import db, queues
 from fieldreport.models import Notification, Photo
 from fieldreport.models.base import utcnow
 from fieldreport.services import outbox, routing
+from fieldreport.services.indicators import export_jobs
 
 log = logging.getLogger(__name__)
 
@@ -69,3 +70,8 @@ def requeue_notifications(older_than_seconds: int | None = None, limit: int = 50
     for nid in ids:
         queues.enqueue("notify", "workers.jobs.deliver_notification", nid, job_id=f"notify-{nid}")
     return len(ids)
+
+
+def requeue_exports() -> int:
+    """Exports queued or started with no sign of life (a killed worker, a lost job)."""
+    return export_jobs.requeue_stuck(older_than_seconds=_after())

@@ -150,6 +150,7 @@ def fault_stack(config, tmp_path_factory):
                FIELDREPORT_LOG_JSON="0", FIELDREPORT_SUBMIT_RATE_PER_HOUR="100000",
                FIELDREPORT_S3_READ_TIMEOUT="2", FIELDREPORT_BREAKER_OPEN_SECONDS="3",
                FIELDREPORT_JOB_RETRIES="5", FIELDREPORT_RESCUE_AFTER_SECONDS="5", FIELDREPORT_DB_POOL_SIZE="3",
+               FIELDREPORT_EXPORT_SYNC_MAX_ROWS="1",  # every per-report export is a job
                PORT=str(port), HOST="127.0.0.1", WEB_CONCURRENCY="2", GUNICORN_THREADS="4")
     from tests.e2e.conftest import _run
     _run([str(BIN / "flask"), "--app", "wsgi", "db-upgrade"], env)

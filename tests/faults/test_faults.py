@@ -135,3 +135,66 @@ def test_keep_alive_connection_survives_a_client_posting_every_few_seconds(fault
             time.sleep(2.5)
     finally:
         conn.close()
+
+
+def test_export_worker_killed_mid_export_is_rescued(fault_stack):
+    """A large export (EXPORT_SYNC_MAX_ROWS=1 in this stack) whose worker is SIGKILLed while it
+    writes: the row stays started, its heartbeat stops, and the periodic rescue queues it for
+    the restarted worker. Storage is frozen first so that the kill lands mid-export."""
+    from tests.conftest import DEMO_PASSWORD
+    from redis import Redis
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+    _load(fault_stack, 2)
+    recovered_within(fault_stack, "before the export")
+    # The export reads the indicator facts: refresh them now rather than wait for the minute.
+    Queue("fieldreport:default", connection=Redis(port=fault_stack.redis_port),
+          serializer=JSONSerializer).enqueue("workers.jobs.refresh_rollups")
+    for _ in range(100):
+        if fault_stack.sql("SELECT count(*) FROM indicator_facts")[0][0] >= 2:
+            break
+        time.sleep(0.2)
+    login = requests.post(f"{fault_stack.url}/api/v1/auth/login", timeout=10,
+                          json={"username": "admin", "password": DEMO_PASSWORD})
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    s3 = fault_stack.s3.proc
+    os.kill(s3.pid, signal.SIGSTOP)  # the export's upload hangs (S3_READ_TIMEOUT is 2 s here)
+    try:
+        resp = requests.get(f"{fault_stack.url}/api/v1/indicators/export.csv?detail=reports",
+                            headers=headers, timeout=15)
+        assert resp.status_code == 202, resp.text
+        export_id, status_url = resp.json()["id"], resp.headers["Location"]
+        state = None
+        for _ in range(100):  # a polling deadline: the worker claims it within a moment
+            state = fault_stack.sql("SELECT state FROM exports WHERE id = %s", export_id)[0][0]
+            if state == "started":
+                break
+            time.sleep(0.05)
+        assert state == "started"
+        worker = fault_stack.proc("worker")
+        from scripts.procs import descendants
+        for pid in descendants(worker.pid):  # the work horse writing the export
+            os.kill(pid, signal.SIGKILL)
+        os.killpg(worker.pid, signal.SIGKILL)
+        assert fault_stack.sql("SELECT state, attempts FROM exports WHERE id = %s",
+                               export_id)[0] == ("started", 1)  # the kill landed mid-export
+    finally:
+        os.kill(s3.pid, signal.SIGCONT)
+    t0 = time.monotonic()
+    body = {}
+    while time.monotonic() - t0 < 90:  # a polling deadline, not a timing assertion
+        body = requests.get(f"{fault_stack.url}{status_url}", headers=headers, timeout=10).json()
+        if body.get("status") in ("finished", "failed"):
+            break
+        time.sleep(0.5)
+    assert body["status"] == "finished", body
+    print(f"\n[faults] export worker SIGKILL mid-export: finished {time.monotonic() - t0:.1f}s later")
+    state, attempts, key = fault_stack.sql("SELECT state, attempts, key FROM exports WHERE id = %s",
+                                           export_id)[0]
+    assert (state, attempts) == ("finished", 2)
+    data = requests.get(body["download_url"], timeout=10)
+    assert data.status_code == 200 and data.content.count(b"\n") >= 3  # header + the reports
+    assert fault_stack.proc("worker").pid != worker.pid
+    unknown = requests.get(f"{fault_stack.url}/api/v1/indicators/exports/export-{'0' * 32}",
+                           headers=headers, timeout=10)
+    assert unknown.status_code == 404

@@ -18,7 +18,7 @@ from fieldreport.api.indicators.schemas import (
 from fieldreport.auth import STAFF_ROLES, require_roles
 from fieldreport.errors import Invalid, wants_vietnamese
 from fieldreport.services import deadlines, indicators
-from fieldreport.services.indicators import exports
+from fieldreport.services.indicators import export_jobs, exports
 
 blp = Blueprint("indicators", __name__, description="Reform indicators (CCHC), exports, working calendar")
 BEARER = [{"bearer": []}]
@@ -55,9 +55,8 @@ def _export(args: dict, fmt: str):
     name = f"indicators-{q.period.start.isoformat()}-{q.period.last.isoformat()}.{fmt}"
     if q.detail == "reports":
         if exports.count_report_rows(q.period, q.scope, q.as_of) > exports.sync_limit():
-            export_id = exports.start_job({**params, "format": fmt}, auth.current_user().id)
-            url = url_for("indicators.ExportJobs", export_id=export_id)
-            body = exports.job_status(export_id, auth.current_user())
+            body = export_jobs.start({**params, "format": fmt}, auth.current_user())
+            url = url_for("indicators.ExportJobs", export_id=body["id"])
             return {**body, "status_url": url}, 202, {"Location": url}
         columns, rows = exports.REPORT_COLUMNS, exports.report_rows(q.period, q.scope, q.as_of)
     else:
@@ -102,7 +101,7 @@ class ExportJobs(MethodView):
     @blp.response(200, ExportJobSchema)
     def get(self, export_id):
         """Progress of a queued export, and its download link once finished"""
-        return exports.job_status(export_id, auth.current_user())
+        return export_jobs.status(export_id, auth.current_user())
 
 
 @blp.route("/admin/calendar-days")

@@ -6,28 +6,22 @@ plus the total) and `reports` (one row per report and unit of the period, with i
 as of the period end — millions of rows at national scale, read with a server-side cursor).
 CSV is written chunk by chunk; XLSX through openpyxl's write-only workbook (rows go to a
 temporary file, never all in memory). An export larger than EXPORT_SYNC_MAX_ROWS (default
-50,000 rows) is not streamed in the request: it becomes a job on the "default" queue that
-writes the file to object storage and reports its progress in the job's meta.
+50,000 rows) is not streamed in the request: it becomes a job (export_jobs.py) that writes
+the file to object storage.
 """
 from __future__ import annotations
 
 import csv
 import io
 import tempfile
-import uuid
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from flask import current_app
 from openpyxl import Workbook
-from rq import get_current_job
-from rq.exceptions import NoSuchJobError
-from rq.job import Job
-from rq.serializers import JSONSerializer
 from sqlalchemy import text
 
-from fieldreport.errors import Forbidden, NotFound
-from fieldreport.extensions import db, queues, storage
+from fieldreport.extensions import db
 from fieldreport.services import deadlines
 from fieldreport.services.indicators import table as indicators
 from fieldreport.services.indicators.measures import LATE_OUTCOME, stock
@@ -238,103 +232,3 @@ def file_chunks(f, size: int = 256 * 1024) -> Iterator[bytes]:
 
 def sync_limit() -> int:
     return int(current_app.config.get("EXPORT_SYNC_MAX_ROWS", 50_000))
-
-
-# -- jobs -------------------------------------------------------------------------------
-
-class _Progress:
-    """Counts rows as they are written and saves the share done into the RQ job's meta."""
-
-    def __init__(self, rows: Iterable[list], total: int) -> None:
-        self.rows, self.total, self.done = rows, max(total, 1), 0
-        self.job = get_current_job()
-
-    def __iter__(self):
-        for row in self.rows:
-            self.done += 1
-            if self.job is not None and self.done % 20_000 == 0:
-                self.job.meta["progress"] = round(self.done / self.total, 4)
-                self.job.meta["rows"] = self.done
-                self.job.save_meta()
-            yield row
-
-
-class _Reader:
-    """A readable stream over byte chunks, for a multipart upload of unknown length."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self.chunks, self.buf = chunks, bytearray()
-
-    def read(self, n: int = -1) -> bytes:
-        while n < 0 or len(self.buf) < n:
-            chunk = next(self.chunks, None)
-            if chunk is None:
-                break
-            self.buf += chunk
-        n = len(self.buf) if n < 0 else min(n, len(self.buf))
-        out = bytes(self.buf[:n])
-        del self.buf[:n]
-        return out
-
-
-def start_job(params: dict, user_id: int | None) -> str:
-    """Queue a large export; its id is the job id (and part of the object key)."""
-    export_id = "export-" + uuid.uuid4().hex
-    queues.get("default").enqueue(
-        "workers.jobs.export_indicators", export_id, params, job_id=export_id,
-        job_timeout=3600, result_ttl=24 * 3600, failure_ttl=24 * 3600,
-        meta={"user_id": user_id, "progress": 0.0, "rows": 0, "format": params["format"]})
-    return export_id
-
-
-def run_job(export_id: str, params: dict) -> dict:
-    """Write the export to storage (inside the worker); returns its key and row count."""
-    fmt = params["format"]
-    lang = params.get("lang") or "vi"
-    visible = params.get("visible")
-    q = indicators.from_params(params, None if visible is None else set(visible))
-    if q.detail == "reports":
-        columns, total = REPORT_COLUMNS, count_report_rows(q.period, q.scope, q.as_of)
-        rows = _Progress(report_rows(q.period, q.scope, q.as_of), total)
-    else:
-        table = indicators.compute(q.period, q.scope, q.group_by, q.depth)
-        columns, total = GROUP_COLUMNS, len(table["rows"]) + 1
-        rows = _Progress(group_rows(table, lang), total)
-    head = header(columns, lang)
-    key = f"exports/{export_id}.{fmt}"
-    if fmt == "csv":
-        storage.put_stream(key, _Reader(csv_chunks(head, rows)), MIME["csv"])
-    else:
-        f = xlsx_file(head, rows)
-        try:
-            storage.put_stream(key, f, MIME["xlsx"])
-        finally:
-            f.close()
-    job = get_current_job()
-    if job is not None:
-        job.meta.update(progress=1.0, rows=rows.done, key=key)
-        job.save_meta()
-    return {"key": key, "rows": rows.done}
-
-
-def job_status(export_id: str, user) -> dict:
-    """Status, progress and, when finished, a download link of an export job."""
-    try:
-        job = Job.fetch(export_id, connection=queues.redis, serializer=JSONSerializer)
-    except (NoSuchJobError, ValueError):  # ValueError: not even the shape of a job id
-        raise NotFound("export_not_found", "No such export (or it expired).",
-                       "Không có tệp xuất này (hoặc đã hết hạn).") from None
-    if job.meta.get("user_id") != user.id and user.role != "admin":
-        raise Forbidden("export_forbidden", "This export belongs to someone else.",
-                        "Tệp xuất này thuộc về người khác.")
-    status = job.get_status(refresh=True)
-    status = getattr(status, "value", status)
-    out = {"id": export_id, "status": status, "progress": job.meta.get("progress", 0.0),
-           "rows": job.meta.get("rows", 0), "format": job.meta.get("format")}
-    if status == "finished":
-        key = (job.return_value() or {}).get("key") or job.meta.get("key")
-        out["progress"] = 1.0
-        out["download_url"] = storage.presigned_get(key)
-    elif status == "failed":
-        out["error"] = "export_failed"
-    return out
