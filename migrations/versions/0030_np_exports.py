@@ -1,14 +1,14 @@
 """exports kept in the database (state, attempts, file key), so a lost job is rescued
 
 Revision ID: 0030_np_exports
-Revises: 0030_sa_sign_in
+Revises: 0030_ch_indicator_channel
 """
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = "0030_np_exports"
-down_revision = "0030_sa_sign_in"
+down_revision = "0030_ch_indicator_channel"
 branch_labels = None
 depends_on = None
 
