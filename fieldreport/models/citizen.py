@@ -36,8 +36,8 @@ class Subscription(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(8))  # push | sms | email
-    address: Mapped[str] = mapped_column(String(1000))  # push endpoint | E.164 phone | e-mail
+    channel: Mapped[str] = mapped_column(String(8))  # push | sms | email | zalo
+    address: Mapped[str] = mapped_column(String(1000))  # push endpoint | E.164 phone | e-mail | Zalo user id
     keys: Mapped[dict] = mapped_column(JSONB, default=dict)  # push: p256dh, auth
     role: Mapped[str] = mapped_column(String(10))  # reporter | follower
     lang: Mapped[str] = mapped_column(String(2), default="vi")

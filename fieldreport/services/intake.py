@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from fieldreport import geo, ratelimit, security
 from fieldreport.errors import Invalid, Unauthorized, Unprocessable
 from fieldreport.extensions import db, storage
-from fieldreport.models import Area, Category, Report, Upload, User
+from fieldreport.models import Area, Category, Report, Subscription, Upload, User
 from fieldreport.models.base import utcnow
 from fieldreport.services import events, idempotency, outbox, photos
 
@@ -55,6 +55,10 @@ class Submission:
     user: User | None = None
     channel: str = "app"
     per_ip_limit: bool = True  # False for an Open311 client: its API key is limited instead
+    # (channel, address) the reporter hears this report's news on from the start, written in
+    # the report's transaction so that no event is missed: a Zalo user, a caller's phone.
+    subscribe: list[tuple[str, str]] = field(default_factory=list)
+    intake_user: User | None = None  # the operator who took a call: the intake actor, never public
 
 
 @dataclass
@@ -132,9 +136,18 @@ def _create(s, category, attributes, incoming, lon, lat, source, area_id, scope,
                     reporter_user_id=s.user.id if s.user else None, channel=s.channel)
     db.session.add(report)
     db.session.flush()
-    events.record(report, "submitted", user=s.user, actor=None if s.user else "citizen",
-                  to_status="submitted",
-                  data={"channel": s.channel, "photos": len(incoming), "location_source": source})
+    for sub_channel, address in s.subscribe:
+        db.session.add(Subscription(report_id=report.id, channel=sub_channel, address=address, keys={},
+                                    role="reporter", lang="vi"))
+    db.session.flush()
+    if s.intake_user is not None:  # taken by an operator for a caller: their act, not a citizen's
+        events.record(report, "submitted", user=s.intake_user, to_status="submitted",
+                      data={"channel": s.channel, "photos": len(incoming), "location_source": source,
+                            "intake": "operator"})
+    else:
+        events.record(report, "submitted", user=s.user, actor=None if s.user else "citizen",
+                      to_status="submitted",
+                      data={"channel": s.channel, "photos": len(incoming), "location_source": source})
     outbox.record("routing", "workers.jobs.route_report", report.id)
     for item in incoming:
         photo = photos.attach(item, report.id)

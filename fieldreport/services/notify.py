@@ -4,7 +4,8 @@ A public event the citizen should know about writes one Notification per recipie
 in the event's transaction, each with a `deliver_notification` job in the outbox. Recipients
 are the report's active subscriptions (services/subscriptions: the reporter and followers who
 asked). Channels (CHANNELS): `push` (Web Push, services/push), `sms` (services/sms, for
-signed-in phones and the events in SMS_EVENTS), `email` over SMTP (`SMTP_URL`, e.g.
+signed-in phones, callers who gave theirs to an operator, and the events in SMS_EVENTS),
+`zalo` (the OA send API, services/zalo_api, to the Zalo user a report came from), `email` over SMTP (`SMTP_URL`, e.g.
 smtp://user:pass@host:587?starttls=1&from=noreply@example.org), a `webhook`
 (`NOTIFY_WEBHOOK_URL`, JSON body signed with the deployment secret), and `log` when nothing
 else would hear of it. Each row records its own delivery status, so one failing channel never
@@ -254,6 +255,19 @@ def _send_sms(row: Notification, sub: Subscription) -> None:
         raise DeliveryError(str(exc)) from exc
 
 
+def _send_zalo(row: Notification, sub: Subscription) -> None:
+    """A message to the Zalo user who sent the report, as the OA (its conversation's words)."""
+    from fieldreport.services import zalo, zalo_api  # at call time: zalo → intake → events → notify
+    if not zalo.enabled():
+        raise Undeliverable("the Zalo channel is off (ZALO_OA_SECRET is not set)")
+    url = row.payload.get("url") or ""
+    text = f"{_text(row, sub.lang)} {url}".strip()
+    try:
+        zalo_api.send_text(sub.address, text)
+    except zalo_api.ZaloError as exc:
+        raise DeliveryError(str(exc)) from exc
+
+
 def _send_log(row: Notification) -> None:
     log.info("notify %s %s: %s", row.kind, row.recipient, row.payload.get("message_vi"))
 
@@ -309,4 +323,5 @@ def _send_webhook(row: Notification) -> None:
 # A channel sends one row; those fed by a subscription also get it (its address and keys).
 CHANNELS: dict[str, Callable[..., None]] = {
     "log": _send_log, "email": _send_email, "webhook": _send_webhook, "push": _send_push, "sms": _send_sms,
+    "zalo": _send_zalo,
 }

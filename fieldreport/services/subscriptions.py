@@ -1,8 +1,10 @@
-"""Who hears about a report and how: Web Push, SMS to a signed-in phone, e-mail; unsubscribing.
+"""Who hears about a report and how: Web Push, SMS, e-mail, Zalo; unsubscribing.
 
 The reporter and followers who asked subscribe per report and per channel. The reporter's
 e-mail given with the report and the phone of a signed-in reporter are channels by default
 (rows made when the first message goes out), so they can be turned off like any other.
+A report from a Zalo conversation subscribes its Zalo user, and one an operator took for a
+caller subscribes the caller's phone, in the report's own transaction (intake.Submission.subscribe).
 Each subscription has its own unsubscribe token, `<id>.<HMAC of the id>` (nothing to store,
 nothing to guess): e-mails carry it as a one-click List-Unsubscribe link, a browser keeps its
 push subscription's.
@@ -154,10 +156,12 @@ def set_channel(code: str, channel: str, on: bool, token: str | None, user: User
 
 
 def recipients(report: Report, kind: str) -> list[Subscription]:
-    """The active subscriptions a message of this kind goes to (SMS only for SMS_EVENTS)."""
+    """The active subscriptions a message of this kind goes to (SMS only for SMS_EVENTS; Zalo
+    for everything after the receipt, which the conversation itself answers with the code)."""
     reporter_channels(report)
     sms_kinds = {k.strip() for k in (current_app.config.get("SMS_EVENTS") or "").split(",") if k.strip()}
     rows = db.session.scalars(select(Subscription).where(Subscription.report_id == report.id,
                                                          Subscription.unsubscribed_at.is_(None))
                               .order_by(Subscription.id)).all()
-    return [s for s in rows if s.channel != "sms" or kind in sms_kinds]
+    return [s for s in rows if (s.channel != "sms" or kind in sms_kinds)
+            and (s.channel != "zalo" or kind != "submitted")]

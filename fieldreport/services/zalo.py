@@ -5,7 +5,9 @@ text, in any order. Each webhook event is checked (Zalo's signature: sha256 of a
 body + timestamp + OA secret, refused when stale), stored once per msg_id and acknowledged
 only then; a worker job applies it to the user's conversation. When the place, a photo and a
 text are there, the report is made by `intake.submit` (channel "zalo") and the tracking code
-is sent back through the OA send API; a conversation left halfway expires.
+is sent back through the OA send API; a conversation left halfway expires. The Zalo user is
+subscribed to the report (channel `zalo`), so its later citizen-facing events reach them as
+OA messages through services/notify, with its retries and delivery status.
 """
 from __future__ import annotations
 
@@ -201,7 +203,8 @@ def process(message_id: int) -> str:
                 category=current_app.config["ZALO_CATEGORY"], lat=state["lat"], lon=state["lon"],
                 description=state["text"], upload_ids=state["upload_ids"], channel="zalo",
                 citizen_token=citizen_token(msg.user_id), idempotency_key=f"zalo-{msg.msg_id}",
-                per_ip_limit=False, client_ip=f"zalo:{msg.user_id}"))
+                per_ip_limit=False, client_ip=f"zalo:{msg.user_id}",
+                subscribe=[("zalo", msg.user_id)]))  # later status messages go back to this user
         except ServiceUnavailable:
             raise  # storage or Redis down: the job is retried, the conversation kept
         except DomainError as exc:
@@ -209,7 +212,7 @@ def process(message_id: int) -> str:
             return _finish(message_id, "refused", [f"Chưa tạo được phản ánh: {exc.message_vi} "
                                                    "Bạn hãy gửi lại từ đầu nhé."])
         code = receipt.body["code"]
-        base = current_app.config.get("PUBLIC_URL") or ""
+        base = current_app.config.get("PUBLIC_BASE_URL") or ""
         return _finish(message_id, "report", [
             f"Đã tiếp nhận phản ánh của bạn. Mã theo dõi: {code}. Xem tiến độ: {base}/track/{code}"])
     if outcome in ("text", "location", "image") and not replies:

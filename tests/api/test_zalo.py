@@ -13,8 +13,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from fieldreport.extensions import db
-from fieldreport.models import Report, ZaloConversation, ZaloMessage
+from fieldreport.models import Notification, Report, ZaloConversation, ZaloMessage
+from fieldreport.services import notify
 from fieldreport.models.base import utcnow
+from tests import factories as f
 from tests.api.intake_helpers import BMT, image
 
 APP_ID, OA_SECRET = "1234567890", "oa-secret-for-tests"
@@ -28,6 +30,7 @@ class FakeZalo:
         self.sent: list[dict] = []
         self.refreshes: list[dict] = []
         self.expire_next_send = False
+        self.refuse_sends = 0  # answer this many sends with an error (Zalo down for us)
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -54,6 +57,9 @@ class FakeZalo:
                     if outer.expire_next_send:
                         outer.expire_next_send = False
                         answer = {"error": -216, "message": "Access token is invalid"}
+                    elif outer.refuse_sends:
+                        outer.refuse_sends -= 1
+                        answer = {"error": -32, "message": "Exceeded the request limit"}
                 elif self.path == "/v4/oa/access_token":
                     form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
                     outer.refreshes.append({"secret_key": self.headers.get("secret_key"), **form})
@@ -199,3 +205,56 @@ def test_an_expired_access_token_is_refreshed_and_the_reply_sent(client, zalo, r
 def test_the_channel_is_off_without_its_secret(client):
     resp = post(client, location())
     assert resp.status_code == 404 and resp.get_json()["code"] == "channel_off"
+
+
+def zalo_report(client, zalo, user: str) -> Report:
+    zalo.files["/img/n.jpg"] = image(size=(640, 480))
+    post(client, location(user=user))
+    post(client, photo(f"{zalo.url}/img/n.jpg", user=user))
+    post(client, text("Cột đèn đổ", user=user))
+    return db.session.scalar(select(Report).where(Report.channel == "zalo").order_by(Report.id.desc()))
+
+
+def test_status_messages_reach_the_zalo_user(client, zalo, db_session, app):
+    report = zalo_report(client, zalo, "u-news")
+    assert report is not None and f"/track/{report.code}" in zalo.texts()[-1]
+    assert not any("Đã tiếp nhận phản ánh " + report.code + "." in t for t in zalo.texts())  # the reply says it
+    zalo.sent.clear()
+    h = f.bearer(db_session, "dispatcher")
+    r = client.post(f"/api/v1/staff/reports/{report.code}/assign", headers=h, json={"unit": "UBND-24133"})
+    assert r.status_code == 200, r.json
+    [msg] = [m for m in zalo.sent if report.code in m["message"]["text"]]
+    assert msg["recipient"] == {"user_id": "u-news"}
+    assert "đã được chuyển đến" in msg["message"]["text"] and f"/track/{report.code}" in msg["message"]["text"]
+    row = db_session.scalar(select(Notification).where(Notification.report_id == report.id,
+                                                       Notification.channel == "zalo")
+                            .order_by(Notification.id.desc()).limit(1))
+    assert (row.kind, row.recipient, row.status, row.attempts) == ("assigned", "u-news", "sent", 1)
+
+
+def test_a_zalo_outage_is_retried_and_its_status_kept(client, zalo, db_session):
+    report = zalo_report(client, zalo, "u-outage")
+    zalo.refuse_sends = 1
+    h = f.bearer(db_session, "dispatcher")
+    r = client.post(f"/api/v1/staff/reports/{report.code}/assign", headers=h, json={"unit": "UBND-24133"})
+    assert r.status_code == 200  # the workflow never waits on Zalo
+    row = db_session.scalar(select(Notification).where(Notification.report_id == report.id,
+                                                       Notification.channel == "zalo")
+                            .order_by(Notification.id.desc()).limit(1))
+    assert row.status == "pending" and "-32" in row.last_error and row.attempts == 1
+    assert notify.deliver(row.id) == "sent"  # what RQ's retry runs
+    db_session.refresh(row)
+    assert row.status == "sent" and row.attempts == 2 and row.last_error is None
+    assert report.code in zalo.texts()[-1]
+
+
+def test_with_the_channel_off_a_zalo_message_fails_without_retrying(client, zalo, db_session, app, monkeypatch):
+    report = zalo_report(client, zalo, "u-off")
+    monkeypatch.setitem(app.config, "ZALO_OA_SECRET", "")
+    zalo.sent.clear()
+    client.post(f"/api/v1/staff/reports/{report.code}/assign", headers=f.bearer(db_session, "dispatcher"),
+                json={"unit": "UBND-24133"})
+    row = db_session.scalar(select(Notification).where(Notification.report_id == report.id,
+                                                       Notification.channel == "zalo")
+                            .order_by(Notification.id.desc()).limit(1))
+    assert row.status == "failed" and "off" in row.last_error and zalo.sent == []
