@@ -124,6 +124,13 @@ class Config:
         self.MAP_TILE_ATTRIBUTION = _env("MAP_TILE_ATTRIBUTION")
         self.DEMO_PASSWORD = _env("DEMO_PASSWORD")
         self.LOG_JSON = _bool("LOG_JSON", True)
+        # Cookies (the console session, the language) only over HTTPS, except in local
+        # development: demo mode, or a public URL that is plain http.
+        local = self.DEMO_MODE or self.PUBLIC_BASE_URL.startswith("http://")
+        self.COOKIE_SECURE = _bool("COOKIE_SECURE", not local)
+        self.SESSION_COOKIE_SECURE = self.COOKIE_SECURE
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
         self.TESTING = False
         # flask-smorest / OpenAPI
         self.API_TITLE = "fieldreport"
@@ -151,6 +158,7 @@ class TestConfig(Config):
         self.TESTING = True
         self.SECRET_KEY = self.SECRET_KEY or "test-secret"
         self.DEMO_MODE = True
+        self.COOKIE_SECURE = self.SESSION_COOKIE_SECURE = _bool("COOKIE_SECURE", False)
         self.DEMO_PASSWORD = self.DEMO_PASSWORD or "demo-password"
         self.QUEUE_PREFIX = "fieldreport-test"
         self.INDICATOR_CACHE_SECONDS = 0  # tests roll data back; a cached table would outlive it

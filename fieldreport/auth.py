@@ -16,7 +16,7 @@ import functools
 from datetime import datetime, timedelta
 
 from flask import current_app, g, request
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, false, select, true, update
 
 from fieldreport import ratelimit, security
 from fieldreport.errors import Forbidden, RateLimited, Unauthorized
@@ -25,6 +25,7 @@ from fieldreport.models import AuthToken, Report, Unit, User
 from fieldreport.models.base import utcnow
 
 STAFF_ROLES = ("staff", "dispatcher", "supervisor", "admin")
+API, CONSOLE = "api", "console"  # token kinds: a bearer token, a console session id
 ALL_REPORTS_ROLES = ("dispatcher", "admin")
 CONTACT_ROLES = ("dispatcher", "admin")  # who sees the reporter's identity
 
@@ -51,8 +52,8 @@ def _throttled(wait: int) -> RateLimited:
 
 # -- sign-in ------------------------------------------------------------------------------
 
-def login(username: str, password: str, ip: str) -> tuple[str, datetime, User]:
-    """Check the password and issue a bearer token (only its hash is stored).
+def login(username: str, password: str, ip: str, kind: str = API) -> tuple[str, datetime, User]:
+    """Check the password and issue a token of `kind` (only its hash is stored).
 
     Brute force is slowed per client IP (a Redis window shared by every API process) and per
     (username, client) pair with exponential back-off: after LOGIN_FREE_FAILURES wrong tries
@@ -62,6 +63,15 @@ def login(username: str, password: str, ip: str) -> tuple[str, datetime, User]:
     bucket is keyed by the name typed, whether or not such a user exists, and an unknown
     name costs the same argon2 verification: every answer is the same for both.
     """
+    user = check_password(username, password, ip)
+    user.last_login_at = utcnow()
+    token, expires = issue_token(user, timedelta(minutes=current_app.config["TOKEN_TTL_MINUTES"]), kind)
+    db.session.commit()
+    return token, expires, user
+
+
+def check_password(username: str, password: str, ip: str) -> User:
+    """The active user with this password, through the sign-in throttle (see login); 401/429."""
     cfg = current_app.config
     ratelimit.hit(f"login:{ip}", cfg["LOGIN_RATE_PER_IP"], cfg["LOGIN_RATE_WINDOW"])
     bucket = "login:" + security.keyed(cfg["SECRET_KEY"], "login", username.lower(), ip)[:40]
@@ -76,47 +86,66 @@ def login(username: str, password: str, ip: str) -> tuple[str, datetime, User]:
                                  cfg["LOGIN_BACKOFF_MAX_SECONDS"], cfg["LOGIN_FAILURE_MEMORY_SECONDS"])
         raise _invalid()
     ratelimit.backoff_reset(bucket)
-    user.last_login_at = utcnow()
-    token, expires = issue_token(user, timedelta(minutes=cfg["TOKEN_TTL_MINUTES"]))
-    db.session.commit()
-    return token, expires, user
+    return user
 
 
-def issue_token(user: User, ttl: timedelta) -> tuple[str, datetime]:
-    """A new bearer token for the user (staff sign-in, citizen phone sign-in); the caller commits."""
+def issue_token(user: User, ttl: timedelta, kind: str = API) -> tuple[str, datetime]:
+    """A new token for the user (staff sign-in, citizen phone sign-in, a console session);
+    the caller commits."""
     token = security.new_token()
     expires = utcnow() + ttl
-    db.session.add(AuthToken(token_hash=security.token_hash(token), user_id=user.id, expires_at=expires))
+    db.session.add(AuthToken(token_hash=security.token_hash(token), user_id=user.id, expires_at=expires,
+                             kind=kind))
     return token, expires
 
 
 def logout() -> None:
-    """Revoke the token of the current request."""
-    row = _authenticate()[1]
+    """Revoke the bearer token of the current request."""
+    _revoke(_authenticate()[1])
+
+
+def end_session(session_id: str | None) -> None:
+    """Revoke a console session (signing out of the console)."""
+    _revoke(lookup(session_id, CONSOLE)[1])
+
+
+def _revoke(row: AuthToken | None) -> None:
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
         db.session.commit()
     g.pop("_auth_tokens", None)
 
 
+def revoke_all(user_id: int) -> int:
+    """Revoke every live token and console session of the user; the caller commits."""
+    g.pop("_auth_tokens", None)
+    return db.session.execute(update(AuthToken).where(
+        AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None)).values(revoked_at=utcnow())).rowcount
+
+
 # -- who is asking ------------------------------------------------------------------------
 
-def _authenticate() -> tuple[User | None, AuthToken | None]:
-    """The user and token row of the request's bearer token (memoised per token value,
-    never per context alone: tests and CLI tools reuse one app context for many requests)."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    token = token.strip() if scheme.lower() == "bearer" else ""
+def lookup(token: str | None, kind: str) -> tuple[User | None, AuthToken | None]:
+    """The user and row of a valid token of `kind` (memoised per token value, never per
+    context alone: tests and CLI tools reuse one app context for many requests). A console
+    session id is no bearer token, and a bearer token opens no console session."""
     if not token:
         return None, None
     cache = g.setdefault("_auth_tokens", {})
-    if token not in cache:
+    if (kind, token) not in cache:
         row = db.session.execute(
             select(AuthToken, User).join(User, User.id == AuthToken.user_id)
             .where(AuthToken.token_hash == security.token_hash(token))).first()
-        valid = (row is not None and row.AuthToken.revoked_at is None
+        valid = (row is not None and row.AuthToken.kind == kind and row.AuthToken.revoked_at is None
                  and row.AuthToken.expires_at > utcnow() and row.User.active)
-        cache[token] = (row.User, row.AuthToken) if valid else (None, None)
-    return cache[token]
+        cache[(kind, token)] = (row.User, row.AuthToken) if valid else (None, None)
+    return cache[(kind, token)]
+
+
+def _authenticate() -> tuple[User | None, AuthToken | None]:
+    """The user and token row of the request's bearer token."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return lookup(token.strip() if scheme.lower() == "bearer" else "", API)
 
 
 def current_user() -> User | None:

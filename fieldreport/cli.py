@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
-from fieldreport.extensions import db, storage
+from fieldreport.extensions import storage
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,20 +68,27 @@ def init_app(app: Flask) -> None:
     @click.option("--name", "full_name", default=None)
     @click.password_option()
     def create_user(username, role, unit_code, full_name, password):
-        """Create or update a user."""
-        from sqlalchemy import select
-        from fieldreport import security
-        from fieldreport.models import Unit, User
-        unit = db.session.scalar(select(Unit).where(Unit.code == unit_code)) if unit_code else None
-        if unit_code and unit is None:
-            raise click.BadParameter(f"no unit {unit_code}")
-        user = db.session.scalar(select(User).where(User.username == username)) or User(username=username)
-        user.full_name = full_name or username
-        user.role, user.unit_id = role, unit.id if unit else None
-        user.password_hash = security.hash_password(password)
-        db.session.add(user)
-        db.session.commit()
+        """Create or update a user (a new password signs the user out everywhere)."""
+        from fieldreport.errors import DomainError
+        from fieldreport.services import accounts
+        try:
+            accounts.save_user(username, role, unit_code, full_name, password)
+        except DomainError as exc:
+            raise click.ClickException(exc.message_en) from None
         click.echo(f"user {username} ({role})")
+
+    @app.cli.command("deactivate-user")
+    @click.argument("username")
+    @click.option("--reactivate", is_flag=True, help="let the user sign in again (old sessions stay ended)")
+    def deactivate_user(username, reactivate):
+        """Deactivate a user: no sign-in, and every token and console session ends."""
+        from fieldreport.errors import DomainError
+        from fieldreport.services import accounts
+        try:
+            accounts.set_active(accounts.by_username(username), reactivate)
+        except DomainError as exc:
+            raise click.ClickException(exc.message_en) from None
+        click.echo(f"user {username} {'reactivated' if reactivate else 'deactivated'}")
 
     @app.cli.command("create-api-key")
     @click.argument("name")

@@ -65,11 +65,12 @@ def make_user(session, username: str, role: str, unit_code: str | None = None,
     return u
 
 
-def token_for(session, username: str, minutes: int = 60) -> str:
-    """A bearer token for the user, without going through the (slow, rate-limited) login."""
+def token_for(session, username: str, minutes: int = 60, kind: str = "api") -> str:
+    """A bearer token (or with kind="console", a console session id) for the user, without
+    going through the (slow, rate-limited) login."""
     token = security.new_token()
     session.add(AuthToken(token_hash=security.token_hash(token), user_id=user(session, username).id,
-                          expires_at=utcnow() + timedelta(minutes=minutes)))
+                          expires_at=utcnow() + timedelta(minutes=minutes), kind=kind))
     session.flush()
     return token
 

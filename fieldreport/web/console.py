@@ -12,7 +12,7 @@ from fieldreport.errors import DomainError, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Area, Category, Unit
 from fieldreport.models.report import REJECT_REASONS, STATUSES
-from fieldreport.services import console_read, photos, workflow
+from fieldreport.services import accounts, console_read, photos, workflow
 from fieldreport.web import maps, session as web_session
 from fieldreport.web.i18n import (current_lang, fmt_datetime, local_tz, parse_date, parse_local_datetime,
                                   status_label, t, unit_kind_label, unit_name)
@@ -54,7 +54,7 @@ def login():
         try:
             token, _expires, user = auth.login(request.form.get("username", "").strip(),
                                                request.form.get("password", ""),
-                                               request.remote_addr or "unknown")
+                                               request.remote_addr or "unknown", auth.CONSOLE)
         except DomainError as exc:
             error = exc.message_vi if current_lang() == "vi" else exc.message_en
         else:
@@ -76,6 +76,16 @@ def login():
 def logout():
     if g.get("console_user") is not None:
         web_session.sign_out()
+    return redirect(url_for("web.console.login"))
+
+
+@bp.post("/logout-everywhere")
+@web_session.login_required(*auth.STAFF_ROLES)
+def logout_everywhere():
+    """End every session of this user: other browsers, API tokens, this console too."""
+    accounts.sign_out_everywhere(g.console_user)
+    web_session.sign_out()
+    flash(t("signed_out_everywhere"), "ok")
     return redirect(url_for("web.console.login"))
 
 

@@ -23,7 +23,8 @@ def current_lang() -> str:
 def remember_lang(resp):
     asked = request.args.get("lang")
     if asked in LANGS and request.cookies.get(COOKIE) != asked:
-        resp.set_cookie(COOKIE, asked, max_age=365 * 86400, samesite="Lax")
+        resp.set_cookie(COOKIE, asked, max_age=365 * 86400, samesite="Lax", httponly=True,
+                        secure=current_app.config["COOKIE_SECURE"])
     return resp
 
 

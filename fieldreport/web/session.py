@@ -1,9 +1,11 @@
-"""Console sign-in state: the staff bearer token in a signed cookie session, plus CSRF tokens.
+"""Console sign-in state: a server-side session whose random id is all the cookie holds, plus CSRF.
 
-The console is a cookie-session front to the same bearer tokens the staff API issues
-(fieldreport.auth): signing in calls auth.login, and each page request presents the stored
-token to auth.current_user(), so expiry, revocation and roles are decided in one place.
-Because the browser now sends credentials by itself, every form post carries a CSRF token.
+Signing in calls auth.login for a token of kind "console": its row (hash, user, expiry,
+revocation) is the server-side session, so expiry, revocation and "sign out everywhere" are
+decided in one place with the API's bearer tokens. The id opens the console only: the API
+refuses it as a bearer token, so a leaked cookie is no API credential. The cookie is HttpOnly,
+SameSite=Lax and Secure outside local development (COOKIE_SECURE, see config/settings.py).
+Because the browser sends the cookie by itself, every form post carries a CSRF token.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from fieldreport import auth
 from fieldreport.models import User
 from fieldreport.web.i18n import t
 
-TOKEN = "staff_token"
+SESSION_ID = "sid"
 CSRF = "csrf"
 
 
@@ -42,24 +44,21 @@ def check_csrf() -> None:
 
 
 def load_user() -> User | None:
-    """The signed-in staff user, via the same token check as the API."""
-    token = session.get(TOKEN)
-    if token and "Authorization" not in request.headers:
-        request.environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    user = auth.current_user()
+    """The signed-in staff user of this console session."""
+    user = auth.lookup(session.get(SESSION_ID), auth.CONSOLE)[0]
     g.console_user = user if user is not None and user.role in auth.STAFF_ROLES else None
     return g.console_user
 
 
-def sign_in(token: str) -> None:
+def sign_in(session_id: str) -> None:
     keep = session.get(CSRF)
     session.clear()  # a fresh session on sign-in (no fixation of an earlier one)
-    session[TOKEN] = token
+    session[SESSION_ID] = session_id
     session[CSRF] = keep or secrets.token_urlsafe(24)
 
 
 def sign_out() -> None:
-    auth.logout()  # revokes the token server-side, not only the cookie
+    auth.end_session(session.get(SESSION_ID))  # revoked server-side, not only forgotten
     session.clear()
 
 
@@ -70,8 +69,8 @@ def login_required(*roles: str):
         def wrapper(*args, **kwargs):
             user = g.get("console_user")
             if user is None:
-                if session.get(TOKEN):
-                    session.pop(TOKEN)
+                if session.get(SESSION_ID):
+                    session.pop(SESSION_ID)
                     flash(t("session_expired"), "error")
                 return redirect(url_for("web.console.login", next=request.full_path))
             if roles and user.role not in roles:
@@ -83,12 +82,6 @@ def login_required(*roles: str):
 
 def init_blueprint(bp) -> None:
     """Session handling for the console and dashboard blueprints."""
-    @bp.record_once
-    def _cookies(state):
-        cfg = state.app.config
-        if cfg.get("SESSION_COOKIE_SAMESITE") is None:
-            cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
-
     @bp.before_request
     def _before():
         check_csrf()

@@ -7,7 +7,6 @@ from sqlalchemy import select
 
 from fieldreport import security
 from fieldreport.models import AuthToken
-from fieldreport.models.base import utcnow
 from tests import factories as f
 
 LOGIN = "/api/v1/auth/login"
@@ -67,10 +66,10 @@ def test_inactive_user_cannot_sign_in_or_use_a_token(client, db_session):
     assert client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
-def _end_backoff(redis_prefix="fieldreport-test"):
+def _end_backoff():
     """The back-off wait has run out (as if the client waited): drop its Redis keys."""
     from fieldreport.extensions import queues
-    for key in queues.redis.scan_iter(f"{redis_prefix}:bo-wait:*"):
+    for key in queues.redis.scan_iter(f"{queues.prefix}:bo-wait:*"):
         queues.redis.delete(key)
 
 

@@ -22,10 +22,10 @@ def csrf(client, path: str = "/console/login") -> str:
 
 
 def as_user(client, db_session, username: str) -> str:
-    """A signed-in console session (token made directly: login itself is tested below)."""
-    token = f.token_for(db_session, username)
+    """A signed-in console session (made directly: login itself is tested below)."""
+    session_id = f.token_for(db_session, username, kind="console")
     with client.session_transaction() as s:
-        s["staff_token"] = token
+        s["sid"] = session_id
         s["csrf"] = "test-csrf"
     return "test-csrf"
 

@@ -1,4 +1,4 @@
-"""POST /auth/login, POST /auth/logout, GET /auth/me."""
+"""POST /auth/login, /auth/logout, /auth/logout-everywhere, /auth/password; GET /auth/me."""
 from __future__ import annotations
 
 from flask import request
@@ -6,9 +6,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from fieldreport import auth
-from fieldreport.api.auth.schemas import LoginSchema, TokenSchema, UserSchema
+from fieldreport.api.auth.schemas import LoginSchema, PasswordChangeSchema, TokenSchema, UserSchema
 from fieldreport.extensions import db
 from fieldreport.models import Unit, User
+from fieldreport.services import accounts
 
 blp = Blueprint("auth", __name__, description="Staff sign-in with bearer tokens")
 BEARER = [{"bearer": []}]
@@ -40,6 +41,28 @@ class Logout(MethodView):
     def post(self):
         """Revoke the token of this request"""
         auth.logout()
+
+
+@blp.route("/auth/logout-everywhere")
+class LogoutEverywhere(MethodView):
+    @auth.require_roles()
+    @blp.doc(security=BEARER)
+    @blp.response(204)
+    def post(self):
+        """Sign out everywhere: revoke every token and console session of this user"""
+        accounts.sign_out_everywhere(auth.current_user())
+
+
+@blp.route("/auth/password")
+class Password(MethodView):
+    @auth.require_roles()
+    @blp.doc(security=BEARER)
+    @blp.arguments(PasswordChangeSchema)
+    @blp.response(204)
+    def post(self, body):
+        """Change this user's password; every session ends, this token included"""
+        accounts.change_password(auth.current_user(), body["current_password"], body["new_password"],
+                                 request.remote_addr or "unknown")
 
 
 @blp.route("/auth/me")

@@ -10,6 +10,12 @@ class LoginSchema(Schema):
     password = fields.String(required=True, validate=Length(1, 200), load_only=True)
 
 
+class PasswordChangeSchema(Schema):
+    current_password = Str(required=True, validate=Length(1, 200), load_only=True)
+    new_password = Str(required=True, validate=Length(1, 200), load_only=True, metadata={
+        "description": "at least 10 characters"})
+
+
 class UnitRefSchema(Schema):
     code = fields.String()
     name = fields.String()
