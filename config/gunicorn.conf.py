@@ -17,4 +17,5 @@ graceful_timeout = 20
 # ProblemWorker is a gthread worker, which serves keep-alive connections.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
 accesslog = "-"
+logger_class = "config.gunicorn_logger.ScrubbingLogger"  # no token, key or code in logged URLs
 preload_app = False  # each worker opens its own DB pool and Redis connection

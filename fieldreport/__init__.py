@@ -33,6 +33,8 @@ def create_app(config: Config | None = None) -> Flask:
 
     from fieldreport.errors import register_error_handlers
     register_error_handlers(app)
+    from fieldreport import urlsecrets
+    urlsecrets.init_app(app)
 
     from fieldreport.api import register_api
     register_api(app, api)

@@ -53,7 +53,7 @@ def service_definition(service_code, fmt):
 
 @bp.post(f"/requests.{FMT}")
 def create_request(fmt):
-    key = apikeys.authenticate(params.arg(request.form, "api_key") or params.arg(request.args, "api_key"))
+    key = apikeys.authenticate(params.arg(request.form, "api_key"))  # the body only: URLs are logged
     files = request.files.getlist("media") + request.files.getlist("media[]")
     created = submit.create(key, request.form, files, client_ip=request.remote_addr or "",
                             idempotency_key=request.headers.get("Idempotency-Key"), vi=_vi())
@@ -108,7 +108,7 @@ def list_updates(fmt):
 
 @bp.post(f"/servicerequestupdates.{FMT}")
 def receive_update(fmt):
-    key = apikeys.authenticate(params.arg(request.form, "api_key") or params.arg(request.args, "api_key"))
+    key = apikeys.authenticate(params.arg(request.form, "api_key"))  # the body only: URLs are logged
     files = request.files.getlist("media") + request.files.getlist("media[]")
     update_id = updates.receive(key, request.form, files)
     return render.respond(fmt, "service_request_updates", [{"update_id": update_id}])

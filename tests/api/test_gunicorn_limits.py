@@ -1,10 +1,12 @@
 """The real gunicorn with config/gunicorn.conf.py: the API's longest URLs fit its request line,
-and what gunicorn itself refuses is answered as application/problem+json, not an HTML page."""
+what gunicorn itself refuses is answered as application/problem+json, not an HTML page, and
+its access log holds no secret sent in a URL."""
 from __future__ import annotations
 
 import json
 import os
 import socket
+import time
 
 import pytest
 
@@ -13,7 +15,7 @@ from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
-def gunicorn(app, config, s3_server, tmp_path_factory):
+def gunicorn_server(app, config, s3_server, tmp_path_factory):
     """One gunicorn worker on the session's (already migrated and seeded) database."""
     port = free_port()
     env = dict(os.environ, FIELDREPORT_DATABASE_URL=config.DATABASE_URL,
@@ -30,9 +32,14 @@ def gunicorn(app, config, s3_server, tmp_path_factory):
         wait_port(port, "gunicorn", timeout=60)
         base = f"http://127.0.0.1:{port}"
         assert _raw_get(base, "/open311/v2/discovery.json")[0] == 200  # the worker has loaded the app
-        yield base
+        yield base, log
     finally:
         procs.stop_all()
+
+
+@pytest.fixture(scope="module")
+def gunicorn(gunicorn_server):
+    return gunicorn_server[0]
 
 
 def _raw_get(base: str, target: str) -> tuple[int, dict, bytes]:
@@ -66,3 +73,22 @@ def test_the_longest_open311_id_list_fits_the_request_line(gunicorn):
     too_many = ",".join(f"Z{i:09d}" for i in range(501))
     status, _, body = _raw_get(gunicorn, f"/open311/v2/requests.json?service_request_id={too_many}")
     assert status == 400 and b"500" in body
+
+
+def test_the_access_log_holds_no_secret_from_a_url(gunicorn_server):
+    base, log = gunicorn_server
+    secrets = {"citizen_token": "CITIZENTOKEN" + "x" * 30, "api_key": "APIKEY0123456789",
+               "code": "493817", "password": "PASSWORD-IN-URL"}
+    query = "&".join(f"{k}={v}" for k, v in secrets.items())
+    status, _, body = _raw_get(base, f"/api/v1/me/reports?{query}&page=2")
+    assert status == 400 and json.loads(body)["code"] == "secret_in_url"  # refused, and yet logged
+    status, _, _ = _raw_get(base, f"/open311/v2/services.json?api_key={secrets['api_key']}&x=1")
+    assert status == 400
+    deadline = time.monotonic() + 30  # gunicorn writes the line after the response
+    while "services.json" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    text = log.read_text()
+    assert "/api/v1/me/reports?" in text and "page=2" in text and "services.json" in text
+    for value in secrets.values():
+        assert value not in text
+    assert "citizen_token=[scrubbed]" in text

@@ -16,9 +16,9 @@ from werkzeug.datastructures import CombinedMultiDict
 
 from fieldreport import auth, security
 from fieldreport.api.reports.schemas import (
-    AdditionCreatedSchema, AdditionSubmitSchema, FollowSchema, IntakeHeadersSchema, ListQuerySchema, MyReportSchema, NearbyItemSchema,
+    AdditionCreatedSchema, AdditionSubmitSchema, CitizenTokenHeaderSchema, FollowSchema, IntakeHeadersSchema, ListQuerySchema, MyReportSchema, NearbyItemSchema,
     NearbyQuerySchema, RatingSchema, ReopenSchema, ReportCreatedSchema, ReportJsonSchema,
-    ReportPageSchema, ReportSubmitSchema, ReportViewSchema, TokenQuerySchema)
+    ReportPageSchema, ReportSubmitSchema, ReportViewSchema)
 from fieldreport.errors import Invalid, Unauthorized, wants_vietnamese
 from fieldreport.services import citizen, intake, photos, public
 from fieldreport.services.disclosure import Viewer
@@ -56,8 +56,9 @@ def signed_in_user():
 
 
 def _token(body: dict | None = None) -> str | None:
-    return request.headers.get("X-Citizen-Token") or (body or {}).get("citizen_token") \
-        or request.args.get("citizen_token") or None
+    """The citizen token of the request: a header or a JSON body field, never the URL
+    (a query string carrying one is refused before this runs, see urlsecrets)."""
+    return request.headers.get("X-Citizen-Token") or (body or {}).get("citizen_token") or None
 
 
 def _follower_key() -> str:
@@ -170,11 +171,11 @@ class ReportAdditions(MethodView):
 
 @blp.route("/me/reports")
 class MyReports(MethodView):
-    @blp.arguments(TokenQuerySchema, location="query")
+    @blp.arguments(CitizenTokenHeaderSchema, location="headers")
     @blp.response(200, MyReportSchema(many=True))
-    def get(self, args):
+    def get(self, headers):
         """The reports of this citizen token (X-Citizen-Token) or signed-in citizen"""
-        token, user = _token(args), signed_in_user()
+        token, user = headers.get("citizen_token"), signed_in_user()
         if not token and user is None:
             raise Unauthorized("citizen_token_required", "Send X-Citizen-Token or sign in.",
                                "Cần gửi X-Citizen-Token hoặc đăng nhập.")

@@ -330,12 +330,12 @@ class NearbyQuerySchema(Schema):
     category = Str(required=True, validate=Length(1, 40))
 
 
-class TokenQuerySchema(Schema):
+class CitizenTokenHeaderSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    citizen_token = Str(validate=CITIZEN_TOKEN, metadata={
-        "description": "alternative to the X-Citizen-Token header"})
+    citizen_token = Str(data_key="X-Citizen-Token", metadata={
+        "description": "the app's citizen token (a header: never in the URL, which is logged)"})
 
 
 class RatingSchema(Schema):
