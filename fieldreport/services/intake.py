@@ -97,7 +97,9 @@ def submit(s: Submission) -> Receipt:
     request_hash = idempotency.fingerprint(_fingerprint(s)) if key else ""
     if key and (first := idempotency.prior(scope, key, request_hash)):
         return _replay(first, s)  # a retry is answered before it counts against the rate limit
-    if s.user is None and s.per_ip_limit:
+    if s.user is not None:  # signed in: per account, whatever the address (many phones share
+        ratelimit.hit(f"submit-user:{s.user.id}", cfg["SUBMIT_RATE_PER_HOUR"])  # a carrier's NAT)
+    elif s.per_ip_limit:
         ratelimit.hit(f"submit:{client_key(s.client_ip)}", cfg["SUBMIT_RATE_PER_HOUR"])
     category = _category(s.category)
     attributes = _attributes(category, s.attributes)

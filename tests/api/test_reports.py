@@ -12,6 +12,7 @@ from fieldreport.extensions import db, queues, storage
 from fieldreport.models import Event, IdempotencyKey, Outbox, Photo, Report
 from fieldreport.security import token_hash
 from fieldreport.services import outbox
+from tests import factories as f
 from tests.api.intake_helpers import BMT, CATEGORY_NO_PHOTO, CATEGORY_PHOTO, image, submit
 from tests.conftest import free_port
 
@@ -233,6 +234,18 @@ def test_anonymous_submissions_are_rate_limited_per_client(client, app, monkeypa
     other = client.post(URL, data={"category": CATEGORY_NO_PHOTO, "lat": BMT[0], "lon": BMT[1]},
                         environ_base={"REMOTE_ADDR": "10.9.9.9"})
     assert other.status_code == 201
+
+
+def test_signed_in_submissions_are_rate_limited_per_account(client, app, db_session, monkeypatch):
+    monkeypatch.setitem(app.config, "SUBMIT_RATE_PER_HOUR", 2)
+    body = {"category": CATEGORY_NO_PHOTO, "lat": BMT[0], "lon": BMT[1]}
+    for username in ("citizen", "dispatcher"):  # a citizen session, a staff token
+        h = f.bearer(db_session, username)
+        codes = [client.post(URL, data=body, headers=h, environ_base={"REMOTE_ADDR": f"10.5.0.{i}"}).status_code
+                 for i in range(2)]  # each from another address: signed in, the address does not count
+        r = client.post(URL, data=body, headers=h, environ_base={"REMOTE_ADDR": "10.5.0.9"})
+        assert codes == [201, 201] and r.status_code == 429 and r.json["code"] == "rate_limited", username
+    assert client.post(URL, data=body, environ_base={"REMOTE_ADDR": "10.5.0.9"}).status_code == 201  # anonymous
 
 
 def test_too_many_and_too_large_photos(client, app, monkeypatch):
