@@ -42,7 +42,8 @@ def env(database_url: str, redis_url: str, s3: str, **extra: str) -> dict:
              FIELDREPORT_S3_ENDPOINT=s3, FIELDREPORT_S3_ACCESS_KEY=S3_KEY, FIELDREPORT_S3_SECRET_KEY=S3_SECRET,
              FIELDREPORT_S3_BUCKET="fieldreport-bench", FIELDREPORT_SECRET_KEY="bench-secret",
              FIELDREPORT_LOG_JSON="1", FIELDREPORT_QUEUE_PREFIX="fieldreport-bench",
-             FIELDREPORT_SUBMIT_RATE_PER_HOUR=str(10**9), FIELDREPORT_DB_POOL_SIZE="8")
+             FIELDREPORT_SUBMIT_RATE_PER_HOUR=str(10**9), FIELDREPORT_DB_POOL_SIZE="8",
+             FIELDREPORT_DEMO_MODE="1")  # demo accounts: the start-up check (deploy.py) lets them be
     e.update(extra)
     return e
 

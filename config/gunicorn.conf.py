@@ -19,3 +19,10 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
 accesslog = "-"
 logger_class = "config.gunicorn_logger.ScrubbingLogger"  # no token, key or code in logged URLs
 preload_app = False  # each worker opens its own DB pool and Redis connection
+
+
+def on_starting(server):
+    """Outside demo mode, refuse to serve while demo accounts keep their demo password."""
+    from config.settings import Config
+    from fieldreport.deploy import refuse_demo_passwords
+    refuse_demo_passwords(Config())

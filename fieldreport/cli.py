@@ -45,10 +45,11 @@ def init_app(app: Flask) -> None:
 
     @app.cli.command("seed-demo")
     def seed_demo_cmd():
-        """Load the Đắk Lắk demo data (idempotent) and print the accounts and API key."""
-        from fieldreport.services.demo import seed_demo
+        """Load what is missing of the Đắk Lắk demo (never changing what exists) and print the
+        accounts and API key."""
+        from fieldreport.services.demo import DEFAULT_DEMO_PASSWORD, seed_demo
         cfg = current_app.config
-        password = cfg["DEMO_PASSWORD"] or ("demo1234" if cfg["DEMO_MODE"] else None)
+        password = cfg["DEMO_PASSWORD"] or (DEFAULT_DEMO_PASSWORD if cfg["DEMO_MODE"] else None)
         if not password:
             click.echo("set FIELDREPORT_DEMO_PASSWORD (or FIELDREPORT_DEMO_MODE=1)", err=True)
             sys.exit(2)
@@ -56,10 +57,16 @@ def init_app(app: Flask) -> None:
         res = seed_demo(password, cfg["SECRET_KEY"])
         click.echo(f"demo: {res.areas} communes, {res.units} units, {res.categories} categories, "
                    f"{res.rules} routing rules")
-        click.echo(f"demo accounts (password: {password}):")
-        for u in res.users:
-            click.echo(f"  {u}")
-        click.echo(f"Open311 demo API key: {res.api_key}")
+        if res.created_users:
+            click.echo(f"demo accounts created (password: {password}):")
+            for u in res.created_users:
+                click.echo(f"  {u}")
+        kept = [u for u in res.users if u not in res.created_users]
+        if kept:
+            click.echo("demo accounts kept as they are (their passwords, if changed, too):")
+            for u in kept:
+                click.echo(f"  {u}")
+        click.echo(f"Open311 demo API key: {res.api_key or '(revoked or replaced: not shown)'}")
 
     @app.cli.command("create-user")
     @click.argument("username")

@@ -1,4 +1,10 @@
-"""Seeding the Đắk Lắk demo: communes, units, categories, routing rules, users, an API key."""
+"""Seeding the Đắk Lắk demo: communes, units, categories, routing rules, users, an API key.
+
+Seeding runs at every `make run`, so it creates only what is missing: a row that exists is
+left as it is, whatever the seed would have said. A changed password, a deactivated user, a
+revoked API key or an edited category or routing rule survive every restart. (The boundaries
+are the file's: import_areas updates them, and the province is their union.)
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -67,6 +73,8 @@ USERS = [
     ("citizen", "Nguyễn Văn Dân", "citizen", None),
 ]
 DEMO_API_CLIENT = "demo-open311-client"
+DEMO_USERNAMES = tuple(u[0] for u in USERS)
+DEFAULT_DEMO_PASSWORD = "demo1234"  # make run's, unless FIELDREPORT_DEMO_PASSWORD says otherwise
 
 
 @dataclass
@@ -76,10 +84,12 @@ class SeedResult:
     categories: int = 0
     rules: int = 0
     users: list[str] = field(default_factory=list)
-    api_key: str = ""
+    created_users: list[str] = field(default_factory=list)  # those that have the demo password now
+    api_key: str = ""  # empty when the demo key exists no more as seeded (revoked, replaced)
 
 
 def _upsert(model, key: str, value, **fields):
+    """The row, updated from the seed: only for what the boundary file owns (the province)."""
     obj = db.session.scalar(select(model).where(getattr(model, key) == value))
     if obj is None:
         obj = model(**{key: value}, **fields)
@@ -87,6 +97,15 @@ def _upsert(model, key: str, value, **fields):
     else:
         for k, v in fields.items():
             setattr(obj, k, v)
+    return obj
+
+
+def _ensure(model, key: str, value, **fields):
+    """The row with this key, created from the seed if missing, never changed if present."""
+    obj = db.session.scalar(select(model).where(getattr(model, key) == value))
+    if obj is None:
+        obj = model(**{key: value}, **fields)
+        db.session.add(obj)
     return obj
 
 
@@ -100,7 +119,7 @@ def _province_area() -> Area:
 
 
 def seed_demo(password: str, secret: str, areas_file: Path = DAKLAK_FILE) -> SeedResult:
-    """Idempotent: running it again updates the same rows by their codes."""
+    """Idempotent: running it again creates what is missing and changes nothing that exists."""
     res = SeedResult()
     import_areas(areas_file)
     province = _province_area()
@@ -113,11 +132,11 @@ def seed_demo(password: str, secret: str, areas_file: Path = DAKLAK_FILE) -> See
 
     units: dict[str, Unit] = {}
     for code, name, name_en, kind, parent in PROVINCE_UNITS:
-        units[code] = _upsert(Unit, "code", code, name=name, name_en=name_en, kind=kind,
+        units[code] = _ensure(Unit, "code", code, name=name, name_en=name_en, kind=kind,
                               parent=units.get(parent), area_id=province.id)
     for c in communes:
         code = f"UBND-{c.code}"
-        units[code] = _upsert(Unit, "code", code, name=f"UBND {c.full_name}",
+        units[code] = _ensure(Unit, "code", code, name=f"UBND {c.full_name}",
                               name_en=f"People's Committee of {c.full_name}", kind="commune",
                               parent=units["UBND-66"], area_id=c.id)
     db.session.flush()
@@ -125,7 +144,7 @@ def seed_demo(password: str, secret: str, areas_file: Path = DAKLAK_FILE) -> See
 
     cats: dict[str, Category] = {}
     for i, (code, vi, en, group, urgency, amount, dunit, photo) in enumerate(CATEGORIES):
-        cats[code] = _upsert(Category, "code", code, name_vi=vi, name_en=en, group=group,
+        cats[code] = _ensure(Category, "code", code, name_vi=vi, name_en=en, group=group,
                              urgency=urgency, deadline_amount=amount, deadline_unit=dunit,
                              photo_required=photo, anonymous_allowed=True, public=True,
                              active=True, is_other=(code == "other"), sort_order=i,
@@ -135,25 +154,28 @@ def seed_demo(password: str, secret: str, areas_file: Path = DAKLAK_FILE) -> See
     res.rules = _seed_rules(province, communes, units, cats)
 
     for username, full_name, role, unit_code in USERS:
-        user = db.session.scalar(select(User).where(User.username == username))
-        if user is None or not security.verify_password(user.password_hash, password):
-            pw_hash = security.hash_password(password)
-        else:
-            pw_hash = user.password_hash
-        _upsert(User, "username", username, full_name=full_name, role=role, active=True,
-                unit_id=units[unit_code].id if unit_code else None, password_hash=pw_hash)
-        res.users.append(f"{username} ({role}{', ' + unit_code if unit_code else ''})")
+        label = f"{username} ({role}{', ' + unit_code if unit_code else ''})"
+        if db.session.scalar(select(User.id).where(User.username == username)) is None:
+            db.session.add(User(username=username, full_name=full_name, role=role, active=True,
+                                unit_id=units[unit_code].id if unit_code else None,
+                                password_hash=security.hash_password(password)))
+            res.created_users.append(label)
+        res.users.append(label)
 
-    res.api_key = "demo-" + security.keyed(secret, "open311-demo-key")[:32]
-    _upsert(ApiKey, "name", DEMO_API_CLIENT, key_hash=security.token_hash(res.api_key),
-            key_prefix=res.api_key[:10], contact="demo@fieldreport.example", active=True)
+    api_key = "demo-" + security.keyed(secret, "open311-demo-key")[:32]
+    key = _ensure(ApiKey, "name", DEMO_API_CLIENT, key_hash=security.token_hash(api_key),
+                  key_prefix=api_key[:10], contact="demo@fieldreport.example", active=True)
+    if key.active and key.revoked_at is None and key.key_hash == security.token_hash(api_key):
+        res.api_key = api_key
     db.session.commit()
     return res
 
 
 def _seed_rules(province, communes, units, cats) -> int:
-    # Rules are owned by the seed: replace them wholesale so a re-run leaves one set.
-    db.session.execute(text("DELETE FROM routing_rules"))
+    """The demo's rules, when there are none yet (the rules of a running demo are its own)."""
+    existing = db.session.scalar(select(func.count()).select_from(RoutingRule))
+    if existing:
+        return existing
     rules = [RoutingRule(category_id=None, area_id=c.id, unit_id=units[f"UBND-{c.code}"].id,
                          priority=0, scope_area_m2=None, note="Mặc định: UBND xã, phường sở tại")
              for c in communes]
