@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 
 from fieldreport import security
 from fieldreport.deploy import accounts_with_demo_passwords
-from fieldreport.models import ApiKey, Category, RoutingRule, User
+from fieldreport.models import ApiKey, RoutingRule, User
 from fieldreport.services import accounts
 from fieldreport.services.demo import DEMO_API_CLIENT, DEMO_USERNAMES, seed_demo
 from scripts.procs import BIN, free_port
