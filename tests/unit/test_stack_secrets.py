@@ -1,0 +1,53 @@
+"""The local stack's secrets: files under var/ are 0600 from their first byte, and no secret
+is on a process command line (which every local user reads in /proc/<pid>/cmdline)."""
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+from minio import Minio
+from minio.error import InvalidResponseError, S3Error
+
+from scripts import stack
+
+
+@pytest.fixture()
+def var(tmp_path, monkeypatch):
+    monkeypatch.setattr(stack, "VAR", tmp_path)
+    old = os.umask(0o022)  # the usual umask: files are world-readable unless made otherwise
+    yield tmp_path
+    os.umask(old)
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_secrets_under_var_are_created_0600(var):
+    secret = stack.secret_key()
+    key, s3_secret = stack.s3_credentials()
+    pem = stack.vapid_key()
+    for name in ("secret.key", "s3.key", "vapid_private.pem"):
+        assert mode(var / name) == 0o600, name
+    # made once: the same values on the next start
+    assert (stack.secret_key(), stack.s3_credentials(), stack.vapid_key()) == (secret, (key, s3_secret), pem)
+
+
+def test_an_older_world_readable_secret_is_tightened_and_kept(var):
+    (var / "secret.key").write_text("an-older-secret\n")
+    os.chmod(var / "secret.key", 0o644)
+    assert stack.secret_key() == "an-older-secret"
+    assert mode(var / "secret.key") == 0o600
+
+
+def test_the_s3_server_has_no_key_on_its_command_line_and_still_checks_it(s3_server):
+    with open(f"/proc/{s3_server.proc.pid}/cmdline", "rb") as f:
+        cmdline = f.read().decode()
+    assert "serve" in cmdline or "server" in cmdline  # it is the S3 server we started
+    assert s3_server.secret not in cmdline and s3_server.key not in cmdline
+    right = Minio(s3_server.endpoint, access_key=s3_server.key, secret_key=s3_server.secret, secure=False)
+    assert isinstance(right.list_buckets(), list)  # the keys from the environment are in force
+    wrong = Minio(s3_server.endpoint, access_key=s3_server.key, secret_key="not-the-secret", secure=False)
+    with pytest.raises((S3Error, InvalidResponseError), match="403|SignatureDoesNotMatch"):
+        wrong.list_buckets()
