@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from fieldreport.errors import Invalid, NotFound
+from fieldreport.errors import Invalid, NotFound, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Category
 from fieldreport.open311 import params
@@ -59,8 +59,8 @@ def form_attributes(cat: Category, form: MultiDict) -> dict:
         if kinds.get(code) == "multivaluelist":
             out[code] = list(dict.fromkeys(values))
         elif len(values) > 1:
-            raise Invalid("invalid_attribute", f"attribute[{code}] takes one value.",
-                          f"attribute[{code}] chỉ nhận một giá trị.")
+            raise Unprocessable("invalid_attribute", f"attribute[{code}] takes one value.",
+                                f"attribute[{code}] chỉ nhận một giá trị.")
         else:
             out[code] = values[0]
     return out

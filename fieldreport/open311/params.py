@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from werkzeug.datastructures import MultiDict
 
-from fieldreport.errors import Invalid
+from fieldreport.errors import Invalid, Unprocessable
 from fieldreport.open311.render import local_tz
 
 MAX_PAGE_SIZE = 1000
@@ -112,7 +112,7 @@ def near(args: Mapping) -> tuple[float, float, float] | None:
             raise Invalid("radius_without_point", "radius needs lat and long.", "radius cần lat và long.")
         return None
     if lat is None or lon is None:
-        raise Invalid("coordinates_incomplete", "Send both lat and long.", "Cần gửi cả lat và long.")
+        raise Unprocessable("coordinates_incomplete", "Send both lat and long.", "Cần gửi cả lat và long.")
     try:
         meters = RADIUS_DEFAULT if radius is None else float(radius)
     except ValueError:
@@ -164,6 +164,6 @@ def url(args: Mapping, name: str) -> str | None:
 def text(args: Mapping, name: str, limit: int) -> str | None:
     value = arg(args, name)
     if value is not None and len(value) > limit:
-        raise Invalid("text_too_long", f"{name} is longer than {limit} characters.",
-                      f"{name} dài quá {limit} ký tự.")
+        raise Unprocessable("text_too_long", f"{name} is longer than {limit} characters.",
+                            f"{name} dài quá {limit} ký tự.")
     return value

@@ -10,7 +10,7 @@ import logging
 from sqlalchemy import func, update
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from fieldreport.errors import Invalid
+from fieldreport.errors import Invalid, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import ApiKey, Report
 from fieldreport.open311 import catalog, locate, params, statuses
@@ -23,7 +23,7 @@ def _location(form: MultiDict) -> tuple[float, float, float | None, locate.Place
     lat = params.coordinate(form, "lat", -90, 90)
     lon = params.coordinate(form, "long", -180, 180)
     if (lat is None) != (lon is None):
-        raise Invalid("coordinates_incomplete", "Send both lat and long.", "Cần gửi cả lat và long.")
+        raise Unprocessable("coordinates_incomplete", "Send both lat and long.", "Cần gửi cả lat và long.")
     if lat is not None:
         return lat, lon, None, None
     address = params.arg(form, "address_string")
@@ -34,8 +34,8 @@ def _location(form: MultiDict) -> tuple[float, float, float | None, locate.Place
         raise Invalid("address_id_unsupported",
                       "address_id cannot be resolved here; send lat and long or address_string.",
                       "Không tra được address_id; vui lòng gửi lat và long hoặc address_string.")
-    raise Invalid("location_required", "A location is required: lat and long, or address_string.",
-                  "Cần vị trí: lat và long, hoặc address_string.")
+    raise Unprocessable("location_required", "A location is required: lat and long, or address_string.",
+                        "Cần vị trí: lat và long, hoặc address_string.")
 
 
 def _name(form: MultiDict) -> str | None:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from fieldreport import ratelimit, security
-from fieldreport.errors import Conflict, Forbidden, Invalid, NotFound
+from fieldreport.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import ApiKey, Unit
 from fieldreport.models.base import utcnow
@@ -31,7 +31,7 @@ def create(name: str, contact: str | None = None, unit_code: str | None = None) 
     if unit_code:
         unit = db.session.scalar(select(Unit).where(Unit.code == unit_code, Unit.active))
         if unit is None:
-            raise Invalid("unknown_unit", f"No active unit {unit_code}.", f"Không có đơn vị {unit_code}.")
+            raise Unprocessable("unknown_unit", f"No active unit {unit_code}.", f"Không có đơn vị {unit_code}.")
     raw = "o311-" + security.new_token(24)
     key = ApiKey(name=name, key_hash=security.token_hash(raw), key_prefix=raw[:10],
                  contact=(contact or None), unit_id=unit.id if unit else None, active=True)

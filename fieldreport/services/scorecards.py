@@ -94,7 +94,7 @@ def unit_card(data: dict, code: str) -> dict:
         for item in items:
             if item["code"] == code:
                 return {**item, "group": group, "peers": _peer_medians(items)}
-    raise NotFound("unknown_unit", f"No ranked unit {code}.", f"Không có đơn vị {code}.")
+    raise NotFound("unit_not_found", f"No ranked unit {code}.", f"Không có đơn vị {code}.")
 
 
 def _median(values: list[float]) -> float | None:

@@ -204,12 +204,12 @@ def test_staff_see_their_unit_only(client, february, db_session):
 @pytest.mark.parametrize("query,status,code", [
     ("period=fortnight", 422, "validation_error"),
     ("period=custom&from=2026-02-01", 400, "custom_period_needs_dates"),
-    ("period=custom&from=2026-02-10&to=2026-02-01", 400, "bad_period_range"),
+    ("period=custom&from=2026-02-10&to=2026-02-01", 422, "bad_period_range"),
     ("period=month&to=2026-02-01", 400, "to_needs_custom"),
     ("from=2026-02-31", 422, "validation_error"),
-    ("unit=NOPE", 404, "unknown_unit"),
-    ("area=99999", 404, "unknown_area"),
-    ("category=nope", 404, "unknown_category"),
+    ("unit=NOPE", 422, "unknown_unit"),
+    ("area=99999", 422, "unknown_area"),
+    ("category=nope", 422, "unknown_category"),
     ("depth=99", 422, "validation_error"),
     ("period=year&from=2999-01-01", 400, "period_in_future"),
 ])
@@ -286,7 +286,8 @@ def test_calendar_days_admin(client, db_session):
     assert r.status_code == 200 and r.json["note"] == "nghỉ bù 2/9"
     assert client.delete(url + "/2027-09-06", headers=h).status_code == 204
     assert client.delete(url + "/2027-09-06", headers=h).status_code == 404
-    assert client.put(url + "/not-a-day", json={"kind": "off"}, headers=h).status_code == 400
+    r = client.put(url + "/not-a-day", json={"kind": "off"}, headers=h)
+    assert (r.status_code, r.json["code"]) == (422, "bad_date")  # one status for bad_date everywhere
     assert client.get(url, headers=f.bearer(db_session, "supervisor")).status_code == 403
 
 

@@ -16,7 +16,7 @@ from fieldreport.api.indicators.schemas import (
     CalendarDaySchema, CalendarDayUpdateSchema, CalendarDayViewSchema, CalendarYearQuerySchema,
     ExportJobSchema, ExportQuerySchema, IndicatorQuerySchema, IndicatorTableSchema)
 from fieldreport.auth import STAFF_ROLES, require_roles
-from fieldreport.errors import Invalid, wants_vietnamese
+from fieldreport.errors import Unprocessable, wants_vietnamese
 from fieldreport.services import deadlines, indicators
 from fieldreport.services.indicators import export_jobs, exports
 
@@ -130,7 +130,7 @@ class CalendarDayById(MethodView):
         try:
             return date.fromisoformat(day)
         except ValueError:
-            raise Invalid("bad_date", "The day must be YYYY-MM-DD.", "Ngày phải có dạng YYYY-MM-DD.") from None
+            raise Unprocessable("bad_date", "The day must be YYYY-MM-DD.", "Ngày phải có dạng YYYY-MM-DD.") from None
 
     @require_roles("admin")
     @blp.doc(security=BEARER)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from fieldreport.errors import Invalid
+from fieldreport.errors import Invalid, Unprocessable
 from fieldreport.models.base import utcnow
 from fieldreport.services.deadlines import zone
 
@@ -34,15 +34,15 @@ def period(kind: str = "month", start: date | None = None, end: date | None = No
     """The period containing `start` (default today); custom needs both dates, `end` inclusive."""
     today = today or datetime.now(zone()).date()
     if kind not in PERIODS:
-        raise Invalid("bad_period", f"period must be one of {', '.join(PERIODS)}.",
-                      f"period phải là một trong {', '.join(PERIODS)}.")
+        raise Unprocessable("bad_period", f"period must be one of {', '.join(PERIODS)}.",
+                            f"period phải là một trong {', '.join(PERIODS)}.")
     d = start or today
     if kind == "custom":
         if start is None or end is None:
             raise Invalid("custom_period_needs_dates", "A custom period needs from and to.",
                           "Kỳ tùy chọn cần có từ ngày và đến ngày.")
         if end < start:
-            raise Invalid("bad_period_range", "to is before from.", "Đến ngày trước từ ngày.")
+            raise Unprocessable("bad_period_range", "to is before from.", "Đến ngày trước từ ngày.")
         if (end - start).days >= MAX_CUSTOM_DAYS:
             raise Invalid("period_too_long", "A custom period is at most 3 years.",
                           "Kỳ tùy chọn tối đa 3 năm.")

@@ -9,7 +9,7 @@ from datetime import date, datetime, time
 
 from sqlalchemy import select, text
 
-from fieldreport.errors import Forbidden, Invalid, NotFound
+from fieldreport.errors import Forbidden, Invalid, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Area, Category
 from fieldreport.models.base import utcnow
@@ -51,7 +51,7 @@ def scope(unit_code: str | None, area_code: str | None, category_codes: list[str
         root = db.session.execute(text(f"SELECT {_UNIT_COLS} FROM units u WHERE u.code = :c"),
                                   {"c": unit_code}).first()
         if root is None:
-            raise NotFound("unknown_unit", f"No unit {unit_code}.", f"Không có đơn vị {unit_code}.")
+            raise Unprocessable("unknown_unit", f"No unit {unit_code}.", f"Không có đơn vị {unit_code}.")
         if visible is not None and root.id not in visible:
             raise Forbidden("unit_forbidden", "That unit is outside what you may see.",
                             "Đơn vị này nằm ngoài phạm vi bạn được xem.")
@@ -69,7 +69,7 @@ def scope(unit_code: str | None, area_code: str | None, category_codes: list[str
     if area_code:
         area = db.session.scalar(select(Area).where(Area.code == area_code))
         if area is None:
-            raise NotFound("unknown_area", f"No area {area_code}.", f"Không có địa bàn {area_code}.")
+            raise Unprocessable("unknown_area", f"No area {area_code}.", f"Không có địa bàn {area_code}.")
         if area.level == "commune":
             area_ids = [area.id]
         else:
@@ -81,8 +81,8 @@ def scope(unit_code: str | None, area_code: str | None, category_codes: list[str
                                        .where(Category.code.in_(category_codes))).all())
         unknown = sorted(set(category_codes) - set(cats))
         if unknown:
-            raise NotFound("unknown_category", f"No category {', '.join(unknown)}.",
-                           f"Không có lĩnh vực {', '.join(unknown)}.")
+            raise Unprocessable("unknown_category", f"No category {', '.join(unknown)}.",
+                                f"Không có lĩnh vực {', '.join(unknown)}.")
         category_ids = list(cats.values())
     return Scope(units, roots, unit_ids, area_ids, category_ids)
 
@@ -204,8 +204,8 @@ def from_params(params: dict, visible: set[int] | None, now: datetime | None = N
         try:
             return date.fromisoformat(value)
         except ValueError:
-            raise Invalid("bad_date", f"{key} must be a date (YYYY-MM-DD).",
-                          f"{key} phải là ngày dạng YYYY-MM-DD.") from None
+            raise Unprocessable("bad_date", f"{key} must be a date (YYYY-MM-DD).",
+                                f"{key} phải là ngày dạng YYYY-MM-DD.") from None
 
     p = period(params.get("period") or "month", day("from"), day("to"))
     if p.start > (now or utcnow()).astimezone(deadlines.zone()).date():
