@@ -10,9 +10,11 @@ from fieldreport.models.ops import CalendarDay, IdempotencyKey, Notification, Ou
 from fieldreport.models.open311 import Open311Update
 from fieldreport.models.channels import ZaloConversation, ZaloMessage
 from fieldreport.models.citizen import OtpChallenge, Subscription
+from fieldreport.models.privacy import IdentityView
 from fieldreport.models.rollup import IndicatorDirty, IndicatorFact, IndicatorRollup
 
 __all__ = ["Base", "Area", "Unit", "Category", "RoutingRule", "ApiKey", "AuthToken", "User",
            "Addition", "Event", "Export", "ExportState", "Follower", "Photo", "Report", "CalendarDay", "IdempotencyKey",
            "Notification", "Outbox", "Upload", "Open311Update", "IndicatorDirty", "IndicatorFact",
-           "IndicatorRollup", "ZaloConversation", "ZaloMessage", "OtpChallenge", "Subscription"]
+           "IndicatorRollup", "ZaloConversation", "ZaloMessage", "OtpChallenge", "Subscription",
+           "IdentityView"]

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (Blueprint, current_app, flash, g, make_response, redirect, render_template, request,
+                   url_for)
 from sqlalchemy import select
 
 from fieldreport import auth
@@ -12,7 +13,7 @@ from fieldreport.errors import DomainError, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Area, Category, Unit
 from fieldreport.models.report import REJECT_REASONS, STATUSES
-from fieldreport.services import accounts, console_read, photos, workflow
+from fieldreport.services import accounts, console_read, photos, privacy, workflow
 from fieldreport.web import maps, session as web_session
 from fieldreport.web.i18n import (current_lang, fmt_datetime, local_tz, parse_date, parse_local_datetime,
                                   status_label, t, unit_kind_label, unit_name)
@@ -154,7 +155,7 @@ def detail(code: str):
 
 
 def _detail_page(code: str, *, failed: str | None = None, error: str | None = None,
-                 status: int = 200):
+                 status: int = 200, identity: dict | None = None):
     """The report page; after a refused action, that action's form stays open with its text."""
     user = g.console_user
     report = workflow.load(code)
@@ -172,7 +173,37 @@ def _detail_page(code: str, *, failed: str | None = None, error: str | None = No
         routing_unit=unit_name(console_read.unit_named((report.routing or {}).get("unit_code"))),
         show_original=user.role in ORIGINAL_PHOTO_ROLES, failed=failed, error=error,
         kept=request.form if failed else {}, days_off=console_read.days_off(today),
-        close_time=close.strftime("%H:%M"), due_min=_due_min(report, today)), status
+        close_time=close.strftime("%H:%M"), due_min=_due_min(report, today), identity=identity), status
+
+
+@bp.post("/reports/<code>/identity")
+@web_session.login_required(*auth.CONTACT_ROLES)
+def reveal_identity(code: str):
+    """"Show contact": the reporter's identity in clear on this one page, after the reason is
+    recorded in the audit log (never in the session, never cached)."""
+    code, user = code.upper(), g.console_user
+    report = workflow.load(code)
+    workflow.ensure_visible(user, report)
+    try:
+        identity = privacy.reveal(report, user, _form("reason"))
+    except DomainError as exc:
+        db.session.rollback()
+        message = exc.message_vi if current_lang() == "vi" else exc.message_en
+        return _detail_page(code, failed="identity", error=message, status=exc.status)
+    resp = make_response(_detail_page(code, identity=identity))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.get("/identity-views")
+@web_session.login_required("admin")
+def identity_views():
+    """The audit log of reads of reporters' identities (administrators)."""
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
+    report = (request.args.get("report") or "").strip()[:16] or None
+    result = privacy.views(report_code=report, page=page, page_size=PAGE_SIZE)
+    return render_template("console/identity_views.html", result=result, report=report or "",
+                           pages=max(1, -(-result["total"] // PAGE_SIZE)))
 
 
 def _due_min(report, today: date) -> str:

@@ -190,6 +190,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_reports": ("Không có phản ánh nào.", "No reports."),
     "created": ("Tạo lúc", "Created"),
     "reporter": ("Người phản ánh", "Reporter"),
+    "show_contact": ("Xem liên hệ", "Show contact"),
+    "identity_reason": ("Lý do cần xem danh tính người phản ánh", "Why you need the reporter's identity"),
+    "identity_reason_help": ("Lý do, tên bạn và thời điểm được ghi vào nhật ký truy cập dữ liệu cá nhân.",
+                             "The reason, your name and the time are recorded in the personal-data access log."),
+    "identity_logged": ("(đã ghi nhật ký)", "(recorded in the access log)"),
+    "identity_views": ("Nhật ký xem danh tính", "Identity access log"),
+    "identity_views_intro": ("Mỗi lần điều phối viên hoặc quản trị viên xem danh tính người phản ánh "
+                             "(Nghị định 13/2023/NĐ-CP). Nhật ký chỉ được ghi thêm, không sửa, không xoá.",
+                             "Every time a dispatcher or administrator read a reporter's identity (Decree "
+                             "13/2023/NĐ-CP). The log is append-only: never edited, never deleted."),
+    "viewed_by": ("Người xem", "Viewed by"),
+    "when": ("Thời điểm", "When"),
     "routing": ("Lý do phân công", "Routing explanation"),
     "actions": ("Thao tác", "Actions"),
     "open_original": ("Ảnh gốc", "Original"),

@@ -2,9 +2,11 @@
 signed-in citizens."""
 from __future__ import annotations
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
-from fieldreport.models import Report
+from fieldreport.models import IdentityView, Report
 from fieldreport.services import events
 from tests import factories as f
 from tests.e2e.test_console_pages import as_user
@@ -37,3 +39,90 @@ def test_signed_in_citizens_username_is_not_in_the_history_staff_read(client, db
     as_user(client, db_session, "dispatcher")
     page = client.get(f"/console/reports/{code}").get_data(as_text=True)
     assert "911222333" not in page and "Người dân" in page
+
+
+# -- audited identity views ------------------------------------------------------------------
+
+@pytest.fixture()
+def identified(db_session):
+    report = f.make_report(db_session, "road_damage", *f.BMT, reporter_name="Trần Thị Bình",
+                           reporter_phone="0905000678", reporter_email="binh@example.org")
+    f.assign(db_session, report, "UBND-24133")
+    db_session.commit()
+    return report
+
+
+def _audit(db_session, report):
+    return db_session.scalars(select(IdentityView).where(IdentityView.report_id == report.id)
+                              .order_by(IdentityView.id)).all()
+
+
+def test_staff_detail_shows_identity_masked_and_a_reveal_is_audited(client, db_session, identified):
+    code, url = identified.code, f"/api/v1/staff/reports/{identified.code}/reporter-identity"
+    staff = client.get(f"/api/v1/staff/reports/{code}", headers=f.bearer(db_session, "bmt.staff"))
+    assert staff.json["reporter"] is None
+    assert client.post(url, json={"reason": "Gọi xác minh vị trí"},
+                       headers=f.bearer(db_session, "bmt.staff")).status_code == 403
+    d = client.get(f"/api/v1/staff/reports/{code}", headers=f.bearer(db_session, "dispatcher"))
+    assert d.json["reporter"] == {"name": "T. T. B.", "phone": "09xx xxx 678",
+                                  "email": "b•••@e•••.org", "masked": True}
+    for secret in ("0905000678", "binh@example.org", "Bình"):
+        assert secret not in d.get_data(as_text=True)
+    assert _audit(db_session, identified) == []  # reading the detail reveals nothing
+    for body in ({}, {"reason": ""}, {"reason": "  x "}):
+        r = client.post(url, json=body, headers=f.bearer(db_session, "dispatcher"))
+        assert r.status_code == 422 and "0905000678" not in r.get_data(as_text=True)
+    assert _audit(db_session, identified) == []
+    r = client.post(url, json={"reason": "Gọi xác minh vị trí ổ gà"}, headers=f.bearer(db_session, "dispatcher"))
+    assert r.status_code == 200, r.json
+    assert (r.json["name"], r.json["phone"], r.json["email"]) == ("Trần Thị Bình", "0905000678",
+                                                                 "binh@example.org")
+    assert r.headers["Cache-Control"] == "no-store"
+    [row] = _audit(db_session, identified)
+    assert row.user_id == f.user(db_session, "dispatcher").id and row.reason == "Gọi xác minh vị trí ổ gà"
+    assert row.actor == "dispatcher:dispatcher" and row.at is not None
+    # Admins read the log; nobody else does.
+    log = client.get(f"/api/v1/staff/identity-views?report={code}", headers=f.bearer(db_session, "admin"))
+    assert log.status_code == 200 and log.json["total"] == 1
+    assert log.json["items"][0] | {"at": None} == {"at": None, "actor": "dispatcher:dispatcher",
+                                                   "username": "dispatcher", "role": "dispatcher",
+                                                   "report_code": code, "reason": "Gọi xác minh vị trí ổ gà"}
+    assert client.get("/api/v1/staff/identity-views",
+                      headers=f.bearer(db_session, "dispatcher")).status_code == 403
+
+
+def test_the_audit_log_is_append_only_in_the_database(client, db_session, identified):
+    r = client.post(f"/api/v1/staff/reports/{identified.code}/reporter-identity",
+                    json={"reason": "Xác minh danh tính"}, headers=f.bearer(db_session, "admin"))
+    assert r.status_code == 200
+    for sql in ("UPDATE identity_views SET reason = 'nothing to see'",
+                "DELETE FROM identity_views", "TRUNCATE identity_views"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            with db_session.begin_nested():
+                db_session.execute(text(sql))
+    assert [v.reason for v in _audit(db_session, identified)] == ["Xác minh danh tính"]
+    assert db_session.scalar(select(func.count()).select_from(IdentityView)) >= 1
+
+
+def test_console_show_contact_asks_a_reason_and_admins_read_the_log(client, db_session, identified):
+    csrf = as_user(client, db_session, "dispatcher")
+    page = client.get(f"/console/reports/{identified.code}").get_data(as_text=True)
+    assert "09xx xxx 678" in page and "0905000678" not in page and 'id="show-contact"' in page
+    bad = client.post(f"/console/reports/{identified.code}/identity", data={"csrf_token": csrf, "reason": ""})
+    assert bad.status_code == 422 and "0905000678" not in bad.get_data(as_text=True)
+    assert 'id="identity-error"' in bad.get_data(as_text=True)
+    ok = client.post(f"/console/reports/{identified.code}/identity",
+                     data={"csrf_token": csrf, "reason": "Gọi lại người dân"})
+    assert ok.status_code == 200 and ok.headers["Cache-Control"] == "no-store"
+    assert "0905000678" in ok.get_data(as_text=True) and "binh@example.org" in ok.get_data(as_text=True)
+    assert [v.reason for v in _audit(db_session, identified)] == ["Gọi lại người dân"]
+    # The page shown again later is masked again: the reveal is one page, not a state.
+    assert "0905000678" not in client.get(f"/console/reports/{identified.code}").get_data(as_text=True)
+    assert client.get("/console/identity-views").status_code == 403
+    as_user(client, db_session, "admin")
+    log = client.get(f"/console/identity-views?report={identified.code}").get_data(as_text=True)
+    assert "Gọi lại người dân" in log and identified.code in log and "dispatcher" in log
+    staff_csrf = as_user(client, db_session, "bmt.staff")
+    assert client.post(f"/console/reports/{identified.code}/identity",
+                       data={"csrf_token": staff_csrf, "reason": "tò mò thôi"}).status_code == 403
+    assert len(_audit(db_session, identified)) == 1

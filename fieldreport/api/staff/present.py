@@ -10,7 +10,7 @@ from fieldreport.extensions import db, storage
 from fieldreport.models import Addition, Area, Category, Event, Photo, Report, Unit, User
 from fieldreport.models.base import utcnow
 from fieldreport.models.report import OPEN_STATUSES, STATUSES
-from fieldreport.services import workflow
+from fieldreport.services import privacy, workflow
 from fieldreport.services.events import shown_actor
 
 _unit = aliased(Unit)
@@ -104,8 +104,8 @@ def detail(report: Report, user: User) -> dict:
                        "photos": [_photo(p, auth.can_see_contact(user)) for p in a.photos]}
                       for a in db.session.scalars(select(Addition).where(Addition.report_id == report.id)
                                                   .order_by(Addition.id))],
-        "reporter": ({"name": report.reporter_name, "phone": report.reporter_phone,
-                      "email": report.reporter_email} if auth.can_see_contact(user) else None),
+        # Masked even for the roles that may reveal it: a reveal asks why and is audited.
+        "reporter": privacy.masked(report, user),
         "actions": workflow.allowed_actions(user, report),
     })
     return out

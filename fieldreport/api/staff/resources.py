@@ -15,11 +15,12 @@ from werkzeug.datastructures import CombinedMultiDict
 from fieldreport import auth
 from fieldreport.api.staff import jobs, present
 from fieldreport.api.staff.schemas import (
-    AssignSchema, CitizenTokenHeaderSchema, InfoAnsweredSchema, DuplicateSchema, ExtendSchema, FailedJobSchema,
+    AssignSchema, CitizenTokenHeaderSchema, IdentityRequestSchema, IdentityViewPageSchema,
+    IdentityViewsQuerySchema, ReporterIdentitySchema, InfoAnsweredSchema, DuplicateSchema, ExtendSchema, FailedJobSchema,
     ProvideInfoSchema, StaffQueuePageSchema, StaffQueueQuerySchema, ReassignSchema, ReasonSchema,
     RejectSchema, StaffReportDetailSchema, RequestInfoSchema, ResolveSchema, TransferSchema, UnitSchema)
-from fieldreport.auth import STAFF_ROLES, require_roles
-from fieldreport.services import citizen, photos, workflow
+from fieldreport.auth import CONTACT_ROLES, STAFF_ROLES, require_roles
+from fieldreport.services import citizen, photos, privacy, workflow
 
 parser = FlaskParser()
 
@@ -71,6 +72,32 @@ class StaffReportByCode(MethodView):
         report = workflow.load(code)
         workflow.ensure_visible(user, report)
         return present.detail(report, user)
+
+
+@blp.route("/staff/reports/<string:code>/reporter-identity")
+class ReporterIdentity(MethodView):
+    @require_roles(*CONTACT_ROLES)
+    @blp.doc(security=BEARER)
+    @blp.arguments(IdentityRequestSchema)
+    @blp.response(200, ReporterIdentitySchema)
+    def post(self, body, code):
+        """The reporter's name, phone and e-mail in clear; the reason is recorded (audit log)"""
+        user = auth.current_user()
+        report = workflow.load(code)
+        workflow.ensure_visible(user, report)
+        return privacy.reveal(report, user, body["reason"]), 200, {"Cache-Control": "no-store"}
+
+
+@blp.route("/staff/identity-views")
+class IdentityViews(MethodView):
+    @require_roles("admin")
+    @blp.doc(security=BEARER)
+    @blp.arguments(IdentityViewsQuerySchema, location="query")
+    @blp.response(200, IdentityViewPageSchema)
+    def get(self, args):
+        """Who read which reporter's identity, when and why, newest first (administrators)"""
+        return privacy.views(report_code=args.get("report"), page=args["page"],
+                             page_size=args["page_size"])
 
 
 def _files(parts) -> list[bytes]:

@@ -103,7 +103,8 @@ class StaffReportDetailSchema(StaffReportSummarySchema):
         "description": "supporters' additions (\"me too\" with their own): at, note, photos; never public"})
     history = fields.List(fields.Nested(StaffEventSchema))
     reporter = fields.Dict(allow_none=True, metadata={
-        "description": "name, phone, email: dispatcher and admin only"})
+        "description": "name, phone, email masked (\"09xx xxx 678\"), dispatcher and admin only; "
+                       "POST …/reporter-identity with a reason reveals them (audited)"})
     actions = fields.List(fields.String(), metadata={"description": "what you may do now"})
 
 
@@ -199,3 +200,41 @@ class InfoAnsweredSchema(Schema):
     code = fields.String()
     status = fields.String()
     due_at = fields.DateTime(allow_none=True)
+
+
+class IdentityRequestSchema(Schema):
+    reason = fields.String(required=True, validate=Length(5, 500), metadata={
+        "description": "why you need the reporter's identity (5–500 characters); recorded"})
+
+
+class ReporterIdentitySchema(Schema):
+    name = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    masked = fields.Boolean()
+    viewed_at = fields.DateTime()
+
+
+class IdentityViewsQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    report = fields.String(validate=Length(1, 16), metadata={"description": "one report's code"})
+    page = fields.Integer(load_default=1, validate=Range(1, 100_000))
+    page_size = fields.Integer(load_default=50, validate=Range(1, 200))
+
+
+class IdentityViewSchema(Schema):
+    at = fields.DateTime()
+    actor = fields.String()
+    username = fields.String()
+    role = fields.String()
+    report_code = fields.String()
+    reason = fields.String()
+
+
+class IdentityViewPageSchema(Schema):
+    items = fields.List(fields.Nested(IdentityViewSchema))
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
