@@ -216,9 +216,6 @@ class ReporterIdentitySchema(Schema):
 
 
 class IdentityViewsQuerySchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
     report = fields.String(validate=Length(1, 16), metadata={"description": "one report's code"})
     page = fields.Integer(load_default=1, validate=Range(1, 100_000))
     page_size = fields.Integer(load_default=50, validate=Range(1, 200))
