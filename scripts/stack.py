@@ -117,7 +117,15 @@ def spawn(cmd: list[str], name: str, env: dict | None = None, restart: bool = Tr
                           name=name)
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def stop_all() -> None:
+    """Stop every child, then the PostgreSQL cluster. Not interruptible: a second Ctrl-C (or a
+    service manager's SIGTERM to the whole group) raised inside it left gunicorn and the
+    worker running with nobody to stop them."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
     children.stop_all(timeout=10)
     for stop in reversed(stops):
         stop()
@@ -206,11 +214,19 @@ def test(pytest_args: list[str]) -> int:
 
 
 def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt  # `kill`, a closed terminal or a service manager stop like Ctrl-C
+    """`kill`, a closed terminal or a service manager stop, like Ctrl-C: stop once. The signals
+    that follow are ignored from here on, so none lands between this and stop_all()."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def handle_signals() -> None:
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _interrupt)
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGHUP, _interrupt)
+    handle_signals()
     mode = sys.argv[1] if len(sys.argv) > 1 else "run"
     sys.exit(run() if mode == "run" else test(sys.argv[2:]))
