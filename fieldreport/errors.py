@@ -141,6 +141,8 @@ CATALOGUE: dict[str, Entry] = {k: Entry(*v) for k, v in {
                                 "Yêu cầu đầu tiên với khóa này đang được xử lý."),
     "idempotency_key_reused": (409, "This Idempotency-Key was already used for a different request.",
                                "Idempotency-Key này đã được dùng cho một yêu cầu khác."),
+    "identity_forbidden": (403, "Only dispatchers and administrators may see a reporter's identity.",
+                           "Chỉ điều phối viên và quản trị viên được xem danh tính người phản ánh."),
     "illegal_transition": (409, "The report's status does not allow this action.",
                            "Trạng thái hiện tại của phản ánh không cho phép thao tác này."),
     "internal_error": (500, "Internal error.", "Lỗi hệ thống."),
