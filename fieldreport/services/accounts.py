@@ -45,15 +45,19 @@ def change_password(user: User, current: str, new: str, ip: str) -> None:
     if new == current:
         raise Unprocessable("password_unchanged", "The new password is the same as the current one.",
                             "Mật khẩu mới trùng với mật khẩu hiện tại.", field="new_password")
+    _check_strength(new)
     _set_password(user, new)
     db.session.commit()
 
 
-def _set_password(user: User, password: str) -> None:
+def _check_strength(password: str) -> None:
     if len(password) < PASSWORD_MIN_LENGTH:
         raise Unprocessable("password_too_short",
                             f"A password needs at least {PASSWORD_MIN_LENGTH} characters.",
                             f"Mật khẩu cần ít nhất {PASSWORD_MIN_LENGTH} ký tự.", field="password")
+
+
+def _set_password(user: User, password: str) -> None:
     user.password_hash = security.hash_password(password)
     db.session.flush()
     auth.revoke_all(user.id)
@@ -61,7 +65,9 @@ def _set_password(user: User, password: str) -> None:
 
 def save_user(username: str, role: str, unit_code: str | None, full_name: str | None,
               password: str) -> User:
-    """Create a user, or update one (a new password ends all of its sessions)."""
+    """Create a user, or update one (a new password ends all of its sessions); checked
+    before anything is written."""
+    _check_strength(password)
     unit = db.session.scalar(select(Unit).where(Unit.code == unit_code)) if unit_code else None
     if unit_code and unit is None:
         raise NotFound("unit_not_found", f"No unit {unit_code}.", f"Không có đơn vị {unit_code}.")

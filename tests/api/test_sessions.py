@@ -78,6 +78,10 @@ def test_a_password_change_ends_every_session(app, client, db_session):
 
 def test_an_operator_password_reset_ends_every_session(app, client, db_session):
     token = login(client, "power.staff")
+    short = app.test_cli_runner().invoke(args=["create-user", "power.staff", "--role", "staff", "--unit",
+                                               "PC-66", "--password", "short"])
+    assert short.exit_code != 0 and "10 characters" in short.output
+    assert client.get(ME, headers=bearer(token)).status_code == 200  # refused: nothing changed
     out = app.test_cli_runner().invoke(args=["create-user", "power.staff", "--role", "staff", "--unit",
                                              "PC-66", "--password", "reset-by-operator"])
     assert out.exit_code == 0, out.output
