@@ -1,5 +1,7 @@
 """gunicorn settings; each value can be overridden on the command line."""
 import os
+import shutil
+import tempfile
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
@@ -26,3 +28,23 @@ def on_starting(server):
     from config.settings import Config
     from fieldreport.deploy import refuse_demo_passwords
     refuse_demo_passwords(Config())
+
+# Prometheus multiprocess mode: each worker writes its samples to files in this directory and
+# /metrics sums them, so a scrape counts every worker's requests, not those of the one worker
+# that answered it. Set here, before any worker imports prometheus_client (preload_app is off);
+# one directory per gunicorn (its port), emptied when the arbiter starts (a previous run's
+# files would be summed too).
+metrics_dir = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    os.path.join(tempfile.gettempdir(), f"fieldreport-prometheus-{os.environ.get('PORT', '8000')}"))
+
+
+def on_starting(server):
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    os.makedirs(metrics_dir, exist_ok=True)
+
+
+def child_exit(server, worker):
+    """A dead worker's counters stay in the sum; its live gauges are dropped."""
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid, metrics_dir)

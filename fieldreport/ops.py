@@ -1,10 +1,12 @@
 """Operations endpoints: liveness, readiness of each dependency, Prometheus metrics."""
 from __future__ import annotations
 
+import os
 import time
 
 from flask import Blueprint, Response, g, jsonify, request
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram,
+                               generate_latest, multiprocess)
 from sqlalchemy import text
 
 from fieldreport.extensions import db, queues, storage
@@ -104,4 +106,14 @@ def readyz():
 
 @bp.get("/metrics")
 def metrics():
-    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _registry() -> CollectorRegistry:
+    """Under gunicorn (config/gunicorn.conf.py sets PROMETHEUS_MULTIPROC_DIR) the sum of every
+    worker's samples; in a single process (flask run, tests) this process's registry."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry

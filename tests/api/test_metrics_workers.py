@@ -1,0 +1,62 @@
+"""/metrics under the real gunicorn with two workers: a scrape answers the sum of both workers'
+counters (prometheus_client multiprocess mode, set up by config/gunicorn.conf.py)."""
+from __future__ import annotations
+
+import os
+import re
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from scripts.procs import BIN, Processes, free_port, wait_port
+from tests.api.test_ops import metric
+from tests.conftest import ROOT
+
+OK = {"method": "GET", "endpoint": "ops.healthz", "status": "200"}
+
+
+@pytest.fixture(scope="module")
+def two_workers(app, config, s3_server, tmp_path_factory):
+    """gunicorn with two workers on the session's database; yields (base URL, metrics dir)."""
+    port = free_port()
+    metrics_dir = tmp_path_factory.mktemp("prometheus")
+    (metrics_dir / "counter_1.db").write_bytes(b"stale")  # a previous run's file: emptied on start
+    env = dict(os.environ, FIELDREPORT_DATABASE_URL=config.DATABASE_URL,
+               FIELDREPORT_REDIS_URL=config.REDIS_URL, FIELDREPORT_QUEUE_PREFIX=f"fieldreport-metrics-{port}",
+               FIELDREPORT_S3_ENDPOINT=s3_server.endpoint, FIELDREPORT_S3_PUBLIC_ENDPOINT=s3_server.endpoint,
+               FIELDREPORT_S3_ACCESS_KEY=s3_server.key, FIELDREPORT_S3_SECRET_KEY=s3_server.secret,
+               FIELDREPORT_S3_BUCKET=config.S3_BUCKET, FIELDREPORT_SECRET_KEY="gunicorn-test-secret",
+               FIELDREPORT_LOG_JSON="0", PORT=str(port), HOST="127.0.0.1", WEB_CONCURRENCY="2",
+               GUNICORN_THREADS="2", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    procs = Processes()
+    log = tmp_path_factory.mktemp("gunicorn") / "api.log"
+    procs.spawn([str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"], env=env, cwd=ROOT, log=log)
+    try:
+        wait_port(port, "gunicorn", timeout=60)
+        yield f"http://127.0.0.1:{port}", metrics_dir
+    finally:
+        procs.stop_all()
+
+
+def _get(url: str) -> str:
+    req = urllib.request.Request(url, headers={"Connection": "close"})  # a new connection each time
+    with urllib.request.urlopen(req, timeout=120) as resp:
+        return resp.read().decode()
+
+
+def _workers_counted(metrics_dir) -> set[str]:
+    return {m.group(1) for f in metrics_dir.iterdir() if (m := re.fullmatch(r"counter_(\d+)\.db", f.name))}
+
+
+def test_a_scrape_sums_the_counters_of_every_worker(two_workers):
+    base, metrics_dir = two_workers
+    assert "1" not in _workers_counted(metrics_dir)  # the stale file went when gunicorn started
+    sent = 0
+    with ThreadPoolExecutor(8) as pool:
+        while len(_workers_counted(metrics_dir)) < 2 and sent < 2000:  # both workers answered some
+            list(pool.map(_get, [f"{base}/healthz"] * 40))
+            sent += 40
+    assert len(_workers_counted(metrics_dir)) == 2
+    scrapes = [_get(f"{base}/metrics") for _ in range(6)]  # answered by either worker
+    assert [metric(s, "fieldreport_http_requests_total", **OK) for s in scrapes] == [sent] * 6
