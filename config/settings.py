@@ -115,6 +115,8 @@ class Config:
         self.PUSH_ALLOWED_ORIGINS = _env("PUSH_ALLOWED_ORIGINS", (
             "https://fcm.googleapis.com,https://updates.push.services.mozilla.com,"
             "https://*.push.apple.com,https://*.notify.windows.com"))
+        # A caller's SMS receipt may carry a signed link to add photos to their report, valid this long.
+        self.CALL_PHOTO_LINK_DAYS = _int("CALL_PHOTO_LINK_DAYS", 7)
         self.SMS_EVENTS = _env("SMS_EVENTS", "info_requested,extended,resolved,rejected,duplicate,reopened")
         self.SMS_NOTIFY_TEMPLATE = _env("SMS_NOTIFY_TEMPLATE", "{message} {url}")
         self.SUBSCRIBE_RATE_PER_HOUR = _int("SUBSCRIBE_RATE_PER_HOUR", 60)

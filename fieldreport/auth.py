@@ -5,7 +5,9 @@ Policy in one place, reused by the API, the web console and the services:
 - staff: the reports of their own unit;
 - dispatcher: every report (and the reporter's contact), the triage queue, assignment;
 - supervisor: read everything in their unit's subtree, reopen and reassign there;
-- admin: everything, plus the admin endpoints.
+- admin: everything, plus the admin endpoints;
+- operator: records hotline calls and reception-desk visits for citizens (the console's call
+  page), and nothing else: no queue, no report's details, no indicators.
 A report of another unit answers 403, not 404: report codes are public tracking codes (the
 citizen's view shows any report by its code), so hiding existence protects nothing, and staff
 given a code by phone learn that it is with another unit.
@@ -28,6 +30,8 @@ STAFF_ROLES = ("staff", "dispatcher", "supervisor", "admin")
 API, CONSOLE = "api", "console"  # token kinds: a bearer token, a console session id
 ALL_REPORTS_ROLES = ("dispatcher", "admin")
 CONTACT_ROLES = ("dispatcher", "admin")  # who sees the reporter's identity
+INTAKE_ROLES = ("operator", "dispatcher", "admin")  # who records a call for a citizen
+CONSOLE_ROLES = (*STAFF_ROLES, "operator")  # who may sign in to the console
 
 _dummy_hash: str | None = None
 

@@ -8,6 +8,7 @@ import click
 from flask import Flask, current_app
 
 from fieldreport.extensions import storage
+from fieldreport.models.user import ROLES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,7 +71,7 @@ def init_app(app: Flask) -> None:
 
     @app.cli.command("create-user")
     @click.argument("username")
-    @click.option("--role", type=click.Choice(["citizen", "staff", "dispatcher", "supervisor", "admin"]), required=True)
+    @click.option("--role", type=click.Choice(list(ROLES)), required=True)
     @click.option("--unit", "unit_code", default=None, help="unit code the user belongs to")
     @click.option("--name", "full_name", default=None)
     @click.password_option()

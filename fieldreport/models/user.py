@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldreport.models.base import Base, created_at
 
-ROLES = ("citizen", "staff", "dispatcher", "supervisor", "admin")
+ROLES = ("citizen", "operator", "staff", "dispatcher", "supervisor", "admin")
 
 
 class User(Base):

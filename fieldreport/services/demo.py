@@ -71,6 +71,8 @@ USERS = [
     ("power.staff", "Nhân viên Điện lực Đắk Lắk", "staff", "PC-66"),
     ("urenco.staff", "Nhân viên Môi trường đô thị", "staff", "URENCO-BMT"),
     ("citizen", "Nguyễn Văn Dân", "citizen", None),
+    ("hotline", "Tổng đài viên đường dây nóng 1022", "operator", "IOC-66"),
+    ("bmt.counter", "Bộ phận một cửa phường Buôn Ma Thuột", "operator", "UBND-24133"),
 ]
 DEMO_API_CLIENT = "demo-open311-client"
 DEMO_USERNAMES = tuple(u[0] for u in USERS)

@@ -59,6 +59,7 @@ class Submission:
     # the report's transaction so that no event is missed: a Zalo user, a caller's phone.
     subscribe: list[tuple[str, str]] = field(default_factory=list)
     intake_user: User | None = None  # the operator who took a call: the intake actor, never public
+    event_data: dict = field(default_factory=dict)  # more about the receipt, kept in its event
 
 
 @dataclass
@@ -106,7 +107,8 @@ def submit(s: Submission) -> Receipt:
     _check_text(s)
     _check_contact(category, s)
     incoming = _photos(s)
-    if category.photo_required and not incoming:
+    # A call has no photo to attach: the caller may send one later by the SMS link (services/calls).
+    if category.photo_required and not incoming and s.intake_user is None:
         raise Unprocessable("photo_required", "This category needs at least one photo.",
                             "Loại phản ánh này cần ít nhất một ảnh.")
     lon, lat, source = _location(s, incoming)
@@ -142,14 +144,12 @@ def _create(s, category, attributes, incoming, lon, lat, source, area_id, scope,
         db.session.add(Subscription(report_id=report.id, channel=sub_channel, address=address, keys={},
                                     role="reporter", lang="vi"))
     db.session.flush()
-    if s.intake_user is not None:  # taken by an operator for a caller: their act, not a citizen's
-        events.record(report, "submitted", user=s.intake_user, to_status="submitted",
-                      data={"channel": s.channel, "photos": len(incoming), "location_source": source,
-                            "intake": "operator"})
-    else:
-        events.record(report, "submitted", user=s.user, actor=None if s.user else "citizen",
-                      to_status="submitted",
-                      data={"channel": s.channel, "photos": len(incoming), "location_source": source})
+    # Taken by an operator for a caller: the operator is the intake actor (an event's actor
+    # never leaves the staff side: services/disclosure.py).
+    by = {"user": s.intake_user} if s.intake_user else {"user": s.user, "actor": None if s.user else "citizen"}
+    events.record(report, "submitted", **by, to_status="submitted",
+                  data={**s.event_data, "channel": s.channel, "photos": len(incoming),
+                        "location_source": source})
     outbox.record("routing", "workers.jobs.route_report", report.id)
     for item in incoming:
         photo = photos.attach(item, report.id)

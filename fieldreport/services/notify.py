@@ -106,11 +106,16 @@ def _payload(report: Report, ev: Event, kind: str, unit: Unit | None, viewer: di
     vi, en = MESSAGES[kind]
     fields_vi, fields_en = (citizen_fields(report, ev, unit.name if unit else None, lang, viewer)
                             for lang in (True, False))
+    message_vi, message_en = vi.format(**fields_vi).strip(), en.format(**fields_en).strip()
+    if kind == "submitted" and (ev.data or {}).get("photo_link") and viewer >= disclosure.Viewer.REPORTER:
+        from fieldreport.services import calls  # at call time (see for_event)
+        link = calls.photo_link(report.code)  # an operator took the report: photos from the caller's phone
+        message_vi += f" Gửi ảnh hiện trường tại: {link}"
+        message_en += f" Send photos of the place here: {link}"
     return {"kind": kind, "report_code": report.code, "status": report.status,
             "unit_code": unit.code if unit else None, "due_at": _iso(report.due_at),
             "citizen_due_at": _iso(report.citizen_due_at), "event_id": ev.id,
-            "message_vi": vi.format(**fields_vi).strip(), "message_en": en.format(**fields_en).strip(),
-            **_links(report, ev, kind)}
+            "message_vi": message_vi, "message_en": message_en, **_links(report, ev, kind)}
 
 
 def for_event(report: Report, ev: Event, kind: str) -> list[Notification]:
@@ -154,10 +159,10 @@ def _links(report: Report, ev: Event, kind: str) -> dict:
     return out
 
 
-def enqueue(report: Report, ev: Event, kind: str, payload: dict, targets: list[tuple]) -> list[Notification]:
+def enqueue(report: Report, ev: Event | None, kind: str, payload: dict, targets: list[tuple]) -> list[Notification]:
     """Write one notification per (channel, recipient[, subscription id]) and its delivery job,
-    in this transaction."""
-    rows = [Notification(report_id=report.id, event_id=ev.id, channel=t[0], recipient=t[1],
+    in this transaction (`ev` None: a message that answers no event, e.g. a supporter's receipt)."""
+    rows = [Notification(report_id=report.id, event_id=ev.id if ev else None, channel=t[0], recipient=t[1],
                          subscription_id=t[2] if len(t) > 2 else None, kind=kind, payload=payload)
             for t in targets]
     db.session.add_all(rows)

@@ -28,6 +28,7 @@ from fieldreport.models.base import utcnow
 from fieldreport.services import disclosure, public
 
 CHANNELS = ("push", "sms", "email")
+OPERATOR_CHANNELS = ("hotline", "counter")  # reports an operator took for a caller (services/calls)
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 _ID = re.compile(r"[0-9]{1,18}")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -163,5 +164,7 @@ def recipients(report: Report, kind: str) -> list[Subscription]:
     rows = db.session.scalars(select(Subscription).where(Subscription.report_id == report.id,
                                                          Subscription.unsubscribed_at.is_(None))
                               .order_by(Subscription.id)).all()
+    if report.channel in OPERATOR_CHANNELS:
+        sms_kinds.add("submitted")  # a caller has no screen showing the code: the receipt is an SMS
     return [s for s in rows if (s.channel != "sms" or kind in sms_kinds)
             and (s.channel != "zalo" or kind != "submitted")]

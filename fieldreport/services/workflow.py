@@ -295,7 +295,7 @@ def resolve(report: Report, user: User | None, answer: str | None, photos: list[
     if not photos:
         raise Unprocessable("after_photo_required", "Attach at least one photo of the result.",
                             "Cần đính kèm ít nhất một ảnh sau khi xử lý.", field="photos")
-    saved = _save_photos(report, photos, kind="after")
+    saved = save_photos(report, photos, kind="after")
     now = utcnow()
     report.accepted_at = report.accepted_at or now
     _responded(report, now)
@@ -446,7 +446,7 @@ def _iso(value: datetime | None) -> str | None:
 
 # -- helpers with side effects beyond the report row --------------------------------------
 
-def _save_photos(report: Report, data: list[bytes], kind: str) -> list[Photo]:
+def save_photos(report: Report, data: list[bytes], kind: str) -> list[Photo]:
     """Check every image, store the originals (before the commit), add rows, queue derivatives."""
     cfg = current_app.config
     if len(data) > cfg["PHOTO_MAX_COUNT"]:

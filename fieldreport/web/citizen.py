@@ -5,8 +5,9 @@ import re
 
 from flask import Blueprint, current_app, redirect, render_template, request, send_from_directory, url_for
 
-from fieldreport.services import categories, public
-from fieldreport.web.i18n import t
+from fieldreport.errors import DomainError
+from fieldreport.services import calls, categories, photos, public
+from fieldreport.web.i18n import current_lang, t
 
 bp = Blueprint("citizen", __name__)
 
@@ -57,6 +58,25 @@ def track(code: str):
         error = t("track_not_found", code=norm) if norm else t("track_bad_code")
         return render_template("citizen/track_lookup.html", code=code, error=error), 404
     return render_template("citizen/track.html", code=norm)
+
+
+@bp.route("/r/<code>/photos", methods=["GET", "POST"])
+def call_photos(code: str):
+    """The link of an operator-taken report's receipt SMS: the caller adds photos from their phone."""
+    token = request.values.get("t", "")
+    norm = public.normalize_code(code) if CODE_RE.match(code) else None
+    if norm is None:
+        return render_template("citizen/track_lookup.html", code=code, error=t("track_bad_code")), 404
+    calls.check_photo_token(norm, token)  # 403 page for a wrong or expired link
+    done = error = None
+    status = 200
+    if request.method == "POST":
+        try:
+            done = calls.add_photos(norm, token, photos.read_files(request.files.getlist("photos")))
+        except DomainError as exc:
+            error, status = (exc.message_vi if current_lang() == "vi" else exc.message_en), exc.status
+    return render_template("citizen/call_photos.html", code=norm, token=token, done=done, error=error,
+                           max_photos=current_app.config["PHOTO_MAX_COUNT"]), status
 
 
 @bp.get("/signin")

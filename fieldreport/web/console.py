@@ -61,13 +61,14 @@ def login():
         else:
             if user.role == "citizen":  # the right password, the wrong door
                 error, citizen = t("citizen_elsewhere"), True
-            elif user.role not in auth.STAFF_ROLES:
+            elif user.role not in auth.CONSOLE_ROLES:
                 error = t("bad_login")
             else:
                 web_session.sign_in(token)
                 target = request.args.get("next") or ""
                 if not target.startswith("/console"):  # never an open redirect
                     target = url_for("web.dashboard.index") if user.role == "supervisor" \
+                        else url_for("web.calls.index") if user.role == "operator" \
                         else url_for("web.console.queue")
                 return redirect(target)
     return render_template("console/login.html", error=error, citizen=citizen), 401 if error else 200

@@ -46,7 +46,7 @@ def check_csrf() -> None:
 def load_user() -> User | None:
     """The signed-in staff user of this console session."""
     user = auth.lookup(session.get(SESSION_ID), auth.CONSOLE)[0]
-    g.console_user = user if user is not None and user.role in auth.STAFF_ROLES else None
+    g.console_user = user if user is not None and user.role in auth.CONSOLE_ROLES else None
     return g.console_user
 
 
