@@ -21,7 +21,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from fieldreport import contact, security
-from fieldreport.errors import Forbidden, Invalid, Unprocessable
+from fieldreport.errors import Forbidden, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Area, Photo, Report, Subscription, User
 from fieldreport.models.report import OPEN_STATUSES
@@ -63,7 +63,7 @@ def caller_phone(raw: str | None) -> str | None:
 def record(call: Call, operator: User) -> dict:
     """Make the report of a call; returns its code and what the caller will be sent."""
     if call.channel not in CHANNELS:
-        raise Invalid("bad_channel", f"channel must be one of {', '.join(CHANNELS)}.",
+        raise Unprocessable("bad_channel", f"channel must be one of {', '.join(CHANNELS)}.",
                       f"Kênh tiếp nhận phải là một trong {', '.join(CHANNELS)}.")
     phone = caller_phone(call.phone)
     if call.photo_link and phone is None:
