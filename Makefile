@@ -16,10 +16,11 @@ deps: system-deps $(VENV)/.installed
 system-deps:
 	@WITH_BROWSER=1 scripts/system-deps.sh
 
-$(VENV)/.installed: requirements.txt
+# Development and CI install the tests and tools too; production installs requirements.txt only.
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
 screenshots: deps
