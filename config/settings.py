@@ -40,6 +40,9 @@ class Config:
         self.S3_SECURE = _bool("S3_SECURE", False)
         self.S3_REGION = _env("S3_REGION", "us-east-1")
         self.S3_BUCKET = _env("S3_BUCKET", "fieldreport")
+        # Personal data (Decree 13/2023): months after a report is finished (closed, or resolved,
+        # rejected or marked duplicate and left so) until the retention job anonymises it; 0 = never.
+        self.RETENTION_MONTHS = _int("RETENTION_MONTHS", 24)
         # Zalo Official Account channel: off unless ZALO_OA_SECRET is set.
         self.ZALO_APP_ID = _env("ZALO_APP_ID", "")
         self.ZALO_APP_SECRET = _env("ZALO_APP_SECRET", "")  # OAuth: refreshing the access token

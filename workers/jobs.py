@@ -5,7 +5,7 @@ from datetime import date
 
 from fieldreport.services import notify, outbox, routing
 from fieldreport.services import idempotency, photos
-from fieldreport.services import sla, zalo
+from fieldreport.services import erasure, sla, zalo
 from fieldreport.services.indicators import export_jobs, rollups
 
 
@@ -30,6 +30,11 @@ def collect_orphans() -> dict:
 def purge_idempotency_keys() -> int:
     """Forget idempotency keys older than clients retry with (periodic)."""
     return idempotency.purge()
+
+
+def retention_sweep() -> int:
+    """Anonymise reports finished more than RETENTION_MONTHS ago (periodic, daily)."""
+    return erasure.retention_sweep()
 
 
 def route_report(report_id: int) -> str:

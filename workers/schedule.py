@@ -22,4 +22,5 @@ PERIODIC = [
     ("workers.jobs.purge_idempotency_keys", "default", 24 * 3600),
     ("workers.jobs.sla_sweep", "default", 300),
     ("workers.jobs.refresh_rollups", "default", 60),
+    ("workers.jobs.retention_sweep", "default", 24 * 3600),
 ]

@@ -396,3 +396,12 @@ def derivatives(data: bytes, *, display_max: int = 2048, thumb_max: int = 320,
     # resize() makes the thumbnail straight from the display copy: no second full-size copy.
     thumb = display.resize(_fit(display.size, thumb_max), Image.Resampling.LANCZOS, reducing_gap=2.0)
     return {"display": _encode(display), "thumb": _encode(thumb)}
+
+
+def without_metadata(data: bytes, *, max_pixels: int = 200_000_000, max_decoded_pixels: int = 50_000_000,
+                     max_bytes: int = 15 * 1024 * 1024) -> Derivative:
+    """The photo at full (decodable) size as an upright sRGB JPEG with no metadata at all: what
+    an erased report keeps of its private original (the evidence, not the EXIF time, GPS or
+    device)."""
+    return derivatives(data, display_max=1 << 16, thumb_max=1, max_pixels=max_pixels,
+                       max_decoded_pixels=max_decoded_pixels, max_bytes=max_bytes)["display"]

@@ -66,6 +66,11 @@ class Report(Base):
     rating_comment: Mapped[str | None] = mapped_column(Text)
     rated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     routing: Mapped[dict | None] = mapped_column(JSONB)  # explain: rule, area, distance
+    # Personal data erased (on the citizen's request, an admin's, or by the retention job):
+    # when, by whom ("citizen", "admin:<username>", "retention") and the admin's reason.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    erased_by: Mapped[str | None] = mapped_column(String(120))
+    erased_reason: Mapped[str | None] = mapped_column(String(500))
 
     photos: Mapped[list["Photo"]] = relationship(back_populates="report", order_by="Photo.id")
 

@@ -7,6 +7,7 @@ presigned GET URLs of "pub/" keys (services.public.photo_path), never the origin
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -170,6 +171,18 @@ def make_derivatives(photo_id: int) -> str:
     photo.thumb_key = public_key(photo.id, "thumb")
     db.session.commit()
     return "made"
+
+
+def strip_original(photo: Photo) -> None:
+    """Replace a private original by a metadata-free copy (erasure): stored under its own
+    content hash, so another photo sharing the old object keeps it and the orphan collector
+    removes it once nothing refers to it. The caller commits."""
+    clean = images.without_metadata(storage.get(photo.key), **_limits(current_app.config))
+    sha = hashlib.sha256(clean.data).hexdigest()
+    storage.put(f"orig/{sha}", clean.data, clean.mime)
+    photo.sha256, photo.key, photo.mime, photo.size_bytes = sha, f"orig/{sha}", clean.mime, len(clean.data)
+    photo.taken_at = None
+    photo.gps = None
 
 
 def collect_orphans(grace: timedelta = ORPHAN_GRACE) -> dict:

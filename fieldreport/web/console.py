@@ -13,7 +13,7 @@ from fieldreport.errors import DomainError, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Area, Category, Unit
 from fieldreport.models.report import REJECT_REASONS, STATUSES
-from fieldreport.services import accounts, console_read, photos, privacy, workflow
+from fieldreport.services import accounts, console_read, erasure, photos, privacy, workflow
 from fieldreport.web import maps, session as web_session
 from fieldreport.web.i18n import (current_lang, fmt_datetime, local_tz, parse_date, parse_local_datetime,
                                   status_label, t, unit_kind_label, unit_name)
@@ -194,6 +194,21 @@ def reveal_identity(code: str):
     resp = make_response(_detail_page(code, identity=identity))
     resp.headers["Cache-Control"] = "no-store"
     return resp
+
+
+@bp.post("/reports/<code>/erase")
+@web_session.login_required("admin")
+def erase(code: str):
+    """An admin erases the reporter's personal data on their request (reason recorded)."""
+    code = code.upper()
+    try:
+        erasure.erase_by_admin(code, g.console_user, _form("reason"))
+    except DomainError as exc:
+        db.session.rollback()
+        message = exc.message_vi if current_lang() == "vi" else exc.message_en
+        return _detail_page(code, failed="erase", error=message, status=exc.status)
+    flash(t("erased_done", code=code), "ok")
+    return redirect(url_for("web.console.detail", code=code), 303)
 
 
 @bp.get("/identity-views")

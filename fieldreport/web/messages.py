@@ -87,6 +87,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unit_question": ("Câu hỏi của đơn vị xử lý", "The unit's question"),
     "your_answer": ("Bạn đã trả lời", "Your answer"),
     "info_sent": ("Đã gửi thông tin bổ sung. Cảm ơn bạn!", "Thank you, your answer was sent."),
+    "erase_title": ("Xoá dữ liệu cá nhân của bạn", "Erase your personal data"),
+    "erase_help": ("Họ tên, số điện thoại, email, vị trí và thời điểm chụp trong ảnh gốc và các số điện thoại, "
+                   "email trong lời bạn viết sẽ bị xoá. Phản ánh vẫn được xử lý, ẩn danh; bạn sẽ không "
+                   "nhận được thông báo nữa.",
+                   "Your name, phone, e-mail, the position and time inside your original photos and any phone "
+                   "number or e-mail in what you wrote are erased. The report is still handled, anonymously; "
+                   "you will get no more notifications."),
+    "erase_button": ("Xoá dữ liệu cá nhân", "Erase my personal data"),
+    "erase_confirm": ("Xoá dữ liệu cá nhân của bạn khỏi phản ánh này? Không thể hoàn tác.",
+                      "Erase your personal data from this report? This cannot be undone."),
+    "erase_done": ("Đã xoá dữ liệu cá nhân của bạn khỏi phản ánh.", "Your personal data were erased from the report."),
     "extended_to": ("Gia hạn đến", "Extended to"),
     "extended": ("đã gia hạn", "extended"),
     "reject_reason": ("Lý do không tiếp nhận", "Why it was not accepted"),
@@ -231,6 +242,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
                              "The reason, your name and the time are recorded in the personal-data access log."),
     "identity_logged": ("(đã ghi nhật ký)", "(recorded in the access log)"),
     "identity_views": ("Nhật ký xem danh tính", "Identity access log"),
+    "personal_data": ("Dữ liệu cá nhân", "Personal data"),
+    "erased_on": ("Đã xoá lúc", "Erased on"),
+    "erase_personal_data": ("Xoá dữ liệu cá nhân theo yêu cầu", "Erase personal data on request"),
+    "erase_reason": ("Yêu cầu của ai, nhận qua đâu", "Whose request, and how it came"),
+    "erase_help_staff": ("Họ tên, liên hệ, đăng ký nhận tin, siêu dữ liệu ảnh gốc và dữ liệu cá nhân trong lời "
+                         "người dân bị xoá; phản ánh vẫn được tính trong chỉ số.",
+                         "Name, contacts, subscriptions, original photos' metadata and personal data in the "
+                         "citizen's words are erased; the report still counts in the indicators."),
+    "erased_done": ("Đã xoá dữ liệu cá nhân của phản ánh {code}.", "Personal data of report {code} erased."),
     "identity_views_intro": ("Mỗi lần điều phối viên hoặc quản trị viên xem danh tính người phản ánh "
                              "(Nghị định 13/2023/NĐ-CP). Nhật ký chỉ được ghi thêm, không sửa, không xoá.",
                              "Every time a dispatcher or administrator read a reporter's identity (Decree "

@@ -17,10 +17,10 @@ from werkzeug.datastructures import CombinedMultiDict
 from fieldreport import auth, security
 from fieldreport.api.reports.schemas import (
     AdditionCreatedSchema, AdditionSubmitSchema, CitizenTokenHeaderSchema, FollowSchema, IntakeHeadersSchema, ListQuerySchema, MyReportSchema, NearbyItemSchema,
-    NearbyQuerySchema, RatingSchema, ReopenSchema, ReportCreatedSchema, ReportJsonSchema,
+    ErasedSchema, ErasureSchema, NearbyQuerySchema, RatingSchema, ReopenSchema, ReportCreatedSchema, ReportJsonSchema,
     ReportPageSchema, ReportSubmitSchema, ReportViewSchema)
 from fieldreport.errors import Invalid, Unauthorized, wants_vietnamese
-from fieldreport.services import citizen, intake, photos, public
+from fieldreport.services import citizen, erasure, intake, photos, public
 from fieldreport.services.disclosure import Viewer
 
 parser = FlaskParser()
@@ -138,6 +138,17 @@ class ReportRating(MethodView):
         """Rate a resolved report (once, 1–5)"""
         report = citizen.rate(code, body["rating"], body.get("comment"), _token(body), signed_in_user())
         return public.view(report, wants_vietnamese(), Viewer.REPORTER)
+
+
+@blp.route("/reports/<string:code>/erasure")
+class ReportErasure(MethodView):
+    @blp.arguments(ErasureSchema)
+    @blp.response(200, ErasedSchema)
+    def post(self, body, code):
+        """Erase my personal data from this report: name, contacts, photo metadata, personal
+        data in my words (the report itself stays, anonymous, and keeps counting)"""
+        report = erasure.erase_for_citizen(code, _token(body), signed_in_user())
+        return {"code": report.code, "erased_at": report.erased_at}
 
 
 @blp.route("/reports/<string:code>/reopen")

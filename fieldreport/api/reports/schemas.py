@@ -347,6 +347,18 @@ class RatingSchema(Schema):
     citizen_token = Str(validate=CITIZEN_TOKEN, metadata={"description": "or X-Citizen-Token"})
 
 
+class ErasureSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    citizen_token = Str(validate=CITIZEN_TOKEN, metadata={"description": "or X-Citizen-Token"})
+
+
+class ErasedSchema(Schema):
+    code = fields.String()
+    erased_at = fields.DateTime()
+
+
 class ReopenSchema(Schema):
     class Meta:
         unknown = EXCLUDE

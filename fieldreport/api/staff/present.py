@@ -106,6 +106,7 @@ def detail(report: Report, user: User) -> dict:
                                                   .order_by(Addition.id))],
         # Masked even for the roles that may reveal it: a reveal asks why and is audited.
         "reporter": privacy.masked(report, user),
+        "erased_at": report.erased_at,
         "actions": workflow.allowed_actions(user, report),
     })
     return out

@@ -20,7 +20,7 @@ from fieldreport.api.staff.schemas import (
     ProvideInfoSchema, StaffQueuePageSchema, StaffQueueQuerySchema, ReassignSchema, ReasonSchema,
     RejectSchema, StaffReportDetailSchema, RequestInfoSchema, ResolveSchema, TransferSchema, UnitSchema)
 from fieldreport.auth import CONTACT_ROLES, STAFF_ROLES, require_roles
-from fieldreport.services import citizen, photos, privacy, workflow
+from fieldreport.services import citizen, erasure, photos, privacy, workflow
 
 parser = FlaskParser()
 
@@ -86,6 +86,19 @@ class ReporterIdentity(MethodView):
         report = workflow.load(code)
         workflow.ensure_visible(user, report)
         return privacy.reveal(report, user, body["reason"]), 200, {"Cache-Control": "no-store"}
+
+
+@blp.route("/staff/reports/<string:code>/erasure")
+class Erasure(MethodView):
+    @require_roles("admin")
+    @blp.doc(security=BEARER)
+    @blp.arguments(IdentityRequestSchema)
+    @blp.response(200, DETAIL)
+    def post(self, body, code):
+        """Erase the reporter's personal data on their request (reason: whose request, how it came)"""
+        user = auth.current_user()
+        report = erasure.erase_by_admin(code, user, body["reason"])
+        return present.detail(report, user)
 
 
 @blp.route("/staff/identity-views")

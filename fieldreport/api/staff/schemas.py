@@ -105,6 +105,8 @@ class StaffReportDetailSchema(StaffReportSummarySchema):
     reporter = fields.Dict(allow_none=True, metadata={
         "description": "name, phone, email masked (\"09xx xxx 678\"), dispatcher and admin only; "
                        "POST …/reporter-identity with a reason reveals them (audited)"})
+    erased_at = fields.DateTime(allow_none=True, metadata={
+        "description": "when the reporter's personal data were erased (request or retention)"})
     actions = fields.List(fields.String(), metadata={"description": "what you may do now"})
 
 

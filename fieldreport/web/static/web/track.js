@@ -84,6 +84,7 @@
     show("rate-card", resolved && !rated && reporter);
     show("reopen-card", resolved && reporter && r.reopen_allowed !== false);
     show("need-token", resolved && !reporter);
+    show("erase-card", reporter);
     if (rated) flash(FR.t("rated") + ": " + r.rating + "/5", true);
   }
 
@@ -205,6 +206,12 @@
       FR.api(API + encodeURIComponent(code) + "/reopen", { method: "POST", headers: auth(),
         json: { reason: $("reopen-reason").value.trim() } })
         .then(function () { $("reopen-card").hidden = true; return load(); }, function (err) { flash(FR.problemText(err)); });
+    });
+    $("erase-me").addEventListener("click", function () {
+      if (!window.confirm(FR.t("erase_confirm"))) return;
+      FR.api(API + encodeURIComponent(code) + "/erasure", { method: "POST", headers: auth(), json: {} })
+        .then(function () { $("erase-card").hidden = true; flash(FR.t("erase_done"), true); },
+              function (err) { flash(FR.problemText(err)); });
     });
     $("info-form").addEventListener("submit", function (ev) {
       ev.preventDefault();
