@@ -51,6 +51,17 @@ def test_multipart_submission_answers_201_with_code_and_token(client):
     assert all(j.sent_at is not None for j in jobs), [(j.func, j.attempts, j.last_error) for j in jobs]
 
 
+def test_the_channel_is_the_app_or_the_citizen_web_pages(client):
+    """group_by=channel tells the app from the web pages (X-Client: web, sent by citizen.js)."""
+    app_code = submit(client).json["code"]
+    web_code = submit(client, headers={"X-Client": "web"}).json["code"]
+    channels = dict(db.session.execute(select(Report.code, Report.channel).where(
+        Report.code.in_([app_code, web_code]))).all())
+    assert channels == {app_code: "app", web_code: "web"}
+    r = submit(client, headers={"X-Client": "hotline"})  # only operators record calls
+    assert r.status_code == 422 and r.json["code"] == "validation_error"
+
+
 def test_codes_are_short_unambiguous_and_distinct(client):
     codes = {submit(client).json["code"] for _ in range(20)}
     assert len(codes) == 20

@@ -92,7 +92,7 @@ class Reports(MethodView):
             attributes=data.get("attributes") or {}, photos=photos.read_files(data.get("photos")),
             upload_ids=data.get("upload_ids") or [], citizen_token=headers.get("citizen_token"),
             idempotency_key=headers.get("idempotency_key"), client_ip=request.remote_addr or "",
-            user=signed_in_user()))
+            user=signed_in_user(), channel=headers.get("client") or "app"))
         extra = {"Idempotent-Replayed": "true"} if receipt.replayed else {}
         return receipt.body, receipt.status, {"Location": receipt.body["links"]["self"], **extra}
 

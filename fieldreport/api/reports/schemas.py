@@ -15,7 +15,7 @@ from marshmallow import (
     pre_load,
     validates_schema,
 )
-from marshmallow.validate import Length, Range, Regexp
+from marshmallow.validate import Length, OneOf, Range, Regexp
 from werkzeug.datastructures import FileStorage
 
 from fieldreport import contact
@@ -190,6 +190,9 @@ class IntakeHeadersSchema(Schema):
         "description": "a retry with the same key and body returns the first answer"})
     citizen_token = Str(data_key="X-Citizen-Token", validate=CITIZEN_TOKEN, metadata={
         "description": "the app's citizen token: groups its reports, proves it is the reporter"})
+    client = Str(data_key="X-Client", load_default="app", validate=OneOf(("app", "web")), metadata={
+        "description": "which citizen client sends it: the app (default) or the citizen web pages; "
+                       "the report's channel in the indicators (group_by=channel)"})
 
 
 class ReportLinksSchema(Schema):

@@ -86,7 +86,7 @@
     });
     Object.keys(rec.attributes || {}).forEach(function (k) { fd.append("attribute[" + k + "]", rec.attributes[k]); });
     rec.photos.forEach(function (p, i) { fd.append("photos", p.blob, p.name || "photo" + i + ".jpg"); });
-    var headers = { "Idempotency-Key": rec.key };
+    var headers = { "Idempotency-Key": rec.key, "X-Client": "web" };  // channel "web" in the indicators
     if (rec.token) headers["X-Citizen-Token"] = rec.token;
     return FR.upload(API + "/reports", fd, headers, onProgress)
       .finally(function () { delete inFlight[rec.key]; })
