@@ -5,8 +5,9 @@ PYTEST_ARGS ?= -q
 
 .PHONY: run test deps system-deps screenshots bench clean
 
+# `make run PROVINCES=all` (or PROVINCES=66,56) serves several provinces from one stack.
 run: deps
-	$(PY) scripts/stack.py run
+	$(if $(PROVINCES),FIELDREPORT_PROVINCES=$(PROVINCES) )$(PY) scripts/stack.py run
 
 test: deps
 	$(PY) scripts/stack.py test $(PYTEST_ARGS)

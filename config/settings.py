@@ -65,6 +65,8 @@ class Config:
         self.RESCUE_AFTER_SECONDS = _int("RESCUE_AFTER_SECONDS", 60)
         self.PRESIGN_SECONDS = _int("PRESIGN_SECONDS", 900)
         self.PROVINCE_CODE = _env("PROVINCE_CODE", "66")
+        # Several provinces in one deployment: "66,56" or "all" (empty: PROVINCE_CODE alone).
+        self.PROVINCES = _env("PROVINCES", "")
         self.TIMEZONE = _env("TIMEZONE", "Asia/Ho_Chi_Minh")
         self.OFFICE_HOURS = _env("OFFICE_HOURS", "07:30-11:30,13:30-17:00")
         self.PHOTO_MAX_BYTES = _int("PHOTO_MAX_BYTES", 15 * 1024 * 1024)

@@ -8,6 +8,10 @@ Policy in one place, reused by the API, the web console and the services:
 - admin: everything, plus the admin endpoints;
 - operator: records hotline calls and reception-desk visits for citizens (the console's call
   page), and nothing else: no queue, no report's details, no indicators.
+In a deployment of several provinces (services/provinces.py), a user whose unit belongs to a
+province works in that province only: its dispatcher and admins see and act on that
+province's reports and units alone (another province's report answers 403 like another
+unit's); users of national units (no province) see every province.
 A report of another unit answers 403, not 404: report codes are public tracking codes (the
 citizen's view shows any report by its code), so hiding existence protects nothing, and staff
 given a code by phone learn that it is with another unit.
@@ -191,12 +195,43 @@ def unit_subtree(unit_id: int) -> set[int]:
     return set(db.session.scalars(select(tree.c.id)))
 
 
+def province_of(user: User | None) -> str | None:
+    """The province the user works in (their unit's), or None: national, every province."""
+    if user is None or user.unit_id is None:
+        return None
+    cache = g.setdefault("_provinces_of", {})
+    if user.unit_id not in cache:
+        cache[user.unit_id] = db.session.scalar(select(Unit.province_code).where(Unit.id == user.unit_id))
+    return cache[user.unit_id]
+
+
+def in_province(user: User | None, report: Report) -> bool:
+    province = province_of(user)
+    return province is None or report.province_code == province
+
+
+def unit_allowed(user: User | None, unit: Unit) -> bool:
+    """May hand reports to this unit: national units, or units of the user's own province."""
+    province = province_of(user)
+    return province is None or unit.province_code in (None, province)
+
+
+def units_scope(user: User | None) -> ColumnElement[bool]:
+    """A WHERE clause limiting a select of Unit to the user's province (and national units)."""
+    province = province_of(user)
+    return true() if province is None else Unit.province_code.is_(None) | (Unit.province_code == province)
+
+
 def visible_unit_ids(user: User | None) -> set[int] | None:
-    """Units whose reports the user may read; None means every report (dispatcher, admin)."""
+    """Units whose reports the user may read; None means every report (dispatcher, admin);
+    a dispatcher or admin of one province: the units of that province."""
     if user is None or user.role not in STAFF_ROLES:
         return set()
     if user.role in ALL_REPORTS_ROLES:
-        return None
+        province = province_of(user)
+        if province is None:
+            return None
+        return set(db.session.scalars(select(Unit.id).where(Unit.province_code == province)))
     if user.unit_id is None:
         return set()
     if user.role == "supervisor":
@@ -209,6 +244,9 @@ def visible_unit_ids(user: User | None) -> set[int] | None:
 
 def report_scope(user: User | None) -> ColumnElement[bool]:
     """A WHERE clause limiting a select of Report to what the user may read."""
+    if user is not None and user.role in ALL_REPORTS_ROLES:
+        province = province_of(user)
+        return true() if province is None else Report.province_code == province
     ids = visible_unit_ids(user)
     if ids is None:
         return true()
@@ -216,6 +254,8 @@ def report_scope(user: User | None) -> ColumnElement[bool]:
 
 
 def can_see_report(user: User | None, report: Report) -> bool:
+    if user is not None and user.role in ALL_REPORTS_ROLES:
+        return in_province(user, report)
     ids = visible_unit_ids(user)
     return ids is None or report.unit_id in ids
 
@@ -233,9 +273,9 @@ def can_act(user: User | None, report: Report) -> bool:
     if user is None:
         return False
     if user.role == "admin":
-        return True
+        return in_province(user, report)
     if user.role == "dispatcher" and report.unit_id is None:
-        return True
+        return in_province(user, report)
     return user.role in ("staff", "dispatcher") and user.unit_id is not None \
         and user.unit_id == report.unit_id
 
@@ -250,7 +290,7 @@ def can_supervise(user: User | None, report: Report) -> bool:
     if user is None:
         return False
     if user.role == "admin":
-        return True
+        return in_province(user, report)
     return user.role == "supervisor" and report.unit_id in (visible_unit_ids(user) or set())
 
 

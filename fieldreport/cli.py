@@ -44,6 +44,24 @@ def init_app(app: Flask) -> None:
         for msg in res.skipped[:20]:
             click.echo(f"  skipped {msg}", err=True)
 
+    @app.cli.command("load-provinces")
+    def load_provinces_cmd():
+        """Load the served provinces (setting PROVINCES) from the shipped national boundaries,
+        each with a generated unit tree and routing rules (idempotent; nothing when unset)."""
+        from fieldreport.services import provinces
+        codes = provinces.served()
+        if codes == (current_app.config["PROVINCE_CODE"],) and not current_app.config["PROVINCES"]:
+            click.echo("PROVINCES is not set: one province, nothing to load")
+            return
+
+        def progress(done, total):
+            if done % 1000 == 0 or done == total:
+                click.echo(f"  {done}/{total} communes", err=True)
+
+        res = provinces.load(codes, progress=progress)
+        click.echo(f"provinces: {res['provinces']} provinces, {res['communes']} communes, "
+                   f"{res['new_trees']} new unit trees")
+
     @app.cli.command("seed-demo")
     def seed_demo_cmd():
         """Load what is missing of the Đắk Lắk demo (never changing what exists) and print the

@@ -176,6 +176,8 @@ def run() -> int:
         t0 = time.time()
         flask("db-upgrade", env=env)
         flask("seed-demo", env=env)
+        if env.get("FIELDREPORT_PROVINCES"):  # `make run PROVINCES=all`: several provinces
+            flask("load-provinces", env=env)
         spawn([str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"], "api", env=env)
         spawn([str(BIN / "python"), "-m", "workers.main", "worker"], "worker", env=env)
         spawn([str(BIN / "python"), "-m", "workers.main", "cron"], "cron", env=env)

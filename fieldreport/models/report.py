@@ -32,6 +32,7 @@ class Report(Base):
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     location_source: Mapped[str] = mapped_column(String(16), default="device")  # device | exif | address
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    province_code: Mapped[str | None] = mapped_column(String(8))  # of the point (its commune)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     # Reporter identity: private, visible to the dispatcher role only.
     reporter_name: Mapped[str | None] = mapped_column(String(200))
@@ -82,6 +83,7 @@ class Report(Base):
         Index("ix_reports_created", "created_at"),
         Index("ix_reports_updated", "updated_at"),
         Index("ix_reports_area", "area_id"),
+        Index("ix_reports_province_created", "province_code", "created_at"),
         Index("ix_reports_parent", "parent_id"),
         # The public map of open reports, newest first (the status IN list matches OPEN_STATUSES).
         Index("ix_reports_open_created", "created_at",

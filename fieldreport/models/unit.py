@@ -19,6 +19,9 @@ class Unit(Base):
     kind: Mapped[str] = mapped_column(String(16))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
+    # The province whose people and reports the unit's users work on; None: national (every
+    # province the deployment serves), like the single-province demo's units.
+    province_code: Mapped[str | None] = mapped_column(String(8), index=True)
     email: Mapped[str | None] = mapped_column(String(240))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
 

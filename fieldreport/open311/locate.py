@@ -11,12 +11,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from fieldreport.errors import Invalid
 from fieldreport.extensions import db
 from fieldreport.models import Area
+from fieldreport.services import provinces
 
 
 @dataclass
@@ -42,7 +42,7 @@ def locate(address: str) -> Place:
         select(Area.code, Area.name, Area.full_name, Area.area_km2,
                func.ST_X(func.coalesce(Area.label, func.ST_PointOnSurface(Area.geom))),
                func.ST_Y(func.coalesce(Area.label, func.ST_PointOnSurface(Area.geom))))
-        .where(Area.level == "commune", Area.province_code == current_app.config["PROVINCE_CODE"]))
+        .where(Area.level == "commune", provinces.condition(Area.province_code)))
     best: list[tuple[int, tuple]] = []
     for row in rows:
         # The full name ("phuong tan lap") is a stronger match than the bare name ("tan lap").

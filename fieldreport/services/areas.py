@@ -1,10 +1,11 @@
-"""Importing administrative boundaries from GeoJSON, idempotent by official code."""
+"""Importing administrative boundaries from GeoJSON (or .geojson.gz), idempotent by official code."""
 from __future__ import annotations
 
+import gzip
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from shapely.geometry import Point
 from sqlalchemy import select
@@ -43,11 +44,23 @@ def _describe(props: dict) -> dict:
     raise ValueError("feature has no code, district_code or province_code")
 
 
+def read_features(path: Path | str, provinces: Iterable[str] | None = None) -> list[dict]:
+    """The features of a GeoJSON file (gzip-compressed when it ends in .gz), optionally only
+    those of some provinces (by their `province_code` property)."""
+    path = Path(path)
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    features = json.loads(raw.decode("utf-8")).get("features") or []
+    if provinces is not None:
+        wanted = set(provinces)
+        features = [f for f in features if (f.get("properties") or {}).get("province_code") in wanted]
+    return features
+
+
 def import_areas(path: Path | str, progress: Callable[[int, int], None] | None = None,
-                 batch: int = 200) -> ImportResult:
-    """Load a FeatureCollection; repairs invalid rings with make_valid; one commit per batch."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    features = data.get("features") or []
+                 batch: int = 200, provinces: Iterable[str] | None = None) -> ImportResult:
+    """Load a FeatureCollection (of `provinces` only, when given); repairs invalid rings with
+    make_valid; one commit per batch."""
+    features = read_features(path, provinces)
     result = ImportResult()
     existing = {a.code: a for a in db.session.scalars(select(Area))}
     for i, feat in enumerate(features, 1):

@@ -18,9 +18,11 @@ DISPATCHER_KIND = "dispatcher"
 KIND_ORDER = ("commune", "department", "utility", "contractor", "police", "province")
 
 
-def target_units(exclude_id: int | None = None) -> list[dict]:
-    """Active units a report can be handed to (never the dispatcher), by kind then name."""
-    rows = db.session.scalars(select(Unit).where(Unit.active, Unit.kind != DISPATCHER_KIND))
+def target_units(exclude_id: int | None = None, user=None) -> list[dict]:
+    """Active units a report can be handed to (never the dispatcher, never another
+    province's), by kind then name."""
+    rows = db.session.scalars(select(Unit).where(Unit.active, Unit.kind != DISPATCHER_KIND,
+                                                 auth.units_scope(user)))
     out = [{"id": u.id, "code": u.code, "name": u.name, "name_en": u.name_en, "kind": u.kind}
            for u in rows if u.id != exclude_id]
     rank = {k: i for i, k in enumerate(KIND_ORDER)}

@@ -23,7 +23,7 @@ from fieldreport.errors import Invalid, Unauthorized, Unprocessable
 from fieldreport.extensions import db, storage
 from fieldreport.models import Area, Category, Report, Subscription, Upload, User
 from fieldreport.models.base import utcnow
-from fieldreport.services import events, idempotency, outbox, photos
+from fieldreport.services import events, idempotency, outbox, photos, provinces
 
 SCOPE = "reports:create"
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -112,12 +112,12 @@ def submit(s: Submission) -> Receipt:
         raise Unprocessable("photo_required", "This category needs at least one photo.",
                             "Loại phản ánh này cần ít nhất một ảnh.")
     lon, lat, source = _location(s, incoming)
-    area_id = service_area(lon, lat)
+    area_id, province = service_area(lon, lat)
     photos.store_originals(incoming)
     for attempt in range(3):
         try:
             return _create(s, category, attributes, incoming, lon, lat, source, area_id,
-                           scope, key, request_hash)
+                           province, scope, key, request_hash)
         except IntegrityError as exc:  # a tracking-code collision (1 in 10^15): draw again
             db.session.rollback()
             if "uq_reports_code" not in str(exc.orig) or attempt == 2:
@@ -125,7 +125,7 @@ def submit(s: Submission) -> Receipt:
     raise AssertionError("unreachable")
 
 
-def _create(s, category, attributes, incoming, lon, lat, source, area_id, scope, key,
+def _create(s, category, attributes, incoming, lon, lat, source, area_id, province, scope, key,
             request_hash) -> Receipt:
     if key and (first := idempotency.claim(scope, key, request_hash)):
         return _replay(first, s)
@@ -135,7 +135,7 @@ def _create(s, category, attributes, incoming, lon, lat, source, area_id, scope,
                     status="submitted", description=s.description or None,
                     address_hint=s.address_hint or None, attributes=attributes,
                     location=geo.point(lon, lat), accuracy_m=s.accuracy_m, location_source=source,
-                    area_id=area_id, reporter_name=s.reporter_name or None,
+                    area_id=area_id, province_code=province, reporter_name=s.reporter_name or None,
                     reporter_phone=s.reporter_phone or None, reporter_email=s.reporter_email or None,
                     reporter_user_id=s.user.id if s.user else None, channel=s.channel)
     db.session.add(report)
@@ -297,33 +297,36 @@ def _location(s: Submission, incoming: list[photos.Incoming]) -> tuple[float, fl
     return s.lon, s.lat, "device"
 
 
-def service_area(lon: float, lat: float) -> int:
-    """The commune containing the point, else the nearest one within BORDER_SNAP_METERS.
+def service_area(lon: float, lat: float) -> tuple[int, str | None]:
+    """(area id, province code): the commune containing the point, else the nearest one within
+    BORDER_SNAP_METERS, among the provinces the deployment serves (setting PROVINCES).
 
-    The province is the union of its communes, so this is "inside the province polygon buffered
-    by the snap distance"; it also gives the report its area. Raises 422 outside_service_area.
+    A province is the union of its communes, so this is "inside a served province buffered by
+    the snap distance"; it also gives the report its area and province. Raises 422
+    outside_service_area.
     """
     cfg = current_app.config
-    province = cfg["PROVINCE_CODE"]
+    served = provinces.condition(Area.province_code)
     pt = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
-    inside = db.session.scalar(select(Area.id).where(
-        Area.level == "commune", Area.province_code == province, func.ST_Intersects(Area.geom, pt))
-        .order_by(Area.id).limit(1))
+    inside = db.session.execute(select(Area.id, Area.province_code).where(
+        Area.level == "commune", served, func.ST_Intersects(Area.geom, pt))
+        .order_by(Area.id).limit(1)).first()
     if inside is not None:
-        return inside
+        return inside.id, inside.province_code
     snap = cfg["BORDER_SNAP_METERS"]
     dy = snap / 110_574 * 1.1  # a degree box a bit larger than the snap circle, for the GiST index
     dx = snap / (111_320 * max(math.cos(math.radians(lat)), 0.01)) * 1.1
     box = func.ST_MakeEnvelope(lon - dx, lat - dy, lon + dx, lat + dy, 4326)
     gpt = func.geography(pt)
-    near = db.session.scalar(select(Area.id).where(
-        Area.province_code == province, Area.level.in_(("commune", "province")), Area.geom.op("&&")(box),
+    near = db.session.execute(select(Area.id, Area.province_code).where(
+        served, Area.level.in_(("commune", "province")), Area.geom.op("&&")(box),
         func.ST_DWithin(func.geography(Area.geom), gpt, snap))
-        .order_by(Area.level == "province", func.ST_Distance(func.geography(Area.geom), gpt)).limit(1))
+        .order_by(Area.level == "province", func.ST_Distance(func.geography(Area.geom), gpt))
+        .limit(1)).first()
     if near is None:
         raise Unprocessable("outside_service_area", "The place is outside the province's service area.",
                             "Vị trí nằm ngoài địa bàn tiếp nhận của tỉnh.")
-    return near
+    return near.id, near.province_code
 
 
 def new_upload(client_ip: str) -> dict:

@@ -6,18 +6,19 @@ from sqlalchemy import select
 
 from fieldreport.extensions import db
 from fieldreport.models import Area
-from fieldreport.services import routing
+from fieldreport.services import provinces, routing
 
 
 def where(lat: float, lon: float) -> dict:
-    """The commune under the pin (or within the border snap), and whether the province takes it.
+    """The commune under the pin (or within the border snap), and whether the deployment takes it.
 
     Uses the router's own point → commune lookup, so the name shown under the pin is the
     commune the report will be routed in; "inside" is false for a point the intake refuses.
+    `service_province` is the province that takes the point (the home province when none does).
     """
-    province = current_app.config["PROVINCE_CODE"]
     commune, method, distance_m, _, _ = routing.locate(lon, lat)
-    inside = commune is not None and commune.province_code == province
+    inside = commune is not None and provinces.serves(commune.province_code)
+    province = commune.province_code if inside else current_app.config["PROVINCE_CODE"]
     names = dict(db.session.execute(
         select(Area.code, Area.full_name).where(Area.code.in_(
             ["P" + province] + (["P" + commune.province_code] if commune and commune.province_code else []))

@@ -18,7 +18,7 @@ from fieldreport.errors import Invalid, NotFound, Unprocessable
 from fieldreport.extensions import db, storage
 from fieldreport.models import Area, Category, Event, Photo, Report, Unit
 from fieldreport.models.report import OPEN_STATUSES, STATUSES
-from fieldreport.services import disclosure
+from fieldreport.services import disclosure, provinces
 from fieldreport.services.disclosure import Viewer
 from fieldreport.services.intake import CODE_ALPHABET, CODE_LENGTH
 
@@ -235,7 +235,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 def listing_select(cats: dict[int, Category], *, bbox: tuple[float, float, float, float] | None = None,
                    status: list[str] | None = None, category: str | None = None,
                    since: datetime | None = None, until: datetime | None = None,
-                   cursor: str | None = None, page_size: int = 50, area_id: int | None = None):
+                   cursor: str | None = None, page_size: int = 50, area_id: int | None = None,
+                   province: str | None = None):
     """The listing page as one SELECT (also what the benchmark runs raw)."""
     q = select(*_ITEM_COLUMNS)
     hidden = [cid for cid, c in cats.items() if not disclosure.report_visible(c.public, Viewer.PUBLIC)]
@@ -251,6 +252,8 @@ def listing_select(cats: dict[int, Category], *, bbox: tuple[float, float, float
         q = q.where(Report.status.in_(status))
     if area_id is not None:
         q = q.where(Report.area_id == area_id)
+    if province is not None:
+        q = q.where(Report.province_code == provinces.check(province))
     if bbox:
         q = q.where(Report.location.op("&&")(func.ST_MakeEnvelope(*bbox, 4326)))
     if since:

@@ -20,7 +20,7 @@ from fieldreport.errors import Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Area, Category, Report, Unit
 from fieldreport.models.base import utcnow
-from fieldreport.services import disclosure, public
+from fieldreport.services import disclosure, provinces, public
 from fieldreport.services.disclosure import Viewer
 from fieldreport.worktime import TZ
 
@@ -37,6 +37,7 @@ class Filters:
     category: str | None = None
     status: str | None = None        # open | closed | a comma list of statuses
     area: str | None = None          # a commune's code
+    province: str | None = None      # a province's code (a deployment of several provinces)
     period: str | None = None        # 7d | 30d | 90d | 365d
     since: date | None = None        # or a custom range of local dates (inclusive)
     until: date | None = None
@@ -44,6 +45,7 @@ class Filters:
     def query_args(self) -> dict:
         """The filters as URL arguments (shareable URLs keep exactly these)."""
         out = {"category": self.category, "status": self.status, "area": self.area,
+               "province": self.province,
                "period": self.period, "from": self.since.isoformat() if self.since else None,
                "to": self.until.isoformat() if self.until else None}
         return {k: v for k, v in out.items() if v}
@@ -66,11 +68,13 @@ def parse_filters(args) -> Filters:
         raise Unprocessable("bad_period", f"period must be one of {', '.join(PERIODS)}.",
                             f"period phải là một trong {', '.join(PERIODS)}.", field="period")
     f = Filters(category=args.get("category") or None, status=args.get("status") or None,
-                area=args.get("area") or None, period=period,
+                area=args.get("area") or None, province=args.get("province") or None, period=period,
                 since=_day(args.get("from"), "from"), until=_day(args.get("to"), "to"))
     if f.since and f.until and f.until < f.since:
         raise Unprocessable("bad_period_range", "to is before from.", "Đến ngày trước từ ngày.", field="to")
     public.statuses(f.status)  # validates
+    if f.province:
+        provinces.check(f.province)
     return f
 
 
@@ -111,6 +115,8 @@ def _conditions(f: Filters, cats: dict[int, Category]) -> list:
         conds.append(Report.status.in_(statuses))
     if f.area:
         conds.append(Report.area_id == area_id(f.area))
+    if f.province:
+        conds.append(Report.province_code == f.province)
     since, until = time_range(f)
     if since:
         conds.append(Report.created_at >= since)
@@ -163,7 +169,7 @@ def listing(f: Filters, vi: bool, cursor: str | None = None, page_size: int = 20
     since, until = time_range(f)
     return public.listing(vi=vi, page_size=page_size, status=public.statuses(f.status),
                           category=f.category, since=since, until=until, cursor=cursor,
-                          area_id=area_id(f.area))
+                          area_id=area_id(f.area), province=f.province)
 
 
 # -- open data and feeds ------------------------------------------------------------------

@@ -10,13 +10,14 @@ boundaries or rules change; PostGIS is consistent by construction.
 Decision, recorded on the report as `routing` (the "explain"):
 1. the commune containing the point (two: the smallest code, the others listed); none, but
    within BORDER_SNAP_METERS of one (the simplified boundaries leave gaps): the nearest,
-   with the distance; a commune of another province, or none: the dispatcher
-   ("outside_province");
+   with the distance; a commune of a province the deployment does not serve (setting
+   PROVINCES), or none: the dispatcher ("outside_province");
 2. the active rules of the category (or of every category) whose scope holds the point —
    a commune rule only for the chosen commune, a larger area rule for it or its ancestors
    or by geometry, a drawn scope by geometry — ordered by priority (high first), then scope
    area (small first), then rule id;
-3. no rule, or the category is "other": the dispatcher's triage queue.
+3. no rule, or the category is "other": the dispatcher's triage queue — the dispatcher of the
+   commune's province when it has one of its own (services/provinces.py), else the first one.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from fieldreport import geo
 from fieldreport.extensions import db, queues
 from fieldreport.models import Area, Category, Event, Report, RoutingRule, Unit
 from fieldreport.models.base import utcnow
-from fieldreport.services import deadlines, events, workflow
+from fieldreport.services import deadlines, events, provinces, workflow
 
 ROUTABLE = ("submitted", "reopened")
 HANDOVERS = ("reopened", "assigned", "transferred", "reassigned", "returned")
@@ -50,6 +51,7 @@ class Decision:
     area_id: int | None = None
     area_code: str | None = None
     area_name: str | None = None
+    province_code: str | None = None
     distance_m: float | None = None
     rule_id: int | None = None
     rule_note: str | None = None
@@ -140,9 +142,9 @@ def decide(lon: float, lat: float, category: Category) -> Decision:
     place = dict(method=method, distance_m=distance, also_in=also_in,
                  area_id=commune.id if commune else None,
                  area_code=commune.code if commune else None,
-                 area_name=commune.full_name if commune else None)
-    province = current_app.config["PROVINCE_CODE"]
-    if commune is None or commune.province_code != province:
+                 area_name=commune.full_name if commune else None,
+                 province_code=commune.province_code if commune else None)
+    if commune is None or not provinces.serves(commune.province_code):
         reason = "outside_province"
     elif category.is_other:
         reason = "category_other"
@@ -153,7 +155,7 @@ def decide(lon: float, lat: float, category: Category) -> Decision:
             return Decision(unit_id=unit_id, unit_code=unit_code, reason="rule", rule_id=rule_id,
                             rule_note=note, **place)
         reason = "no_rule"
-    dispatcher = workflow.dispatcher_unit()
+    dispatcher = workflow.dispatcher_unit(place["province_code"])
     return Decision(unit_id=dispatcher.id, unit_code=dispatcher.code, reason=reason, **place)
 
 
@@ -222,6 +224,7 @@ def route_report(report_id: int) -> str:
         unit = db.session.get(Unit, decision.unit_id)
         explain = {**decision.explain(), "decided_at": utcnow().isoformat()}
         report.area_id = decision.area_id
+        report.province_code = decision.province_code
         outcome = "assigned" if decision.reason == "rule" else "triage"
     report.routing = explain
     status = "assigned" if report.status == "submitted" and outcome == "assigned" else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, select, update
 
 from fieldreport import auth
 from fieldreport.errors import Conflict, Forbidden, Unprocessable
@@ -104,9 +104,12 @@ def _require(text: str | None, field: str) -> str:
 
 # -- units and due times ------------------------------------------------------------------
 
-def dispatcher_unit() -> Unit:
+def dispatcher_unit(province_code: str | None = None) -> Unit:
+    """The province's own dispatcher when it has one, else the first (national) one."""
+    rank = case((Unit.province_code == province_code, 0), (Unit.province_code.is_(None), 1),
+                else_=2) if province_code else case((Unit.province_code.is_(None), 0), else_=1)
     unit = db.session.scalar(select(Unit).where(Unit.kind == DISPATCHER_KIND, Unit.active)
-                             .order_by(Unit.id).limit(1))
+                             .order_by(rank, Unit.id).limit(1))
     if unit is None:
         raise RuntimeError("no active dispatcher unit: seed or create one")
     return unit
@@ -117,11 +120,15 @@ def _is_dispatcher(unit_id: int | None) -> bool:
         select(Unit.kind).where(Unit.id == unit_id)) == DISPATCHER_KIND
 
 
-def target_unit(code: str) -> Unit:
+def target_unit(code: str, user: User | None = None) -> Unit:
+    """The active unit a report is handed to; one of another province is refused (403)."""
     unit = db.session.scalar(select(Unit).where(Unit.code == code))
     if unit is None or not unit.active:
         raise Unprocessable("unknown_unit", f"No active unit {code}.", f"Không có đơn vị {code}.",
                             field="unit")
+    if user is not None and not auth.unit_allowed(user, unit):
+        raise Forbidden("target_unit_forbidden", "That unit belongs to another province.",
+                        "Đơn vị này thuộc tỉnh khác.")
     return unit
 
 
@@ -169,7 +176,7 @@ def accept(report: Report, user: User) -> Report:
 def transfer(report: Report, user: User, unit_code: str, reason: str | None) -> Report:
     check("transfer", user, report)
     reason = _require(reason, "reason")
-    unit = target_unit(unit_code)
+    unit = target_unit(unit_code, user)
     if unit.id == report.unit_id:
         raise Unprocessable("same_unit", "The report is already with this unit.",
                             "Phản ánh đã thuộc đơn vị này.", field="unit")
@@ -195,7 +202,7 @@ def return_to_dispatcher(report: Report, user: User, reason: str | None) -> Repo
     _responded(report, utcnow())
     report.transfer_count += 1
     status = "reopened" if report.status == "reopened" else "submitted"
-    assign_unit(report, dispatcher_unit(), type_="returned", status=status, user=user, reason=reason)
+    assign_unit(report, dispatcher_unit(report.province_code), type_="returned", status=status, user=user, reason=reason)
     events.commit()
     return report
 
@@ -361,7 +368,7 @@ def _assigned_status(report: Report) -> str:
 def assign(report: Report, user: User, unit_code: str, note: str | None = None) -> Report:
     """The dispatcher hands a report to any unit (triage or re-triage)."""
     check("assign", user, report)
-    unit = target_unit(unit_code)
+    unit = target_unit(unit_code, user)
     if unit.kind == DISPATCHER_KIND or unit.id == report.unit_id:
         raise Unprocessable("bad_target_unit", "Choose a different, handling unit.",
                             "Hãy chọn một đơn vị xử lý khác.", field="unit")
@@ -378,7 +385,7 @@ def reassign(report: Report, user: User, unit_code: str, reason: str | None) -> 
     """A supervisor moves a report between units of their subtree."""
     check("reassign", user, report)
     reason = _require(reason, "reason")
-    unit = target_unit(unit_code)
+    unit = target_unit(unit_code, user)
     scope = auth.visible_unit_ids(user)
     if scope is not None and unit.id not in scope:
         raise Forbidden("target_unit_forbidden", "That unit is outside your subtree.",

@@ -13,7 +13,7 @@ from fieldreport.errors import DomainError, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Area, Category, Unit
 from fieldreport.models.report import REJECT_REASONS, STATUSES
-from fieldreport.services import accounts, console_read, erasure, photos, privacy, workflow
+from fieldreport.services import accounts, console_read, erasure, photos, privacy, provinces, workflow
 from fieldreport.web import maps, session as web_session
 from fieldreport.web.i18n import (current_lang, fmt_datetime, local_tz, parse_date, parse_local_datetime,
                                   status_label, t, unit_kind_label, unit_name)
@@ -44,7 +44,7 @@ def _localise(items: list[dict]) -> list[dict]:
 
 def _communes() -> list[tuple[str, str]]:
     return db.session.execute(select(Area.code, Area.full_name).where(
-        Area.level == "commune", Area.province_code == current_app.config["PROVINCE_CODE"])
+        Area.level == "commune", provinces.condition(Area.province_code))
         .order_by(Area.full_name)).all()
 
 
@@ -119,7 +119,7 @@ def _filter_units(user) -> list[dict]:
     visible = auth.visible_unit_ids(user)
     if visible is not None and len(visible) <= 1:
         return []
-    units = console_read.target_units()
+    units = console_read.target_units(user=user)
     if visible is None:
         return units
     return [u for u in units if u["id"] in visible]
@@ -129,7 +129,7 @@ def _filter_units(user) -> list[dict]:
 @web_session.login_required("dispatcher", "admin")
 def triage():
     page = max(1, request.args.get("page", 1, type=int))
-    result = present.triage(page, PAGE_SIZE)
+    result = present.triage(g.console_user, page, PAGE_SIZE)
     items = _localise(result["items"])
     returns = console_read.returns_for([i["code"] for i in items])
     hints = {}
@@ -137,7 +137,7 @@ def triage():
         report = workflow.load(item["code"])
         hints[item["code"]] = console_read.suggestions(report)
     return render_template("console/triage.html", result=result, items=items, returns=returns,
-                           hints=hints, unit_groups=unit_groups(console_read.target_units()),
+                           hints=hints, unit_groups=unit_groups(console_read.target_units(user=g.console_user)),
                            pages=max(1, -(-result["total"] // PAGE_SIZE)))
 
 
@@ -167,7 +167,7 @@ def _detail_page(code: str, *, failed: str | None = None, error: str | None = No
     close = console_read.close_of_office(today)
     return render_template(
         "console/detail.html", r=d, area_geojson=maps.area_geojson(report.area_id),
-        unit_groups=unit_groups(console_read.target_units(exclude_id=report.unit_id)),
+        unit_groups=unit_groups(console_read.target_units(exclude_id=report.unit_id, user=user)),
         suggestions=console_read.suggestions(report), returned=console_read.last_return(report.id)
         if report.status in ("submitted", "reopened") else None,
         next_code=console_read.next_report(user, after=code), reject_reasons=REJECT_REASONS,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from fieldreport.errors import DomainError, Unprocessable, _from_domain
 from fieldreport.extensions import db
 from fieldreport.models import Area
-from fieldreport.services import public, public_map, scorecards
+from fieldreport.services import provinces, public, public_map, scorecards
 from fieldreport.services.disclosure import Viewer
 from fieldreport.web import i18n
 
@@ -31,6 +31,7 @@ MESSAGES = {
     "category": ("Lĩnh vực", "Category"),
     "status": ("Trạng thái", "Status"),
     "commune": ("Xã, phường", "Commune"),
+    "province": ("Tỉnh, thành phố", "Province"),
     "period": ("Thời gian", "Period"),
     "all": ("Tất cả", "All"),
     "open": ("Đang xử lý", "Open"),
@@ -116,9 +117,13 @@ def _vi() -> bool:
     return i18n.current_lang() == "vi"
 
 
-def communes() -> list:
-    return db.session.execute(select(Area.code, Area.full_name).where(Area.level == "commune")
-                              .order_by(Area.full_name)).all()
+def communes(province: str | None = None) -> list:
+    """The served communes (of one province, when the filter names one), for the filter."""
+    q = select(Area.code, Area.full_name).where(Area.level == "commune",
+                                                provinces.condition(Area.province_code))
+    if province:
+        q = q.where(Area.province_code == province)
+    return db.session.execute(q.order_by(Area.full_name)).all()
 
 
 @bp.get("/")
@@ -128,7 +133,9 @@ def index():
     page = public_map.listing(f, _vi(), cursor=request.args.get("cursor"))
     cats = sorted((c for c in public_map.categories().values() if c.public and c.active),
                   key=lambda c: (c.sort_order, c.code))
-    return render_template("public/index.html", f=f, page=page, categories=cats, communes=communes(),
+    return render_template("public/index.html", f=f, page=page, categories=cats,
+                           communes=communes(f.province),
+                           provinces=provinces.listing() if provinces.is_multi() else [],
                            periods=list(public_map.PERIODS), args=f.query_args())
 
 

@@ -75,6 +75,7 @@ class Reports(MethodView):
         """List public reports, newest first (keyset pagination by cursor)"""
         return public.listing(vi=wants_vietnamese(), bbox=args.get("bbox"),
                               status=public.statuses(args.get("status")), category=args.get("category"),
+                              province=args.get("province"),
                               since=args.get("since"), until=args.get("until"),
                               cursor=args.get("cursor"), page_size=args["page_size"])
 

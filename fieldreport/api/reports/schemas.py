@@ -312,6 +312,8 @@ class ListQuerySchema(Schema):
     status = Str(validate=STATUS_LIST, metadata={
         "description": "a status, a comma list, or open / closed"})
     category = Str(validate=Length(max=40))
+    province = Str(validate=Length(max=8), metadata={
+        "description": "a province code (a deployment of several provinces), e.g. 66"})
     since = LocalDateTime(data_key="from", metadata={"description": "created at or after (ISO date/date-time)"})
     until = LocalDateTime(data_key="to", metadata={"description": "created before (ISO date/date-time)"})
     cursor = Str(validate=CURSOR, metadata={"description": "next_cursor of the previous page"})

@@ -160,20 +160,21 @@ def queue(user: User, *, status: str | None = None, category: str | None = None,
     return _page(q, page, page_size, (Report.due_at.asc().nulls_last(), Report.id))
 
 
-def triage(page: int = 1, page_size: int = 20) -> dict:
+def triage(user: User | None, page: int = 1, page_size: int = 20) -> dict:
     """The dispatcher's queue: reports held by the dispatcher unit, and any not yet routed
-    (a report whose routing job is stuck still shows up here, first)."""
+    (a report whose routing job is stuck still shows up here, first); of the user's province."""
     dispatchers = select(Unit.id).where(Unit.kind == workflow.DISPATCHER_KIND)
     q = summary_select().where(
-        Report.status.in_(OPEN_STATUSES),
+        auth.report_scope(user), Report.status.in_(OPEN_STATUSES),
         or_(Report.unit_id.in_(dispatchers),
             and_(Report.unit_id.is_(None), Report.status.in_(("submitted", "reopened")))))
     return _page(q, page, page_size, (Report.due_at.asc().nulls_first(), Report.created_at, Report.id))
 
 
-def units() -> list[dict]:
+def units(user: User | None = None) -> list[dict]:
     parent = aliased(Unit)
     rows = db.session.execute(select(Unit.code, Unit.name, Unit.kind, parent.code)
                               .outerjoin(parent, parent.id == Unit.parent_id)
+                              .where(auth.units_scope(user))
                               .where(Unit.active).order_by(Unit.code)).all()
     return [{"code": c, "name": n, "kind": k, "parent_code": p} for c, n, k, p in rows]

@@ -245,7 +245,7 @@ class Triage(MethodView):
     @blp.response(200, PAGE)
     def get(self, args):
         """Dispatcher: the triage queue (no rule matched, returned, or not routed yet)"""
-        return present.triage(args["page"], args["page_size"])
+        return present.triage(auth.current_user(), args["page"], args["page_size"])
 
 
 @blp.route("/staff/units")
@@ -255,7 +255,7 @@ class Units(MethodView):
     @blp.response(200, UnitSchema(many=True))
     def get(self):
         """Active units (targets of transfer and assignment)"""
-        return present.units()
+        return present.units(auth.current_user())
 
 
 @blp.route("/admin/failed-jobs")

@@ -1,0 +1,158 @@
+"""One deployment, several provinces: Đắk Lắk (the demo) and Khánh Hòa loaded from the shipped
+national boundaries, reports routed in the province of their point, admins scoped to theirs."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from fieldreport.extensions import db
+from fieldreport.models import Area, Report, Unit
+from fieldreport.services import provinces
+from fieldreport.services.areas import read_features
+from tests import factories as f
+from tests.api.intake_helpers import submit
+
+NHA_TRANG = (12.2388, 109.1967)  # Phường Nha Trang, 22366, Khánh Hòa (56)
+BMT = (12.667, 108.038)  # Phường Buôn Ma Thuột, 24133, Đắk Lắk (66)
+HOAN_KIEM = (21.0288, 105.8525)  # Hà Nội (01): shipped, not served here
+
+
+@pytest.fixture()
+def two_provinces(app, db_session):
+    """PROVINCES=66,56: Khánh Hòa imported from data/ with its generated unit tree."""
+    saved = app.config["PROVINCES"]
+    app.config["PROVINCES"] = "66,56"
+    try:
+        result = provinces.load(["56"])
+        yield result
+    finally:
+        app.config["PROVINCES"] = saved
+
+
+def _report(code: str) -> Report:
+    return db.session.scalar(select(Report).where(Report.code == code))
+
+
+def test_the_shipped_national_files_hold_every_province_and_commune():
+    assert len(read_features(provinces.PROVINCES_FILE)) == 34
+    assert len(read_features(provinces.COMMUNES_FILE)) == 3321
+    assert len(read_features(provinces.COMMUNES_FILE, ["56"])) == 65
+
+
+def test_load_imports_the_province_with_its_own_unit_tree(two_provinces, db_session):
+    assert two_provinces == {"provinces": 1, "communes": 65, "new_trees": 1}
+    assert db_session.scalar(select(func.count()).select_from(Area).where(
+        Area.level == "commune", Area.province_code == "56")) == 65
+    units = dict(db_session.execute(select(Unit.code, Unit.province_code).where(
+        Unit.code.in_(["UBND-56", "IOC-56", "PC-56", "UBND-22366"]))).all())
+    assert units == {"UBND-56": "56", "IOC-56": "56", "PC-56": "56", "UBND-22366": "56"}
+    again = provinces.load(["56"])  # idempotent: no second tree
+    assert again["new_trees"] == 0
+    assert db_session.scalar(select(func.count()).select_from(Unit).where(Unit.code == "UBND-56")) == 1
+
+
+def test_reports_are_routed_in_the_province_their_point_falls_in(client, two_provinces):
+    nha_trang = submit(client, lat=NHA_TRANG[0], lon=NHA_TRANG[1], description="Đèn tắt")
+    assert nha_trang.status_code == 201, nha_trang.get_json()
+    bmt = submit(client, lat=BMT[0], lon=BMT[1], description="Đèn tắt")
+    assert bmt.status_code == 201
+    r56, r66 = _report(nha_trang.get_json()["code"]), _report(bmt.get_json()["code"])
+    assert r56.province_code == "56" and r66.province_code == "66"
+    # jobs run inline: both routed, each by its own province's rules
+    assert db.session.get(Unit, r56.unit_id).code == "UBND-22366"
+    assert r56.routing["reason"] == "rule" and r56.routing["province_code"] == "56"
+    assert db.session.get(Unit, r66.unit_id).province_code is None  # the demo's Đắk Lắk units
+    # "other" goes to the triage queue of the report's own province
+    other = submit(client, category="other", lat=NHA_TRANG[0], lon=NHA_TRANG[1], description="Khác")
+    assert db.session.get(Unit, _report(other.get_json()["code"]).unit_id).code == "IOC-56"
+    outside = submit(client, lat=HOAN_KIEM[0], lon=HOAN_KIEM[1], description="Hà Nội")
+    assert outside.status_code == 422 and outside.get_json()["code"] == "outside_service_area"
+    where = client.get(f"/api/v1/locate?lat={NHA_TRANG[0]}&lon={NHA_TRANG[1]}").get_json()
+    assert where["inside"] and where["service_province"]["code"] == "56"
+
+
+def test_one_province_by_default_even_with_others_loaded(client, app, db_session):
+    provinces.load(["56"])
+    assert not app.config["PROVINCES"]
+    resp = submit(client, lat=NHA_TRANG[0], lon=NHA_TRANG[1], description="Đèn tắt")
+    assert resp.status_code == 422 and resp.get_json()["code"] == "outside_service_area"
+    assert submit(client, lat=BMT[0], lon=BMT[1]).status_code == 201
+    assert 'name="province"' not in client.get("/public/").get_data(as_text=True)
+
+
+def test_admins_are_scoped_to_their_province_and_a_national_admin_sees_both(client, two_provinces,
+                                                                           db_session):
+    f.make_user(db_session, "admin.56", "admin", "UBND-56")
+    f.make_user(db_session, "dispatcher.56", "dispatcher", "IOC-56")
+    f.make_user(db_session, "admin.vn", "admin", None)  # national: no province
+    # a unit of Đắk Lắk's own (the demo's units are national): a target 56 may not use
+    db_session.execute(Unit.__table__.update().where(Unit.code == "UBND-66").values(province_code="66"))
+    db_session.commit()
+    r56 = _report(submit(client, lat=NHA_TRANG[0], lon=NHA_TRANG[1], description="Ổ gà").get_json()["code"])
+    r66 = _report(submit(client, lat=BMT[0], lon=BMT[1], description="Ổ gà").get_json()["code"])
+    h56, h_dispatch56 = f.bearer(db_session, "admin.56"), f.bearer(db_session, "dispatcher.56")
+    national = f.bearer(db_session, "admin.vn")
+
+    def listed(headers) -> set[str]:
+        body = client.get("/api/v1/staff/reports?page_size=100", headers=headers).get_json()
+        return {item["code"] for item in body["items"]}
+
+    assert r56.code in listed(h56) and r66.code not in listed(h56)
+    assert {r56.code, r66.code} <= listed(national)
+    assert client.get(f"/api/v1/staff/reports/{r56.code}", headers=h56).status_code == 200
+    assert client.get(f"/api/v1/staff/reports/{r66.code}", headers=h56).status_code == 403
+    assert client.get(f"/api/v1/staff/reports/{r66.code}", headers=national).status_code == 200
+    # acting across provinces is refused, before anything changes
+    status = r66.status
+    accept = client.post(f"/api/v1/staff/reports/{r66.code}/accept", headers=h56)
+    assert accept.status_code == 403
+    assert db.session.get(Report, r66.id).status == status
+    # units: its province's and national ones, never another province's
+    of = dict(db.session.execute(select(Unit.code, Unit.province_code)).all())
+    units = {u["code"] for u in client.get("/api/v1/staff/units", headers=h56).get_json()}
+    assert "UBND-22366" in units and "IOC-56" in units and "UBND-66" not in units
+    assert {of[u] for u in units} <= {None, "56"}
+    everyone = {u["code"] for u in client.get("/api/v1/staff/units", headers=national).get_json()}
+    assert {"UBND-66", "UBND-22366"} <= everyone
+    # the province's dispatcher: its own triage queue only, no assignment to a 66 unit
+    other56 = _report(submit(client, category="other", lat=NHA_TRANG[0], lon=NHA_TRANG[1],
+                             description="Khác").get_json()["code"])
+    other66 = _report(submit(client, category="other", lat=BMT[0], lon=BMT[1],
+                             description="Khác").get_json()["code"])
+    triage = {i["code"] for i in client.get("/api/v1/staff/triage?page_size=100",
+                                            headers=h_dispatch56).get_json()["items"]}
+    assert other56.code in triage and other66.code not in triage
+    cross = client.post(f"/api/v1/staff/reports/{other56.code}/assign", headers=h_dispatch56,
+                        json={"unit": "UBND-66"})
+    assert cross.status_code == 403 and cross.get_json()["code"] == "target_unit_forbidden"
+    ok = client.post(f"/api/v1/staff/reports/{other56.code}/assign", headers=h_dispatch56,
+                     json={"unit": "UBND-22366"})
+    assert ok.status_code == 200, ok.get_json()
+
+
+def test_public_lists_and_indicators_filter_by_province(client, two_provinces, db_session):
+    c56 = submit(client, lat=NHA_TRANG[0], lon=NHA_TRANG[1], description="Rác").get_json()["code"]
+    c66 = submit(client, lat=BMT[0], lon=BMT[1], description="Rác").get_json()["code"]
+    codes = {i["code"] for i in client.get("/api/v1/reports?province=56").get_json()["items"]}
+    assert c56 in codes and c66 not in codes
+    codes = {i["code"] for i in client.get("/api/v1/reports").get_json()["items"]}
+    assert {c56, c66} <= codes
+    refused = client.get("/api/v1/reports?province=01")  # shipped but not served
+    assert refused.status_code == 422 and refused.get_json()["code"] == "unknown_province"
+    page = client.get("/public/?province=56")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert c56 in html and c66 not in html
+    assert 'name="province"' in html and "Khánh Hòa" in html  # the filter, with several provinces
+    # indicators: a province is an area (its communes); the national admin sees each alone
+    from fieldreport.services.indicators import rollups
+    rollups.refresh()
+    f.make_user(db_session, "admin.vn", "admin", None)
+    db_session.commit()
+    h = f.bearer(db_session, "admin.vn")
+    by_province = {p: client.get(f"/api/v1/indicators?area=P{p}", headers=h).get_json()["total"]["received"]
+                   for p in ("56", "66")}
+    assert by_province == {"56": 1, "66": 1}
+    communes = client.get("/web/communes.geojson?province=56").get_json()
+    assert len(communes["features"]) == 65
+    assert client.get("/web/communes.geojson?province=01").status_code == 404
