@@ -4,10 +4,11 @@ reports and events bulk-loaded with COPY (bench/generate.py), then facts and rol
     python bench/generate_history.py --database-url postgresql+psycopg2://postgres@127.0.0.1:5432/fieldreport_bench_h5 \
         --reports 10000000 --days 730 --prepare
 
---prepare creates, migrates and seeds the database (the Đắk Lắk demo), imports the country's
-communes and provinces, and gives every other province the demo's unit tree: UBND-<p> over
-its communes' committees UBND-<code>, departments SXD-/SCT-/SNNMT-/CAT-<p>, utilities
-PC-<p> (under SCT) and WATER-<p> (under SXD), with routing rules like the demo's.
+--prepare creates, migrates and seeds the database (the Đắk Lắk demo), then loads the country
+as a deployment with PROVINCES=all does (`flask load-provinces`): the shipped boundaries and,
+for every other province, the generated unit tree — UBND-<p> over its communes' committees
+UBND-<code>, departments SXD-/SCT-/SNNMT-/CAT-<p>, utilities PC-<p> (under SCT) and WATER-<p>
+(under SXD), a dispatcher IOC-<p> — with routing rules like the demo's.
 --facts-only rebuilds facts and rollups from the events already there. Prints JSON timings.
 Each batch commits, so a load that stops part-way keeps what it wrote: run again without
 --prepare for the missing --reports with another --seed and --skip-facts, then --facts-only
@@ -33,14 +34,6 @@ from bench import generate as gen  # noqa: E402
 from fieldreport.services.indicators.facts import EventRow, build_facts, copy_facts  # noqa: E402
 from fieldreport.worktime import Calendar  # noqa: E402
 
-COMMUNES = ROOT.parent / "shared" / "data" / "vn-boundaries" / "vn_communes_2025.geojson"
-PROVINCES = COMMUNES.with_name("vn_provinces_2025.geojson")
-PROVINCE_OWNERS = {"power_outage": "PC", "flooding": "WATER", "traffic_signal": "SXD",
-                   "noise": "CAT", "pollution": "SNNMT"}
-DEPARTMENTS = [("SXD", "Sở Xây dựng", "department", None), ("SCT", "Sở Công Thương", "department", None),
-               ("SNNMT", "Sở Nông nghiệp và Môi trường", "department", None),
-               ("CAT", "Công an tỉnh", "police", None), ("PC", "Công ty Điện lực", "utility", "SCT"),
-               ("WATER", "Công ty Cấp thoát nước", "utility", "SXD")]
 
 
 def _app(url: str):
@@ -52,48 +45,18 @@ def _app(url: str):
 
 
 def prepare_national(url: str) -> None:
-    """Demo seed, national boundaries, and a unit tree with routing rules for every province."""
+    """Demo seed, then the deployment's own national mode (PROVINCES=all): the shipped
+    boundaries of every province and a unit tree with routing rules for each
+    (fieldreport/services/provinces.py, what `flask load-provinces` runs)."""
     gen.prepare(url)
-    with _app(url).app_context():
-        from fieldreport.services.areas import import_areas
-        import_areas(PROVINCES)
-        import_areas(COMMUNES)
+    app = _app(url)
+    app.config["PROVINCES"] = "all"
+    with app.app_context():
+        from fieldreport.services import provinces
+        provinces.load(None)
     conn = psycopg2.connect(gen.dsn(url))
     conn.autocommit = True
-    cur = conn.cursor()
-    cur.execute("""
-        INSERT INTO units (code, name, name_en, kind, parent_id, area_id, active)
-        SELECT 'UBND-' || p.province_code, 'UBND tỉnh/thành phố ' || p.name, p.name || ' People''s Committee',
-               'province', NULL, p.id, true
-        FROM areas p WHERE p.level = 'province' AND p.province_code <> '66'
-        ON CONFLICT (code) DO NOTHING""")
-    for code, name, kind, parent in DEPARTMENTS:
-        parent_code = f"'{parent}-' || p.province_code" if parent else "'UBND-' || p.province_code"
-        cur.execute(f"""
-            INSERT INTO units (code, name, kind, parent_id, area_id, active)
-            SELECT '{code}-' || p.province_code, '{name} ' || p.name, '{kind}', par.id, p.id, true
-            FROM areas p JOIN units par ON par.code = {parent_code}
-            WHERE p.level = 'province' AND p.province_code <> '66'
-            ON CONFLICT (code) DO NOTHING""")
-    cur.execute("""
-        INSERT INTO units (code, name, kind, parent_id, area_id, active)
-        SELECT 'UBND-' || c.code, 'UBND ' || c.full_name, 'commune', par.id, c.id, true
-        FROM areas c JOIN units par ON par.code = 'UBND-' || c.province_code
-        WHERE c.level = 'commune' AND c.province_code <> '66'
-        ON CONFLICT (code) DO NOTHING""")
-    cur.execute("""
-        INSERT INTO routing_rules (category_id, area_id, unit_id, priority, active, note, scope_area_m2)
-        SELECT NULL, c.id, u.id, 0, true, 'commune default', c.area_km2 * 1e6
-        FROM areas c JOIN units u ON u.code = 'UBND-' || c.code
-        WHERE c.level = 'commune' AND c.province_code <> '66'""")
-    for category, owner in PROVINCE_OWNERS.items():
-        cur.execute("""
-            INSERT INTO routing_rules (category_id, area_id, unit_id, priority, active, note, scope_area_m2)
-            SELECT k.id, p.id, u.id, 10, true, 'province-wide owner', 1e12
-            FROM areas p JOIN units u ON u.code = %s || '-' || p.province_code
-            CROSS JOIN categories k WHERE k.code = %s AND p.level = 'province' AND p.province_code <> '66'""",
-                    (owner, category))
-    cur.execute("ANALYZE")
+    conn.cursor().execute("ANALYZE")
     conn.close()
 
 
