@@ -1,13 +1,11 @@
 """import-areas on the real Đắk Lắk file: counts, idempotency, point-in-polygon, repairs."""
 import json
 
-import pytest
 from sqlalchemy import func, select
 
 from fieldreport.models import Area
 from fieldreport.services.areas import import_areas
 from fieldreport.services.demo import DAKLAK_FILE
-from tests.conftest import BOUNDARIES
 
 
 def _commune_at(session, lon, lat):
@@ -62,7 +60,8 @@ def test_cli_import_reports_counts(app, db_session):
     assert "0 created, 102 updated" in result.output
 
 
-@pytest.mark.skipif(not (BOUNDARIES / "vn_provinces_2025.geojson").exists(), reason="shared data absent")
 def test_national_province_file_imports(db_session):
-    res = import_areas(BOUNDARIES / "vn_provinces_2025.geojson")
+    """The compressed national file shipped in data/ (a fresh clone has no shared data)."""
+    from fieldreport.services.provinces import PROVINCES_FILE
+    res = import_areas(PROVINCES_FILE)
     assert res.total == 34 and not res.skipped
