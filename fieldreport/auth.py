@@ -222,6 +222,18 @@ def units_scope(user: User | None) -> ColumnElement[bool]:
     return true() if province is None else Unit.province_code.is_(None) | (Unit.province_code == province)
 
 
+def province_for(user: User | None, requested: str | None) -> str | None:
+    """The province an admin's calendar edit is for: a province's admin always their own
+    (another one is 403), a national admin the one requested (None: every province)."""
+    own = province_of(user)
+    if own is None:
+        return requested or None
+    if requested not in (None, "", own):
+        raise Forbidden("province_forbidden", "That is another province's calendar.",
+                        "Đây là lịch làm việc của tỉnh khác.")
+    return own
+
+
 def visible_unit_ids(user: User | None) -> set[int] | None:
     """Units whose reports the user may read; None means every report (dispatcher, admin);
     a dispatcher or admin of one province: the units of that province."""

@@ -78,10 +78,13 @@ class Notification(Base):
 
 
 class CalendarDay(Base):
-    """An announced exception to the working calendar: an extra day off or a make-up day."""
+    """An announced exception to the working calendar: an extra day off or a make-up day,
+    for every province ('') or for one (a province announcing its own days off)."""
 
     __tablename__ = "calendar_days"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    province_code: Mapped[str] = mapped_column(String(8), primary_key=True, default="",
+                                               server_default="")
     kind: Mapped[str] = mapped_column(String(8))  # off | work
     note: Mapped[str | None] = mapped_column(String(200))

@@ -47,36 +47,38 @@ def zone() -> ZoneInfo:
     return ZoneInfo(_setting("TIMEZONE", TZ.key))
 
 
-def calendar() -> Calendar:
-    """The working calendar: statutory holidays plus the admin-edited swap/make-up days.
+def calendar(province: str | None = None) -> Calendar:
+    """The working calendar: statutory holidays plus the admin-edited swap/make-up days — the
+    national ones, and the province's own when given (a province's row wins on its day).
 
-    Read from the calendar_days table once per request or job (cached on flask.g).
+    Read from the calendar_days table once per request or job and province (cached on flask.g).
     """
-    if has_app_context() and "work_calendar" in g:
-        return g.work_calendar
+    cached = g.setdefault("work_calendars", {}) if has_app_context() else {}
+    if province in cached:
+        return cached[province]
     rows = db.session.execute(select(CalendarDay.day, CalendarDay.kind)
-                              .order_by(CalendarDay.day)).all()
-    key = (tuple((d, k) for d, k in rows), _setting("OFFICE_HOURS", "07:30-11:30,13:30-17:00"),
-           zone().key)
+                              .where(CalendarDay.province_code.in_(("", province or "")))
+                              .order_by(CalendarDay.day, CalendarDay.province_code)).all()
+    days = dict(rows)  # ordered by province: '' first, so the province's own row wins
+    key = (tuple(days.items()), _setting("OFFICE_HOURS", "07:30-11:30,13:30-17:00"), zone().key)
     cal = _calendars.get(key)
     if cal is None:
         if len(_calendars) > 32:
             _calendars.clear()
         cal = _calendars[key] = Calendar(
-            extra_days_off=frozenset(d for d, k in rows if k == "off"),
-            makeup_days=frozenset(d for d, k in rows if k == "work"),
+            extra_days_off=frozenset(d for d, k in days.items() if k == "off"),
+            makeup_days=frozenset(d for d, k in days.items() if k == "work"),
             office_hours=parse_office_hours(key[1]),
             tz=zone(),
         )
-    if has_app_context():
-        g.work_calendar = cal
+    cached[province] = cal
     return cal
 
 
 def forget_calendar() -> None:
-    """Drop the request's cached calendar (after an admin edits calendar days)."""
+    """Drop the request's cached calendars (after an admin edits calendar days)."""
     if has_app_context():
-        g.pop("work_calendar", None)
+        g.pop("work_calendars", None)
 
 
 def parse_limit(text: str) -> Limit:
@@ -150,19 +152,24 @@ def _check_day(day, kind: str) -> None:
                             f"Ngày {day} vốn là ngày nghỉ.", field="day")
 
 
-def list_days(year: int | None = None) -> list[dict]:
-    """The admins' rows (of one year), each with its weekday and statutory holiday name."""
-    q = select(CalendarDay).order_by(CalendarDay.day)
+def list_days(year: int | None = None, province: str | None = None) -> list[dict]:
+    """The admins' rows (of one year): the national ones, and one province's when given;
+    each with its weekday and statutory holiday name."""
+    q = select(CalendarDay).where(CalendarDay.province_code.in_(("", province or ""))) \
+        .order_by(CalendarDay.day, CalendarDay.province_code)
     if year is not None:
         q = q.where(CalendarDay.day >= date(year, 1, 1), CalendarDay.day < date(year + 1, 1, 1))
     cal = calendar()
     return [{"day": r.day, "kind": r.kind, "note": r.note, "weekday": r.day.weekday(),
-             "holiday": cal.holiday_name(r.day)} for r in db.session.scalars(q)]
+             "holiday": cal.holiday_name(r.day), "province": r.province_code or None}
+            for r in db.session.scalars(q)]
 
 
-def save_day(day, kind: str, note: str | None, *, create: bool) -> CalendarDay:
-    """Add (create=True: 409 if present) or change a day; dues around it are recomputed."""
-    row = db.session.get(CalendarDay, day)
+def save_day(day, kind: str, note: str | None, *, create: bool,
+             province: str | None = None) -> CalendarDay:
+    """Add (create=True: 409 if present) or change a day, national or of one province;
+    dues around it are recomputed."""
+    row = db.session.get(CalendarDay, (day, province or ""))
     if create and row is not None:
         raise Conflict("calendar_day_exists", f"{day} is already in the calendar.",
                        f"Ngày {day} đã có trong lịch.", day=day.isoformat())
@@ -170,15 +177,15 @@ def save_day(day, kind: str, note: str | None, *, create: bool) -> CalendarDay:
         raise NotFound("calendar_day_not_found", f"{day} is not in the calendar.",
                        f"Ngày {day} không có trong lịch.")
     _check_day(day, kind)
-    row = row or CalendarDay(day=day)
+    row = row or CalendarDay(day=day, province_code=province or "")
     row.kind, row.note = kind, note
     db.session.add(row)
     _changed(day)
     return row
 
 
-def delete_day(day) -> None:
-    row = db.session.get(CalendarDay, day)
+def delete_day(day, province: str | None = None) -> None:
+    row = db.session.get(CalendarDay, (day, province or ""))
     if row is None:
         raise NotFound("calendar_day_not_found", f"{day} is not in the calendar.",
                        f"Ngày {day} không có trong lịch.")

@@ -138,7 +138,7 @@ def assign_unit(report: Report, unit: Unit, *, type_: str, status: str | None = 
                 cal: Calendar | None = None) -> Event:
     """Hand the report to `unit` with the unit's own due time, as one event."""
     now = now or utcnow()
-    cal = cal or deadlines.calendar()
+    cal = cal or deadlines.calendar(report.province_code)
     category = db.session.get(Category, report.category_id)
     urgency = getattr(report, "urgency", None)
     limit = deadlines.limit_for(category, urgency, triage=unit.kind == DISPATCHER_KIND)
@@ -229,7 +229,7 @@ def provide_info(report: Report, text: str | None) -> Report:
         .order_by(Event.at.desc(), Event.id.desc()).limit(1)) or "assigned"
     paused_hours = 0.0
     if report.paused_at is not None:
-        cal = deadlines.calendar()
+        cal = deadlines.calendar(report.province_code)
         paused_hours = cal.working_hours_between(report.paused_at, max(now, report.paused_at))
         if paused_hours > 0:
             for attr in ("due_at", "citizen_due_at"):

@@ -156,3 +156,33 @@ def test_public_lists_and_indicators_filter_by_province(client, two_provinces, d
     communes = client.get("/web/communes.geojson?province=56").get_json()
     assert len(communes["features"]) == 65
     assert client.get("/web/communes.geojson?province=01").status_code == 404
+
+
+def test_a_province_announces_its_own_day_off(client, two_provinces, db_session):
+    from datetime import datetime, time, timedelta
+
+    from fieldreport.services import deadlines
+    from fieldreport.worktime import TZ
+    f.make_user(db_session, "admin.56", "admin", "UBND-56")
+    f.make_user(db_session, "admin.vn", "admin", None)
+    db_session.commit()
+    h56, national = f.bearer(db_session, "admin.56"), f.bearer(db_session, "admin.vn")
+    base = deadlines.calendar("66")
+    start = datetime.combine(datetime.now(TZ).date() + timedelta(days=30), time(8), tzinfo=TZ)
+    day = base.add_working_days(start, 1).date()  # a working day everywhere
+    r = client.post("/api/v1/admin/calendar-days", headers=h56,
+                    json={"day": day.isoformat(), "kind": "off", "note": "Lễ hội của tỉnh"})
+    assert r.status_code == 201, r.get_json()
+    other = client.post("/api/v1/admin/calendar-days", headers=h56,
+                        json={"day": day.isoformat(), "kind": "off", "province": "66"})
+    assert other.status_code == 403 and other.get_json()["code"] == "province_forbidden"
+    deadlines.forget_calendar()
+    assert not deadlines.calendar("56").is_working_day(day)
+    assert deadlines.calendar("66").is_working_day(day) and deadlines.calendar().is_working_day(day)
+    # the dues of Khánh Hòa's reports move past that day, Đắk Lắk's do not
+    assert deadlines.calendar("56").add_working_days(start, 2) > base.add_working_days(start, 2)
+    listed = client.get(f"/api/v1/admin/calendar-days?year={day.year}&province=56", headers=national).get_json()
+    assert {"day": day.isoformat(), "province": "56"}.items() <= next(
+        d for d in listed if d["day"] == day.isoformat()).items()
+    national_only = client.get(f"/api/v1/admin/calendar-days?year={day.year}", headers=national).get_json()
+    assert day.isoformat() not in {d["day"] for d in national_only}

@@ -13,7 +13,8 @@ from flask_smorest import Blueprint
 
 from fieldreport import auth
 from fieldreport.api.indicators.schemas import (
-    CalendarDaySchema, CalendarDayUpdateSchema, CalendarDayViewSchema, CalendarYearQuerySchema,
+    CalendarDaySchema, CalendarDayUpdateSchema, CalendarDayViewSchema, CalendarProvinceQuerySchema,
+    CalendarYearQuerySchema,
     ExportJobSchema, ExportQuerySchema, IndicatorQuerySchema, IndicatorTableSchema)
 from fieldreport.auth import STAFF_ROLES, require_roles
 from fieldreport.errors import Unprocessable, wants_vietnamese
@@ -111,8 +112,8 @@ class CalendarDays(MethodView):
     @blp.arguments(CalendarYearQuerySchema, location="query")
     @blp.response(200, CalendarDayViewSchema(many=True))
     def get(self, args):
-        """Announced extra days off and make-up working days (of one year)"""
-        return deadlines.list_days(args["year"])
+        """Announced extra days off and make-up working days (of one year; a province's too)"""
+        return deadlines.list_days(args["year"], auth.province_for(auth.current_user(), args["province"]))
 
     @require_roles("admin")
     @blp.doc(security=BEARER)
@@ -120,7 +121,8 @@ class CalendarDays(MethodView):
     @blp.response(201, CalendarDaySchema)
     def post(self, body):
         """Add an extra day off or a make-up working day; dues around it are recomputed"""
-        return deadlines.save_day(body["day"], body["kind"], body["note"], create=True)
+        return deadlines.save_day(body["day"], body["kind"], body["note"], create=True,
+                                  province=auth.province_for(auth.current_user(), body["province"]))
 
 
 @blp.route("/admin/calendar-days/<string:day>")
@@ -134,15 +136,18 @@ class CalendarDayById(MethodView):
 
     @require_roles("admin")
     @blp.doc(security=BEARER)
+    @blp.arguments(CalendarProvinceQuerySchema, location="query")
     @blp.arguments(CalendarDayUpdateSchema)
     @blp.response(200, CalendarDaySchema)
-    def put(self, body, day):
+    def put(self, args, body, day):
         """Change a day's kind or note"""
-        return deadlines.save_day(self._day(day), body["kind"], body["note"], create=False)
+        return deadlines.save_day(self._day(day), body["kind"], body["note"], create=False,
+                                  province=auth.province_for(auth.current_user(), args["province"]))
 
     @require_roles("admin")
     @blp.doc(security=BEARER)
+    @blp.arguments(CalendarProvinceQuerySchema, location="query")
     @blp.response(204)
-    def delete(self, day):
+    def delete(self, args, day):
         """Remove a day from the calendar"""
-        deadlines.delete_day(self._day(day))
+        deadlines.delete_day(self._day(day), auth.province_for(auth.current_user(), args["province"]))

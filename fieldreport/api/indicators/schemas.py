@@ -109,6 +109,8 @@ class CalendarDaySchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(("off", "work")),
                          metadata={"description": "off: an extra day off (swap); work: a make-up working day"})
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    province = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=8), metadata={
+        "description": "a province's own day (several provinces in one deployment); none: every province"})
 
 
 class CalendarDayUpdateSchema(Schema):
@@ -118,6 +120,13 @@ class CalendarDayUpdateSchema(Schema):
 
 class CalendarYearQuerySchema(Schema):
     year = fields.Integer(load_default=None, validate=validate.Range(2000, 2100))
+    province = fields.String(load_default=None, validate=validate.Length(max=8),
+                             metadata={"description": "also this province's own days"})
+
+
+class CalendarProvinceQuerySchema(Schema):
+    province = fields.String(load_default=None, validate=validate.Length(max=8),
+                             metadata={"description": "the province whose own day it is"})
 
 
 class CalendarDayViewSchema(CalendarDaySchema):
