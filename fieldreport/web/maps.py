@@ -9,7 +9,6 @@ import time
 from flask import Blueprint, current_app, request
 from sqlalchemy import func, select
 
-from fieldreport.errors import NotFound
 from fieldreport.extensions import db
 from fieldreport.models import Area
 from fieldreport.services import provinces
@@ -58,10 +57,7 @@ def area_geojson(area_id: int | None) -> dict | None:
 @bp.get("/web/communes.geojson")
 def communes():
     gzipped = "gzip" in (request.accept_encodings or {})
-    province = request.args.get("province") or current_app.config["PROVINCE_CODE"]
-    if not provinces.serves(province):
-        raise NotFound("province_not_served", "This deployment does not serve that province.",
-                       "Hệ thống không phục vụ tỉnh này.")
+    province = provinces.check(request.args.get("province") or current_app.config["PROVINCE_CODE"])
     etag, body = communes_geojson(province, gzipped)
     resp = current_app.response_class(body, mimetype="application/geo+json")
     resp.vary.add("Accept-Encoding")

@@ -155,7 +155,7 @@ def test_public_lists_and_indicators_filter_by_province(client, two_provinces, d
     assert by_province == {"56": 1, "66": 1}
     communes = client.get("/web/communes.geojson?province=56").get_json()
     assert len(communes["features"]) == 65
-    assert client.get("/web/communes.geojson?province=01").status_code == 404
+    assert client.get("/web/communes.geojson?province=01").status_code == 422
 
 
 def test_a_province_announces_its_own_day_off(client, two_provinces, db_session):
