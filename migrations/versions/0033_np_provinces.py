@@ -1,13 +1,13 @@
 """several provinces in one deployment: the province of each unit and of each report
 
-Revision ID: 0031_np_provinces
-Revises: 0031_sc_identity_views
+Revision ID: 0033_np_provinces
+Revises: 0032_sc_erasure
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0031_np_provinces"
-down_revision = "0031_sc_identity_views"
+revision = "0033_np_provinces"
+down_revision = "0032_sc_erasure"
 branch_labels = None
 depends_on = None
 

@@ -1,13 +1,13 @@
 """a province's own calendar days: calendar_days keyed by (day, province_code), '' = every province
 
-Revision ID: 0032_np_calendar_provinces
-Revises: 0031_np_provinces
+Revision ID: 0034_np_calendar_provinces
+Revises: 0033_np_provinces
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0032_np_calendar_provinces"
-down_revision = "0031_np_provinces"
+revision = "0034_np_calendar_provinces"
+down_revision = "0033_np_provinces"
 branch_labels = None
 depends_on = None
 
