@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from fieldreport import geo, ratelimit, security
 from fieldreport.errors import Invalid, Unauthorized, Unprocessable
 from fieldreport.extensions import db, storage
-from fieldreport.models import Area, Category, Report, Subscription, Upload, User
+from fieldreport.models import Category, Report, Subscription, Upload, User
 from fieldreport.models.base import utcnow
-from fieldreport.services import events, idempotency, outbox, photos, provinces
+from fieldreport.services import communes, events, idempotency, outbox, photos, provinces
 
 SCOPE = "reports:create"
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -298,35 +298,16 @@ def _location(s: Submission, incoming: list[photos.Incoming]) -> tuple[float, fl
 
 
 def service_area(lon: float, lat: float) -> tuple[int, str | None]:
-    """(area id, province code): the commune containing the point, else the nearest one within
-    BORDER_SNAP_METERS, among the provinces the deployment serves (setting PROVINCES).
-
-    A province is the union of its communes, so this is "inside a served province buffered by
-    the snap distance"; it also gives the report its area and province. Raises 422
-    outside_service_area.
+    """(area id, province code) of the report: its commune by the one point → commune lookup
+    (communes.locate), so a report is filed under the commune it is routed in, border points
+    included. A point with no commune of a province the deployment serves (setting PROVINCES)
+    within BORDER_SNAP_METERS is refused: 422 outside_service_area.
     """
-    cfg = current_app.config
-    served = provinces.condition(Area.province_code)
-    pt = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
-    inside = db.session.execute(select(Area.id, Area.province_code).where(
-        Area.level == "commune", served, func.ST_Intersects(Area.geom, pt))
-        .order_by(Area.id).limit(1)).first()
-    if inside is not None:
-        return inside.id, inside.province_code
-    snap = cfg["BORDER_SNAP_METERS"]
-    dy = snap / 110_574 * 1.1  # a degree box a bit larger than the snap circle, for the GiST index
-    dx = snap / (111_320 * max(math.cos(math.radians(lat)), 0.01)) * 1.1
-    box = func.ST_MakeEnvelope(lon - dx, lat - dy, lon + dx, lat + dy, 4326)
-    gpt = func.geography(pt)
-    near = db.session.execute(select(Area.id, Area.province_code).where(
-        served, Area.level.in_(("commune", "province")), Area.geom.op("&&")(box),
-        func.ST_DWithin(func.geography(Area.geom), gpt, snap))
-        .order_by(Area.level == "province", func.ST_Distance(func.geography(Area.geom), gpt))
-        .limit(1)).first()
-    if near is None:
+    commune = communes.locate(lon, lat)[0]
+    if commune is None or not provinces.serves(commune.province_code):
         raise Unprocessable("outside_service_area", "The place is outside the province's service area.",
                             "Vị trí nằm ngoài địa bàn tiếp nhận của tỉnh.")
-    return near.id, near.province_code
+    return commune.id, commune.province_code
 
 
 def new_upload(client_ip: str) -> dict:

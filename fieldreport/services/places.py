@@ -6,17 +6,17 @@ from sqlalchemy import select
 
 from fieldreport.extensions import db
 from fieldreport.models import Area
-from fieldreport.services import provinces, routing
+from fieldreport.services import communes, provinces
 
 
 def where(lat: float, lon: float) -> dict:
     """The commune under the pin (or within the border snap), and whether the deployment takes it.
 
-    Uses the router's own point → commune lookup, so the name shown under the pin is the
+    Uses the one point → commune lookup (communes.locate), so the name shown under the pin is the
     commune the report will be routed in; "inside" is false for a point the intake refuses.
     `service_province` is the province that takes the point (the home province when none does).
     """
-    commune, method, distance_m, _, _ = routing.locate(lon, lat)
+    commune, method, distance_m, _, _ = communes.locate(lon, lat)
     inside = commune is not None and provinces.serves(commune.province_code)
     province = commune.province_code if inside else current_app.config["PROVINCE_CODE"]
     names = dict(db.session.execute(

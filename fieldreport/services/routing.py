@@ -21,20 +21,16 @@ Decision, recorded on the report as `routing` (the "explain"):
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
-from typing import NamedTuple
 
-from flask import current_app
-from geoalchemy2 import Geography
-from sqlalchemy import bindparam, cast, func, or_, select, union_all
+from sqlalchemy import bindparam, func, or_, select, union_all
 
 from fieldreport import geo
 from fieldreport.extensions import db, queues
 from fieldreport.models import Area, Category, Event, Report, RoutingRule, Unit
 from fieldreport.models.base import utcnow
-from fieldreport.services import deadlines, events, provinces, workflow
+from fieldreport.services import communes, deadlines, events, provinces, workflow
 
 ROUTABLE = ("submitted", "reopened")
 HANDOVERS = ("reopened", "assigned", "transferred", "reassigned", "returned")
@@ -65,25 +61,9 @@ class Decision:
         return out
 
 
-class Commune(NamedTuple):
-    id: int
-    code: str
-    full_name: str
-    province_code: str | None
-
-
-# The statements are built once with bind parameters: building them costs more than running
-# them. Only columns are selected, never a geometry (an Area row carries a large polygon).
-_PT = func.ST_SetSRID(func.ST_MakePoint(bindparam("lon"), bindparam("lat")), geo.SRID)
-_COMMUNE = (Area.id, Area.code, Area.full_name, Area.province_code)
-_CONTAINS = (select(*_COMMUNE).where(Area.level == "commune", func.ST_Contains(Area.geom, _PT))
-             .order_by(Area.code))
-_DISTANCE = func.ST_Distance(cast(Area.geom, Geography), cast(_PT, Geography))
-_CLOSEST = func.ST_ClosestPoint(Area.geom, _PT)
-# A degree box first so that the GiST index is used, then the true distance in metres.
-_NEAREST = (select(*_COMMUNE, _DISTANCE, func.ST_X(_CLOSEST), func.ST_Y(_CLOSEST))
-            .where(Area.level == "commune", func.ST_DWithin(Area.geom, _PT, bindparam("degrees")))
-            .order_by(_DISTANCE, Area.code).limit(1))
+# The rule statements are built once with bind parameters: building them costs more than
+# running them. The point is the commune lookup's own.
+_PT = communes.POINT
 
 
 def _rule_statement(snapped: bool):
@@ -116,20 +96,7 @@ def _rule_statement(snapped: bool):
 _BEST_RULE = {False: _rule_statement(False), True: _rule_statement(True)}
 
 
-def locate(lon: float, lat: float) -> tuple[Commune | None, str, float | None, tuple, tuple[float, float]]:
-    """(commune, method, distance_m, other communes, point to match rules with)."""
-    found = db.session.execute(_CONTAINS, {"lon": lon, "lat": lat}).all()
-    if found:
-        return Commune(*found[0]), "contains", None, tuple(a.code for a in found[1:]), (lon, lat)
-    snap = current_app.config["BORDER_SNAP_METERS"]
-    degrees = snap / (111_320 * max(math.cos(math.radians(lat)), 0.1)) * 1.01
-    row = db.session.execute(_NEAREST, {"lon": lon, "lat": lat, "degrees": degrees}).first()
-    if row is None or row[4] > snap:
-        return None, "none", None, (), (lon, lat)
-    return Commune(*row[:4]), "nearest", round(float(row[4]), 1), (), (float(row[5]), float(row[6]))
-
-
-def best_rule(category_id: int, commune: Commune, lon: float, lat: float, snapped: bool = False):
+def best_rule(category_id: int, commune: communes.Commune, lon: float, lat: float, snapped: bool = False):
     """The winning rule for the category at a point of `commune`: (rule id, note, unit id,
     unit code), or None."""
     return db.session.execute(_BEST_RULE[snapped], {
@@ -138,7 +105,7 @@ def best_rule(category_id: int, commune: Commune, lon: float, lat: float, snappe
 
 def decide(lon: float, lat: float, category: Category) -> Decision:
     """Where a report of `category` at (lon, lat) goes, and why."""
-    commune, method, distance, also_in, (mlon, mlat) = locate(lon, lat)
+    commune, method, distance, also_in, (mlon, mlat) = communes.locate(lon, lat)
     place = dict(method=method, distance_m=distance, also_in=also_in,
                  area_id=commune.id if commune else None,
                  area_code=commune.code if commune else None,

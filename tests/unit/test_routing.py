@@ -173,3 +173,23 @@ def test_explain_is_json_ready(db_session):
     assert set(e) >= {"rule_id", "rule_note", "area_code", "area_name", "method", "distance_m",
                       "reason", "unit_code", "also_in"}
     assert e["area_name"].endswith("Buôn Ma Thuột")
+
+
+def test_a_point_on_a_shared_border_is_filed_routed_and_shown_in_one_commune(db_session):
+    """A vertex of the border of Tân Lập (24121) and Buôn Ma Thuột (24133) is in both polygons
+    and inside neither: intake, routing and the map's pin all name the same commune (intake
+    had its own lookup, the first by id of those touching the point)."""
+    from fieldreport.services import intake, places
+    lon, lat = db_session.execute(text("""
+        SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointN(ST_GeometryN(ST_Intersection(a.geom, b.geom), 1), 1) p
+        FROM areas a, areas b WHERE a.code = '24121' AND b.code = '24133') s""")).one()
+    touching = db_session.scalars(select(Area.code).where(
+        Area.level == "commune", func.ST_Intersects(Area.geom, func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)))
+        .order_by(Area.code)).all()
+    inside = db_session.scalars(select(Area.code).where(
+        Area.level == "commune", func.ST_Contains(Area.geom, func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)))).all()
+    assert (touching, inside) == (["24121", "24133"], [])  # really on the border
+    d = decide(db_session, "road_damage", lon, lat)
+    assert (d.area_code, d.method, d.distance_m) == ("24121", "nearest", 0.0)
+    assert db_session.get(Area, intake.service_area(lon, lat)[0]).code == d.area_code
+    assert places.where(lat, lon)["commune"]["code"] == d.area_code
