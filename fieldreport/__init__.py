@@ -15,6 +15,8 @@ def create_app(config: Config | None = None) -> Flask:
 
     app = Flask(__name__, static_folder="web/static")  # /static/... incl. vendored JS
     app.config.from_mapping(config.as_dict())
+    from fieldreport import inputs
+    inputs.init_app(app)  # the request guard runs before every view (and before the DB is touched)
     app.json.ensure_ascii = False  # Vietnamese stays readable in every JSON body
     if config.TRUSTED_PROXIES:
         # Behind load balancers the client address (rate limits) comes from X-Forwarded-For.

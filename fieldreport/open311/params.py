@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from werkzeug.datastructures import MultiDict
 
+from fieldreport import inputs
 from fieldreport.errors import Invalid, Unprocessable
 from fieldreport.open311.render import local_tz
 
@@ -67,18 +68,8 @@ def csv(args: Mapping, name: str, limit: int = MAX_PAGE_SIZE) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def positive_int(args: Mapping, name: str, default: int, maximum: int | None = None) -> int:
-    raw = arg(args, name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise Invalid("invalid_integer", f"{name} must be a positive integer.",
-                      f"{name} phải là số nguyên dương.")
-    value = int(raw)
-    if maximum is not None and value > maximum:
-        raise Invalid("invalid_integer", f"{name} must be at most {maximum}.",
-                      f"{name} không được lớn hơn {maximum}.")
-    return value
+def positive_int(args: Mapping, name: str, default: int, maximum: int = inputs.MAX_PAGE) -> int:
+    return inputs.bounded_int(arg(args, name), name, default, maximum)
 
 
 def flag(args: Mapping, name: str) -> bool:

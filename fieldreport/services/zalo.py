@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 import time
@@ -23,6 +22,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
+from fieldreport import inputs
 from fieldreport.errors import DomainError, Invalid, NotFound, ServiceUnavailable, Unauthorized
 from fieldreport.extensions import db, storage
 from fieldreport.models import Upload, ZaloConversation, ZaloMessage
@@ -74,7 +74,7 @@ def receive(raw: bytes, signature: str | None) -> str:
         raise NotFound("channel_off", "The Zalo channel is not configured.",
                        "Kênh Zalo chưa được cấu hình.")
     try:
-        payload = json.loads(raw)
+        payload = inputs.loads(raw)  # bounded: depth, number length
     except (ValueError, UnicodeDecodeError):
         raise Invalid("invalid_json", "The body is not JSON.", "Nội dung không phải JSON.") from None
     if not isinstance(payload, dict):

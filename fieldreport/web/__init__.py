@@ -14,7 +14,7 @@ i18n.init_blueprint(bp)
 def _helpers():
     def lang_url(lang: str) -> str:
         """This page's URL in the other language (query kept)."""
-        args = request.args.to_dict()
+        args = {k: v for k, v in request.args.items() if k not in (request.view_args or {})}
         args["lang"] = lang
         return url_for(request.endpoint, **(request.view_args or {}), **args) if request.endpoint else "?lang=" + lang
     return {"lang_url": lang_url}

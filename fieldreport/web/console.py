@@ -7,7 +7,7 @@ from flask import (Blueprint, current_app, flash, g, make_response, redirect, re
                    url_for)
 from sqlalchemy import select
 
-from fieldreport import auth
+from fieldreport import auth, inputs
 from fieldreport.api.staff import present
 from fieldreport.errors import DomainError, Unprocessable
 from fieldreport.extensions import db
@@ -98,7 +98,7 @@ def queue():
     f = {k: (request.args.get(k) or "").strip() or None
          for k in ("status", "category", "area", "unit")}
     overdue = request.args.get("overdue") == "1"
-    page = max(1, request.args.get("page", 1, type=int))
+    page = inputs.bounded_int(request.args.get("page"), "page", 1)
     try:
         result = present.queue(user, status=f["status"], category=f["category"], area=f["area"],
                                unit=f["unit"], overdue=overdue or None, page=page, page_size=PAGE_SIZE)
@@ -128,7 +128,7 @@ def _filter_units(user) -> list[dict]:
 @bp.get("/triage")
 @web_session.login_required("dispatcher", "admin")
 def triage():
-    page = max(1, request.args.get("page", 1, type=int))
+    page = inputs.bounded_int(request.args.get("page"), "page", 1)
     result = present.triage(g.console_user, page, PAGE_SIZE)
     items = _localise(result["items"])
     returns = console_read.returns_for([i["code"] for i in items])

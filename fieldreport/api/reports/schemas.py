@@ -1,7 +1,6 @@
 """Marshmallow schemas of the citizen report endpoints: submission, public views, listing, actions."""
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -18,7 +17,7 @@ from marshmallow import (
 from marshmallow.validate import Length, OneOf, Range, Regexp
 from werkzeug.datastructures import FileStorage
 
-from fieldreport import contact
+from fieldreport import contact, inputs
 from fieldreport.errors import Invalid
 from fieldreport.models.report import STATUSES
 from fieldreport.services.intake import TOKEN_RE
@@ -165,7 +164,7 @@ class ReportSubmitSchema(Schema):
         given = out.get("attributes")
         if isinstance(given, str):
             try:
-                given = json.loads(given)
+                given = inputs.loads(given)
             except ValueError:
                 raise ValidationError("attributes must be a JSON object.", "attributes") from None
             if not isinstance(given, dict):
