@@ -129,10 +129,11 @@ def guard() -> None:
             raise NotFound()
     for source in (request.args, request.form):
         for name, value in source.items(multi=True):
+            name = name or ""  # a nameless multipart part has None
             check_text(name, "field name")
-            check_text(value, name)
+            check_text(value or "", name)
     for name, upload in request.files.items(multi=True):
-        check_text(upload.filename or "", name)
+        check_text(upload.filename or "", name or "")
     if request.is_json and request.content_length != 0:
         body = request.get_json(silent=False)  # parsed with `loads`, cached for the view
         for where, value in _strings(body, "body"):

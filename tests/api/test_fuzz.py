@@ -162,6 +162,12 @@ def test_refusals_are_clear_and_in_each_surface_s_own_shape(client, demo):
     assert r.status_code == 400 and r.mimetype == "text/html"
 
 
+def test_a_nameless_multipart_part_is_no_crash(client):
+    body = (b"--b\r\nContent-Disposition: form-data\r\n\r\nx\x00\r\n--b--\r\n")
+    r = client.post("/api/v1/reports", data=body, content_type="multipart/form-data; boundary=b")
+    assert r.status_code == 400 and r.json["code"] == "invalid_text"
+
+
 def test_console_page_number_past_any_offset(client, db_session):
     console_login(client, "dispatcher")
     for path in ("/console/", "/console/triage"):
@@ -171,7 +177,7 @@ def test_console_page_number_past_any_offset(client, db_session):
 
 def test_export_status_of_a_job_that_is_not_an_export_is_404_for_admins(client, db_session):
     """Admins may read any export's status; another job's id (here a finished routing job, its
-    result a string) was a 500 for them, and an id of no job at all must stay a 404."""
+    result a string: a 500 for them when the status came from RQ) or no job at all is a 404."""
     from fieldreport.extensions import queues
     report = f.make_report(db_session, "road_damage", *f.BMT)
     db_session.commit()
