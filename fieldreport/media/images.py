@@ -24,6 +24,7 @@ from PIL import Image, ImageCms, ImageFile, JpegImagePlugin, UnidentifiedImageEr
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF", "GIF")
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp",
          "HEIF": "image/heic", "GIF": "image/gif"}
+MIME_TYPES = tuple(_MIME.values()) + ("image/jpg", "image/heif")  # what clients also call them
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs",
                 b"mif1", b"msf1")
 _TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,

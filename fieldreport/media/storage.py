@@ -99,9 +99,10 @@ class Storage:
         self._call(self.client.put_object, self.bucket, key, stream, -1,
                    part_size=16 * 1024 * 1024, content_type=content_type)
 
-    def get(self, key: str) -> bytes:
+    def get(self, key: str, limit: int | None = None) -> bytes:
+        """The object's bytes; with `limit`, at most that many (a ranged GET)."""
         def read() -> bytes:  # the body is read inside the call: a stall mid-body times out too
-            resp = self.client.get_object(self.bucket, key)
+            resp = self.client.get_object(self.bucket, key, length=limit or 0)
             try:
                 return resp.read()
             finally:
@@ -109,14 +110,20 @@ class Storage:
                 resp.release_conn()
         return self._call(read)
 
-    def size(self, key: str) -> int | None:
-        """The object's size, or None when it does not exist."""
+    def stat(self, key: str) -> tuple[int, str] | None:
+        """(size, content type) from a HEAD request, or None when the object does not exist."""
         try:
-            return self._call(self.client.stat_object, self.bucket, key).size
+            obj = self._call(self.client.stat_object, self.bucket, key)
         except S3Error as exc:
             if exc.code in {"NoSuchKey", "NoSuchObject", "NotFound"}:
                 return None
             raise
+        return obj.size, (obj.content_type or "").split(";")[0].strip().lower()
+
+    def size(self, key: str) -> int | None:
+        """The object's size, or None when it does not exist."""
+        head = self.stat(key)
+        return None if head is None else head[0]
 
     def exists(self, key: str) -> bool:
         return self.size(key) is not None

@@ -87,27 +87,58 @@ def check(data: bytes, label: dict) -> Incoming:
     return Incoming(data, info, label)
 
 
+# What a client may declare when it PUTs a photo (browsers send the file's type; tools often
+# send none, which S3 stores as octet-stream). The bytes are checked either way.
+UPLOAD_TYPES = frozenset(images.MIME_TYPES) | {"", "application/octet-stream", "binary/octet-stream"}
+
+
 def from_upload(upload_id: str, index: int) -> Incoming:
-    """Fetch and check the object a client PUT to its presigned upload URL."""
+    """Fetch and check the object a client PUT to its presigned upload URL.
+
+    rclone's S3 server (and so our deployments) has no presigned POST policy that could bound
+    size and type at the PUT, so the check is here, where a report references the object: a
+    HEAD for size and declared type, then one GET of at most PHOTO_MAX_BYTES + 1 bytes. An
+    object refused for any reason is deleted at once (a 100 MB one used to stay until the
+    orphan sweep); the client may PUT a correct photo to the same URL while it is valid.
+    """
     label = {"field": "upload_ids", "index": index, "upload_id": upload_id}
     up = db.session.get(Upload, upload_id) if len(upload_id) <= 40 else None
     if up is None or up.used_at is not None or up.expires_at < utcnow():
         raise Unprocessable("unknown_upload", f"Upload {upload_id} is unknown, expired or already used.",
                             f"Ảnh tải lên {upload_id} không tồn tại, đã hết hạn hoặc đã được dùng.",
                             photo=label)
-    size = storage.size(up.key)
-    if size is None:
+    head = storage.stat(up.key)
+    if head is None:
         raise Unprocessable("upload_missing", f"Upload {upload_id} has no photo yet: PUT it to its URL first.",
                             f"Chưa nhận được ảnh cho {upload_id}: hãy tải ảnh lên địa chỉ đã cấp trước.",
                             photo=label)
-    if size > current_app.config["PHOTO_MAX_BYTES"]:
-        en, vi = _names(label)
-        mb = round(current_app.config["PHOTO_MAX_BYTES"] / 2**20, 1)
-        raise TooLarge("photo_too_large", f"{en}: The photo is larger than {mb} MB.",
-                       f"{vi}: Ảnh lớn hơn {mb} MB.", photo=label)
-    incoming = check(storage.get(up.key), label)
+    size, declared = head
+    max_bytes = current_app.config["PHOTO_MAX_BYTES"]
+    en, vi = _names(label)
+    try:
+        if size > max_bytes:
+            mb = round(max_bytes / 2**20, 1)
+            raise TooLarge("photo_too_large", f"{en}: The photo is larger than {mb} MB.",
+                           f"{vi}: Ảnh lớn hơn {mb} MB.", photo=label)
+        if declared not in UPLOAD_TYPES:
+            raise Unprocessable("photo_not_image", f"{en}: {declared} is not a photo type "
+                                "(JPEG, PNG, WebP, HEIC or GIF).",
+                                f"{vi}: {declared} không phải loại ảnh (JPEG, PNG, WebP, HEIC, GIF).",
+                                photo=label)
+        incoming = check(storage.get(up.key, limit=max_bytes + 1), label)
+    except (TooLarge, Unprocessable):
+        _discard(up.key)
+        raise
     incoming.upload = up
     return incoming
+
+
+def _discard(key: str) -> None:
+    """Delete a refused upload object now; if storage fails, the orphan sweep gets it later."""
+    try:
+        storage.remove(key)
+    except Exception:  # noqa: BLE001 — the refusal is the answer; the sweep is the fallback
+        log.warning("refused upload object %s not removed", key)
 
 
 def store_originals(incoming: list[Incoming]) -> None:

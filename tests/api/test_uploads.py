@@ -11,12 +11,13 @@ from tests.api.intake_helpers import BMT, image
 BODY = {"category": "road_damage", "lat": BMT[0], "lon": BMT[1], "description": "ổ gà lớn"}
 
 
-def new_upload(client, data: bytes | None) -> str:
+def new_upload(client, data: bytes | None, content_type: str | None = None) -> str:
     r = client.post("/api/v1/uploads")
     assert r.status_code == 201, r.json
     assert r.json["method"] == "PUT" and r.json["max_bytes"] > 0
     if data is not None:
-        put = urllib3.request("PUT", r.json["url"], body=data, timeout=10)
+        headers = {"Content-Type": content_type} if content_type else {}
+        put = urllib3.request("PUT", r.json["url"], body=data, headers=headers, timeout=30)
         assert put.status == 200, put.data
     return r.json["upload_id"]
 
@@ -53,6 +54,42 @@ def test_uploaded_non_image_is_refused_like_a_multipart_one(client):
     uid = new_upload(client, b"%PDF-1.7 pretending")
     r = client.post("/api/v1/reports", json={**BODY, "upload_ids": [uid]})
     assert r.status_code == 422 and r.json["code"] == "photo_not_image" and uid in r.json["message"]
+    assert not storage.exists(f"up/{uid}")  # refused: deleted at once, not left for the sweep
+
+
+def test_oversized_upload_is_refused_by_its_head_and_deleted_at_once(client, app):
+    """The review PUT 100 MB to a presigned URL; after the 413 the object stayed in the bucket."""
+    limit = app.config["PHOTO_MAX_BYTES"]
+    uid = new_upload(client, image(size=(64, 48)) + bytes(limit))  # a JPEG with 15 MB of tail
+    assert storage.size(f"up/{uid}") > limit
+    r = client.post("/api/v1/reports", json={**BODY, "upload_ids": [uid]})
+    assert r.status_code == 413 and r.json["code"] == "photo_too_large" and uid in r.json["message"]
+    assert not storage.exists(f"up/{uid}")
+    assert db.session.scalar(select(Report).where(Report.description == BODY["description"])) is None
+
+
+def test_upload_declared_as_another_type_is_refused_and_deleted(client):
+    uid = new_upload(client, image(), content_type="text/html")
+    r = client.post("/api/v1/reports", json={**BODY, "upload_ids": [uid]})
+    assert r.status_code == 422 and r.json["code"] == "photo_not_image" and "text/html" in r.json["message"]
+    assert not storage.exists(f"up/{uid}")
+    ok = new_upload(client, image(), content_type="image/jpeg")  # a browser's PUT of a photo
+    assert client.post("/api/v1/reports", json={**BODY, "upload_ids": [ok]}).status_code == 201
+
+
+def test_upload_read_is_bounded_to_the_photo_limit(client, app, monkeypatch):
+    """One GET per upload, ranged to the limit: an object replaced by a bigger one between the
+    HEAD and the GET (a second PUT to the same URL) is never read whole into memory."""
+    storage.put("up/ranged-probe", b"0123456789", "application/octet-stream")
+    assert storage.get("up/ranged-probe", limit=4) == b"0123"  # the range is honoured by S3
+    storage.remove("up/ranged-probe")
+    uid = new_upload(client, image())
+    reads = []
+    real_get = storage.get
+    monkeypatch.setattr(storage, "get", lambda key, limit=None: reads.append((key, limit)) or real_get(key, limit))
+    assert client.post("/api/v1/reports", json={**BODY, "upload_ids": [uid]}).status_code == 201
+    # one read of the upload, ranged (the derivatives job then reads the stored original)
+    assert [r for r in reads if r[0].startswith("up/")] == [(f"up/{uid}", app.config["PHOTO_MAX_BYTES"] + 1)]
 
 
 def test_uploaded_photo_over_the_limit_is_413(client, app, monkeypatch):
