@@ -215,7 +215,7 @@ def erase(code: str):
 @web_session.login_required("admin")
 def identity_views():
     """The audit log of reads of reporters' identities (administrators)."""
-    page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
+    page = inputs.bounded_int(request.args.get("page"), "page", 1)
     report = (request.args.get("report") or "").strip()[:16] or None
     result = privacy.views(report_code=report, page=page, page_size=PAGE_SIZE)
     return render_template("console/identity_views.html", result=result, report=report or "",
