@@ -1,18 +1,12 @@
 """Categories as Open311 services: the service list, definitions, and attribute form fields."""
 from __future__ import annotations
 
-from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from fieldreport.errors import Invalid, NotFound, Unprocessable
-from fieldreport.extensions import db
 from fieldreport.models import Category
 from fieldreport.open311 import params
 from fieldreport.services import categories
-
-
-def _visible():
-    return select(Category).where(Category.active, Category.public)
 
 
 def all_services() -> list[Category]:
@@ -23,7 +17,7 @@ def service(code: str | None) -> Category:
     """The active public category with this service_code: 400 when absent, 404 when unknown."""
     if not code:
         raise Invalid("service_code_missing", "service_code is required.", "Thiếu service_code.")
-    cat = db.session.scalar(_visible().where(Category.code == code))
+    cat = categories.public_category(code)
     if cat is None:
         raise NotFound("service_not_found", f"service_code {code!r} was not found.",
                        f"Không tìm thấy service_code {code!r}.")

@@ -10,10 +10,19 @@ DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multiva
 LIST_TYPES = ("singlevaluelist", "multivaluelist")
 
 
+def _public():
+    return select(Category).where(Category.active, Category.public)
+
+
 def public_categories() -> list[Category]:
-    """The active public categories in their display order (API list, Open311, citizen form)."""
-    return list(db.session.scalars(select(Category).where(Category.active, Category.public)
-                                   .order_by(Category.sort_order, Category.code)))
+    """The active public categories in their display order: the one list the API, Open311's
+    services, the citizen form and the public map's filter show."""
+    return list(db.session.scalars(_public().order_by(Category.sort_order, Category.code)))
+
+
+def public_category(code: str) -> Category | None:
+    """One of public_categories() by its code."""
+    return db.session.scalar(_public().where(Category.code == code))
 
 
 def attributes(cat: Category) -> list[dict]:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from fieldreport.errors import DomainError, Unprocessable, _from_domain
 from fieldreport.extensions import db
 from fieldreport.models import Area
-from fieldreport.services import provinces, public, public_map, scorecards
+from fieldreport.services import categories, provinces, public, public_map, scorecards
 from fieldreport.services.disclosure import Viewer
 from fieldreport.web import i18n
 
@@ -131,9 +131,7 @@ def index():
     """The map of reports and the list beside it, filtered by the query string."""
     f = public_map.parse_filters(request.args)
     page = public_map.listing(f, _vi(), cursor=request.args.get("cursor"))
-    cats = sorted((c for c in public_map.categories().values() if c.public and c.active),
-                  key=lambda c: (c.sort_order, c.code))
-    return render_template("public/index.html", f=f, page=page, categories=cats,
+    return render_template("public/index.html", f=f, page=page, categories=categories.public_categories(),
                            communes=communes(f.province),
                            provinces=provinces.listing() if provinces.is_multi() else [],
                            periods=list(public_map.PERIODS), args=f.query_args())
