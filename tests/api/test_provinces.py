@@ -186,3 +186,16 @@ def test_a_province_announces_its_own_day_off(client, two_provinces, db_session)
         d for d in listed if d["day"] == day.isoformat()).items()
     national_only = client.get(f"/api/v1/admin/calendar-days?year={day.year}", headers=national).get_json()
     assert day.isoformat() not in {d["day"] for d in national_only}
+
+
+def test_cli_load_provinces_follows_the_setting(app, db_session):
+    runner = app.test_cli_runner()
+    assert "nothing to load" in runner.invoke(args=["load-provinces"]).output  # PROVINCES unset
+    saved = app.config["PROVINCES"]
+    app.config["PROVINCES"] = "66,56"
+    try:
+        result = runner.invoke(args=["load-provinces"])
+    finally:
+        app.config["PROVINCES"] = saved
+    assert result.exit_code == 0, result.output
+    assert "2 provinces, 167 communes, 1 new unit trees" in result.output  # 66 is the demo's tree
