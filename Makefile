@@ -27,5 +27,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 screenshots: deps
 	$(PY) scripts/stack.py test -q tests/e2e/test_browser.py tests/e2e/test_console_browser.py --screenshots docs/screenshots
 
+# Every benchmark at 1,000,000 reports (generated once into BENCH_DB and reused): one table.
+BENCH_DB ?= postgresql+psycopg2://postgres@127.0.0.1:5432/fieldreport_bench
+BENCH_REDIS ?= redis://127.0.0.1:6379/3
+BENCH_ARGS ?=
+bench: deps
+	nice -n 10 $(PY) bench/all.py --database-url $(BENCH_DB) --redis-url $(BENCH_REDIS) $(BENCH_ARGS)
+
 clean:
 	rm -rf var

@@ -7,9 +7,11 @@ The database must hold the Đắk Lắk demo (a test database after a test run, 
 Prints, on the same points: the lookup time of an in-memory Shapely STRtree of the communes
 (prepared geometries) next to a prepared PostGIS ST_Contains statement on the GiST index, and
 the full routing decision (services.routing.decide: contains, nearest fallback, rules). Then
-one RQ worker of the production class (`python -m workers.main worker --burst`) runs N no-op
-jobs (the floor) and N route_report jobs on committed reports; rates come from the jobs' own
-start/end times, so worker start-up is not counted. Bench reports are deleted afterwards.
+each worker configuration of CONFIGS (RQ's forking Worker, one JobWorker, the production
+one JobWorker per core; `python -m workers.main worker --burst`) runs N no-op jobs (the
+floor of that configuration) and N route_report jobs on committed reports; rates come from
+the jobs' own start/end times, so worker start-up is not counted. Bench reports are deleted
+afterwards.
 """
 from __future__ import annotations
 
@@ -124,12 +126,24 @@ def purge(ids: list[int]) -> None:
     db.session.commit()
 
 
-def run_jobs(prefix: str, func: str, args_list: list[tuple]) -> float:
-    """Enqueue, run one burst worker on the routing queue, return jobs/s from job timestamps."""
+# Worker configurations compared: (extra arguments of `workers.main worker`, processes).
+# Production (docs/deploy.md, `make run`): one JobWorker per core, each its own process.
+PRODUCTION = f"JobWorker x{os.cpu_count()}"
+CONFIGS = {"RQ Worker (fork per job) x1": (["--fork-per-job"], 1), "JobWorker x1": ([], 1),
+           PRODUCTION: ([], os.cpu_count() or 1)}
+
+
+def run_jobs(prefix: str, func: str, args_list: list[tuple], config: str = PRODUCTION) -> float:
+    """Enqueue, run the configuration's burst workers on the routing queue, return jobs/s
+    from the jobs' own start and end times (worker start-up is not counted)."""
     jobs = [queues.enqueue("routing", func, *args) for args in args_list]
     env = {**os.environ, "FIELDREPORT_QUEUE_PREFIX": prefix}
-    subprocess.run([sys.executable, "-m", "workers.main", "worker", "--burst", "routing"],
-                   cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    extra, processes = CONFIGS[config]
+    workers = [subprocess.Popen([sys.executable, "-m", "workers.main", "worker", "--burst", *extra, "routing"],
+                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for _ in range(processes)]
+    if any(w.wait() != 0 for w in workers):
+        raise SystemExit(f"a {config} burst worker failed")
     done = [j for j in Job.fetch_many([j.id for j in jobs], connection=queues.redis,
                                       serializer=JSONSerializer) if j is not None]
     failed = [j for j in done if j.get_status() != "finished"]
@@ -167,16 +181,17 @@ def main() -> None:
         ids = make_reports(sample_points(args.jobs, seed=3))
         more = make_reports(sample_points(min(100, args.jobs), seed=5))
         try:
-            floor = run_jobs(prefix, "workers.jobs.noop", [()] * args.jobs)
-            routed = run_jobs(prefix, "workers.jobs.route_report", [(i,) for i in ids])
+            for config in CONFIGS:
+                floor = run_jobs(prefix, "workers.jobs.noop", [()] * args.jobs, config)
+                routed = run_jobs(prefix, "workers.jobs.route_report", [(i,) for i in ids], config)
+                purge(ids)
+                ids = make_reports(sample_points(args.jobs, seed=3))
+                print(f"{config:28} route_report {routed:8.1f} reports/s   |   RQ no-op floor {floor:8.1f} "
+                      f"jobs/s   ({routed / floor * 100:.0f}% of the floor)")
             ms = in_process(more)
-            job_ms = 1000 / routed
-            # Upper bound of what an in-memory index could save: the whole PostGIS decision.
-            share = lk["decide_us"] / 1000 / job_ms * 100
-            print(f"one worker (RQ Worker)      route_report {routed:8.1f} reports/s   |   "
-                  f"RQ no-op floor {floor:8.1f} jobs/s   ({routed / floor * 100:.0f}% of the floor)")
-            print(f"per report                  {job_ms:.2f} ms per routing job; in-process route_report "
-                  f"{ms:.2f} ms; the PostGIS decision is {share:.1f}% of a job")
+            share = lk["decide_us"] / 1000 / ms * 100
+            print(f"per report                  in-process route_report {ms:.2f} ms; "
+                  f"the PostGIS decision is {share:.1f}% of it")
         finally:
             purge(ids + more)
             for key in queues.redis.scan_iter(f"*{prefix}*"):

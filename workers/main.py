@@ -5,6 +5,14 @@
 
 Both ride out outages of Redis and the database: they wait with back-off, log once per
 outage, and carry on when the service is back (a supervisor restarts what still dies).
+
+A worker runs its jobs in its own process, one after another (JobWorker: RQ's SimpleWorker,
+no fork per job), each job in a fresh app context. Chosen by measurement (bench/routing.py,
+`make bench`): forking a work horse per job cost more than the routing job itself. A job
+that raises is failed or retried by RQ as before; one that kills the process (a crash, the
+OOM killer) takes the worker with it: the supervisor (systemd, `make run`) starts it again
+and RQ's maintenance re-queues the abandoned job (as after a killed host). Several workers
+per host (one per core) give the parallelism the fork used to give.
 """
 from __future__ import annotations
 
@@ -15,7 +23,7 @@ import signal
 import time
 
 from redis.exceptions import RedisError
-from rq import Worker
+from rq import SimpleWorker, Worker
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -58,24 +66,38 @@ def preload(app) -> None:
         hook()
 
 
+class JobWorker(SimpleWorker):
+    """Each job in this process, in its own app context: per-job state (flask.g, e.g. the
+    working calendar; the database session) never reaches the next job."""
+
+    app = None  # set by run_worker
+
+    def execute_job(self, job, queue):
+        with self.app.app_context():
+            super().execute_job(job, queue)
+
+
 class _Stop:
     """SIGTERM/SIGINT seen by the supervising loop (RQ handles them inside work())."""
     requested = False
 
 
-def run_worker(burst: bool, names: list[str]) -> None:
+def run_worker(burst: bool, names: list[str], fork_per_job: bool = False) -> None:
+    """`fork_per_job`: RQ's forking Worker instead of JobWorker (kept to compare, bench/routing.py)."""
     app = create_app()
+    JobWorker.app = app
+    worker_class = Worker if fork_per_job else JobWorker
     app.extensions.setdefault("worker_preload", routing.preload)
     outage = Outage("worker")
     _own_signals()
     with app.app_context():
-        # A forked work horse must open its own DB connections.
+        # A forked work horse (fork_per_job) must open its own DB connections.
         os.register_at_fork(after_in_child=db.dispose_after_fork)
         while not _Stop.requested:
             try:
                 preload(app)
                 qs = [queues.get(n) for n in (names or QUEUE_NAMES)]
-                worker = Worker(qs, connection=queues.redis, serializer=JSONSerializer)
+                worker = worker_class(qs, connection=queues.redis, serializer=JSONSerializer)
                 queues.redis.ping()
             except OUTAGE_ERRORS as exc:
                 db.session.rollback()
@@ -186,10 +208,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="workers.main")
     parser.add_argument("mode", choices=["worker", "cron"])
     parser.add_argument("--burst", action="store_true")
+    parser.add_argument("--fork-per-job", action="store_true",
+                        help="RQ's forking Worker (a work horse per job) instead of JobWorker; for comparison")
     parser.add_argument("queues", nargs="*")
     args = parser.parse_intermixed_args()  # `worker --burst routing` as the usage says
     if args.mode == "worker":
-        run_worker(args.burst, args.queues)
+        run_worker(args.burst, args.queues, args.fork_per_job)
     else:
         _own_signals()
         run_cron()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from fieldreport.extensions import db, queues
 from fieldreport.models import Outbox
@@ -24,10 +24,14 @@ def dispatch(rows: list[Outbox]) -> int:
     """Send committed outbox rows to RQ; a row whose send fails stays for the sweeper.
 
     The RQ job id is derived from the row id, so a row sent twice (crash between enqueue and
-    marking it sent) is one job while queued, and the jobs themselves are idempotent.
+    marking it sent) is one job while queued, and the jobs themselves are idempotent. For the
+    same reason the mark is committed without waiting for the WAL flush (synchronous_commit
+    off, this transaction only): losing it in a database crash means one harmless re-send,
+    and every use case (a submission, a routing job) saves its second disk flush.
     """
     sent = 0
     try:
+        db.session.execute(_NO_FLUSH_WAIT)
         for row in rows:
             if row.sent_at is not None:
                 continue
@@ -50,6 +54,9 @@ def dispatch(rows: list[Outbox]) -> int:
         except Exception:  # noqa: BLE001 (the connection itself may be gone)
             db.session.remove()
     return sent
+
+
+_NO_FLUSH_WAIT = text("SET LOCAL synchronous_commit = off")
 
 
 def sweep(limit: int = 500) -> int:
