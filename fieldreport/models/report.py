@@ -89,6 +89,10 @@ class Report(Base):
         Index("ix_reports_open_created", "created_at",
               postgresql_where="status IN ('submitted', 'assigned', 'in_progress', 'awaiting_info', "
                                "'reopened')"),
+        # The staff queue: a unit's open reports, soonest due first (a page reads its rows only).
+        Index("ix_reports_open_unit_due", "unit_id", "due_at", "id",
+              postgresql_where="status IN ('submitted', 'assigned', 'in_progress', 'awaiting_info', "
+                               "'reopened')"),
         # Reports waiting for the router: the triage queue and the stale-routing sweep.
         Index("ix_reports_unrouted", "created_at",
               postgresql_where="unit_id IS NULL AND status IN ('submitted', 'reopened')"),

@@ -293,3 +293,36 @@ def test_failed_jobs_are_listed_for_admins(client, db_session, routed, as_):
     assert mine and mine[0]["func"] == "workers.jobs.deliver_notification"
     assert "unknown channel 'pigeon'" in mine[0]["exc_info"]
     assert client.get("/api/v1/admin/failed-jobs", headers=as_("dispatcher")).status_code == 403
+
+
+def test_queue_page_and_count_read_a_units_open_reports_from_one_index(client, db_session, routed, as_):
+    """Issue 20: at 1M reports a ward's queue read its ~2,000 open reports from the heap and
+    sorted them for 25 (87 ms). The page now comes in due order from ix_reports_open_unit_due,
+    and its count joins nothing (the planner drops the outer joins no column uses)."""
+    from sqlalchemy import event, text
+
+    from fieldreport.extensions import db
+    seen: list[tuple[str, dict]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "FROM reports" in statement and "categories" in statement:
+            seen.append((statement, parameters))
+    engine = db_session.get_bind().engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        assert client.get("/api/v1/staff/reports?page_size=25", headers=as_("bmt.staff")).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    count = next(s for s in seen if "count(*)" in s[0])
+    page = next(s for s in seen if "LIMIT" in s[0] and "count(*)" not in s[0])
+    conn = db_session.connection()
+    conn.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table: force the choice
+    conn.execute(text("SET LOCAL enable_bitmapscan = off"))
+
+    def plan(statement, parameters) -> str:
+        return "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
+    page_plan, count_plan = plan(*page), plan(*count)
+    conn.execute(text("SET LOCAL enable_seqscan = on"))
+    conn.execute(text("SET LOCAL enable_bitmapscan = on"))
+    assert "ix_reports_open_unit_due" in page_plan and "Sort" not in page_plan, page_plan
+    assert "categories" not in count_plan and "units" not in count_plan, count_plan

@@ -176,3 +176,24 @@ def test_killed_worker_loses_nothing(app, config, committed, monkeypatch):
         db.session.remove()
     for key in queues.redis.scan_iter(f"*{prefix}*"):
         queues.redis.delete(key)
+
+
+def test_worker_runs_jobs_in_its_own_process_and_survives_a_failing_one(app, config, monkeypatch):
+    """No fork per job (issue 20: the fork dominated a routing job), yet one job cannot harm
+    the next: each runs in a fresh app context, and one that raises is only that job's failure."""
+    prefix = f"pfworker-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setattr(queues, "prefix", prefix)
+    monkeypatch.setattr(queues, "is_async", True)
+    try:
+        first = queues.enqueue("routing", "tests.workers.jobfuncs.whoami", "first")
+        failing = queues.enqueue("routing", "tests.workers.jobfuncs.explode")
+        last = queues.enqueue("routing", "tests.workers.jobfuncs.whoami", "last")
+        worker = _worker(config, prefix, "--burst", "routing")
+        assert worker.wait(60) == 0
+        for job in (first, last):
+            assert job.get_status(refresh=True) == "finished"
+            assert job.return_value() == {"pid": worker.pid, "left_by_earlier_job": None}
+        assert failing.get_status(refresh=True) in ("scheduled", "failed")  # retried later, or failed
+    finally:
+        for key in queues.redis.scan_iter(f"*{prefix}*"):
+            queues.redis.delete(key)

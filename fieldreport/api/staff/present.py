@@ -18,10 +18,13 @@ _area = aliased(Area)
 
 
 def summary_select() -> Select:
-    """Reports with the names a queue row shows, in one query."""
+    """Reports with the names a queue row shows, in one query.
+
+    Every join is outer (a report always has its category): the page's count then reads the
+    reports alone, PostgreSQL dropping joins to unique keys that nothing uses."""
     return (select(Report, Category.code, Category.name_vi, Category.name_en, _unit.code, _unit.name,
                    _area.code, _area.full_name)
-            .join(Category, Category.id == Report.category_id)
+            .outerjoin(Category, Category.id == Report.category_id)
             .outerjoin(_unit, _unit.id == Report.unit_id)
             .outerjoin(_area, _area.id == Report.area_id))
 
