@@ -31,7 +31,6 @@ def dispatch(rows: list[Outbox]) -> int:
     """
     sent = 0
     try:
-        db.session.execute(_NO_FLUSH_WAIT)
         for row in rows:
             if row.sent_at is not None:
                 continue
@@ -44,6 +43,7 @@ def dispatch(rows: list[Outbox]) -> int:
             else:
                 row.sent_at = utcnow()
                 sent += 1
+        db.session.execute(_NO_FLUSH_WAIT)
         db.session.commit()
     except Exception as exc:  # noqa: BLE001
         # This runs after the use case committed: its answer stands. A row not marked sent is

@@ -15,6 +15,7 @@ from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 
 from fieldreport import auth, security
+from fieldreport.api import plain
 from fieldreport.api.reports.schemas import (
     AdditionCreatedSchema, AdditionSubmitSchema, CitizenTokenHeaderSchema, FollowSchema, IntakeHeadersSchema, ListQuerySchema, MyReportSchema, NearbyItemSchema,
     ErasedSchema, ErasureSchema, NearbyQuerySchema, RatingSchema, ReopenSchema, ReportCreatedSchema, ReportJsonSchema,
@@ -73,11 +74,11 @@ class Reports(MethodView):
     @blp.response(200, ReportPageSchema)
     def get(self, args):
         """List public reports, newest first (keyset pagination by cursor)"""
-        return public.listing(vi=wants_vietnamese(), bbox=args.get("bbox"),
+        return plain.send(public.listing(vi=wants_vietnamese(), bbox=args.get("bbox"),
                               status=public.statuses(args.get("status")), category=args.get("category"),
                               province=args.get("province"),
                               since=args.get("since"), until=args.get("until"),
-                              cursor=args.get("cursor"), page_size=args["page_size"])
+                              cursor=args.get("cursor"), page_size=args["page_size"]))
 
     @blp.arguments(IntakeHeadersSchema, location="headers")
     @blp.arguments(ReportSubmitSchema, location="multipart_or_json")
@@ -104,8 +105,8 @@ class NearbyReports(MethodView):
     @blp.response(200, NearbyItemSchema(many=True))
     def get(self, args):
         """Open reports of a category near a point, nearest first"""
-        return public.nearby(args["lat"], args["lon"], args["category"], wants_vietnamese(),
-                             current_app.config["NEARBY_METERS"])
+        return plain.send(public.nearby(args["lat"], args["lon"], args["category"], wants_vietnamese(),
+                                        current_app.config["NEARBY_METERS"]))
 
 
 @blp.route("/reports/<string:code>")
