@@ -78,10 +78,14 @@ def _scope(user, sel):
 
 
 def tables(user, sel) -> dict:
-    """Indicator tables for the selection: per unit (one level down), commune, category, channel."""
+    """Indicator tables for the selection: per unit, commune, category, channel.
+
+    Per unit at every level below (RANK_DEPTH, what the ranking needs): each row is its
+    unit's whole subtree, so the total and the rows one level down are those of depth 1,
+    and one computation serves both."""
     p = indicators.period(sel["period"], sel["from"], sel["to"])
     sc = _scope(user, sel)
-    by_unit = indicators.compute(p, sc, "unit", depth=1)
+    by_unit = indicators.compute(p, sc, "unit", depth=RANK_DEPTH)
     by_area = indicators.compute(p, sc, "area")
     by_category = indicators.compute(p, sc, "category")
     by_channel = indicators.compute(p, sc, "channel")
@@ -242,8 +246,7 @@ def index():
         steps = trend(user, sel)
         points = overdue_points(user, data["scope"])
         before = indicators.compute(previous(data["period"]), data["scope"], "none")["total"]
-        groups = ranking(indicators.compute(data["period"], data["scope"], "unit", depth=RANK_DEPTH),
-                         sel["order"])
+        groups = ranking(data["by_unit"], sel["order"])
     except DomainError as exc:
         error = exc.message_vi if current_lang() == "vi" else exc.message_en
         data, steps, points, before, groups = None, [], [], None, []
