@@ -179,7 +179,10 @@ def run() -> int:
         if env.get("FIELDREPORT_PROVINCES"):  # `make run PROVINCES=all`: several provinces
             flask("load-provinces", env=env)
         spawn([str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"], "api", env=env)
-        spawn([str(BIN / "python"), "-m", "workers.main", "worker"], "worker", env=env)
+        # One worker process per core (each runs its jobs in-process: workers/main.py).
+        workers = int(env.get("WORKER_PROCESSES") or os.cpu_count() or 1)
+        for i in range(1, workers + 1):
+            spawn([str(BIN / "python"), "-m", "workers.main", "worker"], f"worker-{i}", env=env)
         spawn([str(BIN / "python"), "-m", "workers.main", "cron"], "cron", env=env)
         wait_port(int(port), "API", 60)
         say(f"ready in {time.time() - t0:.1f}s (logs in var/*.log); Ctrl-C stops everything")
