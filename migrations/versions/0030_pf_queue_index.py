@@ -1,12 +1,12 @@
 """The staff queue: a unit's open reports, soonest due first, from a partial index.
 
 Revision ID: 0030_pf_queue_index
-Revises: 0030_np_exports
+Revises: 0032_sc_erasure
 """
 from alembic import op
 
 revision = "0030_pf_queue_index"
-down_revision = "0030_np_exports"
+down_revision = "0032_sc_erasure"
 branch_labels = None
 depends_on = None
 
