@@ -1,12 +1,12 @@
 """The staff queue: a unit's open reports, soonest due first, from a partial index.
 
-Revision ID: 0030_pf_queue_index
-Revises: 0032_sc_erasure
+Revision ID: 0035_pf_queue_index
+Revises: 0034_np_calendar_provinces
 """
 from alembic import op
 
-revision = "0030_pf_queue_index"
-down_revision = "0032_sc_erasure"
+revision = "0035_pf_queue_index"
+down_revision = "0034_np_calendar_provinces"
 branch_labels = None
 depends_on = None
 
