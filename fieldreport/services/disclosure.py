@@ -24,7 +24,9 @@ and XML), the public pages, open data, Atom feeds and the citizen's notification
   rejection and duplicate notes, SLA events (`public=False`) stay internal.
 - Citizens' words (rating comment, reopen reason, the answer to a question) are never
   public; their author sees them.
-- The unit's name is shown, never a staff member's (an event's `actor` never leaves).
+- The unit's name is shown, never a staff member's (an event's `actor` never leaves): this
+  includes the operator who took a call or a desk visit for a citizen (`operator:<name>`,
+  the intake actor of a `hotline`/`counter` report), and the report's channel stays internal.
 """
 from __future__ import annotations
 

@@ -72,6 +72,8 @@ def actor_label(actor: str | None, unit: str | None = None) -> str:
         return t("actor_citizen")
     if actor.startswith("open311:"):
         return t("actor_external", name=actor.split(":", 1)[1])
+    if actor.startswith("operator:"):
+        return t("actor_operator")  # a call or desk visit taken for a citizen
     if actor == "system:router":
         return t("actor_router")
     if actor == "system:sla":

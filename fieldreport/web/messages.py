@@ -315,6 +315,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "actor_system": ("Hệ thống", "System"), "actor_router": ("Hệ thống (phân công tự động)", "System (automatic routing)"),
     "actor_sla": ("Hệ thống (theo dõi thời hạn)", "System (deadline watch)"),
     "actor_citizen": ("Người dân", "Citizen"), "actor_external": ("Hệ thống ngoài ({name})", "External system ({name})"),
+    "actor_operator": ("Tổng đài viên / bộ phận tiếp nhận", "Hotline or reception desk operator"),
     "src_device": ("vị trí GPS của điện thoại", "the phone's GPS"), "src_exif": ("vị trí ghi trong ảnh", "the photo's GPS tag"),
     "src_address": ("theo địa chỉ", "from the address"), "src_map": ("chọn trên bản đồ", "picked on the map"),
     "lang_switch": ("Chuyển ngôn ngữ", "Switch language"),

@@ -93,7 +93,14 @@ def test_a_call_makes_a_report_and_texts_the_code_and_photo_link(client, db_sess
     assert r.status_code == 200 and 'id="photos-done"' in r.get_data(as_text=True)
     assert db_session.scalar(select(func.count()).select_from(Photo).where(Photo.report_id == report.id)) == 1
 
-    # The public sees the report, never the operator.
+    # Staff read the channel and that an operator took it; the public never sees the operator.
+    as_user(client, db_session, "dispatcher")
+    g.pop("lang", None)
+    detail = client.get(f"/console/reports/{report.code}")
+    assert detail.status_code == 200
+    taken_by = re.search(r'<li data-type="submitted">.*?<span class="actor">([^<]*)</span>',
+                         detail.get_data(as_text=True), re.S).group(1)
+    assert taken_by.startswith("Trung tâm Giám sát")  # the operator's unit, as for any staff act
     public = client.get(f"/api/v1/reports/{report.code}").get_data(as_text=True)
     o311 = client.get(f"/open311/v2/requests/{report.code}.json").get_data(as_text=True)
     for text in (public, o311):
