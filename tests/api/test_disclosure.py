@@ -56,7 +56,7 @@ def _new(session, category="road_damage", description="Ổ gà trước nhà", a
     r = f.make_report(session, category, *f.BMT, description=description, address_hint=address,
                       reporter_phone="0912000111")
     if photo:
-        workflow._save_photos(r, [f.jpeg()], kind="before")
+        workflow.save_photos(r, [f.jpeg()], kind="before")
     routing.route_report(r.id)
     return Built(r.code, r.citizen_token, r.id, category)
 

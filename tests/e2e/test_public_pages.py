@@ -21,7 +21,7 @@ TANLAP = (108.1066, 12.6573)  # inside Phường Tân Lập (24121)
 def _report(session, category="road_damage", at=f.BMT, photo=False, **fields):
     r = f.make_report(session, category, *at, **fields)
     if photo:
-        workflow._save_photos(r, [f.jpeg()], kind="before")
+        workflow.save_photos(r, [f.jpeg()], kind="before")
     routing.route_report(r.id)
     return r
 
