@@ -125,6 +125,8 @@ CATALOGUE: dict[str, Entry] = {k: Entry(*v) for k, v in {
                      "Chỉ công dân đăng nhập bằng số điện thoại mới thực hiện được."),
     "citizen_token_required": (401, "Send X-Citizen-Token or sign in.",
                                "Cần gửi X-Citizen-Token hoặc đăng nhập."),
+    "consent_required": (422, "Consent to the use of contact details is required (or leave them empty).",
+                         "Cần đồng ý cho phép sử dụng thông tin liên hệ (hoặc để trống)."),
     "contact_required": (422, "This category needs your name and a phone or e-mail.",
                          "Loại phản ánh này cần họ tên và số điện thoại hoặc e-mail của bạn."),
     "coordinates_incomplete": (422, "Send both lat and long.", "Cần gửi cả lat và long."),

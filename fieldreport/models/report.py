@@ -67,6 +67,9 @@ class Report(Base):
     rating_comment: Mapped[str | None] = mapped_column(Text)
     rated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     routing: Mapped[dict | None] = mapped_column(JSONB)  # explain: rule, area, distance
+    # The privacy notice the reporter was shown (services.privacy.NOTICE_VERSION, or a
+    # channel's own: "zalo:<version>", "open311:client"); None before notices were recorded.
+    notice_version: Mapped[str | None] = mapped_column(String(40))
     # Personal data erased (on the citizen's request, an admin's, or by the retention job):
     # when, by whom ("citizen", "admin:<username>", "retention") and the admin's reason.
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

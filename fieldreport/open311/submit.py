@@ -14,7 +14,7 @@ from fieldreport.errors import Invalid, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import ApiKey, Report
 from fieldreport.open311 import catalog, locate, params, statuses
-from fieldreport.services import apikeys, intake, photos
+from fieldreport.services import apikeys, intake, photos, privacy
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,9 @@ def create(key: ApiKey, form: MultiDict, files: list[FileStorage], *,
         attributes=catalog.form_attributes(category, form),
         photos=photos.read_files(files),  # the v2.1 draft's `media` uploads
         idempotency_key=idempotency_key, client_ip=client_ip,
-        channel=apikeys.channel(key), per_ip_limit=False))
+        channel=apikeys.channel(key), per_ip_limit=False,
+        # The client app shows its own notice and collects consent under its API-key terms.
+        notice_version=privacy.OPEN311_NOTICE, contact_consent=True))
     code = receipt.body["code"]
     if not receipt.replayed and (media_url or place):
         _remember(code, media_url, place is not None)

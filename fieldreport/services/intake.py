@@ -60,6 +60,8 @@ class Submission:
     subscribe: list[tuple[str, str]] = field(default_factory=list)
     intake_user: User | None = None  # the operator who took a call: the intake actor, never public
     event_data: dict = field(default_factory=dict)  # more about the receipt, kept in its event
+    notice_version: str | None = None  # the privacy notice the reporter was shown
+    contact_consent: bool | None = None  # ticked "use my contact details" under that notice
 
 
 @dataclass
@@ -106,6 +108,7 @@ def submit(s: Submission) -> Receipt:
     attributes = _attributes(category, s.attributes)
     _check_text(s)
     _check_contact(category, s)
+    _check_consent(s)
     incoming = _photos(s)
     # A call has no photo to attach: the caller may send one later by the SMS link (services/calls).
     if category.photo_required and not incoming and s.intake_user is None:
@@ -137,7 +140,8 @@ def _create(s, category, attributes, incoming, lon, lat, source, area_id, provin
                     location=geo.point(lon, lat), accuracy_m=s.accuracy_m, location_source=source,
                     area_id=area_id, province_code=province, reporter_name=s.reporter_name or None,
                     reporter_phone=s.reporter_phone or None, reporter_email=s.reporter_email or None,
-                    reporter_user_id=s.user.id if s.user else None, channel=s.channel)
+                    reporter_user_id=s.user.id if s.user else None, channel=s.channel,
+                    notice_version=s.notice_version)
     db.session.add(report)
     db.session.flush()
     for sub_channel, address in s.subscribe:
@@ -255,6 +259,17 @@ def _check_text(s: Submission) -> None:
         if value is not None and len(value) > limit:
             raise Unprocessable("text_too_long", f"{name} is longer than {limit} characters.",
                                 f"Trường {name} dài quá {limit} ký tự.", field=name, max_length=limit)
+
+
+def _check_consent(s: Submission) -> None:
+    """A client that shows our notice (it sends notice_version) asks consent for the contact
+    details (Decree 13/2023, art. 11): with details and without the tick, nothing is stored."""
+    has_contact = bool(s.reporter_name or s.reporter_phone or s.reporter_email)
+    if s.notice_version is not None and has_contact and s.contact_consent is not True:
+        raise Unprocessable("consent_required", "Tick the consent to the use of your contact "
+                            "details, or leave them empty to report anonymously.",
+                            "Cần đồng ý cho phép sử dụng thông tin liên hệ, hoặc để trống để "
+                            "phản ánh ẩn danh.", field="contact_consent")
 
 
 def _check_contact(category: Category, s: Submission) -> None:

@@ -11,6 +11,39 @@ from fieldreport.extensions import db
 from fieldreport.models import IdentityView, Report, User
 from fieldreport.models.base import utcnow
 
+# The privacy notice the citizen form shows (messages "privacy_notice", "contact_consent"):
+# its version is kept with every report, so what a reporter was told can be shown later.
+# Change the texts → add a new version here (old ones stay known for replays and the record).
+NOTICE_VERSION = "2026-11-30"
+NOTICE_VERSIONS = ("2026-11-30",)
+# Channels whose notice is not ours to show: the Zalo OA's own welcome text, an Open311
+# client's app (consent collected by the client under its API-key terms).
+ZALO_NOTICE = f"zalo:{NOTICE_VERSION}"
+# The texts of NOTICE_VERSION: (Vietnamese, English).
+NOTICE_PURPOSE = (
+    "Thông tin, ảnh và vị trí bạn gửi được dùng để chuyển phản ánh đến cơ quan có thẩm quyền, xử lý "
+    "và báo kết quả cho bạn (Nghị định 13/2023/NĐ-CP). Phản ánh được công khai không kèm danh tính; "
+    "vị trí trong ảnh gốc không được công khai. Bạn có thể yêu cầu xoá dữ liệu cá nhân bất cứ lúc nào "
+    "trên trang theo dõi; dữ liệu cá nhân được tự động xoá {months} tháng sau khi phản ánh kết thúc.",
+    "The details, photos and position you send are used to pass your report to the competent "
+    "authority, handle it and tell you the result (Decree 13/2023/NĐ-CP). Reports are published "
+    "without your identity; the position inside your original photos is not published. You can ask "
+    "for your personal data to be erased at any time on the tracking page; they are erased "
+    "automatically {months} months after the report is finished.")
+CONSENT_TEXT = (
+    "Tôi đồng ý cho cơ quan xử lý dùng họ tên, số điện thoại, email trên để liên hệ và báo kết quả "
+    "về phản ánh này.",
+    "I agree that the handling authority uses the name, phone and e-mail above to contact me and "
+    "tell me the result of this report.")
+
+
+def notice(vi: bool, months: int) -> dict:
+    """The current privacy notice, as the form shows it and GET /privacy-notice gives it."""
+    i = 0 if vi else 1
+    return {"version": NOTICE_VERSION, "purpose": NOTICE_PURPOSE[i].format(months=months),
+            "contact_consent": CONSENT_TEXT[i], "retention_months": months}
+OPEN311_NOTICE = "open311:client"
+
 REASON_MIN = 5  # a word or two: "gọi xác minh vị trí", not "x"
 REASON_MAX = 500
 

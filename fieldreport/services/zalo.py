@@ -27,7 +27,7 @@ from fieldreport.errors import DomainError, Invalid, NotFound, ServiceUnavailabl
 from fieldreport.extensions import db, storage
 from fieldreport.models import Upload, ZaloConversation, ZaloMessage
 from fieldreport.models.base import utcnow
-from fieldreport.services import events, intake, outbox, photos, zalo_api
+from fieldreport.services import events, intake, outbox, photos, privacy, zalo_api
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +204,8 @@ def process(message_id: int) -> str:
                 description=state["text"], upload_ids=state["upload_ids"], channel="zalo",
                 citizen_token=citizen_token(msg.user_id), idempotency_key=f"zalo-{msg.msg_id}",
                 per_ip_limit=False, client_ip=f"zalo:{msg.user_id}",
-                subscribe=[("zalo", msg.user_id)]))  # later status messages go back to this user
+                subscribe=[("zalo", msg.user_id)],  # later status messages go back to this user
+                notice_version=privacy.ZALO_NOTICE))  # the notice is the OA's welcome text
         except ServiceUnavailable:
             raise  # storage or Redis down: the job is retried, the conversation kept
         except DomainError as exc:

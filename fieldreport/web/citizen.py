@@ -6,7 +6,7 @@ import re
 from flask import Blueprint, current_app, redirect, render_template, request, send_from_directory, url_for
 
 from fieldreport.errors import DomainError
-from fieldreport.services import calls, categories, photos, public
+from fieldreport.services import calls, categories, photos, privacy, public
 from fieldreport.web.i18n import current_lang, t
 
 bp = Blueprint("citizen", __name__)
@@ -32,6 +32,7 @@ def index():
     cfg = current_app.config
     return render_template("citizen/index.html", groups=groups, forms=forms, icons=ICONS,
                            center=DEFAULT_CENTER,
+                           notice=privacy.notice(current_lang() == "vi", cfg["RETENTION_MONTHS"]),
                            limits={"photos": cfg["PHOTO_MAX_COUNT"], "photo_bytes": cfg["PHOTO_MAX_BYTES"]})
 
 

@@ -145,6 +145,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "err_choice": ("Hãy chọn một giá trị trong danh sách.", "Choose one of the values."),
     "err_too_long": ("Nội dung quá dài.", "Too long."),
     "err_photos": ("Lĩnh vực này cần ít nhất một ảnh.", "This category needs at least one photo."),
+    "err_consent": ("Hãy đánh dấu đồng ý để cơ quan xử lý dùng thông tin liên hệ, hoặc để trống các ô này.",
+                    "Tick the consent so the authority may use your contact details, or leave them empty."),
     "err_contact": ("Lĩnh vực này cần họ tên và số điện thoại hoặc email.",
                     "This category needs your name and a phone or e-mail."),
     "err_server": ("Máy chủ chưa nhận phản ánh:", "The server did not accept the report:"),

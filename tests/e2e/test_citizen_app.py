@@ -170,8 +170,12 @@ def test_every_error_inline_at_once_in_vietnamese(phone, shots):
     assert phone.get_attribute("#reporter_phone", "aria-invalid") == "true"
     assert phone.locator("#category-error:not([hidden])").count() == 0  # fixed ones are cleared
     assert posts == []
+    # Contact details are used only with the reporter's consent (Decree 13/2023): asked, not assumed.
+    assert phone.locator("#contact_consent-error:not([hidden])").count() == 1
+    assert "13/2023" in phone.inner_text("#privacy-notice")
     phone.fill("#reporter_phone", "0912 345 678")
     phone.fill("#reporter_email", "nguyenvan@gmail.com")
+    phone.check("#contact_consent")
     phone.click("#submit")
     phone.wait_for_selector("#new-code", timeout=30_000)
 

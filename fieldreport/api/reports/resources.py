@@ -18,10 +18,10 @@ from fieldreport import auth, security
 from fieldreport.api import plain
 from fieldreport.api.reports.schemas import (
     AdditionCreatedSchema, AdditionSubmitSchema, CitizenTokenHeaderSchema, FollowSchema, IntakeHeadersSchema, ListQuerySchema, MyReportSchema, NearbyItemSchema,
-    ErasedSchema, ErasureSchema, NearbyQuerySchema, RatingSchema, ReopenSchema, ReportCreatedSchema, ReportJsonSchema,
+    ErasedSchema, ErasureSchema, NearbyQuerySchema, PrivacyNoticeSchema, RatingSchema, ReopenSchema, ReportCreatedSchema, ReportJsonSchema,
     ReportPageSchema, ReportSubmitSchema, ReportViewSchema)
 from fieldreport.errors import Invalid, Unauthorized, wants_vietnamese
-from fieldreport.services import citizen, erasure, intake, photos, public
+from fieldreport.services import citizen, erasure, intake, photos, privacy, public
 from fieldreport.services.disclosure import Viewer
 
 parser = FlaskParser()
@@ -94,9 +94,18 @@ class Reports(MethodView):
             attributes=data.get("attributes") or {}, photos=photos.read_files(data.get("photos")),
             upload_ids=data.get("upload_ids") or [], citizen_token=headers.get("citizen_token"),
             idempotency_key=headers.get("idempotency_key"), client_ip=request.remote_addr or "",
-            user=signed_in_user(), channel=headers.get("client") or "app"))
+            user=signed_in_user(), channel=headers.get("client") or "app",
+            notice_version=data.get("notice_version"), contact_consent=data.get("contact_consent")))
         extra = {"Idempotent-Replayed": "true"} if receipt.replayed else {}
         return receipt.body, receipt.status, {"Location": receipt.body["links"]["self"], **extra}
+
+
+@blp.route("/privacy-notice")
+class PrivacyNotice(MethodView):
+    @blp.response(200, PrivacyNoticeSchema)
+    def get(self):
+        """The privacy notice to show before a report is sent (send its version as notice_version)"""
+        return privacy.notice(wants_vietnamese(), current_app.config["RETENTION_MONTHS"])
 
 
 @blp.route("/reports/nearby")

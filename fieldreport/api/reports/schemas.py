@@ -21,6 +21,7 @@ from fieldreport import contact, inputs
 from fieldreport.errors import Invalid
 from fieldreport.models.report import STATUSES
 from fieldreport.services.intake import TOKEN_RE
+from fieldreport.services.privacy import NOTICE_VERSIONS
 
 # The constraints the services enforce, stated here so the OpenAPI document carries them.
 CITIZEN_TOKEN = Regexp(TOKEN_RE, error="32–128 URL-safe characters (A–Z, a–z, 0–9, _ and -).")
@@ -144,6 +145,11 @@ class ReportSubmitSchema(Schema):
         "description": "private; a valid phone number (Vietnamese by default), stored in E.164"})
     reporter_email = Email(validate=Length(max=240), allow_none=True, metadata={
         "description": "private; a valid e-mail address"})
+    notice_version = Str(validate=OneOf(NOTICE_VERSIONS), metadata={
+        "description": "the privacy notice your app showed (GET /api/v1/privacy-notice gives the current "
+                       "one); kept with the report. When sent, contact details need contact_consent"})
+    contact_consent = fields.Boolean(metadata={
+        "description": "the reporter agreed that their contact details are used to handle this report"})
     attributes = fields.Dict(keys=fields.String(), metadata={  # unknown codes are intake's 422
         "description": "category attributes by code; in a form, send attribute[code]=value"})
     photos = fields.List(PhotoFile(), metadata={"description": "0–PHOTO_MAX_COUNT JPEG/PNG/WebP/HEIC files"})
@@ -349,6 +355,13 @@ class RatingSchema(Schema):
     rating = fields.Integer(required=True, validate=Range(1, 5))
     comment = Str(validate=Length(max=2000))
     citizen_token = Str(validate=CITIZEN_TOKEN, metadata={"description": "or X-Citizen-Token"})
+
+
+class PrivacyNoticeSchema(Schema):
+    version = fields.String()
+    purpose = fields.String()
+    contact_consent = fields.String(metadata={"description": "the consent to ask for contact details"})
+    retention_months = fields.Integer()
 
 
 class ErasureSchema(Schema):

@@ -360,7 +360,9 @@
   function fields() {
     var out = { category: selectedCategory().code };
     ["lat", "lon", "accuracy_m", "description", "address_hint",
-     "reporter_name", "reporter_phone", "reporter_email"].forEach(function (k) { out[k] = $(k).value.trim(); });
+     "reporter_name", "reporter_phone", "reporter_email", "notice_version"].forEach(function (k) { out[k] = $(k).value.trim(); });
+    // Consent is asked for the contact details only (the report itself needs none).
+    out.contact_consent = $("contact_consent").checked ? "true" : "";
     return out;
   }
 
@@ -372,6 +374,9 @@
     if (cat.photoRequired && photos.length === 0) errors.photos = FR.t("err_photos");
     if (f.reporter_phone && !validPhone(f.reporter_phone)) errors.reporter_phone = FR.t("err_phone");
     if (f.reporter_email && !validEmail(f.reporter_email)) errors.reporter_email = FR.t("err_email");
+    if ((f.reporter_name || f.reporter_phone || f.reporter_email) && !f.contact_consent) {
+      errors.contact_consent = FR.t("err_consent");
+    }
     if (cat.form && cat.form.anonymous_allowed === false && !(f.reporter_name && (f.reporter_phone || f.reporter_email))) {
       errors.contact = FR.t("err_contact");
     }
@@ -418,7 +423,7 @@
     clearErrors();
     var names = Object.keys(errors);
     var shown = names.filter(function (n) { return setError(n, errors[n]); });
-    if (shown.some(function (n) { return /^reporter_|^contact$/.test(n); })) $("contact").open = true;
+    if (shown.some(function (n) { return /^reporter_|^contact$|^contact_consent$/.test(n); })) $("contact").open = true;
     var box = $("form-summary");
     box.textContent = (extra ? extra + " " : "") + (shown.length ? FR.tf("errors_summary", { n: shown.length }) : "");
     box.hidden = !box.textContent;
