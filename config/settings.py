@@ -114,6 +114,8 @@ class Config:
         self.SMS_OTP_TEMPLATE = _env("SMS_OTP_TEMPLATE",
                                      "Ma xac thuc phan anh hien truong: {code}. Hieu luc {minutes} phut.")
         # Citizen notifications: Web Push (VAPID), SMS to signed-in phones, e-mail (SMTP_URL)
+        # The public root URL (https://phananh.example.vn): links in messages, Open311
+        # discovery and feeds. Never taken from a request's Host header, which a client forges.
         self.PUBLIC_BASE_URL = (_env("PUBLIC_BASE_URL", "") or "").rstrip("/")
         self.VAPID_PRIVATE_KEY_FILE = _env("VAPID_PRIVATE_KEY_FILE")
         self.VAPID_SUBJECT = _env("VAPID_SUBJECT", "mailto:admin@localhost")
@@ -131,6 +133,7 @@ class Config:
         self.MAP_TILE_ATTRIBUTION = _env("MAP_TILE_ATTRIBUTION")
         self.DEMO_PASSWORD = _env("DEMO_PASSWORD")
         self.LOG_JSON = _bool("LOG_JSON", True)
+        self.METRICS_TOKEN = _env("METRICS_TOKEN", "")  # unset: /metrics answers loopback only
         # Cookies (the console session, the language) only over HTTPS, except in local
         # development: demo mode, or a public URL that is plain http.
         local = self.DEMO_MODE or self.PUBLIC_BASE_URL.startswith("http://")

@@ -32,6 +32,13 @@ class Unauthorized(DomainError):
     status = 401
 
 
+class BadInput(DomainError, ValueError):
+    """Input no view can use (fieldreport.inputs); a ValueError too, so that werkzeug's JSON
+    loading hands it to Request.on_json_loading_failed, which raises it as it is."""
+
+    status = 400
+
+
 class Forbidden(DomainError):
     status = 403
 
@@ -177,12 +184,18 @@ CATALOGUE: dict[str, Entry] = {k: Entry(*v) for k, v in {
     "invalid_range": (400, "to is before from.", "to sớm hơn from."),
     "invalid_status": (400, "Unknown status; use open or closed.",
                        "Trạng thái không hợp lệ; dùng open hoặc closed."),
-    "invalid_text": (422, "A text field contains a NUL character.", "Một trường văn bản chứa ký tự NUL."),
+    "invalid_text": (422, "A text field contains a NUL character or a lone UTF-16 surrogate.",
+                     "Một trường văn bản chứa ký tự NUL hoặc ký tự UTF-16 lẻ."),
+    "json_too_deep": (400, "The JSON body is nested too deeply.", "Nội dung JSON lồng nhau quá sâu."),
     "invalid_url": (400, "A URL must be http(s).", "Địa chỉ phải là http(s)."),
     "location_required": (422, "A location is required: lat and long, or address_string.",
                           "Cần vị trí: lat và long, hoặc address_string."),
     "login_throttled": (429, "Too many failed sign-ins from here; wait before trying again.",
                         "Đăng nhập sai nhiều lần; vui lòng chờ rồi thử lại."),
+    "metrics_internal": (403, "Metrics are served to this host only (or with the scrape token).",
+                         "Số liệu vận hành chỉ phục vụ trong máy chủ (hoặc với mã truy cập)."),
+    "metrics_token": (401, "The metrics need the scrape token (Bearer).",
+                      "Cần mã truy cập để đọc số liệu vận hành (Bearer)."),
     "missing_answer": (422, "An answer is required.", "Cần nhập nội dung trả lời."),
     "missing_apology": (422, "An apology is required.", "Cần nhập lời xin lỗi."),
     "missing_duplicate_of": (422, "The report it duplicates is required.", "Cần nêu phản ánh bị trùng."),
@@ -197,6 +210,7 @@ CATALOGUE: dict[str, Entry] = {k: Entry(*v) for k, v in {
     "not_working_day": (422, "The due date is not a working day.", "Ngày hạn không phải ngày làm việc."),
     "not_your_report": (403, "This citizen token does not belong to this report.",
                         "Mã công dân không khớp với phản ánh này."),
+    "number_too_long": (400, "A number in the JSON body is too long.", "Một số trong nội dung JSON quá dài."),
     "otp_attempts_exhausted": (429, "Too many wrong codes; ask for a new one.",
                                "Nhập sai mã quá nhiều lần; vui lòng yêu cầu mã mới."),
     "otp_expired": (401, "This code has expired; ask for a new one.",
@@ -218,6 +232,8 @@ CATALOGUE: dict[str, Entry] = {k: Entry(*v) for k, v in {
     "photo_link_expired": (403, "This photo link has expired.", "Đường dẫn gửi ảnh đã hết hạn."),
     "photo_link_needs_phone": (422, "The photo link is sent by SMS: a phone number is needed.",
                                "Đường dẫn gửi ảnh được gửi bằng SMS: cần số điện thoại."),
+    "photo_not_image": (422, "The upload is not a photo (JPEG, PNG, WebP, HEIC or GIF).",
+                        "Tệp tải lên không phải ảnh (JPEG, PNG, WebP, HEIC, GIF)."),
     "photo_not_found": (404, "No such public photo (it may still be processing).",
                         "Không có ảnh công khai này (ảnh có thể đang được xử lý)."),
     "photo_required": (422, "This category needs at least one photo.",

@@ -6,7 +6,8 @@ refuses integers past 4,300 digits with a ValueError few callers expect. Each of
 500 somewhere (report JSON, staff actions, Open311, login, console forms). Instead of a check
 per endpoint, `guard` runs before every view, over the path's variables, the query, the form
 and the JSON body — parsed here once with bounds, and cached on the request for the view —
-and answers a 400 in each surface's own error shape (the error handlers do the shaping).
+and answers 422 (invalid_text) or 400 (json_too_deep, number_too_long, invalid_json) in each
+surface's own error shape (the error handlers do the shaping; Open311 answers 400 for both).
 Paging numbers go through `bounded_int`, so a page past any OFFSET is a 400 as well.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ from flask import Flask, Request, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import NotFound
 
-from fieldreport.errors import Invalid
+from fieldreport.errors import BadInput, Invalid
 
 MAX_JSON_DEPTH = 32  # our deepest body (answers inside a report) is 3 levels
 MAX_NUMBER_CHARS = 40  # more than any coordinate, count or id; far below Python's 4,300
@@ -26,13 +27,9 @@ MAX_PAGE = 1_000_000  # with a page size of 1,000 the OFFSET still fits a bigint
 MAX_ID = 2**31 - 1  # an <int:…> path variable past PostgreSQL's integer finds nothing
 
 
-class BadInput(Invalid, ValueError):
-    """A 400 the JSON loader can raise too (werkzeug hands ValueErrors to on_json_loading_failed)."""
-
-
 def _bad_text(where: str, what_en: str, what_vi: str) -> BadInput:
     return BadInput("invalid_text", f"{where} contains {what_en}, which text cannot hold.",
-                    f"{where} chứa {what_vi}, không thể lưu dưới dạng văn bản.", field=where)
+                    f"{where} chứa {what_vi}, không thể lưu dưới dạng văn bản.", status=422, field=where)
 
 
 def check_text(value: str, where: str) -> None:

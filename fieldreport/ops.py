@@ -1,14 +1,17 @@
 """Operations endpoints: liveness, readiness of each dependency, Prometheus metrics."""
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import os
 import time
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram,
                                generate_latest, multiprocess)
 from sqlalchemy import text
 
+from fieldreport.errors import Forbidden, Unauthorized
 from fieldreport.extensions import db, queues, storage
 
 bp = Blueprint("ops", __name__)
@@ -106,7 +109,27 @@ def readyz():
 
 @bp.get("/metrics")
 def metrics():
+    """Prometheus metrics: with METRICS_TOKEN set, for `Authorization: Bearer <token>` only;
+    without it, for scrapers on this host only (loopback), never for the public internet."""
+    token = current_app.config.get("METRICS_TOKEN") or ""
+    if token:
+        scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), token.encode()):
+            raise Unauthorized("metrics_token", "The metrics need the scrape token (Bearer).",
+                               "Cần mã truy cập để đọc số liệu vận hành (Bearer).")
+    elif not _loopback(request.remote_addr):
+        raise Forbidden("metrics_internal", "Metrics are served to this host only; set "
+                        "FIELDREPORT_METRICS_TOKEN to scrape from elsewhere.",
+                        "Số liệu vận hành chỉ phục vụ trong máy chủ; đặt FIELDREPORT_METRICS_TOKEN "
+                        "để đọc từ nơi khác.")
     return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _loopback(addr: str | None) -> bool:
+    try:
+        return ipaddress.ip_address(addr or "").is_loopback
+    except ValueError:
+        return False
 
 
 def _registry() -> CollectorRegistry:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound as HTTPNotFound
 
+from fieldreport import links
 from fieldreport.errors import (DomainError, Invalid, RateLimited, ServiceUnavailable,
                                wants_vietnamese)
 from fieldreport.open311 import bp, catalog, params, queries, render, submit, updates
@@ -23,14 +24,14 @@ def _vi() -> bool:
 
 
 def _base() -> str:
-    """This server's root URL, for the stable photo URLs aggregators may store."""
-    return request.host_url.rstrip("/")
+    """This server's public root URL, for the stable photo URLs aggregators may store."""
+    return links.public_base()
 
 
 @bp.get(f"/discovery.{FMT}")
 def discovery(fmt):
     cfg = current_app.config
-    base = request.host_url.rstrip("/") + bp.url_prefix
+    base = links.public_base() + bp.url_prefix  # configured, never the Host header
     return render.respond(fmt, "discovery", {
         "changeset": CHANGESET,
         "contact": cfg["OPEN311_CONTACT"],

@@ -21,6 +21,7 @@ from flask import (
     url_for,
 )
 
+from fieldreport import links
 from fieldreport.errors import DomainError
 from fieldreport.services import public_map
 from fieldreport.web import i18n
@@ -49,7 +50,7 @@ def index():
 def geojson():
     f = public_map.parse_filters(request.args)
     vi = i18n.current_lang() == "vi"
-    base = request.host_url.rstrip("/")
+    base = links.public_base()
     found = public_map.rows(f, vi=vi)  # checks the filters before the 200 goes out
 
     def body():
@@ -76,7 +77,7 @@ def geojson():
 def csv_export():
     f = public_map.parse_filters(request.args)
     vi = i18n.current_lang() == "vi"
-    base = request.host_url.rstrip("/")
+    base = links.public_base()
     found = public_map.rows(f, vi=vi)  # checks the filters before the 200 goes out
 
     def body():
@@ -104,7 +105,7 @@ def title_of(status: str, e: dict) -> str:
 
 def _feed(title: str, f: public_map.Filters, self_url: str) -> Response:
     vi = i18n.current_lang() == "vi"
-    base = request.host_url.rstrip("/")
+    base = links.public_base()
     entries = list(public_map.rows(f, order="updated", limit=public_map.FEED_ENTRIES, vi=vi))
     updated = max((e["updated_at"] for e in entries), default=None)
     parts = ['<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">',
@@ -130,16 +131,16 @@ def _feed(title: str, f: public_map.Filters, self_url: str) -> Response:
 
 @bp.get("/feeds/reports.atom")
 def feed_all():
-    return _feed(f"{i18n.t('app_name')}", public_map.Filters(), request.url)
+    return _feed(f"{i18n.t('app_name')}", public_map.Filters(), links.absolute(request.full_path))
 
 
 @bp.get("/feeds/communes/<code>.atom")
 def feed_commune(code: str):
     f = public_map.Filters(area=code)
     public_map.area_id(code)  # an unknown commune is a 422, not an empty feed
-    return _feed(f"{i18n.t('app_name')} — {code}", f, request.url)
+    return _feed(f"{i18n.t('app_name')} — {code}", f, links.absolute(request.full_path))
 
 
 @bp.get("/feeds/categories/<code>.atom")
 def feed_category(code: str):
-    return _feed(f"{i18n.t('app_name')} — {code}", public_map.Filters(category=code), request.url)
+    return _feed(f"{i18n.t('app_name')} — {code}", public_map.Filters(category=code), links.absolute(request.full_path))

@@ -140,11 +140,11 @@ def test_no_route_answers_5xx_to_hostile_input(app, client, db_session, demo, ac
 def test_refusals_are_clear_and_in_each_surface_s_own_shape(client, demo):
     """The API answers problem+json in both languages, Open311 its own error list, the console a page."""
     r = client.post("/api/v1/reports", json={"description": NUL})
-    assert r.status_code == 400 and r.mimetype == "application/problem+json"
+    assert r.status_code == 422 and r.mimetype == "application/problem+json"
     assert r.json["code"] == "invalid_text" and "NUL" in r.json["title"]
     r = client.post("/api/v1/reports", data='{"description": "\\udc80"}', content_type="application/json",
                     headers={"Accept-Language": "en"})
-    assert r.status_code == 400 and r.json["code"] == "invalid_text"
+    assert r.status_code == 422 and r.json["code"] == "invalid_text" and "surrogate" in r.json["message"]
     r = client.post("/api/v1/auth/login", data=DEEP, content_type="application/json")
     assert r.status_code == 400 and r.json["code"] == "json_too_deep"
     r = client.post("/api/v1/auth/login", data='{"username": ' + LONG_NUMBER + "}",
@@ -159,13 +159,13 @@ def test_refusals_are_clear_and_in_each_surface_s_own_shape(client, demo):
                                                        "description": NUL})
     assert r.status_code == 400 and r.json[0]["code"] == 400
     r = client.post("/console/login", data={"username": NUL, "password": "x", "csrf_token": _csrf(client)})
-    assert r.status_code == 400 and r.mimetype == "text/html"
+    assert r.status_code == 422 and r.mimetype == "text/html" and "NUL" in r.get_data(as_text=True)
 
 
 def test_a_nameless_multipart_part_is_no_crash(client):
     body = (b"--b\r\nContent-Disposition: form-data\r\n\r\nx\x00\r\n--b--\r\n")
     r = client.post("/api/v1/reports", data=body, content_type="multipart/form-data; boundary=b")
-    assert r.status_code == 400 and r.json["code"] == "invalid_text"
+    assert r.status_code == 422 and r.json["code"] == "invalid_text"
 
 
 def test_console_page_number_past_any_offset(client, db_session):

@@ -15,6 +15,18 @@ def test_discovery_lists_this_endpoint_and_formats(client):
     assert set(ep["formats"]) == {"text/xml", "application/json"}
 
 
+def test_discovery_and_feeds_name_the_configured_url_never_the_host_header(client, app, monkeypatch):
+    """A forged Host header was echoed into the discovery document (host-header poisoning)."""
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://phananh.example.vn")
+    forged = {"Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+    data = client.get(f"{BASE}/discovery.json", headers=forged).get_json()
+    assert data["endpoints"][0]["url"] == "https://phananh.example.vn/open311/v2"
+    xml = client.get(f"{BASE}/discovery.xml", headers=forged).data
+    assert b"https://phananh.example.vn/open311/v2" in xml and b"evil" not in xml
+    feed = client.get("/public/feeds/reports.atom", headers=forged).data
+    assert b'href="https://phananh.example.vn/public/feeds/reports.atom"' in feed and b"evil" not in feed
+
+
 def test_services_list_every_active_public_category(client):
     data, root = both(client, "services", "services", headers={"Accept-Language": "en"})
     assert root.tag == "services" and all(el.tag == "service" for el in root)
