@@ -25,3 +25,13 @@ def test_config_reads_environment(monkeypatch):
     monkeypatch.setenv("FIELDREPORT_S3_SECURE", "true")
     cfg = Config()
     assert cfg.PHOTO_MAX_COUNT == 3 and cfg.S3_SECURE is True
+
+
+def test_cli_commands_are_module_functions_registered_by_the_factory(app):
+    """flaskr's shape: each command is a click command of fieldreport.cli; create_app adds them,
+    and Flask runs them with the application context (db-upgrade reads current_app.config)."""
+    from fieldreport import cli
+    assert {c.name for c in cli.COMMANDS} <= set(app.cli.commands)
+    assert all(app.cli.commands[c.name] is c for c in cli.COMMANDS)
+    out = app.test_cli_runner().invoke(args=["db-upgrade"])
+    assert out.exit_code == 0 and "database at head" in out.output
