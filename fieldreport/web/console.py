@@ -42,10 +42,12 @@ def _localise(items: list[dict]) -> list[dict]:
     return items
 
 
-def _communes() -> list[tuple[str, str]]:
-    return db.session.execute(select(Area.code, Area.full_name).where(
-        Area.level == "commune", provinces.condition(Area.province_code))
-        .order_by(Area.full_name)).all()
+def _communes(user) -> list[tuple[str, str]]:
+    """The communes a user may filter by: the served ones, of their own province if they have one."""
+    own = auth.province_of(user)
+    where = Area.province_code == own if own else provinces.condition(Area.province_code)
+    return db.session.execute(select(Area.code, Area.full_name).where(Area.level == "commune", where)
+                              .order_by(Area.full_name)).all()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -108,7 +110,7 @@ def queue():
     unit = db.session.get(Unit, user.unit_id) if user.unit_id else None
     return render_template("console/queue.html", result=result, unit=unit, items=_localise(result["items"]),
                            filters=f, overdue=overdue, statuses=STATUSES,
-                           categories=_category_names(), communes=_communes(),
+                           categories=_category_names(), communes=_communes(user),
                            units=unit_groups(_filter_units(user)),
                            next_code=console_read.next_report(user),
                            pages=max(1, -(-result["total"] // PAGE_SIZE)))

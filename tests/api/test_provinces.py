@@ -199,3 +199,16 @@ def test_cli_load_provinces_follows_the_setting(app, db_session):
         app.config["PROVINCES"] = saved
     assert result.exit_code == 0, result.output
     assert "2 provinces, 167 communes, 1 new unit trees" in result.output  # 66 is the demo's tree
+
+
+def test_console_of_a_province_lists_its_own_communes(client, two_provinces, db_session):
+    from tests.e2e.test_console_pages import as_user
+    f.make_user(db_session, "dispatcher.56", "dispatcher", "IOC-56")
+    f.make_user(db_session, "dispatcher.vn", "dispatcher", None)
+    db_session.commit()
+    as_user(client, db_session, "dispatcher.56")
+    own = client.get("/console/").get_data(as_text=True)
+    assert 'value="22366"' in own and 'value="24133"' not in own  # Nha Trang, not Buôn Ma Thuột
+    as_user(client, db_session, "dispatcher.vn")
+    everyone = client.get("/console/").get_data(as_text=True)
+    assert 'value="22366"' in everyone and 'value="24133"' in everyone
