@@ -60,6 +60,7 @@ class Submission:
     subscribe: list[tuple[str, str]] = field(default_factory=list)
     intake_user: User | None = None  # the operator who took a call: the intake actor, never public
     event_data: dict = field(default_factory=dict)  # more about the receipt, kept in its event
+    location_source: str | None = None  # "exif": the citizen took the photo's position as offered
     notice_version: str | None = None  # the privacy notice the reporter was shown
     contact_consent: bool | None = None  # ticked "use my contact details" under that notice
 
@@ -297,19 +298,26 @@ def _photos(s: Submission) -> list[photos.Incoming]:
 
 
 def _location(s: Submission, incoming: list[photos.Incoming]) -> tuple[float, float, str]:
-    """The device's position; without one, the first photo's EXIF GPS is the location hint."""
+    """The position the client sent. A photo's EXIF GPS is private evidence: never taken as the
+    (public) position unasked; without a position it is offered back as a suggestion, which
+    the citizen may send as lat/lon with location_source "exif"."""
     if s.lat is None and s.lon is None:
         hint = next((i.info for i in incoming if i.info.gps_lat is not None), None)
         if hint is None:
-            raise Unprocessable("location_required", "Send lat and lon, or a photo with a GPS position.",
-                                "Cần gửi vĩ độ và kinh độ, hoặc ảnh có vị trí GPS.")
-        return hint.gps_lon, hint.gps_lat, "exif"
+            raise Unprocessable("location_required", "Send lat and lon.", "Cần gửi vĩ độ và kinh độ.",
+                                field="location")
+        raise Unprocessable("location_required", "Send lat and lon. Your photo holds a position: "
+                            "send it as lat/lon with location_source \"exif\" if it is the place.",
+                            "Cần gửi vĩ độ và kinh độ. Ảnh của bạn có vị trí: nếu đúng nơi xảy ra, "
+                            "hãy gửi vị trí đó kèm location_source \"exif\".", field="location",
+                            suggested_location={"lat": round(hint.gps_lat, 6), "lon": round(hint.gps_lon, 6),
+                                                "source": "exif"})
     if s.lat is None or s.lon is None:
         raise Unprocessable("coordinates_incomplete", "Send both lat and lon.", "Cần gửi cả vĩ độ và kinh độ.")
     if not (math.isfinite(s.lat) and math.isfinite(s.lon) and -90 <= s.lat <= 90 and -180 <= s.lon <= 180):
         raise Unprocessable("invalid_coordinates", "lat must be within ±90 and lon within ±180.",
                             "Vĩ độ phải trong khoảng ±90 và kinh độ trong khoảng ±180.")
-    return s.lon, s.lat, "device"
+    return s.lon, s.lat, s.location_source or "device"
 
 
 def service_area(lon: float, lat: float) -> tuple[int, str | None]:

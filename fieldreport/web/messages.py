@@ -15,6 +15,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "photo_required": ("Lĩnh vực này cần ít nhất một ảnh.", "This category needs at least one photo."),
     "location": ("Vị trí", "Location"),
     "use_my_location": ("Lấy vị trí của tôi", "Use my location"),
+    "use_photo_position": ("Dùng vị trí lưu trong ảnh", "Use the position saved in the photo"),
     "tap_map": ("Hoặc chạm lên bản đồ để chọn vị trí.", "Or tap the map to set the place."),
     "no_location": ("Chưa có vị trí.", "No location yet."),
     "locating": ("Đang xác định vị trí…", "Locating…"),

@@ -126,3 +126,40 @@ def test_console_show_contact_asks_a_reason_and_admins_read_the_log(client, db_s
     assert client.post(f"/console/reports/{identified.code}/identity",
                        data={"csrf_token": staff_csrf, "reason": "tò mò thôi"}).status_code == 403
     assert len(_audit(db_session, identified)) == 1
+
+
+# -- a photo's EXIF position --------------------------------------------------------------------
+
+def test_a_photos_position_is_never_published(client, db_session):
+    """Sent with the device's position, a photo whose EXIF holds another one: no public surface
+    (report view, list, nearby, Open311, map) carries the photo's position, nor its derivatives."""
+    from fieldreport.extensions import storage
+    from fieldreport.models import Photo
+    from fieldreport.services import photos
+    from PIL import Image
+    import io
+    from tests.api.intake_helpers import image, submit
+    secret = (12.68137, 108.05291)  # the photo's EXIF position (lat, lon), 1.9 km from the report
+    before = db_session.scalar(select(func.count()).select_from(Report))
+    r = submit(client, lat=None, lon=None, photos=[("a.jpg", image(gps=secret))])
+    assert r.status_code == 422 and db_session.scalar(select(func.count()).select_from(Report)) == before
+    r = submit(client, lat=12.667, lon=108.038, photos=[("a.jpg", image(gps=secret))])
+    assert r.status_code == 201, r.json
+    code = r.json["code"]
+    photo = db_session.scalar(select(Photo).join(Report).where(Report.code == code))
+    assert photo.gps is not None  # kept privately as evidence
+    photos.make_derivatives(photo.id)
+    db_session.refresh(photo)
+    for key in (photo.display_key, photo.thumb_key):
+        assert not Image.open(io.BytesIO(storage.get(key))).getexif()
+    paths = [f"/api/v1/reports/{code}", "/api/v1/reports?page_size=50",
+             "/api/v1/reports/nearby?lat=12.667&lon=108.038&category=street_light",
+             "/open311/v2/requests.json", f"/open311/v2/requests/{code}.json", f"/public/reports/{code}",
+             "/public/data/reports.geojson", "/public/data/reports.csv", "/public/feeds/reports.atom"]
+    for path in paths:
+        page = client.get(path)
+        body = page.get_data(as_text=True)  # streamed bodies read before the next request
+        assert page.status_code == 200, path
+        assert code in body, path  # the report is there...
+        for digits in ("12.6813", "108.0529", "12.681", "108.052"):
+            assert digits not in body, (path, digits)  # ...its photo's position is not

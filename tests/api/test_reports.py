@@ -160,12 +160,16 @@ def test_point_just_outside_the_border_snaps_in_but_far_outside_does_not(client)
     assert submit(client, lon=far[0], lat=far[1]).json["code"] == "outside_service_area"
 
 
-def test_exif_gps_is_the_location_hint_when_the_device_sends_none(client):
+def test_exif_gps_is_offered_never_taken_when_the_device_sends_none(client):
+    """The photo's position is private evidence: a suggestion in the 422, the place only if sent."""
     photo = image(gps=(12.6801, 108.0502))
     r = submit(client, lat=None, lon=None, photos=[("gps.jpg", photo)])
+    assert r.status_code == 422 and r.json["code"] == "location_required"
+    hint = r.json["suggested_location"]
+    assert hint["source"] == "exif" and hint["lat"] == pytest.approx(12.6801, abs=1e-4)
+    r = submit(client, lat=hint["lat"], lon=hint["lon"], location_source="exif", photos=[("gps.jpg", photo)])
     assert r.status_code == 201, r.json
     assert r.json["location"]["source"] == "exif"
-    assert r.json["location"]["lat"] == pytest.approx(12.6801, abs=1e-4)
     report = db.session.scalar(select(Report).where(Report.code == r.json["code"]))
     assert report.location_source == "exif"
 

@@ -395,3 +395,27 @@ def test_a_slow_upload_is_not_sent_again_by_the_retry_timer(phone, tmp_path):
     cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
                                                   "uploadThroughput": -1})
     assert len(posts) == 1
+
+
+def test_the_photos_position_is_offered_never_taken(phone, live_server, tmp_path):
+    """No position from the device yet: the photo's EXIF GPS (private evidence) is read on the
+    phone and offered as a button; only the citizen's click makes it the report's place."""
+    from tests.api.intake_helpers import image
+    path = tmp_path / "gps.jpg"
+    path.write_bytes(image(gps=(12.6801, 108.0502), size=(800, 600)))
+    phone.goto("/")
+    phone.click(".tile[data-code='street_light']")
+    phone.set_input_files("#photo-files", str(path))
+    phone.wait_for_selector("#use-photo-position:not([hidden])")
+    assert phone.input_value("#lat") == "" and phone.input_value("#lon") == ""  # not taken unasked
+    phone.click("#use-photo-position")
+    assert abs(float(phone.input_value("#lat")) - 12.6801) < 1e-4
+    assert abs(float(phone.input_value("#lon")) - 108.0502) < 1e-4
+    assert phone.input_value("#location_source") == "exif"
+    assert phone.locator("#use-photo-position:not([hidden])").count() == 0
+    phone.click("#submit")
+    phone.wait_for_selector("#new-code", timeout=30_000)
+    code = phone.inner_text("#new-code").strip()
+    out = live_server.python("from fieldreport.extensions import db\nfrom fieldreport.models import Report\n"
+                             f"print(db.session.query(Report.location_source).filter_by(code='{code}').scalar())")
+    assert out.strip().splitlines()[-1] == "exif"

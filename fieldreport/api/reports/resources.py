@@ -95,7 +95,8 @@ class Reports(MethodView):
             upload_ids=data.get("upload_ids") or [], citizen_token=headers.get("citizen_token"),
             idempotency_key=headers.get("idempotency_key"), client_ip=request.remote_addr or "",
             user=signed_in_user(), channel=headers.get("client") or "app",
-            notice_version=data.get("notice_version"), contact_consent=data.get("contact_consent")))
+            notice_version=data.get("notice_version"), contact_consent=data.get("contact_consent"),
+            location_source=data.get("location_source")))
         extra = {"Idempotent-Replayed": "true"} if receipt.replayed else {}
         return receipt.body, receipt.status, {"Location": receipt.body["links"]["self"], **extra}
 

@@ -135,7 +135,8 @@ class ReportSubmitSchema(Schema):
 
     category = Str(required=True, validate=Length(1, 40), metadata={"description": "category code"})
     lat = fields.Float(validate=Range(-90, 90), metadata={
-        "description": "WGS84 latitude; with lon omitted too, the first photo's EXIF GPS is used"})
+        "description": "WGS84 latitude (required with lon; a photo's EXIF position is only offered "
+                       "back as suggested_location in the 422, never used unasked)"})
     lon = fields.Float(validate=Range(-180, 180), metadata={"description": "WGS84 longitude"})
     accuracy_m = fields.Float(validate=Range(0, 100_000), metadata={"description": "GPS accuracy (m)"})
     description = Str(validate=Length(max=4000))
@@ -145,6 +146,10 @@ class ReportSubmitSchema(Schema):
         "description": "private; a valid phone number (Vietnamese by default), stored in E.164"})
     reporter_email = Email(validate=Length(max=240), allow_none=True, metadata={
         "description": "private; a valid e-mail address"})
+    location_source = Str(validate=OneOf(("device", "exif")), metadata={
+        "description": "\"exif\" when the citizen chose the position read from their photo (offered, "
+                       "never taken unasked: without lat/lon, a 422 location_required carries it as "
+                       "suggested_location)"})
     notice_version = Str(validate=OneOf(NOTICE_VERSIONS), metadata={
         "description": "the privacy notice your app showed (GET /api/v1/privacy-notice gives the current "
                        "one); kept with the report. When sent, contact details need contact_consent"})

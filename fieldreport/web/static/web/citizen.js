@@ -190,11 +190,57 @@
     } catch (e) { /* a malformed EXIF block: the server reads what it can */ }
   }
 
+  /* A photo's EXIF position is private evidence: read here, on the device, and only offered
+     (a button) when there is no position yet; it becomes the report's place only if chosen. */
+  var photoPosition = null;
+  function exifGps(seg) {
+    try {
+      var v = new DataView(seg.buffer), tiff = 10, le = v.getUint16(tiff) === 0x4949;
+      var ifd = tiff + v.getUint32(tiff + 4, le), n = v.getUint16(ifd, le), gps = null, tags = {};
+      for (var i = 0; i < n; i++) {
+        var e = ifd + 2 + i * 12;
+        if (v.getUint16(e, le) === 0x8825) gps = tiff + v.getUint32(e + 8, le);
+      }
+      if (gps === null) return null;
+      for (var j = 0, m = v.getUint16(gps, le); j < m; j++) {
+        var g = gps + 2 + j * 12, tag = v.getUint16(g, le);
+        if (tag === 1 || tag === 3) tags[tag] = String.fromCharCode(v.getUint8(g + 8));
+        else if ((tag === 2 || tag === 4) && v.getUint16(g + 2, le) === 5 && v.getUint32(g + 4, le) === 3) {
+          var off = tiff + v.getUint32(g + 8, le), x = 0;
+          for (var k = 0; k < 3; k++) {
+            var den = v.getUint32(off + 8 * k + 4, le);
+            x += (den ? v.getUint32(off + 8 * k, le) / den : 0) / Math.pow(60, k);
+          }
+          tags[tag] = x;
+        }
+      }
+      if (tags[2] == null || tags[4] == null || (!tags[2] && !tags[4])) return null;
+      return { lat: tags[1] === "S" ? -tags[2] : tags[2], lon: tags[3] === "W" ? -tags[4] : tags[4] };
+    } catch (e) { return null; }
+  }
+
+  function offerPhotoPosition(file) {
+    if (file.type !== "image/jpeg" || photoPosition) return;
+    file.slice(0, 256 * 1024).arrayBuffer().then(function (buf) {
+      var seg = exifSegment(new DataView(buf)), pos = seg && exifGps(seg);
+      if (!pos || photoPosition || $("lat").value) return;
+      photoPosition = pos;
+      $("use-photo-position").hidden = false;
+    }, function () { /* unreadable: nothing to offer */ });
+  }
+
+  function usePhotoPosition() {
+    if (!photoPosition) return;
+    setPosition(photoPosition.lat, photoPosition.lon, null);
+    $("location_source").value = "exif";
+  }
+
   function addFiles(input) {
     var max = opts.limits.photos, dropped = 0;
     Array.prototype.forEach.call(input.files, function (f) {
       if (photos.length >= max) { dropped++; return; }
       var item = { id: ++photoSeq, name: f.name, heic: isHeic(f), blob: null, url: null };
+      offerPhotoPosition(f);
       item.ready = prepare(f).then(function (out) {
         item.blob = out.blob;
         item.name = out.name;
@@ -240,6 +286,8 @@
 
   /* ---- position: a draggable pin, and the commune under it from our own boundaries ---- */
   function setPosition(lat, lon, accuracy) {
+    $("location_source").value = "";  // the device or the citizen's pin, unless said otherwise
+    $("use-photo-position").hidden = true;
     $("lat").value = lat.toFixed(6);
     $("lon").value = lon.toFixed(6);
     $("accuracy_m").value = accuracy != null ? Math.round(accuracy) : "";
@@ -360,7 +408,7 @@
   function fields() {
     var out = { category: selectedCategory().code };
     ["lat", "lon", "accuracy_m", "description", "address_hint",
-     "reporter_name", "reporter_phone", "reporter_email", "notice_version"].forEach(function (k) { out[k] = $(k).value.trim(); });
+     "reporter_name", "reporter_phone", "reporter_email", "notice_version", "location_source"].forEach(function (k) { out[k] = $(k).value.trim(); });
     // Consent is asked for the contact details only (the report itself needs none).
     out.contact_consent = $("contact_consent").checked ? "true" : "";
     return out;
@@ -481,6 +529,8 @@
 
   function resetForm() {
     $("report-form").reset();
+    photoPosition = null;
+    $("use-photo-position").hidden = true;
     photos.forEach(function (p) { if (p.url) URL.revokeObjectURL(p.url); });
     photos = [];
     renderPreviews();
@@ -622,6 +672,7 @@
     else FRMap.addCommunes(map, null, null, { interactive: false });
     map.on("click", function (e) { setPosition(e.latlng.lat, e.latlng.lng, null); });
     $("locate").addEventListener("click", locate);
+    $("use-photo-position").addEventListener("click", usePhotoPosition);
     $("pin-here").addEventListener("click", function () { var c = map.getCenter(); setPosition(c.lat, c.lng, null); });
     $("take-photo").addEventListener("click", function () { $("photo-camera").click(); });
     $("choose-photo").addEventListener("click", function () { $("photo-files").click(); });
