@@ -500,6 +500,7 @@ EVENT_TYPES = {
     "returned": ("Trả về IOC", "Returned to dispatcher"),
     "info_requested": ("Yêu cầu bổ sung", "Information requested"),
     "info_provided": ("Người dân bổ sung", "Information provided"),
+    "photos_added": ("Người dân gửi thêm ảnh", "Photos added by the citizen"),
     "extended": ("Gia hạn", "Deadline extended"), "resolved": ("Đã xử lý", "Resolved"),
     "rejected": ("Từ chối", "Rejected"), "duplicate": ("Trùng", "Marked duplicate"),
     "rated": ("Người dân đánh giá", "Rated"), "reopened": ("Mở lại", "Reopened"),
