@@ -13,7 +13,8 @@ Paging numbers go through `bounded_int`, so a page past any OFFSET is a 400 as w
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from flask import Flask, Request, request
 from flask.json.provider import DefaultJSONProvider

@@ -17,8 +17,8 @@ from fieldreport.errors import Invalid
 
 REFUSED = ("citizen_token", "api_key", "access_token", "token", "password")
 SCRUBBED = REFUSED + ("code", "key", "apikey", "secret", "otp", "sig", "signature")
-_PARAM = re.compile(r"((?:^|[?&;])(?:[a-z0-9_.-]*_)?(?:%s)=)[^&;#\s\"']*" % "|".join(SCRUBBED),
-                    re.IGNORECASE)
+_NAMES = "|".join(SCRUBBED)
+_PARAM = re.compile(rf"((?:^|[?&;])(?:[a-z0-9_.-]*_)?(?:{_NAMES})=)[^&;#\s\"']*", re.IGNORECASE)
 MASK = "[scrubbed]"
 
 

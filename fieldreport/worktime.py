@@ -8,7 +8,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from functools import lru_cache
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -48,7 +48,7 @@ _ART_112_NAMES = frozenset({
 })
 
 
-@lru_cache(maxsize=None)
+@cache
 def _statutory_holidays(year: int, language: str = "en_US") -> dict[date, str]:
     """Art. 112 holidays of one year, named in `language` (cached: building one costs ~1 ms)."""
     english = holidays.country_holidays("VN", years=year, language="en_US")

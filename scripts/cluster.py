@@ -239,7 +239,7 @@ backend apis
         head = lines[0].lstrip("# ").split(",")
         out = {}
         for line in lines[1:]:
-            row = dict(zip(head, line.split(",")))
+            row = dict(zip(head, line.split(","), strict=False))
             if row.get("pxname") == "apis" and row.get("svname", "").startswith("api"):
                 out[row["svname"]] = row["status"]
         return out
@@ -312,7 +312,7 @@ def load(cluster: Cluster, seconds: float = 20, chaos: bool = False) -> dict:
             killed = True
         key = uuid.uuid4().hex
         data = {"category": "road_damage", "lat": "12.667", "lon": "108.038", "description": "Ổ gà"}
-        for attempt in range(5):  # a client retries with the same key, as the mobile app does
+        for _attempt in range(5):  # a client retries with the same key, as the mobile app does
             try:
                 r = session.post(f"{LB}/api/v1/reports", data=data, headers={"Idempotency-Key": key},
                                  files=[("photos", ("a.jpg", photo, "image/jpeg"))], timeout=20)

@@ -17,7 +17,7 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterator
+from collections.abc import Iterator
 
 from PIL import Image, ImageCms, ImageFile, JpegImagePlugin, UnidentifiedImageError
 
@@ -144,7 +144,7 @@ def _as_rejection(data: bytes, max_pixels: int) -> Iterator[None]:
             raise _reject("photo_bomb" if bomb else "photo_corrupt") from None
         except (OSError, EOFError):
             raise _reject("photo_truncated") from None
-        except Exception:  # SyntaxError, struct.error, IndexError... from malformed headers
+        except Exception:  # noqa: BLE001 (SyntaxError, struct.error, IndexError... from malformed headers)
             raise _reject("photo_corrupt") from None
 
 
@@ -239,7 +239,7 @@ def _timestamp(value) -> datetime | None:
 def _ifd(exif: Image.Exif, tag: int) -> dict:
     try:
         return dict(exif.get_ifd(tag))
-    except Exception:  # an IFD pointer that is a string or points outside the block
+    except Exception:  # noqa: BLE001 (an IFD pointer that is a string or points outside the block)
         return {}
 
 
@@ -247,7 +247,7 @@ def _metadata(img: Image.Image) -> tuple[int | None, datetime | None, float | No
     """Orientation, capture time and position; any tag may be garbage, which reads as absent."""
     try:
         exif = img.getexif()
-    except Exception:  # a malformed EXIF block does not make the pixels unusable
+    except Exception:  # noqa: BLE001 (a malformed EXIF block does not make the pixels unusable)
         return None, None, None, None
     orientation = exif.get(0x0112)
     if type(orientation) is not int or not 1 <= orientation <= 8:

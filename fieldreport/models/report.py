@@ -76,7 +76,7 @@ class Report(Base):
     erased_by: Mapped[str | None] = mapped_column(String(120))
     erased_reason: Mapped[str | None] = mapped_column(String(500))
 
-    photos: Mapped[list["Photo"]] = relationship(back_populates="report", order_by="Photo.id")
+    photos: Mapped[list[Photo]] = relationship(back_populates="report", order_by="Photo.id")
 
     __table_args__ = (
         Index("ix_reports_location", "location", postgresql_using="gist"),
@@ -161,7 +161,7 @@ class Addition(Base):
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at()
 
-    photos: Mapped[list["Photo"]] = relationship(order_by="Photo.id")
+    photos: Mapped[list[Photo]] = relationship(order_by="Photo.id")
 
 
 class Event(Base):

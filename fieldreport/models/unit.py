@@ -25,4 +25,4 @@ class Unit(Base):
     email: Mapped[str | None] = mapped_column(String(240))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
 
-    parent: Mapped["Unit | None"] = relationship(remote_side="Unit.id")
+    parent: Mapped[Unit | None] = relationship(remote_side="Unit.id")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time
-from typing import Mapping
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from werkzeug.datastructures import MultiDict

@@ -5,7 +5,7 @@ import gzip
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from shapely.geometry import Point
 from sqlalchemy import select

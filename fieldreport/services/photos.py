@@ -177,7 +177,7 @@ def forget_uploads(incoming: list[Incoming]) -> None:
         if item.upload is not None:
             try:
                 storage.remove(item.upload.key)
-            except Exception:  # the orphan collector retries later
+            except Exception:  # noqa: BLE001 (the orphan collector retries later)
                 log.warning("upload object %s not removed", item.upload.key)
 
 

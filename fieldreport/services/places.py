@@ -17,17 +17,17 @@ def where(lat: float, lon: float) -> dict:
     `service_province` is the province that takes the point (the home province when none does).
     """
     commune, method, distance_m, _, _ = communes.locate(lon, lat)
-    inside = commune is not None and provinces.serves(commune.province_code)
-    province = commune.province_code if inside else current_app.config["PROVINCE_CODE"]
+    theirs = commune.province_code if commune is not None else None
+    inside = provinces.serves(theirs)
+    province: str = theirs if inside and theirs else current_app.config["PROVINCE_CODE"]
     names = dict(db.session.execute(
         select(Area.code, Area.full_name).where(Area.code.in_(
-            ["P" + province] + (["P" + commune.province_code] if commune and commune.province_code else []))
+            ["P" + province] + (["P" + theirs] if theirs else []))
         )).all())
     return {
         "inside": inside,
         "commune": {"code": commune.code, "name": commune.full_name} if commune else None,
-        "province": ({"code": commune.province_code, "name": names.get("P" + commune.province_code)}
-                     if commune and commune.province_code else None),
+        "province": {"code": theirs, "name": names.get("P" + theirs)} if theirs else None,
         "service_province": {"code": province, "name": names.get("P" + province)},
         "method": method,
         "distance_m": distance_m,

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from flask import current_app, g, has_app_context
-from sqlalchemy import ColumnElement, select, text, true
+from sqlalchemy import ColumnElement, select, text
 
 from fieldreport.errors import Unprocessable
 from fieldreport.extensions import db

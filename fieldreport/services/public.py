@@ -78,7 +78,7 @@ def view(report: Report, vi: bool, viewer: Viewer = Viewer.PUBLIC) -> dict:
         .select_from(Category).outerjoin(Area, Area.id == report.area_id).outerjoin(Unit, Unit.id == report.unit_id)
         .where(Category.id == report.category_id)).one()
     history = timeline(report.id, viewer, vi)
-    shown = []
+    shown: list = []
     if disclosure.photos_visible(report.status, report.reject_reason, viewer):
         shown = db.session.scalars(select(Photo).where(Photo.report_id == report.id).order_by(Photo.id)).all()
     # The stable redirect answers the public; what only this viewer may see is signed here.
@@ -87,10 +87,12 @@ def view(report: Report, vi: bool, viewer: Viewer = Viewer.PUBLIC) -> dict:
     lon, lat = disclosure.location(*_lonlat(report), report.status, report.reject_reason, viewer)
     extended_to = next((h["due_at"] for h in reversed(history) if h["due_at"]), None)
     return {
-        "code": report.code, "status": report.status, "category": {"code": names.code, "name": names.name_vi if vi else names.name_en},
+        "code": report.code, "status": report.status,
+        "category": {"code": names.code, "name": names.name_vi if vi else names.name_en},
         **disclosure.report_fields(report, viewer),
         "reject_reason": report.reject_reason if report.status == "rejected" else None,
-        "reject_reason_text": disclosure.reason_words(report.reject_reason, vi) if report.status == "rejected" else None,
+        "reject_reason_text": (disclosure.reason_words(report.reject_reason, vi)
+                               if report.status == "rejected" else None),
         "location": {"lat": lat, "lon": lon},
         "created_at": report.created_at, "updated_at": report.updated_at,
         "area": {"code": names.area_code, "name": names.full_name} if names.area_code else None,

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import bindparam, func, or_, select, union_all
+from sqlalchemy import BindParameter, bindparam, func, or_, select, union_all
 
 from fieldreport import geo
 from fieldreport.extensions import db, queues
@@ -75,7 +75,7 @@ def _rule_statement(snapped: bool):
              .cte("chain", recursive=True))
     chain = chain.union(select(Area.id, Area.parent_id).where(Area.id == chain.c.parent_id))
     in_chain = select(chain.c.id)
-    category = bindparam("category_id")
+    category: BindParameter = bindparam("category_id")
     for_category = or_(RoutingRule.category_id == category, RoutingRule.category_id.is_(None))
     # Candidates from three index lookups: rules of the commune and its ancestors, drawn
     # scopes around the point, other larger areas around it (e.g. old districts).

@@ -144,7 +144,7 @@ def mine(code: str, token: str | None, user: User | None) -> tuple[Report, list[
 
 def set_channel(code: str, channel: str, on: bool, token: str | None, user: User | None) -> list[Subscription]:
     """The reporter turns one channel of one report off (or back on)."""
-    report, rows = mine(code, token, user)
+    report, _rows = mine(code, token, user)
     if channel not in CHANNELS:
         raise Unprocessable("unknown_channel", f"Channel must be one of {', '.join(CHANNELS)}.",
                             "Kênh nhận thông báo không hợp lệ.", field="channel")

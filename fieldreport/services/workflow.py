@@ -202,7 +202,8 @@ def return_to_dispatcher(report: Report, user: User, reason: str | None) -> Repo
     _responded(report, utcnow())
     report.transfer_count += 1
     status = "reopened" if report.status == "reopened" else "submitted"
-    assign_unit(report, dispatcher_unit(report.province_code), type_="returned", status=status, user=user, reason=reason)
+    assign_unit(report, dispatcher_unit(report.province_code), type_="returned", status=status, user=user,
+                reason=reason)
     events.commit()
     return report
 

@@ -126,7 +126,8 @@ def _attachments(payload: dict, kind: str) -> list[dict]:
 
 def _apply(msg: ZaloMessage, state: dict) -> tuple[dict, list[str], str]:
     """The conversation after one event, the replies it calls for, and the outcome."""
-    state, replies = dict(state), []
+    state = dict(state)
+    replies: list[str] = []
     cfg = current_app.config
     if msg.event_name == "user_send_text":
         text = str((msg.payload.get("message") or {}).get("text") or "").strip()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import (Blueprint, current_app, flash, g, make_response, redirect, render_template, request,
+from flask import (Blueprint, flash, g, make_response, redirect, render_template, request,
                    url_for)
 from sqlalchemy import select
 

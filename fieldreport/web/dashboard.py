@@ -144,7 +144,7 @@ HIGHER_IS_BETTER = {"on_time_rate": True, "late_rate": False, "backlog": False, 
 
 def changes(now: dict, before: dict) -> dict:
     """Each headline figure's change against the previous period, and whether it is better."""
-    out = {}
+    out: dict = {}
     for key, higher in HIGHER_IS_BETTER.items():
         a, b = now.get(key), before.get(key)
         if a is None or b is None:

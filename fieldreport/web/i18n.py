@@ -1,7 +1,7 @@
 """A small dictionary i18n for the pages: Vietnamese by default, English by ?lang=en or cookie."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, request
@@ -104,7 +104,7 @@ def _local(value) -> datetime | None:
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value.astimezone(local_tz())
     return value
 

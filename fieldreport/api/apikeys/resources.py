@@ -9,7 +9,7 @@ from fieldreport.models import ApiKey, Unit
 from fieldreport.services import apikeys
 
 blp = Blueprint("apikeys", __name__, description="Open311 API keys (administrators)")
-BEARER = [{"bearer": []}]
+BEARER: list[dict] = [{"bearer": []}]
 
 
 def _view(key: ApiKey, raw: str | None = None) -> dict:

@@ -12,7 +12,7 @@ from fieldreport.models import Unit, User
 from fieldreport.services import accounts
 
 blp = Blueprint("auth", __name__, description="Staff sign-in with bearer tokens")
-BEARER = [{"bearer": []}]
+BEARER: list[dict] = [{"bearer": []}]
 
 
 def user_view(user: User) -> dict:

@@ -20,7 +20,7 @@ blp = Blueprint("citizen", __name__, description=(
     "whether the phone is known. Notifications: subscribe to a report's news per channel (Web "
     "Push, SMS to the signed-in phone, e-mail); the reporter's e-mail and signed-in phone are on "
     "by default; every subscription has its own unsubscribe token."))
-BEARER = [{"bearer": []}]
+BEARER: list[dict] = [{"bearer": []}]
 
 
 def _client() -> str:

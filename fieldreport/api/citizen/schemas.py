@@ -79,7 +79,8 @@ class SubscribeSchema(Schema):
     endpoint = Str(validate=Length(1, 1000), metadata={"description": "push: the subscription's endpoint"})
     keys = fields.Nested(PushKeysSchema, metadata={"description": "push: the subscription's keys"})
     email = Str(validate=Length(1, 240), metadata={"description": "email: where to write"})
-    citizen_token = Str(validate=Length(1, 200), metadata={"description": "or X-Citizen-Token: subscribe as the reporter"})
+    citizen_token = Str(validate=Length(1, 200),
+                        metadata={"description": "or X-Citizen-Token: subscribe as the reporter"})
 
 
 class SubscriptionSchema(Schema):

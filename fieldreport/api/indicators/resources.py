@@ -22,7 +22,7 @@ from fieldreport.services import deadlines, indicators
 from fieldreport.services.indicators import export_jobs, exports
 
 blp = Blueprint("indicators", __name__, description="Reform indicators (CCHC), exports, working calendar")
-BEARER = [{"bearer": []}]
+BEARER: list[dict] = [{"bearer": []}]
 RULES = indicators.RULES
 
 

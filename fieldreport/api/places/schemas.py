@@ -22,5 +22,6 @@ class LocateSchema(Schema):
     province = fields.Nested(PlaceNameSchema, allow_none=True, metadata={
         "description": "the province of that commune (another province when inside is false)"})
     service_province = fields.Nested(PlaceNameSchema, metadata={"description": "the province this service covers"})
-    method = fields.String(metadata={"description": "contains | nearest (a border gap within the snap distance) | none"})
+    method = fields.String(
+        metadata={"description": "contains | nearest (a border gap within the snap distance) | none"})
     distance_m = fields.Float(allow_none=True, metadata={"description": "distance to the commune when nearest"})

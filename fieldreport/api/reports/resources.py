@@ -7,6 +7,8 @@ metadata-free copy: a stored or cached answer never holds a dead link, and pages
 """
 from __future__ import annotations
 
+from typing import ClassVar
+
 from flask import current_app, redirect, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -17,8 +19,9 @@ from werkzeug.datastructures import CombinedMultiDict
 from fieldreport import auth, security
 from fieldreport.api import plain
 from fieldreport.api.reports.schemas import (
-    AdditionCreatedSchema, AdditionSubmitSchema, CitizenTokenHeaderSchema, FollowSchema, IntakeHeadersSchema, ListQuerySchema, MyReportSchema, NearbyItemSchema,
-    ErasedSchema, ErasureSchema, NearbyQuerySchema, PrivacyNoticeSchema, RatingSchema, ReopenSchema, ReportCreatedSchema, ReportJsonSchema,
+    AdditionCreatedSchema, AdditionSubmitSchema, CitizenTokenHeaderSchema, FollowSchema, IntakeHeadersSchema,
+    ListQuerySchema, MyReportSchema, NearbyItemSchema, ErasedSchema, ErasureSchema, NearbyQuerySchema,
+    PrivacyNoticeSchema, RatingSchema, ReopenSchema, ReportCreatedSchema, ReportJsonSchema,
     ReportPageSchema, ReportSubmitSchema, ReportViewSchema)
 from fieldreport.errors import Invalid, Unauthorized, wants_vietnamese
 from fieldreport.services import citizen, erasure, intake, photos, privacy, public
@@ -37,8 +40,8 @@ def _multipart_or_json(req, schema):
 
 class IntakeBlueprint(Blueprint):
     ARGUMENTS_PARSER = parser
-    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {**Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
-                                             "multipart_or_json": "multipart/form-data"}
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING: ClassVar[dict] = {**Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+                                                             "multipart_or_json": "multipart/form-data"}
 
 
 blp = IntakeBlueprint("reports", __name__, description=(
@@ -47,8 +50,8 @@ blp = IntakeBlueprint("reports", __name__, description=(
     "app's own X-Citizen-Token) proves the reporter for rating, reopening and /me/reports. "
     "A report is accepted even while the job queue is down (its jobs wait in the outbox); photo "
     "storage down is a 503 with Retry-After. Photo URLs (a report's photos, list thumbnails) are "
-    "stable URLs that redirect to a fresh presigned URL of the metadata-free copy. Listing pages are keyset-paginated: pass "
-    "next_cursor as cursor."))
+    "stable URLs that redirect to a fresh presigned URL of the metadata-free copy. Listing pages "
+    "are keyset-paginated: pass next_cursor as cursor."))
 
 
 def signed_in_user():

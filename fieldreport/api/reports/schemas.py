@@ -157,7 +157,8 @@ class ReportSubmitSchema(Schema):
         "description": "the reporter agreed that their contact details are used to handle this report"})
     attributes = fields.Dict(keys=fields.String(), metadata={  # unknown codes are intake's 422
         "description": "category attributes by code; in a form, send attribute[code]=value"})
-    photos = fields.List(PhotoFile(), metadata={"description": "0–PHOTO_MAX_COUNT JPEG/PNG/WebP/HEIC files"})
+    photos: fields.List = fields.List(PhotoFile(),
+                                      metadata={"description": "0–PHOTO_MAX_COUNT JPEG/PNG/WebP/HEIC files"})
     upload_ids = fields.List(Str(validate=Length(1, 40)),
                              metadata={"description": "ids from POST /uploads whose photo was PUT"})
 
@@ -396,7 +397,8 @@ class AdditionSubmitSchema(Schema):
         unknown = EXCLUDE
 
     note = Str(validate=Length(max=2000), metadata={"description": "what the supporter saw (staff only)"})
-    photos = fields.List(PhotoFile(), metadata={"description": "0–PHOTO_MAX_COUNT JPEG/PNG/WebP/HEIC files"})
+    photos: fields.List = fields.List(PhotoFile(),
+                                      metadata={"description": "0–PHOTO_MAX_COUNT JPEG/PNG/WebP/HEIC files"})
 
 
 class AdditionCreatedSchema(Schema):

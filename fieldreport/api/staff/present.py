@@ -61,7 +61,7 @@ def _photo(photo: Photo, private: bool) -> dict:
         out["original_url"] = storage.presigned_get(photo.key)
         out["taken_at"] = photo.taken_at.isoformat() if photo.taken_at else None
         if photo.gps is not None:
-            out["gps"] = dict(zip(("lon", "lat"), geo.lonlat(photo.gps)))
+            out["gps"] = dict(zip(("lon", "lat"), geo.lonlat(photo.gps), strict=True))
     return out
 
 

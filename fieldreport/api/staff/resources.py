@@ -6,6 +6,8 @@ answers 403 and an action the report's state does not allow answers 409 illegal_
 """
 from __future__ import annotations
 
+from typing import ClassVar
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
@@ -16,7 +18,8 @@ from fieldreport import auth
 from fieldreport.api.staff import jobs, present
 from fieldreport.api.staff.schemas import (
     AssignSchema, CitizenTokenHeaderSchema, IdentityRequestSchema, IdentityViewPageSchema,
-    IdentityViewsQuerySchema, ReporterIdentitySchema, InfoAnsweredSchema, DuplicateSchema, ExtendSchema, FailedJobSchema,
+    IdentityViewsQuerySchema, ReporterIdentitySchema, InfoAnsweredSchema, DuplicateSchema, ExtendSchema,
+    FailedJobSchema,
     ProvideInfoSchema, StaffQueuePageSchema, StaffQueueQuerySchema, ReassignSchema, ReasonSchema,
     RejectSchema, StaffReportDetailSchema, RequestInfoSchema, ResolveSchema, TransferSchema, UnitSchema)
 from fieldreport.auth import CONTACT_ROLES, STAFF_ROLES, require_roles
@@ -32,12 +35,12 @@ def _multipart(req, schema):
 
 class StaffBlueprint(Blueprint):
     ARGUMENTS_PARSER = parser
-    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {**Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
-                                             "multipart": "multipart/form-data"}
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING: ClassVar[dict] = {**Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+                                                             "multipart": "multipart/form-data"}
 
 
 blp = StaffBlueprint("staff", __name__, description="Staff, dispatcher and supervisor workflow")
-BEARER = [{"bearer": []}]
+BEARER: list[dict] = [{"bearer": []}]
 PAGE = StaffQueuePageSchema
 DETAIL = StaffReportDetailSchema
 

@@ -147,8 +147,8 @@ class ResolveSchema(Schema):
         unknown = EXCLUDE
 
     answer = fields.String(required=True, validate=TEXT, metadata={"description": "public answer"})
-    photos = fields.List(PhotoPart(), required=True, validate=Length(min=1),
-                         metadata={"description": "'after' photos (at least one)"})
+    photos: fields.List = fields.List(PhotoPart(), required=True, validate=Length(min=1),
+                                      metadata={"description": "'after' photos (at least one)"})
 
 
 class RejectSchema(Schema):

@@ -70,7 +70,8 @@ def cached(parts: dict, t: datetime, cal: Calendar, compute: Callable[[], dict])
         return compute()
     digest = hashlib.sha256(json.dumps(
         [parts, t.isoformat(), sorted(map(str, cal.extra_days_off)), sorted(map(str, cal.makeup_days)),
-         [[str(a), str(b)] for a, b in cal.office_hours], cal.tz.key], sort_keys=True, default=str).encode()).hexdigest()
+         [[str(a), str(b)] for a, b in cal.office_hours], cal.tz.key],
+        sort_keys=True, default=str).encode()).hexdigest()
     key = _key(f"table:{digest}")
     try:
         generation = int(r.get(_key("generation")) or 0)

@@ -89,7 +89,7 @@ def aggregates() -> str:
             parts.append(f"count(*) FILTER (WHERE {cond}) AS {name}")
         else:
             parts.append(f"coalesce(sum({value}) FILTER (WHERE {cond}), 0) AS {name}")
-    for name, (col, cond, bounds) in HISTS.items():
+    for name, (_col, cond, bounds) in HISTS.items():
         cells = ", ".join(f"count(*) FILTER (WHERE {cond} AND f.b_{name} = {i})"
                           for i in range(len(bounds) + 1))
         parts.append(f"ARRAY[{cells}]::int[] AS {name}")
