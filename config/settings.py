@@ -127,6 +127,7 @@ class Config:
         self.SMS_EVENTS = _env("SMS_EVENTS", "info_requested,extended,resolved,rejected,duplicate,reopened")
         self.SMS_NOTIFY_TEMPLATE = _env("SMS_NOTIFY_TEMPLATE", "{message} {url}")
         self.SUBSCRIBE_RATE_PER_HOUR = _int("SUBSCRIBE_RATE_PER_HOUR", 60)
+        self.FOLLOW_RATE_PER_HOUR = _int("FOLLOW_RATE_PER_HOUR", 30)  # "me too" per client
         self.SMTP_URL = _env("SMTP_URL")
         self.NOTIFY_WEBHOOK_URL = _env("NOTIFY_WEBHOOK_URL")
         self.MAP_TILE_URL = _env("MAP_TILE_URL")

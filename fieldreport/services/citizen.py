@@ -6,7 +6,7 @@ import hmac
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from fieldreport import ratelimit, security
@@ -14,7 +14,7 @@ from fieldreport.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Addition, Follower, Report, User
 from fieldreport.models.base import utcnow
-from fieldreport.services import events, outbox, photos, public, workflow
+from fieldreport.services import events, intake, outbox, photos, public, workflow
 
 NOTE_LIMIT = 2000
 
@@ -73,9 +73,27 @@ def reopen(code: str, reason: str, token: str | None, user: User | None = None) 
                              reason="citizen_not_satisfied", note=reason)
 
 
-def follow(code: str, follower_key: str) -> tuple[int, bool]:
-    """Count one supporter per follower key (citizen token hash or client key): (count, new?)."""
+def follower_key(token: str | None, user: User | None, client_ip: str) -> str:
+    """Who a "me too" counts as: a citizen token that proves a report, a signed-in citizen, or
+    else the client (its keyed address).
+
+    Any string was counted as a token before, so one client sending 40 made-up tokens made 40
+    supporters. A token counts only once a report was submitted with it (the submission is
+    rate-limited per client and per account); an unknown one counts as its client, once.
+    """
+    if token:
+        digest = security.token_hash(token)
+        if db.session.scalar(select(Report.id).where(Report.citizen_token_hash == digest).limit(1)):
+            return "t" + digest[:63]
+    if user is not None and user.role == "citizen":
+        return f"u{user.id}"
+    return "i" + intake.client_key(client_ip)
+
+
+def follow(code: str, follower_key: str, client_ip: str) -> tuple[int, bool]:
+    """Count one supporter per follower key (see follower_key): (count, new?). Limited per client."""
     report, _ = public.visible(code)
+    ratelimit.hit(f"follow:{intake.client_key(client_ip)}", current_app.config["FOLLOW_RATE_PER_HOUR"])
     result = _follow(report, follower_key)
     db.session.commit()
     return result

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -66,6 +67,23 @@ def test_follow_counts_each_supporter_once(client):
     assert by_ip.json["followers_count"] == 2
     assert client.get(f"{URL}/{code}").json["followers_count"] == 2
     assert db.session.scalar(select(func.count()).select_from(Report).where(Report.code == code)) == 1
+
+
+def test_made_up_citizen_tokens_add_no_supporters_and_me_too_is_limited_per_client(client, app):
+    """The review sent 40 "me too"s with 40 random X-Citizen-Tokens (one was 1 character) and
+    got 40 followers. A token counts only if it proves a report; else the client counts, once."""
+    code = new_report(client)["code"]
+    other = new_report(client)["citizen_token"]  # a real token: it proves another report
+    limit = app.config["FOLLOW_RATE_PER_HOUR"]
+    answers = [client.post(f"{URL}/{code}/follow", headers={"X-Citizen-Token": t},
+                           environ_base={"REMOTE_ADDR": "10.9.9.9"})
+               for t in ["x"] + [secrets.token_urlsafe(32) for _ in range(39)]]
+    assert [a.status_code for a in answers] == [200] * limit + [429] * (40 - limit)
+    assert sum(a.json["new"] for a in answers[:limit]) == 1  # the client, once
+    assert client.get(f"{URL}/{code}").json["followers_count"] == 1
+    real = client.post(f"{URL}/{code}/follow", headers={"X-Citizen-Token": other},
+                       environ_base={"REMOTE_ADDR": "10.9.9.10"})
+    assert real.status_code == 200 and real.json["new"] is True and real.json["followers_count"] == 2
 
 
 def test_rating_needs_the_token_and_a_resolved_report_and_happens_once(client):

@@ -66,9 +66,8 @@ def _token(body: dict | None = None) -> str | None:
 
 
 def _follower_key() -> str:
-    """One supporter per citizen token, or per client address for an app without one."""
-    token = _token()
-    return ("t" + security.token_hash(token)[:63]) if token else ("i" + intake.client_key(request.remote_addr))
+    """One supporter per proven citizen token, signed-in citizen, or else client address."""
+    return citizen.follower_key(_token(), signed_in_user(), request.remote_addr or "")
 
 
 @blp.route("/reports")
@@ -181,7 +180,7 @@ class ReportFollow(MethodView):
     @blp.response(200, FollowSchema)
     def post(self, code):
         """Follow a report ("me too"): counted once per citizen token or client"""
-        count, new = citizen.follow(code, _follower_key())
+        count, new = citizen.follow(code, _follower_key(), request.remote_addr or "")
         return {"followers_count": count, "following": True, "new": new}
 
 
