@@ -142,6 +142,8 @@ CATALOGUE: dict[str, Entry] = {k: Entry(*v) for k, v in {
     "database_unavailable": (503, "The database is unavailable.", "Cơ sở dữ liệu đang không truy cập được."),
     "deadline_passed": (409, "The due time has passed; it can no longer be extended.",
                         "Đã quá hạn xử lý, không thể gia hạn."),
+    "duplicate_parent_forbidden": (403, "The report it duplicates belongs to another unit.",
+                                   "Phản ánh bị trùng thuộc đơn vị khác."),
     "due_not_later": (422, "The new due time must be after the current one.",
                       "Thời hạn mới phải sau thời hạn hiện tại."),
     "duplicate_upload": (422, "The same upload is referenced twice.",

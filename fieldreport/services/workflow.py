@@ -349,6 +349,11 @@ def mark_duplicate(report: Report, user: User, parent_code: str | None, note: st
     if parent.id == report.id or parent.status == "duplicate":
         raise Unprocessable("self_duplicate", "A report cannot duplicate itself.",
                             "Phản ánh không thể trùng với chính nó.", field="duplicate_of")
+    if not _may_link_to(user, parent):
+        raise Forbidden("duplicate_parent_forbidden",
+                        f"{parent.code} is another unit's report: ask the dispatcher to link them.",
+                        f"{parent.code} là phản ánh của đơn vị khác: đề nghị IOC gộp hai phản ánh.",
+                        field="duplicate_of")
     moved = _move_followers(report, parent)
     report.parent_id = parent.id
     report.reject_reason = reject_reason
@@ -356,8 +361,21 @@ def mark_duplicate(report: Report, user: User, parent_code: str | None, note: st
     _responded(report, utcnow())
     events.record(report, "duplicate", user=user, to_status="duplicate", reason=reject_reason,
                   note=note, data={"parent_code": parent.code, "followers_moved": moved})
+    # The parent changed too (followers, maybe its reporter's supporters): its history says so.
+    events.record(parent, "duplicate_linked", user=user, public=False, note=note,
+                  data={"child_code": report.code, "followers_moved": moved})
     events.commit()
     return report
+
+
+def _may_link_to(user: User | None, parent: Report) -> bool:
+    """Marking a duplicate moves followers onto the parent, so the parent must be a report the
+    user may act on: their own unit's for unit staff; any of their province for the dispatcher
+    and admins, whose work is triage across units. (A unit's staff could change another unit's
+    report's followers before.)"""
+    if user is None:
+        return True  # the system's own links
+    return auth.can_act(user, parent) or (auth.can_triage(user) and auth.in_province(user, parent))
 
 
 # -- dispatcher and supervisor ------------------------------------------------------------

@@ -503,6 +503,7 @@ EVENT_TYPES = {
     "photos_added": ("Người dân gửi thêm ảnh", "Photos added by the citizen"),
     "extended": ("Gia hạn", "Deadline extended"), "resolved": ("Đã xử lý", "Resolved"),
     "rejected": ("Từ chối", "Rejected"), "duplicate": ("Trùng", "Marked duplicate"),
+    "duplicate_linked": ("Nhận phản ánh trùng", "A duplicate linked here"),
     "rated": ("Người dân đánh giá", "Rated"), "reopened": ("Mở lại", "Reopened"),
     "closed": ("Đóng", "Closed"), "followed": ("Có người ủng hộ", "Followed"),
     "overdue": ("Quá hạn", "Overdue"), "warned": ("Cảnh báo sắp hạn", "Due soon warning"),

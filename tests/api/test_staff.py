@@ -252,6 +252,32 @@ def test_duplicate_moves_followers_to_the_parent(client, db_session, routed, as_
     assert r.status_code == 422 and r.json["code"] == "self_duplicate"  # child resolves to routed
 
 
+def test_staff_cannot_mark_a_duplicate_of_another_units_report(client, db_session, routed, as_):
+    """bmt.staff marked their report a duplicate of URENCO's and so moved followers onto it."""
+    theirs = f.make_report(db_session, "rubbish", *f.BMT)  # → URENCO-BMT
+    routing.route_report(theirs.id)
+    db_session.add(Follower(report_id=routed.id, follower_key="k-mine"))
+    routed.followers_count = 1
+    db_session.flush()
+    r = post(client, routed.code, "duplicate", as_("bmt.staff"), duplicate_of=theirs.code)
+    assert r.status_code == 403 and r.json["code"] == "duplicate_parent_forbidden"
+    r = post(client, routed.code, "reject", as_("bmt.staff"), reason="duplicate", duplicate_of=theirs.code)
+    assert r.status_code == 403 and r.json["code"] == "duplicate_parent_forbidden"
+    db_session.refresh(theirs)
+    db_session.refresh(routed)
+    assert theirs.followers_count == 0 and routed.status == "assigned" and routed.followers_count == 1
+    assert not db_session.scalars(select(Follower).where(Follower.report_id == theirs.id)).all()
+    assert [e.type for e in events_of(db_session, theirs)] == ["assigned"]
+    # An admin may act on both, so may link them; both histories say so.
+    r = post(client, routed.code, "duplicate", as_("admin"), duplicate_of=theirs.code, note="cùng một chỗ")
+    assert r.status_code == 200 and r.json["parent_code"] == theirs.code
+    linked = events_of(db_session, theirs, "duplicate_linked")
+    assert len(linked) == 1 and linked[0].data["child_code"] == routed.code and linked[0].public is False
+    assert linked[0].actor == "admin:admin" and linked[0].data["followers_moved"] == 1
+    detail = client.get(f"/api/v1/staff/reports/{theirs.code}", headers=as_("urenco.staff")).json
+    assert "duplicate_linked" in [h["type"] for h in detail["history"]]
+
+
 def test_supervisor_reopens_back_to_the_unit_and_reassigns_in_subtree(client, db_session, as_):
     report = f.make_report(db_session, "rubbish", *f.BMT)
     routing.route_report(report.id)

@@ -44,7 +44,12 @@ def _resolved(session, report):
 
 
 def _parent(session, report):
-    return {"duplicate_of": f.make_report(session, "road_damage", *f.BMT).code}
+    """A report of the same unit: a duplicate may only point at one the user may act on."""
+    parent = f.make_report(session, "road_damage", *f.BMT)
+    if report.unit_id is not None:
+        parent.unit_id, parent.status = report.unit_id, "assigned"
+        session.flush()
+    return {"duplicate_of": parent.code}
 
 
 # name → (method, path under /api/v1 with {code}, body or body factory, setup, expected)
