@@ -90,10 +90,12 @@ def follower_key(token: str | None, user: User | None, client_ip: str) -> str:
     return "i" + intake.client_key(client_ip)
 
 
-def follow(code: str, follower_key: str, client_ip: str) -> tuple[int, bool]:
-    """Count one supporter per follower key (see follower_key): (count, new?). Limited per client."""
+def follow(code: str, follower_key: str, rate_key: str | None = None) -> tuple[int, bool]:
+    """Count one supporter per follower key (see follower_key): (count, new?). With a rate key
+    (the citizen's client; an operator's desk has none) limited to FOLLOW_RATE_PER_HOUR."""
     report, _ = public.visible(code)
-    ratelimit.hit(f"follow:{intake.client_key(client_ip)}", current_app.config["FOLLOW_RATE_PER_HOUR"])
+    if rate_key is not None:
+        ratelimit.hit(f"follow:{rate_key}", current_app.config["FOLLOW_RATE_PER_HOUR"])
     result = _follow(report, follower_key)
     db.session.commit()
     return result

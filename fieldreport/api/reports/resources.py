@@ -180,7 +180,7 @@ class ReportFollow(MethodView):
     @blp.response(200, FollowSchema)
     def post(self, code):
         """Follow a report ("me too"): counted once per citizen token or client"""
-        count, new = citizen.follow(code, _follower_key(), request.remote_addr or "")
+        count, new = citizen.follow(code, _follower_key(), intake.client_key(request.remote_addr or ""))
         return {"followers_count": count, "following": True, "new": new}
 
 
