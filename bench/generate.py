@@ -50,6 +50,10 @@ CATEGORY_WEIGHTS = {"rubbish": 18, "road_damage": 15, "street_light": 14, "pavem
 DESCRIPTIONS = ["Cần xử lý sớm, ảnh hưởng người đi đường.", "Tình trạng kéo dài nhiều ngày.",
                 "Người dân khu phố phản ánh nhiều lần.", "Gây mất an toàn vào ban đêm.",
                 "Đề nghị cơ quan chức năng kiểm tra."]
+# Where reports come from (group_by=channel): one draw per report whatever the list, so the
+# rest of the generated data does not change with it.
+CHANNELS = ["app", "web", "hotline", "counter", "zalo", "open311:demo-open311-client"]
+CHANNEL_WEIGHTS = [55, 10, 15, 5, 5, 10]
 NAMES = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", "Phạm Thị Dung", "Hoàng Văn Em", "Y Bhăm Niê"]
 REPORT_COLUMNS = ("id", "code", "citizen_token_hash", "category_id", "status", "description", "address_hint",
                   "attributes", "location", "accuracy_m", "location_source", "area_id", "unit_id",
@@ -271,7 +275,7 @@ def _write_report(w, rng, rid, code, cid, commune, lon, lat, st, followers, coun
         rng.choice(DESCRIPTIONS), None, "{}", f"SRID=4326;POINT({lon:.7f} {lat:.7f})",
         round(rng.uniform(3, 30), 1), "device", commune.id, st["unit"],
         rng.choice(NAMES) if named else None, f"09{rng.randrange(10**8):08d}" if named else None,
-        rng.choices(["app", "web", "open311:demo-open311-client"], [80, 10, 10])[0],
+        rng.choices(CHANNELS, CHANNEL_WEIGHTS)[0],
         _iso(st["created"]), _iso(ev[-1][1]), _iso(st.get("assigned_at")), _iso(st.get("accepted_at")),
         _iso(first_response), _iso(st.get("resolved_at")), _iso(st.get("closed_at")), _iso(st.get("due")),
         _iso(st.get("due")), _iso(st.get("citizen_due")), _iso(st.get("paused_at")),

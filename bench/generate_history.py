@@ -103,7 +103,7 @@ def _facts_range(bounds: tuple[int, int]) -> int:
     lo, hi = bounds
     conn, cal = _W["conn"], _W["cal"]
     cur = conn.cursor()
-    cur.execute("SELECT id, category_id, area_id FROM reports WHERE id >= %s AND id < %s", (lo, hi))
+    cur.execute("SELECT id, category_id, area_id, channel FROM reports WHERE id >= %s AND id < %s", (lo, hi))
     reports = cur.fetchall()
     events: dict[int, list[EventRow]] = {}
     cur.execute("""
@@ -114,9 +114,9 @@ def _facts_range(bounds: tuple[int, int]) -> int:
         data = {k: v for k, v in (("limit", limit), ("rating", int(rating) if rating else None),
                                   ("urgency", urgency)) if v is not None}
         events.setdefault(rid, []).append(EventRow(eid, at, typ, actor, uid, st, fu, tu, data))
-    facts = [fact for rid, cat, area in reports
+    facts = [fact for rid, cat, area, channel in reports
              for fact in build_facts(rid, _W["cats"][cat], area, events.get(rid, ()), cal,
-                                     _W["dispatchers"].__contains__)]
+                                     _W["dispatchers"].__contains__, channel)]
     copy_facts(cur, facts)
     conn.commit()
     return len(facts)
