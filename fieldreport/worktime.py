@@ -6,7 +6,7 @@ import math
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -164,6 +164,10 @@ class Calendar:
     makeup_days: frozenset[date] = frozenset()
     office_hours: tuple[tuple[time, time], ...] = DEFAULT_OFFICE_HOURS
     tz: ZoneInfo = TZ
+    # Derived in __post_init__; not arguments, not compared (two equal calendars share them).
+    _periods: tuple[tuple[int, int], ...] = field(init=False, repr=False, compare=False)
+    _day_us: int = field(init=False, repr=False, compare=False)
+    _workdays_by_year: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Accept any iterables from callers while keeping the instance hashable.
