@@ -24,7 +24,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, UTC
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -200,13 +200,13 @@ def staff(url: str, app, cur, n: int) -> list[Row]:
                      headers={"Authorization": f"Bearer {staff_token}"})
     rows = [_abs_goal("staff queue (25 of a ward's open reports)", queue, "GET /healthz", healthz, "ms", 30)]
     cookie = {"Cookie": _console_cookie(app, _token(app, "supervisor"))}
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     for kind, start, limit in (("month", today.replace(day=1), 300), ("year", date(today.year, 1, 1), 500)):
         # The page as a supervisor reloads it: periods that are over come from the indicator
         # cache (INDICATOR_CACHE_SECONDS as configured), the current one is computed each time.
         value = http_p50(url, [("/console/dashboard/", {"period": kind})], max(5, n // 10), headers=cookie)
-        now = datetime.now(timezone.utc)
-        sql = cur.mogrify(RAW_MONTH, {"f": datetime.combine(start, datetime.min.time(), timezone.utc),
+        now = datetime.now(UTC)
+        sql = cur.mogrify(RAW_MONTH, {"f": datetime.combine(start, datetime.min.time(), UTC),
                                       "t": now}).decode()
         floor = sql_p50(cur, [sql], max(5, n // 10))
         rows.append(_abs_goal(f"dashboard page, {kind} (province)", value,
@@ -272,7 +272,7 @@ def machine() -> str:
 
 
 def table(rows: list[tuple[Row, float]], reports: int) -> str:
-    out = [f"make bench at {reports:,} reports, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {machine()}",
+    out = [f"make bench at {reports:,} reports, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}",
            "", "| figure | value | floor | ratio | goal | met | load |", "|---|---:|---|---:|---|---|---:|"]
     for r, load in rows:
         fmt = (lambda v: f"{v:.1f} ms") if r.unit == "ms" else (lambda v: f"{v:.1f}/s")
