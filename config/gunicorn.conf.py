@@ -23,12 +23,6 @@ logger_class = "config.gunicorn_logger.ScrubbingLogger"  # no token, key or code
 preload_app = False  # each worker opens its own DB pool and Redis connection
 
 
-def on_starting(server):
-    """Outside demo mode, refuse to serve while demo accounts keep their demo password."""
-    from config.settings import Config
-    from fieldreport.deploy import refuse_demo_passwords
-    refuse_demo_passwords(Config())
-
 # Prometheus multiprocess mode: each worker writes its samples to files in this directory and
 # /metrics sums them, so a scrape counts every worker's requests, not those of the one worker
 # that answered it. Set here, before any worker imports prometheus_client (preload_app is off);
@@ -40,6 +34,12 @@ metrics_dir = os.environ.setdefault(
 
 
 def on_starting(server):
+    """Before any worker: refuse to serve outside demo mode while demo accounts keep their demo
+    password, then empty the metrics directory. (One hook: gunicorn keeps only the last
+    `on_starting` a config file defines, and a second one silently dropped the first.)"""
+    from config.settings import Config
+    from fieldreport.deploy import refuse_demo_passwords
+    refuse_demo_passwords(Config())
     shutil.rmtree(metrics_dir, ignore_errors=True)
     os.makedirs(metrics_dir, exist_ok=True)
 
