@@ -1,6 +1,8 @@
 """The one way to enqueue background work: named queues on Redis with retry and TTL."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from flask import Flask
 from redis import Redis
 from redis.backoff import ExponentialBackoff
@@ -13,6 +15,31 @@ from rq.serializers import JSONSerializer
 from fieldreport.breaker import Breaker
 
 QUEUE_NAMES = ("routing", "media", "notify", "default")
+
+
+class Job(NamedTuple):
+    """A background job: the queue it goes to and the worker function (workers/jobs.py) that
+    runs it, named here once. Call sites unpack it: outbox.record(*ROUTE_REPORT, report.id)."""
+
+    queue: str
+    func: str
+
+
+ROUTE_REPORT = Job("routing", "workers.jobs.route_report")
+MAKE_DERIVATIVES = Job("media", "workers.jobs.make_derivatives")
+COLLECT_ORPHANS = Job("media", "workers.jobs.collect_orphans")
+DELIVER_NOTIFICATION = Job("notify", "workers.jobs.deliver_notification")
+ZALO_PROCESS = Job("notify", "workers.jobs.zalo_process")
+ZALO_SEND = Job("notify", "workers.jobs.zalo_send")
+INDICATORS_CALENDAR_CHANGED = Job("default", "workers.jobs.indicators_calendar_changed")
+EXPORT_INDICATORS = Job("default", "workers.jobs.export_indicators")
+PURGE_IDEMPOTENCY_KEYS = Job("default", "workers.jobs.purge_idempotency_keys")
+SLA_SWEEP = Job("default", "workers.jobs.sla_sweep")
+REFRESH_ROLLUPS = Job("default", "workers.jobs.refresh_rollups")
+RETENTION_SWEEP = Job("default", "workers.jobs.retention_sweep")
+JOBS = (ROUTE_REPORT, MAKE_DERIVATIVES, COLLECT_ORPHANS, DELIVER_NOTIFICATION, ZALO_PROCESS, ZALO_SEND,
+        INDICATORS_CALENDAR_CHANGED, EXPORT_INDICATORS, PURGE_IDEMPOTENCY_KEYS, SLA_SWEEP, REFRESH_ROLLUPS,
+        RETENTION_SWEEP)
 
 
 class CircuitOpen(RedisError):

@@ -5,6 +5,7 @@ slot). Rescues never go through a queue: they must not wait behind a backlog of 
 """
 from __future__ import annotations
 
+from fieldreport import queue as jobs
 from fieldreport.services import rescue
 
 # (function, interval in seconds): run inline by the periodic process
@@ -17,10 +18,10 @@ RESCUES = [
 ]
 
 # (dotted function, queue short name, interval in seconds): enqueued
-PERIODIC = [
-    ("workers.jobs.collect_orphans", "media", 3600),
-    ("workers.jobs.purge_idempotency_keys", "default", 24 * 3600),
-    ("workers.jobs.sla_sweep", "default", 300),
-    ("workers.jobs.refresh_rollups", "default", 60),
-    ("workers.jobs.retention_sweep", "default", 24 * 3600),
-]
+PERIODIC = [(job.func, job.queue, interval) for job, interval in (
+    (jobs.COLLECT_ORPHANS, 3600),
+    (jobs.PURGE_IDEMPOTENCY_KEYS, 24 * 3600),
+    (jobs.SLA_SWEEP, 300),
+    (jobs.REFRESH_ROLLUPS, 60),
+    (jobs.RETENTION_SWEEP, 24 * 3600),
+)]

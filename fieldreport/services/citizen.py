@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from fieldreport import ratelimit, security
+from fieldreport import queue as jobs, ratelimit, security
 from fieldreport.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Addition, Follower, Report, User
@@ -142,7 +142,7 @@ def add_to(code: str, follower_key: str, note: str | None, files: list[tuple[str
     for item in incoming:
         photo = photos.attach(item, None, kind="support")
         photo.addition_id = addition.id
-        outbox.record("media", "workers.jobs.make_derivatives", photo.id)
+        outbox.record(*jobs.MAKE_DERIVATIVES, photo.id)
     events.commit()  # commit, then send the derivative jobs
     return {"code": report.code, "followers_count": count, "addition_id": addition.id,
             "photos": len(incoming)}

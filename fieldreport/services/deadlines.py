@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, g, has_app_context
 from sqlalchemy import select
 
+from fieldreport import queue as jobs
 from fieldreport.errors import Conflict, NotFound, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import CalendarDay, Category
@@ -195,7 +196,7 @@ def delete_day(day, province: str | None = None) -> None:
 
 def _changed(day) -> None:
     """Commit with a job that re-measures the reports whose dues may move."""
-    job = outbox.record("default", "workers.jobs.indicators_calendar_changed", day.isoformat())
+    job = outbox.record(*jobs.INDICATORS_CALENDAR_CHANGED, day.isoformat())
     db.session.commit()
     forget_calendar()
     outbox.dispatch([job])

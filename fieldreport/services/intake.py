@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from fieldreport import geo, ratelimit, security
+from fieldreport import geo, queue as jobs, ratelimit, security
 from fieldreport.errors import Invalid, Unauthorized, Unprocessable
 from fieldreport.extensions import db, storage
 from fieldreport.models import Category, Report, Subscription, Upload, User
@@ -155,10 +155,10 @@ def _create(s, category, attributes, incoming, lon, lat, source, area_id, provin
     events.record(report, "submitted", **by, to_status="submitted",
                   data={**s.event_data, "channel": s.channel, "photos": len(incoming),
                         "location_source": source})
-    outbox.record("routing", "workers.jobs.route_report", report.id)
+    outbox.record(*jobs.ROUTE_REPORT, report.id)
     for item in incoming:
         photo = photos.attach(item, report.id)
-        outbox.record("media", "workers.jobs.make_derivatives", photo.id)
+        outbox.record(*jobs.MAKE_DERIVATIVES, photo.id)
     body = {"code": code, "status": report.status,
             "location": {"lat": lat, "lon": lon, "source": source},
             "links": {"self": f"/api/v1/reports/{code}", "track": "/api/v1/me/reports"}}

@@ -29,7 +29,7 @@ from flask import current_app
 from rq import get_current_job
 from sqlalchemy import select
 
-from fieldreport import security
+from fieldreport import queue as jobs, security
 from fieldreport.extensions import db
 from fieldreport.models import Event, Notification, Report, Subscription, Unit
 from fieldreport.models.base import utcnow
@@ -168,7 +168,7 @@ def enqueue(report: Report, ev: Event | None, kind: str, payload: dict, targets:
     db.session.add_all(rows)
     db.session.flush()
     for row in rows:
-        outbox.record("notify", "workers.jobs.deliver_notification", row.id)
+        outbox.record(*jobs.DELIVER_NOTIFICATION, row.id)
     return rows
 
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
+from fieldreport import queue as jobs
 from fieldreport.extensions import db, queues
 from fieldreport.models import Notification, Photo
 from fieldreport.models.base import utcnow
@@ -48,7 +49,7 @@ def requeue_derivatives(older_than_seconds: int | None = None, limit: int = 500)
         Photo.created_at >= now - HORIZON).order_by(Photo.id).limit(limit)).all()
     db.session.commit()  # read only: end the transaction before talking to Redis
     for pid in ids:
-        queues.enqueue("media", "workers.jobs.make_derivatives", pid, job_id=f"derive-{pid}")
+        queues.enqueue(*jobs.MAKE_DERIVATIVES, pid, job_id=f"derive-{pid}")
     return len(ids)
 
 
@@ -68,7 +69,7 @@ def requeue_notifications(older_than_seconds: int | None = None, limit: int = 50
         Notification.created_at >= now - HORIZON).order_by(Notification.id).limit(limit)).all()
     db.session.commit()
     for nid in ids:
-        queues.enqueue("notify", "workers.jobs.deliver_notification", nid, job_id=f"notify-{nid}")
+        queues.enqueue(*jobs.DELIVER_NOTIFICATION, nid, job_id=f"notify-{nid}")
     return len(ids)
 
 

@@ -26,7 +26,7 @@ from datetime import timedelta
 
 from sqlalchemy import BindParameter, bindparam, func, or_, select, union_all
 
-from fieldreport import geo
+from fieldreport import geo, queue as jobs
 from fieldreport.extensions import db, queues
 from fieldreport.models import Area, Category, Event, Report, RoutingRule, Unit
 from fieldreport.models.base import utcnow
@@ -215,5 +215,5 @@ def requeue_unrouted(older_than_seconds: int = 120, limit: int = 500) -> int:
     ids = [r.id for r in candidates if needs_routing(r)]
     db.session.commit()  # read only: end the transaction before talking to Redis
     for rid in ids:
-        queues.enqueue("routing", "workers.jobs.route_report", rid, job_id=f"route-{rid}")
+        queues.enqueue(*jobs.ROUTE_REPORT, rid, job_id=f"route-{rid}")
     return len(ids)

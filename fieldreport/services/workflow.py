@@ -13,7 +13,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import case, delete, select, update
 
-from fieldreport import auth
+from fieldreport import auth, queue as jobs
 from fieldreport.errors import Conflict, Forbidden, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Category, Event, Follower, Photo, Report, Unit, User
@@ -437,7 +437,7 @@ def reopened(report: Report, *, user: User | None, actor: str | None, reason: st
     report.resolved_at = report.closed_at = None
     report.reject_reason = None
     report.rating = report.rating_comment = report.rated_at = None
-    outbox.record("routing", "workers.jobs.route_report", report.id)
+    outbox.record(*jobs.ROUTE_REPORT, report.id)
     events.commit()
     return report
 
@@ -482,7 +482,7 @@ def save_photos(report: Report, data: list[bytes], kind: str) -> list[Photo]:
     photos.store_originals(incoming)
     rows = [photos.attach(item, report.id, kind=kind) for item in incoming]
     for row in rows:
-        outbox.record("media", "workers.jobs.make_derivatives", row.id)
+        outbox.record(*jobs.MAKE_DERIVATIVES, row.id)
     return rows
 
 

@@ -22,7 +22,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from fieldreport import inputs
+from fieldreport import inputs, queue as jobs
 from fieldreport.errors import DomainError, Invalid, NotFound, ServiceUnavailable, Unauthorized
 from fieldreport.extensions import db, storage
 from fieldreport.models import Upload, ZaloConversation, ZaloMessage
@@ -92,7 +92,7 @@ def receive(raw: bytes, signature: str | None) -> str:
     if row is None:
         db.session.rollback()
         return "duplicate"  # Zalo redelivers until it sees a 200: once is enough
-    outbox.record("notify", "workers.jobs.zalo_process", row)
+    outbox.record(*jobs.ZALO_PROCESS, row)
     events.commit()  # stored (and its job recorded) before the 200 goes back
     return "stored"
 
@@ -221,7 +221,7 @@ def process(message_id: int) -> str:
         replies.append("Cảm ơn bạn. Để gửi phản ánh, bạn hãy gửi thêm "
                        + ", ".join(ASK[m] for m in missing) + ".")
     for text in replies:
-        outbox.record("notify", "workers.jobs.zalo_send", msg.user_id, text)
+        outbox.record(*jobs.ZALO_SEND, msg.user_id, text)
     events.commit()
     return outcome
 
@@ -234,7 +234,7 @@ def _finish(message_id: int, outcome: str, replies: list[str]) -> str:
     conv = _conversation(msg.user_id)
     conv.state, conv.updated_at = {}, utcnow()
     for text in replies:
-        outbox.record("notify", "workers.jobs.zalo_send", msg.user_id, text)
+        outbox.record(*jobs.ZALO_SEND, msg.user_id, text)
     events.commit()
     return outcome
 

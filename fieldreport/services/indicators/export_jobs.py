@@ -19,6 +19,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import func, select, update
 
+from fieldreport import queue as jobs
 from fieldreport.errors import Forbidden, NotFound
 from fieldreport.extensions import db, queues, storage
 from fieldreport.models import Export, ExportState
@@ -28,7 +29,6 @@ from fieldreport.services.indicators import table as indicators
 
 log = logging.getLogger(__name__)
 
-JOB = "workers.jobs.export_indicators"
 JOB_TIMEOUT = 3600
 MAX_ATTEMPTS = 3
 HORIZON = timedelta(days=2)  # older work that is still undone needs a person, not a loop
@@ -49,7 +49,7 @@ def start(params: dict, user) -> dict:
 def send(export_id: str) -> None:
     """Enqueue the job; when Redis is down the row stays queued and the rescue sends it."""
     try:
-        queues.enqueue("default", JOB, export_id, job_id=export_id, job_timeout=JOB_TIMEOUT)
+        queues.enqueue(*jobs.EXPORT_INDICATORS, export_id, job_id=export_id, job_timeout=JOB_TIMEOUT)
     except RedisError as exc:
         log.warning("export %s not sent: %s", export_id, exc)
 
