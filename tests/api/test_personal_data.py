@@ -163,3 +163,14 @@ def test_a_photos_position_is_never_published(client, db_session):
         assert code in body, path  # the report is there...
         for digits in ("12.6813", "108.0529", "12.681", "108.052"):
             assert digits not in body, (path, digits)  # ...its photo's position is not
+
+
+def test_an_anonymous_report_shows_the_dispatcher_no_one_to_reveal(client, db_session):
+    report = f.make_report(db_session, "road_damage", *f.BMT)
+    f.assign(db_session, report, "UBND-24133")
+    db_session.commit()
+    as_user(client, db_session, "dispatcher")
+    page = client.get(f"/console/reports/{report.code}").get_data(as_text=True)
+    assert '<dd id="reporter">—</dd>' in page and 'id="show-contact"' not in page
+    as_user(client, db_session, "bmt.staff")
+    assert 'id="reporter"' not in client.get(f"/console/reports/{report.code}").get_data(as_text=True)
