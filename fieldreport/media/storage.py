@@ -43,9 +43,10 @@ def _unavailable() -> ServiceUnavailable:
 class Storage:
     """Puts, reads and presigns objects; turns transport failures into ServiceUnavailable."""
 
+    client: Minio  # bound by init_app; used before it, an AttributeError names the attribute
+    public: Minio  # signs presigned URLs for the host clients use
+
     def __init__(self) -> None:
-        self.client: Minio | None = None
-        self.public: Minio | None = None
         self.bucket = "fieldreport"
         self.presign_seconds = 900
         self.breaker = Breaker()
