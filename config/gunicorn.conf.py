@@ -35,7 +35,8 @@ metrics_dir = os.environ.setdefault(
 
 def on_starting(server):
     """Before any worker: refuse to serve outside demo mode while demo accounts keep their demo
-    password, then empty the metrics directory. (One hook: gunicorn keeps only the last
+    password (the RQ worker and the periodic process make the same check), then empty the
+    metrics directory. (One hook: gunicorn keeps only the last
     `on_starting` a config file defines, and a second one silently dropped the first.)"""
     from config.settings import Config
     from fieldreport.deploy import refuse_demo_passwords

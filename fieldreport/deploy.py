@@ -1,8 +1,9 @@
 """Start-up check of a deployment: outside demo mode, no demo account keeps a demo password.
 
 `make run` (scripts/stack.py) runs in demo mode and seeds accounts with a well-known password.
-Anywhere else the API server refuses to start (gunicorn's on_starting hook, see
-config/gunicorn.conf.py) while one of those accounts can still sign in with it.
+Anywhere else every long-running process refuses to start while one of those accounts can
+still sign in with it: the API server (gunicorn's on_starting hook, config/gunicorn.conf.py),
+the RQ worker and the periodic process (workers/main.py) all call refuse_demo_passwords.
 """
 from __future__ import annotations
 

@@ -28,7 +28,9 @@ from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from config.settings import Config
 from fieldreport import create_app
+from fieldreport.deploy import refuse_demo_passwords
 from fieldreport.extensions import db, queues
 from fieldreport.queue import QUEUE_NAMES
 from fieldreport.services import routing
@@ -212,6 +214,9 @@ def main() -> None:
                         help="RQ's forking Worker (a work horse per job) instead of JobWorker; for comparison")
     parser.add_argument("queues", nargs="*")
     args = parser.parse_intermixed_args()  # `worker --burst routing` as the usage says
+    # Outside demo mode, no job runs while a demo account keeps its well-known password
+    # (the API server makes the same check before it serves).
+    refuse_demo_passwords(Config())
     if args.mode == "worker":
         run_worker(args.burst, args.queues, args.fork_per_job)
     else:
