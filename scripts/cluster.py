@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from scripts.procs import BIN, descendants, s3_command  # noqa: E402
+from scripts.procs import BIN, descendants, s3_command, write_private  # noqa: E402
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 BRIDGE, NET = "fr-br0", "10.77.0"
@@ -177,16 +177,10 @@ backend apis
             self.down()
         self.dir.mkdir(parents=True)
         os.chmod(self.dir, 0o711)  # postgres must reach its data directories inside
-        (self.dir / "env.json").write_text(json.dumps(
-            {"secret": self.secret, "s3_key": self.s3_key, "s3_secret": self.s3_secret}))
-        os.chmod(self.dir / "env.json", 0o600)
+        self.write_secrets()
         self.network_up()
         self.postgres()
-        conf = self.dir / "redis.conf"  # the password in a 0600 file, never on a command line
-        conf.write_text(f"bind {ip('fr-svc')}\nport 6379\nrequirepass {self.s3_secret}\n"
-                        f"dir {self.dir}\nappendonly yes\nsave \"\"\n")
-        os.chmod(conf, 0o600)
-        self.spawn("redis", "fr-svc", ["redis-server", str(conf)])
+        self.spawn("redis", "fr-svc", ["redis-server", str(self.dir / "redis.conf")])
         (self.dir / "s3").mkdir()
         cmd, s3env = s3_command(self.dir / "s3", 9000, self.s3_key, self.s3_secret)
         cmd = [c.replace("127.0.0.1:9000", f"{ip('fr-svc')}:9000") for c in cmd]
@@ -211,6 +205,14 @@ backend apis
             wait_tcp(ip(host), 8000, 60)
         self.haproxy()
         wait_http(f"{LB}/readyz", 60)
+
+    def write_secrets(self) -> None:
+        """The cluster's secrets (env.json) and Redis's password (redis.conf, never on a command
+        line), in files that are 0600 from their first byte."""
+        write_private(self.dir / "env.json", json.dumps(
+            {"secret": self.secret, "s3_key": self.s3_key, "s3_secret": self.s3_secret}))
+        write_private(self.dir / "redis.conf", f"bind {ip('fr-svc')}\nport 6379\nrequirepass {self.s3_secret}\n"
+                      f"dir {self.dir}\nappendonly yes\nsave \"\"\n")
 
     def down(self) -> None:
         for name in list(self.pids):

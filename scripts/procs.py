@@ -13,6 +13,17 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 
 
+def write_private(path: Path, text: str, *, exclusive: bool = False) -> None:
+    """Write a file only its owner may read, 0600 from its first byte: created with that mode
+    (never world-readable between a write and a chmod), an existing looser file tightened
+    before anything is written. exclusive: raise FileExistsError rather than overwrite."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
+    with os.fdopen(fd, "w") as out:
+        os.fchmod(fd, 0o600)  # the mode argument applies only to a file os.open creates
+        out.write(text)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

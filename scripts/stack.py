@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from scripts.procs import BIN, Processes, port_open, s3_command, wait_port  # noqa: E402
+from scripts.procs import BIN, Processes, port_open, s3_command, wait_port, write_private  # noqa: E402
 
 VAR = ROOT / "var"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -88,8 +88,7 @@ def secret_file(f: Path, make) -> str:
     not even between a write and a chmod); an older file with looser rights is tightened."""
     if not f.exists():
         try:
-            with os.fdopen(os.open(f, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
-                out.write(make())
+            write_private(f, make(), exclusive=True)
         except FileExistsError:  # made meanwhile by another start
             pass
     if f.stat().st_mode & 0o077:

@@ -51,3 +51,31 @@ def test_the_s3_server_has_no_key_on_its_command_line_and_still_checks_it(s3_ser
     wrong = Minio(s3_server.endpoint, access_key=s3_server.key, secret_key="not-the-secret", secure=False)
     with pytest.raises((S3Error, InvalidResponseError), match="403|SignatureDoesNotMatch"):
         wrong.list_buckets()
+
+
+def test_the_cluster_secrets_are_0600_from_their_first_byte(var, monkeypatch):
+    """scripts/cluster.py wrote env.json (the cluster's secret key and S3 secret) and redis.conf
+    (Redis's password) with the umask's 0644 and chmodded them afterwards: readable by every
+    local user in between. With chmod doing nothing, the files must still be 0600."""
+    from scripts import cluster
+    chmods = []
+    monkeypatch.setattr(cluster.os, "chmod", lambda path, m: chmods.append((str(path), m)))
+    c = cluster.Cluster(state=var / "cluster")
+    c.dir.mkdir()
+    c.write_secrets()
+    for name in ("env.json", "redis.conf"):
+        assert mode(c.dir / name) == 0o600, name
+    assert c.s3_secret in (c.dir / "redis.conf").read_text()
+    assert cluster.Cluster(state=c.dir).secret == c.secret  # a later command reads them back
+
+
+def test_an_existing_looser_file_is_tightened_before_it_is_rewritten(var):
+    from scripts.procs import write_private
+    target = var / "env.json"
+    target.write_text("old")
+    os.chmod(target, 0o644)
+    write_private(target, "new secret")
+    assert mode(target) == 0o600 and target.read_text() == "new secret"
+    with pytest.raises(FileExistsError):
+        write_private(target, "again", exclusive=True)
+    assert target.read_text() == "new secret"
