@@ -7,7 +7,8 @@ from flask import Flask
 from flask_smorest import Api
 
 # Each name is a package under fieldreport/api with a `blp` in resources.py.
-RESOURCES = ["categories", "places", "reports", "uploads", "auth", "citizen", "staff", "apikeys", "indicators"]
+RESOURCES = ["categories", "places", "reports", "uploads", "auth", "citizen", "staff", "apikeys", "indicators",
+             "users"]
 
 
 def register_api(app: Flask, api: Api) -> None:

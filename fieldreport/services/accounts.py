@@ -1,20 +1,38 @@
-"""Accounts: passwords, deactivation and signing out everywhere.
+"""Accounts: creating them, passwords, deactivation and signing out everywhere.
 
-Each of them ends every session the user has, bearer tokens and console sessions alike: a
-changed password or a deactivated account leaves nothing alive that the old password (or
-whoever stole it) obtained, and reactivating an account brings no old session back.
+The one service behind the flask CLI (create-user, deactivate-user), the admin API
+(/api/v1/users) and the console's accounts page. A new password, a reset or a deactivation
+ends every session the user has, bearer tokens and console sessions alike: nothing stays
+alive that the old password (or whoever stole it) obtained, and reactivating an account
+brings no old session back.
+
+An administrator manages the staff accounts of what they administer: an admin without a unit,
+or of a top unit, every account; an admin of a unit, the accounts of that unit and the units
+under it, and only roles bounded by a unit (dispatchers and admins reach every report, so only
+an admin of everything grants them). Each act (create, update, deactivate, reactivate,
+password reset) is recorded in the append-only audit log of identity reads (IdentityView,
+migration 0036): who, when, to whom, what and why.
 """
 from __future__ import annotations
 
+import getpass
+
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from fieldreport import auth, security
-from fieldreport.errors import DomainError, Forbidden, NotFound, Unprocessable
+from fieldreport.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Unit, User
+from fieldreport.models.base import utcnow
+from fieldreport.models.privacy import IdentityView
+from fieldreport.models.user import ROLES
 
 PASSWORD_MIN_LENGTH = 10
+STAFF_ACCOUNT_ROLES = tuple(r for r in ROLES if r != "citizen")  # citizens sign up themselves
+WIDE_ROLES = ("dispatcher", "admin")  # they reach every report, whatever their unit
+ACTIONS = ("account.create", "account.update", "account.deactivate", "account.reactivate",
+           "account.password_reset")
 
 
 def by_username(username: str) -> User:
@@ -63,29 +81,166 @@ def _set_password(user: User, password: str) -> None:
     auth.revoke_all(user.id)
 
 
+def administered_units(admin: User) -> set[int] | None:
+    """The units whose accounts an admin manages; None: every unit."""
+    if admin.unit_id is None:
+        return None
+    unit = db.session.get(Unit, admin.unit_id)
+    if unit is None or unit.parent_id is None:
+        return None
+    return auth.unit_subtree(admin.unit_id)
+
+
+def _require_admin(by: User) -> set[int] | None:
+    if by.role != "admin":
+        raise Forbidden("forbidden_role", "Only administrators manage accounts.",
+                        "Chỉ quản trị viên được quản lý tài khoản.")
+    return administered_units(by)
+
+
+def managed(by: User, user_id: int) -> User:
+    """An account the admin `by` manages; any other (a citizen's, or for an admin of a unit a
+    dispatcher's or admin's) is not found for them."""
+    scope = _require_admin(by)
+    user = db.session.get(User, user_id)
+    if user is None or user.role == "citizen" or (scope is not None and (
+            user.unit_id not in scope or user.role in WIDE_ROLES)):
+        raise NotFound("user_not_found", "No such user among the accounts you manage.",
+                       "Không có người dùng này trong các tài khoản bạn quản lý.")
+    return user
+
+
+def users(by: User, *, q: str | None = None, active: bool | None = None, page: int = 1,
+          page_size: int = 50) -> dict:
+    """The staff accounts the admin manages, by username."""
+    scope = _require_admin(by)
+    query = select(User, Unit.code).outerjoin(Unit, Unit.id == User.unit_id).where(User.role != "citizen")
+    if scope is not None:
+        query = query.where(User.unit_id.in_(scope), User.role.not_in(WIDE_ROLES))
+    if q:
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(User.username.ilike(like), User.full_name.ilike(like)))
+    if active is not None:
+        query = query.where(User.active.is_(active))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.execute(query.order_by(User.username).offset((page - 1) * page_size)
+                              .limit(page_size)).all()
+    return {"items": [view(user, code) for user, code in rows], "page": page, "page_size": page_size,
+            "total": total}
+
+
+def view(user: User, unit_code: str | None = None) -> dict:
+    if unit_code is None and user.unit_id:
+        unit_code = db.session.scalar(select(Unit.code).where(Unit.id == user.unit_id))
+    return {"id": user.id, "username": user.username, "full_name": user.full_name, "role": user.role,
+            "unit_code": unit_code, "active": user.active, "last_login_at": user.last_login_at,
+            "created_at": user.created_at}
+
+
+def _check_grant(by: User | None, role: str, unit: Unit | None) -> None:
+    if role not in STAFF_ACCOUNT_ROLES:
+        raise Unprocessable("unknown_role", f"A staff account's role is one of {', '.join(STAFF_ACCOUNT_ROLES)}.",
+                            f"Vai trò của tài khoản cán bộ là một trong {', '.join(STAFF_ACCOUNT_ROLES)}.",
+                            field="role")
+    if by is None:
+        return  # the flask CLI: whoever runs it on the server may do anything
+    scope = _require_admin(by)
+    if scope is None:
+        return
+    if role in WIDE_ROLES or unit is None or unit.id not in scope:
+        raise Forbidden("role_not_grantable", "You may give only a unit-bound role (staff, supervisor, "
+                        "operator) in a unit you administer.",
+                        "Bạn chỉ được cấp vai trò gắn với đơn vị (cán bộ, lãnh đạo, tổng đài viên) "
+                        "trong đơn vị mình quản lý.")
+
+
 def save_user(username: str, role: str, unit_code: str | None, full_name: str | None,
-              password: str) -> User:
+              password: str, *, by: User | None = None, create_only: bool = False,
+              reason: str | None = None) -> User:
     """Create a user, or update one (a new password ends all of its sessions); checked
-    before anything is written."""
+    before anything is written. `by`: the admin doing it (None: the flask CLI);
+    create_only: an existing username is a conflict, not an update (the admin API)."""
     _check_strength(password)
     unit = db.session.scalar(select(Unit).where(Unit.code == unit_code)) if unit_code else None
     if unit_code and unit is None:
-        raise NotFound("unit_not_found", f"No unit {unit_code}.", f"Không có đơn vị {unit_code}.")
+        raise Unprocessable("unknown_unit", f"No unit {unit_code}.", f"Không có đơn vị {unit_code}.",
+                            field="unit_code")
+    _check_grant(by, role, unit)
     user = db.session.scalar(select(User).where(User.username == username))
+    if user is not None and create_only:
+        raise Conflict("username_taken", f"The username {username!r} is taken.",
+                       f"Tên đăng nhập {username!r} đã có người dùng.")
+    if user is not None and by is not None:
+        managed(by, user.id)
+    action = "account.update" if user is not None else "account.create"
     if user is None:
         user = User(username=username, active=True)
         db.session.add(user)
     user.full_name = full_name or user.full_name or username
     user.role, user.unit_id = role, unit.id if unit else None
     _set_password(user, password)
+    _record(by, action, user, f"{role}{' ' + unit_code if unit_code else ''}", reason)
     db.session.commit()
     return user
 
 
-def set_active(user: User, active: bool) -> None:
+def reset_password(user: User, password: str, *, by: User | None = None, reason: str | None = None) -> None:
+    """An admin (or the CLI) gives the user a new password: every session of the user ends.
+    An admin changes their own password with the current one (change_password), not here."""
+    if by is not None:
+        managed(by, user.id)
+        _not_own(by, user)
+    _check_strength(password)
+    _set_password(user, password)
+    _record(by, "account.password_reset", user, None, reason)
+    db.session.commit()
+
+
+def set_active(user: User, active: bool, *, by: User | None = None, reason: str | None = None) -> None:
     """Deactivate (every session ends) or reactivate (no old session comes back) an account."""
+    if by is not None:
+        managed(by, user.id)
+        if not active:
+            _not_own(by, user)
+    changed = user.active != active
     user.active = active
     if not active:
         auth.revoke_all(user.id)
+    if changed:
+        _record(by, "account.reactivate" if active else "account.deactivate", user, None, reason)
     db.session.commit()
     current_app.logger.info("user %s %s", user.username, "activated" if active else "deactivated")
+
+
+def _not_own(by: User, user: User) -> None:
+    if by.id == user.id:
+        raise Forbidden("own_account", "Not on your own account: another administrator must do it "
+                        "(change your own password with the current one).",
+                        "Không thực hiện được trên tài khoản của chính bạn: cần một quản trị viên khác "
+                        "(đổi mật khẩu của bạn bằng mật khẩu hiện tại).")
+
+
+def _record(by: User | None, action: str, subject: User, detail: str | None, reason: str | None) -> None:
+    """One row in the append-only audit log, in the same transaction as the act."""
+    db.session.flush()  # the subject's id
+    actor = f"{by.role}:{by.username}" if by else f"cli:{getpass.getuser()}"
+    db.session.add(IdentityView(action=action, user_id=by.id if by else None, actor=actor[:120],
+                                subject_user_id=subject.id, detail=detail, reason=(reason or "").strip()[:500],
+                                at=utcnow()))
+
+
+def acts(by: User, *, page: int = 1, page_size: int = 50) -> dict:
+    """The account acts on the accounts the admin manages, newest first."""
+    scope = _require_admin(by)
+    query = (select(IdentityView.at, IdentityView.actor, IdentityView.action, IdentityView.detail,
+                    IdentityView.reason, User.username)
+             .join(User, User.id == IdentityView.subject_user_id)
+             .where(IdentityView.action.in_(ACTIONS)))
+    if scope is not None:
+        query = query.where(User.unit_id.in_(scope), User.role.not_in(WIDE_ROLES))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.execute(query.order_by(IdentityView.at.desc(), IdentityView.id.desc())
+                              .offset((page - 1) * page_size).limit(page_size)).all()
+    return {"items": [{"at": at, "actor": actor, "action": action, "detail": detail, "reason": reason,
+                       "username": username} for at, actor, action, detail, reason, username in rows],
+            "page": page, "page_size": page_size, "total": total}

@@ -1,0 +1,1 @@
+"""Staff accounts, managed by administrators."""
