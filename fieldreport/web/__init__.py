@@ -35,7 +35,7 @@ def _forbidden(exc):
     return render_template("error.html", status=403, message=i18n.t("forbidden")), 403
 
 
-from fieldreport.web import calls, citizen, console, dashboard, maps, opendata, public  # noqa: E402  (routes need bp)
+from fieldreport.web import accounts, calls, citizen, console, dashboard, maps, opendata, public  # noqa: E402  (routes need bp)
 
-for _child in (maps.bp, citizen.bp, console.bp, calls.bp, dashboard.bp, public.bp, opendata.bp):
+for _child in (maps.bp, citizen.bp, console.bp, calls.bp, accounts.bp, dashboard.bp, public.bp, opendata.bp):
     bp.register_blueprint(_child)
