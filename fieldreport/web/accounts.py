@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from fieldreport import auth
+from fieldreport import auth, inputs
 from fieldreport.errors import DomainError
 from fieldreport.extensions import db
 from fieldreport.models import Unit
@@ -45,7 +45,7 @@ def _roles(admin) -> tuple[str, ...]:
 
 def _list_page(kept: dict | None = None, error: str | None = None, status: int = 200):
     admin = g.console_user
-    page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
+    page = inputs.bounded_int(request.args.get("page"), "page", 1)
     q = (request.args.get("q") or "").strip()[:80] or None
     result = accounts.users(admin, q=q, page=page, page_size=PAGE_SIZE)
     return render_template("console/accounts.html", result=result, q=q or "", kept=kept or {}, error=error,
