@@ -23,7 +23,7 @@ class IdentityView(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     at: Mapped[datetime] = created_at()
     # The same log holds administrators' acts on accounts (services/accounts.py, migration
-    # 0036): action "account.create", "account.deactivate"... with subject_user_id, no report.
+    # 0037): action "account.create", "account.deactivate"... with subject_user_id, no report.
     action: Mapped[str] = mapped_column(String(40), default=IDENTITY_VIEW, server_default=IDENTITY_VIEW)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the flask CLI
     actor: Mapped[str] = mapped_column(String(120))  # "<role>:<username>" at the time, or "cli:<user>"

@@ -11,7 +11,7 @@ or of a top unit, every account; an admin of a unit, the accounts of that unit a
 under it, and only roles bounded by a unit (dispatchers and admins reach every report, so only
 an admin of everything grants them). Each act (create, update, deactivate, reactivate,
 password reset) is recorded in the append-only audit log of identity reads (IdentityView,
-migration 0036): who, when, to whom, what and why.
+migration 0037): who, when, to whom, what and why.
 """
 from __future__ import annotations
 

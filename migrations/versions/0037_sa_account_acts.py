@@ -7,14 +7,14 @@ either an identity read (action "identity_view", report_id set) or an account ac
 "account.*", subject_user_id set); acts done with the flask CLI have no signed-in user
 (user_id NULL, actor "cli:<system user>").
 
-Revision ID: 0036_sa_account_acts
-Revises: 0035_pf_queue_index
+Revision ID: 0037_sa_account_acts
+Revises: 0036_sc_notice_version
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0036_sa_account_acts"
-down_revision = "0035_pf_queue_index"
+revision = "0037_sa_account_acts"
+down_revision = "0036_sc_notice_version"
 branch_labels = None
 depends_on = None
 
