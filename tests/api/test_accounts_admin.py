@@ -170,3 +170,26 @@ def test_account_acts_are_append_only(client, db_session):
             db_session.execute(text("UPDATE identity_views SET reason = 'rewritten' WHERE subject_user_id = :u"),
                                {"u": uid})
     assert acts(db_session, "bmt.staff")[0][2] == "audit"
+
+
+def test_the_console_pages_are_for_admins_and_write_through_the_same_service(app, db_session, redis_clean):
+    dispatcher = app.test_client()
+    csrf = console_login(dispatcher, "dispatcher")
+    assert dispatcher.get("/console/accounts/").status_code == 403
+    form = {**NEW, "csrf_token": csrf}
+    assert dispatcher.post("/console/accounts/", data=form).status_code == 403
+    assert f.user(db_session, NEW["username"]) is None
+    admin = app.test_client()
+    csrf = console_login(admin, "admin")
+    r = admin.post("/console/accounts/", data={**NEW, "password": "short", "csrf_token": csrf})
+    assert r.status_code == 422 and f.user(db_session, NEW["username"]) is None
+    assert NEW["full_name"] in r.get_data(as_text=True)  # what was typed is kept
+    r = admin.post("/console/accounts/", data={**NEW, "csrf_token": csrf})
+    assert r.status_code == 302
+    uid = f.user(db_session, NEW["username"]).id
+    own = f.user(db_session, "admin").id
+    r = admin.post(f"/console/accounts/{own}/active", data={"active": "0", "csrf_token": csrf})
+    assert r.status_code == 403 and f.user(db_session, "admin").active
+    r = admin.post(f"/console/accounts/{uid}/active", data={"active": "0", "reason": "test", "csrf_token": csrf})
+    assert r.status_code == 302 and not f.user(db_session, NEW["username"]).active
+    assert [a[0] for a in acts(db_session, NEW["username"])] == ["account.create", "account.deactivate"]
