@@ -34,7 +34,7 @@ def _units(admin) -> list[tuple[str, str]]:
     q = select(Unit.code, Unit.name).where(Unit.active).order_by(Unit.name)
     if scope is not None:
         q = q.where(Unit.id.in_(scope))
-    return db.session.execute(q).all()
+    return [(code, name) for code, name in db.session.execute(q)]
 
 
 def _roles(admin) -> tuple[str, ...]:

@@ -49,7 +49,7 @@ def test_the_s3_server_has_no_key_on_its_command_line_and_still_checks_it(s3_ser
     right = Minio(s3_server.endpoint, access_key=s3_server.key, secret_key=s3_server.secret, secure=False)
     assert isinstance(right.list_buckets(), list)  # the keys from the environment are in force
     wrong = Minio(s3_server.endpoint, access_key=s3_server.key, secret_key="not-the-secret", secure=False)
-    with pytest.raises((S3Error, InvalidResponseError), match="403|SignatureDoesNotMatch"):
+    with pytest.raises((S3Error, InvalidResponseError), match=r"403|SignatureDoesNotMatch"):
         wrong.list_buckets()
 
 

@@ -10,7 +10,7 @@ from fieldreport.api.users.schemas import (AccountActPageSchema, AccountCreateSc
 from fieldreport.services import accounts
 
 blp = Blueprint("users", __name__, description="Staff accounts (administrators)")
-BEARER = [{"bearer": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 @blp.route("/users")
