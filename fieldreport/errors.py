@@ -380,8 +380,9 @@ def _from_http(exc: HTTPException) -> Response:
     code = {422: "validation_error"}.get(status, (exc.name or "error").lower().replace(" ", "_"))
     en = {422: "The request has invalid fields."}.get(status, exc.description or exc.name)
     resp = problem(status, code, en, _HTTP_VI.get(status), **extra)
-    if status == 405 and getattr(exc, "valid_methods", None):
-        resp.headers["Allow"] = ", ".join(exc.valid_methods)
+    methods = getattr(exc, "valid_methods", None)  # MethodNotAllowed's
+    if status == 405 and methods:
+        resp.headers["Allow"] = ", ".join(methods)
     return resp
 
 

@@ -71,3 +71,9 @@ def test_categories_in_both_languages(client):
     road = next(c for c in vi if c["code"] == "road_damage")
     assert road["name"] == "Hư hỏng mặt đường" and road["photo_required"] is True
     assert next(c for c in en if c["code"] == "road_damage")["name"] == "Road damage"
+
+
+def test_a_wrong_method_is_a_problem_405_naming_the_allowed_ones(client):
+    r = client.post("/healthz")
+    assert r.status_code == 405 and r.mimetype == "application/problem+json"
+    assert "GET" in {m.strip() for m in r.headers["Allow"].split(",")}
