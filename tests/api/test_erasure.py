@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
-import pytest
 from PIL import Image
 from sqlalchemy import select, text
 
@@ -14,7 +13,7 @@ from fieldreport.models import Event, Photo, Report, Subscription
 from fieldreport.models.base import utcnow
 from fieldreport.services.indicators import rollups
 from tests import factories as f
-from tests.api.intake_helpers import BMT, image, submit
+from tests.api.intake_helpers import image, submit
 from tests.e2e.test_console_pages import as_user
 from workers import jobs
 from workers.schedule import PERIODIC
