@@ -33,6 +33,9 @@ def create_app(config: Config | None = None) -> Flask:
     storage.init_app(app)
     api.init_app(app)
 
+    from fieldreport import headers
+    headers.init_app(app)  # CSP, frame-ancestors, nosniff, HSTS (https only), Referrer-Policy
+
     from fieldreport.errors import register_error_handlers
     register_error_handlers(app)
     from fieldreport import urlsecrets

@@ -37,7 +37,7 @@
     card.hidden = list.length === 0;
     ul.innerHTML = list.map(function (m) {
       return '<li><a class="code" href="/track/' + encodeURIComponent(m.code) + '">' + FR.esc(m.code) +
-        '</a><span class="muted small">' + FR.esc(m.category || "") + " · " + FR.fmtDateTime(m.at) + "</span></li>";
+        '</a><span class="muted small">' + FR.esc(m.category || "") + " · " + FR.esc(FR.fmtDateTime(m.at)) + "</span></li>";
     }).join("");
   }
 
@@ -359,7 +359,7 @@
     var cat = selectedCategory(), box = $("attributes");
     var defs = (cat.form && cat.form.attributes || []).filter(function (a) { return a.variable !== false; });
     box.innerHTML = defs.map(function (a) {
-      var id = "attr-" + a.code, label = FR.esc(localText(a.description)) + (a.required ? ' <span aria-hidden="true">*</span>' : "");
+      var id = "attr-" + FR.esc(a.code), label = FR.esc(localText(a.description)) + (a.required ? ' <span aria-hidden="true">*</span>' : "");
       var req = a.required ? ' required aria-required="true"' : "";
       var described = ' aria-describedby="' + id + '-error"';
       var input;

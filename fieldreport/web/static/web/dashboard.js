@@ -100,7 +100,7 @@
       var overdue = L.layerGroup(d.overdue.map(function (p) {
         return L.circleMarker([p.lat, p.lon], { radius: 5, color: "#fff", weight: 1, fillColor: RED, fillOpacity: .95 })
           .bindPopup('<a href="' + detailUrl.replace("CODE", encodeURIComponent(p.code)) + '">' + FR.esc(p.code) + "</a><br>" +
-            FR.esc(p.category) + " · " + FR.esc(p.unit || "") + "<br>" + FR.esc(FR.t("due")) + ": " + FR.fmtDateTime(p.due_at));
+            FR.esc(p.category) + " · " + FR.esc(p.unit || "") + "<br>" + FR.esc(FR.t("due")) + ": " + FR.esc(FR.fmtDateTime(p.due_at)));
       })).addTo(m);
       var overlays = {};
       overlays[FR.t("overdue_layer") + " (" + d.overdue.length + ")"] = overdue;

@@ -3,7 +3,7 @@
   "use strict";
   function clusterIcon(n) {
     var size = n < 10 ? 30 : n < 100 ? 38 : n < 1000 ? 46 : 54;
-    return L.divIcon({ className: "cluster-icon", html: "<span>" + n + "</span>", iconSize: [size, size] });
+    return L.divIcon({ className: "cluster-icon", html: "<span>" + FR.esc(n) + "</span>", iconSize: [size, size] });
   }
 
   function reportsMap(el) {
