@@ -77,7 +77,7 @@ def _json_fields(spec: dict, rule, method: str) -> list[str]:
 def _requests(rule, method, code, api_key, fields):
     for path in _paths(rule, code):
         for value in TEXT_VALUES:
-            query = {n: value for n in NAMES}
+            query = dict.fromkeys(NAMES, value)
             if method == "GET":
                 yield method, path, {"query_string": query}
             else:
@@ -89,7 +89,7 @@ def _requests(rule, method, code, api_key, fields):
             continue
         names = fields or NAMES
         for value in (NUL, "\ud800", LONG_NUMBER):  # json.dumps escapes the surrogate
-            yield method, path, {"data": json.dumps({n: value for n in names}),
+            yield method, path, {"data": json.dumps(dict.fromkeys(names, value)),
                                  "content_type": "application/json"}
         numbers = ", ".join(f'"{n}": {LONG_NUMBER}' for n in names)
         for body in JSON_BODIES + ["{" + numbers + "}"]:
@@ -124,15 +124,15 @@ def test_no_route_answers_5xx_to_hostile_input(app, client, db_session, demo, ac
     # Signing out comes last: it would end the session the other routes are fuzzed with.
     routes = sorted(_routes(app), key=lambda rm: "logout" in rm[0].rule or "session" in rm[0].rule)
     for rule, method in routes:
-        for method, path, kwargs in _requests(rule, method, report.code, demo.api_key,
+        for verb, path, kwargs in _requests(rule, method, report.code, demo.api_key,
                                                      _json_fields(spec, rule, method)):
             if csrf and "data" in kwargs and isinstance(kwargs["data"], dict):
                 kwargs["data"]["csrf_token"] = csrf
-            resp = client.open(path, method=method, headers=headers, **kwargs)
+            resp = client.open(path, method=verb, headers=headers, **kwargs)
             resp.get_data()  # a streamed body runs its generator now, inside this request
             resp.close()
             if resp.status_code >= 500:
-                failures.append(f"{resp.status_code} {method} {path} {str(kwargs)[:80]}")
+                failures.append(f"{resp.status_code} {verb} {path} {str(kwargs)[:80]}")
             db_session.rollback()
     assert not failures, f"{len(failures)} requests answered 5xx:\n" + "\n".join(failures[:60])
 
