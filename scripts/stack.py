@@ -103,6 +103,9 @@ def s3_credentials() -> tuple[str, str]:
 
 def start_s3(port: int = S3_PORT) -> str:
     key, secret = s3_credentials()
+    if port_open(port):  # another checkout's stack: its keys are not ours, every call would be 403
+        raise SystemExit(f"[stack] port {port} is taken by another S3 server (another `make run`?): "
+                         "stop it, or point FIELDREPORT_S3_ENDPOINT/ACCESS_KEY/SECRET_KEY at it")
     (VAR / "s3").mkdir(parents=True, exist_ok=True)
     cmd, env = s3_command(VAR / "s3", port, key, secret)
     spawn(cmd, "s3", env=env)
