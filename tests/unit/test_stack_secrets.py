@@ -79,3 +79,18 @@ def test_an_existing_looser_file_is_tightened_before_it_is_rewritten(var):
     with pytest.raises(FileExistsError):
         write_private(target, "again", exclusive=True)
     assert target.read_text() == "new secret"
+
+
+def test_an_s3_port_held_by_another_stack_stops_the_start_plainly(var):
+    """A second checkout's `make run` used to start rclone, lose the bind and then talk to the
+    first checkout's server with its own keys (seed-demo died on AccessDenied)."""
+    import socket
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen()
+    try:
+        with pytest.raises(SystemExit, match="taken by another S3 server"):
+            stack.start_s3(held.getsockname()[1])
+        assert not (var / "s3").exists()  # nothing started, nothing made
+    finally:
+        held.close()
