@@ -6,12 +6,14 @@ ends every session the user has, bearer tokens and console sessions alike: nothi
 alive that the old password (or whoever stole it) obtained, and reactivating an account
 brings no old session back.
 
-An administrator manages the staff accounts of what they administer: an admin without a unit,
-or of a top unit, every account; an admin of a unit, the accounts of that unit and the units
-under it, and only roles bounded by a unit (dispatchers and admins reach every report, so only
-an admin of everything grants them). Each act (create, update, deactivate, reactivate,
-password reset) is recorded in the append-only audit log of identity reads (IdentityView,
-migration 0037): who, when, to whom, what and why.
+An administrator manages the staff accounts of what they administer: a national admin (no
+unit, or a top unit without a province, like the demo's UBND-66) every account; the admin of
+a province's top unit (UBND-56) the accounts of that province's units; an admin of a unit
+below, the accounts of that unit and the units under it, and only roles bounded by a unit
+(dispatchers and admins reach their whole province, so only an admin of it grants them).
+Each act (create, update, deactivate, reactivate, password reset) is recorded in the
+append-only audit log of identity reads (IdentityView, migration 0037): who, when, to whom,
+what and why.
 """
 from __future__ import annotations
 
@@ -86,9 +88,20 @@ def administered_units(admin: User) -> set[int] | None:
     if admin.unit_id is None:
         return None
     unit = db.session.get(Unit, admin.unit_id)
-    if unit is None or unit.parent_id is None:
-        return None
+    if unit is None or unit.parent_id is None:  # a top unit: national, or its province's
+        province = auth.province_of(admin)
+        if province is None:
+            return None
+        return set(db.session.scalars(select(Unit.id).where(Unit.province_code == province)))
     return auth.unit_subtree(admin.unit_id)
+
+
+def grants_wide_roles(admin: User) -> bool:
+    """Whether the admin may give (and manage) dispatcher and admin accounts: the admin of
+    everything or of a whole province (those roles reach no further than their province)."""
+    if admin.unit_id is None:
+        return True
+    return db.session.scalar(select(Unit.parent_id).where(Unit.id == admin.unit_id)) is None
 
 
 def _require_admin(by: User) -> set[int] | None:
@@ -104,7 +117,7 @@ def managed(by: User, user_id: int) -> User:
     scope = _require_admin(by)
     user = db.session.get(User, user_id)
     if user is None or user.role == "citizen" or (scope is not None and (
-            user.unit_id not in scope or user.role in WIDE_ROLES)):
+            user.unit_id not in scope or (user.role in WIDE_ROLES and not grants_wide_roles(by)))):
         raise NotFound("user_not_found", "No such user among the accounts you manage.",
                        "Không có người dùng này trong các tài khoản bạn quản lý.")
     return user
@@ -116,7 +129,9 @@ def users(by: User, *, q: str | None = None, active: bool | None = None, page: i
     scope = _require_admin(by)
     query = select(User, Unit.code).outerjoin(Unit, Unit.id == User.unit_id).where(User.role != "citizen")
     if scope is not None:
-        query = query.where(User.unit_id.in_(scope), User.role.not_in(WIDE_ROLES))
+        query = query.where(User.unit_id.in_(scope))
+        if not grants_wide_roles(by):
+            query = query.where(User.role.not_in(WIDE_ROLES))
     if q:
         like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(or_(User.username.ilike(like), User.full_name.ilike(like)))
@@ -147,11 +162,11 @@ def _check_grant(by: User | None, role: str, unit: Unit | None) -> None:
     scope = _require_admin(by)
     if scope is None:
         return
-    if role in WIDE_ROLES or unit is None or unit.id not in scope:
-        raise Forbidden("role_not_grantable", "You may give only a unit-bound role (staff, supervisor, "
-                        "operator) in a unit you administer.",
-                        "Bạn chỉ được cấp vai trò gắn với đơn vị (cán bộ, lãnh đạo, tổng đài viên) "
-                        "trong đơn vị mình quản lý.")
+    if unit is None or unit.id not in scope or (role in WIDE_ROLES and not grants_wide_roles(by)):
+        raise Forbidden("role_not_grantable", "You may give a role only in a unit you administer, and "
+                        "dispatcher or admin only as the admin of a whole province.",
+                        "Bạn chỉ được cấp vai trò trong đơn vị mình quản lý; vai trò điều phối viên hay "
+                        "quản trị viên chỉ do quản trị viên của cả tỉnh cấp.")
 
 
 def save_user(username: str, role: str, unit_code: str | None, full_name: str | None,
@@ -237,7 +252,9 @@ def acts(by: User, *, page: int = 1, page_size: int = 50) -> dict:
              .join(User, User.id == IdentityView.subject_user_id)
              .where(IdentityView.action.in_(ACTIONS)))
     if scope is not None:
-        query = query.where(User.unit_id.in_(scope), User.role.not_in(WIDE_ROLES))
+        query = query.where(User.unit_id.in_(scope))
+        if not grants_wide_roles(by):
+            query = query.where(User.role.not_in(WIDE_ROLES))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.execute(query.order_by(IdentityView.at.desc(), IdentityView.id.desc())
                               .offset((page - 1) * page_size).limit(page_size)).all()

@@ -38,7 +38,7 @@ def _units(admin) -> list[tuple[str, str]]:
 
 
 def _roles(admin) -> tuple[str, ...]:
-    if accounts.administered_units(admin) is None:
+    if accounts.grants_wide_roles(admin):
         return accounts.STAFF_ACCOUNT_ROLES
     return tuple(r for r in accounts.STAFF_ACCOUNT_ROLES if r not in accounts.WIDE_ROLES)
 

@@ -194,3 +194,32 @@ def test_the_console_pages_are_for_admins_and_write_through_the_same_service(app
     r = admin.post(f"/console/accounts/{uid}/active", data={"active": "0", "reason": "test", "csrf_token": csrf})
     assert r.status_code == 302 and not f.user(db_session, NEW["username"]).active
     assert [a[0] for a in acts(db_session, NEW["username"])] == ["account.create", "account.deactivate"]
+
+
+def test_a_province_admin_manages_that_province_only(app, client, db_session):
+    """With several provinces, the admin of a province's committee (a top unit) manages that
+    province's accounts, dispatchers included, and nothing of the national units or others."""
+    from fieldreport.services import provinces
+    saved = app.config["PROVINCES"]
+    app.config["PROVINCES"] = "66,56"
+    try:
+        provinces.load(["56"])
+        f.make_user(db_session, "admin.56", "admin", "UBND-56")
+        f.make_user(db_session, "dispatcher.56", "dispatcher", "IOC-56")
+        db_session.commit()
+        token = bearer(login(client, "admin.56"))
+        names = {u["username"] for u in client.get(USERS, headers=token).json["items"]}
+        assert names == {"admin.56", "dispatcher.56"}
+        r = client.post(USERS, headers=token, json={**NEW, "role": "dispatcher", "unit_code": "IOC-56"})
+        assert r.status_code == 201, r.json
+        r = client.post(USERS, headers=token, json={**NEW, "username": "cx.other", "unit_code": "UBND-24133"})
+        assert r.status_code == 403 and r.json["code"] == "role_not_grantable"
+        outside = f.user(db_session, "bmt.staff").id
+        assert client.post(f"{USERS}/{outside}/deactivate", headers=token, json={}).status_code == 404
+        assert f.user(db_session, "bmt.staff").active
+        national = bearer(login(client, "admin"))
+        everyone = {u["username"] for u in client.get(USERS, headers=national, query_string={"page_size": 200}
+                                                      ).json["items"]}
+        assert {"dispatcher.56", "bmt.staff", NEW["username"]} <= everyone
+    finally:
+        app.config["PROVINCES"] = saved
