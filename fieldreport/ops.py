@@ -82,6 +82,12 @@ def breakers() -> dict:
             "storage": storage.breaker.describe()}
 
 
+# Parts whose outage degrades the service without stopping it: with Redis down reports are still
+# saved (rate limits let them through, jobs wait in the outbox), and Redis is shared by every
+# API host, so a 503 would only take all of them out of the balancer at once.
+DEGRADING = frozenset({"redis"})
+
+
 @bp.get("/readyz")
 def readyz():
     checks, down = {}, []
@@ -91,19 +97,22 @@ def readyz():
             checks["replica_lag"] = lag
     except Exception as exc:  # noqa: BLE001
         checks["replica_lag"] = f"down: {type(exc).__name__}"
+    degraded = []
     for name, fn in (("database", _check_db), ("redis", _check_redis), ("storage", _check_storage)):
         try:
             fn()
             checks[name] = "ok"
         except Exception as exc:  # noqa: BLE001 (report every part, not just the first failure)
             checks[name] = f"down: {type(exc).__name__}"
-            down.append(name)
+            (degraded if name in DEGRADING else down).append(name)
     if down:
         db.session.rollback()
-        resp = jsonify(status="unavailable", down=down, checks=checks, breakers=breakers())
+        resp = jsonify(status="unavailable", down=down + degraded, checks=checks, breakers=breakers())
         resp.status_code = 503
         resp.headers["Retry-After"] = "10"
         return resp
+    if degraded:
+        return jsonify(status="degraded", degraded=degraded, checks=checks, breakers=breakers())
     return jsonify(status="ok", checks=checks, breakers=breakers())
 
 
