@@ -39,8 +39,10 @@ def after_photo(tmp_path) -> Path:
 
 
 def _context(browser, live_server, tiles: bool = False, **kw):
+    # bypass_csp: Playwright's wait_for_function polls its predicate with eval() in the page,
+    # which the pages' CSP forbids (no 'unsafe-eval'); test_security_browser checks the CSP.
     ctx = browser.new_context(base_url=live_server.url, locale="vi-VN",
-                              timezone_id="Asia/Ho_Chi_Minh", **kw)
+                              timezone_id="Asia/Ho_Chi_Minh", bypass_csp=True, **kw)
     # Nothing outside our own stack may be fetched (no CDN): the photo store is ours. The tile
     # server is blocked too unless asked for, as on a phone that cannot reach it: maps fall back.
     allowed = (live_server.url, "http://" + live_server.env["FIELDREPORT_S3_PUBLIC_ENDPOINT"])
