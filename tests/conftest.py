@@ -53,13 +53,15 @@ def s3_server():
     shutil.rmtree(server.dir, ignore_errors=True)
 
 
-def _fresh_database(url: str) -> None:
+def _fresh_database(url: str, template: str | None = None) -> None:
+    """Drop and create the database of url: empty, or a copy of the database named template
+    (PostgreSQL copies it file by file: no migrations or seeding to run again)."""
     base, name = url.rsplit("/", 1)
     conn = psycopg2.connect(base.replace("postgresql+psycopg2", "postgresql") + "/postgres")
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{name}"')
+        cur.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     conn.close()
 
 

@@ -151,29 +151,45 @@ def live_server_env() -> dict:
     return {}
 
 
+def _server_env(config, s3_server, tile_server, db_url: str, port: int, extra: dict) -> dict:
+    return dict(os.environ,
+                FIELDREPORT_DATABASE_URL=db_url, FIELDREPORT_REDIS_URL=config.REDIS_URL,
+                FIELDREPORT_QUEUE_PREFIX=f"fieldreport-e2e-{port}",
+                FIELDREPORT_S3_ENDPOINT=s3_server.endpoint, FIELDREPORT_S3_PUBLIC_ENDPOINT=s3_server.endpoint,
+                FIELDREPORT_S3_ACCESS_KEY=s3_server.key, FIELDREPORT_S3_SECRET_KEY=s3_server.secret,
+                FIELDREPORT_S3_BUCKET="fieldreport-e2e", FIELDREPORT_SECRET_KEY="e2e-secret",
+                FIELDREPORT_DEMO_MODE="1", FIELDREPORT_DEMO_PASSWORD=DEMO_PASSWORD,
+                FIELDREPORT_LOG_JSON="0", FIELDREPORT_SUBMIT_RATE_PER_HOUR="1000",
+                FIELDREPORT_MAP_TILE_URL=tile_server.template,
+                FIELDREPORT_MAP_TILE_ATTRIBUTION=tile_server.attribution,
+                PORT=str(port), HOST="127.0.0.1", WEB_CONCURRENCY="2", GUNICORN_THREADS="4",
+                **extra)
+
+
+@pytest.fixture(scope="session")
+def e2e_template(config, s3_server, tile_server) -> str:
+    """The name of a database migrated to head and seeded with the demo, once per session:
+    each module's live server gets a copy of it (CREATE DATABASE ... TEMPLATE), the same data
+    `flask db-upgrade` and `flask seed-demo` would write (the seed reads no module setting),
+    without two app start-ups per module."""
+    db_url = config.DATABASE_URL + "_e2e_tpl"
+    _fresh_database(db_url)
+    env = _server_env(config, s3_server, tile_server, db_url, 0, {})
+    _run([str(BIN / "flask"), "--app", "wsgi", "db-upgrade"], env)
+    _run([str(BIN / "flask"), "--app", "wsgi", "seed-demo"], env)  # and the e2e bucket
+    return db_url.rsplit("/", 1)[1]
+
+
 @pytest.fixture(scope="module")
-def live_server(config, s3_server, tile_server, tmp_path_factory, live_server_env):
-    """gunicorn + `workers.main worker` against a freshly seeded e2e database."""
+def live_server(config, s3_server, tile_server, tmp_path_factory, live_server_env, e2e_template):
+    """gunicorn + `workers.main worker` against a fresh copy of the seeded e2e database."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} not installed (scripts/system-deps.sh installs it)")
     db_url = config.DATABASE_URL + "_e2e"
-    _fresh_database(db_url)
+    _fresh_database(db_url, template=e2e_template)
     port = free_port()
-    env = dict(os.environ,
-               FIELDREPORT_DATABASE_URL=db_url, FIELDREPORT_REDIS_URL=config.REDIS_URL,
-               FIELDREPORT_QUEUE_PREFIX=f"fieldreport-e2e-{port}",
-               FIELDREPORT_S3_ENDPOINT=s3_server.endpoint, FIELDREPORT_S3_PUBLIC_ENDPOINT=s3_server.endpoint,
-               FIELDREPORT_S3_ACCESS_KEY=s3_server.key, FIELDREPORT_S3_SECRET_KEY=s3_server.secret,
-               FIELDREPORT_S3_BUCKET="fieldreport-e2e", FIELDREPORT_SECRET_KEY="e2e-secret",
-               FIELDREPORT_DEMO_MODE="1", FIELDREPORT_DEMO_PASSWORD=DEMO_PASSWORD,
-               FIELDREPORT_LOG_JSON="0", FIELDREPORT_SUBMIT_RATE_PER_HOUR="1000",
-               FIELDREPORT_MAP_TILE_URL=tile_server.template,
-               FIELDREPORT_MAP_TILE_ATTRIBUTION=tile_server.attribution,
-               PORT=str(port), HOST="127.0.0.1", WEB_CONCURRENCY="2", GUNICORN_THREADS="4",
-               **live_server_env)
+    env = _server_env(config, s3_server, tile_server, db_url, port, live_server_env)
     server = LiveServer(f"http://127.0.0.1:{port}", env, Processes(), tile_server)
-    server.flask("db-upgrade")
-    server.flask("seed-demo")
     logs = tmp_path_factory.mktemp("e2e-logs")
     server.procs.spawn([str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"],
                        env=env, cwd=ROOT, log=logs / "api.log")
