@@ -159,27 +159,25 @@ def reads(url: str, app, cur, n: int) -> list[Row]:
     return rows
 
 
-def _token(app, username: str) -> str:
+def _token(app, username: str, kind: str = "api") -> str:
+    """A bearer token (or, kind "console", a console session id) of a demo user."""
     from sqlalchemy import select
 
-    from fieldreport import security
+    from fieldreport import auth
     from fieldreport.extensions import db
-    from fieldreport.models import AuthToken, User
-    from fieldreport.models.base import utcnow
+    from fieldreport.models import User
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == username))
-        token = security.new_token()
-        db.session.add(AuthToken(token_hash=security.token_hash(token), user_id=user.id,
-                                 expires_at=utcnow() + timedelta(hours=2)))
+        token, _ = auth.issue_token(user, timedelta(hours=2), kind)
         db.session.commit()
     return token
 
 
-def _console_cookie(app, token: str) -> str:
+def _console_cookie(app, session_id: str) -> str:
     """The signed session cookie the console sets at sign-in (web.session.sign_in)."""
     from fieldreport.web import session as web_session
     serializer = app.session_interface.get_signing_serializer(app)
-    value = serializer.dumps({web_session.TOKEN: token, web_session.CSRF: "bench"})
+    value = serializer.dumps({web_session.SESSION_ID: session_id, web_session.CSRF: "bench"})
     return f"{app.config.get('SESSION_COOKIE_NAME', 'session')}={value}"
 
 
@@ -199,7 +197,7 @@ def staff(url: str, app, cur, n: int) -> list[Row]:
     queue = http_p50(url, [("/api/v1/staff/reports", {"page_size": 25})], n,
                      headers={"Authorization": f"Bearer {staff_token}"})
     rows = [_abs_goal("staff queue (25 of a ward's open reports)", queue, "GET /healthz", healthz, "ms", 30)]
-    cookie = {"Cookie": _console_cookie(app, _token(app, "supervisor"))}
+    cookie = {"Cookie": _console_cookie(app, _token(app, "supervisor", "console"))}
     today = datetime.now(UTC).date()
     for kind, start, limit in (("month", today.replace(day=1), 300), ("year", date(today.year, 1, 1), 500)):
         # The page as a supervisor reloads it: periods that are over come from the indicator
@@ -277,7 +275,7 @@ def table(rows: list[tuple[Row, float]], reports: int) -> str:
     for r, load in rows:
         fmt = (lambda v: f"{v:.1f} ms") if r.unit == "ms" else (lambda v: f"{v:.1f}/s")
         out.append(f"| {r.figure} | {fmt(r.value)} | {r.floor_name} {fmt(r.floor)} | {r.ratio:.2f}× | {r.goal} | "
-                   f"{'met' if r.met else 'NOT MET'} | {load:.1f} |")
+                   f"{'—' if r.goal.startswith('(') else 'met' if r.met else 'NOT MET'} | {load:.1f} |")
     out.append("")
     out.append("load = the 1-minute load average when the figure was taken; ratios compare figure and floor "
                "measured in the same run.")
