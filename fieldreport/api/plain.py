@@ -6,7 +6,8 @@ build exactly the schema's shape from plain values; their views return `plain.se
 and keep `@blp.response(..., Schema)` for the OpenAPI document. The body is what the schema
 dump would have produced, byte for byte: the same keys, datetimes as ISO 8601 (marshmallow's
 DateTime), then Flask's own JSON settings (sorted keys, compact, Vietnamese unescaped).
-tests/api/test_plain_json.py holds each such view to `schema.dump(data) == data`.
+Tests hold each such view to what its schema would send (tests/api/test_reports_queries.py,
+tests/api/test_staff.py).
 """
 from __future__ import annotations
 

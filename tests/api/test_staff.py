@@ -352,3 +352,21 @@ def test_queue_page_and_count_read_a_units_open_reports_from_one_index(client, d
     conn.execute(text("SET LOCAL enable_bitmapscan = on"))
     assert "ix_reports_open_unit_due" in page_plan and "Sort" not in page_plan, page_plan
     assert "categories" not in count_plan and "units" not in count_plan, count_plan
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_queue_sends_exactly_what_its_schema_would(app, client, db_session, routed, as_, lang):
+    """The queue skips marshmallow's per-field dump (issue 20) and must still send, byte for
+    byte, what StaffQueuePageSchema would (no field more: the summary is all a row shows)."""
+    from flask import jsonify
+
+    from fieldreport import auth
+    from fieldreport.api.staff import present
+    from fieldreport.api.staff.schemas import StaffQueuePageSchema
+    headers = {**as_("bmt.staff"), "Accept-Language": lang}
+    r = client.get("/api/v1/staff/reports?page_size=25", headers=headers)
+    assert r.status_code == 200 and r.json["items"]
+    with app.test_request_context("/api/v1/staff/reports", headers=headers):
+        user = auth.current_user()
+        expected = jsonify(StaffQueuePageSchema().dump(present.queue(user, page_size=25))).data
+    assert r.data == expected

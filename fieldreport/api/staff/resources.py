@@ -15,6 +15,7 @@ from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 
 from fieldreport import auth
+from fieldreport.api import plain
 from fieldreport.api.staff import jobs, present
 from fieldreport.api.staff.schemas import (
     AssignSchema, CitizenTokenHeaderSchema, IdentityRequestSchema, IdentityViewPageSchema,
@@ -61,7 +62,7 @@ class StaffReports(MethodView):
     @blp.response(200, PAGE)
     def get(self, args):
         """The reports you may see, soonest due first (your unit; a supervisor's subtree)"""
-        return present.queue(auth.current_user(), **args)
+        return plain.send(present.queue(auth.current_user(), **args))
 
 
 @blp.route("/staff/reports/<string:code>")
