@@ -25,7 +25,7 @@ from fieldreport.errors import Forbidden, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Area, Photo, Report, Subscription, User
 from fieldreport.models.report import OPEN_STATUSES
-from fieldreport.services import citizen, events, intake, notify, public, workflow
+from fieldreport.services import citizen, events, intake, notify, privacy, public, workflow
 
 CHANNELS = ("hotline", "counter")
 SEARCH_LIMIT = 8
@@ -76,6 +76,7 @@ def record(call: Call, operator: User) -> dict:
         reporter_phone=phone, attributes=call.attributes, channel=call.channel,
         idempotency_key=call.call_id or None, client_ip=f"operator:{operator.id}", per_ip_limit=False,
         intake_user=operator, subscribe=[("sms", phone)] if phone else [],
+        notice_version=privacy.CALL_NOTICE, contact_consent=True,  # read out from the call page
         event_data={"photo_link": bool(call.photo_link)}))
     code = receipt.body["code"]
     return {"code": code, "sms_to": phone, "photo_link": photo_link(code) if call.photo_link else None,

@@ -43,6 +43,9 @@ def notice(vi: bool, months: int) -> dict:
     return {"version": NOTICE_VERSION, "purpose": NOTICE_PURPOSE[i].format(months=months),
             "contact_consent": CONSENT_TEXT[i], "retention_months": months}
 OPEN311_NOTICE = "open311:client"
+# A hotline or desk operator reads NOTICE_VERSION's purpose to the caller (the call page shows it
+# as the script) before taking a phone number; the caller's giving it for the SMS is the consent.
+CALL_NOTICE = f"call:{NOTICE_VERSION}"
 
 REASON_MIN = 5  # a word or two: "gọi xác minh vị trí", not "x"
 REASON_MAX = 500

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from fieldreport import auth
 from fieldreport.errors import DomainError
 from fieldreport.extensions import db
 from fieldreport.models import Category, Unit
-from fieldreport.services import calls, categories
+from fieldreport.services import calls, categories, privacy
 from fieldreport.web import session as web_session
 from fieldreport.web.i18n import current_lang, t
 
@@ -41,7 +41,8 @@ def _page(kept: dict | None = None, error: str | None = None, status: int = 200)
     kept = kept or {"channel": _default_channel(g.console_user)}
     return render_template("console/calls.html", cats=cats, forms=forms, vi=vi, kept=kept, error=error,
                            call_id=secrets.token_urlsafe(24), center=DEFAULT_CENTER,
-                           channels=calls.CHANNELS), status
+                           channels=calls.CHANNELS,
+                           notice=privacy.notice(vi, current_app.config["RETENTION_MONTHS"])), status
 
 
 @bp.get("/")

@@ -177,6 +177,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # operator intake (hotline calls, reception desk)
     "calls": ("Ghi nhận cuộc gọi", "Record a call"),
     "call_title": ("Ghi nhận phản ánh qua điện thoại, tại quầy", "Record a report by phone or at the desk"),
+    "call_notice": ("Thông báo xử lý dữ liệu cá nhân: đọc cho người gọi trước khi ghi số điện thoại",
+                    "Personal data notice: read it to the caller before taking their phone number"),
     "call_keys": ("Dùng bàn phím: Tab để chuyển ô, ↓ ↑ để chọn địa điểm, Enter để chọn, Ctrl+Enter để ghi nhận.",
                   "Keyboard: Tab moves on, ↓ ↑ pick a place, Enter chooses it, Ctrl+Enter records the call."),
     "call_channel": ("Kênh tiếp nhận", "Channel"),

@@ -12,7 +12,7 @@ from flask import g
 from sqlalchemy import func, select
 
 from fieldreport.models import Event, Follower, Notification, Photo, Report
-from fieldreport.services import calls, routing
+from fieldreport.services import calls, privacy, routing
 from tests import factories as f
 from tests.e2e.test_console_pages import as_user
 from tests.servers import RecordingServer
@@ -62,6 +62,7 @@ def test_login_takes_an_operator_to_the_call_page(client, db_session):
     assert r.status_code == 302 and r.headers["Location"].endswith("/console/calls/")
     page = client.get("/console/calls/").get_data(as_text=True)
     assert 'id="channel-counter" value="counter" checked' in page  # a commune's desk
+    assert 'id="call-notice"' in page and "13/2023" in page  # the notice to read to the caller
 
 
 def test_a_call_makes_a_report_and_texts_the_code_and_photo_link(client, db_session, gateway):
@@ -70,6 +71,7 @@ def test_a_call_makes_a_report_and_texts_the_code_and_photo_link(client, db_sess
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     report = db_session.scalar(select(Report).order_by(Report.id.desc()).limit(1))
     assert (report.channel, report.reporter_phone, report.reporter_name) == ("hotline", "+84912345678", "Trần Thị Gọi")
+    assert report.notice_version == "call:" + privacy.NOTICE_VERSION  # the notice read out, kept (NĐ 13)
     submitted = db_session.scalar(select(Event).where(Event.report_id == report.id, Event.type == "submitted"))
     operator = f.user(db_session, "hotline")
     assert (submitted.actor, submitted.actor_user_id) == ("operator:hotline", operator.id)
