@@ -3,14 +3,19 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?= -q
 
-.PHONY: run test deps system-deps screenshots bench clean
+.PHONY: run test lint deps system-deps screenshots bench clean
 
 # `make run PROVINCES=all` (or PROVINCES=66,56) serves several provinces from one stack.
 run: deps
 	$(if $(PROVINCES),FIELDREPORT_PROVINCES=$(PROVINCES) )$(PY) scripts/stack.py run
 
-test: deps
+test: deps lint
 	$(PY) scripts/stack.py test $(PYTEST_ARGS)
+
+# ruff (lint rules) and mypy, both configured in pyproject.toml.
+lint: deps
+	$(VENV)/bin/ruff check fieldreport workers scripts
+	$(VENV)/bin/mypy
 
 deps: system-deps $(VENV)/.installed
 
