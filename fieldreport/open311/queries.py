@@ -6,6 +6,7 @@ the database through these queries.
 from __future__ import annotations
 
 import functools
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -160,7 +161,17 @@ def _photo_urls(codes: dict[int, str], base: str) -> dict[int, list[str]]:
     return out
 
 
+@functools.cache
+def _record(fields: tuple[str, ...]):
+    return namedtuple("RequestRow", fields)
+
+
 def rows_to_requests(rows: list[tuple], vi: bool, extensions: bool, base: str) -> list[dict]:
+    # Rows are copied into plain named tuples first: a SQLAlchemy Row's attribute lookup costs
+    # ~0.4 µs and a request reads about 30 of them (a third of a 1,000-row page's CPU, issue 16).
+    if rows:
+        make = _record(tuple(rows[0]._fields))._make
+        rows = [make(r) for r in rows]
     photos = _photo_urls({r.id: r.code for r in rows}, base)
     render = renderer(vi, extensions)
     return [render(row, photos.get(row.id, [])) for row in rows]

@@ -76,7 +76,12 @@ def _write(out: list[str], name: str, value) -> None:
     elif isinstance(value, dict):
         out.append(f"<{name}>")
         for k, v in value.items():
-            _write(out, k, v)
+            if v is None:  # the common leaves inline: a call per element was most of a page's XML
+                out.append(f"<{k} />")
+            elif type(v) is str:
+                out.append(f"<{k}>{_escape(_NOT_XML.sub('', v))}</{k}>")
+            else:
+                _write(out, k, v)
         out.append(f"</{name}>")
     elif isinstance(value, (list, tuple)):
         item = ITEM_NAMES.get(name, "item")
