@@ -84,7 +84,7 @@ def follower_key(token: str | None, user: User | None, client_ip: str) -> str:
     if token:
         digest = security.token_hash(token)
         if db.session.scalar(select(Report.id).where(Report.citizen_token_hash == digest).limit(1)):
-            return "t" + digest[:63]
+            return workflow.token_follower_key(digest)
     if user is not None and user.role == "citizen":
         return f"u{user.id}"
     return "i" + intake.client_key(client_ip)

@@ -486,6 +486,11 @@ def save_photos(report: Report, data: list[bytes], kind: str) -> list[Photo]:
     return rows
 
 
+def token_follower_key(token_hash: str) -> str:
+    """The follower key of a citizen token that proved a report (as "me too" counts it)."""
+    return "t" + token_hash[:63]
+
+
 def _move_followers(child: Report, parent: Report) -> int:
     """Re-point the child's followers to the parent (skipping people already following it);
     the child's reporter becomes a follower of the parent too. Returns the number moved."""
@@ -496,7 +501,7 @@ def _move_followers(child: Report, parent: Report) -> int:
     # What is left on the child already follows the parent: counted there once.
     already = db.session.execute(delete(Follower).where(Follower.report_id == child.id)).rowcount
     added = max(0, child.followers_count - already)
-    key = child.citizen_token_hash  # the duplicate's reporter now follows the parent
+    key = token_follower_key(child.citizen_token_hash)  # the duplicate's reporter follows the parent
     if db.session.scalar(select(Follower.id).where(Follower.report_id == parent.id,
                                                    Follower.follower_key == key)) is None:
         db.session.add(Follower(report_id=parent.id, follower_key=key))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from fieldreport.models import Category, Event, Follower, Notification, Outbox, Photo, Report
 from fieldreport.models.base import utcnow
-from fieldreport.services import deadlines, routing
+from fieldreport.services import deadlines, routing, workflow
 from fieldreport.worktime import TZ
 from tests import factories as f
 
@@ -246,8 +246,12 @@ def test_duplicate_moves_followers_to_the_parent(client, db_session, routed, as_
     r = post(client, child.code, "duplicate", as_("bmt.staff"), duplicate_of=routed.code)
     assert r.status_code == 200 and r.json["status"] == "duplicate" and r.json["parent_code"] == routed.code
     keys = set(db_session.scalars(select(Follower.follower_key).where(Follower.report_id == routed.id)))
-    assert keys == {"k1", "k2", child.citizen_token_hash}
+    assert keys == {"k1", "k2", workflow.token_follower_key(child.citizen_token_hash)}
     assert routed.followers_count == 3 and child.followers_count == 0
+    # The duplicate's reporter pressing "me too" on the parent is the supporter already counted
+    # (their key was stored as the bare token hash, so they were counted twice).
+    again = client.post(f"/api/v1/reports/{routed.code}/follow", headers={"X-Citizen-Token": child.citizen_token})
+    assert again.status_code == 200 and again.json["followers_count"] == 3
     r = post(client, routed.code, "duplicate", as_("bmt.staff"), duplicate_of=child.code)
     assert r.status_code == 422 and r.json["code"] == "self_duplicate"  # child resolves to routed
 
