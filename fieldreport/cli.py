@@ -5,16 +5,28 @@ inside an application context."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from fieldreport.errors import DomainError
 from fieldreport.extensions import storage
 from fieldreport.models.user import ROLES
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def refusals_as_click_errors() -> Iterator[None]:
+    """A use case's refusal (DomainError) ends the command with its English message, exit 1."""
+    try:
+        yield
+    except DomainError as exc:
+        raise click.ClickException(exc.message_en) from None
 
 
 def alembic_config():
@@ -107,12 +119,9 @@ def seed_demo_cmd():
 @click.password_option()
 def create_user(username, role, unit_code, full_name, password):
     """Create or update a user (a new password signs the user out everywhere)."""
-    from fieldreport.errors import DomainError
     from fieldreport.services import accounts
-    try:
+    with refusals_as_click_errors():
         accounts.save_user(username, role, unit_code, full_name, password)
-    except DomainError as exc:
-        raise click.ClickException(exc.message_en) from None
     click.echo(f"user {username} ({role})")
 
 
@@ -122,12 +131,9 @@ def create_user(username, role, unit_code, full_name, password):
 @click.option("--reactivate", is_flag=True, help="let the user sign in again (old sessions stay ended)")
 def deactivate_user(username, reactivate):
     """Deactivate a user: no sign-in, and every token and console session ends."""
-    from fieldreport.errors import DomainError
     from fieldreport.services import accounts
-    try:
+    with refusals_as_click_errors():
         accounts.set_active(accounts.by_username(username), reactivate)
-    except DomainError as exc:
-        raise click.ClickException(exc.message_en) from None
     click.echo(f"user {username} {'reactivated' if reactivate else 'deactivated'}")
 
 
@@ -139,12 +145,9 @@ def deactivate_user(username, reactivate):
               help="unit code an external tracker works for (lets it post request updates)")
 def create_api_key(name, contact, unit_code):
     """Issue an Open311 API key for client NAME (printed once; only its hash is stored)."""
-    from fieldreport.errors import DomainError
     from fieldreport.services import apikeys
-    try:
+    with refusals_as_click_errors():
         key, raw = apikeys.create(name, contact, unit_code)
-    except DomainError as exc:
-        raise click.ClickException(exc.message_en) from None
     click.echo(f"api key for {key.name}: {raw}")
 
 
@@ -153,12 +156,9 @@ def create_api_key(name, contact, unit_code):
 @click.argument("name")
 def revoke_api_key(name):
     """Revoke the Open311 API key of client NAME."""
-    from fieldreport.errors import DomainError
     from fieldreport.services import apikeys
-    try:
+    with refusals_as_click_errors():
         apikeys.revoke(apikeys.by_name(name))
-    except DomainError as exc:
-        raise click.ClickException(exc.message_en) from None
     click.echo(f"api key for {name} revoked")
 
 

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import tempfile
 import time
-from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import select, text
@@ -16,22 +15,12 @@ from fieldreport.extensions import Database, db, queues
 from fieldreport.models import Outbox, Report
 from scripts.procs import free_port, wait_port
 from tests.api.intake_helpers import submit
-from tests.api.test_recovery import HungServer
+from tests.api.test_recovery import HungServer, adapter_at
 
 
-@contextmanager
 def queues_at(app, **settings):
     """Point the Redis queues at another server for one test, then back."""
-    saved = (queues.redis, queues.breaker, queues.prefix)
-
-    class _App:
-        config = dict(app.config, **settings)
-        extensions: dict = {}
-    queues.init_app(_App)
-    try:
-        yield
-    finally:
-        queues.redis, queues.breaker, queues.prefix = saved
+    return adapter_at(queues, ("redis", "breaker", "prefix"), app, **settings)
 
 
 @pytest.fixture()

@@ -34,18 +34,25 @@ def test_a_database_failure_in_the_outbox_dispatch_does_not_turn_a_saved_report_
 
 
 @contextmanager
-def storage_at(app, **settings):
-    """Point the storage adapter at another S3 endpoint for one test, then back."""
-    saved = (storage.client, storage.public, storage.breaker)
+def adapter_at(adapter, kept: tuple[str, ...], app, **settings):
+    """Re-initialise an adapter (storage, the Redis queues) with other settings for one test,
+    then put back the attributes `kept` that init_app replaces."""
+    saved = {name: getattr(adapter, name) for name in kept}
 
     class _App:
         config = dict(app.config, **settings)
         extensions: dict = {}
-    storage.init_app(_App)
+    adapter.init_app(_App)
     try:
         yield
     finally:
-        storage.client, storage.public, storage.breaker = saved
+        for name, value in saved.items():
+            setattr(adapter, name, value)
+
+
+def storage_at(app, **settings):
+    """Point the storage adapter at another S3 endpoint for one test, then back."""
+    return adapter_at(storage, ("client", "public", "breaker"), app, **settings)
 
 
 class HungServer:

@@ -248,3 +248,55 @@ def wait_until(fn, timeout: float = 30, interval: float = 0.2):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+PHONE_AT = {"latitude": 12.667, "longitude": 108.038}  # Phường Buôn Ma Thuột (24133)
+
+
+# Browser contexts of the scenario tests: a phone (390×844, located in Buôn Ma Thuột) and a desk.
+def _context(browser, live_server, tiles: bool = False, **kw):
+    # bypass_csp: Playwright's wait_for_function polls its predicate with eval() in the page,
+    # which the pages' CSP forbids (no 'unsafe-eval'); test_security_browser checks the CSP.
+    ctx = browser.new_context(base_url=live_server.url, locale="vi-VN",
+                              timezone_id="Asia/Ho_Chi_Minh", bypass_csp=True, **kw)
+    # Nothing outside our own stack may be fetched (no CDN): the photo store is ours. The tile
+    # server is blocked too unless asked for, as on a phone that cannot reach it: maps fall back.
+    allowed = (live_server.url, "http://" + live_server.env["FIELDREPORT_S3_PUBLIC_ENDPOINT"])
+    external: list[str] = []
+    blocked_tiles: list[str] = []
+
+    def gate(route):
+        url = route.request.url
+        if url.startswith(allowed) or url.startswith("data:") or url.startswith("blob:"):
+            return route.continue_()
+        if url.startswith(live_server.tiles.url):
+            if tiles:
+                return route.continue_()
+            blocked_tiles.append(url)
+            return route.abort()
+        external.append(url)
+        return route.abort()
+    ctx.route("**/*", gate)
+    ctx.external = external
+    ctx.blocked_tiles = blocked_tiles
+    return ctx
+
+
+@pytest.fixture()
+def phone(browser, live_server):
+    ctx = _context(browser, live_server, viewport={"width": 390, "height": 844}, is_mobile=True,
+                   has_touch=True, geolocation={**PHONE_AT, "accuracy": 12}, permissions=["geolocation"])
+    page = ctx.new_page()
+    yield page
+    assert ctx.external == []
+    ctx.close()
+
+
+@pytest.fixture()
+def desk(browser, live_server):
+    ctx = _context(browser, live_server, viewport={"width": 1366, "height": 900})
+    page = ctx.new_page()
+    yield page
+    assert ctx.external == []
+    ctx.close()
+

@@ -7,16 +7,7 @@ import pytest
 
 from tests.conftest import DEMO_PASSWORD
 from tests.e2e import a11y
-from tests.e2e.test_browser import _context, sign_in
-
-
-@pytest.fixture()
-def desk(browser, live_server):
-    ctx = _context(browser, live_server, viewport={"width": 1366, "height": 900})
-    page = ctx.new_page()
-    yield page
-    assert ctx.external == []
-    ctx.close()
+from tests.e2e.test_browser import sign_in
 
 
 def _axe(page) -> None:

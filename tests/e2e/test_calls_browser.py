@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import DEMO_PASSWORD
 from tests.e2e import a11y
 from tests.e2e.conftest import wait_until
-from tests.e2e.test_browser import _context, public_report
+from tests.e2e.test_browser import public_report
 from tests.servers import RecordingServer
 
 TANLAP = (12.6573, 108.1066)  # Phường Tân Lập (24121)
@@ -59,15 +59,6 @@ def live_server_env(gateway):
 def existing(live_server):
     """An open pothole report at Tân Lập: the one a repeat call is about."""
     return json.loads(live_server.python(SEED.format(lat=TANLAP[0], lon=TANLAP[1])).strip().splitlines()[-1])["code"]
-
-
-@pytest.fixture()
-def desk(browser, live_server):
-    ctx = _context(browser, live_server, viewport={"width": 1366, "height": 900})
-    page = ctx.new_page()
-    yield page
-    assert ctx.external == []
-    ctx.close()
 
 
 def focused(page) -> str:

@@ -10,29 +10,10 @@ import pytest
 
 from tests.conftest import PHOTOS
 from tests.e2e import a11y
-from tests.e2e.conftest import wait_until
-from tests.e2e.test_browser import BMT, _context, public_report, sign_in, submit_report
+from tests.e2e.conftest import _context, wait_until
+from tests.e2e.test_browser import public_report, sign_in, submit_report
 
 HANOI = {"latitude": 21.0285, "longitude": 105.8542}
-
-
-@pytest.fixture()
-def phone(browser, live_server):
-    ctx = _context(browser, live_server, viewport={"width": 390, "height": 844}, is_mobile=True,
-                   has_touch=True, geolocation={**BMT, "accuracy": 12}, permissions=["geolocation"])
-    page = ctx.new_page()
-    yield page
-    assert ctx.external == []
-    ctx.close()
-
-
-@pytest.fixture()
-def desk(browser, live_server):
-    ctx = _context(browser, live_server, viewport={"width": 1366, "height": 900})
-    page = ctx.new_page()
-    yield page
-    assert ctx.external == []
-    ctx.close()
 
 
 def big_jpeg(tmp_path: Path, name: str, size=(4000, 3000), orientation: int | None = None) -> Path:

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conftest import DEMO_PASSWORD
-from tests.e2e.conftest import wait_until
-from tests.e2e.test_browser import BMT, CORPUS_PHOTO, _context, _jpeg, submit_report
+from tests.e2e.conftest import _context, wait_until
+from tests.e2e.test_browser import BMT, CORPUS_PHOTO, _jpeg, submit_report
 from tests.servers import Browser, RecordingServer, vapid_key_file
 
 PHONE, E164 = "0912 345 678", "+84912345678"

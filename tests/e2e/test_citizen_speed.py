@@ -50,7 +50,7 @@ def slow_phone(browser, live_server):
     ctx = browser.new_context(base_url=live_server.url, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
                               viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
                               geolocation={**BMT, "accuracy": 10}, permissions=["geolocation"],
-                              bypass_csp=True)  # wait_for_function's eval (see test_browser._context)
+                              bypass_csp=True)  # wait_for_function's eval (see conftest._context)
     # No request interception here: it would sit between Chromium's throttled network and the
     # upload. Nothing outside our stack is configured, apart from the tests' local tile server.
     page = ctx.new_page()

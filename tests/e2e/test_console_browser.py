@@ -11,7 +11,8 @@ import pytest
 
 from tests.conftest import DEMO_PASSWORD
 from tests.e2e import a11y
-from tests.e2e.test_browser import _context, public_report, sign_in
+from tests.e2e.conftest import _context
+from tests.e2e.test_browser import public_report, sign_in
 
 BMT = (12.667, 108.038)  # Phường Buôn Ma Thuột (24133)
 TANLAP = (12.6573, 108.1066)  # Phường Tân Lập (24121), a neighbour
@@ -47,15 +48,6 @@ def reports(live_server):
     live_server.make_overdue(out["late"], days=3)
     live_server.refresh_indicators()
     return out
-
-
-@pytest.fixture()
-def desk(browser, live_server):
-    ctx = _context(browser, live_server, viewport={"width": 1366, "height": 900})
-    page = ctx.new_page()
-    yield page
-    assert ctx.external == []
-    ctx.close()
 
 
 @pytest.fixture()
