@@ -12,9 +12,10 @@ run: deps
 test: deps lint
 	$(PY) scripts/stack.py test $(PYTEST_ARGS)
 
-# ruff (lint rules) and mypy, both configured in pyproject.toml.
+# ruff (layout and lint rules) and mypy, all configured in pyproject.toml.
 lint: deps
-	$(VENV)/bin/ruff check fieldreport workers scripts
+	$(VENV)/bin/ruff format --check fieldreport workers scripts tests bench config wsgi.py
+	$(VENV)/bin/ruff check fieldreport workers scripts tests bench config wsgi.py
 	$(VENV)/bin/mypy
 
 deps: system-deps $(VENV)/.installed

@@ -5,6 +5,7 @@ Needs PostgreSQL/PostGIS and Redis already listening (the URLs are arguments); s
 Also defines the floor app: the same app and storage adapter with one extra route that only
 streams an uploaded file's bytes into the bucket.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -38,19 +39,30 @@ def start_s3() -> str:
 
 def env(database_url: str, redis_url: str, s3: str, **extra: str) -> dict:
     """The environment of every process in the stack (config comes only from FIELDREPORT_*)."""
-    e = dict(os.environ, FIELDREPORT_DATABASE_URL=database_url, FIELDREPORT_REDIS_URL=redis_url,
-             FIELDREPORT_S3_ENDPOINT=s3, FIELDREPORT_S3_ACCESS_KEY=S3_KEY, FIELDREPORT_S3_SECRET_KEY=S3_SECRET,
-             FIELDREPORT_S3_BUCKET="fieldreport-bench", FIELDREPORT_SECRET_KEY="bench-secret",
-             FIELDREPORT_LOG_JSON="1", FIELDREPORT_QUEUE_PREFIX="fieldreport-bench",
-             FIELDREPORT_SUBMIT_RATE_PER_HOUR=str(10**9), FIELDREPORT_DB_POOL_SIZE="8",
-             FIELDREPORT_DEMO_MODE="1")  # demo accounts: the start-up check (deploy.py) lets them be
+    e = dict(
+        os.environ,
+        FIELDREPORT_DATABASE_URL=database_url,
+        FIELDREPORT_REDIS_URL=redis_url,
+        FIELDREPORT_S3_ENDPOINT=s3,
+        FIELDREPORT_S3_ACCESS_KEY=S3_KEY,
+        FIELDREPORT_S3_SECRET_KEY=S3_SECRET,
+        FIELDREPORT_S3_BUCKET="fieldreport-bench",
+        FIELDREPORT_SECRET_KEY="bench-secret",
+        FIELDREPORT_LOG_JSON="1",
+        FIELDREPORT_QUEUE_PREFIX="fieldreport-bench",
+        FIELDREPORT_SUBMIT_RATE_PER_HOUR=str(10**9),
+        FIELDREPORT_DB_POOL_SIZE="8",
+        FIELDREPORT_DEMO_MODE="1",
+    )  # demo accounts: the start-up check (deploy.py) lets them be
     e.update(extra)
     return e
 
 
 def ensure_bucket(environment: dict) -> None:
-    code = ("from fieldreport import create_app; from fieldreport.extensions import storage; "
-            "app = create_app(); ctx = app.app_context(); ctx.push(); storage.ensure_bucket()")
+    code = (
+        "from fieldreport import create_app; from fieldreport.extensions import storage; "
+        "app = create_app(); ctx = app.app_context(); ctx.push(); storage.ensure_bucket()"
+    )
     subprocess.run([sys.executable, "-c", code], env=environment, cwd=ROOT, check=True)
 
 
@@ -58,10 +70,27 @@ def gunicorn(target: str, environment: dict, workers: int, threads: int) -> str:
     """Start gunicorn on a free port; access log off so logging is not what we measure."""
     port = free_port()
     _children.spawn(
-        [str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--threads", str(threads), "--access-logfile", "/dev/null",
-         "--error-logfile", "-", "--log-level", "warning", target],
-        env=environment, cwd=ROOT)
+        [
+            str(BIN / "gunicorn"),
+            "-c",
+            "config/gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--access-logfile",
+            "/dev/null",
+            "--error-logfile",
+            "-",
+            "--log-level",
+            "warning",
+            target,
+        ],
+        env=environment,
+        cwd=ROOT,
+    )
     wait_port(port, "gunicorn")
     return f"http://127.0.0.1:{port}"
 
@@ -72,6 +101,7 @@ def floor_app():
 
     from fieldreport import create_app
     from fieldreport.extensions import storage
+
     app = create_app()
 
     @app.post("/bench/floor")
@@ -85,4 +115,4 @@ def floor_app():
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]

@@ -14,6 +14,7 @@ Sections (--only): reads (public reads, the public map and scorecard, Open311 ne
 staff (the staff queue and the supervisor dashboard), routing, intake (at the size of the
 database and, --intake-empty, on an empty one).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, UTC
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -39,9 +40,17 @@ from bench.generate import dsn, generate, prepare  # noqa: E402
 
 SECTIONS = ("reads", "staff", "routing", "intake")
 # Public reads held to 3x /healthz (issue 20); the public map and scorecard to 300 ms (issue 14).
-READS_AT_3X = ("list by status", "list by category", "list 30-day window", "bbox 1 km",
-               "bbox 20 km (10 km radius)", "nearby 250 m", "report by code", "open311 page of 100",
-               "open311 page of 1,000")
+READS_AT_3X = (
+    "list by status",
+    "list by category",
+    "list 30-day window",
+    "bbox 1 km",
+    "bbox 20 km (10 km radius)",
+    "nearby 250 m",
+    "report by code",
+    "open311 page of 100",
+    "open311 page of 1,000",
+)
 UNDER_300 = ("public map: open, province", "public map: open, 30 days, z12", "public scorecard (this month)")
 
 
@@ -73,6 +82,7 @@ def _abs_goal(figure, value, floor_name, floor, unit, limit_ms) -> Row:
 
 # -- the data ---------------------------------------------------------------------------------
 
+
 def ensure_data(database_url: str, n: int) -> int:
     """Generate up to n reports (once), then the indicator facts and rollups they need."""
     prepare(database_url)
@@ -92,6 +102,7 @@ def ensure_data(database_url: str, n: int) -> int:
     if dirty > 1000 or not cur.fetchone()[0]:
         print(f"indicator facts and rollups from the events ({dirty:,} reports queued) …", flush=True)
         from bench.generate_history import build_facts_bulk
+
         build_facts_bulk(database_url, progress=lambda m: print(m, flush=True))
         cur.execute("VACUUM (ANALYZE) reports, events, photos, followers, indicator_facts, indicator_rollups")
         cur.execute("CHECKPOINT")
@@ -100,6 +111,7 @@ def ensure_data(database_url: str, n: int) -> int:
 
 
 # -- sections ---------------------------------------------------------------------------------
+
 
 def http_p50(url: str, calls, n: int, headers=None, budget: float = 30.0) -> float:
     """p50 in ms of n sequential GETs (after 5 to warm), one keep-alive connection; stops
@@ -137,6 +149,7 @@ def sql_p50(cur, sqls: list[str], n: int, budget: float = 20.0) -> float:
 
 def reads(url: str, app, cur, n: int) -> list[Row]:
     from bench import queries
+
     rng = random.Random(5)
     healthz = http_p50(url, [("/healthz", {})], n)
     rows = []
@@ -154,8 +167,17 @@ def reads(url: str, app, cur, n: int) -> list[Row]:
                 bare = [queries._open311_sql(app, params, bare=True) for _, params in calls]
             rows.append(_ratio_goal(name, value, "bare ST_DWithin ids", sql_p50(cur, bare, n), "ms", most=1.5))
     # the floor itself, again at the end, so a change of load shows
-    rows.append(Row("GET /healthz (floor, again)", http_p50(url, [("/healthz", {})], n), "GET /healthz",
-                    healthz, "ms", "-", True))
+    rows.append(
+        Row(
+            "GET /healthz (floor, again)",
+            http_p50(url, [("/healthz", {})], n),
+            "GET /healthz",
+            healthz,
+            "ms",
+            "-",
+            True,
+        )
+    )
     return rows
 
 
@@ -166,6 +188,7 @@ def _token(app, username: str, kind: str = "api") -> str:
     from fieldreport import auth
     from fieldreport.extensions import db
     from fieldreport.models import User
+
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == username))
         token, _ = auth.issue_token(user, timedelta(hours=2), kind)
@@ -176,6 +199,7 @@ def _token(app, username: str, kind: str = "api") -> str:
 def _console_cookie(app, session_id: str) -> str:
     """The signed session cookie the console sets at sign-in (web.session.sign_in)."""
     from fieldreport.web import session as web_session
+
     serializer = app.session_interface.get_signing_serializer(app)
     value = serializer.dumps({web_session.SESSION_ID: session_id, web_session.CSRF: "bench"})
     return f"{app.config.get('SESSION_COOKIE_NAME', 'session')}={value}"
@@ -194,8 +218,9 @@ FROM reports r WHERE r.created_at >= %(f)s AND r.created_at < %(t)s GROUP BY r.u
 def staff(url: str, app, cur, n: int) -> list[Row]:
     healthz = http_p50(url, [("/healthz", {})], n)
     staff_token = _token(app, "bmt.staff")
-    queue = http_p50(url, [("/api/v1/staff/reports", {"page_size": 25})], n,
-                     headers={"Authorization": f"Bearer {staff_token}"})
+    queue = http_p50(
+        url, [("/api/v1/staff/reports", {"page_size": 25})], n, headers={"Authorization": f"Bearer {staff_token}"}
+    )
     rows = [_abs_goal("staff queue (25 of a ward's open reports)", queue, "GET /healthz", healthz, "ms", 30)]
     cookie = {"Cookie": _console_cookie(app, _token(app, "supervisor", "console"))}
     today = datetime.now(UTC).date()
@@ -204,11 +229,9 @@ def staff(url: str, app, cur, n: int) -> list[Row]:
         # cache (INDICATOR_CACHE_SECONDS as configured), the current one is computed each time.
         value = http_p50(url, [("/console/dashboard/", {"period": kind})], max(5, n // 10), headers=cookie)
         now = datetime.now(UTC)
-        sql = cur.mogrify(RAW_MONTH, {"f": datetime.combine(start, datetime.min.time(), UTC),
-                                      "t": now}).decode()
+        sql = cur.mogrify(RAW_MONTH, {"f": datetime.combine(start, datetime.min.time(), UTC), "t": now}).decode()
         floor = sql_p50(cur, [sql], max(5, n // 10))
-        rows.append(_abs_goal(f"dashboard page, {kind} (province)", value,
-                              "raw SQL per unit", floor, "ms", limit))
+        rows.append(_abs_goal(f"dashboard page, {kind} (province)", value, "raw SQL per unit", floor, "ms", limit))
     return rows
 
 
@@ -219,14 +242,23 @@ def routing(app, jobs: int) -> list[Row]:
 
     from bench import routing as rb
     from fieldreport.extensions import queues
+
     rows = []
     with app.app_context():
         prefix = f"bench-routing-{uuid.uuid4().hex[:6]}"
         queues.prefix = prefix
         points = rb.sample_points(1000)
         lk = rb.bench_lookup(points)
-        rows.append(_ratio_goal("routing.decide (median)", lk["decide_us"] / 1000, "PostGIS point lookup",
-                                lk["pg_us"] / 1000, "ms", most=3))
+        rows.append(
+            _ratio_goal(
+                "routing.decide (median)",
+                lk["decide_us"] / 1000,
+                "PostGIS point lookup",
+                lk["pg_us"] / 1000,
+                "ms",
+                most=3,
+            )
+        )
         try:
             for config in rb.CONFIGS:
                 ids = rb.make_reports(rb.sample_points(jobs, seed=3))
@@ -236,8 +268,14 @@ def routing(app, jobs: int) -> list[Row]:
                 finally:
                     rb.purge(ids)
                 production = config == rb.PRODUCTION
-                row = _ratio_goal(f"reports routed ({config}{', production' if production else ''})", routed,
-                                  "RQ no-op, same config", floor, "/s", least=0.8)
+                row = _ratio_goal(
+                    f"reports routed ({config}{', production' if production else ''})",
+                    routed,
+                    "RQ no-op, same config",
+                    floor,
+                    "/s",
+                    least=0.8,
+                )
                 if not production:
                     row.goal, row.met = "(compared)", True
                 rows.append(row)
@@ -249,13 +287,23 @@ def routing(app, jobs: int) -> list[Row]:
 
 def intake(app_url: str, floor_url: str, requests: int, label: str) -> list[Row]:
     from bench import intake as ib
+
     args = SimpleNamespace(requests=requests, rounds=4, concurrency=4)
     got, floor = ib.measure(app_url, floor_url, args, ib.photo_bytes(), label.split()[0])
-    return [_ratio_goal(f"intake reports/s ({label}, 2.1 MB photo, conc. 4)", got["rate"],
-                        "streaming floor", floor["rate"], "/s", least=0.6)]
+    return [
+        _ratio_goal(
+            f"intake reports/s ({label}, 2.1 MB photo, conc. 4)",
+            got["rate"],
+            "streaming floor",
+            floor["rate"],
+            "/s",
+            least=0.6,
+        )
+    ]
 
 
 # -- the table --------------------------------------------------------------------------------
+
 
 def machine() -> str:
     model = "?"
@@ -270,15 +318,23 @@ def machine() -> str:
 
 
 def table(rows: list[tuple[Row, float]], reports: int) -> str:
-    out = [f"make bench at {reports:,} reports, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}",
-           "", "| figure | value | floor | ratio | goal | met | load |", "|---|---:|---|---:|---|---|---:|"]
+    out = [
+        f"make bench at {reports:,} reports, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}",
+        "",
+        "| figure | value | floor | ratio | goal | met | load |",
+        "|---|---:|---|---:|---|---|---:|",
+    ]
     for r, load in rows:
         fmt = (lambda v: f"{v:.1f} ms") if r.unit == "ms" else (lambda v: f"{v:.1f}/s")
-        out.append(f"| {r.figure} | {fmt(r.value)} | {r.floor_name} {fmt(r.floor)} | {r.ratio:.2f}× | {r.goal} | "
-                   f"{'—' if r.goal.startswith('(') else 'met' if r.met else 'NOT MET'} | {load:.1f} |")
+        out.append(
+            f"| {r.figure} | {fmt(r.value)} | {r.floor_name} {fmt(r.floor)} | {r.ratio:.2f}× | {r.goal} | "
+            f"{'—' if r.goal.startswith('(') else 'met' if r.met else 'NOT MET'} | {load:.1f} |"
+        )
     out.append("")
-    out.append("load = the 1-minute load average when the figure was taken; ratios compare figure and floor "
-               "measured in the same run.")
+    out.append(
+        "load = the 1-minute load average when the figure was taken; ratios compare figure and floor "
+        "measured in the same run."
+    )
     return "\n".join(out)
 
 
@@ -301,10 +357,12 @@ def main() -> None:
     _stack.ensure_bucket(env)
     os.environ.update(env)
     from fieldreport import create_app
+
     app = create_app()
     url = _stack.gunicorn("wsgi:app", env, 2, 4)
     # The floors' SQL runs with the settings the app's sessions have (no JIT: extensions.py).
     from fieldreport.extensions import SESSION_OPTIONS
+
     conn = psycopg2.connect(dsn(a.database_url), options=SESSION_OPTIONS)
     conn.autocommit = True
     cur = conn.cursor()
@@ -314,8 +372,11 @@ def main() -> None:
         load = os.getloadavg()[0]
         for r in new:
             rows.append((r, load))
-            print(f"  {r.figure}: {r.value:.1f} {r.unit} / {r.floor_name} {r.floor:.2f} = {r.ratio:.2f}x "
-                  f"(goal {r.goal}: {'met' if r.met else 'NOT MET'}; load {load:.1f})", flush=True)
+            print(
+                f"  {r.figure}: {r.value:.1f} {r.unit} / {r.floor_name} {r.floor:.2f} = {r.ratio:.2f}x "
+                f"(goal {r.goal}: {'met' if r.met else 'NOT MET'}; load {load:.1f})",
+                flush=True,
+            )
 
     if "reads" in only:
         print("public reads …", flush=True)
@@ -334,9 +395,9 @@ def main() -> None:
             empty = a.database_url + "_empty"
             prepare(empty, fresh=True)
             env_empty = _stack.env(empty, a.redis_url, env["FIELDREPORT_S3_ENDPOINT"])
-            add(intake(_stack.gunicorn("wsgi:app", env_empty, 2, 4), floor_url, a.intake_requests,
-                       "empty database"))
+            add(intake(_stack.gunicorn("wsgi:app", env_empty, 2, 4), floor_url, a.intake_requests, "empty database"))
         from redis import Redis
+
         r = Redis.from_url(a.redis_url)  # the jobs intake queued (no worker ran them)
         for key in r.scan_iter(f"{env['FIELDREPORT_QUEUE_PREFIX']}*"):
             r.delete(key)

@@ -15,6 +15,7 @@ What is generated, per report (deterministic for a seed):
   dues counted with the announced days of calendar_days; reports whose next step lies in
   the future stay open.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,7 @@ import random
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,33 +40,105 @@ import psycopg2  # noqa: E402
 import shapely  # noqa: E402
 from shapely import wkb  # noqa: E402
 
+from bench.lifecycle import life as _life  # noqa: E402
 from fieldreport.services.intake import CODE_ALPHABET, CODE_LENGTH  # noqa: E402
 from fieldreport.worktime import Calendar, parse_office_hours  # noqa: E402
 
-from bench.lifecycle import life as _life  # noqa: E402
-
-CATEGORY_WEIGHTS = {"rubbish": 18, "road_damage": 15, "street_light": 14, "pavement_encroachment": 10,
-                    "illegal_dumping": 8, "flooding": 8, "noise": 6, "power_outage": 5, "fallen_tree": 4,
-                    "illegal_construction": 4, "traffic_signal": 3, "pollution": 3, "other": 2}
-DESCRIPTIONS = ["Cần xử lý sớm, ảnh hưởng người đi đường.", "Tình trạng kéo dài nhiều ngày.",
-                "Người dân khu phố phản ánh nhiều lần.", "Gây mất an toàn vào ban đêm.",
-                "Đề nghị cơ quan chức năng kiểm tra."]
+CATEGORY_WEIGHTS = {
+    "rubbish": 18,
+    "road_damage": 15,
+    "street_light": 14,
+    "pavement_encroachment": 10,
+    "illegal_dumping": 8,
+    "flooding": 8,
+    "noise": 6,
+    "power_outage": 5,
+    "fallen_tree": 4,
+    "illegal_construction": 4,
+    "traffic_signal": 3,
+    "pollution": 3,
+    "other": 2,
+}
+DESCRIPTIONS = [
+    "Cần xử lý sớm, ảnh hưởng người đi đường.",
+    "Tình trạng kéo dài nhiều ngày.",
+    "Người dân khu phố phản ánh nhiều lần.",
+    "Gây mất an toàn vào ban đêm.",
+    "Đề nghị cơ quan chức năng kiểm tra.",
+]
 # Where reports come from (group_by=channel): one draw per report whatever the list, so the
 # rest of the generated data does not change with it.
 CHANNELS = ["app", "web", "hotline", "counter", "zalo", "open311:demo-open311-client"]
 CHANNEL_WEIGHTS = [55, 10, 15, 5, 5, 10]
 NAMES = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", "Phạm Thị Dung", "Hoàng Văn Em", "Y Bhăm Niê"]
-REPORT_COLUMNS = ("id", "code", "citizen_token_hash", "category_id", "status", "description", "address_hint",
-                  "attributes", "location", "accuracy_m", "location_source", "area_id", "unit_id",
-                  "reporter_name", "reporter_phone", "channel", "created_at", "updated_at", "assigned_at",
-                  "accepted_at", "first_response_at", "resolved_at", "closed_at", "due_at",
-                  "indicator_due_at", "citizen_due_at", "paused_at", "public_answer", "reject_reason",
-                  "parent_id", "followers_count", "reopen_count", "transfer_count", "manually_triaged",
-                  "rating", "rating_comment", "rated_at", "routing")
-EVENT_COLUMNS = ("report_id", "at", "type", "actor", "from_status", "to_status", "from_unit_id",
-                 "to_unit_id", "reason", "note", "public", "data")
-PHOTO_COLUMNS = ("id", "report_id", "kind", "sha256", "key", "mime", "size_bytes", "width", "height",
-                 "display_key", "thumb_key", "created_at")
+REPORT_COLUMNS = (
+    "id",
+    "code",
+    "citizen_token_hash",
+    "category_id",
+    "status",
+    "description",
+    "address_hint",
+    "attributes",
+    "location",
+    "accuracy_m",
+    "location_source",
+    "area_id",
+    "unit_id",
+    "reporter_name",
+    "reporter_phone",
+    "channel",
+    "created_at",
+    "updated_at",
+    "assigned_at",
+    "accepted_at",
+    "first_response_at",
+    "resolved_at",
+    "closed_at",
+    "due_at",
+    "indicator_due_at",
+    "citizen_due_at",
+    "paused_at",
+    "public_answer",
+    "reject_reason",
+    "parent_id",
+    "followers_count",
+    "reopen_count",
+    "transfer_count",
+    "manually_triaged",
+    "rating",
+    "rating_comment",
+    "rated_at",
+    "routing",
+)
+EVENT_COLUMNS = (
+    "report_id",
+    "at",
+    "type",
+    "actor",
+    "from_status",
+    "to_status",
+    "from_unit_id",
+    "to_unit_id",
+    "reason",
+    "note",
+    "public",
+    "data",
+)
+PHOTO_COLUMNS = (
+    "id",
+    "report_id",
+    "kind",
+    "sha256",
+    "key",
+    "mime",
+    "size_bytes",
+    "width",
+    "height",
+    "display_key",
+    "thumb_key",
+    "created_at",
+)
 FOLLOWER_COLUMNS = ("report_id", "follower_key", "created_at")
 
 
@@ -92,17 +165,20 @@ class World:
         cur.execute("SELECT code, id FROM units")
         self.units = dict(cur.fetchall())
         where = "code = ANY(%s)" if communes else "province_code = %s"
-        cur.execute(f"SELECT id, code, kind, coalesce(population, 0), ST_AsBinary(geom), ST_X(label), ST_Y(label) "
-                    f"FROM areas WHERE level = 'commune' AND {where} ORDER BY code",
-                    (communes or province,))
+        cur.execute(
+            f"SELECT id, code, kind, coalesce(population, 0), ST_AsBinary(geom), ST_X(label), ST_Y(label) "
+            f"FROM areas WHERE level = 'commune' AND {where} ORDER BY code",
+            (communes or province,),
+        )
         self.communes = []
         for aid, code, kind, population, geom, lx, ly in cur.fetchall():
             shape = wkb.loads(bytes(geom))
             shapely.prepare(shape)
             urban = 3.0 if (kind or "").startswith("Phường") else 1.0
             minx, miny, maxx, maxy = shape.bounds
-            self.communes.append(Commune(aid, code, max(population, 1000) * urban, shape, (lx, ly),
-                                         max(maxx - minx, maxy - miny) / 6))
+            self.communes.append(
+                Commune(aid, code, max(population, 1000) * urban, shape, (lx, ly), max(maxx - minx, maxy - miny) / 6)
+            )
         if not self.communes:
             raise SystemExit("no communes: migrate and seed the database first (--prepare)")
         self.owner = self._owners(cur)
@@ -121,7 +197,8 @@ class World:
                     "WHERE rr.active AND (rr.category_id = %s OR rr.category_id IS NULL) "
                     "AND ST_Intersects(coalesce(rr.scope, a.geom), ST_SetSRID(ST_MakePoint(%s, %s), 4326)) "
                     "ORDER BY rr.priority DESC, rr.scope_area_m2 ASC NULLS LAST, rr.id LIMIT 1",
-                    (cid, *c.label))
+                    (cid, *c.label),
+                )
                 row = cur.fetchone()
                 owners[(c.id, cid)] = row[0] if row else self.units.get("IOC-66")
         return owners
@@ -153,14 +230,19 @@ class Writer:
 
     @staticmethod
     def copy(cur, buffers: dict[str, str]) -> None:
-        columns = {"reports": REPORT_COLUMNS, "events": EVENT_COLUMNS, "photos": PHOTO_COLUMNS,
-                   "followers": FOLLOWER_COLUMNS}
+        columns = {
+            "reports": REPORT_COLUMNS,
+            "events": EVENT_COLUMNS,
+            "photos": PHOTO_COLUMNS,
+            "followers": FOLLOWER_COLUMNS,
+        }
         # The rows are consistent by construction: skip per-row foreign-key checks (and triggers,
         # whose one effect, marking indicators dirty, generate() redoes in one statement).
         cur.execute("SET LOCAL session_replication_role = replica")
         for table in ("reports", "events", "photos", "followers"):
-            cur.copy_expert(f"COPY {table} ({', '.join(columns[table])}) FROM STDIN WITH (FORMAT csv)",
-                            io.StringIO(buffers[table]))
+            cur.copy_expert(
+                f"COPY {table} ({', '.join(columns[table])}) FROM STDIN WITH (FORMAT csv)", io.StringIO(buffers[table])
+            )
 
 
 _CODE_MULT = 0x2F0B_3A5C_9D17  # odd: id → id * m mod 2**50 is a bijection, so codes never collide
@@ -180,8 +262,7 @@ def _reserve(cur, table: str, n: int) -> int:
     """Reserve n ids of a table's sequence; returns the first."""
     cur.execute(f"SELECT pg_get_serial_sequence('{table}', 'id')")
     seq = cur.fetchone()[0]
-    cur.execute(f"SELECT greatest((SELECT coalesce(max(id), 0) FROM {table}), "
-                f"(SELECT last_value FROM {seq}))")
+    cur.execute(f"SELECT greatest((SELECT coalesce(max(id), 0) FROM {table}), (SELECT last_value FROM {seq}))")
     first = cur.fetchone()[0] + 1
     cur.execute("SELECT setval(%s, %s)", (seq, first + n))
     return first
@@ -190,21 +271,31 @@ def _reserve(cur, table: str, n: int) -> int:
 _JOB: dict = {}  # what the forked batch workers inherit
 
 
-def generate(n_reports: int, communes: list[str] | None = None, seed: int = 0, *, database_url: str,
-             days: int = 365, now: datetime | None = None, batch: int = 20_000,
-             workers: int | None = None, progress=print) -> dict:
+def generate(
+    n_reports: int,
+    communes: list[str] | None = None,
+    seed: int = 0,
+    *,
+    database_url: str,
+    days: int = 365,
+    now: datetime | None = None,
+    batch: int = 20_000,
+    workers: int | None = None,
+    progress=print,
+) -> dict:
     """Add n_reports generated reports (plus events, photos, followers) to the database.
 
     Batches are built in forked worker processes (deterministic per seed and batch) while the
     parent COPYs the previous one.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     rng, nrng = random.Random(seed), np.random.default_rng(seed)
     conn = psycopg2.connect(dsn(database_url))
     cur = conn.cursor()
     world = World(cur, communes)
-    per_commune = nrng.multinomial(n_reports, np.array([c.weight for c in world.communes]) /
-                                   sum(c.weight for c in world.communes))
+    per_commune = nrng.multinomial(
+        n_reports, np.array([c.weight for c in world.communes]) / sum(c.weight for c in world.communes)
+    )
     places = []
     for commune, k in zip(world.communes, per_commune):
         places += [(commune, p) for p in _points(commune, int(k), nrng)]
@@ -212,14 +303,24 @@ def generate(n_reports: int, communes: list[str] | None = None, seed: int = 0, *
     cat_codes = [c for c in CATEGORY_WEIGHTS if c in world.categories]
     cur.execute("SELECT day, kind FROM calendar_days")  # the announced swap and make-up days
     announced = cur.fetchall()
-    _JOB.update(world=world, places=places, now=now, days=days, seed=seed, batch=batch,
-                cal=Calendar(office_hours=parse_office_hours("07:30-11:30,13:30-17:00"),
-                             extra_days_off={d for d, k in announced if k == "off"},
-                             makeup_days={d for d, k in announced if k == "work"}),
-                cat_codes=cat_codes, cat_weights=[CATEGORY_WEIGHTS[c] for c in cat_codes],
-                ontime={uid: rng.uniform(0.55, 0.95) for uid in set(world.owner.values()) | {world.dispatcher}},
-                first_id=_reserve(cur, "reports", n_reports),
-                first_photo=_reserve(cur, "photos", 2 * n_reports + 10))  # at most 2 photos each
+    _JOB.update(
+        world=world,
+        places=places,
+        now=now,
+        days=days,
+        seed=seed,
+        batch=batch,
+        cal=Calendar(
+            office_hours=parse_office_hours("07:30-11:30,13:30-17:00"),
+            extra_days_off={d for d, k in announced if k == "off"},
+            makeup_days={d for d, k in announced if k == "work"},
+        ),
+        cat_codes=cat_codes,
+        cat_weights=[CATEGORY_WEIGHTS[c] for c in cat_codes],
+        ontime={uid: rng.uniform(0.55, 0.95) for uid in set(world.owner.values()) | {world.dispatcher}},
+        first_id=_reserve(cur, "reports", n_reports),
+        first_photo=_reserve(cur, "photos", 2 * n_reports + 10),
+    )  # at most 2 photos each
     conn.commit()
     t0, made = time.time(), 0
     counts = {"reports": 0, "events": 0, "photos": 0, "followers": 0}
@@ -236,8 +337,11 @@ def generate(n_reports: int, communes: list[str] | None = None, seed: int = 0, *
     first, last = _JOB["first_id"], _JOB["first_id"] + n_reports - 1
     cur.execute("SELECT to_regclass('indicator_dirty')")
     if cur.fetchone()[0]:  # what the events trigger (skipped during the COPY) would have done
-        cur.execute("INSERT INTO indicator_dirty (report_id) SELECT id FROM reports WHERE id BETWEEN %s AND %s "
-                    "ON CONFLICT DO NOTHING", (first, last))
+        cur.execute(
+            "INSERT INTO indicator_dirty (report_id) SELECT id FROM reports WHERE id BETWEEN %s AND %s "
+            "ON CONFLICT DO NOTHING",
+            (first, last),
+        )
     for table in ("reports", "events", "photos", "followers"):
         cur.execute(f"ANALYZE {table}")
     conn.close()
@@ -260,8 +364,19 @@ def _batch(job: tuple[int, int]) -> tuple[dict, dict]:
         cat = rng.choices(j["cat_codes"], j["cat_weights"])[0]
         life = _life(rng, j["cal"], j["world"], j["ontime"], commune, cat, j["now"], j["days"], rid, j["first_id"])
         followers = int(rng.expovariate(1.2)) + 1 if rng.random() < 0.25 else 0
-        _write_report(w, rng, rid, code_for(rid, j["seed"]), j["world"].categories[cat][0], commune, lon, lat,
-                      life, followers, counts)
+        _write_report(
+            w,
+            rng,
+            rid,
+            code_for(rid, j["seed"]),
+            j["world"].categories[cat][0],
+            commune,
+            lon,
+            lat,
+            life,
+            followers,
+            counts,
+        )
         photo_id = _write_extras(w, rng, rid, life, photo_id, followers, counts)
     return {name: buf.getvalue() for name, buf in w.buffers.items()}, counts
 
@@ -270,31 +385,78 @@ def _write_report(w, rng, rid, code, cid, commune, lon, lat, st, followers, coun
     ev = st["events"]
     named = rng.random() < 0.7
     first_response = st.get("accepted_at")
-    w.row("reports", (
-        rid, code, hashlib.sha256(f"{code}-token".encode()).hexdigest(), cid, st["status"],
-        rng.choice(DESCRIPTIONS), None, "{}", f"SRID=4326;POINT({lon:.7f} {lat:.7f})",
-        round(rng.uniform(3, 30), 1), "device", commune.id, st["unit"],
-        rng.choice(NAMES) if named else None, f"09{rng.randrange(10**8):08d}" if named else None,
-        rng.choices(CHANNELS, CHANNEL_WEIGHTS)[0],
-        _iso(st["created"]), _iso(ev[-1][1]), _iso(st.get("assigned_at")), _iso(st.get("accepted_at")),
-        _iso(first_response), _iso(st.get("resolved_at")), _iso(st.get("closed_at")), _iso(st.get("due")),
-        _iso(st.get("due")), _iso(st.get("citizen_due")), _iso(st.get("paused_at")),
-        st.get("answer") if st.get("resolved_at") else None, st.get("reject"), st.get("parent"),
-        followers, st["reopens"], st["transfers"], "f", st["rating"], None,
-        _iso(st["closed_at"]) if st["rating"] else None,
-        json.dumps({"generated": True}) if st["unit"] else None))
+    w.row(
+        "reports",
+        (
+            rid,
+            code,
+            hashlib.sha256(f"{code}-token".encode()).hexdigest(),
+            cid,
+            st["status"],
+            rng.choice(DESCRIPTIONS),
+            None,
+            "{}",
+            f"SRID=4326;POINT({lon:.7f} {lat:.7f})",
+            round(rng.uniform(3, 30), 1),
+            "device",
+            commune.id,
+            st["unit"],
+            rng.choice(NAMES) if named else None,
+            f"09{rng.randrange(10**8):08d}" if named else None,
+            rng.choices(CHANNELS, CHANNEL_WEIGHTS)[0],
+            _iso(st["created"]),
+            _iso(ev[-1][1]),
+            _iso(st.get("assigned_at")),
+            _iso(st.get("accepted_at")),
+            _iso(first_response),
+            _iso(st.get("resolved_at")),
+            _iso(st.get("closed_at")),
+            _iso(st.get("due")),
+            _iso(st.get("due")),
+            _iso(st.get("citizen_due")),
+            _iso(st.get("paused_at")),
+            st.get("answer") if st.get("resolved_at") else None,
+            st.get("reject"),
+            st.get("parent"),
+            followers,
+            st["reopens"],
+            st["transfers"],
+            "f",
+            st["rating"],
+            None,
+            _iso(st["closed_at"]) if st["rating"] else None,
+            json.dumps({"generated": True}) if st["unit"] else None,
+        ),
+    )
     counts["reports"] += 1
     for kind, at, actor, frm, to, fu, tu, reason, note, data in ev:
-        w.row("events", (rid, _iso(at), kind, actor, frm, to, fu, tu, reason, note, "t",
-                         json.dumps(data) if data else "{}"))
+        w.row(
+            "events",
+            (rid, _iso(at), kind, actor, frm, to, fu, tu, reason, note, "t", json.dumps(data) if data else "{}"),
+        )
     counts["events"] += len(ev)
 
 
 def _write_extras(w, rng, rid, st, photo_id, followers, counts) -> int:
     for _ in range(rng.choices([0, 1, 2], [35, 50, 15])[0]):
         sha = hashlib.sha256(f"{rid}-{photo_id}".encode()).hexdigest()
-        w.row("photos", (photo_id, rid, "before", sha, f"orig/{sha}", "image/jpeg", rng.randrange(800_000, 3_000_000),
-                         4032, 3024, f"pub/{photo_id}/display.jpg", f"pub/{photo_id}/thumb.jpg", _iso(st["created"])))
+        w.row(
+            "photos",
+            (
+                photo_id,
+                rid,
+                "before",
+                sha,
+                f"orig/{sha}",
+                "image/jpeg",
+                rng.randrange(800_000, 3_000_000),
+                4032,
+                3024,
+                f"pub/{photo_id}/display.jpg",
+                f"pub/{photo_id}/thumb.jpg",
+                _iso(st["created"]),
+            ),
+        )
         photo_id += 1
         counts["photos"] += 1
     for k in range(followers):
@@ -321,6 +483,7 @@ def prepare(database_url: str, fresh: bool = False) -> None:
     from fieldreport import create_app
     from fieldreport.cli import alembic_config
     from fieldreport.services.demo import seed_demo
+
     cfg = TestConfig()
     cfg.DATABASE_URL, cfg.S3_SECRET_KEY = database_url, cfg.S3_SECRET_KEY or "unused"
     app = create_app(cfg)
@@ -340,8 +503,9 @@ def main() -> None:
     a = p.parse_args()
     if a.prepare:
         prepare(a.database_url)
-    counts = generate(a.reports, a.communes.split(",") if a.communes else None, a.seed,
-                      database_url=a.database_url, days=a.days)
+    counts = generate(
+        a.reports, a.communes.split(",") if a.communes else None, a.seed, database_url=a.database_url, days=a.days
+    )
     print(json.dumps(counts))
 
 

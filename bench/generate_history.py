@@ -14,6 +14,7 @@ Each batch commits, so a load that stops part-way keeps what it wrote: run again
 --prepare for the missing --reports with another --seed and --skip-facts, then --facts-only
 (the 10M run of the README was made that way after a stop at 6.52M).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,7 @@ import json
 import multiprocessing
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -35,10 +36,10 @@ from fieldreport.services.indicators.facts import EventRow, build_facts, copy_fa
 from fieldreport.worktime import Calendar  # noqa: E402
 
 
-
 def _app(url: str):
     from config.settings import TestConfig
     from fieldreport import create_app
+
     cfg = TestConfig()
     cfg.DATABASE_URL, cfg.S3_SECRET_KEY = url, cfg.S3_SECRET_KEY or "unused"
     return create_app(cfg)
@@ -53,6 +54,7 @@ def prepare_national(url: str) -> None:
     app.config["PROVINCES"] = "all"
     with app.app_context():
         from fieldreport.services import provinces
+
         provinces.load(None)
     conn = psycopg2.connect(gen.dsn(url))
     conn.autocommit = True
@@ -66,7 +68,8 @@ def _owners_fast(world, cur) -> dict[tuple[int, int], int]:
     The same precedence: the matching rules of the commune, its province or a drawn scope
     containing the commune's label point; highest priority, then smallest scope, then id.
     """
-    cur.execute("""
+    cur.execute(
+        """
         SELECT c.id, k.id, CASE WHEN k.is_other THEN NULL ELSE (
           SELECT rr.unit_id FROM routing_rules rr LEFT JOIN areas a ON a.id = rr.area_id
           WHERE rr.active AND (rr.category_id = k.id OR rr.category_id IS NULL)
@@ -74,7 +77,9 @@ def _owners_fast(world, cur) -> dict[tuple[int, int], int]:
                  OR (rr.scope IS NOT NULL AND ST_Intersects(rr.scope, c.label)))
           ORDER BY rr.priority DESC, rr.scope_area_m2 ASC NULLS LAST, rr.id LIMIT 1) END
         FROM areas c CROSS JOIN categories k WHERE c.level = 'commune' AND k.active
-          AND c.id = ANY(%s)""", ([c.id for c in world.communes],))
+          AND c.id = ANY(%s)""",
+        ([c.id for c in world.communes],),
+    )
     dispatcher = world.units.get("IOC-66")
     return {(c, k): u or dispatcher for c, k, u in cur.fetchall()}
 
@@ -88,14 +93,16 @@ def _init_worker(url: str) -> None:
     conn = psycopg2.connect(gen.dsn(url))
     cur = conn.cursor()
     cur.execute("SELECT id, deadline_amount, deadline_unit, urgency FROM categories")
-    _W["cats"] = {i: SimpleNamespace(id=i, deadline_amount=a, deadline_unit=u, urgency=g)
-                  for i, a, u, g in cur.fetchall()}
+    _W["cats"] = {
+        i: SimpleNamespace(id=i, deadline_amount=a, deadline_unit=u, urgency=g) for i, a, u, g in cur.fetchall()
+    }
     cur.execute("SELECT id FROM units WHERE kind = 'dispatcher'")
     _W["dispatchers"] = {r[0] for r in cur.fetchall()}
     cur.execute("SELECT day, kind FROM calendar_days")
     days = cur.fetchall()
-    _W["cal"] = Calendar(extra_days_off={d for d, k in days if k == "off"},
-                         makeup_days={d for d, k in days if k == "work"})
+    _W["cal"] = Calendar(
+        extra_days_off={d for d, k in days if k == "off"}, makeup_days={d for d, k in days if k == "work"}
+    )
     _W["conn"] = conn
 
 
@@ -106,17 +113,27 @@ def _facts_range(bounds: tuple[int, int]) -> int:
     cur.execute("SELECT id, category_id, area_id, channel FROM reports WHERE id >= %s AND id < %s", (lo, hi))
     reports = cur.fetchall()
     events: dict[int, list[EventRow]] = {}
-    cur.execute("""
+    cur.execute(
+        """
         SELECT report_id, id, at, type, actor, actor_user_id, to_status, from_unit_id, to_unit_id,
                data->>'limit', data->>'rating', data->>'urgency'
-        FROM events WHERE report_id >= %s AND report_id < %s ORDER BY report_id, at, id""", (lo, hi))
+        FROM events WHERE report_id >= %s AND report_id < %s ORDER BY report_id, at, id""",
+        (lo, hi),
+    )
     for rid, eid, at, typ, actor, uid, st, fu, tu, limit, rating, urgency in cur:
-        data = {k: v for k, v in (("limit", limit), ("rating", int(rating) if rating else None),
-                                  ("urgency", urgency)) if v is not None}
+        data = {
+            k: v
+            for k, v in (("limit", limit), ("rating", int(rating) if rating else None), ("urgency", urgency))
+            if v is not None
+        }
         events.setdefault(rid, []).append(EventRow(eid, at, typ, actor, uid, st, fu, tu, data))
-    facts = [fact for rid, cat, area, channel in reports
-             for fact in build_facts(rid, _W["cats"][cat], area, events.get(rid, ()), cal,
-                                     _W["dispatchers"].__contains__, channel)]
+    facts = [
+        fact
+        for rid, cat, area, channel in reports
+        for fact in build_facts(
+            rid, _W["cats"][cat], area, events.get(rid, ()), cal, _W["dispatchers"].__contains__, channel
+        )
+    ]
     copy_facts(cur, facts)
     conn.commit()
     return len(facts)
@@ -129,8 +146,10 @@ def build_facts_bulk(url: str, chunk: int = 100_000, workers: int = 2, progress=
     cur = conn.cursor()
     cur.execute("TRUNCATE indicator_facts, indicator_rollups, indicator_dirty")
     # Secondary indexes are built once after the load rather than row by row during it.
-    cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'indicator_facts' "
-                "AND indexname <> 'pk_indicator_facts'")
+    cur.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'indicator_facts' "
+        "AND indexname <> 'pk_indicator_facts'"
+    )
     indexes = cur.fetchall()
     for name, _ in indexes:
         cur.execute(f"DROP INDEX {name}")
@@ -149,14 +168,22 @@ def build_facts_bulk(url: str, chunk: int = 100_000, workers: int = 2, progress=
     cur.execute("ANALYZE indicator_facts")
     with _app(url).app_context():
         from fieldreport.services.indicators import rollups
+
         rollups.rebuild_all()
     cur.execute("ANALYZE indicator_rollups")
-    cur.execute("SELECT count(*), count(*) FILTER (WHERE grain = 'd'), count(*) FILTER (WHERE grain = 'm'), "
-                "count(*) FILTER (WHERE grain = 'y') FROM indicator_rollups")
+    cur.execute(
+        "SELECT count(*), count(*) FILTER (WHERE grain = 'd'), count(*) FILTER (WHERE grain = 'm'), "
+        "count(*) FILTER (WHERE grain = 'y') FROM indicator_rollups"
+    )
     total, d, m, y = cur.fetchone()
     conn.close()
-    return {"facts": done, "facts_seconds": round(t1 - t0, 1), "rollups_seconds": round(time.time() - t1, 1),
-            "rollup_rows": total, "rollup_rows_by_grain": {"d": d, "m": m, "y": y}}
+    return {
+        "facts": done,
+        "facts_seconds": round(t1 - t0, 1),
+        "rollups_seconds": round(time.time() - t1, 1),
+        "rollup_rows": total,
+        "rollup_rows_by_grain": {"d": d, "m": m, "y": y},
+    }
 
 
 def main() -> None:
@@ -168,8 +195,11 @@ def main() -> None:
     p.add_argument("--prepare", action="store_true")
     p.add_argument("--facts-only", action="store_true")
     p.add_argument("--skip-facts", action="store_true", help="load reports and events only")
-    p.add_argument("--no-extras", action="store_true",
-                   help="no photo and follower rows (the indicators never read them; saves disk)")
+    p.add_argument(
+        "--no-extras",
+        action="store_true",
+        help="no photo and follower rows (the indicators never read them; saves disk)",
+    )
     a = p.parse_args()
     if a.no_extras:
         gen._write_extras = lambda w, rng, rid, st, photo_id, followers, counts: photo_id
@@ -186,9 +216,15 @@ def main() -> None:
         conn.close()
         t = time.time()
         gen.World._owners = _owners_fast
-        out["generate"] = gen.generate(a.reports, communes, a.seed, database_url=a.database_url,
-                                       days=a.days, now=datetime.now(timezone.utc),
-                                       progress=lambda m: print(m, file=sys.stderr, flush=True))
+        out["generate"] = gen.generate(
+            a.reports,
+            communes,
+            a.seed,
+            database_url=a.database_url,
+            days=a.days,
+            now=datetime.now(UTC),
+            progress=lambda m: print(m, file=sys.stderr, flush=True),
+        )
         out["generate_seconds"] = round(time.time() - t, 1)
     if not a.skip_facts:
         out.update(build_facts_bulk(a.database_url, progress=lambda m: print(m, file=sys.stderr, flush=True)))

@@ -12,6 +12,7 @@ cheapest: mutable counters, calendar hours only, the best a raw query can do) an
 `events` (first assignment per report and unit, answers, transfers: closer to the rules).
 Prints the median of --repeat runs after one warm-up, and the ratio raw ÷ API.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -93,14 +94,21 @@ def _midnight(d: date) -> datetime:
 
 
 def _subtree(code: str) -> list[int]:
-    return list(db.session.execute(text(
-        "WITH RECURSIVE t AS (SELECT id FROM units WHERE code = :c UNION "
-        "SELECT u.id FROM units u JOIN t ON u.parent_id = t.id) SELECT id FROM t"), {"c": code}).scalars())
+    return list(
+        db.session.execute(
+            text(
+                "WITH RECURSIVE t AS (SELECT id FROM units WHERE code = :c UNION "
+                "SELECT u.id FROM units u JOIN t ON u.parent_id = t.id) SELECT id FROM t"
+            ),
+            {"c": code},
+        ).scalars()
+    )
 
 
 def run(database_url: str, month: date, year: int, unit: str, repeat: int) -> list[dict]:
     from config.settings import TestConfig
     from fieldreport import create_app
+
     cfg = TestConfig()
     cfg.DATABASE_URL, cfg.S3_SECRET_KEY = database_url, cfg.S3_SECRET_KEY or "unused"
     app = create_app(cfg)
@@ -109,21 +117,32 @@ def run(database_url: str, month: date, year: int, unit: str, repeat: int) -> li
         db.session.execute(text("SET work_mem = '64MB'"))  # the raw queries sort; give them room
         admin = db.session.scalar(select(User).where(User.username == "admin"))
         token = security.new_token()
-        db.session.add(AuthToken(token_hash=security.token_hash(token), user_id=admin.id,
-                                 expires_at=utcnow() + timedelta(hours=1)))
+        db.session.add(
+            AuthToken(token_hash=security.token_hash(token), user_id=admin.id, expires_at=utcnow() + timedelta(hours=1))
+        )
         db.session.commit()
         client = app.test_client()
         headers = {"Authorization": f"Bearer {token}"}
         next_month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
         cases = [
-            (f"province month ({unit}, {month:%Y-%m})",
-             f"/api/v1/indicators?period=month&from={month}&unit={unit}&group_by=unit&depth=1",
-             month, next_month, _subtree(unit)),
-            (f"national year ({year})", f"/api/v1/indicators?period=year&from={year}-01-01&group_by=unit&depth=0",
-             date(year, 1, 1), date(year + 1, 1, 1), None),
+            (
+                f"province month ({unit}, {month:%Y-%m})",
+                f"/api/v1/indicators?period=month&from={month}&unit={unit}&group_by=unit&depth=1",
+                month,
+                next_month,
+                _subtree(unit),
+            ),
+            (
+                f"national year ({year})",
+                f"/api/v1/indicators?period=year&from={year}-01-01&group_by=unit&depth=0",
+                date(year, 1, 1),
+                date(year + 1, 1, 1),
+                None,
+            ),
         ]
         try:
             for label, url, f, t, units in cases:
+
                 def api():
                     r = client.get(url, headers=headers)
                     assert r.status_code == 200, r.data[:500]
@@ -147,11 +166,20 @@ def run(database_url: str, month: date, year: int, unit: str, repeat: int) -> li
                 r1 = _timed(raw(RAW_REPORTS, where_r), repeat)
                 r2 = _timed(raw(RAW_EVENTS, where_e), max(1, repeat // 2))
                 body = a[3]
-                out.append({"case": label, "api_ms": a[:3], "cached_ms": cached[:3], "raw_reports_ms": r1[:3], "raw_events_ms": r2[:3],
-                            "rows": len(body["rows"]), "reports": body["total"]["reports"],
-                            "received": body["total"]["received"],
-                            "on_time_rate": body["total"]["on_time_rate"],
-                            "raw_reports_count": sum(row[1] for row in r1[3])})
+                out.append(
+                    {
+                        "case": label,
+                        "api_ms": a[:3],
+                        "cached_ms": cached[:3],
+                        "raw_reports_ms": r1[:3],
+                        "raw_events_ms": r2[:3],
+                        "rows": len(body["rows"]),
+                        "reports": body["total"]["reports"],
+                        "received": body["total"]["received"],
+                        "on_time_rate": body["total"]["on_time_rate"],
+                        "raw_reports_count": sum(row[1] for row in r1[3]),
+                    }
+                )
                 db.session.rollback()
         finally:
             db.session.execute(delete(AuthToken).where(AuthToken.token_hash == security.token_hash(token)))
@@ -164,12 +192,18 @@ def time_refresh(database_url: str, n: int) -> tuple[float, int]:
     from config.settings import TestConfig
     from fieldreport import create_app
     from fieldreport.services.indicators import rollups
+
     cfg = TestConfig()
     cfg.DATABASE_URL, cfg.S3_SECRET_KEY = database_url, cfg.S3_SECRET_KEY or "unused"
     with create_app(cfg).app_context():
         rollups.refresh_batch(1)  # warm-up: imports, calendar
-        db.session.execute(text("INSERT INTO indicator_dirty (report_id) SELECT id FROM reports "
-                                "TABLESAMPLE SYSTEM (1) REPEATABLE (7) LIMIT :n"), {"n": n})
+        db.session.execute(
+            text(
+                "INSERT INTO indicator_dirty (report_id) SELECT id FROM reports "
+                "TABLESAMPLE SYSTEM (1) REPEATABLE (7) LIMIT :n"
+            ),
+            {"n": n},
+        )
         db.session.commit()
         t0 = time.perf_counter()
         done = rollups.refresh_batch(n)
@@ -187,13 +221,21 @@ def main() -> None:
     a = p.parse_args()
     for row in run(a.database_url, a.month, a.year, a.unit, a.repeat):
         api, raw1, raw2 = row["api_ms"][0], row["raw_reports_ms"][0], row["raw_events_ms"][0]
-        print(f"{row['case']}: {row['reports']:,} reports of the period ({row['received']:,} received), "
-              f"{row['rows']} rows, on-time {row['on_time_rate']}")
-        print(f"  API (HTTP through the app, rollups)  median {api:9.1f} ms  (min {row['api_ms'][1]:.1f}, max {row['api_ms'][2]:.1f})")
-        print(f"  API again, cached (period over)      median {row['cached_ms'][0]:9.1f} ms  "
-              f"(Redis; valid until a refresh changes facts before the period's end)")
-        print(f"  raw SQL over reports (the floor)     median {raw1:9.1f} ms  → API is {raw1 / api:5.1f}× faster"
-              f"  ({row['raw_reports_count']:,} reports by creation date and current unit)")
+        print(
+            f"{row['case']}: {row['reports']:,} reports of the period ({row['received']:,} received), "
+            f"{row['rows']} rows, on-time {row['on_time_rate']}"
+        )
+        print(
+            f"  API (HTTP through the app, rollups)  median {api:9.1f} ms  (min {row['api_ms'][1]:.1f}, max {row['api_ms'][2]:.1f})"
+        )
+        print(
+            f"  API again, cached (period over)      median {row['cached_ms'][0]:9.1f} ms  "
+            f"(Redis; valid until a refresh changes facts before the period's end)"
+        )
+        print(
+            f"  raw SQL over reports (the floor)     median {raw1:9.1f} ms  → API is {raw1 / api:5.1f}× faster"
+            f"  ({row['raw_reports_count']:,} reports by creation date and current unit)"
+        )
         print(f"  raw SQL over events                  median {raw2:9.1f} ms  → API is {raw2 / api:5.1f}× faster")
     if a.refresh:
         ms, done = time_refresh(a.database_url, a.refresh)

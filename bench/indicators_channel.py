@@ -9,6 +9,7 @@ built (month/year detail rows per unit × category × commune × channel), then 
 rows collapsed over channels (as before group_by=channel) inside a transaction that is rolled
 back, and prints the detail row counts and the ratio split ÷ collapsed (medians after a warm-up).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,9 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from sqlalchemy import text  # noqa: E402
-
 from generate_history import _app  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 KEYS = ("category_id", "area_id", None)
 ROWS = "SELECT count(*) FROM indicator_rollups WHERE category_id <> 0"
@@ -55,10 +55,12 @@ def main() -> None:
 
         split = {k: timed(k) for k in (*KEYS, "channel")}
         split_rows = db.session.execute(text(ROWS)).scalar()
-        db.session.execute(text(f"""
+        db.session.execute(
+            text(f"""
             INSERT INTO indicator_rollups (grain, bucket, unit_id, category_id, area_id, channel, {", ".join(COLUMNS)})
             SELECT r.grain, r.bucket, r.unit_id, r.category_id, r.area_id, '', {summed(array_type="int[]")}
-            FROM indicator_rollups r WHERE r.channel <> '' GROUP BY 1, 2, 3, 4, 5"""))
+            FROM indicator_rollups r WHERE r.channel <> '' GROUP BY 1, 2, 3, 4, 5""")
+        )
         db.session.execute(text("DELETE FROM indicator_rollups WHERE channel <> ''"))
         db.session.execute(text("ANALYZE indicator_rollups"))
         collapsed_rows = db.session.execute(text(ROWS)).scalar()
@@ -66,8 +68,10 @@ def main() -> None:
         db.session.rollback()
     print(f"detail rows: split {split_rows:,}, collapsed {collapsed_rows:,} ({split_rows / collapsed_rows:.2f}×)")
     for k in KEYS:
-        print(f"{k or 'none':12} split {split[k]:8.1f} ms   collapsed {collapsed[k]:8.1f} ms   "
-              f"ratio {split[k] / collapsed[k]:.2f}")
+        print(
+            f"{k or 'none':12} split {split[k]:8.1f} ms   collapsed {collapsed[k]:8.1f} ms   "
+            f"ratio {split[k] / collapsed[k]:.2f}"
+        )
     print(f"{'channel':12} split {split['channel']:8.1f} ms")
 
 

@@ -9,6 +9,7 @@ adapter with a route that only streams the same bytes into the bucket (bench._st
 Each request carries different bytes (a unique tail after the JPEG end marker), so the
 content-hash dedupe never skips a put. Jobs pile up in Redis (no worker runs): intake only.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,10 @@ def photo_bytes() -> bytes:
     if PHOTO.exists():
         return PHOTO.read_bytes()
     import io
+
     import numpy as np
     from PIL import Image
+
     noise = np.random.default_rng(1).integers(0, 255, (2448, 3264, 3), dtype=np.uint8)
     out = io.BytesIO()
     Image.fromarray(noise).save(out, "JPEG", quality=70)  # ≈ 2 MB of camera-like entropy
@@ -49,9 +52,13 @@ def bodies(n: int, photo: bytes, tag: str) -> list[tuple[bytes, str]]:
     out = []
     for i in range(n):
         data = photo + os.urandom(16)  # past the JPEG EOI: decoders ignore it, the hash changes
-        fields = {"category": "road_damage", "lat": str(CENTRE[0] + (i % 97) * 1e-4),
-                  "lon": str(CENTRE[1] + (i % 89) * 1e-4), "description": f"bench {tag} {i}",
-                  "photos": ("photo.jpg", data, "image/jpeg")}
+        fields = {
+            "category": "road_damage",
+            "lat": str(CENTRE[0] + (i % 97) * 1e-4),
+            "lon": str(CENTRE[1] + (i % 89) * 1e-4),
+            "description": f"bench {tag} {i}",
+            "photos": ("photo.jpg", data, "image/jpeg"),
+        }
         out.append(encode_multipart_formdata(fields))
     return out
 
@@ -97,14 +104,18 @@ def measure(app_url: str, floor_url: str, args, photo: bytes, tag: str) -> tuple
         for name, url in (("floor", f"{floor_url}/bench/floor"), ("intake", f"{app_url}/api/v1/reports")):
             lat, wall = run(url, bodies(per_round, photo, f"{tag}{r}"), args.concurrency, 201)
             got[name] = (got[name][0] + lat, got[name][1] + wall)
-    return tuple({"rate": len(lat) / wall, "p50": _stack.percentile(lat, 50) * 1000,
-                  "p95": _stack.percentile(lat, 95) * 1000} for lat, wall in (got["intake"], got["floor"]))
+    return tuple(
+        {"rate": len(lat) / wall, "p50": _stack.percentile(lat, 50) * 1000, "p95": _stack.percentile(lat, 95) * 1000}
+        for lat, wall in (got["intake"], got["floor"])
+    )
 
 
 def settle(database_url: str) -> None:
     """After a bulk load: vacuum, analyze and checkpoint now rather than during the measurement."""
     import psycopg2
+
     from bench.generate import dsn
+
     conn = psycopg2.connect(dsn(database_url))
     conn.autocommit = True
     with conn.cursor() as cur:
@@ -134,20 +145,25 @@ def main() -> None:
     rows = [("empty database", *measure(app_url, floor_url, args, photo, "empty"))]
     if args.existing:
         print(f"generating {args.existing:,} reports …", flush=True)
-        got = generate(args.existing, database_url=args.database_url, seed=11,
-                       progress=lambda m: print(m, flush=True))
+        got = generate(args.existing, database_url=args.database_url, seed=11, progress=lambda m: print(m, flush=True))
         print(f"  generated in {got['seconds']} s; vacuum, analyze, checkpoint …", flush=True)
         settle(args.database_url)
         rows.append((f"{args.existing:,} reports", *measure(app_url, floor_url, args, photo, "full")))
     Redis.from_url(args.redis_url).flushdb()
     print(f"\nload average {os.getloadavg()[0]:.1f} (other work on the machine slows floor and intake alike)")
-    print(f"intake: POST /api/v1/reports, 1 photo of {len(photo) / 2**20:.1f} MB, {args.requests} requests, "
-          f"concurrency {args.concurrency}, gunicorn {args.workers}x{args.threads}, {os.cpu_count()} CPUs")
-    print(f"{'':24} {'reports/s':>10} {'p50 ms':>8} {'p95 ms':>8}   {'floor/s':>8} {'p50 ms':>8} {'p95 ms':>8}"
-          f"   {'rate/floor':>10}")
+    print(
+        f"intake: POST /api/v1/reports, 1 photo of {len(photo) / 2**20:.1f} MB, {args.requests} requests, "
+        f"concurrency {args.concurrency}, gunicorn {args.workers}x{args.threads}, {os.cpu_count()} CPUs"
+    )
+    print(
+        f"{'':24} {'reports/s':>10} {'p50 ms':>8} {'p95 ms':>8}   {'floor/s':>8} {'p50 ms':>8} {'p95 ms':>8}"
+        f"   {'rate/floor':>10}"
+    )
     for name, intake, floor in rows:
-        print(f"{name:24} {intake['rate']:10.1f} {intake['p50']:8.0f} {intake['p95']:8.0f}   {floor['rate']:8.1f} "
-              f"{floor['p50']:8.0f} {floor['p95']:8.0f}   {intake['rate'] / floor['rate']:10.2f}")
+        print(
+            f"{name:24} {intake['rate']:10.1f} {intake['p50']:8.0f} {intake['p95']:8.0f}   {floor['rate']:8.1f} "
+            f"{floor['p50']:8.0f} {floor['p95']:8.0f}   {intake['rate'] / floor['rate']:10.2f}"
+        )
     if len(rows) == 2:
         print(f"POST rate with {args.existing:,} reports / empty: {rows[1][1]['rate'] / rows[0][1]['rate']:.2f}")
 

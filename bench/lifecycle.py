@@ -3,14 +3,19 @@
 Only steps that happen before `now` are kept, so recent reports are still open. Each unit has
 its own on-time rate; resolution times are log-normal around the working-time deadline.
 """
+
 from __future__ import annotations
 
 import math
 from datetime import timedelta
 from statistics import NormalDist
 
-ANSWERS = ["Đơn vị đã kiểm tra và khắc phục xong.", "Đã phối hợp với đơn vị liên quan xử lý.",
-           "Đã thu gom và vệ sinh khu vực.", "Đã thay thế thiết bị hư hỏng."]
+ANSWERS = [
+    "Đơn vị đã kiểm tra và khắc phục xong.",
+    "Đã phối hợp với đơn vị liên quan xử lý.",
+    "Đã thu gom và vệ sinh khu vực.",
+    "Đã thay thế thiết bị hư hỏng.",
+]
 REJECT = ["unclear", "out_of_scope", "complaint_channel", "offensive"]
 
 
@@ -25,14 +30,23 @@ def life(rng, cal, world, ontime, commune, cat, now, days, rid, first_id) -> dic
         created -= timedelta(days=1)
     unit = world.owner[(commune.id, cid)]
     ev = [("submitted", created, "citizen", "submitted", "submitted", None, None, None, None, {})]
-    st = {"status": "submitted", "created": created, "unit": None, "events": ev, "transfers": 0,
-          "rating": None, "reopens": 0, "cat": cat}
+    st = {
+        "status": "submitted",
+        "created": created,
+        "unit": None,
+        "events": ev,
+        "transfers": 0,
+        "rating": None,
+        "reopens": 0,
+        "cat": cat,
+    }
 
     def step(kind, at, actor, to_status, to_unit=None, reason=None, note=None, data=None):
         if at > now:
             return False
-        ev.append((kind, at, actor, st["status"], to_status, st["unit"], to_unit or st["unit"], reason, note,
-                   data or {}))
+        ev.append(
+            (kind, at, actor, st["status"], to_status, st["unit"], to_unit or st["unit"], reason, note, data or {})
+        )
         st["status"] = to_status
         if to_unit:
             st["unit"] = to_unit
@@ -67,13 +81,19 @@ def life(rng, cal, world, ontime, commune, cat, now, days, rid, first_id) -> dic
 def _work(rng, st, step, assign, unit, p_ontime, now, rid, first_id) -> dict:
     start = st["assigned_at"]
     if rng.random() < 0.04:
-        step("rejected", start + timedelta(hours=rng.expovariate(1 / 12)), "staff:unit", "rejected",
-             reason=rng.choice(REJECT))
+        step(
+            "rejected",
+            start + timedelta(hours=rng.expovariate(1 / 12)),
+            "staff:unit",
+            "rejected",
+            reason=rng.choice(REJECT),
+        )
         st["reject"] = st["events"][-1][7]
         return st
     if rng.random() < 0.02 and rid > first_id:
-        if step("duplicate", start + timedelta(hours=rng.expovariate(1 / 6)), "staff:unit", "duplicate",
-                reason="duplicate"):
+        if step(
+            "duplicate", start + timedelta(hours=rng.expovariate(1 / 6)), "staff:unit", "duplicate", reason="duplicate"
+        ):
             st["parent"] = rng.randrange(first_id, rid)
         return st
     for round_ in range(2):
@@ -88,8 +108,13 @@ def _work(rng, st, step, assign, unit, p_ontime, now, rid, first_id) -> dict:
             asked = accepted + timedelta(hours=rng.expovariate(1 / 6))
             if asked < st["due"]:
                 new_due = st["due"] + timedelta(days=rng.choice([1, 2, 3, 5]))
-                if not step("extended", asked, "staff:unit", "in_progress",
-                            data={"new_due_at": new_due.isoformat(), "reason": "cần thêm vật tư"}):
+                if not step(
+                    "extended",
+                    asked,
+                    "staff:unit",
+                    "in_progress",
+                    data={"new_due_at": new_due.isoformat(), "reason": "cần thêm vật tư"},
+                ):
                     return st
         if rng.random() < 0.06:  # a pause: the citizen is asked for information
             asked = accepted + timedelta(hours=rng.expovariate(1 / 8))
@@ -101,8 +126,13 @@ def _work(rng, st, step, assign, unit, p_ontime, now, rid, first_id) -> dict:
                 return st
             st["paused_at"] = None
             resolved += back - asked
-        if not step("resolved", max(resolved, accepted + timedelta(minutes=5)), "staff:unit", "resolved",
-                    note=rng.choice(ANSWERS)):
+        if not step(
+            "resolved",
+            max(resolved, accepted + timedelta(minutes=5)),
+            "staff:unit",
+            "resolved",
+            note=rng.choice(ANSWERS),
+        ):
             return st
         st["resolved_at"], st["answer"] = st["events"][-1][1], st["events"][-1][8]
         late = st["resolved_at"] > st["due"]
@@ -121,8 +151,13 @@ def _work(rng, st, step, assign, unit, p_ontime, now, rid, first_id) -> dict:
     if rng.random() < 0.45:
         weights = [30, 15, 15, 20, 20] if late else [5, 5, 12, 28, 50]
         rating = rng.choices([1, 2, 3, 4, 5], weights)[0]
-        if step("rated", st["resolved_at"] + timedelta(hours=rng.expovariate(1 / 20)), "citizen", "closed",
-                data={"rating": rating}):
+        if step(
+            "rated",
+            st["resolved_at"] + timedelta(hours=rng.expovariate(1 / 20)),
+            "citizen",
+            "closed",
+            data={"rating": rating},
+        ):
             st["rating"], st["closed_at"] = rating, st["events"][-1][1]
     elif step("closed", st["resolved_at"] + timedelta(days=7), "system", "closed"):
         st["closed_at"] = st["events"][-1][1]

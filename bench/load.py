@@ -10,6 +10,7 @@ of the stack (gunicorn arbiter and workers, RQ worker and work horses, cron, Pos
 Redis, S3) so a leak shows as a slope; at the end the whole run's p50/p95 per kind next
 to the floor of the same run: `/healthz` through the same server.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,6 +32,7 @@ CENTRE = (12.667, 108.038)
 
 def photo() -> bytes:
     from PIL import Image
+
     img = Image.effect_noise((1600, 1200), 60).convert("RGB")  # noise: a JPEG of phone-like size
     out = io.BytesIO()
     img.save(out, "JPEG", quality=90)
@@ -68,14 +70,12 @@ def p(values: list[float], q: float) -> float:
 
 
 def login(url: str, username: str, password: str) -> str:
-    r = requests.post(f"{url}/api/v1/auth/login", json={"username": username, "password": password},
-                      timeout=30)
+    r = requests.post(f"{url}/api/v1/auth/login", json={"username": username, "password": password}, timeout=30)
     r.raise_for_status()
     return r.json()["access_token"]
 
 
-def worker(kind: str, per_minute: float, url: str, stop: threading.Event, stats: Stats,
-           ctx: dict) -> None:
+def worker(kind: str, per_minute: float, url: str, stop: threading.Event, stats: Stats, ctx: dict) -> None:
     session = requests.Session()
     interval = 60.0 / per_minute
     rnd = random.Random(hash(kind))
@@ -87,24 +87,37 @@ def worker(kind: str, per_minute: float, url: str, stop: threading.Event, stats:
         try:
             if kind == "submit":
                 lat, lon = CENTRE[0] + rnd.uniform(-0.02, 0.02), CENTRE[1] + rnd.uniform(-0.02, 0.02)
-                r = session.post(f"{url}/api/v1/reports", timeout=60,
-                                 headers={"Idempotency-Key": uuid.uuid4().hex},
-                                 data={"category": "road_damage", "lat": lat, "lon": lon,
-                                       "description": "Ổ gà (tải thử)"},
-                                 files=[("photos", ("p.jpg", ctx["photo"], "image/jpeg"))])
+                r = session.post(
+                    f"{url}/api/v1/reports",
+                    timeout=60,
+                    headers={"Idempotency-Key": uuid.uuid4().hex},
+                    data={"category": "road_damage", "lat": lat, "lon": lon, "description": "Ổ gà (tải thử)"},
+                    files=[("photos", ("p.jpg", ctx["photo"], "image/jpeg"))],
+                )
                 ok = r.status_code == 201
             elif kind == "public_read":
-                path = rnd.choice(["/api/v1/reports?limit=50", "/api/v1/categories",
-                                   f"/api/v1/reports/nearby?lat={CENTRE[0]}&lon={CENTRE[1]}&category=road_damage",
-                                   "/open311/v2/requests.json"])
+                path = rnd.choice(
+                    [
+                        "/api/v1/reports?limit=50",
+                        "/api/v1/categories",
+                        f"/api/v1/reports/nearby?lat={CENTRE[0]}&lon={CENTRE[1]}&category=road_damage",
+                        "/open311/v2/requests.json",
+                    ]
+                )
                 ok = session.get(url + path, timeout=60).status_code == 200
             elif kind == "staff":
-                r = session.get(f"{url}/api/v1/staff/reports?page_size=25", timeout=60,
-                                headers={"Authorization": f"Bearer {ctx['staff']}"})
+                r = session.get(
+                    f"{url}/api/v1/staff/reports?page_size=25",
+                    timeout=60,
+                    headers={"Authorization": f"Bearer {ctx['staff']}"},
+                )
                 ok = r.status_code == 200
             elif kind == "dashboard":
-                r = session.get(f"{url}/api/v1/indicators?period=month", timeout=60,
-                                headers={"Authorization": f"Bearer {ctx['supervisor']}"})
+                r = session.get(
+                    f"{url}/api/v1/indicators?period=month",
+                    timeout=60,
+                    headers={"Authorization": f"Bearer {ctx['supervisor']}"},
+                )
                 ok = r.status_code == 200
             else:
                 ok = session.get(f"{url}/healthz", timeout=60).status_code == 200
@@ -128,9 +141,16 @@ def stack_processes(root: str) -> dict[int, str]:
             continue
         if not (cwd.startswith(root) or root in cmd):
             continue
-        for needle, name in (("gunicorn", "gunicorn"), ("workers.main worker", "rq-worker"),
-                             ("workers.main cron", "cron"), ("rq:", "rq"), ("postgres", "postgres"),
-                             ("redis-server", "redis"), ("serve s3", "s3"), ("minio", "s3")):
+        for needle, name in (
+            ("gunicorn", "gunicorn"),
+            ("workers.main worker", "rq-worker"),
+            ("workers.main cron", "cron"),
+            ("rq:", "rq"),
+            ("postgres", "postgres"),
+            ("redis-server", "redis"),
+            ("serve s3", "s3"),
+            ("minio", "s3"),
+        ):
             if needle in cmd:
                 names[int(entry.name)] = name
                 break
@@ -153,24 +173,34 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=10)
     ap.add_argument("--scale", type=float, default=100)
     ap.add_argument("--password", default="demo1234")
-    ap.add_argument("--root", default=str(Path(__file__).resolve().parents[1]),
-                    help="the checkout whose stack is measured (RSS of its processes)")
+    ap.add_argument(
+        "--root",
+        default=str(Path(__file__).resolve().parents[1]),
+        help="the checkout whose stack is measured (RSS of its processes)",
+    )
     args = ap.parse_args()
-    ctx = {"photo": photo(), "staff": login(args.url, "bmt.staff", args.password),
-           "supervisor": login(args.url, "supervisor", args.password)}
+    ctx = {
+        "photo": photo(),
+        "staff": login(args.url, "bmt.staff", args.password),
+        "supervisor": login(args.url, "supervisor", args.password),
+    }
     stats, stop = Stats(), threading.Event()
     threads = []
     for kind, per_hour in PEAK_HOUR.items():
         per_minute = per_hour * args.scale / 60
         # one thread per ~2 requests/s of a kind, so a slow answer does not stall the rate
         for _ in range(max(1, int(per_minute / 120))):
-            t = threading.Thread(target=worker, daemon=True,
-                                 args=(kind, per_minute / max(1, int(per_minute / 120)), args.url,
-                                       stop, stats, ctx))
+            t = threading.Thread(
+                target=worker,
+                daemon=True,
+                args=(kind, per_minute / max(1, int(per_minute / 120)), args.url, stop, stats, ctx),
+            )
             t.start()
             threads.append(t)
-    print(f"load: {args.scale}× the peak hour ({', '.join(f'{k} {v}/h' for k, v in PEAK_HOUR.items())}) "
-          f"for {args.minutes} min against {args.url}, {len(threads)} client threads")
+    print(
+        f"load: {args.scale}× the peak hour ({', '.join(f'{k} {v}/h' for k, v in PEAK_HOUR.items())}) "
+        f"for {args.minutes} min against {args.url}, {len(threads)} client threads"
+    )
     t_end = time.monotonic() + args.minutes * 60
     minute = 0
     while time.monotonic() < t_end:
@@ -181,8 +211,7 @@ def main() -> int:
         rss = defaultdict(float)
         for pid, name in procs.items():
             rss[name] += rss_mb(pid)
-        line = "  ".join(f"{k} n={len(v)} err={errs.get(k, 0)} p95={p(v, .95):.0f}ms"
-                         for k, v in sorted(per.items()))
+        line = "  ".join(f"{k} n={len(v)} err={errs.get(k, 0)} p95={p(v, 0.95):.0f}ms" for k, v in sorted(per.items()))
         print(f"[min {minute}] {line}")
         print(f"[min {minute}] RSS MB: " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(rss.items())))
     stop.set()
@@ -191,8 +220,10 @@ def main() -> int:
     floor = statistics.median(stats.all["floor"]) * 1000 if stats.all["floor"] else float("nan")
     print("\nkind          requests errors   p50 ms   p95 ms   p50 / floor p50")
     for kind, values in sorted(stats.all.items()):
-        print(f"{kind:13} {len(values):8} {stats.errors.get(kind, 0):6} {p(values, .5):8.1f} "
-              f"{p(values, .95):8.1f}   {p(values, .5) / floor:6.1f}×")
+        print(
+            f"{kind:13} {len(values):8} {stats.errors.get(kind, 0):6} {p(values, 0.5):8.1f} "
+            f"{p(values, 0.95):8.1f}   {p(values, 0.5) / floor:6.1f}×"
+        )
     print(f"(floor: /healthz through the same server, p50 {floor:.1f} ms)")
     return 1 if sum(stats.errors.values()) else 0
 

@@ -9,6 +9,7 @@ before (interpreter, Pillow and the file's bytes loaded), the floor, and the rat
 pipeline can build it in less. Next to it, what a full decode of the photo would hold. tracemalloc
 sees only Python's allocator, not Pillow's pixel buffers, so RSS is what is measured.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,11 +34,13 @@ def _size(megapixels: float) -> tuple[int, int]:
 
 def make(path: Path, megapixels: float, fmt: str) -> tuple[int, int]:
     from PIL import Image
+
     size = _size(megapixels)
     small = Image.effect_noise((size[0] // 64, size[1] // 64), 48).convert("RGB")
     big = small.resize(size, Image.Resampling.BILINEAR)
     if fmt == "HEIF":
         import pillow_heif
+
         pillow_heif.register_heif_opener()
     big.save(path, fmt, quality=85)
     return size
@@ -46,6 +49,7 @@ def make(path: Path, megapixels: float, fmt: str) -> tuple[int, int]:
 def child(path: str) -> None:
     """Run in a fresh process: baseline RSS, then the pipeline, then the peak."""
     from fieldreport.media import images
+
     data = Path(path).read_bytes()
     images._ensure_heif()
     images.inspect(_tiny())  # load every code path once
@@ -58,8 +62,16 @@ def child(path: str) -> None:
     made = images.derivatives(data, max_bytes=64 * 2**20)
     seconds = time.perf_counter() - start
     peak = _status_kib("VmHWM")
-    print(json.dumps({"kib": peak - base, "seconds": seconds, "size": [info.width, info.height],
-                      "display": [made["display"].width, made["display"].height]}))
+    print(
+        json.dumps(
+            {
+                "kib": peak - base,
+                "seconds": seconds,
+                "size": [info.width, info.height],
+                "display": [made["display"].width, made["display"].height],
+            }
+        )
+    )
 
 
 def _status_kib(field: str) -> int:
@@ -71,6 +83,7 @@ def _status_kib(field: str) -> int:
 
 def _tiny() -> bytes:
     from PIL import Image
+
     out = io.BytesIO()
     Image.new("RGB", (64, 48), "red").save(out, "JPEG")
     return out.getvalue()
@@ -82,21 +95,26 @@ def main() -> None:
     parser.add_argument("--heif", type=float, nargs="*", default=[12, 48])
     args = parser.parse_args()
     cases = [(mp, "JPEG") for mp in args.megapixels] + [(mp, "HEIF") for mp in args.heif]
-    print(f"{'photo':>18} {'file MB':>8} {'peak RSS MB':>12} {'floor MB':>9} {'ratio':>6} "
-          f"{'full decode MB':>15} {'seconds':>8}")
+    print(
+        f"{'photo':>18} {'file MB':>8} {'peak RSS MB':>12} {'floor MB':>9} {'ratio':>6} "
+        f"{'full decode MB':>15} {'seconds':>8}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for mp, fmt in cases:
             path = Path(tmp) / f"{mp:g}mp.{fmt.lower()}"
             width, height = make(path, mp, fmt)
-            out = subprocess.run([sys.executable, __file__, "--child", str(path)], check=True,
-                                 capture_output=True, text=True, cwd=ROOT).stdout
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", str(path)], check=True, capture_output=True, text=True, cwd=ROOT
+            ).stdout
             got = json.loads(out.strip().splitlines()[-1])
             peak = got["kib"] / 1024
             dw, dh = got["display"]
             floor = dw * dh * 3 / 2**20
             full = width * height * 3 / 2**20
-            print(f"{f'{mp:g} MP {fmt} {width}x{height}':>18} {path.stat().st_size / 2**20:8.1f} "
-                  f"{peak:12.0f} {floor:9.1f} {peak / floor:6.1f} {full:15.0f} {got['seconds']:8.2f}")
+            print(
+                f"{f'{mp:g} MP {fmt} {width}x{height}':>18} {path.stat().st_size / 2**20:8.1f} "
+                f"{peak:12.0f} {floor:9.1f} {peak / floor:6.1f} {full:15.0f} {got['seconds']:8.2f}"
+            )
             path.unlink()
 
 

@@ -10,6 +10,7 @@ database as it is (the one bench/intake.py leaves behind by default) and generat
 The raw SQL is the very SELECT the service builds (public.listing_select / nearby_select /
 the code lookup), run through psycopg2 on the same database in the same run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,7 @@ import random
 import re
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -37,8 +38,8 @@ def scenarios(cur, rng: random.Random) -> list[tuple[str, list[tuple[str, dict]]
     """(name, [(path, query params)…]): varied parameters so no single page is just cached."""
     cur.execute("SELECT code FROM reports TABLESAMPLE SYSTEM (1) LIMIT 2000")
     codes = [c for (c,) in cur.fetchall()]
-    month = (datetime.now(timezone.utc) - timedelta(days=30)).date().isoformat()
-    last_month = (datetime.now(timezone.utc).date().replace(day=1) - timedelta(days=1)).replace(day=1).isoformat()
+    month = (datetime.now(UTC) - timedelta(days=30)).date().isoformat()
+    last_month = (datetime.now(UTC).date().replace(day=1) - timedelta(days=1)).replace(day=1).isoformat()
     statuses = ["in_progress", "closed", "resolved", "rejected"]
     cats = ["rubbish", "road_damage", "street_light", "flooding", "noise"]
 
@@ -56,23 +57,36 @@ def scenarios(cur, rng: random.Random) -> list[tuple[str, list[tuple[str, dict]]
         ("list 30-day window", [("/api/v1/reports", {"from": month})]),
         ("bbox 1 km", [("/api/v1/reports", {"bbox": box(0.0045)}) for _ in range(50)]),
         ("bbox 20 km (10 km radius)", [("/api/v1/reports", {"bbox": box(0.09)}) for _ in range(50)]),
-        ("nearby 250 m", [("/api/v1/reports/nearby", dict(zip(("lat", "lon"), near(0.03)),
-                                                           category=rng.choice(cats))) for _ in range(50)]),
+        (
+            "nearby 250 m",
+            [
+                ("/api/v1/reports/nearby", dict(zip(("lat", "lon"), near(0.03)), category=rng.choice(cats)))
+                for _ in range(50)
+            ],
+        ),
         ("report by code", [(f"/api/v1/reports/{c}", {}) for c in rng.sample(codes, min(200, len(codes)))]),
         # The public map of the whole province's open reports: clusters computed in PostGIS.
         ("public map: open, province", [("/public/clusters.json", {"status": "open", "zoom": 9})]),
-        ("public map: open, 30 days, z12", [("/public/clusters.json", {"status": "open", "period": "30d",
-                                                                       "zoom": 12, "bbox": box(0.15)})
-                                            for _ in range(20)]),
+        (
+            "public map: open, 30 days, z12",
+            [
+                ("/public/clusters.json", {"status": "open", "period": "30d", "zoom": 12, "bbox": box(0.15)})
+                for _ in range(20)
+            ],
+        ),
         # This month is computed as of now (never cached); a month that is over is cached.
         ("public scorecard (this month)", [("/public/scorecard", {"period": "month"})]),
         ("public scorecard (last month)", [("/public/scorecard", {"period": "month", "from": last_month})]),
         ("open311 page of 100", [("/open311/v2/requests.json", {"page_size": 100})]),
         ("open311 page of 1,000", [("/open311/v2/requests.json", {})]),
-        ("open311 near me 10 km", [("/open311/v2/requests.json", dict(zip(("lat", "long"), near(0.03)),
-                                                                      radius=10_000)) for _ in range(50)]),
-        ("open311 near me 1 km", [("/open311/v2/requests.json", dict(zip(("lat", "long"), near(0.03)),
-                                                                     radius=1_000)) for _ in range(50)]),
+        (
+            "open311 near me 10 km",
+            [("/open311/v2/requests.json", dict(zip(("lat", "long"), near(0.03)), radius=10_000)) for _ in range(50)],
+        ),
+        (
+            "open311 near me 1 km",
+            [("/open311/v2/requests.json", dict(zip(("lat", "long"), near(0.03)), radius=1_000)) for _ in range(50)],
+        ),
     ]
     return out
 
@@ -105,19 +119,27 @@ FROM reports r WHERE r.created_at >= '{f}' AND r.created_at < '{t}' GROUP BY r.u
 def raw_sql(app, path: str, params: dict) -> str:
     """The SQL text the service runs for this request (literal parameters); for the scorecard,
     the raw aggregate it stands on (RAW_SCORECARD)."""
+    from sqlalchemy import select
+
     from fieldreport.extensions import db
     from fieldreport.models import Category, Report
     from fieldreport.services import public, public_map
-    from sqlalchemy import select
+
     with app.test_request_context():
         cats = {c.id: c for c in db.session.scalars(select(Category))}
         if path.startswith("/open311/"):
             return _open311_sql(app, params)
         if path == "/public/scorecard":
-            start = datetime.fromisoformat(params["from"]) if "from" in params else \
-                datetime.now(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-            end = min((start + timedelta(days=32)).replace(day=1), datetime.now(timezone.utc).replace(tzinfo=None)) \
-                if "from" in params else datetime.now(timezone.utc)
+            start = (
+                datetime.fromisoformat(params["from"])
+                if "from" in params
+                else datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+            )
+            end = (
+                min((start + timedelta(days=32)).replace(day=1), datetime.now(UTC).replace(tzinfo=None))
+                if "from" in params
+                else datetime.now(UTC)
+            )
             return RAW_SCORECARD.format(f=start.date().isoformat(), t=end.isoformat())
         if path == "/public/clusters.json":
             f = public_map.parse_filters(params)
@@ -132,27 +154,45 @@ def raw_sql(app, path: str, params: dict) -> str:
             bbox = tuple(float(v) for v in params["bbox"].split(",")) if "bbox" in params else None
             zone = ZoneInfo(app.config["TIMEZONE"])  # the API reads a bare date as local midnight
             since = datetime.fromisoformat(params["from"]).replace(tzinfo=zone) if "from" in params else None
-            q = public.listing_select(cats, bbox=bbox, status=public.statuses(params.get("status")),
-                                      category=params.get("category"), since=since)
+            q = public.listing_select(
+                cats,
+                bbox=bbox,
+                status=public.statuses(params.get("status")),
+                category=params.get("category"),
+                since=since,
+            )
         return str(q.compile(dialect=db.session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
 
 
 def _open311_sql(app, params: dict, bare: bool = False):
     """The service's SELECT for a requests page; `bare`: only the indexed ST_DWithin id query
     (the floor the near-me page is held to: 1.5x)."""
+    from sqlalchemy import select
+
     from fieldreport.extensions import db
     from fieldreport.models import Report
     from fieldreport.open311 import queries
     from fieldreport.services import public
-    from sqlalchemy import select
+
     near = (float(params["lat"]), float(params["long"]), float(params["radius"])) if "lat" in params else None
     start, end = queries.window(None, None)
-    q = queries.Query(ids=[], service_codes=[], statuses=[], start=start, end=end, near=near,
-                      page_size=int(params.get("page_size", 1000)))
+    q = queries.Query(
+        ids=[],
+        service_codes=[],
+        statuses=[],
+        start=start,
+        end=end,
+        near=near,
+        page_size=int(params.get("page_size", 1000)),
+    )
     stmt = queries.find_select(q)
     if bare:
-        stmt = (select(Report.id).where(public.within(*near), Report.created_at >= start)
-                .order_by(Report.created_at.desc(), Report.id.desc()).limit(q.page_size))
+        stmt = (
+            select(Report.id)
+            .where(public.within(*near), Report.created_at >= start)
+            .order_by(Report.created_at.desc(), Report.id.desc())
+            .limit(q.page_size)
+        )
     return str(stmt.compile(dialect=db.session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
 
 
@@ -183,22 +223,66 @@ def render_cpu() -> None:
     from config.settings import TestConfig
     from fieldreport import create_app
     from fieldreport.open311 import queries, render
+
     cfg = TestConfig()
     cfg.SECRET_KEY, cfg.S3_SECRET_KEY = "bench", "bench"
     app = create_app(cfg)
-    cols = [*queries._REPORT_COLUMNS, "media_url_given", "service_code", "cat_vi", "cat_en", "deadline_amount",
-            "deadline_unit", "unit_vi", "unit_en", "unit_code", "area_code", "area_name", "parent_code", "lat", "lon"]
+    cols = [
+        *queries._REPORT_COLUMNS,
+        "media_url_given",
+        "service_code",
+        "cat_vi",
+        "cat_en",
+        "deadline_amount",
+        "deadline_unit",
+        "unit_vi",
+        "unit_en",
+        "unit_code",
+        "area_code",
+        "area_name",
+        "parent_code",
+        "lat",
+        "lon",
+    ]
     row = namedtuple("Row", cols)
-    now = datetime.now(timezone.utc)
-    rows = [row(id=i, code=f"B{i:09d}", status=("assigned", "resolved", "in_progress")[i % 3], reject_reason=None,
-                public_answer="Đã xử lý xong.", description="Ổ gà lớn trên đường Lê Duẩn, gần chợ." * 2,
-                address_hint=None, channel="app", created_at=now - timedelta(hours=i), updated_at=now,
-                due_at=now + timedelta(days=3), citizen_due_at=None, assigned_at=now, accepted_at=now,
-                resolved_at=None, closed_at=None, followers_count=2, reopen_count=0, media_url_given=None,
-                service_code=("road_damage", "rubbish")[i % 2], cat_vi="Hư hỏng mặt đường", cat_en="Road damage",
-                deadline_amount=3.0, deadline_unit="days", unit_vi="UBND phường Buôn Ma Thuột", unit_en="Ward PC",
-                unit_code="UBND-24133", area_code="24133", area_name="Phường Buôn Ma Thuột", parent_code=None,
-                lat=12.6671234, lon=108.0381234) for i in range(1000)]
+    now = datetime.now(UTC)
+    rows = [
+        row(
+            id=i,
+            code=f"B{i:09d}",
+            status=("assigned", "resolved", "in_progress")[i % 3],
+            reject_reason=None,
+            public_answer="Đã xử lý xong.",
+            description="Ổ gà lớn trên đường Lê Duẩn, gần chợ." * 2,
+            address_hint=None,
+            channel="app",
+            created_at=now - timedelta(hours=i),
+            updated_at=now,
+            due_at=now + timedelta(days=3),
+            citizen_due_at=None,
+            assigned_at=now,
+            accepted_at=now,
+            resolved_at=None,
+            closed_at=None,
+            followers_count=2,
+            reopen_count=0,
+            media_url_given=None,
+            service_code=("road_damage", "rubbish")[i % 2],
+            cat_vi="Hư hỏng mặt đường",
+            cat_en="Road damage",
+            deadline_amount=3.0,
+            deadline_unit="days",
+            unit_vi="UBND phường Buôn Ma Thuột",
+            unit_en="Ward PC",
+            unit_code="UBND-24133",
+            area_code="24133",
+            area_name="Phường Buôn Ma Thuột",
+            parent_code=None,
+            lat=12.6671234,
+            lon=108.0381234,
+        )
+        for i in range(1000)
+    ]
 
     def cpu(fn, repeat: int = 9) -> float:
         times = []
@@ -213,14 +297,18 @@ def render_cpu() -> None:
     with app.test_request_context("/open311/v2/requests.json"):
         for extensions in (False, True):
             for n in (100, 1000):
+
                 def body(fmt, n=n, extensions=extensions):
                     draw = queries.renderer(True, extensions)
                     render.respond(fmt, "service_requests", [draw(r, []) for r in rows[:n]])
+
                 draw = queries.renderer(True, extensions)
                 done = [draw(r, []) for r in rows[:n]]
                 floor = cpu(lambda done=done: stdjson.dumps(done, ensure_ascii=False))
-                print(f"{f'{n:,} rows' + (', extensions' if extensions else ''):34} {cpu(lambda: body('json')):7.1f} "
-                      f"{cpu(lambda: body('xml')):7.1f}   {floor:17.1f}")
+                print(
+                    f"{f'{n:,} rows' + (', extensions' if extensions else ''):34} {cpu(lambda: body('json')):7.1f} "
+                    f"{cpu(lambda: body('xml')):7.1f}   {floor:17.1f}"
+                )
 
 
 def main() -> None:
@@ -230,8 +318,9 @@ def main() -> None:
     p.add_argument("--reports", type=int, default=1_000_000)
     p.add_argument("--requests", type=int, default=200)
     p.add_argument("--only", help="run only the scenarios whose name contains this text")
-    p.add_argument("--render-only", action="store_true",
-                   help="only the CPU cost of rendering Open311 pages (no database or HTTP)")
+    p.add_argument(
+        "--render-only", action="store_true", help="only the CPU cost of rendering Open311 pages (no database or HTTP)"
+    )
     args = p.parse_args()
     if args.render_only:
         render_cpu()
@@ -244,15 +333,16 @@ def main() -> None:
     have = cur.fetchone()[0]
     if have < args.reports:
         print(f"generating {args.reports - have:,} reports …", flush=True)
-        generate(args.reports - have, database_url=args.database_url, seed=23,
-                 progress=lambda m: print(m, flush=True))
+        generate(args.reports - have, database_url=args.database_url, seed=23, progress=lambda m: print(m, flush=True))
         cur.execute("SELECT count(*) FROM reports")
         have = cur.fetchone()[0]
     env = _stack.env(args.database_url, args.redis_url, _stack.start_s3())
     url = _stack.gunicorn("wsgi:app", env, 2, 4)
     import os
+
     os.environ.update(env)
     from fieldreport import create_app
+
     app = create_app()
     rng = random.Random(5)
     floor = http_times(url, [("/healthz", {})], args.requests)
@@ -275,8 +365,10 @@ def main() -> None:
     print(f"{'':32} {'HTTP p50':>9} {'p95':>7}   {'raw SQL p50':>11} {'p95':>7}   {'ratio':>5}   index used")
     print(f"{'floor: GET /healthz':32} {pc(floor, 50) * 1e3:9.2f} {pc(floor, 95) * 1e3:7.2f}")
     for name, h, s, idx in rows:
-        print(f"{name:32} {pc(h, 50) * 1e3:9.2f} {pc(h, 95) * 1e3:7.2f}   {pc(s, 50) * 1e3:11.2f} "
-              f"{pc(s, 95) * 1e3:7.2f}   {pc(h, 50) / pc(s, 50):5.1f}   {idx}")
+        print(
+            f"{name:32} {pc(h, 50) * 1e3:9.2f} {pc(h, 95) * 1e3:7.2f}   {pc(s, 50) * 1e3:11.2f} "
+            f"{pc(s, 95) * 1e3:7.2f}   {pc(h, 50) / pc(s, 50):5.1f}   {idx}"
+        )
 
 
 if __name__ == "__main__":

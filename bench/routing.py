@@ -13,6 +13,7 @@ floor of that configuration) and N route_report jobs on committed reports; rates
 the jobs' own start/end times, so worker start-up is not counted. Bench reports are deleted
 afterwards.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,10 +46,15 @@ from fieldreport.services import intake, routing  # noqa: E402
 
 def sample_points(n: int, seed: int = 7) -> list[tuple[float, float]]:
     """Half inside communes (their label points, jittered), half anywhere in the bounding box."""
-    rows = db.session.execute(text("SELECT ST_X(label), ST_Y(label) FROM areas "
-                                   "WHERE level = 'commune' AND label IS NOT NULL")).all()
-    box = db.session.execute(text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-                                  "(SELECT ST_Extent(geom) e FROM areas WHERE level = 'commune') s")).one()
+    rows = db.session.execute(
+        text("SELECT ST_X(label), ST_Y(label) FROM areas WHERE level = 'commune' AND label IS NOT NULL")
+    ).all()
+    box = db.session.execute(
+        text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+            "(SELECT ST_Extent(geom) e FROM areas WHERE level = 'commune') s"
+        )
+    ).one()
     rnd = random.Random(seed)
     pts = []
     for i in range(n):
@@ -79,18 +85,20 @@ def bench_lookup(points) -> dict:
             times.append(time.perf_counter() - t)
         return out, statistics.median(times) * 1e6
 
-    by_tree, tree_us = timed(lambda x, y: sorted(
-        codes[i] for i in tree.query(shapely.Point(x, y), predicate="within")))
+    by_tree, tree_us = timed(lambda x, y: sorted(codes[i] for i in tree.query(shapely.Point(x, y), predicate="within")))
 
     cur = db.session.connection().connection.cursor()
-    cur.execute("PREPARE locate(float8, float8) AS SELECT code FROM areas WHERE level = 'commune' "
-                "AND ST_Contains(geom, ST_SetSRID(ST_MakePoint($1, $2), 4326)) ORDER BY code")
+    cur.execute(
+        "PREPARE locate(float8, float8) AS SELECT code FROM areas WHERE level = 'commune' "
+        "AND ST_Contains(geom, ST_SetSRID(ST_MakePoint($1, $2), 4326)) ORDER BY code"
+    )
     cur.execute("EXECUTE locate(%s, %s)", points[0])  # warm the plan and PostGIS
     cur.fetchall()
 
     def prepared(x, y):
         cur.execute("EXECUTE locate(%s, %s)", (x, y))
         return [r[0] for r in cur.fetchall()]
+
     by_pg, pg_us = timed(prepared)
     cur.execute("DEALLOCATE locate")
 
@@ -99,16 +107,31 @@ def bench_lookup(points) -> dict:
     _, decide_us = timed(lambda x, y: routing.decide(x, y, cat))
     db.session.rollback()
     agree = sum(a == b for a, b in zip(by_tree, by_pg))
-    return dict(build_ms=build_ms, tree_us=tree_us, pg_us=pg_us, decide_us=decide_us,
-                agree=agree, n=len(points), hits=sum(bool(a) for a in by_tree))
+    return dict(
+        build_ms=build_ms,
+        tree_us=tree_us,
+        pg_us=pg_us,
+        decide_us=decide_us,
+        agree=agree,
+        n=len(points),
+        hits=sum(bool(a) for a in by_tree),
+    )
 
 
 def make_reports(points) -> list[int]:
     cats = db.session.scalars(select(Category.id)).all()
     rnd = random.Random(11)
-    reports = [Report(code=intake.new_code(), citizen_token_hash=security.token_hash(security.new_token()),
-                      category_id=rnd.choice(cats), status="submitted", location=geo.point(x, y),
-                      channel="bench") for x, y in points]
+    reports = [
+        Report(
+            code=intake.new_code(),
+            citizen_token_hash=security.token_hash(security.new_token()),
+            category_id=rnd.choice(cats),
+            status="submitted",
+            location=geo.point(x, y),
+            channel="bench",
+        )
+        for x, y in points
+    ]
     db.session.add_all(reports)
     db.session.commit()
     return [r.id for r in reports]
@@ -116,8 +139,9 @@ def make_reports(points) -> list[int]:
 
 def purge(ids: list[int]) -> None:
     notes = db.session.scalars(select(Notification.id).where(Notification.report_id.in_(ids))).all()
-    for row in db.session.scalars(select(Outbox).where(Outbox.func.in_(
-            ["workers.jobs.route_report", "workers.jobs.deliver_notification"]))).all():
+    for row in db.session.scalars(
+        select(Outbox).where(Outbox.func.in_(["workers.jobs.route_report", "workers.jobs.deliver_notification"]))
+    ).all():
         if row.args and row.args[0] in (ids if row.func.endswith("route_report") else notes):
             db.session.delete(row)
     db.session.execute(delete(Notification).where(Notification.report_id.in_(ids)))
@@ -129,8 +153,11 @@ def purge(ids: list[int]) -> None:
 # Worker configurations compared: (extra arguments of `workers.main worker`, processes).
 # Production (docs/deploy.md, `make run`): one JobWorker per core, each its own process.
 PRODUCTION = f"JobWorker x{os.cpu_count()}"
-CONFIGS = {"RQ Worker (fork per job) x1": (["--fork-per-job"], 1), "JobWorker x1": ([], 1),
-           PRODUCTION: ([], os.cpu_count() or 1)}
+CONFIGS = {
+    "RQ Worker (fork per job) x1": (["--fork-per-job"], 1),
+    "JobWorker x1": ([], 1),
+    PRODUCTION: ([], os.cpu_count() or 1),
+}
 
 
 def run_jobs(prefix: str, func: str, args_list: list[tuple], config: str = PRODUCTION) -> float:
@@ -139,13 +166,23 @@ def run_jobs(prefix: str, func: str, args_list: list[tuple], config: str = PRODU
     jobs = [queues.enqueue("routing", func, *args) for args in args_list]
     env = {**os.environ, "FIELDREPORT_QUEUE_PREFIX": prefix}
     extra, processes = CONFIGS[config]
-    workers = [subprocess.Popen([sys.executable, "-m", "workers.main", "worker", "--burst", *extra, "routing"],
-                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-               for _ in range(processes)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "workers.main", "worker", "--burst", *extra, "routing"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(processes)
+    ]
     if any(w.wait() != 0 for w in workers):
         raise SystemExit(f"a {config} burst worker failed")
-    done = [j for j in Job.fetch_many([j.id for j in jobs], connection=queues.redis,
-                                      serializer=JSONSerializer) if j is not None]
+    done = [
+        j
+        for j in Job.fetch_many([j.id for j in jobs], connection=queues.redis, serializer=JSONSerializer)
+        if j is not None
+    ]
     failed = [j for j in done if j.get_status() != "finished"]
     if failed:
         raise SystemExit(f"{len(failed)} {func} jobs did not finish: {failed[0].latest_result()}")
@@ -172,12 +209,17 @@ def main() -> None:
         queues.prefix = prefix
         points = sample_points(args.points)
         lk = bench_lookup(points)
-        print(f"communes: STRtree build {lk['build_ms']:.1f} ms; {lk['n']} points "
-              f"({lk['hits']} inside a commune), answers agree on {lk['agree']}/{lk['n']}")
-        print(f"lookup per point (median)   STRtree, prepared {lk['tree_us']:7.1f} µs   |   "
-              f"PostGIS prepared ST_Contains {lk['pg_us']:8.1f} µs   (x{lk['pg_us'] / lk['tree_us']:.1f})")
-        print(f"full decision (median)      routing.decide, PostGIS: contains/nearest + rules "
-              f"{lk['decide_us']:7.1f} µs")
+        print(
+            f"communes: STRtree build {lk['build_ms']:.1f} ms; {lk['n']} points "
+            f"({lk['hits']} inside a commune), answers agree on {lk['agree']}/{lk['n']}"
+        )
+        print(
+            f"lookup per point (median)   STRtree, prepared {lk['tree_us']:7.1f} µs   |   "
+            f"PostGIS prepared ST_Contains {lk['pg_us']:8.1f} µs   (x{lk['pg_us'] / lk['tree_us']:.1f})"
+        )
+        print(
+            f"full decision (median)      routing.decide, PostGIS: contains/nearest + rules {lk['decide_us']:7.1f} µs"
+        )
         ids = make_reports(sample_points(args.jobs, seed=3))
         more = make_reports(sample_points(min(100, args.jobs), seed=5))
         try:
@@ -186,12 +228,16 @@ def main() -> None:
                 routed = run_jobs(prefix, "workers.jobs.route_report", [(i,) for i in ids], config)
                 purge(ids)
                 ids = make_reports(sample_points(args.jobs, seed=3))
-                print(f"{config:28} route_report {routed:8.1f} reports/s   |   RQ no-op floor {floor:8.1f} "
-                      f"jobs/s   ({routed / floor * 100:.0f}% of the floor)")
+                print(
+                    f"{config:28} route_report {routed:8.1f} reports/s   |   RQ no-op floor {floor:8.1f} "
+                    f"jobs/s   ({routed / floor * 100:.0f}% of the floor)"
+                )
             ms = in_process(more)
             share = lk["decide_us"] / 1000 / ms * 100
-            print(f"per report                  in-process route_report {ms:.2f} ms; "
-                  f"the PostGIS decision is {share:.1f}% of it")
+            print(
+                f"per report                  in-process route_report {ms:.2f} ms; "
+                f"the PostGIS decision is {share:.1f}% of it"
+            )
         finally:
             purge(ids + more)
             for key in queues.redis.scan_iter(f"*{prefix}*"):

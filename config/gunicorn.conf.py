@@ -1,4 +1,5 @@
 """gunicorn settings; each value can be overridden on the command line."""
+
 import os
 import shutil
 import tempfile
@@ -30,7 +31,8 @@ preload_app = False  # each worker opens its own DB pool and Redis connection
 # files would be summed too).
 metrics_dir = os.environ.setdefault(
     "PROMETHEUS_MULTIPROC_DIR",
-    os.path.join(tempfile.gettempdir(), f"fieldreport-prometheus-{os.environ.get('PORT', '8000')}"))
+    os.path.join(tempfile.gettempdir(), f"fieldreport-prometheus-{os.environ.get('PORT', '8000')}"),
+)
 
 
 def on_starting(server):
@@ -40,6 +42,7 @@ def on_starting(server):
     `on_starting` a config file defines, and a second one silently dropped the first.)"""
     from config.settings import Config
     from fieldreport.deploy import refuse_demo_passwords
+
     refuse_demo_passwords(Config())
     shutil.rmtree(metrics_dir, ignore_errors=True)
     os.makedirs(metrics_dir, exist_ok=True)
@@ -48,4 +51,5 @@ def on_starting(server):
 def child_exit(server, worker):
     """A dead worker's counters stay in the sum; its live gauges are dropped."""
     from prometheus_client import multiprocess
+
     multiprocess.mark_process_dead(worker.pid, metrics_dir)

@@ -4,6 +4,7 @@ The app refuses secrets in query strings (fieldreport.urlsecrets), but the refus
 is logged all the same, and so is a Referer holding one: the request line (`r`), the query
 string (`q`) and the referer (`f`) are scrubbed before the line is written.
 """
+
 from __future__ import annotations
 
 from gunicorn.glogging import Logger

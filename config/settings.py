@@ -1,4 +1,5 @@
 """Typed settings read from the environment (FIELDREPORT_*), with a test variant."""
+
 from __future__ import annotations
 
 import os
@@ -111,17 +112,22 @@ class Config:
         self.SMS_GATEWAY_URL = _env("SMS_GATEWAY_URL")
         self.SMS_GATEWAY_AUTH = _env("SMS_GATEWAY_AUTH")
         self.SMS_BRANDNAME = _env("SMS_BRANDNAME", "FIELDREPORT")
-        self.SMS_OTP_TEMPLATE = _env("SMS_OTP_TEMPLATE",
-                                     "Ma xac thuc phan anh hien truong: {code}. Hieu luc {minutes} phut.")
+        self.SMS_OTP_TEMPLATE = _env(
+            "SMS_OTP_TEMPLATE", "Ma xac thuc phan anh hien truong: {code}. Hieu luc {minutes} phut."
+        )
         # Citizen notifications: Web Push (VAPID), SMS to signed-in phones, e-mail (SMTP_URL)
         # The public root URL (https://phananh.example.vn): links in messages, Open311
         # discovery and feeds. Never taken from a request's Host header, which a client forges.
         self.PUBLIC_BASE_URL = (_env("PUBLIC_BASE_URL", "") or "").rstrip("/")
         self.VAPID_PRIVATE_KEY_FILE = _env("VAPID_PRIVATE_KEY_FILE")
         self.VAPID_SUBJECT = _env("VAPID_SUBJECT", "mailto:admin@localhost")
-        self.PUSH_ALLOWED_ORIGINS = _env("PUSH_ALLOWED_ORIGINS", (
-            "https://fcm.googleapis.com,https://updates.push.services.mozilla.com,"
-            "https://*.push.apple.com,https://*.notify.windows.com"))
+        self.PUSH_ALLOWED_ORIGINS = _env(
+            "PUSH_ALLOWED_ORIGINS",
+            (
+                "https://fcm.googleapis.com,https://updates.push.services.mozilla.com,"
+                "https://*.push.apple.com,https://*.notify.windows.com"
+            ),
+        )
         # A caller's SMS receipt may carry a signed link to add photos to their report, valid this long.
         self.CALL_PHOTO_LINK_DAYS = _int("CALL_PHOTO_LINK_DAYS", 7)
         self.SMS_EVENTS = _env("SMS_EVENTS", "info_requested,extended,resolved,rejected,duplicate,reopened")

@@ -16,6 +16,7 @@ A report of another unit answers 403, not 404: report codes are public tracking 
 citizen's view shows any report by its code), so hiding existence protects nothing, and staff
 given a code by phone learn that it is with another unit.
 """
+
 from __future__ import annotations
 
 import functools
@@ -49,16 +50,20 @@ def _dummy() -> str:
 
 
 def _invalid() -> Unauthorized:
-    return Unauthorized("invalid_credentials", "Wrong username or password.",
-                        "Sai tên đăng nhập hoặc mật khẩu.")
+    return Unauthorized("invalid_credentials", "Wrong username or password.", "Sai tên đăng nhập hoặc mật khẩu.")
 
 
 def _throttled(wait: int) -> RateLimited:
-    return RateLimited("login_throttled", "Too many failed sign-ins from here; wait before trying again.",
-                       "Đăng nhập sai nhiều lần; vui lòng chờ rồi thử lại.", retry_after=wait)
+    return RateLimited(
+        "login_throttled",
+        "Too many failed sign-ins from here; wait before trying again.",
+        "Đăng nhập sai nhiều lần; vui lòng chờ rồi thử lại.",
+        retry_after=wait,
+    )
 
 
 # -- sign-in ------------------------------------------------------------------------------
+
 
 def login(username: str, password: str, ip: str, kind: str = API) -> tuple[str, datetime, User]:
     """Check the password and issue a token of `kind` (only its hash is stored).
@@ -90,8 +95,13 @@ def check_password(username: str, password: str, ip: str) -> User:
     usable = user is not None and user.password_hash.startswith("$argon2")  # citizens have none
     ok = security.verify_password(user.password_hash if usable else _dummy(), password)
     if user is None or not ok or not user.active:
-        ratelimit.backoff_failed(bucket, cfg["LOGIN_FREE_FAILURES"], cfg["LOGIN_BACKOFF_SECONDS"],
-                                 cfg["LOGIN_BACKOFF_MAX_SECONDS"], cfg["LOGIN_FAILURE_MEMORY_SECONDS"])
+        ratelimit.backoff_failed(
+            bucket,
+            cfg["LOGIN_FREE_FAILURES"],
+            cfg["LOGIN_BACKOFF_SECONDS"],
+            cfg["LOGIN_BACKOFF_MAX_SECONDS"],
+            cfg["LOGIN_FAILURE_MEMORY_SECONDS"],
+        )
         raise _invalid()
     ratelimit.backoff_reset(bucket)
     return user
@@ -102,8 +112,7 @@ def issue_token(user: User, ttl: timedelta, kind: str = API) -> tuple[str, datet
     the caller commits."""
     token = security.new_token()
     expires = utcnow() + ttl
-    db.session.add(AuthToken(token_hash=security.token_hash(token), user_id=user.id, expires_at=expires,
-                             kind=kind))
+    db.session.add(AuthToken(token_hash=security.token_hash(token), user_id=user.id, expires_at=expires, kind=kind))
     return token, expires
 
 
@@ -127,11 +136,15 @@ def _revoke(row: AuthToken | None) -> None:
 def revoke_all(user_id: int) -> int:
     """Revoke every live token and console session of the user; the caller commits."""
     g.pop("_auth_tokens", None)
-    return db.session.execute(update(AuthToken).where(
-        AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None)).values(revoked_at=utcnow())).rowcount
+    return db.session.execute(
+        update(AuthToken)
+        .where(AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    ).rowcount
 
 
 # -- who is asking ------------------------------------------------------------------------
+
 
 def lookup(token: str | None, kind: str) -> tuple[User | None, AuthToken | None]:
     """The user and row of a valid token of `kind` (memoised per token value, never per
@@ -142,10 +155,17 @@ def lookup(token: str | None, kind: str) -> tuple[User | None, AuthToken | None]
     cache = g.setdefault("_auth_tokens", {})
     if (kind, token) not in cache:
         row = db.session.execute(
-            select(AuthToken, User).join(User, User.id == AuthToken.user_id)
-            .where(AuthToken.token_hash == security.token_hash(token))).first()
-        valid = (row is not None and row.AuthToken.kind == kind and row.AuthToken.revoked_at is None
-                 and row.AuthToken.expires_at > utcnow() and row.User.active)
+            select(AuthToken, User)
+            .join(User, User.id == AuthToken.user_id)
+            .where(AuthToken.token_hash == security.token_hash(token))
+        ).first()
+        valid = (
+            row is not None
+            and row.AuthToken.kind == kind
+            and row.AuthToken.revoked_at is None
+            and row.AuthToken.expires_at > utcnow()
+            and row.User.active
+        )
         cache[(kind, token)] = (row.User, row.AuthToken) if valid else (None, None)
     return cache[(kind, token)]
 
@@ -164,8 +184,11 @@ def current_user() -> User | None:
 def require_user() -> User:
     user = current_user()
     if user is None:
-        raise Unauthorized("unauthorized", "Sign in first (a valid bearer token is required).",
-                           "Cần đăng nhập (thiếu hoặc sai mã truy cập).")
+        raise Unauthorized(
+            "unauthorized",
+            "Sign in first (a valid bearer token is required).",
+            "Cần đăng nhập (thiếu hoặc sai mã truy cập).",
+        )
     return user
 
 
@@ -174,19 +197,26 @@ def require_roles(*roles: str):
 
     Put it above the flask-smorest decorators so that authentication comes before parsing.
     """
+
     def decorator(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             user = require_user()
             if roles and user.role not in roles:
-                raise Forbidden("forbidden_role", "Your role may not do this.",
-                                "Vai trò của bạn không được phép thực hiện thao tác này.")
+                raise Forbidden(
+                    "forbidden_role",
+                    "Your role may not do this.",
+                    "Vai trò của bạn không được phép thực hiện thao tác này.",
+                )
             return fn(*args, **kwargs)
+
         return wrapper
+
     return decorator
 
 
 # -- what they may see and do -------------------------------------------------------------
+
 
 def unit_subtree(unit_id: int) -> set[int]:
     """The unit and every unit under it (recursive CTE; UNION stops on a cycle)."""
@@ -229,8 +259,9 @@ def province_for(user: User | None, requested: str | None) -> str | None:
     if own is None:
         return requested or None
     if requested not in (None, "", own):
-        raise Forbidden("province_forbidden", "That is another province's calendar.",
-                        "Đây là lịch làm việc của tỉnh khác.")
+        raise Forbidden(
+            "province_forbidden", "That is another province's calendar.", "Đây là lịch làm việc của tỉnh khác."
+        )
     return own
 
 
@@ -288,8 +319,7 @@ def can_act(user: User | None, report: Report) -> bool:
         return in_province(user, report)
     if user.role == "dispatcher" and report.unit_id is None:
         return in_province(user, report)
-    return user.role in ("staff", "dispatcher") and user.unit_id is not None \
-        and user.unit_id == report.unit_id
+    return user.role in ("staff", "dispatcher") and user.unit_id is not None and user.unit_id == report.unit_id
 
 
 def can_triage(user: User | None) -> bool:

@@ -1,5 +1,6 @@
 """Circuit breakers: while a dependency keeps failing, calls fail at once instead of each
 waiting out its timeouts (storage, Redis and the database each have one per process)."""
+
 from __future__ import annotations
 
 import threading

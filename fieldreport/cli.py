@@ -2,6 +2,7 @@
 
 Module-level click commands (as in Flask's flaskr tutorial), registered by init_app; each runs
 inside an application context."""
+
 from __future__ import annotations
 
 import sys
@@ -31,6 +32,7 @@ def refusals_as_click_errors() -> Iterator[None]:
 
 def alembic_config():
     from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
     cfg.attributes["database_url"] = current_app.config["DATABASE_URL"]
@@ -42,6 +44,7 @@ def alembic_config():
 def db_upgrade():
     """Create PostGIS if needed and run Alembic migrations to head."""
     from alembic import command
+
     command.upgrade(alembic_config(), "head")
     click.echo("database at head")
 
@@ -57,8 +60,9 @@ def import_areas_cmd(path):
         click.echo(f"  {done}/{total} features", err=True)
 
     res = import_areas(path, progress=progress)
-    click.echo(f"areas: {res.created} created, {res.updated} updated, {res.repaired} repaired, "
-               f"{len(res.skipped)} skipped")
+    click.echo(
+        f"areas: {res.created} created, {res.updated} updated, {res.repaired} repaired, {len(res.skipped)} skipped"
+    )
     for msg in res.skipped[:20]:
         click.echo(f"  skipped {msg}", err=True)
 
@@ -69,6 +73,7 @@ def load_provinces_cmd():
     """Load the served provinces (setting PROVINCES) from the shipped national boundaries,
     each with a generated unit tree and routing rules (idempotent; nothing when unset)."""
     from fieldreport.services import provinces
+
     codes = provinces.served()
     if codes == (current_app.config["PROVINCE_CODE"],) and not current_app.config["PROVINCES"]:
         click.echo("PROVINCES is not set: one province, nothing to load")
@@ -79,8 +84,9 @@ def load_provinces_cmd():
             click.echo(f"  {done}/{total} communes", err=True)
 
     res = provinces.load(codes, progress=progress)
-    click.echo(f"provinces: {res['provinces']} provinces, {res['communes']} communes, "
-               f"{res['new_trees']} new unit trees")
+    click.echo(
+        f"provinces: {res['provinces']} provinces, {res['communes']} communes, {res['new_trees']} new unit trees"
+    )
 
 
 @click.command("seed-demo")
@@ -89,6 +95,7 @@ def seed_demo_cmd():
     """Load what is missing of the Đắk Lắk demo (never changing what exists) and print the
     accounts and API key."""
     from fieldreport.services.demo import DEFAULT_DEMO_PASSWORD, seed_demo
+
     cfg = current_app.config
     password = cfg["DEMO_PASSWORD"] or (DEFAULT_DEMO_PASSWORD if cfg["DEMO_MODE"] else None)
     if not password:
@@ -96,8 +103,7 @@ def seed_demo_cmd():
         sys.exit(2)
     storage.ensure_bucket()
     res = seed_demo(password, cfg["SECRET_KEY"])
-    click.echo(f"demo: {res.areas} communes, {res.units} units, {res.categories} categories, "
-               f"{res.rules} routing rules")
+    click.echo(f"demo: {res.areas} communes, {res.units} units, {res.categories} categories, {res.rules} routing rules")
     if res.created_users:
         click.echo(f"demo accounts created (password: {password}):")
         for u in res.created_users:
@@ -120,6 +126,7 @@ def seed_demo_cmd():
 def create_user(username, role, unit_code, full_name, password):
     """Create or update a user (a new password signs the user out everywhere)."""
     from fieldreport.services import accounts
+
     with refusals_as_click_errors():
         accounts.save_user(username, role, unit_code, full_name, password)
     click.echo(f"user {username} ({role})")
@@ -132,6 +139,7 @@ def create_user(username, role, unit_code, full_name, password):
 def deactivate_user(username, reactivate):
     """Deactivate a user: no sign-in, and every token and console session ends."""
     from fieldreport.services import accounts
+
     with refusals_as_click_errors():
         accounts.set_active(accounts.by_username(username), reactivate)
     click.echo(f"user {username} {'reactivated' if reactivate else 'deactivated'}")
@@ -141,11 +149,13 @@ def deactivate_user(username, reactivate):
 @with_appcontext
 @click.argument("name")
 @click.option("--contact", default=None, help="who to call about this client")
-@click.option("--unit", "unit_code", default=None,
-              help="unit code an external tracker works for (lets it post request updates)")
+@click.option(
+    "--unit", "unit_code", default=None, help="unit code an external tracker works for (lets it post request updates)"
+)
 def create_api_key(name, contact, unit_code):
     """Issue an Open311 API key for client NAME (printed once; only its hash is stored)."""
     from fieldreport.services import apikeys
+
     with refusals_as_click_errors():
         key, raw = apikeys.create(name, contact, unit_code)
     click.echo(f"api key for {key.name}: {raw}")
@@ -157,13 +167,22 @@ def create_api_key(name, contact, unit_code):
 def revoke_api_key(name):
     """Revoke the Open311 API key of client NAME."""
     from fieldreport.services import apikeys
+
     with refusals_as_click_errors():
         apikeys.revoke(apikeys.by_name(name))
     click.echo(f"api key for {name} revoked")
 
 
-COMMANDS = (db_upgrade, import_areas_cmd, load_provinces_cmd, seed_demo_cmd, create_user, deactivate_user,
-            create_api_key, revoke_api_key)
+COMMANDS = (
+    db_upgrade,
+    import_areas_cmd,
+    load_provinces_cmd,
+    seed_demo_cmd,
+    create_user,
+    deactivate_user,
+    create_api_key,
+    revoke_api_key,
+)
 
 
 def init_app(app: Flask) -> None:

@@ -1,5 +1,6 @@
 """Citizens' contact details checked and normalised: phone numbers (phonenumbers, Vietnam by
 default) and e-mail addresses (email-validator, syntax only: no DNS lookup on a request)."""
+
 from __future__ import annotations
 
 import phonenumbers

@@ -5,6 +5,7 @@ Anywhere else every long-running process refuses to start while one of those acc
 still sign in with it: the API server (gunicorn's on_starting hook, config/gunicorn.conf.py),
 the RQ worker and the periodic process (workers/main.py) all call refuse_demo_passwords.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import create_engine, select
@@ -23,10 +24,10 @@ def demo_passwords(config: Config) -> set[str]:
 
 def accounts_with_demo_passwords(session: Session, passwords: set[str]) -> list[str]:
     """The active demo accounts that a demo password still opens."""
-    rows = session.execute(select(User.username, User.password_hash).where(
-        User.username.in_(DEMO_USERNAMES), User.active)).all()
-    return sorted(name for name, pw_hash in rows
-                  if any(security.verify_password(pw_hash, p) for p in passwords))
+    rows = session.execute(
+        select(User.username, User.password_hash).where(User.username.in_(DEMO_USERNAMES), User.active)
+    ).all()
+    return sorted(name for name, pw_hash in rows if any(security.verify_password(pw_hash, p) for p in passwords))
 
 
 def refuse_demo_passwords(config: Config) -> None:
@@ -46,4 +47,5 @@ def refuse_demo_passwords(config: Config) -> None:
             "fieldreport refuses to start: FIELDREPORT_DEMO_MODE is off, and these demo accounts "
             f"still have the demo password: {', '.join(found)}. Give each a new password "
             "(flask create-user NAME --role ROLE) or deactivate it (flask deactivate-user NAME); "
-            "for a demo, set FIELDREPORT_DEMO_MODE=1.")
+            "for a demo, set FIELDREPORT_DEMO_MODE=1."
+        )

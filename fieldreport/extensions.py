@@ -1,4 +1,5 @@
 """Unbound singletons (database, API, Redis queues, object storage) bound by init_app."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -14,14 +15,26 @@ from fieldreport.breaker import Breaker
 from fieldreport.media.storage import Storage
 from fieldreport.queue import Queues
 
-
 # Reads that may lag behind the primary by a moment: public lists and maps, dashboards,
 # Open311 GETs, indicator exports. Everything else — every write, a citizen's view of their
 # own fresh report, Open311 token lookups right after a POST, staff queues — reads the primary.
-LAG_TOLERANT = ("categories.", "reports.Reports", "reports.NearbyReports", "indicators.Indicators",
-                "indicators.ExportCsv", "indicators.ExportXlsx", "web.maps.", "web.dashboard.", "web.public.",
-                "open311.discovery", "open311.services", "open311.service_definition",
-                "open311.list_requests", "open311.get_request", "open311.list_updates")
+LAG_TOLERANT = (
+    "categories.",
+    "reports.Reports",
+    "reports.NearbyReports",
+    "indicators.Indicators",
+    "indicators.ExportCsv",
+    "indicators.ExportXlsx",
+    "web.maps.",
+    "web.dashboard.",
+    "web.public.",
+    "open311.discovery",
+    "open311.services",
+    "open311.service_definition",
+    "open311.list_requests",
+    "open311.get_request",
+    "open311.list_updates",
+)
 # Every session without PostgreSQL's JIT: for short OLTP statements whose cost is estimated
 # high (a 10 km near-me page at 1M reports: 0.5 s of work, 5.2 s compiling it) the JIT
 # costs far more than it saves (issue 20). The indicator queries already turned it off.
@@ -35,8 +48,9 @@ class _RoutingSession(Session):
     replica: Engine | None = None
 
     def get_bind(self, mapper=None, **kw):
-        if (self.replica is not None and _replica_reads.get()
-                and not isinstance(self.bind, Connection)):  # tests bind one connection
+        if (
+            self.replica is not None and _replica_reads.get() and not isinstance(self.bind, Connection)
+        ):  # tests bind one connection
             return self.replica
         return super().get_bind(mapper, **kw)
 
@@ -57,19 +71,30 @@ class Database:
         # Bounded waits: connecting to a dead server, or waiting for a free pooled connection,
         # fails in seconds; keepalives notice a peer that vanished without closing.
         self.engine = create_engine(
-            cfg["DATABASE_URL"], pool_size=cfg["DB_POOL_SIZE"], pool_pre_ping=True, future=True,
+            cfg["DATABASE_URL"],
+            pool_size=cfg["DB_POOL_SIZE"],
+            pool_pre_ping=True,
+            future=True,
             pool_timeout=cfg["DB_CONNECT_TIMEOUT"] + 2,
-            connect_args={"connect_timeout": cfg["DB_CONNECT_TIMEOUT"], "keepalives": 1,
-                          "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
-                          "options": SESSION_OPTIONS},
+            connect_args={
+                "connect_timeout": cfg["DB_CONNECT_TIMEOUT"],
+                "keepalives": 1,
+                "keepalives_idle": 30,
+                "keepalives_interval": 10,
+                "keepalives_count": 3,
+                "options": SESSION_OPTIONS,
+            },
         )
         self._guard(self.engine)
         self._factory.configure(bind=self.engine)
         if cfg.get("DATABASE_READ_URL"):  # a streaming replica (hot standby) for lagging reads
             self.read_engine = create_engine(
-                cfg["DATABASE_READ_URL"], pool_size=cfg["DB_POOL_SIZE"], pool_pre_ping=True,
+                cfg["DATABASE_READ_URL"],
+                pool_size=cfg["DB_POOL_SIZE"],
+                pool_pre_ping=True,
                 pool_timeout=cfg["DB_CONNECT_TIMEOUT"] + 2,
-                connect_args={"connect_timeout": cfg["DB_CONNECT_TIMEOUT"], "options": SESSION_OPTIONS})
+                connect_args={"connect_timeout": cfg["DB_CONNECT_TIMEOUT"], "options": SESSION_OPTIONS},
+            )
         _RoutingSession.replica = self.read_engine
         app.before_request(self._route_reads)
         app.teardown_appcontext(lambda exc: self.session.remove())

@@ -1,4 +1,5 @@
 """Geometry conversions in one place: GeoJSON/Shapely ⇄ database values, repairs, points."""
+
 from __future__ import annotations
 
 from geoalchemy2.elements import WKBElement

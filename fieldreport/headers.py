@@ -9,6 +9,7 @@ templates; scripts never do. Strict-Transport-Security goes out on HTTPS request
 (talisman's rule), so local http development is untouched; the proxy terminates TLS, so the
 app never redirects to https itself.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

@@ -10,11 +10,12 @@ and answers 422 (invalid_text) or 400 (json_too_deep, number_too_long, invalid_j
 surface's own error shape (the error handlers do the shaping; Open311 answers 400 for both).
 Paging numbers go through `bounded_int`, so a page past any OFFSET is a 400 as well.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any
 from collections.abc import Iterable
+from typing import Any
 
 from flask import Flask, Request, request
 from flask.json.provider import DefaultJSONProvider
@@ -29,8 +30,13 @@ MAX_ID = 2**31 - 1  # an <int:…> path variable past PostgreSQL's integer finds
 
 
 def _bad_text(where: str, what_en: str, what_vi: str) -> BadInput:
-    return BadInput("invalid_text", f"{where} contains {what_en}, which text cannot hold.",
-                    f"{where} chứa {what_vi}, không thể lưu dưới dạng văn bản.", status=422, field=where)
+    return BadInput(
+        "invalid_text",
+        f"{where} contains {what_en}, which text cannot hold.",
+        f"{where} chứa {what_vi}, không thể lưu dưới dạng văn bản.",
+        status=422,
+        field=where,
+    )
 
 
 def check_text(value: str, where: str) -> None:
@@ -44,8 +50,11 @@ def check_text(value: str, where: str) -> None:
 
 def _number(text: str) -> str:
     if len(text) > MAX_NUMBER_CHARS:
-        raise BadInput("number_too_long", f"A number in the JSON body has more than {MAX_NUMBER_CHARS} characters.",
-                       f"Một số trong nội dung JSON dài hơn {MAX_NUMBER_CHARS} ký tự.")
+        raise BadInput(
+            "number_too_long",
+            f"A number in the JSON body has more than {MAX_NUMBER_CHARS} characters.",
+            f"Một số trong nội dung JSON dài hơn {MAX_NUMBER_CHARS} ký tự.",
+        )
     return text
 
 
@@ -56,8 +65,9 @@ def _no_constant(name: str):
 def loads(text: str | bytes) -> Any:
     """json.loads with bounds: short numbers, no NaN/Infinity, no nesting past MAX_JSON_DEPTH."""
     _check_depth(text)
-    return json.loads(text, parse_int=lambda s: int(_number(s)),
-                      parse_float=lambda s: float(_number(s)), parse_constant=_no_constant)
+    return json.loads(
+        text, parse_int=lambda s: int(_number(s)), parse_float=lambda s: float(_number(s)), parse_constant=_no_constant
+    )
 
 
 def _check_depth(text: str | bytes) -> None:
@@ -79,8 +89,11 @@ def _check_depth(text: str | bytes) -> None:
         elif byte in (0x5B, 0x7B):
             depth += 1
             if depth > MAX_JSON_DEPTH:
-                raise BadInput("json_too_deep", f"The JSON body is nested more than {MAX_JSON_DEPTH} levels.",
-                               f"Nội dung JSON lồng nhau quá {MAX_JSON_DEPTH} cấp.")
+                raise BadInput(
+                    "json_too_deep",
+                    f"The JSON body is nested more than {MAX_JSON_DEPTH} levels.",
+                    f"Nội dung JSON lồng nhau quá {MAX_JSON_DEPTH} cấp.",
+                )
         elif byte in (0x5D, 0x7D):
             depth -= 1
 
@@ -104,8 +117,12 @@ def bounded_int(raw: str | None, name: str, default: int, maximum: int = MAX_PAG
         return default
     raw = raw.strip()
     if not raw.isdecimal() or len(raw) > len(str(maximum)) or not 1 <= int(raw) <= maximum:
-        raise Invalid("invalid_integer", f"{name} must be a whole number from 1 to {maximum}.",
-                      f"{name} phải là số nguyên từ 1 đến {maximum}.", field=name)
+        raise Invalid(
+            "invalid_integer",
+            f"{name} must be a whole number from 1 to {maximum}.",
+            f"{name} phải là số nguyên từ 1 đến {maximum}.",
+            field=name,
+        )
     return int(raw)
 
 

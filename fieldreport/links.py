@@ -4,6 +4,7 @@ A client chooses the Host header it sends, so a URL built from it (Open311 disco
 open-data links) could point aggregators and caches at any site (host-header poisoning).
 Without PUBLIC_BASE_URL (local development) links name http://localhost.
 """
+
 from __future__ import annotations
 
 from flask import current_app

@@ -3,6 +3,7 @@
 Every line goes through `ScrubSecrets`: a URL logged with a token, key, code or password in
 its query string is written with the value masked (see urlsecrets).
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Operations endpoints: liveness, readiness of each dependency, Prometheus metrics."""
+
 from __future__ import annotations
 
 import hmac
@@ -7,8 +8,15 @@ import os
 import time
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram,
-                               generate_latest, multiprocess)
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from sqlalchemy import text
 
 from fieldreport.errors import Forbidden, Unauthorized
@@ -67,10 +75,13 @@ def replica_lag() -> str | None:
     if db.read_engine is None:
         return None
     with db.read_engine.connect() as conn:
-        standby, lag = conn.execute(text(
-            "SELECT pg_is_in_recovery(), CASE WHEN pg_last_wal_receive_lsn() = "
-            "pg_last_wal_replay_lsn() THEN 0 ELSE EXTRACT(EPOCH FROM now() - "
-            "pg_last_xact_replay_timestamp()) END")).one()
+        standby, lag = conn.execute(
+            text(
+                "SELECT pg_is_in_recovery(), CASE WHEN pg_last_wal_receive_lsn() = "
+                "pg_last_wal_replay_lsn() THEN 0 ELSE EXTRACT(EPOCH FROM now() - "
+                "pg_last_xact_replay_timestamp()) END"
+            )
+        ).one()
     if not standby:
         return "not a standby"
     return "no transaction replayed yet" if lag is None else f"{float(lag):.1f}s"
@@ -78,8 +89,11 @@ def replica_lag() -> str | None:
 
 def breakers() -> dict:
     """Each dependency's circuit breaker in this process: closed, open or half-open."""
-    return {"database": db.breaker.describe(), "redis": queues.breaker.describe(),
-            "storage": storage.breaker.describe()}
+    return {
+        "database": db.breaker.describe(),
+        "redis": queues.breaker.describe(),
+        "storage": storage.breaker.describe(),
+    }
 
 
 # Parts whose outage degrades the service without stopping it: with Redis down reports are still
@@ -124,13 +138,17 @@ def metrics():
     if token:
         scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), token.encode()):
-            raise Unauthorized("metrics_token", "The metrics need the scrape token (Bearer).",
-                               "Cần mã truy cập để đọc số liệu vận hành (Bearer).")
+            raise Unauthorized(
+                "metrics_token",
+                "The metrics need the scrape token (Bearer).",
+                "Cần mã truy cập để đọc số liệu vận hành (Bearer).",
+            )
     elif not _loopback(request.remote_addr):
-        raise Forbidden("metrics_internal", "Metrics are served to this host only; set "
-                        "FIELDREPORT_METRICS_TOKEN to scrape from elsewhere.",
-                        "Số liệu vận hành chỉ phục vụ trong máy chủ; đặt FIELDREPORT_METRICS_TOKEN "
-                        "để đọc từ nơi khác.")
+        raise Forbidden(
+            "metrics_internal",
+            "Metrics are served to this host only; set FIELDREPORT_METRICS_TOKEN to scrape from elsewhere.",
+            "Số liệu vận hành chỉ phục vụ trong máy chủ; đặt FIELDREPORT_METRICS_TOKEN để đọc từ nơi khác.",
+        )
     return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)
 
 

@@ -1,4 +1,5 @@
 """The one way to enqueue background work: named queues on Redis with retry and TTL."""
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -37,9 +38,20 @@ PURGE_IDEMPOTENCY_KEYS = Job("default", "workers.jobs.purge_idempotency_keys")
 SLA_SWEEP = Job("default", "workers.jobs.sla_sweep")
 REFRESH_ROLLUPS = Job("default", "workers.jobs.refresh_rollups")
 RETENTION_SWEEP = Job("default", "workers.jobs.retention_sweep")
-JOBS = (ROUTE_REPORT, MAKE_DERIVATIVES, COLLECT_ORPHANS, DELIVER_NOTIFICATION, ZALO_PROCESS, ZALO_SEND,
-        INDICATORS_CALENDAR_CHANGED, EXPORT_INDICATORS, PURGE_IDEMPOTENCY_KEYS, SLA_SWEEP, REFRESH_ROLLUPS,
-        RETENTION_SWEEP)
+JOBS = (
+    ROUTE_REPORT,
+    MAKE_DERIVATIVES,
+    COLLECT_ORPHANS,
+    DELIVER_NOTIFICATION,
+    ZALO_PROCESS,
+    ZALO_SEND,
+    INDICATORS_CALENDAR_CHANGED,
+    EXPORT_INDICATORS,
+    PURGE_IDEMPOTENCY_KEYS,
+    SLA_SWEEP,
+    REFRESH_ROLLUPS,
+    RETENTION_SWEEP,
+)
 
 
 class CircuitOpen(RedisError):
@@ -107,11 +119,14 @@ class Queues:
         guarded = type("GuardedConnection", (_GuardedConnection,), {"breaker": self.breaker})
         # One quick retry for a dropped keep-alive connection, none after a timeout: a hung
         # server must not multiply the wait (the storage adapter does the same).
-        self.redis = Redis.from_url(cfg["REDIS_URL"], socket_timeout=cfg["REDIS_TIMEOUT"],
-                                    socket_connect_timeout=cfg["REDIS_TIMEOUT"],
-                                    health_check_interval=30, connection_class=guarded,
-                                    retry=RedisRetry(ExponentialBackoff(cap=0.2, base=0.05), 1,
-                                                     supported_errors=(ConnectionError,)))
+        self.redis = Redis.from_url(
+            cfg["REDIS_URL"],
+            socket_timeout=cfg["REDIS_TIMEOUT"],
+            socket_connect_timeout=cfg["REDIS_TIMEOUT"],
+            health_check_interval=30,
+            connection_class=guarded,
+            retry=RedisRetry(ExponentialBackoff(cap=0.2, base=0.05), 1, supported_errors=(ConnectionError,)),
+        )
         self.prefix = cfg["QUEUE_PREFIX"]
         self.timeout = cfg["JOB_TIMEOUT"]
         self.retries = cfg["JOB_RETRIES"]
@@ -121,20 +136,22 @@ class Queues:
         return f"{self.prefix}:{short}"
 
     def get(self, short: str) -> Queue:
-        return Queue(self.name(short), connection=self.redis, serializer=JSONSerializer,
-                     is_async=self.is_async)
+        return Queue(self.name(short), connection=self.redis, serializer=JSONSerializer, is_async=self.is_async)
 
     def all(self) -> list[Queue]:
         return [self.get(n) for n in QUEUE_NAMES]
 
-    def enqueue(self, queue: str, func: str, *args, job_id: str | None = None,
-                job_timeout: int | None = None, **kwargs):
+    def enqueue(
+        self, queue: str, func: str, *args, job_id: str | None = None, job_timeout: int | None = None, **kwargs
+    ):
         """Enqueue `func` (a dotted path under workers.jobs) with backoff retries.
 
         A job id makes a re-send of the same outbox row a no-op while the first is queued.
         """
         return self.get(queue).enqueue(
-            func, *args, **kwargs,
+            func,
+            *args,
+            **kwargs,
             job_id=job_id,
             job_timeout=job_timeout or self.timeout,
             retry=Retry(max=self.retries, interval=[2, 10, 30, 120, 600]),

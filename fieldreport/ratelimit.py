@@ -1,5 +1,6 @@
 """Rate limits in Redis, shared by every API process and host: fixed windows, cool-downs and
 exponential back-off after failures."""
+
 from __future__ import annotations
 
 import time
@@ -27,8 +28,12 @@ def hit(bucket: str, limit: int, window_seconds: int = 3600) -> None:
         return
     if count > limit:
         retry = window_seconds - int(time.time()) % window_seconds
-        raise RateLimited("rate_limited", "Too many requests; try again later.",
-                          "Gửi quá nhiều yêu cầu; vui lòng thử lại sau.", retry_after=retry)
+        raise RateLimited(
+            "rate_limited",
+            "Too many requests; try again later.",
+            "Gửi quá nhiều yêu cầu; vui lòng thử lại sau.",
+            retry_after=retry,
+        )
 
 
 def cooldown(bucket: str, seconds: int, code: str, message_en: str, message_vi: str) -> None:
@@ -64,8 +69,7 @@ def backoff_wait(bucket: str) -> int:
     return max(1, -(-int(wait) // 1000)) if wait and wait > 0 else 0
 
 
-def backoff_failed(bucket: str, free: int, base_seconds: float, max_seconds: int,
-                   memory_seconds: int) -> int:
+def backoff_failed(bucket: str, free: int, base_seconds: float, max_seconds: int, memory_seconds: int) -> int:
     """Count one failure of `bucket`; past `free` failures the next try must wait
     base·2^(n−free−1) seconds, capped at `max_seconds`. The count is forgotten after
     `memory_seconds` without a failure. Returns the wait now imposed (0 within the free ones)."""

@@ -1,4 +1,5 @@
 """Password hashing (argon2), random tokens and their stored hashes, keyed digests."""
+
 from __future__ import annotations
 
 import hashlib

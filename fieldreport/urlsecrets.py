@@ -7,6 +7,7 @@ string carrying one is refused with a 400 that says where to send it. Logged URL
 access log, see config/gunicorn_logger.py, and our own log lines, see logs.py) have the values
 of secret-looking parameters replaced, including `code` (one-time codes) and `password`.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,13 +33,16 @@ def refuse_in_query() -> None:
     """Before every request: a secret in the query string is a 400, never used."""
     found = [name for name in request.args if name.lower() in REFUSED]
     if found:
-        raise Invalid("secret_in_url",
-                      f"Never put {found[0]} in the URL (URLs are logged): send a citizen token as the "
-                      "X-Citizen-Token header, a bearer token as the Authorization header, an Open311 "
-                      "api_key in the POST body.",
-                      f"Không đặt {found[0]} trong địa chỉ URL (URL bị ghi vào nhật ký): gửi mã công dân "
-                      "qua header X-Citizen-Token, mã truy cập qua header Authorization, api_key của "
-                      "Open311 trong nội dung POST.", field=found[0])
+        raise Invalid(
+            "secret_in_url",
+            f"Never put {found[0]} in the URL (URLs are logged): send a citizen token as the "
+            "X-Citizen-Token header, a bearer token as the Authorization header, an Open311 "
+            "api_key in the POST body.",
+            f"Không đặt {found[0]} trong địa chỉ URL (URL bị ghi vào nhật ký): gửi mã công dân "
+            "qua header X-Citizen-Token, mã truy cập qua header Authorization, api_key của "
+            "Open311 trong nội dung POST.",
+            field=found[0],
+        )
 
 
 def init_app(app: Flask) -> None:

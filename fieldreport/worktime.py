@@ -31,30 +31,30 @@ _US_PER_HOUR = 3_600_000_000
 # table, never to code; and, from 2026, "Vietnam Cultural Day" (24/11) because it is not
 # in art. 112 — admins add it as an extra day off if the province observes it. An
 # allowlist (not a denylist) so that a package upgrade cannot slip in a new day off.
-_ART_112_NAMES = frozenset({
-    "New Year's Day",
-    "29 of Lunar New Year",
-    "Lunar New Year's Eve",
-    "Lunar New Year",
-    "Second Day of Lunar New Year",
-    "Third Day of Lunar New Year",
-    "Fourth Day of Lunar New Year",
-    "Fifth Day of Lunar New Year",
-    "Sixth Day of Lunar New Year",
-    "Hung Kings' Commemoration Day",
-    "Liberation Day/Reunification Day",
-    "International Labor Day",
-    "National Day",
-})
+_ART_112_NAMES = frozenset(
+    {
+        "New Year's Day",
+        "29 of Lunar New Year",
+        "Lunar New Year's Eve",
+        "Lunar New Year",
+        "Second Day of Lunar New Year",
+        "Third Day of Lunar New Year",
+        "Fourth Day of Lunar New Year",
+        "Fifth Day of Lunar New Year",
+        "Sixth Day of Lunar New Year",
+        "Hung Kings' Commemoration Day",
+        "Liberation Day/Reunification Day",
+        "International Labor Day",
+        "National Day",
+    }
+)
 
 
 @cache
 def _statutory_holidays(year: int, language: str = "en_US") -> dict[date, str]:
     """Art. 112 holidays of one year, named in `language` (cached: building one costs ~1 ms)."""
     english = holidays.country_holidays("VN", years=year, language="en_US")
-    named = english if language == "en_US" else holidays.country_holidays(
-        "VN", years=year, language=language
-    )
+    named = english if language == "en_US" else holidays.country_holidays("VN", years=year, language=language)
     kept: dict[date, str] = {}
     for day, name in english.items():
         # Two holidays on one date come joined by "; ", in the same order in every language.
@@ -344,9 +344,7 @@ class Calendar:
             clock = max(clock, pause_end)
         return _from_local_us(self._add(clock, need), self.tz)
 
-    def working_hours_between(
-        self, a: datetime, b: datetime, pauses: Iterable[Pause] = ()
-    ) -> float:
+    def working_hours_between(self, a: datetime, b: datetime, pauses: Iterable[Pause] = ()) -> float:
         """Office hours between `a` and `b` (b >= a), not counting time inside `pauses`.
 
         An open pause (end None) runs to `b`; overlapping pauses count once.

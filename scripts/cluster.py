@@ -14,6 +14,7 @@ Hosts (a bridge fr-br0 10.77.0.1/24 in the root namespace; traffic stays on this
   fr-wk1  10.77.0.31  RQ worker + periodic process fr-wk2 10.77.0.32 the same
 The API hosts send lag-tolerant reads to the replica (DATABASE_READ_URL).
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,16 @@ from scripts.procs import BIN, descendants, s3_command, write_private  # noqa: E
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 BRIDGE, NET = "fr-br0", "10.77.0"
-HOSTS = {"fr-lb": 10, "fr-db1": 11, "fr-db2": 12, "fr-svc": 13, "fr-api1": 21, "fr-api2": 22,
-         "fr-wk1": 31, "fr-wk2": 32}
+HOSTS = {
+    "fr-lb": 10,
+    "fr-db1": 11,
+    "fr-db2": 12,
+    "fr-svc": 13,
+    "fr-api1": 21,
+    "fr-api2": 22,
+    "fr-wk1": 31,
+    "fr-wk2": 32,
+}
 LB = f"http://{NET}.10:8080"
 
 
@@ -98,8 +107,14 @@ class Cluster:
     # -- processes ------------------------------------------------------------------------
     def spawn(self, name: str, host: str, cmd: list[str], env: dict | None = None) -> int:
         log = open(self.dir / f"{name}.log", "ab")
-        p = subprocess.Popen(["ip", "netns", "exec", host, *cmd], stdout=log, stderr=subprocess.STDOUT,
-                             env=env or os.environ.copy(), cwd=ROOT, start_new_session=True)
+        p = subprocess.Popen(
+            ["ip", "netns", "exec", host, *cmd],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env or os.environ.copy(),
+            cwd=ROOT,
+            start_new_session=True,
+        )
         self.pids[name] = p.pid
         self.pids_file.write_text(json.dumps(self.pids))
         return p.pid
@@ -122,31 +137,84 @@ class Cluster:
             (self.dir / name).touch()
             shutil.chown(self.dir / name, "postgres", "postgres")
         run_pg = ["runuser", "-u", "postgres", "--"]
-        sh(*run_pg, str(PG_BIN / "initdb"), "-D", str(pg1), "-U", "postgres", "--auth=trust",
-           "-E", "UTF8", "--locale=C.UTF-8")
+        sh(
+            *run_pg,
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(pg1),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        )
         with open(pg1 / "pg_hba.conf", "a") as f:
             f.write(f"host all all {NET}.0/24 trust\nhost replication all {NET}.0/24 trust\n")
         opts = f"-c listen_addresses={ip('fr-db1')} -c port=5432 -k {self.dir / 'sock1'} -c wal_level=replica"
-        sh(*run_pg, str(PG_BIN / "pg_ctl"), "-D", str(pg1), "-l", str(self.dir / "pg1.log"), "-w",
-           "-o", opts, "start", ns="fr-db1")
-        sh(*run_pg, str(PG_BIN / "pg_basebackup"), "-h", ip("fr-db1"), "-U", "postgres", "-D",
-           str(pg2), "-R", "-X", "stream", ns="fr-db2")
+        sh(
+            *run_pg,
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(pg1),
+            "-l",
+            str(self.dir / "pg1.log"),
+            "-w",
+            "-o",
+            opts,
+            "start",
+            ns="fr-db1",
+        )
+        sh(
+            *run_pg,
+            str(PG_BIN / "pg_basebackup"),
+            "-h",
+            ip("fr-db1"),
+            "-U",
+            "postgres",
+            "-D",
+            str(pg2),
+            "-R",
+            "-X",
+            "stream",
+            ns="fr-db2",
+        )
         opts2 = f"-c listen_addresses={ip('fr-db2')} -c port=5432 -k {self.dir / 'sock2'} -c hot_standby=on"
-        sh(*run_pg, str(PG_BIN / "pg_ctl"), "-D", str(pg2), "-l", str(self.dir / "pg2.log"), "-w",
-           "-o", opts2, "start", ns="fr-db2")
+        sh(
+            *run_pg,
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(pg2),
+            "-l",
+            str(self.dir / "pg2.log"),
+            "-w",
+            "-o",
+            opts2,
+            "start",
+            ns="fr-db2",
+        )
         sh("psql", "-h", ip("fr-db1"), "-U", "postgres", "-c", "CREATE DATABASE fieldreport")
 
     def env(self, host: str) -> dict:
-        return dict(os.environ,
-                    FIELDREPORT_DATABASE_URL=f"postgresql+psycopg2://postgres@{ip('fr-db1')}:5432/fieldreport",
-                    FIELDREPORT_DATABASE_READ_URL=f"postgresql+psycopg2://postgres@{ip('fr-db2')}:5432/fieldreport",
-                    FIELDREPORT_REDIS_URL=f"redis://:{self.s3_secret}@{ip('fr-svc')}:6379/0",
-                    FIELDREPORT_S3_ENDPOINT=f"{ip('fr-svc')}:9000",
-                    FIELDREPORT_S3_ACCESS_KEY=self.s3_key, FIELDREPORT_S3_SECRET_KEY=self.s3_secret,
-                    FIELDREPORT_SECRET_KEY=self.secret, FIELDREPORT_DEMO_MODE="1",
-                    FIELDREPORT_LOG_JSON="0", FIELDREPORT_SUBMIT_RATE_PER_HOUR="100000",
-                    FIELDREPORT_TRUSTED_PROXIES="1", FIELDREPORT_RESCUE_AFTER_SECONDS="5",
-                    HOST=ip(host), PORT="8000", WEB_CONCURRENCY="1", GUNICORN_THREADS="4")
+        return dict(
+            os.environ,
+            FIELDREPORT_DATABASE_URL=f"postgresql+psycopg2://postgres@{ip('fr-db1')}:5432/fieldreport",
+            FIELDREPORT_DATABASE_READ_URL=f"postgresql+psycopg2://postgres@{ip('fr-db2')}:5432/fieldreport",
+            FIELDREPORT_REDIS_URL=f"redis://:{self.s3_secret}@{ip('fr-svc')}:6379/0",
+            FIELDREPORT_S3_ENDPOINT=f"{ip('fr-svc')}:9000",
+            FIELDREPORT_S3_ACCESS_KEY=self.s3_key,
+            FIELDREPORT_S3_SECRET_KEY=self.s3_secret,
+            FIELDREPORT_SECRET_KEY=self.secret,
+            FIELDREPORT_DEMO_MODE="1",
+            FIELDREPORT_LOG_JSON="0",
+            FIELDREPORT_SUBMIT_RATE_PER_HOUR="100000",
+            FIELDREPORT_TRUSTED_PROXIES="1",
+            FIELDREPORT_RESCUE_AFTER_SECONDS="5",
+            HOST=ip(host),
+            PORT="8000",
+            WEB_CONCURRENCY="1",
+            GUNICORN_THREADS="4",
+        )
 
     def haproxy(self) -> None:
         cfg = self.dir / "haproxy.cfg"
@@ -159,7 +227,7 @@ defaults
     timeout server 30s
     timeout http-keep-alive 60s
 frontend api
-    bind {ip('fr-lb')}:8080
+    bind {ip("fr-lb")}:8080
     default_backend apis
 backend apis
     option httpchk GET /readyz
@@ -167,8 +235,8 @@ backend apis
     retry-on conn-failure empty-response
     retries 2
     option redispatch
-    server api1 {ip('fr-api1')}:8000 check inter 1s fall 2 rise 2
-    server api2 {ip('fr-api2')}:8000 check inter 1s fall 2 rise 2
+    server api1 {ip("fr-api1")}:8000 check inter 1s fall 2 rise 2
+    server api2 {ip("fr-api2")}:8000 check inter 1s fall 2 rise 2
 """)
         self.spawn("haproxy", "fr-lb", ["haproxy", "-f", str(cfg), "-db"])
 
@@ -189,18 +257,22 @@ backend apis
         wait_tcp(ip("fr-svc"), 6379)
         wait_tcp(ip("fr-svc"), 9000)
         for step in ("db-upgrade", "seed-demo"):
-            subprocess.run([str(BIN / "flask"), "--app", "wsgi", step], check=True, env=env,
-                           cwd=ROOT, capture_output=True)
+            subprocess.run(
+                [str(BIN / "flask"), "--app", "wsgi", step], check=True, env=env, cwd=ROOT, capture_output=True
+            )
         for host in ("fr-api1", "fr-api2"):
-            self.spawn(host.removeprefix("fr-"), host,
-                       [str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"],
-                       env=self.env(host))
+            self.spawn(
+                host.removeprefix("fr-"),
+                host,
+                [str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"],
+                env=self.env(host),
+            )
         for host in ("fr-wk1", "fr-wk2"):
             name = host.removeprefix("fr-")
-            self.spawn(f"{name}-worker", host, [str(BIN / "python"), "-m", "workers.main", "worker"],
-                       env=self.env(host))
-            self.spawn(f"{name}-cron", host, [str(BIN / "python"), "-m", "workers.main", "cron"],
-                       env=self.env(host))
+            self.spawn(
+                f"{name}-worker", host, [str(BIN / "python"), "-m", "workers.main", "worker"], env=self.env(host)
+            )
+            self.spawn(f"{name}-cron", host, [str(BIN / "python"), "-m", "workers.main", "cron"], env=self.env(host))
         for host in ("fr-api1", "fr-api2"):
             wait_tcp(ip(host), 8000, 60)
         self.haproxy()
@@ -209,10 +281,14 @@ backend apis
     def write_secrets(self) -> None:
         """The cluster's secrets (env.json) and Redis's password (redis.conf, never on a command
         line), in files that are 0600 from their first byte."""
-        write_private(self.dir / "env.json", json.dumps(
-            {"secret": self.secret, "s3_key": self.s3_key, "s3_secret": self.s3_secret}))
-        write_private(self.dir / "redis.conf", f"bind {ip('fr-svc')}\nport 6379\nrequirepass {self.s3_secret}\n"
-                      f"dir {self.dir}\nappendonly yes\nsave \"\"\n")
+        write_private(
+            self.dir / "env.json",
+            json.dumps({"secret": self.secret, "s3_key": self.s3_key, "s3_secret": self.s3_secret}),
+        )
+        write_private(
+            self.dir / "redis.conf",
+            f'bind {ip("fr-svc")}\nport 6379\nrequirepass {self.s3_secret}\ndir {self.dir}\nappendonly yes\nsave ""\n',
+        )
 
     def down(self) -> None:
         for name in list(self.pids):
@@ -222,8 +298,21 @@ backend apis
                 pass
         for d in ("pg2", "pg1"):
             if (self.dir / d / "postmaster.pid").exists():
-                subprocess.run(["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D",
-                                str(self.dir / d), "-m", "immediate", "stop"], capture_output=True)
+                subprocess.run(
+                    [
+                        "runuser",
+                        "-u",
+                        "postgres",
+                        "--",
+                        str(PG_BIN / "pg_ctl"),
+                        "-D",
+                        str(self.dir / d),
+                        "-m",
+                        "immediate",
+                        "stop",
+                    ],
+                    capture_output=True,
+                )
         self.network_down()
         self.pids = {}
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -231,6 +320,7 @@ backend apis
     # -- observation ----------------------------------------------------------------------
     def haproxy_status(self) -> dict[str, str]:
         import socket
+
         with socket.socket(socket.AF_UNIX) as s:
             s.connect(str(self.dir / "haproxy.sock"))
             s.sendall(b"show stat\n")
@@ -248,8 +338,8 @@ backend apis
 
     def sql(self, query: str, replica: bool = False) -> list:
         import psycopg2
-        conn = psycopg2.connect(host=ip("fr-db2" if replica else "fr-db1"), user="postgres",
-                                dbname="fieldreport")
+
+        conn = psycopg2.connect(host=ip("fr-db2" if replica else "fr-db1"), user="postgres", dbname="fieldreport")
         conn.autocommit = True
         try:
             with conn.cursor() as cur:
@@ -260,12 +350,14 @@ backend apis
 
     def cron_runs(self) -> list[str]:
         from redis import Redis
+
         r = Redis(host=ip("fr-svc"), port=6379, password=self.s3_secret)
         return [x.decode() for x in r.lrange("fieldreport:cron:ran", 0, -1)]
 
 
 def wait_tcp(host: str, port: int, timeout: float = 30) -> None:
     import socket
+
     end = time.time() + timeout
     while time.time() < end:
         with socket.socket() as s:
@@ -278,6 +370,7 @@ def wait_tcp(host: str, port: int, timeout: float = 30) -> None:
 
 def wait_http(url: str, timeout: float = 30) -> None:
     import requests
+
     end = time.time() + timeout
     while time.time() < end:
         try:
@@ -294,6 +387,7 @@ def _photo() -> bytes:
     import io
 
     from PIL import Image
+
     out = io.BytesIO()
     Image.new("RGB", (800, 600), (200, 90, 40)).save(out, "JPEG")
     return out.getvalue()
@@ -303,6 +397,7 @@ def load(cluster: Cluster, seconds: float = 20, chaos: bool = False) -> dict:
     """Citizens posting with photos, public reads and Open311 reads through HAProxy; with
     chaos, at a third of the run kill api1, the worker of wk1 (mid-job) and wk1's cron."""
     import requests
+
     photo, acked, errors, reads = _photo(), {}, [], 0
     session = requests.Session()
     t0, killed = time.monotonic(), False
@@ -316,8 +411,13 @@ def load(cluster: Cluster, seconds: float = 20, chaos: bool = False) -> dict:
         data = {"category": "road_damage", "lat": "12.667", "lon": "108.038", "description": "Ổ gà"}
         for _attempt in range(5):  # a client retries with the same key, as the mobile app does
             try:
-                r = session.post(f"{LB}/api/v1/reports", data=data, headers={"Idempotency-Key": key},
-                                 files=[("photos", ("a.jpg", photo, "image/jpeg"))], timeout=20)
+                r = session.post(
+                    f"{LB}/api/v1/reports",
+                    data=data,
+                    headers={"Idempotency-Key": key},
+                    files=[("photos", ("a.jpg", photo, "image/jpeg"))],
+                    timeout=20,
+                )
             except requests.RequestException as exc:
                 errors.append(type(exc).__name__)
                 time.sleep(0.5)
@@ -348,19 +448,20 @@ def reconcile(cluster: Cluster, acked: dict, timeout: float = 120) -> dict:
             FROM reports r WHERE r.code IN ({codes})""")
         found = {c: (n, ph) for c, n, ph in rows}
         problems = [f"{c}: missing" for c in acked if c not in found]
-        problems += [f"{c}: routed {n}x, {ph} public photos" for c, (n, ph) in found.items()
-                     if n != 1 or ph != 1]
+        problems += [f"{c}: routed {n}x, {ph} public photos" for c, (n, ph) in found.items() if n != 1 or ph != 1]
         if not problems:
             break
         time.sleep(1)
     if not acked:
         problems = []
-    lag = cluster.sql("SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() "
-                      "THEN 0 ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END",
-                      replica=True)[0][0]
-    on_replica = cluster.sql(f"SELECT count(*) FROM reports WHERE code IN ({codes or 'NULL'})",
-                             replica=True)[0][0]
+    lag = cluster.sql(
+        "SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() "
+        "THEN 0 ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END",
+        replica=True,
+    )[0][0]
+    on_replica = cluster.sql(f"SELECT count(*) FROM reports WHERE code IN ({codes or 'NULL'})", replica=True)[0][0]
     import requests
+
     for code in list(acked)[:3]:  # photos readable through the public URLs clients get
         photos = requests.get(f"{LB}/api/v1/reports/{code}", timeout=10).json().get("photos") or []
         url = photos[0].get("thumb_url") if photos else None
@@ -370,9 +471,14 @@ def reconcile(cluster: Cluster, acked: dict, timeout: float = 120) -> dict:
         if got is None or got.status_code != 200 or got.content[:2] != b"\xff\xd8":
             problems.append(f"{code}: public photo not readable")
     runs = cluster.cron_runs()
-    return {"problems": problems, "replica_lag_s": float(lag or 0), "on_replica": on_replica,
-            "haproxy": cluster.haproxy_status(), "cron_runs": len(runs),
-            "cron_duplicates": len(runs) - len(set(runs))}
+    return {
+        "problems": problems,
+        "replica_lag_s": float(lag or 0),
+        "on_replica": on_replica,
+        "haproxy": cluster.haproxy_status(),
+        "cron_runs": len(runs),
+        "cron_duplicates": len(runs) - len(set(runs)),
+    }
 
 
 def main() -> int:
@@ -384,13 +490,17 @@ def main() -> int:
     cluster = Cluster()
     if mode == "up":
         cluster.up()
-        print(f"[cluster] up: HAProxy {LB} (api1 {ip('fr-api1')}, api2 {ip('fr-api2')}), primary "
-              f"{ip('fr-db1')}, replica {ip('fr-db2')}, Redis + S3 {ip('fr-svc')}; logs in {cluster.dir}")
+        print(
+            f"[cluster] up: HAProxy {LB} (api1 {ip('fr-api1')}, api2 {ip('fr-api2')}), primary "
+            f"{ip('fr-db1')}, replica {ip('fr-db2')}, Redis + S3 {ip('fr-svc')}; logs in {cluster.dir}"
+        )
     elif mode in ("load", "chaos"):
         out = load(cluster, chaos=mode == "chaos")
         result = reconcile(cluster, out["acked"])
-        print(f"[cluster] {mode}: {len(out['acked'])} reports acknowledged, {out['reads']} reads, "
-              f"client errors {len(out['errors'])} ({sorted(set(out['errors']))}) -> {result}")
+        print(
+            f"[cluster] {mode}: {len(out['acked'])} reports acknowledged, {out['reads']} reads, "
+            f"client errors {len(out['errors'])} ({sorted(set(out['errors']))}) -> {result}"
+        )
         return 1 if result["problems"] else 0
     elif mode == "down":
         cluster.down()

@@ -1,4 +1,5 @@
 """Local processes for the dev stack, tests and benchmarks: ports, a process group, S3."""
+
 from __future__ import annotations
 
 import os
@@ -56,7 +57,7 @@ def descendants(pid: int) -> list[int]:
                 stat = f.read().decode(errors="replace")
         except OSError:
             continue
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
         parents.setdefault(ppid, []).append(int(entry))
     out, todo = [], [pid]
     while todo:
@@ -94,16 +95,25 @@ class Processes:
         self.held: set[str] = set()  # names not restarted for now (an operator's or a test's hold)
         self.say = say or (lambda msg: print(msg, flush=True))
 
-    def spawn(self, cmd: list[str], *, log: Path | None = None, env: dict | None = None,
-              cwd: Path | str | None = None, restart: bool = False,
-              name: str | None = None) -> subprocess.Popen:
+    def spawn(
+        self,
+        cmd: list[str],
+        *,
+        log: Path | None = None,
+        env: dict | None = None,
+        cwd: Path | str | None = None,
+        restart: bool = False,
+        name: str | None = None,
+    ) -> subprocess.Popen:
         out = open(log, "ab") if log else subprocess.DEVNULL
-        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env or os.environ.copy(),
-                             cwd=cwd, start_new_session=True)
+        p = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, env=env or os.environ.copy(), cwd=cwd, start_new_session=True
+        )
         self.procs.append(p)
         if restart:
-            self.specs[p.pid] = dict(cmd=cmd, log=log, env=env, cwd=cwd, name=name or cmd[0],
-                                     started=time.monotonic(), delay=1.0, due=None)
+            self.specs[p.pid] = dict(
+                cmd=cmd, log=log, env=env, cwd=cwd, name=name or cmd[0], started=time.monotonic(), delay=1.0, due=None
+            )
         return p
 
     def supervise(self) -> list[str]:
@@ -119,8 +129,7 @@ class Processes:
                 if now - spec["started"] > 60:
                     spec["delay"] = 1.0
                 spec["due"] = now + spec["delay"]
-                self.say(f"[stack] {spec['name']} exited with {p.returncode}; "
-                         f"restarting in {spec['delay']:.0f}s")
+                self.say(f"[stack] {spec['name']} exited with {p.returncode}; restarting in {spec['delay']:.0f}s")
                 try:  # what is left of its group (e.g. gunicorn workers of a dead arbiter)
                     os.killpg(p.pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
@@ -130,8 +139,9 @@ class Processes:
                 continue
             self.procs.remove(p)
             del self.specs[p.pid]
-            q = self.spawn(spec["cmd"], log=spec["log"], env=spec["env"], cwd=spec["cwd"],
-                           restart=True, name=spec["name"])
+            q = self.spawn(
+                spec["cmd"], log=spec["log"], env=spec["env"], cwd=spec["cwd"], restart=True, name=spec["name"]
+            )
             self.specs[q.pid]["delay"] = min(spec["delay"] * 2, 30.0)
             restarted.append(spec["name"])
         return restarted

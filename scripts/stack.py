@@ -4,6 +4,7 @@ Uses the servers named by FIELDREPORT_DATABASE_URL / FIELDREPORT_REDIS_URL when 
 tests it also reuses PostgreSQL on 127.0.0.1:5432 and Redis on 6379 when they answer (CI).
 Everything it starts stops on Ctrl-C (run) or when the tests end (test).
 """
+
 from __future__ import annotations
 
 import os
@@ -44,26 +45,57 @@ def start_postgres() -> str:
         data.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(data, "postgres", "postgres")
-        subprocess.run(as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres",
-                                    "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            as_postgres(
+                [
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     if not port_open(PG_PORT):
         log = VAR / "pg.log"
         log.touch()
         if os.geteuid() == 0:
             shutil.chown(log, "postgres", "postgres")
-        subprocess.run(as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(log), "-w",
-                                    "-o", f"-p {PG_PORT} -k {data} -c listen_addresses=127.0.0.1",
-                                    "start"]), check=True, stdout=subprocess.DEVNULL)
-        stops.append(lambda: subprocess.run(as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data),
-                                                          "-m", "fast", "stop"]),
-                                            stdout=subprocess.DEVNULL))
+        subprocess.run(
+            as_postgres(
+                [
+                    str(PG_BIN / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-l",
+                    str(log),
+                    "-w",
+                    "-o",
+                    f"-p {PG_PORT} -k {data} -c listen_addresses=127.0.0.1",
+                    "start",
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        stops.append(
+            lambda: subprocess.run(
+                as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]), stdout=subprocess.DEVNULL
+            )
+        )
     return f"postgresql+psycopg2://postgres@127.0.0.1:{PG_PORT}"
 
 
 def ensure_database(url: str) -> None:
     base, name = url.rsplit("/", 1)
     import psycopg2  # from the venv
+
     dsn = base.replace("postgresql+psycopg2", "postgresql") + "/postgres"
     conn = psycopg2.connect(dsn)
     conn.autocommit = True
@@ -77,8 +109,22 @@ def ensure_database(url: str) -> None:
 def start_redis() -> str:
     if not port_open(REDIS_PORT):
         (VAR / "redis").mkdir(parents=True, exist_ok=True)
-        spawn(["redis-server", "--bind", "127.0.0.1", "--port", str(REDIS_PORT), "--dir",
-               str(VAR / "redis"), "--appendonly", "yes", "--save", ""], "redis")
+        spawn(
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(REDIS_PORT),
+                "--dir",
+                str(VAR / "redis"),
+                "--appendonly",
+                "yes",
+                "--save",
+                "",
+            ],
+            "redis",
+        )
         wait_port(REDIS_PORT, "redis", 30)
     return f"redis://127.0.0.1:{REDIS_PORT}/0"
 
@@ -104,8 +150,10 @@ def s3_credentials() -> tuple[str, str]:
 def start_s3(port: int = S3_PORT) -> str:
     key, secret = s3_credentials()
     if port_open(port):  # another checkout's stack: its keys are not ours, every call would be 403
-        raise SystemExit(f"[stack] port {port} is taken by another S3 server (another `make run`?): "
-                         "stop it, or point FIELDREPORT_S3_ENDPOINT/ACCESS_KEY/SECRET_KEY at it")
+        raise SystemExit(
+            f"[stack] port {port} is taken by another S3 server (another `make run`?): "
+            "stop it, or point FIELDREPORT_S3_ENDPOINT/ACCESS_KEY/SECRET_KEY at it"
+        )
     (VAR / "s3").mkdir(parents=True, exist_ok=True)
     cmd, env = s3_command(VAR / "s3", port, key, secret)
     spawn(cmd, "s3", env=env)
@@ -115,8 +163,7 @@ def start_s3(port: int = S3_PORT) -> str:
 
 def spawn(cmd: list[str], name: str, env: dict | None = None, restart: bool = True):
     """Start a child whose output goes to var/<name>.log; it is restarted if it dies."""
-    return children.spawn(cmd, log=VAR / f"{name}.log", env=env, cwd=ROOT, restart=restart,
-                          name=name)
+    return children.spawn(cmd, log=VAR / f"{name}.log", env=env, cwd=ROOT, restart=restart, name=name)
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -139,12 +186,17 @@ def secret_key() -> str:
 
 def vapid_key() -> str:
     """The Web Push (VAPID) P-256 private key as a PEM file, made once, readable by its owner only."""
+
     def make() -> str:
         from cryptography.hazmat.primitives import serialization  # from the venv
         from cryptography.hazmat.primitives.asymmetric import ec
-        return ec.generate_private_key(ec.SECP256R1()).private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption()).decode()
+
+        return (
+            ec.generate_private_key(ec.SECP256R1())
+            .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+            .decode()
+        )
+
     f = VAR / "vapid_private.pem"
     secret_file(f, make)
     return str(f)
@@ -208,12 +260,12 @@ def test(pytest_args: list[str]) -> int:
     env = os.environ.copy()
     try:
         if "FIELDREPORT_DATABASE_URL" not in env:
-            base = ("postgresql+psycopg2://postgres@127.0.0.1:5432" if port_open(5432)
-                    else start_postgres())
+            base = "postgresql+psycopg2://postgres@127.0.0.1:5432" if port_open(5432) else start_postgres()
             env["FIELDREPORT_DATABASE_URL"] = base + "/fieldreport_test"
         if "FIELDREPORT_REDIS_URL" not in env:
-            env["FIELDREPORT_REDIS_URL"] = ("redis://127.0.0.1:6379/15" if port_open(6379)
-                                            else start_redis().replace("/0", "/15"))
+            env["FIELDREPORT_REDIS_URL"] = (
+                "redis://127.0.0.1:6379/15" if port_open(6379) else start_redis().replace("/0", "/15")
+            )
         say(f"database {env['FIELDREPORT_DATABASE_URL']}, redis {env['FIELDREPORT_REDIS_URL']}")
         return subprocess.call([str(BIN / "python"), "-m", "pytest", *pytest_args], env=env, cwd=ROOT)
     finally:

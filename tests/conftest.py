@@ -1,4 +1,5 @@
 """Fixtures on real components: PostGIS (rolled back per test), Redis, a local S3 server."""
+
 from __future__ import annotations
 
 import os
@@ -11,7 +12,7 @@ import psycopg2
 import pytest
 
 from config.settings import TestConfig
-from scripts.procs import free_port, s3_command, wait_port  # noqa: F401 (free_port: for e2e)
+from scripts.procs import free_port, s3_command, wait_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -86,9 +87,11 @@ def app(config):
     from fieldreport.cli import alembic_config
     from fieldreport.extensions import queues, storage
     from fieldreport.services.demo import seed_demo
+
     app = create_app(config)
     with app.app_context():
         from alembic import command
+
         command.upgrade(alembic_config(), "head")
         storage.ensure_bucket()
         app.extensions["demo"] = seed_demo(DEMO_PASSWORD, config.SECRET_KEY)
@@ -100,6 +103,7 @@ def app(config):
 def db_session(app):
     """The test's unit of work: commits become savepoints, rolled back at the end."""
     from fieldreport.extensions import db
+
     connection = db.engine.connect()
     outer = connection.begin()
     db.bind_to(connection, join_transaction_mode="create_savepoint")
@@ -119,6 +123,7 @@ def db_session(app):
 def redis_clean(app):
     """Empty the test Redis database before the test (queues, rate limits, locks)."""
     from fieldreport.extensions import queues
+
     queues.redis.flushdb()
     yield queues.redis
 

@@ -3,6 +3,7 @@
 They record every request (method, path, headers, body) and answer with a status the test
 chooses, so a test asserts what our code really sent over the wire.
 """
+
 from __future__ import annotations
 
 import base64
@@ -83,20 +84,25 @@ class Browser:
 
     def __post_init__(self):
         from cryptography.hazmat.primitives.asymmetric import ec
+
         self.private_key = ec.generate_private_key(ec.SECP256R1())
         self.auth = os.urandom(16)
 
     def subscription(self, endpoint: str) -> dict:
         from cryptography.hazmat.primitives import serialization
-        public = self.private_key.public_key().public_bytes(serialization.Encoding.X962,
-                                                            serialization.PublicFormat.UncompressedPoint)
+
+        public = self.private_key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
         return {"endpoint": endpoint, "keys": {"p256dh": b64url(public), "auth": b64url(self.auth)}}
 
     def read(self, received: Received) -> dict:
         import http_ece
+
         assert received.headers.get("Content-Encoding") == "aes128gcm"
-        return json.loads(http_ece.decrypt(received.body, private_key=self.private_key,
-                                           auth_secret=self.auth, version="aes128gcm"))
+        return json.loads(
+            http_ece.decrypt(received.body, private_key=self.private_key, auth_secret=self.auth, version="aes128gcm")
+        )
 
 
 def vapid_key_file(directory) -> str:
@@ -105,7 +111,11 @@ def vapid_key_file(directory) -> str:
 
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
+
     path = Path(directory) / "vapid_private.pem"
-    path.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    path.write_bytes(
+        ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     return str(path)

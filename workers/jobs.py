@@ -1,11 +1,10 @@
 """Job functions: take ids, run inside the worker's app context, call one service each."""
+
 from __future__ import annotations
 
 from datetime import date
 
-from fieldreport.services import notify, outbox, routing
-from fieldreport.services import idempotency, photos
-from fieldreport.services import erasure, sla, zalo
+from fieldreport.services import erasure, idempotency, notify, outbox, photos, routing, sla, zalo
 from fieldreport.services.indicators import export_jobs, rollups
 
 

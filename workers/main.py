@@ -14,6 +14,7 @@ OOM killer) takes the worker with it: the supervisor (systemd, `make run`) start
 and RQ's maintenance re-queues the abandoned job (as after a killed host). Several workers
 per host (one per core) give the parallelism the fork used to give.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -81,6 +82,7 @@ class JobWorker(SimpleWorker):
 
 class _Stop:
     """SIGTERM/SIGINT seen by the supervising loop (RQ handles them inside work())."""
+
     requested = False
 
 
@@ -170,11 +172,11 @@ def run_cron(stop_after: float | None = None) -> None:
     started = time.monotonic()
     outage = Outage("cron")
     with app.app_context():
-        scheduler = RQScheduler([queues.name(n) for n in QUEUE_NAMES], connection=queues.redis,
-                                serializer=JSONSerializer)
+        scheduler = RQScheduler(
+            [queues.name(n) for n in QUEUE_NAMES], connection=queues.redis, serializer=JSONSerializer
+        )
         try:
-            while not _Stop.requested and (stop_after is None
-                                           or time.monotonic() - started < stop_after):
+            while not _Stop.requested and (stop_after is None or time.monotonic() - started < stop_after):
                 try:
                     tick(int(time.time()), scheduler)
                 except OUTAGE_ERRORS as exc:
@@ -210,8 +212,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="workers.main")
     parser.add_argument("mode", choices=["worker", "cron"])
     parser.add_argument("--burst", action="store_true")
-    parser.add_argument("--fork-per-job", action="store_true",
-                        help="RQ's forking Worker (a work horse per job) instead of JobWorker; for comparison")
+    parser.add_argument(
+        "--fork-per-job",
+        action="store_true",
+        help="RQ's forking Worker (a work horse per job) instead of JobWorker; for comparison",
+    )
     parser.add_argument("queues", nargs="*")
     args = parser.parse_intermixed_args()  # `worker --burst routing` as the usage says
     # Outside demo mode, no job runs while a demo account keeps its well-known password

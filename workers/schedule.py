@@ -3,6 +3,7 @@
 Both run once per interval across hosts (`python -m workers.main cron`, a Redis SET NX per
 slot). Rescues never go through a queue: they must not wait behind a backlog of bulk jobs.
 """
+
 from __future__ import annotations
 
 from fieldreport import queue as jobs
@@ -18,10 +19,13 @@ RESCUES = [
 ]
 
 # (dotted function, queue short name, interval in seconds): enqueued
-PERIODIC = [(job.func, job.queue, interval) for job, interval in (
-    (jobs.COLLECT_ORPHANS, 3600),
-    (jobs.PURGE_IDEMPOTENCY_KEYS, 24 * 3600),
-    (jobs.SLA_SWEEP, 300),
-    (jobs.REFRESH_ROLLUPS, 60),
-    (jobs.RETENTION_SWEEP, 24 * 3600),
-)]
+PERIODIC = [
+    (job.func, job.queue, interval)
+    for job, interval in (
+        (jobs.COLLECT_ORPHANS, 3600),
+        (jobs.PURGE_IDEMPOTENCY_KEYS, 24 * 3600),
+        (jobs.SLA_SWEEP, 300),
+        (jobs.REFRESH_ROLLUPS, 60),
+        (jobs.RETENTION_SWEEP, 24 * 3600),
+    )
+]

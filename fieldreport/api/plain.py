@@ -9,6 +9,7 @@ DateTime), then Flask's own JSON settings (sorted keys, compact, Vietnamese unes
 Tests hold each such view to what its schema would send (tests/api/test_reports_queries.py,
 tests/api/test_staff.py).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -3,6 +3,7 @@
 Declared once for every operation (flask-smorest's lazily registered status responses and
 its DEFAULT_ERROR), so the spec says what errors.problem() sends.
 """
+
 from __future__ import annotations
 
 import http

@@ -1,4 +1,5 @@
 """Messaging-channel webhooks (Zalo Official Account): HTTP only, the work is in services."""
+
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request

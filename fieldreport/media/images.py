@@ -5,6 +5,7 @@ sensors) are decoded scaled in the DCT (draft mode: 1/8 to validate, just above 
 size for the copies), other formats cannot be and are refused beyond that bound. Measured by
 bench/photos.py.
 """
+
 from __future__ import annotations
 
 import functools
@@ -14,45 +15,62 @@ import math
 import numbers
 import struct
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from collections.abc import Iterator
 
 from PIL import Image, ImageCms, ImageFile, JpegImagePlugin, UnidentifiedImageError
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF", "GIF")
-_MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp",
-         "HEIF": "image/heic", "GIF": "image/gif"}
+_MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIF": "image/heic", "GIF": "image/gif"}
 MIME_TYPES = tuple(_MIME.values()) + ("image/jpg", "image/heif")  # what clients also call them
-_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs",
-                b"mif1", b"msf1")
-_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
-              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
-              6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-              8: Image.Transpose.ROTATE_90}
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1")
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 _ACCEPTED = "JPEG, PNG, WebP, HEIC"
 _MESSAGES = {
     "photo_empty": ("The uploaded file is empty.", "Tệp tải lên bị trống."),
     "photo_too_large": (
-        ("The photo is larger than {mb} MB. Please send a smaller copy (your phone's share or "
-         "resize option) or take it at the camera's normal resolution."),
-        ("Ảnh lớn hơn {mb} MB. Vui lòng gửi bản nhỏ hơn (chức năng chia sẻ hoặc thu nhỏ ảnh của "
-         "điện thoại) hoặc chụp ở độ phân giải thường của máy ảnh.")),
-    "photo_not_image": (f"The file is not a photo. Please upload {_ACCEPTED}.",
-                        f"Tệp này không phải là ảnh. Vui lòng tải lên ảnh {_ACCEPTED}."),
+        (
+            "The photo is larger than {mb} MB. Please send a smaller copy (your phone's share or "
+            "resize option) or take it at the camera's normal resolution."
+        ),
+        (
+            "Ảnh lớn hơn {mb} MB. Vui lòng gửi bản nhỏ hơn (chức năng chia sẻ hoặc thu nhỏ ảnh của "
+            "điện thoại) hoặc chụp ở độ phân giải thường của máy ảnh."
+        ),
+    ),
+    "photo_not_image": (
+        f"The file is not a photo. Please upload {_ACCEPTED}.",
+        f"Tệp này không phải là ảnh. Vui lòng tải lên ảnh {_ACCEPTED}.",
+    ),
     "photo_unsupported_type": (
         f"This image type is not supported. Please upload {_ACCEPTED}.",
-        f"Định dạng ảnh này không được hỗ trợ. Vui lòng tải lên ảnh {_ACCEPTED}."),
-    "photo_truncated": ("The photo is incomplete or damaged. Please upload it again.",
-                        "Ảnh bị thiếu dữ liệu hoặc bị hỏng. Vui lòng tải lên lại."),
+        f"Định dạng ảnh này không được hỗ trợ. Vui lòng tải lên ảnh {_ACCEPTED}.",
+    ),
+    "photo_truncated": (
+        "The photo is incomplete or damaged. Please upload it again.",
+        "Ảnh bị thiếu dữ liệu hoặc bị hỏng. Vui lòng tải lên lại.",
+    ),
     "photo_bomb": (
-        ("The photo has too many pixels to process. Please take it at the camera's normal "
-         "resolution, or send it as a JPEG or a smaller copy."),
-        ("Ảnh có quá nhiều điểm ảnh, không thể xử lý. Vui lòng chụp ở độ phân giải thường của "
-         "máy ảnh, hoặc gửi ảnh dạng JPEG hay bản ảnh nhỏ hơn.")),
-    "photo_corrupt": ("The photo is damaged and cannot be read.",
-                      "Ảnh bị hỏng và không thể đọc được."),
+        (
+            "The photo has too many pixels to process. Please take it at the camera's normal "
+            "resolution, or send it as a JPEG or a smaller copy."
+        ),
+        (
+            "Ảnh có quá nhiều điểm ảnh, không thể xử lý. Vui lòng chụp ở độ phân giải thường của "
+            "máy ảnh, hoặc gửi ảnh dạng JPEG hay bản ảnh nhỏ hơn."
+        ),
+    ),
+    "photo_corrupt": ("The photo is damaged and cannot be read.", "Ảnh bị hỏng và không thể đọc được."),
 }
 
 
@@ -103,6 +121,7 @@ def _ensure_heif() -> None:
     global _heif_registered
     if not _heif_registered:
         import pillow_heif
+
         pillow_heif.register_heif_opener()
         _heif_registered = True
 
@@ -113,11 +132,12 @@ def _unidentified_code(data: bytes) -> str:
     if head[4:8] == b"ftyp":
         return "photo_corrupt" if head[8:12] in _HEIF_BRANDS else "photo_unsupported_type"
     if head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")) or (
-            head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    ):
         return "photo_corrupt"
-    if head.startswith((b"II*\x00", b"MM\x00*", b"8BPS", b"\x00\x00\x01\x00", b"\xff\x0a",
-                        b"\x00\x00\x00\x0cJXL ")) or (
-            head[:2] == b"BM" and head[6:10] == b"\x00\x00\x00\x00"):
+    if head.startswith(
+        (b"II*\x00", b"MM\x00*", b"8BPS", b"\x00\x00\x01\x00", b"\xff\x0a", b"\x00\x00\x00\x0cJXL ")
+    ) or (head[:2] == b"BM" and head[6:10] == b"\x00\x00\x00\x00"):
         return "photo_unsupported_type"
     return "photo_not_image"
 
@@ -173,8 +193,7 @@ def _open(data: bytes, max_bytes: int, max_pixels: int, max_decoded: int) -> Ima
     if len(data) > max_bytes:
         raise _reject("photo_too_large", mb=round(max_bytes / 2**20, 1))
     if ImageFile.LOAD_TRUNCATED_IMAGES:
-        raise RuntimeError("ImageFile.LOAD_TRUNCATED_IMAGES must stay False: "
-                           "it lets truncated uploads through")
+        raise RuntimeError("ImageFile.LOAD_TRUNCATED_IMAGES must stay False: it lets truncated uploads through")
     _ensure_heif()
     with _as_rejection(data, max_decoded):
         img = _open_any(data)
@@ -267,8 +286,13 @@ def _rotates(fmt: str, orientation: int | None) -> bool:
     return fmt != "HEIF" and orientation in _TRANSPOSE
 
 
-def inspect(data: bytes, *, max_bytes: int = 15 * 1024 * 1024, max_pixels: int = 200_000_000,
-            max_decoded_pixels: int = 50_000_000) -> PhotoInfo:
+def inspect(
+    data: bytes,
+    *,
+    max_bytes: int = 15 * 1024 * 1024,
+    max_pixels: int = 200_000_000,
+    max_decoded_pixels: int = 50_000_000,
+) -> PhotoInfo:
     """Validate fully (decode all pixels: truncated files must fail) and return metadata.
 
     Raises PhotoRejected. `taken_at` is DateTimeOriginal, else the IFD0 DateTime.
@@ -296,10 +320,19 @@ def inspect(data: bytes, *, max_bytes: int = 15 * 1024 * 1024, max_pixels: int =
         _load(img, data, max_decoded_pixels)
     swap = _rotates(fmt, orientation) and orientation >= 5
     return PhotoInfo(
-        sha256=hashlib.sha256(data).hexdigest(), mime=_MIME[fmt], format=fmt,
-        size_bytes=len(data), width=width, height=height,
-        display_width=height if swap else width, display_height=width if swap else height,
-        orientation=orientation, taken_at=taken, gps_lat=lat, gps_lon=lon)
+        sha256=hashlib.sha256(data).hexdigest(),
+        mime=_MIME[fmt],
+        format=fmt,
+        size_bytes=len(data),
+        width=width,
+        height=height,
+        display_width=height if swap else width,
+        display_height=width if swap else height,
+        orientation=orientation,
+        taken_at=taken,
+        gps_lat=lat,
+        gps_lon=lon,
+    )
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
@@ -351,8 +384,8 @@ def _as_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
 def _transform(img: Image.Image, profile: ImageCms.ImageCmsProfile) -> Image.Image | None:
     try:
         return ImageCms.profileToProfile(
-            img, profile, _srgb(), renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
-            outputMode="RGB")
+            img, profile, _srgb(), renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC, outputMode="RGB"
+        )
     except (ImageCms.PyCMSError, ValueError, OSError):  # a profile lcms cannot build a transform from
         return None
 
@@ -375,9 +408,15 @@ def _fit(size: tuple[int, int], longest: int) -> tuple[int, int]:
 _RESAMPLED = ("RGB", "RGBA", "L", "LA", "CMYK")
 
 
-def derivatives(data: bytes, *, display_max: int = 2048, thumb_max: int = 320,
-                max_pixels: int = 200_000_000, max_decoded_pixels: int = 50_000_000,
-                max_bytes: int = 15 * 1024 * 1024) -> dict[str, Derivative]:
+def derivatives(
+    data: bytes,
+    *,
+    display_max: int = 2048,
+    thumb_max: int = 320,
+    max_pixels: int = 200_000_000,
+    max_decoded_pixels: int = 50_000_000,
+    max_bytes: int = 15 * 1024 * 1024,
+) -> dict[str, Derivative]:
     """Return {'display': ..., 'thumb': ...}: upright sRGB JPEGs (quality 85), metadata dropped.
 
     Shrunk before any conversion, so only the (drafted) decode is ever held at full size.
@@ -399,10 +438,21 @@ def derivatives(data: bytes, *, display_max: int = 2048, thumb_max: int = 320,
     return {"display": _encode(display), "thumb": _encode(thumb)}
 
 
-def without_metadata(data: bytes, *, max_pixels: int = 200_000_000, max_decoded_pixels: int = 50_000_000,
-                     max_bytes: int = 15 * 1024 * 1024) -> Derivative:
+def without_metadata(
+    data: bytes,
+    *,
+    max_pixels: int = 200_000_000,
+    max_decoded_pixels: int = 50_000_000,
+    max_bytes: int = 15 * 1024 * 1024,
+) -> Derivative:
     """The photo at full (decodable) size as an upright sRGB JPEG with no metadata at all: what
     an erased report keeps of its private original (the evidence, not the EXIF time, GPS or
     device)."""
-    return derivatives(data, display_max=1 << 16, thumb_max=1, max_pixels=max_pixels,
-                       max_decoded_pixels=max_decoded_pixels, max_bytes=max_bytes)["display"]
+    return derivatives(
+        data,
+        display_max=1 << 16,
+        thumb_max=1,
+        max_pixels=max_pixels,
+        max_decoded_pixels=max_decoded_pixels,
+        max_bytes=max_bytes,
+    )["display"]

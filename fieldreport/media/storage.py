@@ -1,4 +1,5 @@
 """The object-storage adapter: a private S3 bucket (MinIO in production) via the minio SDK."""
+
 from __future__ import annotations
 
 import io
@@ -18,8 +19,7 @@ class _Retry(urllib3.Retry):
     """One retry for a dropped keep-alive connection, none after a timeout: a hung server
     must not double the wait."""
 
-    def increment(self, method=None, url=None, response=None, error=None, _pool=None,
-                  _stacktrace=None):
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
         if isinstance(error, (ReadTimeoutError, ConnectTimeoutError)):
             raise error
         return super().increment(method, url, response, error, _pool, _stacktrace)
@@ -36,8 +36,9 @@ def _http(connect: float = 2.0, read: float = 5.0) -> urllib3.PoolManager:
 
 
 def _unavailable() -> ServiceUnavailable:
-    return ServiceUnavailable("storage_unavailable", "Photo storage is unavailable.",
-                              "Kho lưu trữ ảnh đang không truy cập được.")
+    return ServiceUnavailable(
+        "storage_unavailable", "Photo storage is unavailable.", "Kho lưu trữ ảnh đang không truy cập được."
+    )
 
 
 class Storage:
@@ -53,8 +54,12 @@ class Storage:
 
     def init_app(self, app: Flask) -> None:
         cfg = app.config
-        args = dict(access_key=cfg["S3_ACCESS_KEY"], secret_key=cfg["S3_SECRET_KEY"],
-                    secure=cfg["S3_SECURE"], region=cfg["S3_REGION"])
+        args = dict(
+            access_key=cfg["S3_ACCESS_KEY"],
+            secret_key=cfg["S3_SECRET_KEY"],
+            secure=cfg["S3_SECURE"],
+            region=cfg["S3_REGION"],
+        )
         http = _http(cfg["S3_CONNECT_TIMEOUT"], cfg["S3_READ_TIMEOUT"])
         self.client = Minio(cfg["S3_ENDPOINT"], http_client=http, **args)
         # Presigned URLs are signed for the host clients will use; signing needs no network.
@@ -92,16 +97,17 @@ class Storage:
         self.remove(key)
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
-        self._call(self.client.put_object, self.bucket, key, io.BytesIO(data), len(data),
-                   content_type=content_type)
+        self._call(self.client.put_object, self.bucket, key, io.BytesIO(data), len(data), content_type=content_type)
 
     def put_stream(self, key: str, stream, content_type: str) -> None:
         """Upload a readable stream of unknown length (multipart, 16 MiB parts)."""
-        self._call(self.client.put_object, self.bucket, key, stream, -1,
-                   part_size=16 * 1024 * 1024, content_type=content_type)
+        self._call(
+            self.client.put_object, self.bucket, key, stream, -1, part_size=16 * 1024 * 1024, content_type=content_type
+        )
 
     def get(self, key: str, limit: int | None = None) -> bytes:
         """The object's bytes; with `limit`, at most that many (a ranged GET)."""
+
         def read() -> bytes:  # the body is read inside the call: a stall mid-body times out too
             resp = self.client.get_object(self.bucket, key, length=limit or 0)
             try:
@@ -109,6 +115,7 @@ class Storage:
             finally:
                 resp.close()
                 resp.release_conn()
+
         return self._call(read)
 
     def stat(self, key: str) -> tuple[int, str] | None:

@@ -1,8 +1,9 @@
 """Administrative areas: province, commune/ward (and optional old districts) as MultiPolygons."""
+
 from __future__ import annotations
 
 from geoalchemy2 import Geometry
-from sqlalchemy import ForeignKey, Index, String, Float, Integer
+from sqlalchemy import Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldreport.models.base import Base

@@ -1,7 +1,8 @@
 """Declarative base, naming conventions and small column helpers shared by all models."""
+
 from __future__ import annotations
 
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -24,13 +25,13 @@ def utcnow() -> datetime:
 
 
 def created_at() -> Mapped[datetime]:
-    return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now(),
-                         default=utcnow)
+    return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now(), default=utcnow)
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
     """What schema comparisons look at: ours, not PostGIS's own tables."""
     from geoalchemy2 import alembic_helpers
+
     if type_ == "table" and name == "spatial_ref_sys":
         return False
     return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)

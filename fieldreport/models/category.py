@@ -1,4 +1,5 @@
 """Report categories (Open311 services) and the rules that route them to units."""
+
 from __future__ import annotations
 
 from geoalchemy2 import Geometry

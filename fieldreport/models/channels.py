@@ -1,4 +1,5 @@
 """Messaging channels: Zalo Official Account messages received and the conversations they build."""
+
 from __future__ import annotations
 
 from datetime import datetime

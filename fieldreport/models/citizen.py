@@ -1,4 +1,5 @@
 """Citizen-side tables: one-time sign-in codes and per-report notification subscriptions."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -44,5 +45,6 @@ class Subscription(Base):
     created_at: Mapped[datetime] = created_at()
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (UniqueConstraint("report_id", "channel", "address",
-                                       name="uq_subscriptions_report_channel_address"),)
+    __table_args__ = (
+        UniqueConstraint("report_id", "channel", "address", name="uq_subscriptions_report_channel_address"),
+    )

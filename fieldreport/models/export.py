@@ -3,6 +3,7 @@
 RQ only carries the job: a worker killed mid-export, or Redis losing the job, leaves the row
 queued or started, and the periodic rescue sends it again (services/rescue.py).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -40,6 +41,4 @@ class Export(Base):
     heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (
-        Index("ix_exports_pending", "heartbeat_at", postgresql_where="state IN ('queued', 'started')"),
-    )
+    __table_args__ = (Index("ix_exports_pending", "heartbeat_at", postgresql_where="state IN ('queued', 'started')"),)

@@ -1,4 +1,5 @@
 """Updates received from external Open311 systems, kept to make each update_id apply once."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -24,5 +25,4 @@ class Open311Update(Base):
     action: Mapped[str] = mapped_column(String(24))  # what it did: resolve | note | ...
     received_at: Mapped[datetime] = created_at()
 
-    __table_args__ = (UniqueConstraint("api_key_id", "update_id",
-                                       name="uq_open311_updates_key_update"),)
+    __table_args__ = (UniqueConstraint("api_key_id", "update_id", name="uq_open311_updates_key_update"),)

@@ -1,4 +1,5 @@
 """Reliability tables: job outbox, idempotency keys, uploads, notifications, calendar days."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -84,7 +85,6 @@ class CalendarDay(Base):
     __tablename__ = "calendar_days"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    province_code: Mapped[str] = mapped_column(String(8), primary_key=True, default="",
-                                               server_default="")
+    province_code: Mapped[str] = mapped_column(String(8), primary_key=True, default="", server_default="")
     kind: Mapped[str] = mapped_column(String(8))  # off | work
     note: Mapped[str | None] = mapped_column(String(200))

@@ -1,5 +1,6 @@
 """Personal data: the append-only log of who read a reporter's identity (and who changed an
 account), when, and why."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -32,9 +33,13 @@ class IdentityView(Base):
     detail: Mapped[str | None] = mapped_column(String(200))  # e.g. the role and unit given
     reason: Mapped[str] = mapped_column(String(500))
 
-    __table_args__ = (Index("ix_identity_views_report", "report_id"),
-                      Index("ix_identity_views_at", "at"),
-                      Index("ix_identity_views_subject", "subject_user_id"),
-                      CheckConstraint("(action = 'identity_view') = (report_id IS NOT NULL)"
-                                      " AND (action LIKE 'account.%') = (subject_user_id IS NOT NULL)",
-                                      name="ck_identity_views_subject"))
+    __table_args__ = (
+        Index("ix_identity_views_report", "report_id"),
+        Index("ix_identity_views_at", "at"),
+        Index("ix_identity_views_subject", "subject_user_id"),
+        CheckConstraint(
+            "(action = 'identity_view') = (report_id IS NOT NULL)"
+            " AND (action LIKE 'account.%') = (subject_user_id IS NOT NULL)",
+            name="ck_identity_views_subject",
+        ),
+    )

@@ -1,18 +1,39 @@
 """The report aggregate: the report itself, its photos, followers and append-only events."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import (BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer,
-                        SmallInteger, String, Text, UniqueConstraint)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldreport.models.base import Base, created_at, utcnow
 
-STATUSES = ("submitted", "assigned", "in_progress", "awaiting_info", "resolved", "closed",
-            "rejected", "duplicate", "reopened")
+STATUSES = (
+    "submitted",
+    "assigned",
+    "in_progress",
+    "awaiting_info",
+    "resolved",
+    "closed",
+    "rejected",
+    "duplicate",
+    "reopened",
+)
 OPEN_STATUSES = ("submitted", "assigned", "in_progress", "awaiting_info", "reopened")
 REJECT_REASONS = ("unclear", "duplicate", "out_of_scope", "complaint_channel", "offensive")
 
@@ -41,8 +62,7 @@ class Report(Base):
     reporter_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     channel: Mapped[str] = mapped_column(String(80), default="app")
     created_at: Mapped[datetime] = created_at()
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
-                                                 onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     first_response_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -89,21 +109,32 @@ class Report(Base):
         Index("ix_reports_province_created", "province_code", "created_at"),
         Index("ix_reports_parent", "parent_id"),
         # The public map of open reports, newest first (the status IN list matches OPEN_STATUSES).
-        Index("ix_reports_open_created", "created_at",
-              postgresql_where="status IN ('submitted', 'assigned', 'in_progress', 'awaiting_info', "
-                               "'reopened')"),
+        Index(
+            "ix_reports_open_created",
+            "created_at",
+            postgresql_where="status IN ('submitted', 'assigned', 'in_progress', 'awaiting_info', 'reopened')",
+        ),
         # The staff queue: a unit's open reports, soonest due first (a page reads its rows only).
-        Index("ix_reports_open_unit_due", "unit_id", "due_at", "id",
-              postgresql_where="status IN ('submitted', 'assigned', 'in_progress', 'awaiting_info', "
-                               "'reopened')"),
+        Index(
+            "ix_reports_open_unit_due",
+            "unit_id",
+            "due_at",
+            "id",
+            postgresql_where="status IN ('submitted', 'assigned', 'in_progress', 'awaiting_info', 'reopened')",
+        ),
         # Reports waiting for the router: the triage queue and the stale-routing sweep.
-        Index("ix_reports_unrouted", "created_at",
-              postgresql_where="unit_id IS NULL AND status IN ('submitted', 'reopened')"),
+        Index(
+            "ix_reports_unrouted",
+            "created_at",
+            postgresql_where="unit_id IS NULL AND status IN ('submitted', 'reopened')",
+        ),
         # The public map's clusters of open reports, read from the index alone.
-        Index("ix_reports_open_map", "status",
-              postgresql_include=["category_id", "reject_reason", "location", "code"],
-              postgresql_where="status IN ('submitted', 'assigned', 'in_progress', 'awaiting_info', "
-                               "'reopened')"),
+        Index(
+            "ix_reports_open_map",
+            "status",
+            postgresql_include=["category_id", "reject_reason", "location", "code"],
+            postgresql_where="status IN ('submitted', 'assigned', 'in_progress', 'awaiting_info', 'reopened')",
+        ),
     )
 
 
@@ -142,8 +173,7 @@ class Follower(Base):
     follower_key: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = created_at()
 
-    __table_args__ = (UniqueConstraint("report_id", "follower_key",
-                                       name="uq_followers_report_follower"),)
+    __table_args__ = (UniqueConstraint("report_id", "follower_key", name="uq_followers_report_follower"),)
 
 
 class Addition(Base):

@@ -3,12 +3,12 @@
 Everything here is recomputed from `events` (the source of truth) and may be rebuilt at
 any time; nothing else writes it. See fieldreport/services/indicators/ for the rules.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (BigInteger, Boolean, Date, DateTime, Float, Index, Integer, SmallInteger,
-                        String, text)
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, Index, Integer, SmallInteger, String, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -62,10 +62,10 @@ class IndicatorFact(Base):
         # Stabbing query "received before t, still changing on or after t": the facts whose
         # state at a period end differs from their final state, and the backlog. Nationally
         # a GiST on the span; per unit a B-tree whose three columns all filter in the index.
-        Index("ix_indicator_facts_span",
-              text("daterange(received_day + 1, settle_day + 1)"), postgresql_using="gist"),
-        Index("ix_indicator_facts_unit_settle", "unit_id",
-              text("coalesce(settle_day, 'infinity'::date)"), "received_day"),
+        Index("ix_indicator_facts_span", text("daterange(received_day + 1, settle_day + 1)"), postgresql_using="gist"),
+        Index(
+            "ix_indicator_facts_unit_settle", "unit_id", text("coalesce(settle_day, 'infinity'::date)"), "received_day"
+        ),
     )
 
 

@@ -1,4 +1,5 @@
 """Units that handle reports (commune committees, departments, utilities, dispatcher): a tree."""
+
 from __future__ import annotations
 
 from sqlalchemy import Boolean, ForeignKey, String

@@ -1,4 +1,5 @@
 """People and machines that act: users with roles bound to units, their tokens, Open311 keys."""
+
 from __future__ import annotations
 
 from datetime import datetime

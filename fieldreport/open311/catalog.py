@@ -1,4 +1,5 @@
 """Categories as Open311 services: the service list, definitions, and attribute form fields."""
+
 from __future__ import annotations
 
 from werkzeug.datastructures import MultiDict
@@ -19,8 +20,9 @@ def service(code: str | None) -> Category:
         raise Invalid("service_code_missing", "service_code is required.", "Thiếu service_code.")
     cat = categories.public_category(code)
     if cat is None:
-        raise NotFound("service_not_found", f"service_code {code!r} was not found.",
-                       f"Không tìm thấy service_code {code!r}.")
+        raise NotFound(
+            "service_not_found", f"service_code {code!r} was not found.", f"Không tìm thấy service_code {code!r}."
+        )
     return cat
 
 
@@ -53,8 +55,9 @@ def form_attributes(cat: Category, form: MultiDict) -> dict:
         if kinds.get(code) == "multivaluelist":
             out[code] = list(dict.fromkeys(values))
         elif len(values) > 1:
-            raise Unprocessable("invalid_attribute", f"attribute[{code}] takes one value.",
-                                f"attribute[{code}] chỉ nhận một giá trị.")
+            raise Unprocessable(
+                "invalid_attribute", f"attribute[{code}] takes one value.", f"attribute[{code}] chỉ nhận một giá trị."
+            )
         else:
             out[code] = values[0]
     return out

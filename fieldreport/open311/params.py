@@ -1,9 +1,10 @@
 """Reading GeoReport arguments: W3C datetimes, comma lists, paging, attribute[code] fields."""
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
 from collections.abc import Mapping
+from datetime import datetime, time
 from urllib.parse import urlsplit
 
 from werkzeug.datastructures import MultiDict
@@ -41,8 +42,7 @@ def w3c_datetime(args: Mapping, name: str) -> datetime | None:
     try:
         if _W3C_DATE.match(raw):
             parts = [int(p) for p in raw.split("-")] + [1, 1]
-            return datetime.combine(datetime(parts[0], parts[1], parts[2]).date(), time(),
-                                    tzinfo=local_tz())
+            return datetime.combine(datetime(parts[0], parts[1], parts[2]).date(), time(), tzinfo=local_tz())
         text = raw
         if "T" in text and text.count(" ") == 1:  # an unencoded "+07:00" arrives as " 07:00"
             text = text.replace(" ", "+")
@@ -50,9 +50,11 @@ def w3c_datetime(args: Mapping, name: str) -> datetime | None:
             text = text[:-1] + "+00:00"
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise Invalid("invalid_datetime",
-                      f"{name} must be a W3C datetime such as 2025-07-01T00:00:00+07:00.",
-                      f"{name} phải là thời điểm dạng W3C, ví dụ 2025-07-01T00:00:00+07:00.") from None
+        raise Invalid(
+            "invalid_datetime",
+            f"{name} must be a W3C datetime such as 2025-07-01T00:00:00+07:00.",
+            f"{name} phải là thời điểm dạng W3C, ví dụ 2025-07-01T00:00:00+07:00.",
+        ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=local_tz())
     return value
@@ -63,8 +65,7 @@ def csv(args: Mapping, name: str, limit: int = MAX_PAGE_SIZE) -> list[str]:
     values = args.getlist(name) if isinstance(args, MultiDict) else [args.get(name) or ""]
     items = [v.strip() for raw in values for v in (raw or "").split(",") if v.strip()]
     if len(items) > limit:
-        raise Invalid("too_many_values", f"At most {limit} values of {name}.",
-                      f"Tối đa {limit} giá trị cho {name}.")
+        raise Invalid("too_many_values", f"At most {limit} values of {name}.", f"Tối đa {limit} giá trị cho {name}.")
     return list(dict.fromkeys(items))
 
 
@@ -85,8 +86,11 @@ def coordinate(args: Mapping, name: str, low: float, high: float) -> float | Non
     except ValueError:
         value = float("nan")
     if not (low <= value <= high):  # also false for NaN
-        raise Invalid("invalid_coordinate", f"{name} must be a number between {low} and {high}.",
-                      f"{name} phải là số trong khoảng {low} đến {high}.")
+        raise Invalid(
+            "invalid_coordinate",
+            f"{name} must be a number between {low} and {high}.",
+            f"{name} phải là số trong khoảng {low} đến {high}.",
+        )
     return value
 
 
@@ -109,8 +113,11 @@ def near(args: Mapping) -> tuple[float, float, float] | None:
     except ValueError:
         meters = float("nan")
     if not 0 < meters <= RADIUS_MAX:  # also false for NaN
-        raise Invalid("invalid_radius", f"radius must be metres, more than 0 and at most {RADIUS_MAX:.0f}.",
-                      f"radius phải là số mét, lớn hơn 0 và không quá {RADIUS_MAX:.0f}.")
+        raise Invalid(
+            "invalid_radius",
+            f"radius must be metres, more than 0 and at most {RADIUS_MAX:.0f}.",
+            f"radius phải là số mét, lớn hơn 0 và không quá {RADIUS_MAX:.0f}.",
+        )
     return lat, lon, meters
 
 
@@ -124,8 +131,11 @@ def bbox(args: Mapping) -> tuple[float, float, float, float] | None:
     except ValueError:
         box = ()
     if len(box) != 4 or not (-180 <= box[0] < box[2] <= 180 and -90 <= box[1] < box[3] <= 90):
-        raise Invalid("invalid_bbox", "bbox must be minlon,minlat,maxlon,maxlat in degrees, with min < max.",
-                      "bbox phải là minlon,minlat,maxlon,maxlat (độ), với min < max.")
+        raise Invalid(
+            "invalid_bbox",
+            "bbox must be minlon,minlat,maxlon,maxlat in degrees, with min < max.",
+            "bbox phải là minlon,minlat,maxlon,maxlat (độ), với min < max.",
+        )
     return box
 
 
@@ -147,14 +157,14 @@ def url(args: Mapping, name: str) -> str | None:
         return None
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or len(value) > URL_MAX:
-        raise Invalid("invalid_url", f"{name} must be an http(s) URL.",
-                      f"{name} phải là địa chỉ http(s).")
+        raise Invalid("invalid_url", f"{name} must be an http(s) URL.", f"{name} phải là địa chỉ http(s).")
     return value
 
 
 def text(args: Mapping, name: str, limit: int) -> str | None:
     value = arg(args, name)
     if value is not None and len(value) > limit:
-        raise Unprocessable("text_too_long", f"{name} is longer than {limit} characters.",
-                            f"{name} dài quá {limit} ký tự.")
+        raise Unprocessable(
+            "text_too_long", f"{name} is longer than {limit} characters.", f"{name} dài quá {limit} ký tự."
+        )
     return value

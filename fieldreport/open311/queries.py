@@ -3,6 +3,7 @@
 Only public fields are selected; the reporter's name, phone, email and account never leave
 the database through these queries.
 """
+
 from __future__ import annotations
 
 import functools
@@ -44,11 +45,13 @@ class Query:
 def window(start: datetime | None, end: datetime | None, *, default: bool = True):
     """The spec's range: at most 90 days; the most recent 90 days when neither end is given."""
     if start and end and end < start:
-        raise Invalid("invalid_range", "end_date is before start_date.",
-                      "end_date sớm hơn start_date.")
+        raise Invalid("invalid_range", "end_date is before start_date.", "end_date sớm hơn start_date.")
     if start and end and end - start > SPAN:
-        raise Invalid("range_too_long", "start_date and end_date may not span more than 90 days.",
-                      "Khoảng start_date–end_date không được quá 90 ngày.")
+        raise Invalid(
+            "range_too_long",
+            "start_date and end_date may not span more than 90 days.",
+            "Khoảng start_date–end_date không được quá 90 ngày.",
+        )
     if start and not end:
         end = start + SPAN
     elif end and not start:
@@ -70,16 +73,35 @@ def _status_filter(wanted: list[str]) -> list[str]:
         elif s in STATUSES:  # our detailed statuses are accepted too
             out.add(s)
         else:
-            raise Invalid("invalid_status", f"Unknown status {s!r}; use open or closed.",
-                          f"Trạng thái {s!r} không hợp lệ; dùng open hoặc closed.")
+            raise Invalid(
+                "invalid_status",
+                f"Unknown status {s!r}; use open or closed.",
+                f"Trạng thái {s!r} không hợp lệ; dùng open hoặc closed.",
+            )
     return sorted(out)
 
 
 # Only what a request row shows: never the reporter_* columns, never the whole entity.
-_REPORT_COLUMNS = ("id", "code", "status", "reject_reason", "public_answer", "description",
-                   "address_hint", "channel", "created_at", "updated_at", "due_at",
-                   "citizen_due_at", "assigned_at", "accepted_at", "resolved_at", "closed_at",
-                   "followers_count", "reopen_count")
+_REPORT_COLUMNS = (
+    "id",
+    "code",
+    "status",
+    "reject_reason",
+    "public_answer",
+    "description",
+    "address_hint",
+    "channel",
+    "created_at",
+    "updated_at",
+    "due_at",
+    "citizen_due_at",
+    "assigned_at",
+    "accepted_at",
+    "resolved_at",
+    "closed_at",
+    "followers_count",
+    "reopen_count",
+)
 
 
 @functools.cache
@@ -88,19 +110,30 @@ def _base():
     (a fresh alias per call would compile the statement on every request)."""
     parent = aliased(Report)
     columns = [getattr(Report, c) for c in _REPORT_COLUMNS]
-    return (select(*columns, Report.attributes["media_url"].astext.label("media_url_given"),
-                   Category.code.label("service_code"), Category.name_vi.label("cat_vi"),
-                   Category.name_en.label("cat_en"), Category.deadline_amount,
-                   Category.deadline_unit, Unit.name.label("unit_vi"),
-                   Unit.name_en.label("unit_en"), Unit.code.label("unit_code"),
-                   Area.code.label("area_code"), Area.full_name.label("area_name"),
-                   parent.code.label("parent_code"), func.ST_Y(Report.location).label("lat"),
-                   func.ST_X(Report.location).label("lon"))
-            .join(Category, Category.id == Report.category_id)
-            .outerjoin(Unit, Unit.id == Report.unit_id)
-            .outerjoin(Area, Area.id == Report.area_id)
-            .outerjoin(parent, parent.id == Report.parent_id)
-            .where(disclosure.public_categories()))
+    return (
+        select(
+            *columns,
+            Report.attributes["media_url"].astext.label("media_url_given"),
+            Category.code.label("service_code"),
+            Category.name_vi.label("cat_vi"),
+            Category.name_en.label("cat_en"),
+            Category.deadline_amount,
+            Category.deadline_unit,
+            Unit.name.label("unit_vi"),
+            Unit.name_en.label("unit_en"),
+            Unit.code.label("unit_code"),
+            Area.code.label("area_code"),
+            Area.full_name.label("area_name"),
+            parent.code.label("parent_code"),
+            func.ST_Y(Report.location).label("lat"),
+            func.ST_X(Report.location).label("lon"),
+        )
+        .join(Category, Category.id == Report.category_id)
+        .outerjoin(Unit, Unit.id == Report.unit_id)
+        .outerjoin(Area, Area.id == Report.area_id)
+        .outerjoin(parent, parent.id == Report.parent_id)
+        .where(disclosure.public_categories())
+    )
 
 
 def find(q: Query) -> list[tuple]:
@@ -139,8 +172,11 @@ def find_select(q: Query):
 def one(code: str) -> tuple:
     row = db.session.execute(_base().where(Report.code == code)).first()
     if row is None:
-        raise NotFound("request_not_found", f"service_request_id {code!r} was not found.",
-                       f"Không tìm thấy service_request_id {code!r}.")
+        raise NotFound(
+            "request_not_found",
+            f"service_request_id {code!r} was not found.",
+            f"Không tìm thấy service_request_id {code!r}.",
+        )
     return row
 
 
@@ -152,9 +188,11 @@ def _photo_urls(codes: dict[int, str], base: str) -> dict[int, list[str]]:
     """
     if not codes:
         return {}
-    rows = db.session.execute(select(Photo.report_id, Photo.id)
-                              .where(Photo.report_id.in_(codes), Photo.display_key.is_not(None))
-                              .order_by(Photo.report_id, Photo.kind.desc(), Photo.id))
+    rows = db.session.execute(
+        select(Photo.report_id, Photo.id)
+        .where(Photo.report_id.in_(codes), Photo.display_key.is_not(None))
+        .order_by(Photo.report_id, Photo.kind.desc(), Photo.id)
+    )
     out: dict[int, list[str]] = {}
     for report_id, photo_id in rows:
         out.setdefault(report_id, []).append(base + public.photo_path(codes[report_id], photo_id, "display"))
@@ -188,6 +226,7 @@ def renderer(vi: bool, extensions: bool):
         if notice is None:
             notice = notices[r.service_code] = statuses.notice(r, vi)
         return _request(r, photo_urls, vi, extensions, w3c, notice)
+
     return render
 
 
@@ -235,14 +274,15 @@ def _request(r, photo_urls: list[str], vi: bool, extensions: bool, w3c, notice: 
     return out
 
 
-def updates(start: datetime | None, end: datetime | None, page: int, page_size: int,
-            vi: bool) -> list[dict]:
+def updates(start: datetime | None, end: datetime | None, page: int, page_size: int, vi: bool) -> list[dict]:
     """Public events of public reports, oldest first, as mySociety request_update rows; each
     description is only what disclosure lets the public read (else the status in words)."""
-    stmt = (select(Event, Report.code)
-            .join(Report, Report.id == Event.report_id)
-            .join(Category, Category.id == Report.category_id)
-            .where(Event.public, disclosure.public_categories()))
+    stmt = (
+        select(Event, Report.code)
+        .join(Report, Report.id == Event.report_id)
+        .join(Category, Category.id == Report.category_id)
+        .where(Event.public, disclosure.public_categories())
+    )
     if start:
         stmt = stmt.where(Event.at >= start)
     if end:
@@ -251,13 +291,15 @@ def updates(start: datetime | None, end: datetime | None, page: int, page_size: 
     out = []
     for ev, code in db.session.execute(stmt):
         note = disclosure.event_note(ev, Viewer.PUBLIC, vi)
-        out.append({
-            "update_id": str(ev.id),
-            "service_request_id": code,
-            "status": statuses.update_status(ev),
-            "updated_datetime": w3c(ev.at),
-            "description": note or statuses.label(ev.to_status, vi),
-            "media_url": (ev.data or {}).get("media_url"),
-            "external_status_code": ev.to_status,
-        })
+        out.append(
+            {
+                "update_id": str(ev.id),
+                "service_request_id": code,
+                "status": statuses.update_status(ev),
+                "updated_datetime": w3c(ev.at),
+                "description": note or statuses.label(ev.to_status, vi),
+                "media_url": (ev.data or {}).get("media_url"),
+                "external_status_code": ev.to_status,
+            }
+        )
     return out

@@ -1,4 +1,5 @@
 """GeoReport v2 wire formats: XML and JSON by path suffix, W3C datetimes, errors."""
+
 from __future__ import annotations
 
 import re
@@ -17,9 +18,16 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 # The element name of each item of a list, after the Spark convention the spec's JSON follows.
 ITEM_NAMES = {
-    "services": "service", "attributes": "attribute", "values": "value", "endpoints": "endpoint",
-    "formats": "format", "service_requests": "request", "errors": "error", "photos": "photo",
-    "service_request_updates": "request_update", "media_urls": "media_url",
+    "services": "service",
+    "attributes": "attribute",
+    "values": "value",
+    "endpoints": "endpoint",
+    "formats": "format",
+    "service_requests": "request",
+    "errors": "error",
+    "photos": "photo",
+    "service_request_updates": "request_update",
+    "media_urls": "media_url",
 }
 
 
@@ -33,6 +41,7 @@ def stamper(tz: ZoneInfo | None = None) -> Callable[[datetime | None], str | Non
 
     def stamp(value: datetime | None) -> str | None:
         return None if value is None else value.astimezone(tz).isoformat(timespec="seconds")
+
     return stamp
 
 
@@ -123,8 +132,7 @@ def http_status(status: int) -> int:
     return 400
 
 
-def errors(status: int, descriptions: list[str], fmt: str | None = None,
-           headers: dict | None = None) -> Response:
+def errors(status: int, descriptions: list[str], fmt: str | None = None, headers: dict | None = None) -> Response:
     """The spec's error document: a list of {code, description}."""
     status = http_status(status)
     body = [{"code": status, "description": d} for d in descriptions]

@@ -1,4 +1,5 @@
 """Our workflow statuses in Open311 terms: open/closed, notes, and mySociety's extended states."""
+
 from __future__ import annotations
 
 from fieldreport.models import Event
@@ -6,12 +7,13 @@ from fieldreport.services import disclosure
 
 # status → (en, vi) wording for status_notes and update descriptions
 LABELS = {
-    "submitted": ("Received; being routed to the responsible unit.",
-                  "Đã tiếp nhận; đang chuyển đến đơn vị có trách nhiệm."),
+    "submitted": (
+        "Received; being routed to the responsible unit.",
+        "Đã tiếp nhận; đang chuyển đến đơn vị có trách nhiệm.",
+    ),
     "assigned": ("Assigned to the responsible unit.", "Đã chuyển đến đơn vị có trách nhiệm."),
     "in_progress": ("Being handled.", "Đang xử lý."),
-    "awaiting_info": ("Waiting for more information from the reporter.",
-                      "Đang chờ người phản ánh bổ sung thông tin."),
+    "awaiting_info": ("Waiting for more information from the reporter.", "Đang chờ người phản ánh bổ sung thông tin."),
     "reopened": ("Reopened.", "Đã mở lại."),
     "resolved": ("Resolved.", "Đã xử lý xong."),
     "closed": ("Closed.", "Đã đóng."),
@@ -21,12 +23,20 @@ LABELS = {
 REASONS = disclosure.REASON_WORDS  # the plain words are the public-data rule's
 # mySociety's extended states (Open311 FMS "Additional states"), lower case as their endpoints emit.
 MYSOCIETY = {
-    "submitted": "open", "assigned": "open", "reopened": "open",
-    "in_progress": "in_progress", "awaiting_info": "investigating",
-    "resolved": "fixed", "closed": "closed", "duplicate": "duplicate",
+    "submitted": "open",
+    "assigned": "open",
+    "reopened": "open",
+    "in_progress": "in_progress",
+    "awaiting_info": "investigating",
+    "resolved": "fixed",
+    "closed": "closed",
+    "duplicate": "duplicate",
 }
-REJECTED = {"out_of_scope": "not_councils_responsibility", "duplicate": "duplicate",
-            "complaint_channel": "not_councils_responsibility"}
+REJECTED = {
+    "out_of_scope": "not_councils_responsibility",
+    "duplicate": "duplicate",
+    "complaint_channel": "not_councils_responsibility",
+}
 TRANSFERS = ("transfer", "transferred", "return", "returned", "reassign", "reassigned")
 
 

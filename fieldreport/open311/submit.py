@@ -3,6 +3,7 @@
 Everything a report needs checked (category, attributes, text limits, photos, the service
 area, idempotency) is intake's job; this module only translates the spec's field names.
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,11 +32,16 @@ def _location(form: MultiDict) -> tuple[float, float, float | None, locate.Place
         place = locate.locate(address)
         return place.lat, place.lon, place.accuracy_m, place
     if params.arg(form, "address_id"):
-        raise Invalid("address_id_unsupported",
-                      "address_id cannot be resolved here; send lat and long or address_string.",
-                      "Không tra được address_id; vui lòng gửi lat và long hoặc address_string.")
-    raise Unprocessable("location_required", "A location is required: lat and long, or address_string.",
-                        "Cần vị trí: lat và long, hoặc address_string.")
+        raise Invalid(
+            "address_id_unsupported",
+            "address_id cannot be resolved here; send lat and long or address_string.",
+            "Không tra được address_id; vui lòng gửi lat và long hoặc address_string.",
+        )
+    raise Unprocessable(
+        "location_required",
+        "A location is required: lat and long, or address_string.",
+        "Cần vị trí: lat và long, hoặc address_string.",
+    )
 
 
 def _name(form: MultiDict) -> str | None:
@@ -43,29 +49,39 @@ def _name(form: MultiDict) -> str | None:
     return " ".join(p for p in parts if p) or None
 
 
-def create(key: ApiKey, form: MultiDict, files: list[FileStorage], *,
-           idempotency_key: str | None, client_ip: str, vi: bool) -> dict:
+def create(
+    key: ApiKey, form: MultiDict, files: list[FileStorage], *, idempotency_key: str | None, client_ip: str, vi: bool
+) -> dict:
     """Submit through intake; answer the spec's request row (service_request_id, notice)."""
     category = catalog.service(params.arg(form, "service_code"))
     lat, lon, accuracy, place = _location(form)
     media_url = params.url(form, "media_url")
-    receipt = intake.submit(intake.Submission(
-        category=category.code, lat=lat, lon=lon, accuracy_m=accuracy,
-        description=params.arg(form, "description"),
-        address_hint=params.arg(form, "address_string"),
-        reporter_name=_name(form), reporter_phone=params.arg(form, "phone"),
-        reporter_email=params.arg(form, "email"),
-        attributes=catalog.form_attributes(category, form),
-        photos=photos.read_files(files),  # the v2.1 draft's `media` uploads
-        idempotency_key=idempotency_key, client_ip=client_ip,
-        channel=apikeys.channel(key), per_ip_limit=False,
-        # The client app shows its own notice and collects consent under its API-key terms.
-        notice_version=privacy.OPEN311_NOTICE, contact_consent=True))
+    receipt = intake.submit(
+        intake.Submission(
+            category=category.code,
+            lat=lat,
+            lon=lon,
+            accuracy_m=accuracy,
+            description=params.arg(form, "description"),
+            address_hint=params.arg(form, "address_string"),
+            reporter_name=_name(form),
+            reporter_phone=params.arg(form, "phone"),
+            reporter_email=params.arg(form, "email"),
+            attributes=catalog.form_attributes(category, form),
+            photos=photos.read_files(files),  # the v2.1 draft's `media` uploads
+            idempotency_key=idempotency_key,
+            client_ip=client_ip,
+            channel=apikeys.channel(key),
+            per_ip_limit=False,
+            # The client app shows its own notice and collects consent under its API-key terms.
+            notice_version=privacy.OPEN311_NOTICE,
+            contact_consent=True,
+        )
+    )
     code = receipt.body["code"]
     if not receipt.replayed and (media_url or place):
         _remember(code, media_url, place is not None)
-    return {"service_request_id": code, "service_notice": statuses.notice(category, vi),
-            "account_id": None}
+    return {"service_request_id": code, "service_notice": statuses.notice(category, vi), "account_id": None}
 
 
 def _remember(code: str, media_url: str | None, by_address: bool) -> None:

@@ -1,12 +1,13 @@
 """GeoReport v2 routes: parse the arguments, call one service, render XML or JSON."""
+
 from __future__ import annotations
 
 from flask import current_app, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound as HTTPNotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from fieldreport import links
-from fieldreport.errors import (DomainError, Invalid, RateLimited, ServiceUnavailable,
-                               wants_vietnamese)
+from fieldreport.errors import DomainError, Invalid, RateLimited, ServiceUnavailable, wants_vietnamese
 from fieldreport.open311 import bp, catalog, params, queries, render, submit, updates
 from fieldreport.services import apikeys, categories
 
@@ -32,13 +33,24 @@ def _base() -> str:
 def discovery(fmt):
     cfg = current_app.config
     base = links.public_base() + bp.url_prefix  # configured, never the Host header
-    return render.respond(fmt, "discovery", {
-        "changeset": CHANGESET,
-        "contact": cfg["OPEN311_CONTACT"],
-        "key_service": cfg["OPEN311_KEY_SERVICE"],
-        "endpoints": [{"specification": SPEC, "url": base, "changeset": CHANGESET,
-                       "type": "production", "formats": ["text/xml", "application/json"]}],
-    })
+    return render.respond(
+        fmt,
+        "discovery",
+        {
+            "changeset": CHANGESET,
+            "contact": cfg["OPEN311_CONTACT"],
+            "key_service": cfg["OPEN311_KEY_SERVICE"],
+            "endpoints": [
+                {
+                    "specification": SPEC,
+                    "url": base,
+                    "changeset": CHANGESET,
+                    "type": "production",
+                    "formats": ["text/xml", "application/json"],
+                }
+            ],
+        },
+    )
 
 
 @bp.get(f"/services.{FMT}")
@@ -56,8 +68,14 @@ def service_definition(service_code, fmt):
 def create_request(fmt):
     key = apikeys.authenticate(params.arg(request.form, "api_key"))  # the body only: URLs are logged
     files = request.files.getlist("media") + request.files.getlist("media[]")
-    created = submit.create(key, request.form, files, client_ip=request.remote_addr or "",
-                            idempotency_key=request.headers.get("Idempotency-Key"), vi=_vi())
+    created = submit.create(
+        key,
+        request.form,
+        files,
+        client_ip=request.remote_addr or "",
+        idempotency_key=request.headers.get("Idempotency-Key"),
+        vi=_vi(),
+    )
     return render.respond(fmt, "service_requests", [created])
 
 
@@ -67,17 +85,23 @@ def list_requests(fmt):
     start, end = params.w3c_datetime(args, "start_date"), params.w3c_datetime(args, "end_date")
     after, before = params.w3c_datetime(args, "updated_after"), params.w3c_datetime(args, "updated_before")
     if after and before and before < after:
-        raise Invalid("invalid_range", "updated_before is before updated_after.",
-                          "updated_before sớm hơn updated_after.")
+        raise Invalid(
+            "invalid_range", "updated_before is before updated_after.", "updated_before sớm hơn updated_after."
+        )
     start, end = queries.window(start, end, default=not (after or before))
-    q = queries.Query(ids=params.csv(args, "service_request_id", params.MAX_IDS),
-                      service_codes=params.csv(args, "service_code"),
-                      statuses=params.csv(args, "status"), start=start, end=end,
-                      updated_after=after, updated_before=before,
-                      near=params.near(args), bbox=params.bbox(args),
-                      page=params.positive_int(args, "page", 1),
-                      page_size=params.positive_int(args, "page_size", params.MAX_PAGE_SIZE,
-                                                    params.MAX_PAGE_SIZE))
+    q = queries.Query(
+        ids=params.csv(args, "service_request_id", params.MAX_IDS),
+        service_codes=params.csv(args, "service_code"),
+        statuses=params.csv(args, "status"),
+        start=start,
+        end=end,
+        updated_after=after,
+        updated_before=before,
+        near=params.near(args),
+        bbox=params.bbox(args),
+        page=params.positive_int(args, "page", 1),
+        page_size=params.positive_int(args, "page_size", params.MAX_PAGE_SIZE, params.MAX_PAGE_SIZE),
+    )
     rows = queries.rows_to_requests(queries.find(q), _vi(), params.flag(args, "extensions"), _base())
     return render.respond(fmt, "service_requests", rows)
 
@@ -99,11 +123,14 @@ def token(token, fmt):
 @bp.get(f"/servicerequestupdates.{FMT}")
 def list_updates(fmt):
     args = request.args
-    start, end = queries.window(params.w3c_datetime(args, "start_date"),
-                                params.w3c_datetime(args, "end_date"))
-    rows = queries.updates(start, end, params.positive_int(args, "page", 1),
-                           params.positive_int(args, "page_size", params.MAX_PAGE_SIZE,
-                                               params.MAX_PAGE_SIZE), _vi())
+    start, end = queries.window(params.w3c_datetime(args, "start_date"), params.w3c_datetime(args, "end_date"))
+    rows = queries.updates(
+        start,
+        end,
+        params.positive_int(args, "page", 1),
+        params.positive_int(args, "page_size", params.MAX_PAGE_SIZE, params.MAX_PAGE_SIZE),
+        _vi(),
+    )
     return render.respond(fmt, "service_request_updates", rows)
 
 
@@ -134,7 +161,7 @@ def _options():
     if request.method == "OPTIONS":
         allowed = _allowed(request.path)
         if not allowed:
-            return unknown(request.path[len(bp.url_prefix) + 1:])
+            return unknown(request.path[len(bp.url_prefix) + 1 :])
         resp = current_app.response_class(status=204)
         resp.headers["Allow"] = ", ".join(allowed)
         return resp

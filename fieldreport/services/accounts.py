@@ -15,6 +15,7 @@ Each act (create, update, deactivate, reactivate, password reset) is recorded in
 append-only audit log of identity reads (IdentityView, migration 0037): who, when, to whom,
 what and why.
 """
+
 from __future__ import annotations
 
 import getpass
@@ -33,15 +34,13 @@ from fieldreport.models.user import ROLES
 PASSWORD_MIN_LENGTH = 10
 STAFF_ACCOUNT_ROLES = tuple(r for r in ROLES if r != "citizen")  # citizens sign up themselves
 WIDE_ROLES = ("dispatcher", "admin")  # they reach every report, whatever their unit
-ACTIONS = ("account.create", "account.update", "account.deactivate", "account.reactivate",
-           "account.password_reset")
+ACTIONS = ("account.create", "account.update", "account.deactivate", "account.reactivate", "account.password_reset")
 
 
 def by_username(username: str) -> User:
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound("user_not_found", f"No user named {username!r}.",
-                       f"Không có người dùng {username!r}.")
+        raise NotFound("user_not_found", f"No user named {username!r}.", f"Không có người dùng {username!r}.")
     return user
 
 
@@ -60,11 +59,14 @@ def change_password(user: User, current: str, new: str, ip: str) -> None:
     except DomainError as exc:
         if exc.status != 401:
             raise  # 429: the sign-in back-off
-        raise Forbidden("wrong_password", "The current password is wrong.",
-                        "Mật khẩu hiện tại không đúng.") from None
+        raise Forbidden("wrong_password", "The current password is wrong.", "Mật khẩu hiện tại không đúng.") from None
     if new == current:
-        raise Unprocessable("password_unchanged", "The new password is the same as the current one.",
-                            "Mật khẩu mới trùng với mật khẩu hiện tại.", field="new_password")
+        raise Unprocessable(
+            "password_unchanged",
+            "The new password is the same as the current one.",
+            "Mật khẩu mới trùng với mật khẩu hiện tại.",
+            field="new_password",
+        )
     _check_strength(new)
     _set_password(user, new)
     db.session.commit()
@@ -72,9 +74,12 @@ def change_password(user: User, current: str, new: str, ip: str) -> None:
 
 def _check_strength(password: str) -> None:
     if len(password) < PASSWORD_MIN_LENGTH:
-        raise Unprocessable("password_too_short",
-                            f"A password needs at least {PASSWORD_MIN_LENGTH} characters.",
-                            f"Mật khẩu cần ít nhất {PASSWORD_MIN_LENGTH} ký tự.", field="password")
+        raise Unprocessable(
+            "password_too_short",
+            f"A password needs at least {PASSWORD_MIN_LENGTH} characters.",
+            f"Mật khẩu cần ít nhất {PASSWORD_MIN_LENGTH} ký tự.",
+            field="password",
+        )
 
 
 def _set_password(user: User, password: str) -> None:
@@ -106,8 +111,9 @@ def grants_wide_roles(admin: User) -> bool:
 
 def _require_admin(by: User) -> set[int] | None:
     if by.role != "admin":
-        raise Forbidden("forbidden_role", "Only administrators manage accounts.",
-                        "Chỉ quản trị viên được quản lý tài khoản.")
+        raise Forbidden(
+            "forbidden_role", "Only administrators manage accounts.", "Chỉ quản trị viên được quản lý tài khoản."
+        )
     return administered_units(by)
 
 
@@ -116,15 +122,22 @@ def managed(by: User, user_id: int) -> User:
     dispatcher's or admin's) is not found for them."""
     scope = _require_admin(by)
     user = db.session.get(User, user_id)
-    if user is None or user.role == "citizen" or (scope is not None and (
-            user.unit_id not in scope or (user.role in WIDE_ROLES and not grants_wide_roles(by)))):
-        raise NotFound("user_not_found", "No such user among the accounts you manage.",
-                       "Không có người dùng này trong các tài khoản bạn quản lý.")
+    if (
+        user is None
+        or user.role == "citizen"
+        or (
+            scope is not None and (user.unit_id not in scope or (user.role in WIDE_ROLES and not grants_wide_roles(by)))
+        )
+    ):
+        raise NotFound(
+            "user_not_found",
+            "No such user among the accounts you manage.",
+            "Không có người dùng này trong các tài khoản bạn quản lý.",
+        )
     return user
 
 
-def users(by: User, *, q: str | None = None, active: bool | None = None, page: int = 1,
-          page_size: int = 50) -> dict:
+def users(by: User, *, q: str | None = None, active: bool | None = None, page: int = 1, page_size: int = 50) -> dict:
     """The staff accounts the admin manages, by username."""
     scope = _require_admin(by)
     query = select(User, Unit.code).outerjoin(Unit, Unit.id == User.unit_id).where(User.role != "citizen")
@@ -138,53 +151,72 @@ def users(by: User, *, q: str | None = None, active: bool | None = None, page: i
     if active is not None:
         query = query.where(User.active.is_(active))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.execute(query.order_by(User.username).offset((page - 1) * page_size)
-                              .limit(page_size)).all()
-    return {"items": [view(user, code) for user, code in rows], "page": page, "page_size": page_size,
-            "total": total}
+    rows = db.session.execute(query.order_by(User.username).offset((page - 1) * page_size).limit(page_size)).all()
+    return {"items": [view(user, code) for user, code in rows], "page": page, "page_size": page_size, "total": total}
 
 
 def view(user: User, unit_code: str | None = None) -> dict:
     if unit_code is None and user.unit_id:
         unit_code = db.session.scalar(select(Unit.code).where(Unit.id == user.unit_id))
-    return {"id": user.id, "username": user.username, "full_name": user.full_name, "role": user.role,
-            "unit_code": unit_code, "active": user.active, "last_login_at": user.last_login_at,
-            "created_at": user.created_at}
+    return {
+        "id": user.id,
+        "username": user.username,
+        "full_name": user.full_name,
+        "role": user.role,
+        "unit_code": unit_code,
+        "active": user.active,
+        "last_login_at": user.last_login_at,
+        "created_at": user.created_at,
+    }
 
 
 def _check_grant(by: User | None, role: str, unit: Unit | None) -> None:
     if role not in STAFF_ACCOUNT_ROLES:
-        raise Unprocessable("unknown_role", f"A staff account's role is one of {', '.join(STAFF_ACCOUNT_ROLES)}.",
-                            f"Vai trò của tài khoản cán bộ là một trong {', '.join(STAFF_ACCOUNT_ROLES)}.",
-                            field="role")
+        raise Unprocessable(
+            "unknown_role",
+            f"A staff account's role is one of {', '.join(STAFF_ACCOUNT_ROLES)}.",
+            f"Vai trò của tài khoản cán bộ là một trong {', '.join(STAFF_ACCOUNT_ROLES)}.",
+            field="role",
+        )
     if by is None:
         return  # the flask CLI: whoever runs it on the server may do anything
     scope = _require_admin(by)
     if scope is None:
         return
     if unit is None or unit.id not in scope or (role in WIDE_ROLES and not grants_wide_roles(by)):
-        raise Forbidden("role_not_grantable", "You may give a role only in a unit you administer, and "
-                        "dispatcher or admin only as the admin of a whole province.",
-                        "Bạn chỉ được cấp vai trò trong đơn vị mình quản lý; vai trò điều phối viên hay "
-                        "quản trị viên chỉ do quản trị viên của cả tỉnh cấp.")
+        raise Forbidden(
+            "role_not_grantable",
+            "You may give a role only in a unit you administer, and "
+            "dispatcher or admin only as the admin of a whole province.",
+            "Bạn chỉ được cấp vai trò trong đơn vị mình quản lý; vai trò điều phối viên hay "
+            "quản trị viên chỉ do quản trị viên của cả tỉnh cấp.",
+        )
 
 
-def save_user(username: str, role: str, unit_code: str | None, full_name: str | None,
-              password: str, *, by: User | None = None, create_only: bool = False,
-              reason: str | None = None) -> User:
+def save_user(
+    username: str,
+    role: str,
+    unit_code: str | None,
+    full_name: str | None,
+    password: str,
+    *,
+    by: User | None = None,
+    create_only: bool = False,
+    reason: str | None = None,
+) -> User:
     """Create a user, or update one (a new password ends all of its sessions); checked
     before anything is written. `by`: the admin doing it (None: the flask CLI);
     create_only: an existing username is a conflict, not an update (the admin API)."""
     _check_strength(password)
     unit = db.session.scalar(select(Unit).where(Unit.code == unit_code)) if unit_code else None
     if unit_code and unit is None:
-        raise Unprocessable("unknown_unit", f"No unit {unit_code}.", f"Không có đơn vị {unit_code}.",
-                            field="unit_code")
+        raise Unprocessable("unknown_unit", f"No unit {unit_code}.", f"Không có đơn vị {unit_code}.", field="unit_code")
     _check_grant(by, role, unit)
     user = db.session.scalar(select(User).where(User.username == username))
     if user is not None and create_only:
-        raise Conflict("username_taken", f"The username {username!r} is taken.",
-                       f"Tên đăng nhập {username!r} đã có người dùng.")
+        raise Conflict(
+            "username_taken", f"The username {username!r} is taken.", f"Tên đăng nhập {username!r} đã có người dùng."
+        )
     if user is not None and by is not None:
         managed(by, user.id)
     action = "account.update" if user is not None else "account.create"
@@ -229,35 +261,61 @@ def set_active(user: User, active: bool, *, by: User | None = None, reason: str 
 
 def _not_own(by: User, user: User) -> None:
     if by.id == user.id:
-        raise Forbidden("own_account", "Not on your own account: another administrator must do it "
-                        "(change your own password with the current one).",
-                        "Không thực hiện được trên tài khoản của chính bạn: cần một quản trị viên khác "
-                        "(đổi mật khẩu của bạn bằng mật khẩu hiện tại).")
+        raise Forbidden(
+            "own_account",
+            "Not on your own account: another administrator must do it "
+            "(change your own password with the current one).",
+            "Không thực hiện được trên tài khoản của chính bạn: cần một quản trị viên khác "
+            "(đổi mật khẩu của bạn bằng mật khẩu hiện tại).",
+        )
 
 
 def _record(by: User | None, action: str, subject: User, detail: str | None, reason: str | None) -> None:
     """One row in the append-only audit log, in the same transaction as the act."""
     db.session.flush()  # the subject's id
     actor = f"{by.role}:{by.username}" if by else f"cli:{getpass.getuser()}"
-    db.session.add(IdentityView(action=action, user_id=by.id if by else None, actor=actor[:120],
-                                subject_user_id=subject.id, detail=detail, reason=(reason or "").strip()[:500],
-                                at=utcnow()))
+    db.session.add(
+        IdentityView(
+            action=action,
+            user_id=by.id if by else None,
+            actor=actor[:120],
+            subject_user_id=subject.id,
+            detail=detail,
+            reason=(reason or "").strip()[:500],
+            at=utcnow(),
+        )
+    )
 
 
 def acts(by: User, *, page: int = 1, page_size: int = 50) -> dict:
     """The account acts on the accounts the admin manages, newest first."""
     scope = _require_admin(by)
-    query = (select(IdentityView.at, IdentityView.actor, IdentityView.action, IdentityView.detail,
-                    IdentityView.reason, User.username)
-             .join(User, User.id == IdentityView.subject_user_id)
-             .where(IdentityView.action.in_(ACTIONS)))
+    query = (
+        select(
+            IdentityView.at,
+            IdentityView.actor,
+            IdentityView.action,
+            IdentityView.detail,
+            IdentityView.reason,
+            User.username,
+        )
+        .join(User, User.id == IdentityView.subject_user_id)
+        .where(IdentityView.action.in_(ACTIONS))
+    )
     if scope is not None:
         query = query.where(User.unit_id.in_(scope))
         if not grants_wide_roles(by):
             query = query.where(User.role.not_in(WIDE_ROLES))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.execute(query.order_by(IdentityView.at.desc(), IdentityView.id.desc())
-                              .offset((page - 1) * page_size).limit(page_size)).all()
-    return {"items": [{"at": at, "actor": actor, "action": action, "detail": detail, "reason": reason,
-                       "username": username} for at, actor, action, detail, reason, username in rows],
-            "page": page, "page_size": page_size, "total": total}
+    rows = db.session.execute(
+        query.order_by(IdentityView.at.desc(), IdentityView.id.desc()).offset((page - 1) * page_size).limit(page_size)
+    ).all()
+    return {
+        "items": [
+            {"at": at, "actor": actor, "action": action, "detail": detail, "reason": reason, "username": username}
+            for at, actor, action, detail, reason, username in rows
+        ],
+        "page": page,
+        "page_size": page_size,
+        "total": total,
+    }

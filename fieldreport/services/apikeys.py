@@ -1,4 +1,5 @@
 """Open311 client keys: created and revoked by admins, checked and rate limited per request."""
+
 from __future__ import annotations
 
 from flask import current_app
@@ -22,26 +23,35 @@ def create(name: str, contact: str | None = None, unit_code: str | None = None) 
     """
     name = (name or "").strip()
     if not name or len(name) > NAME_MAX or any(c.isspace() and c != " " for c in name):
-        raise Invalid("api_key_name_invalid", f"The client name must be 1–{NAME_MAX} characters.",
-                      f"Tên ứng dụng phải dài 1–{NAME_MAX} ký tự.")
+        raise Invalid(
+            "api_key_name_invalid",
+            f"The client name must be 1–{NAME_MAX} characters.",
+            f"Tên ứng dụng phải dài 1–{NAME_MAX} ký tự.",
+        )
     if db.session.scalar(select(ApiKey.id).where(ApiKey.name == name)) is not None:
-        raise Conflict("api_key_name_taken", f"A key named {name!r} already exists.",
-                       f"Đã có khóa tên {name!r}.")
+        raise Conflict("api_key_name_taken", f"A key named {name!r} already exists.", f"Đã có khóa tên {name!r}.")
     unit = None
     if unit_code:
         unit = db.session.scalar(select(Unit).where(Unit.code == unit_code, Unit.active))
         if unit is None:
             raise Unprocessable("unknown_unit", f"No active unit {unit_code}.", f"Không có đơn vị {unit_code}.")
     raw = "o311-" + security.new_token(24)
-    key = ApiKey(name=name, key_hash=security.token_hash(raw), key_prefix=raw[:10],
-                 contact=(contact or None), unit_id=unit.id if unit else None, active=True)
+    key = ApiKey(
+        name=name,
+        key_hash=security.token_hash(raw),
+        key_prefix=raw[:10],
+        contact=(contact or None),
+        unit_id=unit.id if unit else None,
+        active=True,
+    )
     db.session.add(key)
     try:
         db.session.commit()
     except IntegrityError:  # a concurrent create with the same name won the race
         db.session.rollback()
-        raise Conflict("api_key_name_taken", f"A key named {name!r} already exists.",
-                       f"Đã có khóa tên {name!r}.") from None
+        raise Conflict(
+            "api_key_name_taken", f"A key named {name!r} already exists.", f"Đã có khóa tên {name!r}."
+        ) from None
     return key, raw
 
 
@@ -55,8 +65,7 @@ def get(key_id: int) -> ApiKey:
 def by_name(name: str) -> ApiKey:
     key = db.session.scalar(select(ApiKey).where(ApiKey.name == name))
     if key is None:
-        raise NotFound("api_key_not_found", f"No API key named {name!r}.",
-                       f"Không có khóa API tên {name!r}.")
+        raise NotFound("api_key_not_found", f"No API key named {name!r}.", f"Không có khóa API tên {name!r}.")
     return key
 
 
@@ -76,12 +85,12 @@ def list_keys() -> list[ApiKey]:
 def authenticate(raw: str | None) -> ApiKey:
     """The active key matching `raw`, counted against its hourly budget; 403 otherwise."""
     if not raw:
-        raise Forbidden("api_key_missing", "An api_key is required for this request.",
-                        "Cần có api_key cho yêu cầu này.")
+        raise Forbidden(
+            "api_key_missing", "An api_key is required for this request.", "Cần có api_key cho yêu cầu này."
+        )
     key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == security.token_hash(raw)))
     if key is None or not key.active or key.revoked_at is not None:
-        raise Forbidden("api_key_invalid", "Invalid or revoked api_key.",
-                        "api_key không hợp lệ hoặc đã bị thu hồi.")
+        raise Forbidden("api_key_invalid", "Invalid or revoked api_key.", "api_key không hợp lệ hoặc đã bị thu hồi.")
     ratelimit.hit(f"open311:{key.id}", current_app.config["OPEN311_RATE_PER_HOUR"], 3600)
     return key
 

@@ -1,11 +1,12 @@
 """Importing administrative boundaries from GeoJSON (or .geojson.gz), idempotent by official code."""
+
 from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable, Iterable
 
 from shapely.geometry import Point
 from sqlalchemy import select
@@ -30,17 +31,34 @@ class ImportResult:
 def _describe(props: dict) -> dict:
     """Map the properties of the vn-boundaries files (commune, district, province) to an Area."""
     if "code" in props:  # commune files
-        return dict(code=props["code"], name=props["name"], full_name=props.get("full_name") or props["name"],
-                    kind=props.get("type"), level="commune", province_code=props.get("province_code"),
-                    population=props.get("population"), area_km2=props.get("area_km2"))
+        return dict(
+            code=props["code"],
+            name=props["name"],
+            full_name=props.get("full_name") or props["name"],
+            kind=props.get("type"),
+            level="commune",
+            province_code=props.get("province_code"),
+            population=props.get("population"),
+            area_km2=props.get("area_km2"),
+        )
     if "district_code" in props:
-        return dict(code="D" + props["district_code"], name=props["district_name"],
-                    full_name=props["district_name"], kind=None, level="district",
-                    province_code=props.get("province_code"))
+        return dict(
+            code="D" + props["district_code"],
+            name=props["district_name"],
+            full_name=props["district_name"],
+            kind=None,
+            level="district",
+            province_code=props.get("province_code"),
+        )
     if "province_code" in props:
-        return dict(code="P" + props["province_code"], name=props["province_name"],
-                    full_name=props["province_name"], kind="Tỉnh", level="province",
-                    province_code=props["province_code"])
+        return dict(
+            code="P" + props["province_code"],
+            name=props["province_name"],
+            full_name=props["province_name"],
+            kind="Tỉnh",
+            level="province",
+            province_code=props["province_code"],
+        )
     raise ValueError("feature has no code, district_code or province_code")
 
 
@@ -56,8 +74,12 @@ def read_features(path: Path | str, provinces: Iterable[str] | None = None) -> l
     return features
 
 
-def import_areas(path: Path | str, progress: Callable[[int, int], None] | None = None,
-                 batch: int = 200, provinces: Iterable[str] | None = None) -> ImportResult:
+def import_areas(
+    path: Path | str,
+    progress: Callable[[int, int], None] | None = None,
+    batch: int = 200,
+    provinces: Iterable[str] | None = None,
+) -> ImportResult:
     """Load a FeatureCollection (of `provinces` only, when given); repairs invalid rings with
     make_valid; one commit per batch."""
     features = read_features(path, provinces)

@@ -9,6 +9,7 @@ if the caller wishes, a signed link to add photos from their phone (add_photos()
 A repeat call about a report already open nearby makes the caller a supporter of that report
 (services/citizen's follow and additions) instead of a duplicate.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -55,32 +56,59 @@ def caller_phone(raw: str | None) -> str | None:
         return None
     phone = contact.phone(raw)
     if phone is None:
-        raise Unprocessable("invalid_phone", f"{raw!r} is not a valid phone number.",
-                            f"{raw!r} không phải số điện thoại hợp lệ.", field="phone")
+        raise Unprocessable(
+            "invalid_phone",
+            f"{raw!r} is not a valid phone number.",
+            f"{raw!r} không phải số điện thoại hợp lệ.",
+            field="phone",
+        )
     return phone
 
 
 def record(call: Call, operator: User) -> dict:
     """Make the report of a call; returns its code and what the caller will be sent."""
     if call.channel not in CHANNELS:
-        raise Unprocessable("bad_channel", f"channel must be one of {', '.join(CHANNELS)}.",
-                      f"Kênh tiếp nhận phải là một trong {', '.join(CHANNELS)}.")
+        raise Unprocessable(
+            "bad_channel",
+            f"channel must be one of {', '.join(CHANNELS)}.",
+            f"Kênh tiếp nhận phải là một trong {', '.join(CHANNELS)}.",
+        )
     phone = caller_phone(call.phone)
     if call.photo_link and phone is None:
-        raise Unprocessable("photo_link_needs_phone", "The photo link is sent by SMS: enter the caller's phone.",
-                            "Đường dẫn gửi ảnh được gửi bằng SMS: cần nhập số điện thoại người gọi.",
-                            field="phone")
-    receipt = intake.submit(intake.Submission(
-        category=call.category, lat=call.lat, lon=call.lon, description=(call.description or "").strip() or None,
-        address_hint=(call.address_hint or "").strip() or None, reporter_name=(call.name or "").strip() or None,
-        reporter_phone=phone, attributes=call.attributes, channel=call.channel,
-        idempotency_key=call.call_id or None, client_ip=f"operator:{operator.id}", per_ip_limit=False,
-        intake_user=operator, subscribe=[("sms", phone)] if phone else [],
-        notice_version=privacy.CALL_NOTICE, contact_consent=True,  # read out from the call page
-        event_data={"photo_link": bool(call.photo_link)}))
+        raise Unprocessable(
+            "photo_link_needs_phone",
+            "The photo link is sent by SMS: enter the caller's phone.",
+            "Đường dẫn gửi ảnh được gửi bằng SMS: cần nhập số điện thoại người gọi.",
+            field="phone",
+        )
+    receipt = intake.submit(
+        intake.Submission(
+            category=call.category,
+            lat=call.lat,
+            lon=call.lon,
+            description=(call.description or "").strip() or None,
+            address_hint=(call.address_hint or "").strip() or None,
+            reporter_name=(call.name or "").strip() or None,
+            reporter_phone=phone,
+            attributes=call.attributes,
+            channel=call.channel,
+            idempotency_key=call.call_id or None,
+            client_ip=f"operator:{operator.id}",
+            per_ip_limit=False,
+            intake_user=operator,
+            subscribe=[("sms", phone)] if phone else [],
+            notice_version=privacy.CALL_NOTICE,
+            contact_consent=True,  # read out from the call page
+            event_data={"photo_link": bool(call.photo_link)},
+        )
+    )
     code = receipt.body["code"]
-    return {"code": code, "sms_to": phone, "photo_link": photo_link(code) if call.photo_link else None,
-            "replayed": receipt.replayed}
+    return {
+        "code": code,
+        "sms_to": phone,
+        "photo_link": photo_link(code) if call.photo_link else None,
+        "replayed": receipt.replayed,
+    }
 
 
 def support(code: str, phone_raw: str | None, note: str | None, operator: User) -> dict:
@@ -89,8 +117,11 @@ def support(code: str, phone_raw: str | None, note: str | None, operator: User) 
     phone = caller_phone(phone_raw)
     report, _ = public.visible(code)
     if report.status not in OPEN_STATUSES:
-        raise Unprocessable("report_not_open", "That report is not open any more: record a new one.",
-                            "Phản ánh này đã kết thúc: hãy ghi nhận phản ánh mới.")
+        raise Unprocessable(
+            "report_not_open",
+            "That report is not open any more: record a new one.",
+            "Phản ánh này đã kết thúc: hãy ghi nhận phản ánh mới.",
+        )
     secret = current_app.config["SECRET_KEY"]
     # One supporter per phone; a caller without one is a new supporter each call.
     key = security.keyed(secret, "caller", phone or secrets.token_hex(16))[:64]
@@ -106,17 +137,30 @@ def support(code: str, phone_raw: str | None, note: str | None, operator: User) 
         vi = f"Cảm ơn bạn đã báo. Sự việc đã có phản ánh {report.code}; ý kiến của bạn đã được ghi nhận."
         en = f"Thank you. This is already report {report.code}; your call was added to it."
         base = current_app.config.get("PUBLIC_BASE_URL") or ""
-        notify.enqueue(report, None, "supported", {
-            "kind": "supported", "report_code": report.code, "status": report.status,
-            "message_vi": vi, "message_en": en, "url": f"{base}/track/{report.code}"},
-            [("sms", phone, sub.id)])
+        notify.enqueue(
+            report,
+            None,
+            "supported",
+            {
+                "kind": "supported",
+                "report_code": report.code,
+                "status": report.status,
+                "message_vi": vi,
+                "message_en": en,
+                "url": f"{base}/track/{report.code}",
+            },
+            [("sms", phone, sub.id)],
+        )
         events.commit()
     return {"code": report.code, "followers_count": count, "sms_to": phone}
 
 
 def _subscribe(report: Report, phone: str) -> Subscription:
-    sub = db.session.scalar(select(Subscription).where(
-        Subscription.report_id == report.id, Subscription.channel == "sms", Subscription.address == phone))
+    sub = db.session.scalar(
+        select(Subscription).where(
+            Subscription.report_id == report.id, Subscription.channel == "sms", Subscription.address == phone
+        )
+    )
     if sub is None:
         sub = Subscription(report_id=report.id, channel="sms", address=phone, keys={}, role="follower", lang="vi")
         db.session.add(sub)
@@ -126,6 +170,7 @@ def _subscribe(report: Report, phone: str) -> Subscription:
 
 
 # -- the signed link to add photos ----------------------------------------------------------
+
 
 def _signature(code: str, expires: int) -> str:
     return security.keyed(current_app.config["SECRET_KEY"], "call-photos", code, str(expires))[:32]
@@ -148,8 +193,11 @@ def check_photo_token(code: str, token: str | None) -> None:
     expires, _, sig = (token or "").partition(".")
     ok = expires.isdigit() and hmac.compare_digest(sig.encode(), _signature(code, int(expires)).encode())
     if not ok:
-        raise Forbidden("bad_photo_link", "This photo link is not valid for this report.",
-                        "Đường dẫn gửi ảnh không đúng với phản ánh này.")
+        raise Forbidden(
+            "bad_photo_link",
+            "This photo link is not valid for this report.",
+            "Đường dẫn gửi ảnh không đúng với phản ánh này.",
+        )
     if int(expires) < time.time():
         raise Forbidden("photo_link_expired", "This photo link has expired.", "Đường dẫn gửi ảnh đã hết hạn.")
 
@@ -160,13 +208,17 @@ def add_photos(code: str, token: str | None, files: list[tuple[str | None, bytes
     check_photo_token(code, token)
     report = public.find(code, lock=True)
     if not files:
-        raise Unprocessable("photo_required", "Choose at least one photo.", "Hãy chọn ít nhất một ảnh.",
-                            field="photos")
+        raise Unprocessable("photo_required", "Choose at least one photo.", "Hãy chọn ít nhất một ảnh.", field="photos")
     have = db.session.scalar(select(func.count()).select_from(Photo).where(Photo.report_id == report.id)) or 0
     limit = current_app.config["PHOTO_MAX_COUNT"]
     if have + len(files) > limit:
-        raise Unprocessable("too_many_photos", f"At most {limit} photos per report.",
-                            f"Mỗi phản ánh tối đa {limit} ảnh.", max_count=limit, field="photos")
+        raise Unprocessable(
+            "too_many_photos",
+            f"At most {limit} photos per report.",
+            f"Mỗi phản ánh tối đa {limit} ảnh.",
+            max_count=limit,
+            field="photos",
+        )
     rows = workflow.save_photos(report, [data for _, data in files], kind="before")
     events.record(report, "photos_added", actor="citizen", data={"photos": len(rows), "via": "call_link"})
     events.commit()
@@ -174,6 +226,7 @@ def add_photos(code: str, token: str | None, files: list[tuple[str | None, bytes
 
 
 # -- finding the place by name ----------------------------------------------------------------
+
 
 def fold(text: str) -> str:
     """Lower case without Vietnamese diacritics ("Tân Lập" → "tan lap"): operators type fast."""
@@ -189,20 +242,37 @@ def search_places(q: str) -> list[dict]:
         return []
     province = current_app.config["PROVINCE_CODE"]
     point = func.ST_PointOnSurface(Area.geom)
-    communes = db.session.execute(select(Area.code, Area.full_name, func.ST_Y(point), func.ST_X(point)).where(
-        Area.level == "commune", Area.province_code == province).order_by(Area.full_name)).all()
-    out = [{"kind": "commune", "label": name, "commune": {"code": c, "name": name}, "lat": lat, "lon": lon}
-           for c, name, lat, lon in communes if all(w in fold(name) for w in words)][:SEARCH_LIMIT]
+    communes = db.session.execute(
+        select(Area.code, Area.full_name, func.ST_Y(point), func.ST_X(point))
+        .where(Area.level == "commune", Area.province_code == province)
+        .order_by(Area.full_name)
+    ).all()
+    out = [
+        {"kind": "commune", "label": name, "commune": {"code": c, "name": name}, "lat": lat, "lon": lon}
+        for c, name, lat, lon in communes
+        if all(w in fold(name) for w in words)
+    ][:SEARCH_LIMIT]
     if len(out) < SEARCH_LIMIT and len(q.strip()) >= 3:
         like = "%" + q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         rows = db.session.execute(
-            select(Report.address_hint, func.ST_Y(Report.location), func.ST_X(Report.location), Area.code,
-                   Area.full_name)
+            select(
+                Report.address_hint, func.ST_Y(Report.location), func.ST_X(Report.location), Area.code, Area.full_name
+            )
             .outerjoin(Area, Area.id == Report.area_id)  # every report is in the deployment's province
             .where(Report.address_hint.ilike(like))
-            .distinct(Report.address_hint).order_by(Report.address_hint, Report.id.desc())
-            .limit(SEARCH_LIMIT - len(out))).all()
-        out += [{"kind": "address", "label": f"{hint} — {name}" if name else hint, "address": hint,
-                 "commune": {"code": code, "name": name} if code else None, "lat": lat, "lon": lon}
-                for hint, lat, lon, code, name in rows]
+            .distinct(Report.address_hint)
+            .order_by(Report.address_hint, Report.id.desc())
+            .limit(SEARCH_LIMIT - len(out))
+        ).all()
+        out += [
+            {
+                "kind": "address",
+                "label": f"{hint} — {name}" if name else hint,
+                "address": hint,
+                "commune": {"code": code, "name": name} if code else None,
+                "lat": lat,
+                "lon": lon,
+            }
+            for hint, lat, lon, code, name in rows
+        ]
     return out

@@ -1,4 +1,5 @@
 """The categories citizens may choose and their questions (Open311 service-definition attributes)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -49,7 +50,8 @@ def definition(cat: Category) -> dict:
             "description": a.get("description") or str(a["code"]),
         }
         if a["datatype"] in LIST_TYPES:
-            row["values"] = [{"key": str(v["key"]), "name": str(v.get("name", v["key"]))}
-                             for v in a.get("values") or []]
+            row["values"] = [
+                {"key": str(v["key"]), "name": str(v.get("name", v["key"]))} for v in a.get("values") or []
+            ]
         rows.append(row)
     return {"service_code": cat.code, "attributes": rows}

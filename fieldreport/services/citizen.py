@@ -1,5 +1,6 @@
 """What a citizen does after submitting: rate the result, reopen it, or say "me too" on any report
 (optionally adding their own photos and note to it)."""
+
 from __future__ import annotations
 
 import hmac
@@ -9,7 +10,8 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from fieldreport import queue as jobs, ratelimit, security
+from fieldreport import queue as jobs
+from fieldreport import ratelimit, security
 from fieldreport.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Addition, Follower, Report, User
@@ -26,11 +28,17 @@ def authorise(report: Report, token: str | None, user: User | None) -> None:
     if user is not None and report.reporter_user_id == user.id:
         return
     if not token:
-        raise Unauthorized("citizen_token_required", "Send the report's citizen token (X-Citizen-Token).",
-                           "Cần gửi mã công dân của phản ánh (X-Citizen-Token).")
+        raise Unauthorized(
+            "citizen_token_required",
+            "Send the report's citizen token (X-Citizen-Token).",
+            "Cần gửi mã công dân của phản ánh (X-Citizen-Token).",
+        )
     if not hmac.compare_digest(security.token_hash(token), report.citizen_token_hash):
-        raise Forbidden("not_your_report", "This citizen token does not belong to this report.",
-                        "Mã công dân không khớp với phản ánh này.")
+        raise Forbidden(
+            "not_your_report",
+            "This citizen token does not belong to this report.",
+            "Mã công dân không khớp với phản ánh này.",
+        )
 
 
 def rate(code: str, rating: int, comment: str | None, token: str | None, user: User | None = None) -> Report:
@@ -40,14 +48,23 @@ def rate(code: str, rating: int, comment: str | None, token: str | None, user: U
     if report.rating is not None:
         raise Conflict("already_rated", "This report has already been rated.", "Phản ánh này đã được đánh giá.")
     if report.status not in RATEABLE:
-        raise Conflict("not_resolved", "A report can be rated once it is resolved.",
-                       "Chỉ đánh giá được khi phản ánh đã được xử lý xong.")
+        raise Conflict(
+            "not_resolved",
+            "A report can be rated once it is resolved.",
+            "Chỉ đánh giá được khi phản ánh đã được xử lý xong.",
+        )
     now = utcnow()
     report.rating, report.rating_comment, report.rated_at = rating, comment or None, now
     closing = report.status == "resolved"
-    events.record(report, "rated", user=user, actor=None if user else "citizen",
-                  to_status="closed" if closing else None, note=comment or None,
-                  data={"rating": rating})
+    events.record(
+        report,
+        "rated",
+        user=user,
+        actor=None if user else "citizen",
+        to_status="closed" if closing else None,
+        note=comment or None,
+        data={"rating": rating},
+    )
     if closing:
         report.closed_at = now
     events.commit()
@@ -63,14 +80,20 @@ def reopen(code: str, reason: str, token: str | None, user: User | None = None) 
     report = public.find(code, lock=True)
     authorise(report, token, user)
     if report.status not in RATEABLE or report.resolved_at is None:
-        raise Conflict("not_reopenable", "Only a resolved report can be reopened.",
-                       "Chỉ mở lại được phản ánh đã được xử lý.")
+        raise Conflict(
+            "not_reopenable", "Only a resolved report can be reopened.", "Chỉ mở lại được phản ánh đã được xử lý."
+        )
     days = current_app.config["REOPEN_DAYS"]
     if utcnow() - report.resolved_at > timedelta(days=days):
-        raise Conflict("reopen_window_passed", f"A report can be reopened within {days} days of resolution.",
-                       f"Chỉ mở lại được trong vòng {days} ngày kể từ khi xử lý xong.", reopen_days=days)
-    return workflow.reopened(report, user=user, actor=None if user else "citizen",
-                             reason="citizen_not_satisfied", note=reason)
+        raise Conflict(
+            "reopen_window_passed",
+            f"A report can be reopened within {days} days of resolution.",
+            f"Chỉ mở lại được trong vòng {days} ngày kể từ khi xử lý xong.",
+            reopen_days=days,
+        )
+    return workflow.reopened(
+        report, user=user, actor=None if user else "citizen", reason="citizen_not_satisfied", note=reason
+    )
 
 
 def follower_key(token: str | None, user: User | None, client_ip: str) -> str:
@@ -103,37 +126,56 @@ def follow(code: str, follower_key: str, rate_key: str | None = None) -> tuple[i
 
 def _follow(report: Report, follower_key: str) -> tuple[int, bool]:
     added = db.session.execute(
-        pg_insert(Follower).values(report_id=report.id, follower_key=follower_key, created_at=utcnow())
-        .on_conflict_do_nothing(constraint="uq_followers_report_follower").returning(Follower.id)).first()
+        pg_insert(Follower)
+        .values(report_id=report.id, follower_key=follower_key, created_at=utcnow())
+        .on_conflict_do_nothing(constraint="uq_followers_report_follower")
+        .returning(Follower.id)
+    ).first()
     if added is not None:
-        count = db.session.execute(update(Report).where(Report.id == report.id)
-                                   .values(followers_count=Report.followers_count + 1)
-                                   .returning(Report.followers_count)).scalar_one()
+        count = db.session.execute(
+            update(Report)
+            .where(Report.id == report.id)
+            .values(followers_count=Report.followers_count + 1)
+            .returning(Report.followers_count)
+        ).scalar_one()
     else:
         count = report.followers_count
     return count, added is not None
 
 
-def add_to(code: str, follower_key: str, note: str | None, files: list[tuple[str | None, bytes]],
-           rate_key: str) -> dict:
-    """"Me too, and here is what I saw": follow the report and keep the supporter's photos and
+def add_to(
+    code: str, follower_key: str, note: str | None, files: list[tuple[str | None, bytes]], rate_key: str
+) -> dict:
+    """ "Me too, and here is what I saw": follow the report and keep the supporter's photos and
     note with it for the staff (never public). Checked like a submission; one commit."""
     cfg = current_app.config
     report, _ = public.visible(code)  # only a report the supporter may see
     ratelimit.hit(f"addition:{rate_key}", cfg["SUBMIT_RATE_PER_HOUR"])
     note = (note or "").strip() or None
     if note is not None and ("\x00" in note or len(note) > NOTE_LIMIT):
-        raise Unprocessable("text_too_long", f"note is longer than {NOTE_LIMIT} characters.",
-                            f"Ghi chú dài quá {NOTE_LIMIT} ký tự.", field="note", max_length=NOTE_LIMIT)
+        raise Unprocessable(
+            "text_too_long",
+            f"note is longer than {NOTE_LIMIT} characters.",
+            f"Ghi chú dài quá {NOTE_LIMIT} ký tự.",
+            field="note",
+            max_length=NOTE_LIMIT,
+        )
     limit = cfg["PHOTO_MAX_COUNT"]
     if len(files) > limit:
-        raise Unprocessable("too_many_photos", f"At most {limit} photos per report.",
-                            f"Mỗi phản ánh tối đa {limit} ảnh.", max_count=limit, field="photos")
+        raise Unprocessable(
+            "too_many_photos",
+            f"At most {limit} photos per report.",
+            f"Mỗi phản ánh tối đa {limit} ảnh.",
+            max_count=limit,
+            field="photos",
+        )
     if note is None and not files:
-        raise Unprocessable("addition_empty", "Send a note or at least one photo.",
-                            "Cần gửi ghi chú hoặc ít nhất một ảnh.")
-    incoming = [photos.check(data, {"field": "photos", "index": i, "filename": name})
-                for i, (name, data) in enumerate(files)]
+        raise Unprocessable(
+            "addition_empty", "Send a note or at least one photo.", "Cần gửi ghi chú hoặc ít nhất một ảnh."
+        )
+    incoming = [
+        photos.check(data, {"field": "photos", "index": i, "filename": name}) for i, (name, data) in enumerate(files)
+    ]
     photos.store_originals(incoming)  # storage down: 503 before anything is written
     count, _ = _follow(report, follower_key)
     addition = Addition(report_id=report.id, follower_key=follower_key, note=note)
@@ -144,5 +186,4 @@ def add_to(code: str, follower_key: str, note: str | None, files: list[tuple[str
         photo.addition_id = addition.id
         outbox.record(*jobs.MAKE_DERIVATIVES, photo.id)
     events.commit()  # commit, then send the derivative jobs
-    return {"code": report.code, "followers_count": count, "addition_id": addition.id,
-            "photos": len(incoming)}
+    return {"code": report.code, "followers_count": count, "addition_id": addition.id, "photos": len(incoming)}

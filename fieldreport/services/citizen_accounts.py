@@ -8,6 +8,7 @@ limited per phone and per client (Redis windows shared by every process, see rat
 a resend cool-down. The code's SMS is sent inside the request on purpose: the citizen is
 waiting for it, and a gateway failure must be an answer (503) rather than a silent job.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -40,14 +41,23 @@ def parse_phone(raw: str | None) -> str:
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        raise Unprocessable("invalid_phone", "This is not a valid phone number.",
-                            "Số điện thoại không hợp lệ.", field="phone")
+        raise Unprocessable(
+            "invalid_phone", "This is not a valid phone number.", "Số điện thoại không hợp lệ.", field="phone"
+        )
     if phonenumbers.region_code_for_number(number) != "VN":
-        raise Unprocessable("phone_not_vietnamese", "Only Vietnamese mobile numbers can sign in.",
-                            "Chỉ đăng nhập được bằng số di động Việt Nam.", field="phone")
+        raise Unprocessable(
+            "phone_not_vietnamese",
+            "Only Vietnamese mobile numbers can sign in.",
+            "Chỉ đăng nhập được bằng số di động Việt Nam.",
+            field="phone",
+        )
     if phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE:
-        raise Unprocessable("phone_not_mobile", "Give a mobile number: the code is sent by SMS.",
-                            "Hãy nhập số di động: mã xác thực được gửi qua tin nhắn.", field="phone")
+        raise Unprocessable(
+            "phone_not_mobile",
+            "Give a mobile number: the code is sent by SMS.",
+            "Hãy nhập số di động: mã xác thực được gửi qua tin nhắn.",
+            field="phone",
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -66,16 +76,26 @@ def request_code(raw_phone: str, client_key: str) -> CodeSent:
     cfg = current_app.config
     phone = parse_phone(raw_phone)
     ratelimit.hit(f"otp-client:{client_key}", cfg["OTP_PER_CLIENT_PER_HOUR"])
-    ratelimit.cooldown(f"otp-resend:{phone}", cfg["OTP_RESEND_SECONDS"], "otp_resend_too_soon",
-                       "Wait a moment before asking for a new code.",
-                       "Vui lòng chờ một lát trước khi yêu cầu mã mới.")
+    ratelimit.cooldown(
+        f"otp-resend:{phone}",
+        cfg["OTP_RESEND_SECONDS"],
+        "otp_resend_too_soon",
+        "Wait a moment before asking for a new code.",
+        "Vui lòng chờ một lát trước khi yêu cầu mã mới.",
+    )
     ratelimit.hit(f"otp-phone:{phone}", cfg["OTP_PER_PHONE_PER_HOUR"])
     now = utcnow()
     code = f"{secrets.randbelow(10**6):06d}"
-    db.session.execute(update(OtpChallenge).where(OtpChallenge.phone == phone,
-                                                  OtpChallenge.used_at.is_(None)).values(used_at=now))
-    challenge = OtpChallenge(phone=phone, code_hash=_code_hash(phone, code), client_key=client_key,
-                             expires_at=now + timedelta(seconds=cfg["OTP_TTL_SECONDS"]), attempts=0)
+    db.session.execute(
+        update(OtpChallenge).where(OtpChallenge.phone == phone, OtpChallenge.used_at.is_(None)).values(used_at=now)
+    )
+    challenge = OtpChallenge(
+        phone=phone,
+        code_hash=_code_hash(phone, code),
+        client_key=client_key,
+        expires_at=now + timedelta(seconds=cfg["OTP_TTL_SECONDS"]),
+        attempts=0,
+    )
     db.session.add(challenge)
     db.session.flush()
     text = cfg["SMS_OTP_TEMPLATE"].format(code=code, minutes=max(1, cfg["OTP_TTL_SECONDS"] // 60))
@@ -85,15 +105,17 @@ def request_code(raw_phone: str, client_key: str) -> CodeSent:
         db.session.rollback()
         ratelimit.release(f"otp-resend:{phone}")
         current_app.logger.warning("OTP SMS not sent: %s", exc)
-        raise ServiceUnavailable("sms_unavailable", "The SMS could not be sent; try again shortly.",
-                                 "Chưa gửi được tin nhắn; vui lòng thử lại sau ít phút.") from None
+        raise ServiceUnavailable(
+            "sms_unavailable",
+            "The SMS could not be sent; try again shortly.",
+            "Chưa gửi được tin nhắn; vui lòng thử lại sau ít phút.",
+        ) from None
     db.session.commit()
     return CodeSent(expires_in=cfg["OTP_TTL_SECONDS"], resend_after=cfg["OTP_RESEND_SECONDS"])
 
 
 def _invalid() -> Unauthorized:
-    return Unauthorized("otp_invalid", "Wrong phone number or code.",
-                        "Sai số điện thoại hoặc mã xác thực.")
+    return Unauthorized("otp_invalid", "Wrong phone number or code.", "Sai số điện thoại hoặc mã xác thực.")
 
 
 @dataclass
@@ -112,19 +134,29 @@ def sign_in(raw_phone: str, code: str, client_key: str, citizen_tokens: list[str
     ratelimit.hit(f"otp-check:{client_key}", cfg["OTP_CHECKS_PER_CLIENT_PER_HOUR"])
     now = utcnow()
     challenge = db.session.scalar(
-        select(OtpChallenge).where(OtpChallenge.phone == phone, OtpChallenge.used_at.is_(None))
-        .order_by(OtpChallenge.created_at.desc(), OtpChallenge.id.desc()).limit(1).with_for_update())
+        select(OtpChallenge)
+        .where(OtpChallenge.phone == phone, OtpChallenge.used_at.is_(None))
+        .order_by(OtpChallenge.created_at.desc(), OtpChallenge.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
     if challenge is None:
         db.session.rollback()
         raise _invalid()
     if challenge.expires_at <= now:
         db.session.rollback()
-        raise Unauthorized("otp_expired", "This code has expired; ask for a new one.",
-                           "Mã xác thực đã hết hạn; vui lòng yêu cầu mã mới.")
+        raise Unauthorized(
+            "otp_expired",
+            "This code has expired; ask for a new one.",
+            "Mã xác thực đã hết hạn; vui lòng yêu cầu mã mới.",
+        )
     if challenge.attempts >= cfg["OTP_MAX_TRIES"]:
         db.session.rollback()
-        raise RateLimited("otp_attempts_exhausted", "Too many wrong codes; ask for a new one.",
-                          "Nhập sai mã quá nhiều lần; vui lòng yêu cầu mã mới.")
+        raise RateLimited(
+            "otp_attempts_exhausted",
+            "Too many wrong codes; ask for a new one.",
+            "Nhập sai mã quá nhiều lần; vui lòng yêu cầu mã mới.",
+        )
     challenge.attempts += 1
     if not hmac.compare_digest(challenge.code_hash, _code_hash(phone, (code or "").strip())):
         db.session.commit()  # the failed try counts, whatever happens next
@@ -139,10 +171,20 @@ def sign_in(raw_phone: str, code: str, client_key: str, citizen_tokens: list[str
 
 def _account(phone: str, now: datetime) -> User:
     """The citizen account of this phone, made on first sign-in (safe against a concurrent one)."""
-    db.session.execute(pg_insert(User).values(
-        username=phone, phone=phone, full_name="", role=CITIZEN_ROLE, active=True,
-        password_hash=_UNUSABLE_PASSWORD, identity_level=PHONE_LEVEL,
-        created_at=now).on_conflict_do_nothing(index_elements=["username"]))
+    db.session.execute(
+        pg_insert(User)
+        .values(
+            username=phone,
+            phone=phone,
+            full_name="",
+            role=CITIZEN_ROLE,
+            active=True,
+            password_hash=_UNUSABLE_PASSWORD,
+            identity_level=PHONE_LEVEL,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["username"])
+    )
     user = db.session.scalar(select(User).where(User.username == phone))
     if user.role != CITIZEN_ROLE or not user.active:
         raise _invalid()  # a staff username can never be a phone, but never sign one in this way
@@ -156,11 +198,19 @@ def _claim(user: User, citizen_tokens: list[str]) -> list[str]:
     hashes = list({security.token_hash(t) for t in citizen_tokens[:MAX_CLAIMS] if t})
     if not hashes:
         return []
-    rows = db.session.execute(
-        update(Report).where(Report.citizen_token_hash.in_(hashes),
-                             Report.reporter_user_id.is_(None) | (Report.reporter_user_id == user.id))
-        .values(reporter_user_id=user.id, updated_at=Report.updated_at)  # not a change of the report
-        .returning(Report.code)).scalars().all()
+    rows = (
+        db.session.execute(
+            update(Report)
+            .where(
+                Report.citizen_token_hash.in_(hashes),
+                Report.reporter_user_id.is_(None) | (Report.reporter_user_id == user.id),
+            )
+            .values(reporter_user_id=user.id, updated_at=Report.updated_at)  # not a change of the report
+            .returning(Report.code)
+        )
+        .scalars()
+        .all()
+    )
     return sorted(rows)
 
 

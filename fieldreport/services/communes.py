@@ -6,6 +6,7 @@ else, the simplified boundaries leaving gaps, the nearest commune within BORDER_
 with the distance and the closest point of it. A point exactly on a shared border is in no
 polygon's interior, so it is the nearest (distance 0) with the smallest code.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,14 +32,16 @@ class Commune(NamedTuple):
 # them. Only columns are selected, never a geometry (an Area row carries a large polygon).
 POINT = func.ST_SetSRID(func.ST_MakePoint(bindparam("lon"), bindparam("lat")), geo.SRID)
 _COMMUNE = (Area.id, Area.code, Area.full_name, Area.province_code)
-_CONTAINS = (select(*_COMMUNE).where(Area.level == "commune", func.ST_Contains(Area.geom, POINT))
-             .order_by(Area.code))
+_CONTAINS = select(*_COMMUNE).where(Area.level == "commune", func.ST_Contains(Area.geom, POINT)).order_by(Area.code)
 _DISTANCE = func.ST_Distance(cast(Area.geom, Geography), cast(POINT, Geography))
 _CLOSEST = func.ST_ClosestPoint(Area.geom, POINT)
 # A degree box first so that the GiST index is used, then the true distance in metres.
-_NEAREST = (select(*_COMMUNE, _DISTANCE, func.ST_X(_CLOSEST), func.ST_Y(_CLOSEST))
-            .where(Area.level == "commune", func.ST_DWithin(Area.geom, POINT, bindparam("degrees")))
-            .order_by(_DISTANCE, Area.code).limit(1))
+_NEAREST = (
+    select(*_COMMUNE, _DISTANCE, func.ST_X(_CLOSEST), func.ST_Y(_CLOSEST))
+    .where(Area.level == "commune", func.ST_DWithin(Area.geom, POINT, bindparam("degrees")))
+    .order_by(_DISTANCE, Area.code)
+    .limit(1)
+)
 
 
 def locate(lon: float, lat: float) -> tuple[Commune | None, str, float | None, tuple, tuple[float, float]]:

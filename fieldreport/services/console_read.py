@@ -1,5 +1,6 @@
 """What the staff console shows beyond a report's detail: unit pickers with suggestions, why a
 report came back to the dispatcher, the next report to work on, the working days to pick."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
@@ -21,10 +22,12 @@ KIND_ORDER = ("commune", "department", "utility", "contractor", "police", "provi
 def target_units(exclude_id: int | None = None, user=None) -> list[dict]:
     """Active units a report can be handed to (never the dispatcher, never another
     province's), by kind then name."""
-    rows = db.session.scalars(select(Unit).where(Unit.active, Unit.kind != DISPATCHER_KIND,
-                                                 auth.units_scope(user)))
-    out = [{"id": u.id, "code": u.code, "name": u.name, "name_en": u.name_en, "kind": u.kind}
-           for u in rows if u.id != exclude_id]
+    rows = db.session.scalars(select(Unit).where(Unit.active, Unit.kind != DISPATCHER_KIND, auth.units_scope(user)))
+    out = [
+        {"id": u.id, "code": u.code, "name": u.name, "name_en": u.name_en, "kind": u.kind}
+        for u in rows
+        if u.id != exclude_id
+    ]
     rank = {k: i for i, k in enumerate(KIND_ORDER)}
     return sorted(out, key=lambda u: (rank.get(u["kind"], len(rank)), u["name"]))
 
@@ -35,12 +38,13 @@ def last_return(report_id: int) -> dict | None:
         select(Event.reason, Event.at, Unit.code, Unit.name, Unit.name_en, Unit.kind)
         .join(Unit, Unit.id == Event.from_unit_id)
         .where(Event.report_id == report_id, Event.type == "returned")
-        .order_by(Event.at.desc(), Event.id.desc()).limit(1)).first()
+        .order_by(Event.at.desc(), Event.id.desc())
+        .limit(1)
+    ).first()
     if row is None:
         return None
     reason, at, code, name, name_en, kind = row
-    return {"reason": reason, "at": at,
-            "unit": {"code": code, "name": name, "name_en": name_en, "kind": kind}}
+    return {"reason": reason, "at": at, "unit": {"code": code, "name": name, "name_en": name_en, "kind": kind}}
 
 
 def returns_for(codes: list[str]) -> dict[str, dict]:
@@ -63,27 +67,47 @@ def suggestions(report: Report) -> list[dict]:
     found: dict[int, dict] = {}
 
     def add(unit: Unit | None, why: str) -> None:
-        if unit is not None and unit.active and unit.kind != DISPATCHER_KIND \
-                and unit.id != report.unit_id and unit.id not in found:
-            found[unit.id] = {"code": unit.code, "name": unit.name, "name_en": unit.name_en,
-                              "kind": unit.kind, "why": why}
+        if (
+            unit is not None
+            and unit.active
+            and unit.kind != DISPATCHER_KIND
+            and unit.id != report.unit_id
+            and unit.id not in found
+        ):
+            found[unit.id] = {
+                "code": unit.code,
+                "name": unit.name,
+                "name_en": unit.name_en,
+                "kind": unit.kind,
+                "why": why,
+            }
 
-    back = db.session.scalar(select(Event.from_unit_id).where(
-        Event.report_id == report.id, Event.type == "returned").order_by(Event.at.desc()).limit(1))
+    back = db.session.scalar(
+        select(Event.from_unit_id)
+        .where(Event.report_id == report.id, Event.type == "returned")
+        .order_by(Event.at.desc())
+        .limit(1)
+    )
     if back is not None:
         add(db.session.get(Unit, back), "returned")
     explain = report.routing or {}
     if explain.get("unit_code"):
         add(_unit_by_code(explain["unit_code"]), "routing")
-    commune = db.session.scalar(select(Area.code).where(Area.id == report.area_id)) \
-        if report.area_id else explain.get("area_code")
+    commune = (
+        db.session.scalar(select(Area.code).where(Area.id == report.area_id))
+        if report.area_id
+        else explain.get("area_code")
+    )
     if commune:
         add(_unit_by_code(f"UBND-{commune}"), "commune")
     for code in explain.get("also_in") or ():
         add(_unit_by_code(f"UBND-{code}"), "nearby")
-    owners = db.session.scalars(select(Unit).join(RoutingRule, RoutingRule.unit_id == Unit.id)
-                                .where(RoutingRule.category_id == report.category_id)
-                                .order_by(RoutingRule.priority.desc(), Unit.name))
+    owners = db.session.scalars(
+        select(Unit)
+        .join(RoutingRule, RoutingRule.unit_id == Unit.id)
+        .where(RoutingRule.category_id == report.category_id)
+        .order_by(RoutingRule.priority.desc(), Unit.name)
+    )
     for unit in owners:
         add(unit, "category")
     return list(found.values())[:6]
@@ -92,8 +116,7 @@ def suggestions(report: Report) -> list[dict]:
 def unit_named(code: str | None) -> dict | None:
     """A unit's names by its code (the routing explanation records codes)."""
     unit = _unit_by_code(code) if code else None
-    return {"code": unit.code, "name": unit.name, "name_en": unit.name_en, "kind": unit.kind} \
-        if unit else None
+    return {"code": unit.code, "name": unit.name, "name_en": unit.name_en, "kind": unit.kind} if unit else None
 
 
 def _unit_by_code(code: str) -> Unit | None:
@@ -102,8 +125,9 @@ def _unit_by_code(code: str) -> Unit | None:
 
 def next_report(user: User, after: str | None = None) -> str | None:
     """The code of the open report due soonest that the user can act on, other than `after`."""
-    q = select(Report.code).where(auth.report_scope(user), Report.status.in_(OPEN_STATUSES),
-                                  Report.status != "awaiting_info")
+    q = select(Report.code).where(
+        auth.report_scope(user), Report.status.in_(OPEN_STATUSES), Report.status != "awaiting_info"
+    )
     if user.role == "staff":
         q = q.where(Report.unit_id == user.unit_id)
     elif user.role == "dispatcher":
@@ -115,6 +139,7 @@ def next_report(user: User, after: str | None = None) -> str | None:
 
 # -- the working calendar for the due-date picker -------------------------------------------
 
+
 def close_of_office(day: date) -> datetime:
     """The end of the last office period of `day`: a due date means that moment."""
     return datetime.combine(day, deadlines.calendar().office_hours[-1][1], tzinfo=TZ)
@@ -123,8 +148,11 @@ def close_of_office(day: date) -> datetime:
 def days_off(start: date, days: int = 120) -> list[str]:
     """The non-working days from `start` on (ISO), for the picker to refuse them up front."""
     cal = deadlines.calendar()
-    return [(start + timedelta(days=i)).isoformat() for i in range(days)
-            if not cal.is_working_day(start + timedelta(days=i))]
+    return [
+        (start + timedelta(days=i)).isoformat()
+        for i in range(days)
+        if not cal.is_working_day(start + timedelta(days=i))
+    ]
 
 
 def next_working_day(day: date) -> date:

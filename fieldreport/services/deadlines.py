@@ -14,6 +14,7 @@ carries another urgency, which then takes the deployment's default for that urge
 (config URGENCY_DEADLINES, "urgent=4h,simple=3d,standard=10d,complex=15d"). A report
 held by the dispatcher is due for triage (config TRIAGE_DEADLINE, "8h").
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -57,9 +58,11 @@ def calendar(province: str | None = None) -> Calendar:
     cached = g.setdefault("work_calendars", {}) if has_app_context() else {}
     if province in cached:
         return cached[province]
-    rows = db.session.execute(select(CalendarDay.day, CalendarDay.kind)
-                              .where(CalendarDay.province_code.in_(("", province or "")))
-                              .order_by(CalendarDay.day, CalendarDay.province_code)).all()
+    rows = db.session.execute(
+        select(CalendarDay.day, CalendarDay.kind)
+        .where(CalendarDay.province_code.in_(("", province or "")))
+        .order_by(CalendarDay.day, CalendarDay.province_code)
+    ).all()
     days = dict(rows)  # ordered by province: '' first, so the province's own row wins
     key = (tuple(days.items()), _setting("OFFICE_HOURS", "07:30-11:30,13:30-17:00"), zone().key)
     cal = _calendars.get(key)
@@ -83,7 +86,7 @@ def forget_calendar() -> None:
 
 
 def parse_limit(text: str) -> Limit:
-    """"4h" → (4.0, "hours"), "10d" → (10.0, "days"); ValueError otherwise."""
+    """ "4h" → (4.0, "hours"), "10d" → (10.0, "days"); ValueError otherwise."""
     text = text.strip().lower()
     units = {"h": "hours", "d": "days"}
     if len(text) < 2 or text[-1] not in units:
@@ -125,9 +128,16 @@ def limit_text(limit: Limit) -> str:
     return f"{amount:g}{unit[0]}"
 
 
-def due_for(category: Category, start: datetime, cal: Calendar | None = None, *,
-            urgency: str | None = None, triage: bool = False, limit: Limit | None = None,
-            pauses: Iterable[Pause] = ()) -> datetime | None:
+def due_for(
+    category: Category,
+    start: datetime,
+    cal: Calendar | None = None,
+    *,
+    urgency: str | None = None,
+    triage: bool = False,
+    limit: Limit | None = None,
+    pauses: Iterable[Pause] = (),
+) -> datetime | None:
     """When a report of this category, received by a unit at `start`, is due.
 
     The one rule for every due of a unit (the workflow's, the indicators'): `limit` (as the
@@ -140,43 +150,58 @@ def due_for(category: Category, start: datetime, cal: Calendar | None = None, *,
     return cal.due(start, amount, unit, pauses)
 
 
-
 # -- the admins' table of swap days and make-up days ------------------------------------
+
 
 def _check_day(day, kind: str) -> None:
     base = Calendar(office_hours=calendar().office_hours)  # statutory days only
     if kind == "work" and base.is_working_day(day):
-        raise Unprocessable("already_working_day", f"{day} is already a working day.",
-                            f"Ngày {day} vốn là ngày làm việc.", field="day")
+        raise Unprocessable(
+            "already_working_day", f"{day} is already a working day.", f"Ngày {day} vốn là ngày làm việc.", field="day"
+        )
     if kind == "off" and not base.is_working_day(day):
-        raise Unprocessable("already_day_off", f"{day} is already a day off.",
-                            f"Ngày {day} vốn là ngày nghỉ.", field="day")
+        raise Unprocessable(
+            "already_day_off", f"{day} is already a day off.", f"Ngày {day} vốn là ngày nghỉ.", field="day"
+        )
 
 
 def list_days(year: int | None = None, province: str | None = None) -> list[dict]:
     """The admins' rows (of one year): the national ones, and one province's when given;
     each with its weekday and statutory holiday name."""
-    q = select(CalendarDay).where(CalendarDay.province_code.in_(("", province or ""))) \
+    q = (
+        select(CalendarDay)
+        .where(CalendarDay.province_code.in_(("", province or "")))
         .order_by(CalendarDay.day, CalendarDay.province_code)
+    )
     if year is not None:
         q = q.where(CalendarDay.day >= date(year, 1, 1), CalendarDay.day < date(year + 1, 1, 1))
     cal = calendar()
-    return [{"day": r.day, "kind": r.kind, "note": r.note, "weekday": r.day.weekday(),
-             "holiday": cal.holiday_name(r.day), "province": r.province_code or None}
-            for r in db.session.scalars(q)]
+    return [
+        {
+            "day": r.day,
+            "kind": r.kind,
+            "note": r.note,
+            "weekday": r.day.weekday(),
+            "holiday": cal.holiday_name(r.day),
+            "province": r.province_code or None,
+        }
+        for r in db.session.scalars(q)
+    ]
 
 
-def save_day(day, kind: str, note: str | None, *, create: bool,
-             province: str | None = None) -> CalendarDay:
+def save_day(day, kind: str, note: str | None, *, create: bool, province: str | None = None) -> CalendarDay:
     """Add (create=True: 409 if present) or change a day, national or of one province;
     dues around it are recomputed."""
     row = db.session.get(CalendarDay, (day, province or ""))
     if create and row is not None:
-        raise Conflict("calendar_day_exists", f"{day} is already in the calendar.",
-                       f"Ngày {day} đã có trong lịch.", day=day.isoformat())
+        raise Conflict(
+            "calendar_day_exists",
+            f"{day} is already in the calendar.",
+            f"Ngày {day} đã có trong lịch.",
+            day=day.isoformat(),
+        )
     if not create and row is None:
-        raise NotFound("calendar_day_not_found", f"{day} is not in the calendar.",
-                       f"Ngày {day} không có trong lịch.")
+        raise NotFound("calendar_day_not_found", f"{day} is not in the calendar.", f"Ngày {day} không có trong lịch.")
     _check_day(day, kind)
     row = row or CalendarDay(day=day, province_code=province or "")
     row.kind, row.note = kind, note
@@ -188,8 +213,7 @@ def save_day(day, kind: str, note: str | None, *, create: bool,
 def delete_day(day, province: str | None = None) -> None:
     row = db.session.get(CalendarDay, (day, province or ""))
     if row is None:
-        raise NotFound("calendar_day_not_found", f"{day} is not in the calendar.",
-                       f"Ngày {day} không có trong lịch.")
+        raise NotFound("calendar_day_not_found", f"{day} is not in the calendar.", f"Ngày {day} không có trong lịch.")
     db.session.delete(row)
     _changed(day)
 

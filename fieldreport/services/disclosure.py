@@ -28,6 +28,7 @@ and XML), the public pages, open data, Atom feeds and the citizen's notification
   includes the operator who took a call or a desk visit for a citizen (`operator:<name>`,
   the intake actor of a `hotline`/`counter` report), and the report's channel stays internal.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -45,8 +46,10 @@ REASON_WORDS = {
     "unclear": ("the report is unclear", "nội dung không rõ ràng"),
     "duplicate": ("it duplicates another report", "trùng với phản ánh khác"),
     "out_of_scope": ("it is outside the scope of this service", "không thuộc phạm vi tiếp nhận"),
-    "complaint_channel": ("it belongs to the complaints and denunciations procedure",
-                          "thuộc thủ tục khiếu nại, tố cáo"),
+    "complaint_channel": (
+        "it belongs to the complaints and denunciations procedure",
+        "thuộc thủ tục khiếu nại, tố cáo",
+    ),
     "offensive": ("it contains offensive content", "có nội dung không phù hợp"),
 }
 
@@ -61,8 +64,8 @@ class Viewer(IntEnum):
 
 # Whose eyes an event's note is for, by event type. Types not listed: staff only.
 _NOTE_AUDIENCE = {
-    "resolved": Viewer.PUBLIC,         # the unit's answer
-    "extended": Viewer.PUBLIC,         # the apology (the reason stays internal)
+    "resolved": Viewer.PUBLIC,  # the unit's answer
+    "extended": Viewer.PUBLIC,  # the apology (the reason stays internal)
     "external_update": Viewer.PUBLIC,  # a unit's system posts it to publish it
     "info_requested": Viewer.REPORTER,  # the question, addressed to the reporter
 }
@@ -70,8 +73,9 @@ _NOTE_AUDIENCE = {
 _CITIZEN_WORDS = ("rated", "info_provided")
 
 
-def viewer_of(token_hash: str | None, user_id: int | None, *, report_token_hash: str,
-              reporter_user_id: int | None) -> Viewer:
+def viewer_of(
+    token_hash: str | None, user_id: int | None, *, report_token_hash: str, reporter_user_id: int | None
+) -> Viewer:
     """REPORTER when the citizen token or the signed-in citizen proves the report, else PUBLIC."""
     if user_id is not None and reporter_user_id == user_id:
         return Viewer.REPORTER
@@ -82,12 +86,16 @@ def viewer_of(token_hash: str | None, user_id: int | None, *, report_token_hash:
 
 def viewer_for_token(token: str | None, user_id: int | None, report) -> Viewer:
     """viewer_of() for a plain citizen token and a Report (or a row with the same columns)."""
-    return viewer_of(security.token_hash(token) if token else None, user_id,
-                     report_token_hash=report.citizen_token_hash,
-                     reporter_user_id=report.reporter_user_id)
+    return viewer_of(
+        security.token_hash(token) if token else None,
+        user_id,
+        report_token_hash=report.citizen_token_hash,
+        reporter_user_id=report.reporter_user_id,
+    )
 
 
 # -- the report ---------------------------------------------------------------------------
+
 
 def report_visible(category_public: bool, viewer: Viewer) -> bool:
     """Whether the report exists at all for this viewer."""
@@ -114,8 +122,9 @@ def content_visible(status: str | None, reject_reason: str | None, viewer: Viewe
     return viewer >= Viewer.REPORTER or not withheld(status, reject_reason)
 
 
-def location(lon: float, lat: float, status: str | None, reject_reason: str | None,
-             viewer: Viewer) -> tuple[float, float]:
+def location(
+    lon: float, lat: float, status: str | None, reject_reason: str | None, viewer: Viewer
+) -> tuple[float, float]:
     """(lon, lat) as this viewer may see it: exact, or rounded for a withheld report."""
     if content_visible(status, reject_reason, viewer):
         return lon, lat
@@ -135,9 +144,11 @@ def report_fields(r, viewer: Viewer) -> dict:
     """The content fields of a report (Report or row with status, reject_reason, description,
     address_hint, public_answer) as this viewer may see them."""
     shown = content_visible(r.status, r.reject_reason, viewer)
-    return {"description": r.description if shown else None,
-            "address_hint": r.address_hint if shown else None,
-            "public_answer": r.public_answer}
+    return {
+        "description": r.description if shown else None,
+        "address_hint": r.address_hint if shown else None,
+        "public_answer": r.public_answer,
+    }
 
 
 def photos_visible(status: str | None, reject_reason: str | None, viewer: Viewer) -> bool:
@@ -145,6 +156,7 @@ def photos_visible(status: str | None, reject_reason: str | None, viewer: Viewer
 
 
 # -- events -------------------------------------------------------------------------------
+
 
 def event_shown(public: bool, viewer: Viewer) -> bool:
     """Internal events (SLA warnings, escalations) are for staff only."""
@@ -192,15 +204,22 @@ def event_view(ev, viewer: Viewer, unit_name: str | None = None, vi: bool = True
     Names the unit that holds the report after the event, never the person who acted."""
     if not event_shown(ev.public, viewer):
         return None
-    out = {"type": ev.type, "status": ev.to_status, "at": ev.at,
-           "note": event_note(ev, viewer, vi), "unit": unit_name, "due_at": event_due(ev)}
+    out = {
+        "type": ev.type,
+        "status": ev.to_status,
+        "at": ev.at,
+        "note": event_note(ev, viewer, vi),
+        "unit": unit_name,
+        "due_at": event_due(ev),
+    }
     if ev.type == "duplicate":
         out["duplicate_of"] = (ev.data or {}).get("parent_code")
     return out
 
 
-def citizen_due(citizen_due_at: datetime | None, due_at: datetime | None,
-                extended_to: datetime | None) -> datetime | None:
+def citizen_due(
+    citizen_due_at: datetime | None, due_at: datetime | None, extended_to: datetime | None
+) -> datetime | None:
     """The date the citizen is promised: the first one, or the latest extension's new date."""
     first = citizen_due_at or due_at
     if extended_to is not None and (first is None or extended_to > first):
@@ -210,6 +229,7 @@ def citizen_due(citizen_due_at: datetime | None, due_at: datetime | None,
 
 # -- notifications ------------------------------------------------------------------------
 
+
 def notice_fields(report, ev, unit_name: str | None, vi: bool, viewer: Viewer = Viewer.REPORTER) -> dict:
     """What a citizen notification about `ev` may say (services/notify formats its message
     from these and nothing else): code, unit, due, note, reason, parent, status."""
@@ -217,7 +237,12 @@ def notice_fields(report, ev, unit_name: str | None, vi: bool, viewer: Viewer = 
     due = event_due(ev) or report.citizen_due_at or report.due_at
     if ev.type in ("assigned", "transferred", "reassigned"):
         due = report.citizen_due_at or report.due_at
-    return {"code": report.code, "unit": unit_name or "-",
-            "note": event_note(ev, viewer, vi) if ev.type != "rejected" else "",
-            "reason": event_reason(ev, vi) or "", "parent": data.get("parent_code", "-"),
-            "due": due, "status": report.status}
+    return {
+        "code": report.code,
+        "unit": unit_name or "-",
+        "note": event_note(ev, viewer, vi) if ev.type != "rejected" else "",
+        "reason": event_reason(ev, vi) or "",
+        "parent": data.get("parent_code", "-"),
+        "due": due,
+        "status": report.status,
+    }

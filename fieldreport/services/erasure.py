@@ -13,6 +13,7 @@ What stays: everything the indicators are computed from (the events' types, time
 statuses and ratings; the report's category, place and deadlines), so the report keeps
 counting exactly as before; the history keeps its rows (only citizen-written words change).
 """
+
 from __future__ import annotations
 
 import logging
@@ -70,8 +71,7 @@ def erase(report: Report, *, by: str, reason: str | None = None, now: datetime |
     report.description = scrub(report.description, names)
     report.address_hint = scrub(report.address_hint, names)
     report.rating_comment = scrub(report.rating_comment, names)
-    report.attributes = {k: scrub(v, names) if isinstance(v, str) else v
-                         for k, v in (report.attributes or {}).items()}
+    report.attributes = {k: scrub(v, names) if isinstance(v, str) else v for k, v in (report.attributes or {}).items()}
     report.reporter_name = report.reporter_phone = report.reporter_email = None
     report.reporter_user_id = None
     report.erased_at, report.erased_by = (now, by) if first else (report.erased_at, report.erased_by)
@@ -87,16 +87,29 @@ def erase(report: Report, *, by: str, reason: str | None = None, now: datetime |
     for addition in db.session.scalars(select(Addition).where(Addition.report_id == report.id)):
         addition.note = scrub(addition.note, names)
     subs = select(Subscription.id).where(Subscription.report_id == report.id)
-    db.session.execute(update(Notification).where(
-        or_(Notification.report_id == report.id, Notification.subscription_id.in_(subs)))
-        .values(recipient=None))
-    db.session.execute(update(Subscription).where(Subscription.report_id == report.id).values(
-        address=func.concat("erased:", Subscription.id), keys={},
-        unsubscribed_at=func.coalesce(Subscription.unsubscribed_at, now)))
+    db.session.execute(
+        update(Notification)
+        .where(or_(Notification.report_id == report.id, Notification.subscription_id.in_(subs)))
+        .values(recipient=None)
+    )
+    db.session.execute(
+        update(Subscription)
+        .where(Subscription.report_id == report.id)
+        .values(
+            address=func.concat("erased:", Subscription.id),
+            keys={},
+            unsubscribed_at=func.coalesce(Subscription.unsubscribed_at, now),
+        )
+    )
     if first:  # once: a second erasure (the admin after the citizen) has nothing left to strip
-        for photo in db.session.scalars(select(Photo).where(or_(
-                Photo.report_id == report.id,
-                Photo.addition_id.in_(select(Addition.id).where(Addition.report_id == report.id))))):
+        for photo in db.session.scalars(
+            select(Photo).where(
+                or_(
+                    Photo.report_id == report.id,
+                    Photo.addition_id.in_(select(Addition.id).where(Addition.report_id == report.id)),
+                )
+            )
+        ):
             photos.strip_original(photo)
     log.info("personal data erased: report %s by %s", report.code, by)
 
@@ -113,14 +126,17 @@ def erase_for_citizen(code: str, token: str | None, user: User | None) -> Report
 def erase_by_admin(code: str, user: User, reason: str | None) -> Report:
     """An admin erases on a request received another way (letter, phone, counter)."""
     if user.role != "admin":
-        raise Forbidden("forbidden_role", "Your role may not do this.",
-                        "Vai trò của bạn không được phép thực hiện thao tác này.")
+        raise Forbidden(
+            "forbidden_role", "Your role may not do this.", "Vai trò của bạn không được phép thực hiện thao tác này."
+        )
     reason = (reason or "").strip()
     if not 5 <= len(reason) <= 500:
-        raise Unprocessable("missing_reason", "Say whose request this is and how it came "
-                            "(5–500 characters); it is recorded.",
-                            "Cần ghi yêu cầu của ai và nhận qua đâu (5–500 ký tự); nội dung được lưu lại.",
-                            field="reason")
+        raise Unprocessable(
+            "missing_reason",
+            "Say whose request this is and how it came (5–500 characters); it is recorded.",
+            "Cần ghi yêu cầu của ai và nhận qua đâu (5–500 ký tự); nội dung được lưu lại.",
+            field="reason",
+        )
     report = public.find(code, lock=True)
     erase(report, by=f"admin:{user.username}", reason=reason)
     db.session.commit()
@@ -135,9 +151,14 @@ def due_for_retention(now: datetime | None = None, limit: int = 200) -> list[int
     now = now or utcnow()
     cutoff = _months_before(now, months)
     finished = func.coalesce(Report.closed_at, Report.resolved_at, Report.updated_at)
-    return list(db.session.scalars(
-        select(Report.id).where(Report.status.in_(FINISHED), Report.erased_at.is_(None),
-                                finished < cutoff).order_by(Report.id).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(Report.id)
+            .where(Report.status.in_(FINISHED), Report.erased_at.is_(None), finished < cutoff)
+            .order_by(Report.id)
+            .limit(limit)
+        )
+    )
 
 
 def _months_before(now: datetime, months: int) -> datetime:

@@ -1,4 +1,5 @@
 """Writing the append-only history: every change to a report is one Event row."""
+
 from __future__ import annotations
 
 from sqlalchemy import event as sa_event
@@ -9,9 +10,19 @@ from fieldreport.models import Event, Outbox, Report, User
 from fieldreport.services import notify, outbox
 
 
-def record(report: Report, type_: str, *, user: User | None = None, actor: str | None = None,
-           to_status: str | None = None, to_unit_id: int | None = None, reason: str | None = None,
-           note: str | None = None, public: bool = True, data: dict | None = None) -> Event:
+def record(
+    report: Report,
+    type_: str,
+    *,
+    user: User | None = None,
+    actor: str | None = None,
+    to_status: str | None = None,
+    to_unit_id: int | None = None,
+    reason: str | None = None,
+    note: str | None = None,
+    public: bool = True,
+    data: dict | None = None,
+) -> Event:
     """Append an event and apply the status/unit change it describes to the report.
 
     `actor` labels the channel when there is no user (e.g. "citizen", "system:router",
@@ -21,12 +32,20 @@ def record(report: Report, type_: str, *, user: User | None = None, actor: str |
     A public event the citizen should hear about also writes its notifications (outbox-style
     rows, each with a delivery job recorded in the same transaction).
     """
-    ev = Event(report_id=report.id, type=type_, actor_user_id=user.id if user else None,
-               actor=actor or _actor(user),
-               from_status=report.status, to_status=to_status or report.status,
-               from_unit_id=report.unit_id,
-               to_unit_id=to_unit_id if to_unit_id is not None else report.unit_id,
-               reason=reason, note=note, public=public, data=data or {})
+    ev = Event(
+        report_id=report.id,
+        type=type_,
+        actor_user_id=user.id if user else None,
+        actor=actor or _actor(user),
+        from_status=report.status,
+        to_status=to_status or report.status,
+        from_unit_id=report.unit_id,
+        to_unit_id=to_unit_id if to_unit_id is not None else report.unit_id,
+        reason=reason,
+        note=note,
+        public=public,
+        data=data or {},
+    )
     if to_status is not None:
         report.status = to_status
     if to_unit_id is not None:

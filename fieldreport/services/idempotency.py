@@ -5,6 +5,7 @@ second INSERT of the same primary key wait until the first transaction ends, so 
 requests on different processes or hosts cannot both do the work: the loser sees the winner's
 committed answer, or takes over if the winner rolled back. No row is ever left "pending".
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,9 +26,11 @@ MAX_KEY_LENGTH = 200
 def check_key(key: str) -> str:
     """A key is 1–200 printable ASCII characters (clients usually send a UUID)."""
     if not 1 <= len(key) <= MAX_KEY_LENGTH or not all(" " < ch <= "~" for ch in key):
-        raise Invalid("invalid_idempotency_key",
-                      "Idempotency-Key must be 1–200 printable ASCII characters without spaces.",
-                      "Idempotency-Key phải gồm 1–200 ký tự ASCII in được, không có khoảng trắng.")
+        raise Invalid(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1–200 printable ASCII characters without spaces.",
+            "Idempotency-Key phải gồm 1–200 ký tự ASCII in được, không có khoảng trắng.",
+        )
     return key
 
 
@@ -39,20 +42,27 @@ def fingerprint(payload: dict) -> str:
 
 def _answer(row, request_hash: str) -> dict:
     if row.request_hash != request_hash:
-        raise Conflict("idempotency_key_reused",
-                       "This Idempotency-Key was already used for a different request.",
-                       "Idempotency-Key này đã được dùng cho một yêu cầu khác.")
+        raise Conflict(
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used for a different request.",
+            "Idempotency-Key này đã được dùng cho một yêu cầu khác.",
+        )
     if row.status_code == 0:  # only visible if a caller committed a claim without completing it
-        raise Conflict("idempotency_in_progress", "The first request with this key is still running.",
-                       "Yêu cầu đầu tiên với khóa này đang được xử lý.")
+        raise Conflict(
+            "idempotency_in_progress",
+            "The first request with this key is still running.",
+            "Yêu cầu đầu tiên với khóa này đang được xử lý.",
+        )
     return {"status": row.status_code, "body": row.response}
 
 
 def prior(scope: str, key: str, request_hash: str) -> dict | None:
     """The stored answer for this key ({status, body}), or None if the key is new."""
     row = db.session.execute(
-        select(IdempotencyKey.request_hash, IdempotencyKey.status_code, IdempotencyKey.response)
-        .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)).first()
+        select(IdempotencyKey.request_hash, IdempotencyKey.status_code, IdempotencyKey.response).where(
+            IdempotencyKey.scope == scope, IdempotencyKey.key == key
+        )
+    ).first()
     return None if row is None else _answer(row, request_hash)
 
 
@@ -66,22 +76,28 @@ def claim(scope: str, key: str, request_hash: str) -> dict | None:
         pg_insert(IdempotencyKey)
         .values(scope=scope, key=key, request_hash=request_hash, status_code=0, response={})
         .on_conflict_do_nothing()
-        .returning(IdempotencyKey.key)).first()
+        .returning(IdempotencyKey.key)
+    ).first()
     if owned is not None:
         return None
     db.session.rollback()
     found = prior(scope, key, request_hash)
     if found is None:  # the winner vanished between our INSERT and SELECT (purged): retry later
-        raise Conflict("idempotency_in_progress", "The first request with this key is still running.",
-                       "Yêu cầu đầu tiên với khóa này đang được xử lý.")
+        raise Conflict(
+            "idempotency_in_progress",
+            "The first request with this key is still running.",
+            "Yêu cầu đầu tiên với khóa này đang được xử lý.",
+        )
     return found
 
 
 def complete(scope: str, key: str, status_code: int, response: dict) -> None:
     """Record the answer on the claimed row; it commits with the work."""
-    db.session.execute(update(IdempotencyKey)
-                       .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-                       .values(status_code=status_code, response=response))
+    db.session.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+        .values(status_code=status_code, response=response)
+    )
 
 
 def purge(older_than_days: int = 7) -> int:

@@ -5,6 +5,7 @@ Order matters for "never lost": photo bytes reach the bucket before the report r
 report's transaction and are sent to RQ after commit (Redis down → the report is still accepted,
 the outbox sweeper sends the jobs when Redis is back).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,7 +19,8 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from fieldreport import geo, queue as jobs, ratelimit, security
+from fieldreport import geo, ratelimit, security
+from fieldreport import queue as jobs
 from fieldreport.errors import Invalid, Unauthorized, Unprocessable
 from fieldreport.extensions import db, storage
 from fieldreport.models import Category, Report, Subscription, Upload, User
@@ -29,8 +31,13 @@ SCOPE = "reports:create"
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 CODE_LENGTH = 10  # 50 random bits: unguessable, still easy to read out on the phone
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
-TEXT_LIMITS = {"description": 4000, "address_hint": 500, "reporter_name": 200,
-               "reporter_phone": 40, "reporter_email": 240}
+TEXT_LIMITS = {
+    "description": 4000,
+    "address_hint": 500,
+    "reporter_name": 200,
+    "reporter_phone": 40,
+    "reporter_email": 240,
+}
 
 
 @dataclass
@@ -94,8 +101,11 @@ def submit(s: Submission) -> Receipt:
     """Accept a report: 201 with its code and citizen token, or the first answer on a retry."""
     cfg = current_app.config
     if s.citizen_token is not None and not TOKEN_RE.match(s.citizen_token):
-        raise Invalid("invalid_citizen_token", "X-Citizen-Token must be 32–128 URL-safe characters.",
-                      "X-Citizen-Token phải gồm 32–128 ký tự an toàn cho URL.")
+        raise Invalid(
+            "invalid_citizen_token",
+            "X-Citizen-Token must be 32–128 URL-safe characters.",
+            "X-Citizen-Token phải gồm 32–128 ký tự an toàn cho URL.",
+        )
     key = idempotency.check_key(s.idempotency_key) if s.idempotency_key is not None else None
     scope = SCOPE if s.user is None else f"{SCOPE}:user:{s.user.id}"
     request_hash = idempotency.fingerprint(_fingerprint(s)) if key else ""
@@ -113,15 +123,17 @@ def submit(s: Submission) -> Receipt:
     incoming = _photos(s)
     # A call has no photo to attach: the caller may send one later by the SMS link (services/calls).
     if category.photo_required and not incoming and s.intake_user is None:
-        raise Unprocessable("photo_required", "This category needs at least one photo.",
-                            "Loại phản ánh này cần ít nhất một ảnh.")
+        raise Unprocessable(
+            "photo_required", "This category needs at least one photo.", "Loại phản ánh này cần ít nhất một ảnh."
+        )
     lon, lat, source = _location(s, incoming)
     area_id, province = service_area(lon, lat)
     photos.store_originals(incoming)
     for attempt in range(3):
         try:
-            return _create(s, category, attributes, incoming, lon, lat, source, area_id,
-                           province, scope, key, request_hash)
+            return _create(
+                s, category, attributes, incoming, lon, lat, source, area_id, province, scope, key, request_hash
+            )
         except IntegrityError as exc:  # a tracking-code collision (1 in 10^15): draw again
             db.session.rollback()
             if "uq_reports_code" not in str(exc.orig) or attempt == 2:
@@ -129,39 +141,60 @@ def submit(s: Submission) -> Receipt:
     raise AssertionError("unreachable")
 
 
-def _create(s, category, attributes, incoming, lon, lat, source, area_id, province, scope, key,
-            request_hash) -> Receipt:
+def _create(
+    s, category, attributes, incoming, lon, lat, source, area_id, province, scope, key, request_hash
+) -> Receipt:
     if key and (first := idempotency.claim(scope, key, request_hash)):
         return _replay(first, s)
     code = new_code()
     token = s.citizen_token or derived_token(code)
-    report = Report(code=code, citizen_token_hash=security.token_hash(token), category_id=category.id,
-                    status="submitted", description=s.description or None,
-                    address_hint=s.address_hint or None, attributes=attributes,
-                    location=geo.point(lon, lat), accuracy_m=s.accuracy_m, location_source=source,
-                    area_id=area_id, province_code=province, reporter_name=s.reporter_name or None,
-                    reporter_phone=s.reporter_phone or None, reporter_email=s.reporter_email or None,
-                    reporter_user_id=s.user.id if s.user else None, channel=s.channel,
-                    notice_version=s.notice_version)
+    report = Report(
+        code=code,
+        citizen_token_hash=security.token_hash(token),
+        category_id=category.id,
+        status="submitted",
+        description=s.description or None,
+        address_hint=s.address_hint or None,
+        attributes=attributes,
+        location=geo.point(lon, lat),
+        accuracy_m=s.accuracy_m,
+        location_source=source,
+        area_id=area_id,
+        province_code=province,
+        reporter_name=s.reporter_name or None,
+        reporter_phone=s.reporter_phone or None,
+        reporter_email=s.reporter_email or None,
+        reporter_user_id=s.user.id if s.user else None,
+        channel=s.channel,
+        notice_version=s.notice_version,
+    )
     db.session.add(report)
     db.session.flush()
     for sub_channel, address in s.subscribe:
-        db.session.add(Subscription(report_id=report.id, channel=sub_channel, address=address, keys={},
-                                    role="reporter", lang="vi"))
+        db.session.add(
+            Subscription(report_id=report.id, channel=sub_channel, address=address, keys={}, role="reporter", lang="vi")
+        )
     db.session.flush()
     # Taken by an operator for a caller: the operator is the intake actor (an event's actor
     # never leaves the staff side: services/disclosure.py).
     by = {"user": s.intake_user} if s.intake_user else {"user": s.user, "actor": None if s.user else "citizen"}
-    events.record(report, "submitted", **by, to_status="submitted",
-                  data={**s.event_data, "channel": s.channel, "photos": len(incoming),
-                        "location_source": source})
+    events.record(
+        report,
+        "submitted",
+        **by,
+        to_status="submitted",
+        data={**s.event_data, "channel": s.channel, "photos": len(incoming), "location_source": source},
+    )
     outbox.record(*jobs.ROUTE_REPORT, report.id)
     for item in incoming:
         photo = photos.attach(item, report.id)
         outbox.record(*jobs.MAKE_DERIVATIVES, photo.id)
-    body = {"code": code, "status": report.status,
-            "location": {"lat": lat, "lon": lon, "source": source},
-            "links": {"self": f"/api/v1/reports/{code}", "track": "/api/v1/me/reports"}}
+    body = {
+        "code": code,
+        "status": report.status,
+        "location": {"lat": lat, "lon": lon, "source": source},
+        "links": {"self": f"/api/v1/reports/{code}", "track": "/api/v1/me/reports"},
+    }
     if key:
         idempotency.complete(scope, key, 201, body)  # never the token: it is derived on replay
     events.commit()  # commit, then send every outbox row of this transaction to RQ
@@ -170,8 +203,11 @@ def _create(s, category, attributes, incoming, lon, lat, source, area_id, provin
 
 
 def _receipt(status: int, body: dict, token: str, replayed: bool = False) -> Receipt:
-    return Receipt(status, {"code": body["code"], "citizen_token": token,
-                            **{k: v for k, v in body.items() if k != "code"}}, replayed)
+    return Receipt(
+        status,
+        {"code": body["code"], "citizen_token": token, **{k: v for k, v in body.items() if k != "code"}},
+        replayed,
+    )
 
 
 def _replay(first: dict, s: Submission) -> Receipt:
@@ -180,19 +216,31 @@ def _replay(first: dict, s: Submission) -> Receipt:
 
 
 def _fingerprint(s: Submission) -> dict:
-    return {"category": s.category, "lat": s.lat, "lon": s.lon, "accuracy_m": s.accuracy_m,
-            "description": s.description, "address_hint": s.address_hint,
-            "reporter": [s.reporter_name, s.reporter_phone, s.reporter_email],
-            "attributes": s.attributes, "uploads": s.upload_ids, "channel": s.channel,
-            "photos": [hashlib.sha256(data).hexdigest() for _, data in s.photos],
-            "token": security.token_hash(s.citizen_token) if s.citizen_token else None}
+    return {
+        "category": s.category,
+        "lat": s.lat,
+        "lon": s.lon,
+        "accuracy_m": s.accuracy_m,
+        "description": s.description,
+        "address_hint": s.address_hint,
+        "reporter": [s.reporter_name, s.reporter_phone, s.reporter_email],
+        "attributes": s.attributes,
+        "uploads": s.upload_ids,
+        "channel": s.channel,
+        "photos": [hashlib.sha256(data).hexdigest() for _, data in s.photos],
+        "token": security.token_hash(s.citizen_token) if s.citizen_token else None,
+    }
 
 
 def _category(code: str) -> Category:
     category = db.session.scalar(select(Category).where(Category.code == code))
     if category is None or not category.active:
-        raise Unprocessable("unknown_category", f"Unknown or inactive category: {code!r}.",
-                            f"Loại phản ánh không tồn tại hoặc đã ngừng: {code!r}.", field="category")
+        raise Unprocessable(
+            "unknown_category",
+            f"Unknown or inactive category: {code!r}.",
+            f"Loại phản ánh không tồn tại hoặc đã ngừng: {code!r}.",
+            field="category",
+        )
     return category
 
 
@@ -203,13 +251,21 @@ def _attributes(category: Category, raw: dict) -> dict:
     for code, value in (raw or {}).items():
         spec = defs.get(code)
         if spec is None:
-            raise Unprocessable("unknown_attribute", f"Unknown attribute {code!r} for this category.",
-                                f"Thuộc tính {code!r} không thuộc loại phản ánh này.", attribute=code)
+            raise Unprocessable(
+                "unknown_attribute",
+                f"Unknown attribute {code!r} for this category.",
+                f"Thuộc tính {code!r} không thuộc loại phản ánh này.",
+                attribute=code,
+            )
         out[code] = _attribute_value(spec, value)
     for code, spec in defs.items():
         if spec.get("required") and code not in out:
-            raise Unprocessable("attribute_required", f"Attribute {code!r} is required.",
-                                f"Thiếu thuộc tính bắt buộc {code!r}.", attribute=code)
+            raise Unprocessable(
+                "attribute_required",
+                f"Attribute {code!r} is required.",
+                f"Thiếu thuộc tính bắt buộc {code!r}.",
+                attribute=code,
+            )
     return out
 
 
@@ -238,8 +294,12 @@ def _attribute_value(spec: dict, value):
             raise ValueError
         return text
     except (TypeError, ValueError):
-        raise Unprocessable("invalid_attribute", f"Attribute {code!r} has an invalid value.",
-                            f"Thuộc tính {code!r} có giá trị không hợp lệ.", attribute=code) from None
+        raise Unprocessable(
+            "invalid_attribute",
+            f"Attribute {code!r} has an invalid value.",
+            f"Thuộc tính {code!r} có giá trị không hợp lệ.",
+            attribute=code,
+        ) from None
 
 
 def _datetime_attribute(value) -> str:
@@ -255,11 +315,17 @@ def _check_text(s: Submission) -> None:
     for name, limit in TEXT_LIMITS.items():
         value = getattr(s, name)
         if value is not None and "\x00" in value:
-            raise Unprocessable("invalid_text", f"{name} contains a NUL character.",
-                                f"Trường {name} chứa ký tự NUL.", field=name)
+            raise Unprocessable(
+                "invalid_text", f"{name} contains a NUL character.", f"Trường {name} chứa ký tự NUL.", field=name
+            )
         if value is not None and len(value) > limit:
-            raise Unprocessable("text_too_long", f"{name} is longer than {limit} characters.",
-                                f"Trường {name} dài quá {limit} ký tự.", field=name, max_length=limit)
+            raise Unprocessable(
+                "text_too_long",
+                f"{name} is longer than {limit} characters.",
+                f"Trường {name} dài quá {limit} ký tự.",
+                field=name,
+                max_length=limit,
+            )
 
 
 def _check_consent(s: Submission) -> None:
@@ -267,33 +333,47 @@ def _check_consent(s: Submission) -> None:
     details (Decree 13/2023, art. 11): with details and without the tick, nothing is stored."""
     has_contact = bool(s.reporter_name or s.reporter_phone or s.reporter_email)
     if s.notice_version is not None and has_contact and s.contact_consent is not True:
-        raise Unprocessable("consent_required", "Tick the consent to the use of your contact "
-                            "details, or leave them empty to report anonymously.",
-                            "Cần đồng ý cho phép sử dụng thông tin liên hệ, hoặc để trống để "
-                            "phản ánh ẩn danh.", field="contact_consent")
+        raise Unprocessable(
+            "consent_required",
+            "Tick the consent to the use of your contact details, or leave them empty to report anonymously.",
+            "Cần đồng ý cho phép sử dụng thông tin liên hệ, hoặc để trống để phản ánh ẩn danh.",
+            field="contact_consent",
+        )
 
 
 def _check_contact(category: Category, s: Submission) -> None:
     if category.signin_required and s.user is None:
-        raise Unauthorized("signin_required", "Sign in with your phone number to report in this category.",
-                           "Cần đăng nhập bằng số điện thoại để gửi phản ánh loại này.")
+        raise Unauthorized(
+            "signin_required",
+            "Sign in with your phone number to report in this category.",
+            "Cần đăng nhập bằng số điện thoại để gửi phản ánh loại này.",
+        )
     if category.anonymous_allowed or s.user is not None:
         return
     if not (s.reporter_name and (s.reporter_phone or s.reporter_email)):
-        raise Unprocessable("contact_required", "This category needs your name and a phone or e-mail.",
-                            "Loại phản ánh này cần họ tên và số điện thoại hoặc e-mail của bạn.")
+        raise Unprocessable(
+            "contact_required",
+            "This category needs your name and a phone or e-mail.",
+            "Loại phản ánh này cần họ tên và số điện thoại hoặc e-mail của bạn.",
+        )
 
 
 def _photos(s: Submission) -> list[photos.Incoming]:
     limit = current_app.config["PHOTO_MAX_COUNT"]
     if len(s.photos) + len(s.upload_ids) > limit:
-        raise Unprocessable("too_many_photos", f"At most {limit} photos per report.",
-                            f"Mỗi phản ánh tối đa {limit} ảnh.", max_count=limit)
+        raise Unprocessable(
+            "too_many_photos",
+            f"At most {limit} photos per report.",
+            f"Mỗi phản ánh tối đa {limit} ảnh.",
+            max_count=limit,
+        )
     if len(set(s.upload_ids)) != len(s.upload_ids):
-        raise Unprocessable("duplicate_upload", "The same upload is referenced twice.",
-                            "Một ảnh tải lên được tham chiếu hai lần.")
-    checked = [photos.check(data, {"field": "photos", "index": i, "filename": name})
-               for i, (name, data) in enumerate(s.photos)]
+        raise Unprocessable(
+            "duplicate_upload", "The same upload is referenced twice.", "Một ảnh tải lên được tham chiếu hai lần."
+        )
+    checked = [
+        photos.check(data, {"field": "photos", "index": i, "filename": name}) for i, (name, data) in enumerate(s.photos)
+    ]
     return checked + [photos.from_upload(uid, i) for i, uid in enumerate(s.upload_ids)]
 
 
@@ -304,19 +384,24 @@ def _location(s: Submission, incoming: list[photos.Incoming]) -> tuple[float, fl
     if s.lat is None and s.lon is None:
         hint = next((i.info for i in incoming if i.info.gps_lat is not None), None)
         if hint is None:
-            raise Unprocessable("location_required", "Send lat and lon.", "Cần gửi vĩ độ và kinh độ.",
-                                field="location")
-        raise Unprocessable("location_required", "Send lat and lon. Your photo holds a position: "
-                            "send it as lat/lon with location_source \"exif\" if it is the place.",
-                            "Cần gửi vĩ độ và kinh độ. Ảnh của bạn có vị trí: nếu đúng nơi xảy ra, "
-                            "hãy gửi vị trí đó kèm location_source \"exif\".", field="location",
-                            suggested_location={"lat": round(hint.gps_lat, 6), "lon": round(hint.gps_lon, 6),
-                                                "source": "exif"})
+            raise Unprocessable("location_required", "Send lat and lon.", "Cần gửi vĩ độ và kinh độ.", field="location")
+        raise Unprocessable(
+            "location_required",
+            "Send lat and lon. Your photo holds a position: "
+            'send it as lat/lon with location_source "exif" if it is the place.',
+            "Cần gửi vĩ độ và kinh độ. Ảnh của bạn có vị trí: nếu đúng nơi xảy ra, "
+            'hãy gửi vị trí đó kèm location_source "exif".',
+            field="location",
+            suggested_location={"lat": round(hint.gps_lat, 6), "lon": round(hint.gps_lon, 6), "source": "exif"},
+        )
     if s.lat is None or s.lon is None:
         raise Unprocessable("coordinates_incomplete", "Send both lat and lon.", "Cần gửi cả vĩ độ và kinh độ.")
     if not (math.isfinite(s.lat) and math.isfinite(s.lon) and -90 <= s.lat <= 90 and -180 <= s.lon <= 180):
-        raise Unprocessable("invalid_coordinates", "lat must be within ±90 and lon within ±180.",
-                            "Vĩ độ phải trong khoảng ±90 và kinh độ trong khoảng ±180.")
+        raise Unprocessable(
+            "invalid_coordinates",
+            "lat must be within ±90 and lon within ±180.",
+            "Vĩ độ phải trong khoảng ±90 và kinh độ trong khoảng ±180.",
+        )
     return s.lon, s.lat, s.location_source or "device"
 
 
@@ -328,8 +413,11 @@ def service_area(lon: float, lat: float) -> tuple[int, str | None]:
     """
     commune = communes.locate(lon, lat)[0]
     if commune is None or not provinces.serves(commune.province_code):
-        raise Unprocessable("outside_service_area", "The place is outside the province's service area.",
-                            "Vị trí nằm ngoài địa bàn tiếp nhận của tỉnh.")
+        raise Unprocessable(
+            "outside_service_area",
+            "The place is outside the province's service area.",
+            "Vị trí nằm ngoài địa bàn tiếp nhận của tỉnh.",
+        )
     return commune.id, commune.province_code
 
 
@@ -340,11 +428,17 @@ def new_upload(client_ip: str) -> dict:
     ratelimit.hit(f"upload:{ip_key}", cfg["SUBMIT_RATE_PER_HOUR"] * cfg["PHOTO_MAX_COUNT"])
     upload_id = secrets.token_urlsafe(18)
     now = utcnow()
-    row = Upload(id=upload_id, key=f"up/{upload_id}", client_key=ip_key, created_at=now,
-                 expires_at=now + photos.UPLOAD_TTL)
+    row = Upload(
+        id=upload_id, key=f"up/{upload_id}", client_key=ip_key, created_at=now, expires_at=now + photos.UPLOAD_TTL
+    )
     url = storage.presigned_put(row.key)  # signing needs no network
     db.session.add(row)
     db.session.commit()
-    return {"upload_id": upload_id, "method": "PUT", "url": url,
-            "url_expires_at": now + timedelta(seconds=cfg["PRESIGN_SECONDS"]),
-            "expires_at": row.expires_at, "max_bytes": cfg["PHOTO_MAX_BYTES"]}
+    return {
+        "upload_id": upload_id,
+        "method": "PUT",
+        "url": url,
+        "url_expires_at": now + timedelta(seconds=cfg["PRESIGN_SECONDS"]),
+        "expires_at": row.expires_at,
+        "max_bytes": cfg["PHOTO_MAX_BYTES"],
+    }

@@ -14,14 +14,15 @@ so that RQ retries with backoff; the row keeps the attempts and the last error, 
 `failed` when no retry is left, or at once when the channel says it never will work (a push
 subscription gone); a row whose subscription was turned off meanwhile is `cancelled`.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import smtplib
+from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
-from collections.abc import Callable
 from urllib.parse import parse_qs, unquote, urlparse
 
 import urllib3
@@ -29,7 +30,8 @@ from flask import current_app
 from rq import get_current_job
 from sqlalchemy import select
 
-from fieldreport import queue as jobs, security
+from fieldreport import queue as jobs
+from fieldreport import security
 from fieldreport.extensions import db
 from fieldreport.models import Event, Notification, Report, Subscription, Unit
 from fieldreport.models.base import utcnow
@@ -41,29 +43,40 @@ log = logging.getLogger("fieldreport.notify")
 # kind → (Vietnamese, English); formatted with code, unit, due, note, reason.
 MESSAGES = {
     "submitted": ("Đã tiếp nhận phản ánh {code}.", "We received your report {code}."),
-    "assigned": ("Phản ánh {code} đã được chuyển đến {unit}, hạn xử lý {due}.",
-                 "Report {code} is with {unit}, due {due}."),
-    "transferred": ("Phản ánh {code} được chuyển sang {unit}, hạn xử lý {due}.",
-                    "Report {code} was transferred to {unit}, due {due}."),
-    "returned": ("Phản ánh {code} được chuyển lại bộ phận điều phối để phân công đúng đơn vị.",
-                 "Report {code} went back to the dispatcher to find the right unit."),
-    "reassigned": ("Phản ánh {code} được giao cho {unit}, hạn xử lý {due}.",
-                   "Report {code} was reassigned to {unit}, due {due}."),
+    "assigned": (
+        "Phản ánh {code} đã được chuyển đến {unit}, hạn xử lý {due}.",
+        "Report {code} is with {unit}, due {due}.",
+    ),
+    "transferred": (
+        "Phản ánh {code} được chuyển sang {unit}, hạn xử lý {due}.",
+        "Report {code} was transferred to {unit}, due {due}.",
+    ),
+    "returned": (
+        "Phản ánh {code} được chuyển lại bộ phận điều phối để phân công đúng đơn vị.",
+        "Report {code} went back to the dispatcher to find the right unit.",
+    ),
+    "reassigned": (
+        "Phản ánh {code} được giao cho {unit}, hạn xử lý {due}.",
+        "Report {code} was reassigned to {unit}, due {due}.",
+    ),
     "accepted": ("{unit} đang xử lý phản ánh {code}.", "{unit} is working on report {code}."),
-    "info_requested": ("Phản ánh {code} cần bổ sung thông tin: {note}",
-                       "Report {code} needs more information: {note}"),
-    "extended": ("Phản ánh {code} được gia hạn đến {due}. {note}",
-                 "Report {code} was extended to {due}. {note}"),
-    "resolved": ("Phản ánh {code} đã được xử lý: {note} Mời bạn đánh giá kết quả.",
-                 "Report {code} was resolved: {note} Please rate the result."),
-    "rejected": ("Phản ánh {code} không được xử lý (lý do: {reason}). {note}",
-                 "Report {code} was declined (reason: {reason}). {note}"),
-    "duplicate": ("Phản ánh {code} trùng với phản ánh {parent}; bạn sẽ nhận thông báo của phản ánh đó.",
-                  "Report {code} duplicates report {parent}; you will follow that one."),
+    "info_requested": ("Phản ánh {code} cần bổ sung thông tin: {note}", "Report {code} needs more information: {note}"),
+    "extended": ("Phản ánh {code} được gia hạn đến {due}. {note}", "Report {code} was extended to {due}. {note}"),
+    "resolved": (
+        "Phản ánh {code} đã được xử lý: {note} Mời bạn đánh giá kết quả.",
+        "Report {code} was resolved: {note} Please rate the result.",
+    ),
+    "rejected": (
+        "Phản ánh {code} không được xử lý (lý do: {reason}). {note}",
+        "Report {code} was declined (reason: {reason}). {note}",
+    ),
+    "duplicate": (
+        "Phản ánh {code} trùng với phản ánh {parent}; bạn sẽ nhận thông báo của phản ánh đó.",
+        "Report {code} duplicates report {parent}; you will follow that one.",
+    ),
     "reopened": ("Phản ánh {code} được mở lại để xử lý tiếp.", "Report {code} was reopened."),
     "closed": ("Phản ánh {code} đã đóng.", "Report {code} was closed."),
-    "status_changed": ("Phản ánh {code} chuyển sang trạng thái: {status}.",
-                       "Report {code} is now {status}."),
+    "status_changed": ("Phản ánh {code} chuyển sang trạng thái: {status}.", "Report {code} is now {status}."),
 }
 CITIZEN_KINDS = frozenset(MESSAGES) - {"status_changed"}
 SILENT = frozenset({"info_provided", "rated"})  # the citizen's own acts need no message
@@ -77,6 +90,8 @@ def kind_for(ev: Event) -> str | None:
     if ev.type in CITIZEN_KINDS:
         return ev.type
     return "status_changed" if ev.to_status and ev.to_status != ev.from_status else None
+
+
 UNIT_KINDS = frozenset({"assigned", "transferred", "reassigned", "reopened"})
 
 
@@ -95,8 +110,9 @@ def _when(value) -> str:
     return moment.astimezone(TZ).strftime("%H:%M %d/%m/%Y")
 
 
-def citizen_fields(report: Report, ev: Event, unit_name: str | None, vi: bool,
-                   viewer: disclosure.Viewer = disclosure.Viewer.REPORTER) -> dict:
+def citizen_fields(
+    report: Report, ev: Event, unit_name: str | None, vi: bool, viewer: disclosure.Viewer = disclosure.Viewer.REPORTER
+) -> dict:
     """The words a citizen's message may carry, as the public-data rule gives them to this viewer."""
     fields = disclosure.notice_fields(report, ev, unit_name, vi, viewer)
     return {**fields, "note": fields["note"] or "", "due": _when(fields["due"])}
@@ -104,18 +120,28 @@ def citizen_fields(report: Report, ev: Event, unit_name: str | None, vi: bool,
 
 def _payload(report: Report, ev: Event, kind: str, unit: Unit | None, viewer: disclosure.Viewer) -> dict:
     vi, en = MESSAGES[kind]
-    fields_vi, fields_en = (citizen_fields(report, ev, unit.name if unit else None, lang, viewer)
-                            for lang in (True, False))
+    fields_vi, fields_en = (
+        citizen_fields(report, ev, unit.name if unit else None, lang, viewer) for lang in (True, False)
+    )
     message_vi, message_en = vi.format(**fields_vi).strip(), en.format(**fields_en).strip()
     if kind == "submitted" and (ev.data or {}).get("photo_link") and viewer >= disclosure.Viewer.REPORTER:
         from fieldreport.services import calls  # at call time (see for_event)
+
         link = calls.photo_link(report.code)  # an operator took the report: photos from the caller's phone
         message_vi += f" Gửi ảnh hiện trường tại: {link}"
         message_en += f" Send photos of the place here: {link}"
-    return {"kind": kind, "report_code": report.code, "status": report.status,
-            "unit_code": unit.code if unit else None, "due_at": _iso(report.due_at),
-            "citizen_due_at": _iso(report.citizen_due_at), "event_id": ev.id,
-            "message_vi": message_vi, "message_en": message_en, **_links(report, ev, kind)}
+    return {
+        "kind": kind,
+        "report_code": report.code,
+        "status": report.status,
+        "unit_code": unit.code if unit else None,
+        "due_at": _iso(report.due_at),
+        "citizen_due_at": _iso(report.citizen_due_at),
+        "event_id": ev.id,
+        "message_vi": message_vi,
+        "message_en": message_en,
+        **_links(report, ev, kind),
+    }
 
 
 def for_event(report: Report, ev: Event, kind: str) -> list[Notification]:
@@ -124,6 +150,7 @@ def for_event(report: Report, ev: Event, kind: str) -> list[Notification]:
     The reporter's message may carry what is addressed to them (the unit's question); a
     follower's carries only what the public may read."""
     from fieldreport.services import subscriptions  # at call time: intake → events → notify → public → intake
+
     cfg = current_app.config
     unit = db.session.get(Unit, report.unit_id) if report.unit_id else None
     reporter: list[tuple] = []
@@ -148,23 +175,32 @@ def for_event(report: Report, ev: Event, kind: str) -> list[Notification]:
 def _links(report: Report, ev: Event, kind: str) -> dict:
     """Where the message points: the track page (the parent's for a duplicate), after photos."""
     from fieldreport.services import public  # at call time (see for_event)
+
     base = current_app.config.get("PUBLIC_BASE_URL") or ""
     data = ev.data or {}
     out = {"url": f"{base}/track/{report.code}"}
     if kind == "duplicate" and data.get("parent_code"):
         out["url"] = f"{base}/track/{data['parent_code']}"
     if kind == "resolved":
-        out["photos"] = [base + public.photo_path(report.code, pid, "display")
-                         for pid in data.get("photo_ids") or []]
+        out["photos"] = [base + public.photo_path(report.code, pid, "display") for pid in data.get("photo_ids") or []]
     return out
 
 
 def enqueue(report: Report, ev: Event | None, kind: str, payload: dict, targets: list[tuple]) -> list[Notification]:
     """Write one notification per (channel, recipient[, subscription id]) and its delivery job,
     in this transaction (`ev` None: a message that answers no event, e.g. a supporter's receipt)."""
-    rows = [Notification(report_id=report.id, event_id=ev.id if ev else None, channel=t[0], recipient=t[1],
-                         subscription_id=t[2] if len(t) > 2 else None, kind=kind, payload=payload)
-            for t in targets]
+    rows = [
+        Notification(
+            report_id=report.id,
+            event_id=ev.id if ev else None,
+            channel=t[0],
+            recipient=t[1],
+            subscription_id=t[2] if len(t) > 2 else None,
+            kind=kind,
+            payload=payload,
+        )
+        for t in targets
+    ]
     db.session.add_all(rows)
     db.session.flush()
     for row in rows:
@@ -178,13 +214,15 @@ def _iso(value) -> str | None:
 
 # -- delivery ----------------------------------------------------------------------------
 
+
 def deliver(notification_id: int) -> str:
     """Send one notification; idempotent (a sent row is not sent again).
 
     The row is locked while sending so that two workers never send it twice at once.
     """
-    row = db.session.scalar(select(Notification).where(Notification.id == notification_id)
-                            .with_for_update(skip_locked=True))
+    row = db.session.scalar(
+        select(Notification).where(Notification.id == notification_id).with_for_update(skip_locked=True)
+    )
     if row is None or row.status == "sent":
         db.session.commit()  # nothing to do: end the transaction
         return "skipped"
@@ -228,13 +266,20 @@ def _text(row: Notification, lang: str = "vi") -> str:
 def _send_push(row: Notification, sub: Subscription) -> None:
     """The service worker shows `title` and `body` and opens `url` when tapped."""
     from fieldreport.services import subscriptions  # at call time (see for_event)
+
     p = row.payload
     body = _text(row, sub.lang)
-    message = {"title": ("Report " if sub.lang == "en" else "Phản ánh ") + p.get("report_code", ""),
-               "body": body[:1000], "url": p.get("url"), "tag": p.get("report_code"),
-               "kind": row.kind, "code": p.get("report_code"), "status": p.get("status"),
-               "image": (p.get("photos") or [None])[0],
-               "unsubscribe": subscriptions.unsubscribe_token(sub.id)}
+    message = {
+        "title": ("Report " if sub.lang == "en" else "Phản ánh ") + p.get("report_code", ""),
+        "body": body[:1000],
+        "url": p.get("url"),
+        "tag": p.get("report_code"),
+        "kind": row.kind,
+        "code": p.get("report_code"),
+        "status": p.get("status"),
+        "image": (p.get("photos") or [None])[0],
+        "unsubscribe": subscriptions.unsubscribe_token(sub.id),
+    }
     try:
         push.send(sub.address, sub.keys or {}, message)
     except push.PushGone as exc:
@@ -252,7 +297,7 @@ def _send_sms(row: Notification, sub: Subscription) -> None:
     message = _text(row, sub.lang)
     room = SMS_MAX_CHARS - len(url) - 1
     if len(message) > room:
-        message = message[:max(0, room - 1)].rstrip() + "…"
+        message = message[: max(0, room - 1)].rstrip() + "…"
     text = current_app.config["SMS_NOTIFY_TEMPLATE"].format(message=message, url=url).strip()
     try:
         sms.send(sub.address, text, ref=f"notification-{row.id}")
@@ -263,6 +308,7 @@ def _send_sms(row: Notification, sub: Subscription) -> None:
 def _send_zalo(row: Notification, sub: Subscription) -> None:
     """A message to the Zalo user who sent the report, as the OA (its conversation's words)."""
     from fieldreport.services import zalo, zalo_api  # at call time: zalo → intake → events → notify
+
     if not zalo.enabled():
         raise Undeliverable("the Zalo channel is off (ZALO_OA_SECRET is not set)")
     url = row.payload.get("url") or ""
@@ -279,6 +325,7 @@ def _send_log(row: Notification) -> None:
 
 def _send_email(row: Notification, sub: Subscription | None = None) -> None:
     from fieldreport.services import subscriptions  # at call time (see for_event)
+
     url = urlparse(current_app.config["SMTP_URL"])
     params = {k: v[-1] for k, v in parse_qs(url.query).items()}
     p = row.payload
@@ -312,13 +359,19 @@ _http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=3, read=10), retries
 
 
 def _send_webhook(row: Notification) -> None:
-    body = json.dumps({"id": row.id, "recipient": row.recipient, **row.payload},
-                      ensure_ascii=False).encode()
+    body = json.dumps({"id": row.id, "recipient": row.recipient, **row.payload}, ensure_ascii=False).encode()
     signature = security.keyed(current_app.config["SECRET_KEY"], body.decode())
     try:
-        resp = _http.request("POST", current_app.config["NOTIFY_WEBHOOK_URL"], body=body, headers={
-            "Content-Type": "application/json", "X-Fieldreport-Delivery": str(row.id),
-            "X-Fieldreport-Signature": f"sha256={signature}"})
+        resp = _http.request(
+            "POST",
+            current_app.config["NOTIFY_WEBHOOK_URL"],
+            body=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-Fieldreport-Delivery": str(row.id),
+                "X-Fieldreport-Signature": f"sha256={signature}",
+            },
+        )
     except urllib3.exceptions.HTTPError as exc:
         raise DeliveryError(f"webhook unreachable: {exc}") from exc
     if resp.status >= 300:
@@ -327,6 +380,10 @@ def _send_webhook(row: Notification) -> None:
 
 # A channel sends one row; those fed by a subscription also get it (its address and keys).
 CHANNELS: dict[str, Callable[..., None]] = {
-    "log": _send_log, "email": _send_email, "webhook": _send_webhook, "push": _send_push, "sms": _send_sms,
+    "log": _send_log,
+    "email": _send_email,
+    "webhook": _send_webhook,
+    "push": _send_push,
+    "sms": _send_sms,
     "zalo": _send_zalo,
 }

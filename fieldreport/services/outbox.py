@@ -1,4 +1,5 @@
 """Transactional outbox: jobs recorded with the change that needs them, sent after commit."""
+
 from __future__ import annotations
 
 import logging
@@ -61,6 +62,11 @@ _NO_FLUSH_WAIT = text("SET LOCAL synchronous_commit = off")
 
 def sweep(limit: int = 500) -> int:
     """Re-send rows whose first send failed (run periodically)."""
-    rows = db.session.scalars(select(Outbox).where(Outbox.sent_at.is_(None))
-                              .order_by(Outbox.id).limit(limit).with_for_update(skip_locked=True)).all()
+    rows = db.session.scalars(
+        select(Outbox)
+        .where(Outbox.sent_at.is_(None))
+        .order_by(Outbox.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
     return dispatch(list(rows))

@@ -5,6 +5,7 @@ and ".../thumb.jpg" (metadata-free copies made by a worker), "up/<upload id>" (a
 upload waiting for a report). Public views hand out stable URLs of ours that redirect to fresh
 presigned GET URLs of "pub/" keys (services.public.photo_path), never the originals.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -59,8 +60,11 @@ def _names(label: dict) -> tuple[str, str]:
 
 
 def _limits(cfg) -> dict:
-    return {"max_bytes": cfg["PHOTO_MAX_BYTES"], "max_pixels": cfg["PHOTO_MAX_PIXELS"],
-            "max_decoded_pixels": cfg["PHOTO_MAX_DECODED_PIXELS"]}
+    return {
+        "max_bytes": cfg["PHOTO_MAX_BYTES"],
+        "max_pixels": cfg["PHOTO_MAX_PIXELS"],
+        "max_decoded_pixels": cfg["PHOTO_MAX_DECODED_PIXELS"],
+    }
 
 
 def read_files(files) -> list[tuple[str | None, bytes]]:
@@ -104,27 +108,39 @@ def from_upload(upload_id: str, index: int) -> Incoming:
     label = {"field": "upload_ids", "index": index, "upload_id": upload_id}
     up = db.session.get(Upload, upload_id) if len(upload_id) <= 40 else None
     if up is None or up.used_at is not None or up.expires_at < utcnow():
-        raise Unprocessable("unknown_upload", f"Upload {upload_id} is unknown, expired or already used.",
-                            f"Ảnh tải lên {upload_id} không tồn tại, đã hết hạn hoặc đã được dùng.",
-                            photo=label)
+        raise Unprocessable(
+            "unknown_upload",
+            f"Upload {upload_id} is unknown, expired or already used.",
+            f"Ảnh tải lên {upload_id} không tồn tại, đã hết hạn hoặc đã được dùng.",
+            photo=label,
+        )
     head = storage.stat(up.key)
     if head is None:
-        raise Unprocessable("upload_missing", f"Upload {upload_id} has no photo yet: PUT it to its URL first.",
-                            f"Chưa nhận được ảnh cho {upload_id}: hãy tải ảnh lên địa chỉ đã cấp trước.",
-                            photo=label)
+        raise Unprocessable(
+            "upload_missing",
+            f"Upload {upload_id} has no photo yet: PUT it to its URL first.",
+            f"Chưa nhận được ảnh cho {upload_id}: hãy tải ảnh lên địa chỉ đã cấp trước.",
+            photo=label,
+        )
     size, declared = head
     max_bytes = current_app.config["PHOTO_MAX_BYTES"]
     en, vi = _names(label)
     try:
         if size > max_bytes:
             mb = round(max_bytes / 2**20, 1)
-            raise TooLarge("photo_too_large", f"{en}: The photo is larger than {mb} MB.",
-                           f"{vi}: Ảnh lớn hơn {mb} MB.", photo=label)
+            raise TooLarge(
+                "photo_too_large",
+                f"{en}: The photo is larger than {mb} MB.",
+                f"{vi}: Ảnh lớn hơn {mb} MB.",
+                photo=label,
+            )
         if declared not in UPLOAD_TYPES:
-            raise Unprocessable("photo_not_image", f"{en}: {declared} is not a photo type "
-                                "(JPEG, PNG, WebP, HEIC or GIF).",
-                                f"{vi}: {declared} không phải loại ảnh (JPEG, PNG, WebP, HEIC, GIF).",
-                                photo=label)
+            raise Unprocessable(
+                "photo_not_image",
+                f"{en}: {declared} is not a photo type (JPEG, PNG, WebP, HEIC or GIF).",
+                f"{vi}: {declared} không phải loại ảnh (JPEG, PNG, WebP, HEIC, GIF).",
+                photo=label,
+            )
         incoming = check(storage.get(up.key, limit=max_bytes + 1), label)
     except (TooLarge, Unprocessable):
         _discard(up.key)
@@ -154,20 +170,35 @@ def store_originals(incoming: list[Incoming]) -> None:
 def attach(incoming: Incoming, report_id: int | None, kind: str = "before") -> Photo:
     """The Photo row for a stored original; marks its upload used (once, even under races)."""
     from fieldreport import geo
+
     info = incoming.info
     # width/height are the upright size, as the derivatives and every viewer show it.
-    photo = Photo(report_id=report_id, kind=kind, sha256=info.sha256, key=incoming.key, mime=info.mime,
-                  size_bytes=info.size_bytes, width=info.display_width, height=info.display_height,
-                  taken_at=info.taken_at,
-                  gps=geo.point(info.gps_lon, info.gps_lat) if info.gps_lat is not None else None)
+    photo = Photo(
+        report_id=report_id,
+        kind=kind,
+        sha256=info.sha256,
+        key=incoming.key,
+        mime=info.mime,
+        size_bytes=info.size_bytes,
+        width=info.display_width,
+        height=info.display_height,
+        taken_at=info.taken_at,
+        gps=geo.point(info.gps_lon, info.gps_lat) if info.gps_lat is not None else None,
+    )
     db.session.add(photo)
     db.session.flush()
     if incoming.upload is not None:
-        used = db.session.execute(update(Upload).where(Upload.id == incoming.upload.id, Upload.used_at.is_(None))
-                                  .values(used_at=utcnow(), photo_id=photo.id)).rowcount
+        used = db.session.execute(
+            update(Upload)
+            .where(Upload.id == incoming.upload.id, Upload.used_at.is_(None))
+            .values(used_at=utcnow(), photo_id=photo.id)
+        ).rowcount
         if not used:
-            raise Conflict("upload_already_used", "This upload is already attached to a report.",
-                           "Ảnh tải lên này đã được gắn vào một phản ánh khác.")
+            raise Conflict(
+                "upload_already_used",
+                "This upload is already attached to a report.",
+                "Ảnh tải lên này đã được gắn vào một phản ánh khác.",
+            )
     return photo
 
 
@@ -247,7 +278,7 @@ def collect_orphans(grace: timedelta = ORPHAN_GRACE) -> dict:
 
 def _chunks(items: list, size: int = 500):
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def _remove(keys) -> int:

@@ -1,4 +1,5 @@
 """Where a point is: its commune and province from our own boundaries (the citizen map's pin)."""
+
 from __future__ import annotations
 
 from flask import current_app
@@ -20,10 +21,13 @@ def where(lat: float, lon: float) -> dict:
     theirs = commune.province_code if commune is not None else None
     inside = provinces.serves(theirs)
     province: str = theirs if inside and theirs else current_app.config["PROVINCE_CODE"]
-    names = dict(db.session.execute(
-        select(Area.code, Area.full_name).where(Area.code.in_(
-            ["P" + province] + (["P" + theirs] if theirs else []))
-        )).all())
+    names = dict(
+        db.session.execute(
+            select(Area.code, Area.full_name).where(
+                Area.code.in_(["P" + province] + (["P" + theirs] if theirs else []))
+            )
+        ).all()
+    )
     return {
         "inside": inside,
         "commune": {"code": commune.code, "name": commune.full_name} if commune else None,

@@ -8,6 +8,7 @@ and a report's is the province its point falls in. The boundaries ship in data/ 
 compressed, see data/SOURCE.md); `load()` imports those of the served provinces and gives
 every province without a tree the generated one (the national benchmark uses the same).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -26,18 +27,21 @@ COMMUNES_FILE = DATA_DIR / "vn_communes_2025.geojson.gz"
 PROVINCES_FILE = DATA_DIR / "vn_provinces_2025.geojson.gz"
 
 # The generated tree of a province: (code prefix, name, kind, parent prefix or None = UBND).
-DEPARTMENTS = [("SXD", "Sở Xây dựng", "department", None), ("SCT", "Sở Công Thương", "department", None),
-               ("SNNMT", "Sở Nông nghiệp và Môi trường", "department", None),
-               ("CAT", "Công an tỉnh", "police", None), ("PC", "Công ty Điện lực", "utility", "SCT"),
-               ("WATER", "Công ty Cấp thoát nước", "utility", "SXD"),
-               ("IOC", "Trung tâm điều hành (IOC)", "dispatcher", None)]
+DEPARTMENTS = [
+    ("SXD", "Sở Xây dựng", "department", None),
+    ("SCT", "Sở Công Thương", "department", None),
+    ("SNNMT", "Sở Nông nghiệp và Môi trường", "department", None),
+    ("CAT", "Công an tỉnh", "police", None),
+    ("PC", "Công ty Điện lực", "utility", "SCT"),
+    ("WATER", "Công ty Cấp thoát nước", "utility", "SXD"),
+    ("IOC", "Trung tâm điều hành (IOC)", "dispatcher", None),
+]
 # Categories a province-wide unit owns (priority over the commune's committee).
-OWNERS = {"power_outage": "PC", "flooding": "WATER", "traffic_signal": "SXD", "noise": "CAT",
-          "pollution": "SNNMT"}
+OWNERS = {"power_outage": "PC", "flooding": "WATER", "traffic_signal": "SXD", "noise": "CAT", "pollution": "SNNMT"}
 
 
 def parse(setting: str | None, default: str) -> tuple[str, ...] | None:
-    """"" → (default,); "all" → None (every province loaded); "66, 56" → ("66", "56")."""
+    """ "" → (default,); "all" → None (every province loaded); "66, 56" → ("66", "56")."""
     raw = (setting or "").strip()
     if not raw:
         return (default,)
@@ -69,8 +73,12 @@ def serves(code: str | None) -> bool:
 def check(code: str) -> str:
     """`code` when the deployment serves it, else a clear 422 (a filter never silently empty)."""
     if not serves(code):
-        raise Unprocessable("unknown_province", f"This deployment does not serve province {code!r}.",
-                            f"Hệ thống không phục vụ tỉnh {code!r}.", field="province")
+        raise Unprocessable(
+            "unknown_province",
+            f"This deployment does not serve province {code!r}.",
+            f"Hệ thống không phục vụ tỉnh {code!r}.",
+            field="province",
+        )
     return code
 
 
@@ -84,8 +92,11 @@ def listing() -> list[dict]:
     """The served provinces loaded, by code: [{code, name}] (filters on public pages)."""
     if has_app_context() and "_provinces" in g:
         return g._provinces
-    rows = db.session.execute(select(Area.province_code, Area.name).where(
-        Area.level == "province", condition(Area.province_code)).order_by(Area.province_code)).all()
+    rows = db.session.execute(
+        select(Area.province_code, Area.name)
+        .where(Area.level == "province", condition(Area.province_code))
+        .order_by(Area.province_code)
+    ).all()
     out = [{"code": c, "name": n} for c, n in rows]
     if has_app_context():
         g._provinces = out
@@ -110,46 +121,65 @@ def unit_trees() -> int:
     of DEPARTMENTS, a dispatcher IOC-<p>; rules: the commune's committee by default, a
     province-wide owner for the categories of OWNERS. Every unit carries its province_code.
     """
-    new = [r[0] for r in db.session.execute(text("""
+    new = [
+        r[0]
+        for r in db.session.execute(
+            text("""
         SELECT p.province_code FROM areas p
         WHERE p.level = 'province'
-          AND NOT EXISTS (SELECT 1 FROM units u WHERE u.code = 'UBND-' || p.province_code)""")).all()]
+          AND NOT EXISTS (SELECT 1 FROM units u WHERE u.code = 'UBND-' || p.province_code)""")
+        ).all()
+    ]
     if not new:
         return 0
     params = {"new": new}
-    db.session.execute(text("""
+    db.session.execute(
+        text("""
         INSERT INTO units (code, name, name_en, kind, parent_id, area_id, active, province_code)
         SELECT 'UBND-' || p.province_code, 'UBND tỉnh/thành phố ' || p.name,
                p.name || ' People''s Committee', 'province', NULL, p.id, true, p.province_code
         FROM areas p WHERE p.level = 'province' AND p.province_code = ANY(:new)
-        ON CONFLICT (code) DO NOTHING"""), params)
+        ON CONFLICT (code) DO NOTHING"""),
+        params,
+    )
     for code, name, kind, parent in DEPARTMENTS:
         parent_code = f"'{parent}-' || p.province_code" if parent else "'UBND-' || p.province_code"
-        db.session.execute(text(f"""
+        db.session.execute(
+            text(f"""
             INSERT INTO units (code, name, kind, parent_id, area_id, active, province_code)
             SELECT '{code}-' || p.province_code, '{name} ' || p.name, '{kind}', par.id, p.id, true,
                    p.province_code
             FROM areas p JOIN units par ON par.code = {parent_code}
             WHERE p.level = 'province' AND p.province_code = ANY(:new)
-            ON CONFLICT (code) DO NOTHING"""), params)
-    db.session.execute(text("""
+            ON CONFLICT (code) DO NOTHING"""),
+            params,
+        )
+    db.session.execute(
+        text("""
         INSERT INTO units (code, name, kind, parent_id, area_id, active, province_code)
         SELECT 'UBND-' || c.code, 'UBND ' || c.full_name, 'commune', par.id, c.id, true, c.province_code
         FROM areas c JOIN units par ON par.code = 'UBND-' || c.province_code
         WHERE c.level = 'commune' AND c.province_code = ANY(:new)
-        ON CONFLICT (code) DO NOTHING"""), params)
-    db.session.execute(text("""
+        ON CONFLICT (code) DO NOTHING"""),
+        params,
+    )
+    db.session.execute(
+        text("""
         INSERT INTO routing_rules (category_id, area_id, unit_id, priority, active, note, scope_area_m2)
         SELECT NULL, c.id, u.id, 0, true, 'Mặc định: UBND xã, phường sở tại', ST_Area(c.geom::geography)
         FROM areas c JOIN units u ON u.code = 'UBND-' || c.code
-        WHERE c.level = 'commune' AND c.province_code = ANY(:new)"""), params)
+        WHERE c.level = 'commune' AND c.province_code = ANY(:new)"""),
+        params,
+    )
     for category, owner in OWNERS.items():
-        db.session.execute(text("""
+        db.session.execute(
+            text("""
             INSERT INTO routing_rules (category_id, area_id, unit_id, priority, active, note, scope_area_m2)
             SELECT k.id, p.id, u.id, 10, true, 'Đơn vị phụ trách lĩnh vực trên toàn tỉnh',
                    ST_Area(p.geom::geography)
             FROM areas p JOIN units u ON u.code = :owner || '-' || p.province_code
             CROSS JOIN categories k
             WHERE k.code = :category AND p.level = 'province' AND p.province_code = ANY(:new)"""),
-            {**params, "owner": owner, "category": category})
+            {**params, "owner": owner, "category": category},
+        )
     return len(new)

@@ -4,6 +4,7 @@ Nothing here ever returns the reporter's identity, the original photo or an acto
 Listing pagination is keyset on (created_at, id), newest first: the cursor is opaque, pages stay
 as fast deep in the list as on page one, and a report arriving meanwhile does not shift pages.
 """
+
 from __future__ import annotations
 
 import base64
@@ -37,8 +38,7 @@ def find(code: str, *, lock: bool = False) -> Report:
     q = select(Report).where(Report.code == norm)
     report = db.session.scalar(q.with_for_update() if lock else q) if norm else None
     if report is None:
-        raise NotFound("report_not_found", "No report has this tracking code.",
-                       "Không có phản ánh nào với mã này.")
+        raise NotFound("report_not_found", "No report has this tracking code.", "Không có phản ánh nào với mã này.")
     return report
 
 
@@ -64,8 +64,7 @@ def visible(code: str, token: str | None = None, user_id: int | None = None) -> 
     viewer = disclosure.viewer_for_token(token, user_id, report)
     category_public = db.session.scalar(select(Category.public).where(Category.id == report.category_id))
     if not disclosure.report_visible(category_public, viewer):
-        raise NotFound("report_not_found", "No report has this tracking code.",
-                       "Không có phản ánh nào với mã này.")
+        raise NotFound("report_not_found", "No report has this tracking code.", "Không có phản ánh nào với mã này.")
     return report, viewer
 
 
@@ -73,32 +72,48 @@ def view(report: Report, vi: bool, viewer: Viewer = Viewer.PUBLIC) -> dict:
     """The public page of a report, as disclosure allows this viewer."""
     # One round trip for the names (and only names: an Area row would drag its polygon along).
     names = db.session.execute(
-        select(Category.code, Category.name_vi, Category.name_en, Category.public, Area.code.label("area_code"),
-               Area.full_name, Unit.name.label("unit_vi"), Unit.name_en.label("unit_en"))
-        .select_from(Category).outerjoin(Area, Area.id == report.area_id).outerjoin(Unit, Unit.id == report.unit_id)
-        .where(Category.id == report.category_id)).one()
+        select(
+            Category.code,
+            Category.name_vi,
+            Category.name_en,
+            Category.public,
+            Area.code.label("area_code"),
+            Area.full_name,
+            Unit.name.label("unit_vi"),
+            Unit.name_en.label("unit_en"),
+        )
+        .select_from(Category)
+        .outerjoin(Area, Area.id == report.area_id)
+        .outerjoin(Unit, Unit.id == report.unit_id)
+        .where(Category.id == report.category_id)
+    ).one()
     history = timeline(report.id, viewer, vi)
     shown: list = []
     if disclosure.photos_visible(report.status, report.reject_reason, viewer):
         shown = db.session.scalars(select(Photo).where(Photo.report_id == report.id).order_by(Photo.id)).all()
     # The stable redirect answers the public; what only this viewer may see is signed here.
-    stable = (disclosure.photos_visible(report.status, report.reject_reason, Viewer.PUBLIC)
-              and disclosure.report_visible(names.public, Viewer.PUBLIC))
+    stable = disclosure.photos_visible(
+        report.status, report.reject_reason, Viewer.PUBLIC
+    ) and disclosure.report_visible(names.public, Viewer.PUBLIC)
     lon, lat = disclosure.location(*_lonlat(report), report.status, report.reject_reason, viewer)
     extended_to = next((h["due_at"] for h in reversed(history) if h["due_at"]), None)
     return {
-        "code": report.code, "status": report.status,
+        "code": report.code,
+        "status": report.status,
         "category": {"code": names.code, "name": names.name_vi if vi else names.name_en},
         **disclosure.report_fields(report, viewer),
         "reject_reason": report.reject_reason if report.status == "rejected" else None,
-        "reject_reason_text": (disclosure.reason_words(report.reject_reason, vi)
-                               if report.status == "rejected" else None),
+        "reject_reason_text": (
+            disclosure.reason_words(report.reject_reason, vi) if report.status == "rejected" else None
+        ),
         "location": {"lat": lat, "lon": lon},
-        "created_at": report.created_at, "updated_at": report.updated_at,
+        "created_at": report.created_at,
+        "updated_at": report.updated_at,
         "area": {"code": names.area_code, "name": names.full_name} if names.area_code else None,
         "unit": {"name": names.unit_vi if vi or not names.unit_en else names.unit_en} if names.unit_vi else None,
         "due_at": disclosure.citizen_due(report.citizen_due_at, report.due_at, extended_to),
-        "resolved_at": report.resolved_at, "closed_at": report.closed_at,
+        "resolved_at": report.resolved_at,
+        "closed_at": report.closed_at,
         "rating": report.rating,
         "followers_count": report.followers_count,
         "photos": [_photo_view(report.code, p, stable) for p in shown],
@@ -109,10 +124,22 @@ def view(report: Report, vi: bool, viewer: Viewer = Viewer.PUBLIC) -> dict:
 def timeline(report_id: int, viewer: Viewer, vi: bool) -> list[dict]:
     """A report's history as this viewer may read it, oldest first (unit names, no people)."""
     rows = db.session.execute(
-        select(Event.type, Event.to_status, Event.at, Event.public, Event.actor, Event.reason,
-               Event.note, Event.data, Unit.name.label("unit_vi"), Unit.name_en.label("unit_en"))
+        select(
+            Event.type,
+            Event.to_status,
+            Event.at,
+            Event.public,
+            Event.actor,
+            Event.reason,
+            Event.note,
+            Event.data,
+            Unit.name.label("unit_vi"),
+            Unit.name_en.label("unit_en"),
+        )
         .outerjoin(Unit, Unit.id == Event.to_unit_id)
-        .where(Event.report_id == report_id).order_by(Event.at, Event.id)).all()
+        .where(Event.report_id == report_id)
+        .order_by(Event.at, Event.id)
+    ).all()
     out = []
     for ev in rows:
         unit = ev.unit_vi if vi or not ev.unit_en else ev.unit_en
@@ -124,6 +151,7 @@ def timeline(report_id: int, viewer: Viewer, vi: bool) -> list[dict]:
 
 def _lonlat(report: Report) -> tuple[float, float]:
     from fieldreport import geo
+
     return geo.lonlat(report.location)
 
 
@@ -149,46 +177,80 @@ def _thumbs(rows, cats: dict[int, Category], viewer: Viewer = Viewer.PUBLIC) -> 
     if not codes:
         return {}
     # The redirect answers the public; what only the reporter may see is signed here instead.
-    private = {r.id for r in rows if r.id in codes and (
-        not disclosure.photos_visible(r.status, r.reject_reason, Viewer.PUBLIC)
-        or not disclosure.report_visible(cats[r.category_id].public, Viewer.PUBLIC))}
+    private = {
+        r.id
+        for r in rows
+        if r.id in codes
+        and (
+            not disclosure.photos_visible(r.status, r.reject_reason, Viewer.PUBLIC)
+            or not disclosure.report_visible(cats[r.category_id].public, Viewer.PUBLIC)
+        )
+    }
     found = db.session.execute(
-        select(Photo.report_id, Photo.id, Photo.thumb_key).ext(distinct_on(Photo.report_id))
+        select(Photo.report_id, Photo.id, Photo.thumb_key)
+        .ext(distinct_on(Photo.report_id))
         .where(Photo.report_id.in_(codes), Photo.thumb_key.is_not(None))
-        .order_by(Photo.report_id, Photo.id)).all()
-    return {rid: storage.presigned_get(key) if rid in private else photo_path(codes[rid], pid, "thumb")
-            for rid, pid, key in found}
+        .order_by(Photo.report_id, Photo.id)
+    ).all()
+    return {
+        rid: storage.presigned_get(key) if rid in private else photo_path(codes[rid], pid, "thumb")
+        for rid, pid, key in found
+    }
 
 
-def photo_redirect(code: str, photo_id: int, variant: str, token: str | None = None,
-                   user_id: int | None = None) -> str:
+def photo_redirect(code: str, photo_id: int, variant: str, token: str | None = None, user_id: int | None = None) -> str:
     """The presigned URL behind photo_path(); 404 unless that public copy exists and
     disclosure lets this viewer see the report's photos."""
     key_column = {"display": Photo.display_key, "thumb": Photo.thumb_key}.get(variant)
     norm = normalize_code(code)
-    row = db.session.execute(
-        select(key_column.label("key"), Report.status, Report.reject_reason, Report.citizen_token_hash,
-               Report.reporter_user_id, Category.public)
-        .join(Report, Report.id == Photo.report_id).join(Category, Category.id == Report.category_id)
-        .where(Photo.id == photo_id, Report.code == norm)).first() if key_column is not None and norm else None
+    row = (
+        db.session.execute(
+            select(
+                key_column.label("key"),
+                Report.status,
+                Report.reject_reason,
+                Report.citizen_token_hash,
+                Report.reporter_user_id,
+                Category.public,
+            )
+            .join(Report, Report.id == Photo.report_id)
+            .join(Category, Category.id == Report.category_id)
+            .where(Photo.id == photo_id, Report.code == norm)
+        ).first()
+        if key_column is not None and norm
+        else None
+    )
     key = None
     if row is not None:
         viewer = disclosure.viewer_for_token(token, user_id, row)
-        if disclosure.report_visible(row.public, viewer) and \
-                disclosure.photos_visible(row.status, row.reject_reason, viewer):
+        if disclosure.report_visible(row.public, viewer) and disclosure.photos_visible(
+            row.status, row.reject_reason, viewer
+        ):
             key = row.key
     if key is None:
-        raise NotFound("photo_not_found", "No such public photo (it may still be processing).",
-                       "Không có ảnh công khai này (ảnh có thể đang được xử lý).")
+        raise NotFound(
+            "photo_not_found",
+            "No such public photo (it may still be processing).",
+            "Không có ảnh công khai này (ảnh có thể đang được xử lý).",
+        )
     return storage.presigned_get(key)
 
 
 def _items(rows, vi: bool, cats: dict[int, Category], extra=None, viewer: Viewer = Viewer.PUBLIC) -> list[dict]:
     thumbs = _thumbs(rows, cats, viewer)
-    return [{"code": r.code, "status": r.status, "category": _category_view(cats[r.category_id], vi),
-             "location": _location(r, viewer), "created_at": r.created_at,
-             "followers_count": r.followers_count, "thumb_url": thumbs.get(r.id),
-             **(extra(r) if extra else {})} for r in rows]
+    return [
+        {
+            "code": r.code,
+            "status": r.status,
+            "category": _category_view(cats[r.category_id], vi),
+            "location": _location(r, viewer),
+            "created_at": r.created_at,
+            "followers_count": r.followers_count,
+            "thumb_url": thumbs.get(r.id),
+            **(extra(r) if extra else {}),
+        }
+        for r in rows
+    ]
 
 
 def _location(r, viewer: Viewer) -> dict:
@@ -196,9 +258,17 @@ def _location(r, viewer: Viewer) -> dict:
     return {"lat": lat, "lon": lon}
 
 
-_ITEM_COLUMNS = (Report.id, Report.code, Report.status, Report.reject_reason, Report.category_id, Report.created_at,
-                 Report.followers_count, func.ST_X(Report.location).label("lon"),
-                 func.ST_Y(Report.location).label("lat"))
+_ITEM_COLUMNS = (
+    Report.id,
+    Report.code,
+    Report.status,
+    Report.reject_reason,
+    Report.category_id,
+    Report.created_at,
+    Report.followers_count,
+    func.ST_X(Report.location).label("lon"),
+    func.ST_Y(Report.location).label("lat"),
+)
 
 
 def statuses(raw: str | None) -> list[str] | None:
@@ -230,23 +300,36 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
             raise ValueError
         return parsed, int(rid)
     except (ValueError, UnicodeDecodeError):
-        raise Invalid("invalid_cursor", "The cursor is not one this API returned.",
-                      "Con trỏ phân trang không hợp lệ.") from None
+        raise Invalid(
+            "invalid_cursor", "The cursor is not one this API returned.", "Con trỏ phân trang không hợp lệ."
+        ) from None
 
 
-def listing_select(cats: dict[int, Category], *, bbox: tuple[float, float, float, float] | None = None,
-                   status: list[str] | None = None, category: str | None = None,
-                   since: datetime | None = None, until: datetime | None = None,
-                   cursor: str | None = None, page_size: int = 50, area_id: int | None = None,
-                   province: str | None = None):
+def listing_select(
+    cats: dict[int, Category],
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+    status: list[str] | None = None,
+    category: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: str | None = None,
+    page_size: int = 50,
+    area_id: int | None = None,
+    province: str | None = None,
+):
     """The listing page as one SELECT (also what the benchmark runs raw)."""
     q = select(*_ITEM_COLUMNS)
     hidden = [cid for cid, c in cats.items() if not disclosure.report_visible(c.public, Viewer.PUBLIC)]
     if category is not None:
         cat = next((c for c in cats.values() if c.code == category and c.public), None)
         if cat is None:
-            raise Unprocessable("unknown_category", f"Unknown category: {category!r}.",
-                                f"Loại phản ánh không tồn tại: {category!r}.", field="category")
+            raise Unprocessable(
+                "unknown_category",
+                f"Unknown category: {category!r}.",
+                f"Loại phản ánh không tồn tại: {category!r}.",
+                field="category",
+            )
         q = q.where(Report.category_id == cat.id)
     elif hidden:
         q = q.where(Report.category_id.not_in(hidden))
@@ -275,8 +358,11 @@ def listing(*, vi: bool, page_size: int = 50, **filters) -> dict:
     rows = db.session.execute(listing_select(cats, page_size=page_size, **filters)).all()
     more = len(rows) > page_size
     rows = rows[:page_size]
-    return {"items": _items(rows, vi, cats), "page_size": page_size,
-            "next_cursor": encode_cursor(rows[-1].created_at, rows[-1].id) if more else None}
+    return {
+        "items": _items(rows, vi, cats),
+        "page_size": page_size,
+        "next_cursor": encode_cursor(rows[-1].created_at, rows[-1].id) if more else None,
+    }
 
 
 def within(lat: float, lon: float, meters: float):
@@ -292,19 +378,30 @@ def within(lat: float, lon: float, meters: float):
     pt = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
     dy = meters / 110_574 * 1.1
     dx = meters / (111_320 * max(math.cos(math.radians(lat)), 0.01)) * 1.1
-    return and_(Report.location.op("&&")(func.ST_MakeEnvelope(lon - dx, lat - dy, lon + dx, lat + dy, 4326)),
-                func.ST_Distance(func.geography(Report.location), func.geography(pt)) <= meters)
+    return and_(
+        Report.location.op("&&")(func.ST_MakeEnvelope(lon - dx, lat - dy, lon + dx, lat + dy, 4326)),
+        func.ST_Distance(func.geography(Report.location), func.geography(pt)) <= meters,
+    )
 
 
 def nearby_select(lat: float, lon: float, category_id: int, meters: float):
     """Open reports of a category within `meters`, nearest first, as one SELECT."""
     pt = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
     distance = func.ST_Distance(func.geography(Report.location), func.geography(pt)).label("distance_m")
-    return (select(*_ITEM_COLUMNS, distance, Report.description, Report.address_hint, Report.reject_reason,
-                   Report.public_answer, Report.unit_id)
-            .where(within(lat, lon, meters), Report.category_id == category_id,
-                   Report.status.in_(OPEN_STATUSES))
-            .order_by(distance, Report.id).limit(NEARBY_LIMIT))
+    return (
+        select(
+            *_ITEM_COLUMNS,
+            distance,
+            Report.description,
+            Report.address_hint,
+            Report.reject_reason,
+            Report.public_answer,
+            Report.unit_id,
+        )
+        .where(within(lat, lon, meters), Report.category_id == category_id, Report.status.in_(OPEN_STATUSES))
+        .order_by(distance, Report.id)
+        .limit(NEARBY_LIMIT)
+    )
 
 
 def nearby(lat: float, lon: float, category: str, vi: bool, meters: float) -> list[dict]:
@@ -312,18 +409,32 @@ def nearby(lat: float, lon: float, category: str, vi: bool, meters: float) -> li
     cats = _categories()
     cat = next((c for c in cats.values() if c.code == category and c.active), None)
     if cat is None:
-        raise Unprocessable("unknown_category", f"Unknown category: {category!r}.",
-                            f"Loại phản ánh không tồn tại: {category!r}.", field="category")
+        raise Unprocessable(
+            "unknown_category",
+            f"Unknown category: {category!r}.",
+            f"Loại phản ánh không tồn tại: {category!r}.",
+            field="category",
+        )
     if not disclosure.report_visible(cat.public, Viewer.PUBLIC):
         return []  # reports of a non-public category are nobody else's to see
     rows = db.session.execute(nearby_select(lat, lon, cat.id, meters)).all()
     # "Me too" shows what the report is about and who handles it, so the citizen can tell.
-    units = {u.id: (u.name_en if not vi and u.name_en else u.name) for u in db.session.execute(
-        select(Unit.id, Unit.name, Unit.name_en).where(Unit.id.in_({r.unit_id for r in rows} - {None})))}
-    return _items(rows, vi, cats, extra=lambda r: {
-        "distance_m": round(r.distance_m, 1),
-        "description": disclosure.report_fields(r, Viewer.PUBLIC)["description"],
-        "unit": {"name": units[r.unit_id]} if r.unit_id in units else None})
+    units = {
+        u.id: (u.name_en if not vi and u.name_en else u.name)
+        for u in db.session.execute(
+            select(Unit.id, Unit.name, Unit.name_en).where(Unit.id.in_({r.unit_id for r in rows} - {None}))
+        )
+    }
+    return _items(
+        rows,
+        vi,
+        cats,
+        extra=lambda r: {
+            "distance_m": round(r.distance_m, 1),
+            "description": disclosure.report_fields(r, Viewer.PUBLIC)["description"],
+            "unit": {"name": units[r.unit_id]} if r.unit_id in units else None,
+        },
+    )
 
 
 def mine(token_hash: str | None, user_id: int | None, vi: bool, limit: int = 100) -> list[dict]:
@@ -337,9 +448,29 @@ def mine(token_hash: str | None, user_id: int | None, vi: bool, limit: int = 100
         return []
     cats = _categories()
     rows = db.session.execute(
-        select(*_ITEM_COLUMNS, Report.rating, Report.resolved_at, Report.public_answer,
-               Report.citizen_due_at, Report.due_at, Report.updated_at)
-        .where(or_(*conds)).order_by(Report.created_at.desc(), Report.id.desc()).limit(limit)).all()
-    return _items(rows, vi, cats, viewer=Viewer.REPORTER, extra=lambda r: {
-        "rating": r.rating, "public_answer": r.public_answer, "updated_at": r.updated_at,
-        "due_at": r.citizen_due_at or r.due_at, "resolved_at": r.resolved_at})
+        select(
+            *_ITEM_COLUMNS,
+            Report.rating,
+            Report.resolved_at,
+            Report.public_answer,
+            Report.citizen_due_at,
+            Report.due_at,
+            Report.updated_at,
+        )
+        .where(or_(*conds))
+        .order_by(Report.created_at.desc(), Report.id.desc())
+        .limit(limit)
+    ).all()
+    return _items(
+        rows,
+        vi,
+        cats,
+        viewer=Viewer.REPORTER,
+        extra=lambda r: {
+            "rating": r.rating,
+            "public_answer": r.public_answer,
+            "updated_at": r.updated_at,
+            "due_at": r.citizen_due_at or r.due_at,
+            "resolved_at": r.resolved_at,
+        },
+    )

@@ -6,6 +6,7 @@ only), the public key is derived from it and handed to browsers as the applicati
 Payloads are encrypted for the subscription (RFC 8291, aes128gcm) by pywebpush; a push
 service answering 404 or 410 means the subscription is gone for good.
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,8 +33,7 @@ class PushError(Exception):
 def _public_key(path: str) -> str:
     with open(path, "rb") as f:
         key = serialization.load_pem_private_key(f.read(), password=None)
-    raw = key.public_key().public_bytes(serialization.Encoding.X962,
-                                        serialization.PublicFormat.UncompressedPoint)
+    raw = key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -44,8 +44,11 @@ def configured() -> bool:
 def public_key() -> str:
     """The applicationServerKey browsers subscribe with (base64url, uncompressed P-256 point)."""
     if not configured():
-        raise NotFound("push_not_configured", "Web Push is not configured on this server.",
-                       "Máy chủ chưa bật thông báo đẩy (Web Push).")
+        raise NotFound(
+            "push_not_configured",
+            "Web Push is not configured on this server.",
+            "Máy chủ chưa bật thông báo đẩy (Web Push).",
+        )
     return _public_key(current_app.config["VAPID_PRIVATE_KEY_FILE"])
 
 
@@ -53,14 +56,20 @@ def send(endpoint: str, keys: dict, payload: dict) -> None:
     """Encrypt `payload` (JSON) for the subscription and hand it to its push service."""
     from pywebpush import WebPushException, webpush  # here: it pulls in aiohttp, which only senders need
     from requests import RequestException
+
     cfg = current_app.config
     if not configured():
         raise PushError("VAPID_PRIVATE_KEY_FILE is not set")
     try:
-        webpush({"endpoint": endpoint, "keys": {"p256dh": keys.get("p256dh"), "auth": keys.get("auth")}},
-                data=json.dumps(payload, ensure_ascii=False), vapid_private_key=cfg["VAPID_PRIVATE_KEY_FILE"],
-                vapid_claims={"sub": cfg.get("VAPID_SUBJECT") or "mailto:admin@localhost"},
-                content_encoding="aes128gcm", ttl=TTL_SECONDS, timeout=10)
+        webpush(
+            {"endpoint": endpoint, "keys": {"p256dh": keys.get("p256dh"), "auth": keys.get("auth")}},
+            data=json.dumps(payload, ensure_ascii=False),
+            vapid_private_key=cfg["VAPID_PRIVATE_KEY_FILE"],
+            vapid_claims={"sub": cfg.get("VAPID_SUBJECT") or "mailto:admin@localhost"},
+            content_encoding="aes128gcm",
+            ttl=TTL_SECONDS,
+            timeout=10,
+        )
     except WebPushException as exc:
         status = exc.response.status_code if exc.response is not None else None
         if status in (404, 410):

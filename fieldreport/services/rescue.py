@@ -5,6 +5,7 @@ re-enqueues what is still waiting. Jobs are idempotent, so a re-send of work tha
 still queued changes nothing. The periodic process runs these itself, not through a queue, so
 they never wait behind a backlog of bulk jobs (a sweep once came 2 min 44 s late that way).
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,10 +44,17 @@ def requeue_derivatives(older_than_seconds: int | None = None, limit: int = 500)
     """Photos of a report that still have no public copies after a while."""
     older_than_seconds = _after() if older_than_seconds is None else older_than_seconds
     now = utcnow()
-    ids = db.session.scalars(select(Photo.id).where(
-        Photo.report_id.is_not(None), Photo.display_key.is_(None),
-        Photo.created_at <= now - timedelta(seconds=older_than_seconds),
-        Photo.created_at >= now - HORIZON).order_by(Photo.id).limit(limit)).all()
+    ids = db.session.scalars(
+        select(Photo.id)
+        .where(
+            Photo.report_id.is_not(None),
+            Photo.display_key.is_(None),
+            Photo.created_at <= now - timedelta(seconds=older_than_seconds),
+            Photo.created_at >= now - HORIZON,
+        )
+        .order_by(Photo.id)
+        .limit(limit)
+    ).all()
     db.session.commit()  # read only: end the transaction before talking to Redis
     for pid in ids:
         queues.enqueue(*jobs.MAKE_DERIVATIVES, pid, job_id=f"derive-{pid}")
@@ -61,12 +69,21 @@ def requeue_notifications(older_than_seconds: int | None = None, limit: int = 50
     older_than_seconds = 2 * _after() if older_than_seconds is None else older_than_seconds
     now = utcnow()
     cap = current_app.config["JOB_RETRIES"] + 1
-    db.session.execute(update(Notification).where(
-        Notification.status == "pending", Notification.attempts >= cap).values(status="failed"))
-    ids = db.session.scalars(select(Notification.id).where(
-        Notification.status == "pending",
-        Notification.created_at <= now - timedelta(seconds=older_than_seconds),
-        Notification.created_at >= now - HORIZON).order_by(Notification.id).limit(limit)).all()
+    db.session.execute(
+        update(Notification)
+        .where(Notification.status == "pending", Notification.attempts >= cap)
+        .values(status="failed")
+    )
+    ids = db.session.scalars(
+        select(Notification.id)
+        .where(
+            Notification.status == "pending",
+            Notification.created_at <= now - timedelta(seconds=older_than_seconds),
+            Notification.created_at >= now - HORIZON,
+        )
+        .order_by(Notification.id)
+        .limit(limit)
+    ).all()
     db.session.commit()
     for nid in ids:
         queues.enqueue(*jobs.DELIVER_NOTIFICATION, nid, job_id=f"notify-{nid}")

@@ -19,6 +19,7 @@ Decision, recorded on the report as `routing` (the "explain"):
 3. no rule, or the category is "other": the dispatcher's triage queue — the dispatcher of the
    commune's province when it has one of its own (services/provinces.py), else the first one.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -26,7 +27,8 @@ from datetime import timedelta
 
 from sqlalchemy import BindParameter, bindparam, func, or_, select, union_all
 
-from fieldreport import geo, queue as jobs
+from fieldreport import geo
+from fieldreport import queue as jobs
 from fieldreport.extensions import db, queues
 from fieldreport.models import Area, Category, Event, Report, RoutingRule, Unit
 from fieldreport.models.base import utcnow
@@ -69,10 +71,11 @@ _PT = communes.POINT
 def _rule_statement(snapped: bool):
     """Rules whose scope holds the point; `snapped` points lie on a commune's border, so
     they are matched within 1 cm (a distance test) rather than by point-in-polygon."""
+
     def holds(geom):
         return func.ST_DWithin(geom, _PT, _TOUCH) if snapped else func.ST_Intersects(geom, _PT)
-    chain = (select(Area.id, Area.parent_id).where(Area.id == bindparam("commune_id"))
-             .cte("chain", recursive=True))
+
+    chain = select(Area.id, Area.parent_id).where(Area.id == bindparam("commune_id")).cte("chain", recursive=True)
     chain = chain.union(select(Area.id, Area.parent_id).where(Area.id == chain.c.parent_id))
     in_chain = select(chain.c.id)
     category: BindParameter = bindparam("category_id")
@@ -82,15 +85,17 @@ def _rule_statement(snapped: bool):
     candidates = union_all(
         select(RoutingRule.id).where(for_category, RoutingRule.area_id.in_(in_chain)),
         select(RoutingRule.id).where(for_category, RoutingRule.area_id.is_(None), holds(RoutingRule.scope)),
-        select(RoutingRule.id).join(Area, Area.id == RoutingRule.area_id)
+        select(RoutingRule.id)
+        .join(Area, Area.id == RoutingRule.area_id)
         .where(for_category, Area.level != "commune", Area.id.not_in(in_chain), holds(Area.geom)),
     ).subquery()
-    return (select(RoutingRule.id, RoutingRule.note, Unit.id, Unit.code)
-            .join(Unit, Unit.id == RoutingRule.unit_id)
-            .where(RoutingRule.id.in_(select(candidates.c.id)), RoutingRule.active, Unit.active)
-            .order_by(RoutingRule.priority.desc(), RoutingRule.scope_area_m2.asc().nulls_last(),
-                      RoutingRule.id)
-            .limit(1))
+    return (
+        select(RoutingRule.id, RoutingRule.note, Unit.id, Unit.code)
+        .join(Unit, Unit.id == RoutingRule.unit_id)
+        .where(RoutingRule.id.in_(select(candidates.c.id)), RoutingRule.active, Unit.active)
+        .order_by(RoutingRule.priority.desc(), RoutingRule.scope_area_m2.asc().nulls_last(), RoutingRule.id)
+        .limit(1)
+    )
 
 
 _BEST_RULE = {False: _rule_statement(False), True: _rule_statement(True)}
@@ -99,18 +104,23 @@ _BEST_RULE = {False: _rule_statement(False), True: _rule_statement(True)}
 def best_rule(category_id: int, commune: communes.Commune, lon: float, lat: float, snapped: bool = False):
     """The winning rule for the category at a point of `commune`: (rule id, note, unit id,
     unit code), or None."""
-    return db.session.execute(_BEST_RULE[snapped], {
-        "commune_id": commune.id, "category_id": category_id, "lon": lon, "lat": lat}).first()
+    return db.session.execute(
+        _BEST_RULE[snapped], {"commune_id": commune.id, "category_id": category_id, "lon": lon, "lat": lat}
+    ).first()
 
 
 def decide(lon: float, lat: float, category: Category) -> Decision:
     """Where a report of `category` at (lon, lat) goes, and why."""
     commune, method, distance, also_in, (mlon, mlat) = communes.locate(lon, lat)
-    place = dict(method=method, distance_m=distance, also_in=also_in,
-                 area_id=commune.id if commune else None,
-                 area_code=commune.code if commune else None,
-                 area_name=commune.full_name if commune else None,
-                 province_code=commune.province_code if commune else None)
+    place = dict(
+        method=method,
+        distance_m=distance,
+        also_in=also_in,
+        area_id=commune.id if commune else None,
+        area_code=commune.code if commune else None,
+        area_name=commune.full_name if commune else None,
+        province_code=commune.province_code if commune else None,
+    )
     if commune is None or not provinces.serves(commune.province_code):
         reason = "outside_province"
     elif category.is_other:
@@ -119,8 +129,9 @@ def decide(lon: float, lat: float, category: Category) -> Decision:
         match = best_rule(category.id, commune, mlon, mlat, snapped=method == "nearest")
         if match is not None:
             rule_id, note, unit_id, unit_code = match
-            return Decision(unit_id=unit_id, unit_code=unit_code, reason="rule", rule_id=rule_id,
-                            rule_note=note, **place)
+            return Decision(
+                unit_id=unit_id, unit_code=unit_code, reason="rule", rule_id=rule_id, rule_note=note, **place
+            )
         reason = "no_rule"
     dispatcher = workflow.dispatcher_unit(place["province_code"])
     return Decision(unit_id=dispatcher.id, unit_code=dispatcher.code, reason=reason, **place)
@@ -137,18 +148,29 @@ def preload() -> None:
     category = db.session.scalar(select(Category).order_by(Category.id).limit(1))
     if category is not None:
         for snapped in (False, True):
-            db.session.execute(_BEST_RULE[snapped], {"commune_id": 0, "category_id": category.id,
-                                                     "lon": 0.0, "lat": 0.0}).all()
+            db.session.execute(
+                _BEST_RULE[snapped], {"commune_id": 0, "category_id": category.id, "lon": 0.0, "lat": 0.0}
+            ).all()
         try:
-            rehearsal = Report(code="-warmup-", citizen_token_hash="-", category_id=category.id,
-                               status="submitted", location=geo.point(0.0, 0.0))
+            rehearsal = Report(
+                code="-warmup-",
+                citizen_token_hash="-",
+                category_id=category.id,
+                status="submitted",
+                location=geo.point(0.0, 0.0),
+            )
             db.session.add(rehearsal)
             db.session.flush()
             db.session.scalar(select(Report).where(Report.id == rehearsal.id).with_for_update())
             needs_routing(rehearsal)
             decision = decide(0.0, 0.0, category)  # nowhere: the dispatcher
-            workflow.assign_unit(rehearsal, db.session.get(Unit, decision.unit_id), type_="assigned",
-                                 actor=ROUTER, reason=decision.reason)
+            workflow.assign_unit(
+                rehearsal,
+                db.session.get(Unit, decision.unit_id),
+                type_="assigned",
+                actor=ROUTER,
+                reason=decision.reason,
+            )
             db.session.flush()
         finally:
             db.session.rollback()
@@ -161,9 +183,12 @@ def needs_routing(report: Report) -> bool:
     if report.status == "submitted":
         return report.unit_id is None
     if report.status == "reopened":
-        last = db.session.scalar(select(Event.type).where(Event.report_id == report.id,
-                                                          Event.type.in_(HANDOVERS))
-                                 .order_by(Event.id.desc()).limit(1))
+        last = db.session.scalar(
+            select(Event.type)
+            .where(Event.report_id == report.id, Event.type.in_(HANDOVERS))
+            .order_by(Event.id.desc())
+            .limit(1)
+        )
         return last == "reopened"
     return False
 
@@ -182,8 +207,12 @@ def route_report(report_id: int) -> str:
         return "skipped"
     unit = db.session.get(Unit, report.unit_id) if report.unit_id else None
     if report.status == "reopened" and unit is not None and unit.active:
-        explain = {**(report.routing or {}), "reason": "reopened", "unit_code": unit.code,
-                   "decided_at": utcnow().isoformat()}
+        explain = {
+            **(report.routing or {}),
+            "reason": "reopened",
+            "unit_code": unit.code,
+            "decided_at": utcnow().isoformat(),
+        }
         outcome = "triage" if unit.kind == workflow.DISPATCHER_KIND else "assigned"
     else:
         category = db.session.get(Category, report.category_id)
@@ -195,8 +224,9 @@ def route_report(report_id: int) -> str:
         outcome = "assigned" if decision.reason == "rule" else "triage"
     report.routing = explain
     status = "assigned" if report.status == "submitted" and outcome == "assigned" else None
-    workflow.assign_unit(report, unit, type_="assigned", status=status, actor=ROUTER,
-                         reason=explain["reason"], data={"routing": explain})
+    workflow.assign_unit(
+        report, unit, type_="assigned", status=status, actor=ROUTER, reason=explain["reason"], data={"routing": explain}
+    )
     events.commit()
     return outcome
 
@@ -208,10 +238,16 @@ def requeue_unrouted(older_than_seconds: int = 120, limit: int = 500) -> int:
     no retry left. Jobs are idempotent, so an extra send is harmless.
     """
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-    candidates = db.session.scalars(select(Report).where(
-        Report.status.in_(ROUTABLE), Report.updated_at <= cutoff,
-        or_(Report.unit_id.is_(None), Report.status == "reopened"))
-        .order_by(Report.updated_at).limit(limit)).all()
+    candidates = db.session.scalars(
+        select(Report)
+        .where(
+            Report.status.in_(ROUTABLE),
+            Report.updated_at <= cutoff,
+            or_(Report.unit_id.is_(None), Report.status == "reopened"),
+        )
+        .order_by(Report.updated_at)
+        .limit(limit)
+    ).all()
     ids = [r.id for r in candidates if needs_routing(r)]
     db.session.commit()  # read only: end the transaction before talking to Redis
     for rid in ids:

@@ -12,6 +12,7 @@ units with their peers, ranks them and flags the small ones:
 - Ranking: on-time rate, then satisfaction, then the lower median handling time, then the
   unit code (a stable order); `worst` reverses it.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -21,8 +22,12 @@ from flask import current_app
 from fieldreport.errors import NotFound
 from fieldreport.services import indicators
 
-PEER_GROUPS = {"commune": ("commune",), "department": ("department",),
-               "utility": ("utility", "contractor"), "police": ("police",)}
+PEER_GROUPS = {
+    "commune": ("commune",),
+    "department": ("department",),
+    "utility": ("utility", "contractor"),
+    "police": ("police",),
+}
 GROUP_OF_KIND = {kind: group for group, kinds in PEER_GROUPS.items() for kind in kinds}
 MIN_REPORTS = 5
 
@@ -32,19 +37,27 @@ def min_reports() -> int:
 
 
 def _figures(row: dict) -> dict:
-    return {"reports": row["reports"], "received": row["received"], "resolved": row["resolved"],
-            "answered": row["answered"], "on_time_rate": row["on_time_rate"],
-            "satisfaction": row["satisfaction"]["rate"],
-            "median_hours": row["handling_time"]["working_hours"]["median"],
-            "backlog": row["backlog"]}
+    return {
+        "reports": row["reports"],
+        "received": row["received"],
+        "resolved": row["resolved"],
+        "answered": row["answered"],
+        "on_time_rate": row["on_time_rate"],
+        "satisfaction": row["satisfaction"]["rate"],
+        "median_hours": row["handling_time"]["working_hours"]["median"],
+        "backlog": row["backlog"],
+    }
 
 
 def _sort_key(item: dict):
     f = item["figures"]
     missing = float("inf")
-    return (-(f["on_time_rate"] if f["on_time_rate"] is not None else -1),
-            -(f["satisfaction"] if f["satisfaction"] is not None else -1),
-            f["median_hours"] if f["median_hours"] is not None else missing, item["code"])
+    return (
+        -(f["on_time_rate"] if f["on_time_rate"] is not None else -1),
+        -(f["satisfaction"] if f["satisfaction"] is not None else -1),
+        f["median_hours"] if f["median_hours"] is not None else missing,
+        item["code"],
+    )
 
 
 def table(kind: str = "month", start: date | None = None, end: date | None = None) -> dict:
@@ -58,8 +71,15 @@ def table(kind: str = "month", start: date | None = None, end: date | None = Non
         group = GROUP_OF_KIND.get(unit["kind"])
         if group is None:
             continue
-        groups[group].append({"code": unit["code"], "name": unit["name"], "kind": unit["kind"],
-                              "figures": _figures(row), "too_few": row["reports"] < floor})
+        groups[group].append(
+            {
+                "code": unit["code"],
+                "name": unit["name"],
+                "kind": unit["kind"],
+                "figures": _figures(row),
+                "too_few": row["reports"] < floor,
+            }
+        )
     for items in groups.values():
         ranked = sorted((i for i in items if not i["too_few"]), key=_sort_key)
         for n, item in enumerate(ranked, 1):
@@ -68,14 +88,21 @@ def table(kind: str = "month", start: date | None = None, end: date | None = Non
             item.setdefault("rank", None)
             item.setdefault("of", len(ranked))
     total = data["total"]
-    return {"period": data["period"], "min_reports": floor,
-            "summary": {"received": total["received"], "reports": total["reports"],
-                        "resolved": total["resolved"], "answered": total["answered"],
-                        "on_time_rate": total["on_time_rate"],
-                        "satisfaction": total["satisfaction"]["rate"],
-                        "median_hours": total["handling_time"]["working_hours"]["median"],
-                        "backlog": total["backlog"]},
-            "groups": groups}
+    return {
+        "period": data["period"],
+        "min_reports": floor,
+        "summary": {
+            "received": total["received"],
+            "reports": total["reports"],
+            "resolved": total["resolved"],
+            "answered": total["answered"],
+            "on_time_rate": total["on_time_rate"],
+            "satisfaction": total["satisfaction"]["rate"],
+            "median_hours": total["handling_time"]["working_hours"]["median"],
+            "backlog": total["backlog"],
+        },
+        "groups": groups,
+    }
 
 
 def ranking(data: dict, group: str, worst_first: bool = False) -> list[dict]:
@@ -83,8 +110,7 @@ def ranking(data: dict, group: str, worst_first: bool = False) -> list[dict]:
     if group not in PEER_GROUPS:
         raise NotFound("unknown_peer_group", f"No peer group {group!r}.", f"Không có nhóm {group!r}.")
     items = data["groups"][group]
-    ranked = sorted((i for i in items if i["rank"] is not None), key=lambda i: i["rank"],
-                    reverse=worst_first)
+    ranked = sorted((i for i in items if i["rank"] is not None), key=lambda i: i["rank"], reverse=worst_first)
     return ranked + sorted((i for i in items if i["rank"] is None), key=lambda i: i["code"])
 
 

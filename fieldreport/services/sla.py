@@ -14,6 +14,7 @@ point) and marked overdue once per due (overdue_at after the due); an extension 
 assignment (which clears both) arms it again. Rows are locked with SKIP LOCKED so sweeps on
 several hosts share the work.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -52,14 +53,21 @@ def sweep(now: datetime | None = None, batch: int = 500) -> dict[str, int]:
     fraction = float(current_app.config.get("SLA_WARN_FRACTION", 0.8))
     cal = deadlines.calendar()
     done = {"warned": 0, "overdue": 0, "escalated": 0}
-    due_soon = (Report.status.in_(RUNNING), Report.unit_id.is_not(None), Report.due_at.is_not(None),
-                Report.due_at <= now + LOOKAHEAD,
-                or_(Report.overdue_at.is_(None), Report.overdue_at < Report.due_at))
+    due_soon = (
+        Report.status.in_(RUNNING),
+        Report.unit_id.is_not(None),
+        Report.due_at.is_not(None),
+        Report.due_at <= now + LOOKAHEAD,
+        or_(Report.overdue_at.is_(None), Report.overdue_at < Report.due_at),
+    )
     ids = list(db.session.scalars(select(Report.id).where(*due_soon).order_by(Report.id)))
     for i in range(0, len(ids), batch):
         reports = db.session.scalars(
-            select(Report).where(Report.id.in_(ids[i:i + batch]), *due_soon)
-            .order_by(Report.id).with_for_update(skip_locked=True)).all()
+            select(Report)
+            .where(Report.id.in_(ids[i : i + batch]), *due_soon)
+            .order_by(Report.id)
+            .with_for_update(skip_locked=True)
+        ).all()
         for report in reports:
             _check(report, now, cal, fraction, done)
         events.commit()
@@ -71,27 +79,39 @@ def _check(report: Report, now: datetime, cal: Calendar, fraction: float, done: 
     start = report.assigned_at or report.created_at
     if report.due_at <= now:
         report.overdue_at = now
-        ev = events.record(report, "overdue", actor=ACTOR, public=False,
-                           data={"due_at": report.due_at.isoformat(), "unit_code": unit.code})
+        ev = events.record(
+            report,
+            "overdue",
+            actor=ACTOR,
+            public=False,
+            data={"due_at": report.due_at.isoformat(), "unit_code": unit.code},
+        )
         db.session.flush()
         _notify(report, ev, "sla_overdue", _unit_targets(unit), unit, report.due_at)
         done["overdue"] += 1
         supervisors, level = _supervisors(unit)
         if supervisors:
-            esc = events.record(report, "escalated", actor=ACTOR, public=False,
-                                data={"to_unit_code": level.code,
-                                      "supervisors": [u.username for u in supervisors]})
+            esc = events.record(
+                report,
+                "escalated",
+                actor=ACTOR,
+                public=False,
+                data={"to_unit_code": level.code, "supervisors": [u.username for u in supervisors]},
+            )
             db.session.flush()
-            _notify(report, esc, "sla_escalation", [_user_target(u) for u in supervisors], unit,
-                    report.due_at)
+            _notify(report, esc, "sla_escalation", [_user_target(u) for u in supervisors], unit, report.due_at)
             done["escalated"] += 1
         return
     point = warn_point(cal, start, report.due_at, fraction)
     if now >= point and (report.warned_at is None or report.warned_at < point):
         report.warned_at = now
-        ev = events.record(report, "warned", actor=ACTOR, public=False,
-                           data={"due_at": report.due_at.isoformat(), "fraction": fraction,
-                                 "unit_code": unit.code})
+        ev = events.record(
+            report,
+            "warned",
+            actor=ACTOR,
+            public=False,
+            data={"due_at": report.due_at.isoformat(), "fraction": fraction, "unit_code": unit.code},
+        )
         db.session.flush()
         _notify(report, ev, "sla_warning", _unit_targets(unit), unit, report.due_at)
         done["warned"] += 1
@@ -111,8 +131,11 @@ def _supervisors(unit: Unit) -> tuple[list[User], Unit | None]:
 
 
 def _active_supervisors(unit_id: int) -> list[User]:
-    return list(db.session.scalars(select(User).where(
-        User.unit_id == unit_id, User.role == "supervisor", User.active).order_by(User.id)))
+    return list(
+        db.session.scalars(
+            select(User).where(User.unit_id == unit_id, User.role == "supervisor", User.active).order_by(User.id)
+        )
+    )
 
 
 def _email_on() -> bool:
@@ -132,22 +155,33 @@ def _user_target(user: User) -> tuple[str, str]:
 
 
 MESSAGES = {
-    "sla_warning": ("Phản ánh {code} sắp đến hạn xử lý ({due}). Nếu không kịp, hãy gia hạn ngay "
-                    "kèm lời xin lỗi và ngày hoàn thành mới gửi người dân.",
-                    "Report {code} is due soon ({due}). If you cannot make it, extend it now with "
-                    "an apology and a new date for the citizen."),
-    "sla_overdue": ("Phản ánh {code} đã quá hạn xử lý ({due}). Hãy gửi người dân lời xin lỗi "
-                    "kèm ngày hoàn thành mới.",
-                    "Report {code} is overdue (due {due}). Send the citizen an apology with a new date."),
-    "sla_escalation": ("Phản ánh {code} của {unit} đã quá hạn xử lý ({due}).",
-                       "Report {code} held by {unit} is overdue (due {due})."),
+    "sla_warning": (
+        "Phản ánh {code} sắp đến hạn xử lý ({due}). Nếu không kịp, hãy gia hạn ngay "
+        "kèm lời xin lỗi và ngày hoàn thành mới gửi người dân.",
+        "Report {code} is due soon ({due}). If you cannot make it, extend it now with "
+        "an apology and a new date for the citizen.",
+    ),
+    "sla_overdue": (
+        "Phản ánh {code} đã quá hạn xử lý ({due}). Hãy gửi người dân lời xin lỗi kèm ngày hoàn thành mới.",
+        "Report {code} is overdue (due {due}). Send the citizen an apology with a new date.",
+    ),
+    "sla_escalation": (
+        "Phản ánh {code} của {unit} đã quá hạn xử lý ({due}).",
+        "Report {code} held by {unit} is overdue (due {due}).",
+    ),
 }
 
 
 def _notify(report: Report, ev, kind: str, targets, unit: Unit, due: datetime) -> None:
     vi, en = MESSAGES[kind]
     fields = dict(code=report.code, unit=unit.name, due=due.astimezone(deadlines.zone()).strftime("%H:%M %d/%m/%Y"))
-    payload = {"kind": kind, "report_code": report.code, "unit_code": unit.code,
-               "due_at": due.isoformat(), "event_id": ev.id,
-               "message_vi": vi.format(**fields), "message_en": en.format(**fields)}
+    payload = {
+        "kind": kind,
+        "report_code": report.code,
+        "unit_code": unit.code,
+        "due_at": due.isoformat(),
+        "event_id": ev.id,
+        "message_vi": vi.format(**fields),
+        "message_en": en.format(**fields),
+    }
     notify.enqueue(report, ev, kind, payload, targets)

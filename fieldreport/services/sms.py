@@ -6,6 +6,7 @@ to SMS_GATEWAY_URL with SMS_GATEWAY_AUTH as the Authorization header and treats 
 accepted. The `log` provider writes the text to the log (that is how `make run` shows a sign-in
 code to a newcomer); it must not be used in production.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,9 @@ def _send_http(phone: str, text: str, ref: str) -> None:
     headers = {"Content-Type": "application/json"}
     if cfg.get("SMS_GATEWAY_AUTH"):
         headers["Authorization"] = cfg["SMS_GATEWAY_AUTH"]
-    body = json.dumps({"to": phone, "text": text, "brandname": cfg.get("SMS_BRANDNAME"), "ref": ref},
-                      ensure_ascii=False).encode()
+    body = json.dumps(
+        {"to": phone, "text": text, "brandname": cfg.get("SMS_BRANDNAME"), "ref": ref}, ensure_ascii=False
+    ).encode()
     try:
         resp = _http.request("POST", url, body=body, headers=headers)
     except urllib3.exceptions.HTTPError as exc:

@@ -6,6 +6,7 @@ allowed starting states are in ACTIONS. Assignments set the unit's own due times
 still count late for the indicators) and, once per report, the citizen's `citizen_due_at`.
 Reports routed to the dispatcher keep status `submitted` (or `reopened`) in the triage queue.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,7 +14,8 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import case, delete, select, update
 
-from fieldreport import auth, queue as jobs
+from fieldreport import auth
+from fieldreport import queue as jobs
 from fieldreport.errors import Conflict, Forbidden, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Category, Event, Follower, Photo, Report, Unit, User
@@ -45,6 +47,7 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 # -- loading and checking -----------------------------------------------------------------
 
+
 def load(code: str, *, for_update: bool = False) -> Report:
     """The report with this tracking code (row-locked for an action), or 404."""
     return public.find(code, lock=for_update)
@@ -63,8 +66,7 @@ def _permitted(action: str, user: User | None, report: Report) -> bool:
 
 def ensure_visible(user: User, report: Report) -> None:
     if not auth.can_see_report(user, report):
-        raise Forbidden("report_forbidden", "This report belongs to another unit.",
-                        "Phản ánh này thuộc đơn vị khác.")
+        raise Forbidden("report_forbidden", "This report belongs to another unit.", "Phản ánh này thuộc đơn vị khác.")
 
 
 def check(action: str, user: User | None, report: Report) -> None:
@@ -72,13 +74,19 @@ def check(action: str, user: User | None, report: Report) -> None:
     if user is not None:
         ensure_visible(user, report)
         if not _permitted(action, user, report):
-            raise Forbidden("action_forbidden", f"You may not {action} this report.",
-                            f"Bạn không được phép thực hiện '{action}' với phản ánh này.")
+            raise Forbidden(
+                "action_forbidden",
+                f"You may not {action} this report.",
+                f"Bạn không được phép thực hiện '{action}' với phản ánh này.",
+            )
     if report.status not in ACTIONS[action][1]:
-        raise Conflict("illegal_transition",
-                       f"Cannot {action} a report that is {report.status}.",
-                       f"Không thể thực hiện '{action}' khi phản ánh đang ở trạng thái {report.status}.",
-                       action=action, current_status=report.status)
+        raise Conflict(
+            "illegal_transition",
+            f"Cannot {action} a report that is {report.status}.",
+            f"Không thể thực hiện '{action}' khi phản ánh đang ở trạng thái {report.status}.",
+            action=action,
+            current_status=report.status,
+        )
 
 
 def allowed_actions(user: User, report: Report) -> list[str]:
@@ -97,45 +105,58 @@ def allowed_actions(user: User, report: Report) -> list[str]:
 
 def _require(text: str | None, field: str) -> str:
     if not text or not text.strip():
-        raise Unprocessable("missing_" + field, f"A {field} is required.", f"Cần nhập {field}.",
-                            field=field)
+        raise Unprocessable("missing_" + field, f"A {field} is required.", f"Cần nhập {field}.", field=field)
     return text.strip()
 
 
 # -- units and due times ------------------------------------------------------------------
 
+
 def dispatcher_unit(province_code: str | None = None) -> Unit:
     """The province's own dispatcher when it has one, else the first (national) one."""
-    rank = case((Unit.province_code == province_code, 0), (Unit.province_code.is_(None), 1),
-                else_=2) if province_code else case((Unit.province_code.is_(None), 0), else_=1)
-    unit = db.session.scalar(select(Unit).where(Unit.kind == DISPATCHER_KIND, Unit.active)
-                             .order_by(rank, Unit.id).limit(1))
+    rank = (
+        case((Unit.province_code == province_code, 0), (Unit.province_code.is_(None), 1), else_=2)
+        if province_code
+        else case((Unit.province_code.is_(None), 0), else_=1)
+    )
+    unit = db.session.scalar(
+        select(Unit).where(Unit.kind == DISPATCHER_KIND, Unit.active).order_by(rank, Unit.id).limit(1)
+    )
     if unit is None:
         raise RuntimeError("no active dispatcher unit: seed or create one")
     return unit
 
 
 def _is_dispatcher(unit_id: int | None) -> bool:
-    return unit_id is not None and db.session.scalar(
-        select(Unit.kind).where(Unit.id == unit_id)) == DISPATCHER_KIND
+    return unit_id is not None and db.session.scalar(select(Unit.kind).where(Unit.id == unit_id)) == DISPATCHER_KIND
 
 
 def target_unit(code: str, user: User | None = None) -> Unit:
     """The active unit a report is handed to; one of another province is refused (403)."""
     unit = db.session.scalar(select(Unit).where(Unit.code == code))
     if unit is None or not unit.active:
-        raise Unprocessable("unknown_unit", f"No active unit {code}.", f"Không có đơn vị {code}.",
-                            field="unit")
+        raise Unprocessable("unknown_unit", f"No active unit {code}.", f"Không có đơn vị {code}.", field="unit")
     if user is not None and not auth.unit_allowed(user, unit):
-        raise Forbidden("target_unit_forbidden", "That unit belongs to another province.",
-                        "Đơn vị này thuộc tỉnh khác.")
+        raise Forbidden(
+            "target_unit_forbidden", "That unit belongs to another province.", "Đơn vị này thuộc tỉnh khác."
+        )
     return unit
 
 
-def assign_unit(report: Report, unit: Unit, *, type_: str, status: str | None = None,
-                user: User | None = None, actor: str | None = None, reason: str | None = None,
-                note: str | None = None, data: dict | None = None, now: datetime | None = None,
-                cal: Calendar | None = None) -> Event:
+def assign_unit(
+    report: Report,
+    unit: Unit,
+    *,
+    type_: str,
+    status: str | None = None,
+    user: User | None = None,
+    actor: str | None = None,
+    reason: str | None = None,
+    note: str | None = None,
+    data: dict | None = None,
+    now: datetime | None = None,
+    cal: Calendar | None = None,
+) -> Event:
     """Hand the report to `unit` with the unit's own due time, as one event."""
     now = now or utcnow()
     cal = cal or deadlines.calendar(report.province_code)
@@ -144,16 +165,27 @@ def assign_unit(report: Report, unit: Unit, *, type_: str, status: str | None = 
     limit = deadlines.limit_for(category, urgency, triage=unit.kind == DISPATCHER_KIND)
     due = deadlines.due_for(category, now, cal, limit=limit)
     if report.citizen_due_at is None:  # the citizen's clock runs from submission, once
-        report.citizen_due_at = deadlines.due_for(category, report.created_at or now, cal,
-                                                  urgency=urgency)
+        report.citizen_due_at = deadlines.due_for(category, report.created_at or now, cal, urgency=urgency)
     report.due_at = report.indicator_due_at = due
     report.assigned_at = now
     report.paused_at = report.warned_at = report.overdue_at = None
-    return events.record(report, type_, user=user, actor=actor, to_status=status,
-                         to_unit_id=unit.id, reason=reason, note=note,
-                         data={"unit_code": unit.code, "due_at": due.isoformat(),
-                               "indicator_due_at": due.isoformat(),
-                               "limit": deadlines.limit_text(limit), **(data or {})})
+    return events.record(
+        report,
+        type_,
+        user=user,
+        actor=actor,
+        to_status=status,
+        to_unit_id=unit.id,
+        reason=reason,
+        note=note,
+        data={
+            "unit_code": unit.code,
+            "due_at": due.isoformat(),
+            "indicator_due_at": due.isoformat(),
+            "limit": deadlines.limit_text(limit),
+            **(data or {}),
+        },
+    )
 
 
 def _responded(report: Report, now: datetime) -> None:
@@ -162,6 +194,7 @@ def _responded(report: Report, now: datetime) -> None:
 
 
 # -- unit actions -------------------------------------------------------------------------
+
 
 def accept(report: Report, user: User) -> Report:
     check("accept", user, report)
@@ -178,32 +211,41 @@ def transfer(report: Report, user: User, unit_code: str, reason: str | None) -> 
     reason = _require(reason, "reason")
     unit = target_unit(unit_code, user)
     if unit.id == report.unit_id:
-        raise Unprocessable("same_unit", "The report is already with this unit.",
-                            "Phản ánh đã thuộc đơn vị này.", field="unit")
+        raise Unprocessable(
+            "same_unit", "The report is already with this unit.", "Phản ánh đã thuộc đơn vị này.", field="unit"
+        )
     if unit.kind == DISPATCHER_KIND:
-        raise Unprocessable("use_return", "Use 'return' to send a report back to the dispatcher.",
-                            "Dùng thao tác 'trả lại' để chuyển về bộ phận điều phối.", field="unit")
+        raise Unprocessable(
+            "use_return",
+            "Use 'return' to send a report back to the dispatcher.",
+            "Dùng thao tác 'trả lại' để chuyển về bộ phận điều phối.",
+            field="unit",
+        )
     _responded(report, utcnow())
     report.transfer_count += 1
-    assign_unit(report, unit, type_="transferred", status=_assigned_status(report), user=user,
-                reason=reason)
+    assign_unit(report, unit, type_="transferred", status=_assigned_status(report), user=user, reason=reason)
     events.commit()
     return report
 
 
 def return_to_dispatcher(report: Report, user: User, reason: str | None) -> Report:
-    """"Not ours": back to the dispatcher's triage queue (status submitted)."""
+    """ "Not ours": back to the dispatcher's triage queue (status submitted)."""
     check("return", user, report)
     reason = _require(reason, "reason")
     if _is_dispatcher(report.unit_id):
-        raise Conflict("illegal_transition", "The report is already in the triage queue.",
-                       "Phản ánh đang ở hàng đợi điều phối.", action="return",
-                       current_status=report.status)
+        raise Conflict(
+            "illegal_transition",
+            "The report is already in the triage queue.",
+            "Phản ánh đang ở hàng đợi điều phối.",
+            action="return",
+            current_status=report.status,
+        )
     _responded(report, utcnow())
     report.transfer_count += 1
     status = "reopened" if report.status == "reopened" else "submitted"
-    assign_unit(report, dispatcher_unit(report.province_code), type_="returned", status=status, user=user,
-                reason=reason)
+    assign_unit(
+        report, dispatcher_unit(report.province_code), type_="returned", status=status, user=user, reason=reason
+    )
     events.commit()
     return report
 
@@ -225,9 +267,15 @@ def provide_info(report: Report, text: str | None) -> Report:
     check("provide_info", None, report)
     text = _require(text, "text")
     now = utcnow()
-    resume = db.session.scalar(
-        select(Event.from_status).where(Event.report_id == report.id, Event.type == "info_requested")
-        .order_by(Event.at.desc(), Event.id.desc()).limit(1)) or "assigned"
+    resume = (
+        db.session.scalar(
+            select(Event.from_status)
+            .where(Event.report_id == report.id, Event.type == "info_requested")
+            .order_by(Event.at.desc(), Event.id.desc())
+            .limit(1)
+        )
+        or "assigned"
+    )
     paused_hours = 0.0
     if report.paused_at is not None:
         cal = deadlines.calendar(report.province_code)
@@ -239,8 +287,13 @@ def provide_info(report: Report, text: str | None) -> Report:
         if report.indicator_due_at is not None:
             report.indicator_due_at = _indicator_due(report, cal, now) or report.indicator_due_at
     report.paused_at = None
-    events.record(report, "info_provided", actor="citizen", to_status=resume,
-                  data={"text": text, "paused_working_hours": round(paused_hours, 4)})
+    events.record(
+        report,
+        "info_provided",
+        actor="citizen",
+        to_status=resume,
+        data={"text": text, "paused_working_hours": round(paused_hours, 4)},
+    )
     events.commit()
     return report
 
@@ -248,8 +301,11 @@ def provide_info(report: Report, text: str | None) -> Report:
 def _indicator_due(report: Report, cal: Calendar, now: datetime) -> datetime | None:
     """The unit's indicator due by the one rule (deadlines.due_for), from its assignment event
     and the pauses since, as the indicators recompute it from the events (None: no such event)."""
-    rows = db.session.execute(select(Event.at, Event.from_status, Event.to_status, Event.data)
-                              .where(Event.report_id == report.id).order_by(Event.at, Event.id)).all()
+    rows = db.session.execute(
+        select(Event.at, Event.from_status, Event.to_status, Event.data)
+        .where(Event.report_id == report.id)
+        .order_by(Event.at, Event.id)
+    ).all()
     start = limit = None
     pauses: list[list] = []
     for at, before, after, data in rows:
@@ -267,33 +323,51 @@ def _indicator_due(report: Report, cal: Calendar, now: datetime) -> datetime | N
     return deadlines.due_for(category, start, cal, limit=limit, pauses=[tuple(p) for p in pauses])
 
 
-def extend(report: Report, user: User, new_due_at: datetime, reason: str | None,
-           apology: str | None) -> Report:
+def extend(report: Report, user: User, new_due_at: datetime, reason: str | None, apology: str | None) -> Report:
     """A later due time, asked before the current one passes; the indicators keep the old one."""
     check("extend", user, report)
     reason, apology = _require(reason, "reason"), _require(apology, "apology")
     now = utcnow()
     if report.due_at is None or report.due_at <= now:
-        raise Conflict("deadline_passed", "The due time has passed; it can no longer be extended.",
-                       "Đã quá hạn xử lý, không thể gia hạn.", due_at=_iso(report.due_at))
+        raise Conflict(
+            "deadline_passed",
+            "The due time has passed; it can no longer be extended.",
+            "Đã quá hạn xử lý, không thể gia hạn.",
+            due_at=_iso(report.due_at),
+        )
     if new_due_at.tzinfo is None:
-        raise Unprocessable("naive_datetime", "Give the new due time with a time zone.",
-                            "Thời hạn mới cần có múi giờ.", field="new_due_at")
+        raise Unprocessable(
+            "naive_datetime",
+            "Give the new due time with a time zone.",
+            "Thời hạn mới cần có múi giờ.",
+            field="new_due_at",
+        )
     if new_due_at <= report.due_at:
-        raise Unprocessable("due_not_later", "The new due time must be after the current one.",
-                            "Thời hạn mới phải sau thời hạn hiện tại.", field="new_due_at")
+        raise Unprocessable(
+            "due_not_later",
+            "The new due time must be after the current one.",
+            "Thời hạn mới phải sau thời hạn hiện tại.",
+            field="new_due_at",
+        )
     _working_day(new_due_at)
     old = report.due_at
     report.due_at = new_due_at
     _responded(report, now)
-    events.record(report, "extended", user=user, reason=reason, note=apology,
-                  data={"old_due_at": _iso(old), "new_due_at": _iso(new_due_at)})
+    events.record(
+        report,
+        "extended",
+        user=user,
+        reason=reason,
+        note=apology,
+        data={"old_due_at": _iso(old), "new_due_at": _iso(new_due_at)},
+    )
     events.commit()
     return report
 
 
-def resolve(report: Report, user: User | None, answer: str | None, photos: list[bytes], *,
-            actor: str | None = None) -> Report:
+def resolve(
+    report: Report, user: User | None, answer: str | None, photos: list[bytes], *, actor: str | None = None
+) -> Report:
     """Done: a public answer and at least one "after" photo (stored before the commit).
 
     Without a user (an external system's Open311 update) `actor` names the channel; the
@@ -301,26 +375,42 @@ def resolve(report: Report, user: User | None, answer: str | None, photos: list[
     check("resolve", user, report)
     answer = _require(answer, "answer")
     if not photos:
-        raise Unprocessable("after_photo_required", "Attach at least one photo of the result.",
-                            "Cần đính kèm ít nhất một ảnh sau khi xử lý.", field="photos")
+        raise Unprocessable(
+            "after_photo_required",
+            "Attach at least one photo of the result.",
+            "Cần đính kèm ít nhất một ảnh sau khi xử lý.",
+            field="photos",
+        )
     saved = save_photos(report, photos, kind="after")
     now = utcnow()
     report.accepted_at = report.accepted_at or now
     _responded(report, now)
     report.resolved_at = now
     report.public_answer = answer
-    events.record(report, "resolved", user=user, actor=actor, to_status="resolved", note=answer,
-                  data={"photo_ids": [p.id for p in saved]})
+    events.record(
+        report,
+        "resolved",
+        user=user,
+        actor=actor,
+        to_status="resolved",
+        note=answer,
+        data={"photo_ids": [p.id for p in saved]},
+    )
     events.commit()
     return report
 
 
-def reject(report: Report, user: User, reason_code: str, note: str | None = None,
-           duplicate_of: str | None = None) -> Report:
+def reject(
+    report: Report, user: User, reason_code: str, note: str | None = None, duplicate_of: str | None = None
+) -> Report:
     check("reject", user, report)
     if reason_code not in REJECT_REASONS:
-        raise Unprocessable("bad_reason", f"Reason must be one of {', '.join(REJECT_REASONS)}.",
-                            "Lý do từ chối không hợp lệ.", field="reason")
+        raise Unprocessable(
+            "bad_reason",
+            f"Reason must be one of {', '.join(REJECT_REASONS)}.",
+            "Lý do từ chối không hợp lệ.",
+            field="reason",
+        )
     if reason_code == "duplicate":  # one state for "is a duplicate": see mark_duplicate
         return mark_duplicate(report, user, duplicate_of, note, reject_reason="duplicate")
     report.reject_reason = reason_code
@@ -331,39 +421,61 @@ def reject(report: Report, user: User, reason_code: str, note: str | None = None
     return report
 
 
-def mark_duplicate(report: Report, user: User, parent_code: str | None, note: str | None = None,
-                   reject_reason: str | None = None) -> Report:
+def mark_duplicate(
+    report: Report, user: User, parent_code: str | None, note: str | None = None, reject_reason: str | None = None
+) -> Report:
     """Link to the parent (the root of its duplicate chain); followers move to the parent."""
     check("duplicate", user, report)
     parent_code = _require(parent_code, "duplicate_of")
     norm = public.normalize_code(parent_code)
     parent = db.session.scalar(select(Report).where(Report.code == norm)) if norm else None
     seen = set()
-    while parent is not None and parent.status == "duplicate" and parent.parent_id is not None \
-            and parent.id not in seen:
+    while (
+        parent is not None and parent.status == "duplicate" and parent.parent_id is not None and parent.id not in seen
+    ):
         seen.add(parent.id)
         parent = db.session.get(Report, parent.parent_id)
     if parent is None:
-        raise Unprocessable("unknown_parent", f"No report {parent_code}.",
-                            f"Không có phản ánh {parent_code}.", field="duplicate_of")
+        raise Unprocessable(
+            "unknown_parent", f"No report {parent_code}.", f"Không có phản ánh {parent_code}.", field="duplicate_of"
+        )
     if parent.id == report.id or parent.status == "duplicate":
-        raise Unprocessable("self_duplicate", "A report cannot duplicate itself.",
-                            "Phản ánh không thể trùng với chính nó.", field="duplicate_of")
+        raise Unprocessable(
+            "self_duplicate",
+            "A report cannot duplicate itself.",
+            "Phản ánh không thể trùng với chính nó.",
+            field="duplicate_of",
+        )
     if not _may_link_to(user, parent):
-        raise Forbidden("duplicate_parent_forbidden",
-                        f"{parent.code} is another unit's report: ask the dispatcher to link them.",
-                        f"{parent.code} là phản ánh của đơn vị khác: đề nghị IOC gộp hai phản ánh.",
-                        field="duplicate_of")
+        raise Forbidden(
+            "duplicate_parent_forbidden",
+            f"{parent.code} is another unit's report: ask the dispatcher to link them.",
+            f"{parent.code} là phản ánh của đơn vị khác: đề nghị IOC gộp hai phản ánh.",
+            field="duplicate_of",
+        )
     moved = _move_followers(report, parent)
     report.parent_id = parent.id
     report.reject_reason = reject_reason
     report.paused_at = None
     _responded(report, utcnow())
-    events.record(report, "duplicate", user=user, to_status="duplicate", reason=reject_reason,
-                  note=note, data={"parent_code": parent.code, "followers_moved": moved})
+    events.record(
+        report,
+        "duplicate",
+        user=user,
+        to_status="duplicate",
+        reason=reject_reason,
+        note=note,
+        data={"parent_code": parent.code, "followers_moved": moved},
+    )
     # The parent changed too (followers, maybe its reporter's supporters): its history says so.
-    events.record(parent, "duplicate_linked", user=user, public=False, note=note,
-                  data={"child_code": report.code, "followers_moved": moved})
+    events.record(
+        parent,
+        "duplicate_linked",
+        user=user,
+        public=False,
+        note=note,
+        data={"child_code": report.code, "followers_moved": moved},
+    )
     events.commit()
     return report
 
@@ -380,6 +492,7 @@ def _may_link_to(user: User | None, parent: Report) -> bool:
 
 # -- dispatcher and supervisor ------------------------------------------------------------
 
+
 def _assigned_status(report: Report) -> str:
     return "reopened" if report.status == "reopened" else "assigned"
 
@@ -389,13 +502,13 @@ def assign(report: Report, user: User, unit_code: str, note: str | None = None) 
     check("assign", user, report)
     unit = target_unit(unit_code, user)
     if unit.kind == DISPATCHER_KIND or unit.id == report.unit_id:
-        raise Unprocessable("bad_target_unit", "Choose a different, handling unit.",
-                            "Hãy chọn một đơn vị xử lý khác.", field="unit")
+        raise Unprocessable(
+            "bad_target_unit", "Choose a different, handling unit.", "Hãy chọn một đơn vị xử lý khác.", field="unit"
+        )
     if report.unit_id is not None and not _is_dispatcher(report.unit_id):
         report.transfer_count += 1
     report.manually_triaged = True
-    assign_unit(report, unit, type_="assigned", status=_assigned_status(report), user=user,
-                reason="triage", note=note)
+    assign_unit(report, unit, type_="assigned", status=_assigned_status(report), user=user, reason="triage", note=note)
     events.commit()
     return report
 
@@ -407,14 +520,17 @@ def reassign(report: Report, user: User, unit_code: str, reason: str | None) -> 
     unit = target_unit(unit_code, user)
     scope = auth.visible_unit_ids(user)
     if scope is not None and unit.id not in scope:
-        raise Forbidden("target_unit_forbidden", "That unit is outside your subtree.",
-                        "Đơn vị này nằm ngoài phạm vi quản lý của bạn.")
+        raise Forbidden(
+            "target_unit_forbidden",
+            "That unit is outside your subtree.",
+            "Đơn vị này nằm ngoài phạm vi quản lý của bạn.",
+        )
     if unit.id == report.unit_id:
-        raise Unprocessable("same_unit", "The report is already with this unit.",
-                            "Phản ánh đã thuộc đơn vị này.", field="unit")
+        raise Unprocessable(
+            "same_unit", "The report is already with this unit.", "Phản ánh đã thuộc đơn vị này.", field="unit"
+        )
     report.transfer_count += 1
-    assign_unit(report, unit, type_="reassigned", status=_assigned_status(report), user=user,
-                reason=reason)
+    assign_unit(report, unit, type_="reassigned", status=_assigned_status(report), user=user, reason=reason)
     events.commit()
     return report
 
@@ -426,13 +542,20 @@ def reopen(report: Report, user: User | None, reason: str | None, *, actor: str 
     return reopened(report, user=user, actor=actor, reason=_require(reason, "reason"))
 
 
-def reopened(report: Report, *, user: User | None, actor: str | None, reason: str,
-             note: str | None = None) -> Report:
+def reopened(report: Report, *, user: User | None, actor: str | None, reason: str, note: str | None = None) -> Report:
     """The one reopening, for staff (after `check`) and citizens (after their token and window):
     the answer's fields are cleared, the previous rating stays in the history, and the report
     is routed again. Commits."""
-    events.record(report, "reopened", user=user, actor=actor, to_status="reopened", reason=reason,
-                  note=note, data={"previous_rating": report.rating, "reopen_count": report.reopen_count + 1})
+    events.record(
+        report,
+        "reopened",
+        user=user,
+        actor=actor,
+        to_status="reopened",
+        reason=reason,
+        note=note,
+        data={"previous_rating": report.rating, "reopen_count": report.reopen_count + 1},
+    )
     report.reopen_count += 1
     report.resolved_at = report.closed_at = None
     report.reject_reason = None
@@ -453,17 +576,28 @@ def _working_day(due: datetime) -> None:
         return
     nxt = cal.add_working_days(due, 1).date()
     holiday_vi, holiday_en = cal.holiday_name(day, "vi"), cal.holiday_name(day, "en_US")
-    why_vi = f"ngày nghỉ lễ {holiday_vi}" if holiday_vi else \
-        WEEKDAYS_VI[day.weekday()] if day.weekday() >= 5 else "ngày nghỉ theo lịch làm việc"
-    why_en = f"a public holiday ({holiday_en})" if holiday_en else \
-        day.strftime("%A") if day.weekday() >= 5 else "a day off in the working calendar"
+    why_vi = (
+        f"ngày nghỉ lễ {holiday_vi}"
+        if holiday_vi
+        else WEEKDAYS_VI[day.weekday()]
+        if day.weekday() >= 5
+        else "ngày nghỉ theo lịch làm việc"
+    )
+    why_en = (
+        f"a public holiday ({holiday_en})"
+        if holiday_en
+        else day.strftime("%A")
+        if day.weekday() >= 5
+        else "a day off in the working calendar"
+    )
     raise Unprocessable(
         "not_working_day",
-        f"{day:%d/%m/%Y} is {why_en}, not a working day; the next working day is "
-        f"{nxt.strftime('%A')} {nxt:%d/%m/%Y}.",
+        f"{day:%d/%m/%Y} is {why_en}, not a working day; the next working day is {nxt.strftime('%A')} {nxt:%d/%m/%Y}.",
         f"Ngày {day:%d/%m/%Y} là {why_vi}, không phải ngày làm việc; ngày làm việc kế tiếp là "
         f"{WEEKDAYS_VI[nxt.weekday()]} {nxt:%d/%m/%Y}.",
-        field="new_due_at", next_working_day=nxt.isoformat())
+        field="new_due_at",
+        next_working_day=nxt.isoformat(),
+    )
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -472,12 +606,17 @@ def _iso(value: datetime | None) -> str | None:
 
 # -- helpers with side effects beyond the report row --------------------------------------
 
+
 def save_photos(report: Report, data: list[bytes], kind: str) -> list[Photo]:
     """Check every image, store the originals (before the commit), add rows, queue derivatives."""
     cfg = current_app.config
     if len(data) > cfg["PHOTO_MAX_COUNT"]:
-        raise Unprocessable("too_many_photos", f"At most {cfg['PHOTO_MAX_COUNT']} photos.",
-                            f"Tối đa {cfg['PHOTO_MAX_COUNT']} ảnh.", field="photos")
+        raise Unprocessable(
+            "too_many_photos",
+            f"At most {cfg['PHOTO_MAX_COUNT']} photos.",
+            f"Tối đa {cfg['PHOTO_MAX_COUNT']} ảnh.",
+            field="photos",
+        )
     incoming = [photos.check(item, {"field": "photos", "index": i}) for i, item in enumerate(data)]
     photos.store_originals(incoming)
     rows = [photos.attach(item, report.id, kind=kind) for item in incoming]
@@ -496,14 +635,18 @@ def _move_followers(child: Report, parent: Report) -> int:
     the child's reporter becomes a follower of the parent too. Returns the number moved."""
     taken = select(Follower.follower_key).where(Follower.report_id == parent.id)
     moved = db.session.execute(
-        update(Follower).where(Follower.report_id == child.id, Follower.follower_key.not_in(taken))
-        .values(report_id=parent.id)).rowcount
+        update(Follower)
+        .where(Follower.report_id == child.id, Follower.follower_key.not_in(taken))
+        .values(report_id=parent.id)
+    ).rowcount
     # What is left on the child already follows the parent: counted there once.
     already = db.session.execute(delete(Follower).where(Follower.report_id == child.id)).rowcount
     added = max(0, child.followers_count - already)
     key = token_follower_key(child.citizen_token_hash)  # the duplicate's reporter follows the parent
-    if db.session.scalar(select(Follower.id).where(Follower.report_id == parent.id,
-                                                   Follower.follower_key == key)) is None:
+    if (
+        db.session.scalar(select(Follower.id).where(Follower.report_id == parent.id, Follower.follower_key == key))
+        is None
+    ):
         db.session.add(Follower(report_id=parent.id, follower_key=key))
         added += 1
     parent.followers_count += added

@@ -9,6 +9,7 @@ is sent back through the OA send API; a conversation left halfway expires. The Z
 subscribed to the report (channel `zalo`), so its later citizen-facing events reach them as
 OA messages through services/notify, with its retries and delivery status.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,7 +23,8 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from fieldreport import inputs, queue as jobs
+from fieldreport import inputs
+from fieldreport import queue as jobs
 from fieldreport.errors import DomainError, Invalid, NotFound, ServiceUnavailable, Unauthorized
 from fieldreport.extensions import db, storage
 from fieldreport.models import Upload, ZaloConversation, ZaloMessage
@@ -46,6 +48,7 @@ def enabled() -> bool:
 
 # -- the webhook ---------------------------------------------------------------------------
 
+
 def verify(raw: bytes, payload: dict, signature: str | None) -> None:
     """Zalo's MAC: X-ZEvent-Signature = "mac=" + sha256(app_id + body + timestamp + OA secret)."""
     cfg = current_app.config
@@ -54,25 +57,23 @@ def verify(raw: bytes, payload: dict, signature: str | None) -> None:
         supplied = supplied[4:]
     app_id, ts = str(payload.get("app_id") or ""), str(payload.get("timestamp") or "")
     if not supplied or not app_id or not ts.isdigit():
-        raise Unauthorized("zalo_unsigned", "Missing or malformed Zalo signature.",
-                           "Thiếu hoặc sai chữ ký Zalo.")
-    expected = hashlib.sha256(app_id.encode() + raw + ts.encode()
-                              + cfg["ZALO_OA_SECRET"].encode()).hexdigest()
-    if not hmac.compare_digest(supplied.lower(), expected) or (
-            cfg["ZALO_APP_ID"] and app_id != cfg["ZALO_APP_ID"]):
-        raise Unauthorized("zalo_bad_signature", "The Zalo signature does not match.",
-                           "Chữ ký Zalo không khớp.")
+        raise Unauthorized("zalo_unsigned", "Missing or malformed Zalo signature.", "Thiếu hoặc sai chữ ký Zalo.")
+    expected = hashlib.sha256(app_id.encode() + raw + ts.encode() + cfg["ZALO_OA_SECRET"].encode()).hexdigest()
+    if not hmac.compare_digest(supplied.lower(), expected) or (cfg["ZALO_APP_ID"] and app_id != cfg["ZALO_APP_ID"]):
+        raise Unauthorized("zalo_bad_signature", "The Zalo signature does not match.", "Chữ ký Zalo không khớp.")
     seconds = int(ts) / 1000 if len(ts) > 10 else int(ts)
     if abs(time.time() - seconds) > cfg["ZALO_MAX_SKEW_SECONDS"]:
-        raise Unauthorized("zalo_stale", "The Zalo event is too old (or from the future): refused "
-                           "as a possible replay.", "Sự kiện Zalo đã quá cũ: bị từ chối.")
+        raise Unauthorized(
+            "zalo_stale",
+            "The Zalo event is too old (or from the future): refused as a possible replay.",
+            "Sự kiện Zalo đã quá cũ: bị từ chối.",
+        )
 
 
 def receive(raw: bytes, signature: str | None) -> str:
     """Check, store once and queue one webhook event; returns stored | duplicate | ignored."""
     if not enabled():
-        raise NotFound("channel_off", "The Zalo channel is not configured.",
-                       "Kênh Zalo chưa được cấu hình.")
+        raise NotFound("channel_off", "The Zalo channel is not configured.", "Kênh Zalo chưa được cấu hình.")
     try:
         payload = inputs.loads(raw)  # bounded: depth, number length
     except (ValueError, UnicodeDecodeError):
@@ -86,9 +87,12 @@ def receive(raw: bytes, signature: str | None) -> str:
     msg_id = str(message.get("msg_id") or "")[:100]
     if event not in EVENTS or not user_id or not msg_id:
         return "ignored"  # follows, reactions, OA-side events: acknowledged, nothing to do
-    row = db.session.execute(insert(ZaloMessage).values(
-        msg_id=msg_id, user_id=user_id, event_name=event, payload=payload)
-        .on_conflict_do_nothing(index_elements=["msg_id"]).returning(ZaloMessage.id)).scalar()
+    row = db.session.execute(
+        insert(ZaloMessage)
+        .values(msg_id=msg_id, user_id=user_id, event_name=event, payload=payload)
+        .on_conflict_do_nothing(index_elements=["msg_id"])
+        .returning(ZaloMessage.id)
+    ).scalar()
     if row is None:
         db.session.rollback()
         return "duplicate"  # Zalo redelivers until it sees a 200: once is enough
@@ -99,20 +103,21 @@ def receive(raw: bytes, signature: str | None) -> str:
 
 # -- the conversation (worker) ---------------------------------------------------------------
 
+
 def citizen_token(user_id: str) -> str:
     """The same citizen token for every report of one Zalo user: their reports group together."""
-    return hmac.new(current_app.config["SECRET_KEY"].encode(), f"zalo:{user_id}".encode(),
-                    hashlib.sha256).hexdigest()
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), f"zalo:{user_id}".encode(), hashlib.sha256).hexdigest()
 
 
 def _conversation(user_id: str) -> ZaloConversation:
-    conv = db.session.scalar(select(ZaloConversation).where(ZaloConversation.user_id == user_id)
-                             .with_for_update())
+    conv = db.session.scalar(select(ZaloConversation).where(ZaloConversation.user_id == user_id).with_for_update())
     if conv is None:
-        db.session.execute(insert(ZaloConversation).values(user_id=user_id, state={})
-                           .on_conflict_do_nothing(index_elements=["user_id"]))
-        conv = db.session.scalar(select(ZaloConversation).where(
-            ZaloConversation.user_id == user_id).with_for_update())
+        db.session.execute(
+            insert(ZaloConversation)
+            .values(user_id=user_id, state={})
+            .on_conflict_do_nothing(index_elements=["user_id"])
+        )
+        conv = db.session.scalar(select(ZaloConversation).where(ZaloConversation.user_id == user_id).with_for_update())
     ttl = timedelta(minutes=current_app.config["ZALO_CONVERSATION_MINUTES"])
     if conv.state and conv.updated_at < utcnow() - ttl:
         conv.state = {}  # abandoned halfway: start again
@@ -143,8 +148,10 @@ def _apply(msg: ZaloMessage, state: dict) -> tuple[dict, list[str], str]:
                 replies.append("Không đọc được vị trí. Bạn hãy gửi lại vị trí nhé.")
                 return state, replies, "bad_location"
             except DomainError:
-                replies.append("Vị trí này nằm ngoài địa bàn tiếp nhận của tỉnh, nên chúng tôi "
-                               "chưa thể nhận phản ánh. Bạn hãy gửi vị trí nơi xảy ra sự việc.")
+                replies.append(
+                    "Vị trí này nằm ngoài địa bàn tiếp nhận của tỉnh, nên chúng tôi "
+                    "chưa thể nhận phản ánh. Bạn hãy gửi vị trí nơi xảy ra sự việc."
+                )
                 return state, replies, "outside"
             state["lat"], state["lon"] = lat, lon
             return state, replies, "location"
@@ -169,8 +176,15 @@ def _apply(msg: ZaloMessage, state: dict) -> tuple[dict, list[str], str]:
         key = f"up/{upload_id}"
         storage.put(key, data, "application/octet-stream")
         now = utcnow()
-        db.session.add(Upload(id=upload_id, key=key, client_key=f"zalo:{msg.user_id}"[:64],
-                              created_at=now, expires_at=now + photos.UPLOAD_TTL))
+        db.session.add(
+            Upload(
+                id=upload_id,
+                key=key,
+                client_key=f"zalo:{msg.user_id}"[:64],
+                created_at=now,
+                expires_at=now + photos.UPLOAD_TTL,
+            )
+        )
         uploads.append(upload_id)
     state["upload_ids"] = uploads
     return state, replies, "image"
@@ -200,26 +214,38 @@ def process(message_id: int) -> str:
     missing = _missing(state)
     if not missing:
         try:
-            receipt = intake.submit(intake.Submission(
-                category=current_app.config["ZALO_CATEGORY"], lat=state["lat"], lon=state["lon"],
-                description=state["text"], upload_ids=state["upload_ids"], channel="zalo",
-                citizen_token=citizen_token(msg.user_id), idempotency_key=f"zalo-{msg.msg_id}",
-                per_ip_limit=False, client_ip=f"zalo:{msg.user_id}",
-                subscribe=[("zalo", msg.user_id)],  # later status messages go back to this user
-                notice_version=privacy.ZALO_NOTICE))  # the notice is the OA's welcome text
+            receipt = intake.submit(
+                intake.Submission(
+                    category=current_app.config["ZALO_CATEGORY"],
+                    lat=state["lat"],
+                    lon=state["lon"],
+                    description=state["text"],
+                    upload_ids=state["upload_ids"],
+                    channel="zalo",
+                    citizen_token=citizen_token(msg.user_id),
+                    idempotency_key=f"zalo-{msg.msg_id}",
+                    per_ip_limit=False,
+                    client_ip=f"zalo:{msg.user_id}",
+                    subscribe=[("zalo", msg.user_id)],  # later status messages go back to this user
+                    notice_version=privacy.ZALO_NOTICE,
+                )
+            )  # the notice is the OA's welcome text
         except ServiceUnavailable:
             raise  # storage or Redis down: the job is retried, the conversation kept
         except DomainError as exc:
             db.session.rollback()
-            return _finish(message_id, "refused", [f"Chưa tạo được phản ánh: {exc.message_vi} "
-                                                   "Bạn hãy gửi lại từ đầu nhé."])
+            return _finish(
+                message_id, "refused", [f"Chưa tạo được phản ánh: {exc.message_vi} Bạn hãy gửi lại từ đầu nhé."]
+            )
         code = receipt.body["code"]
         base = current_app.config.get("PUBLIC_BASE_URL") or ""
-        return _finish(message_id, "report", [
-            f"Đã tiếp nhận phản ánh của bạn. Mã theo dõi: {code}. Xem tiến độ: {base}/track/{code}"])
+        return _finish(
+            message_id,
+            "report",
+            [f"Đã tiếp nhận phản ánh của bạn. Mã theo dõi: {code}. Xem tiến độ: {base}/track/{code}"],
+        )
     if outcome in ("text", "location", "image") and not replies:
-        replies.append("Cảm ơn bạn. Để gửi phản ánh, bạn hãy gửi thêm "
-                       + ", ".join(ASK[m] for m in missing) + ".")
+        replies.append("Cảm ơn bạn. Để gửi phản ánh, bạn hãy gửi thêm " + ", ".join(ASK[m] for m in missing) + ".")
     for text in replies:
         outbox.record(*jobs.ZALO_SEND, msg.user_id, text)
     events.commit()

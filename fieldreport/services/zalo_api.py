@@ -4,6 +4,7 @@ Tokens live in Redis so that every host uses the newest pair (Zalo refresh token
 use); the first pair comes from settings. A refresh happens under a Redis lock when the send
 API says the access token is invalid or expired.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,10 +42,12 @@ def refresh() -> str:
     """Trade the refresh token for a new pair; returns the new access token."""
     cfg = current_app.config
     with queues.redis.lock(_key("refresh-lock"), timeout=30, blocking_timeout=30):
-        resp = requests.post(f"{cfg['ZALO_OAUTH_URL']}/v4/oa/access_token",
-                             headers={"secret_key": cfg["ZALO_APP_SECRET"]},
-                             data={"refresh_token": _token("refresh"), "app_id": cfg["ZALO_APP_ID"],
-                                   "grant_type": "refresh_token"}, timeout=10)
+        resp = requests.post(
+            f"{cfg['ZALO_OAUTH_URL']}/v4/oa/access_token",
+            headers={"secret_key": cfg["ZALO_APP_SECRET"]},
+            data={"refresh_token": _token("refresh"), "app_id": cfg["ZALO_APP_ID"], "grant_type": "refresh_token"},
+            timeout=10,
+        )
         body = resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {}
         if resp.status_code != 200 or "access_token" not in body:
             raise ZaloError(f"token refresh refused: HTTP {resp.status_code} {str(body)[:200]}")
@@ -63,8 +66,9 @@ def send_text(user_id: str, text: str) -> dict:
     token = _token("access")
     for attempt in range(2):
         try:
-            resp = requests.post(f"{cfg['ZALO_API_URL']}/v3.0/oa/message/cs", json=body,
-                                 headers={"access_token": token}, timeout=10)
+            resp = requests.post(
+                f"{cfg['ZALO_API_URL']}/v3.0/oa/message/cs", json=body, headers={"access_token": token}, timeout=10
+            )
             answer = resp.json()
         except (requests.RequestException, ValueError) as exc:
             raise ZaloError(f"send failed: {type(exc).__name__}: {exc}") from exc

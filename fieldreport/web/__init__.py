@@ -1,4 +1,5 @@
 """The web pages: citizen mobile web, staff console, supervisor dashboard (server-rendered)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request, url_for
@@ -17,6 +18,7 @@ def _helpers():
         args = {k: v for k, v in request.args.items() if k not in (request.view_args or {})}
         args["lang"] = lang
         return url_for(request.endpoint, **(request.view_args or {}), **args) if request.endpoint else "?lang=" + lang
+
     return {"lang_url": lang_url}
 
 
@@ -25,6 +27,7 @@ def _domain_error(exc: DomainError):
     """Pages answer errors with a page, not problem+json (the API keeps its own shape)."""
     if request.path.startswith(("/api/", "/web/")):
         from fieldreport.errors import _from_domain
+
         return _from_domain(exc)
     msg = exc.message_vi if i18n.current_lang() == "vi" else exc.message_en
     return render_template("error.html", status=exc.status, message=msg), exc.status

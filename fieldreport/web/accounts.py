@@ -1,6 +1,7 @@
 """Console pages for accounts: administrators manage staff accounts, everyone changes their
 own password. The pages parse forms and call services/accounts, as the admin API and the
 flask CLI do; every act lands in the same audit log."""
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
@@ -48,10 +49,17 @@ def _list_page(kept: dict | None = None, error: str | None = None, status: int =
     page = inputs.bounded_int(request.args.get("page"), "page", 1)
     q = (request.args.get("q") or "").strip()[:80] or None
     result = accounts.users(admin, q=q, page=page, page_size=PAGE_SIZE)
-    return render_template("console/accounts.html", result=result, q=q or "", kept=kept or {}, error=error,
-                           units=_units(admin), roles=_roles(admin),
-                           acts=accounts.acts(admin, page=1, page_size=10)["items"],
-                           pages=max(1, -(-result["total"] // PAGE_SIZE))), status
+    return render_template(
+        "console/accounts.html",
+        result=result,
+        q=q or "",
+        kept=kept or {},
+        error=error,
+        units=_units(admin),
+        roles=_roles(admin),
+        acts=accounts.acts(admin, page=1, page_size=10)["items"],
+        pages=max(1, -(-result["total"] // PAGE_SIZE)),
+    ), status
 
 
 @bp.get("/accounts/")
@@ -65,9 +73,16 @@ def index():
 def create():
     kept = {k: _form(k) for k in NEW_FIELDS}
     try:
-        user = accounts.save_user(kept["username"][:80], kept["role"], kept["unit_code"] or None,
-                                  kept["full_name"][:200], request.form.get("password") or "",
-                                  by=g.console_user, create_only=True, reason=kept["reason"] or None)
+        user = accounts.save_user(
+            kept["username"][:80],
+            kept["role"],
+            kept["unit_code"] or None,
+            kept["full_name"][:200],
+            request.form.get("password") or "",
+            by=g.console_user,
+            create_only=True,
+            reason=kept["reason"] or None,
+        )
     except DomainError as exc:
         db.session.rollback()
         return _list_page(kept, _text(exc), exc.status)
@@ -85,8 +100,9 @@ def _account_page(user_id: int, error: str | None = None, status: int = 200):
     admin = g.console_user
     user = accounts.managed(admin, user_id)
     acts = [a for a in accounts.acts(admin, page=1, page_size=200)["items"] if a["username"] == user.username]
-    return render_template("console/account.html", account=accounts.view(user), acts=acts[:20],
-                           own=user.id == admin.id, error=error), status
+    return render_template(
+        "console/account.html", account=accounts.view(user), acts=acts[:20], own=user.id == admin.id, error=error
+    ), status
 
 
 @bp.post("/accounts/<int:user_id>/active")
@@ -112,8 +128,7 @@ def reset_password(user_id: int):
     admin = g.console_user
     try:
         user = accounts.managed(admin, user_id)
-        accounts.reset_password(user, request.form.get("password") or "", by=admin,
-                                reason=_form("reason") or None)
+        accounts.reset_password(user, request.form.get("password") or "", by=admin, reason=_form("reason") or None)
     except DomainError as exc:
         db.session.rollback()
         if exc.status == 404:
@@ -130,8 +145,12 @@ def own_password():
     if request.method == "GET":
         return render_template("console/password.html", error=None)
     try:
-        accounts.change_password(g.console_user, request.form.get("current_password") or "",
-                                 request.form.get("new_password") or "", request.remote_addr or "unknown")
+        accounts.change_password(
+            g.console_user,
+            request.form.get("current_password") or "",
+            request.form.get("new_password") or "",
+            request.remote_addr or "unknown",
+        )
     except DomainError as exc:
         db.session.rollback()
         return render_template("console/password.html", error=_text(exc)), exc.status

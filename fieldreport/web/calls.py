@@ -4,6 +4,7 @@ The page only parses the form and calls services/calls; the place is searched an
 the same lookups as everywhere (our commune names, /api/v1/locate), the nearby open reports
 come from /api/v1/reports/nearby, the questions are the categories' Open311 definitions.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -33,16 +34,27 @@ def _default_channel(user) -> str:
 
 
 def _page(kept: dict | None = None, error: str | None = None, status: int = 200):
-    cats = list(db.session.scalars(select(Category).where(Category.active)
-                                   .order_by(Category.sort_order, Category.code)))
+    cats = list(
+        db.session.scalars(select(Category).where(Category.active).order_by(Category.sort_order, Category.code))
+    )
     vi = current_lang() == "vi"
-    forms = {c.code: {"anonymous_allowed": c.anonymous_allowed,
-                      "attributes": categories.definition(c)["attributes"]} for c in cats}
+    forms = {
+        c.code: {"anonymous_allowed": c.anonymous_allowed, "attributes": categories.definition(c)["attributes"]}
+        for c in cats
+    }
     kept = kept or {"channel": _default_channel(g.console_user)}
-    return render_template("console/calls.html", cats=cats, forms=forms, vi=vi, kept=kept, error=error,
-                           call_id=secrets.token_urlsafe(24), center=DEFAULT_CENTER,
-                           channels=calls.CHANNELS,
-                           notice=privacy.notice(vi, current_app.config["RETENTION_MONTHS"])), status
+    return render_template(
+        "console/calls.html",
+        cats=cats,
+        forms=forms,
+        vi=vi,
+        kept=kept,
+        error=error,
+        call_id=secrets.token_urlsafe(24),
+        center=DEFAULT_CENTER,
+        channels=calls.CHANNELS,
+        notice=privacy.notice(vi, current_app.config["RETENTION_MONTHS"]),
+    ), status
 
 
 @bp.get("/")
@@ -78,11 +90,19 @@ def _message(exc: DomainError) -> str:
 @web_session.login_required(*auth.INTAKE_ROLES)
 def record():
     form = request.form
-    call = calls.Call(channel=form.get("channel", ""), category=form.get("category", ""),
-                      lat=_number("lat"), lon=_number("lon"), phone=form.get("phone"), name=form.get("name"),
-                      address_hint=form.get("address_hint"), description=form.get("description"),
-                      attributes=_attributes(), photo_link=form.get("photo_link") == "1",
-                      call_id=form.get("call_id"))
+    call = calls.Call(
+        channel=form.get("channel", ""),
+        category=form.get("category", ""),
+        lat=_number("lat"),
+        lon=_number("lon"),
+        phone=form.get("phone"),
+        name=form.get("name"),
+        address_hint=form.get("address_hint"),
+        description=form.get("description"),
+        attributes=_attributes(),
+        photo_link=form.get("photo_link") == "1",
+        call_id=form.get("call_id"),
+    )
     try:
         result = calls.record(call, g.console_user)
     except DomainError as exc:
@@ -109,8 +129,7 @@ def support():
     """A repeat call: the caller supports the open report chosen in the nearby list."""
     form = request.form
     try:
-        result = calls.support(form.get("code", ""), form.get("phone"), form.get("description"),
-                               g.console_user)
+        result = calls.support(form.get("code", ""), form.get("phone"), form.get("description"), g.console_user)
     except DomainError as exc:
         kept = {k: form.get(k, "") for k in FIELDS}
         return _page(kept, _message(exc), 422 if exc.status < 500 else exc.status)

@@ -1,4 +1,5 @@
 """Citizen mobile web: report form, tracking page; a stand-in for the app over the same API."""
+
 from __future__ import annotations
 
 import re
@@ -15,9 +16,23 @@ bp = Blueprint("citizen", __name__)
 DEFAULT_CENTER = (12.667, 108.038)
 CODE_RE = re.compile(r"^[A-Za-z0-9-]{4,16}$")
 # Categories with a drawn icon (static/web/icons/categories.svg); a province's own get "other".
-ICONS = frozenset({"road_damage", "street_light", "power_outage", "rubbish", "illegal_dumping",
-                   "pavement_encroachment", "illegal_construction", "flooding", "fallen_tree",
-                   "traffic_signal", "noise", "pollution", "other"})
+ICONS = frozenset(
+    {
+        "road_damage",
+        "street_light",
+        "power_outage",
+        "rubbish",
+        "illegal_dumping",
+        "pavement_encroachment",
+        "illegal_construction",
+        "flooding",
+        "fallen_tree",
+        "traffic_signal",
+        "noise",
+        "pollution",
+        "other",
+    }
+)
 
 
 @bp.get("/")
@@ -27,13 +42,24 @@ def index():
     for c in cats:
         groups.setdefault(c.group, []).append(c)
     # The questions each category asks: the very definitions Open311 serves.
-    forms = {c.code: {"photo_required": c.photo_required, "anonymous_allowed": c.anonymous_allowed,
-                      "attributes": categories.definition(c)["attributes"]} for c in cats}
+    forms = {
+        c.code: {
+            "photo_required": c.photo_required,
+            "anonymous_allowed": c.anonymous_allowed,
+            "attributes": categories.definition(c)["attributes"],
+        }
+        for c in cats
+    }
     cfg = current_app.config
-    return render_template("citizen/index.html", groups=groups, forms=forms, icons=ICONS,
-                           center=DEFAULT_CENTER,
-                           notice=privacy.notice(current_lang() == "vi", cfg["RETENTION_MONTHS"]),
-                           limits={"photos": cfg["PHOTO_MAX_COUNT"], "photo_bytes": cfg["PHOTO_MAX_BYTES"]})
+    return render_template(
+        "citizen/index.html",
+        groups=groups,
+        forms=forms,
+        icons=ICONS,
+        center=DEFAULT_CENTER,
+        notice=privacy.notice(current_lang() == "vi", cfg["RETENTION_MONTHS"]),
+        limits={"photos": cfg["PHOTO_MAX_COUNT"], "photo_bytes": cfg["PHOTO_MAX_BYTES"]},
+    )
 
 
 @bp.get("/track")
@@ -46,8 +72,7 @@ def track_lookup():
     if code is None:
         return render_template("citizen/track_lookup.html", code=raw, error=t("track_bad_code")), 400
     if not public.exists(code):
-        return render_template("citizen/track_lookup.html", code=raw,
-                               error=t("track_not_found", code=code)), 404
+        return render_template("citizen/track_lookup.html", code=raw, error=t("track_not_found", code=code)), 404
     return redirect(url_for("web.citizen.track", code=code))
 
 
@@ -76,8 +101,14 @@ def call_photos(code: str):
             done = calls.add_photos(norm, token, photos.read_files(request.files.getlist("photos")))
         except DomainError as exc:
             error, status = (exc.message_vi if current_lang() == "vi" else exc.message_en), exc.status
-    return render_template("citizen/call_photos.html", code=norm, token=token, done=done, error=error,
-                           max_photos=current_app.config["PHOTO_MAX_COUNT"]), status
+    return render_template(
+        "citizen/call_photos.html",
+        code=norm,
+        token=token,
+        done=done,
+        error=error,
+        max_photos=current_app.config["PHOTO_MAX_COUNT"],
+    ), status
 
 
 @bp.get("/signin")
@@ -89,7 +120,6 @@ def signin():
 @bp.get("/sw.js")
 def service_worker():
     """Served from the root so its scope covers the whole citizen site."""
-    resp = send_from_directory(current_app.static_folder, "web/sw.js", mimetype="text/javascript",
-                               max_age=0)
+    resp = send_from_directory(current_app.static_folder, "web/sw.js", mimetype="text/javascript", max_age=0)
     resp.headers["Service-Worker-Allowed"] = "/"
     return resp

@@ -1,10 +1,10 @@
 """Staff console: sign-in, the unit's queue, report detail and every workflow action."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import (Blueprint, flash, g, make_response, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from fieldreport import auth, inputs
@@ -14,9 +14,19 @@ from fieldreport.extensions import db
 from fieldreport.models import Area, Category, Unit
 from fieldreport.models.report import REJECT_REASONS, STATUSES
 from fieldreport.services import accounts, console_read, erasure, photos, privacy, provinces, workflow
-from fieldreport.web import maps, session as web_session
-from fieldreport.web.i18n import (current_lang, fmt_datetime, local_tz, parse_date, parse_local_datetime,
-                                  status_label, t, unit_kind_label, unit_name)
+from fieldreport.web import maps
+from fieldreport.web import session as web_session
+from fieldreport.web.i18n import (
+    current_lang,
+    fmt_datetime,
+    local_tz,
+    parse_date,
+    parse_local_datetime,
+    status_label,
+    t,
+    unit_kind_label,
+    unit_name,
+)
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 web_session.init_blueprint(bp)
@@ -29,8 +39,10 @@ ORIGINAL_PHOTO_ROLES = auth.CONTACT_ROLES
 
 def _category_names() -> dict[str, str]:
     vi = current_lang() == "vi"
-    return {c.code: (c.name_vi if vi else c.name_en) for c in db.session.scalars(
-        select(Category).order_by(Category.sort_order, Category.code))}
+    return {
+        c.code: (c.name_vi if vi else c.name_en)
+        for c in db.session.scalars(select(Category).order_by(Category.sort_order, Category.code))
+    }
 
 
 def _localise(items: list[dict]) -> list[dict]:
@@ -46,8 +58,9 @@ def _communes(user) -> list[tuple[str, str]]:
     """The communes a user may filter by: the served ones, of their own province if they have one."""
     own = auth.province_of(user)
     where = Area.province_code == own if own else provinces.condition(Area.province_code)
-    return db.session.execute(select(Area.code, Area.full_name).where(Area.level == "commune", where)
-                              .order_by(Area.full_name)).all()
+    return db.session.execute(
+        select(Area.code, Area.full_name).where(Area.level == "commune", where).order_by(Area.full_name)
+    ).all()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -55,9 +68,12 @@ def login():
     error, citizen = None, False
     if request.method == "POST":
         try:
-            token, _expires, user = auth.login(request.form.get("username", "").strip(),
-                                               request.form.get("password", ""),
-                                               request.remote_addr or "unknown", auth.CONSOLE)
+            token, _expires, user = auth.login(
+                request.form.get("username", "").strip(),
+                request.form.get("password", ""),
+                request.remote_addr or "unknown",
+                auth.CONSOLE,
+            )
         except DomainError as exc:
             error = exc.message_vi if current_lang() == "vi" else exc.message_en
         else:
@@ -69,9 +85,13 @@ def login():
                 web_session.sign_in(token)
                 target = request.args.get("next") or ""
                 if not target.startswith("/console"):  # never an open redirect
-                    target = url_for("web.dashboard.index") if user.role == "supervisor" \
-                        else url_for("web.calls.index") if user.role == "operator" \
+                    target = (
+                        url_for("web.dashboard.index")
+                        if user.role == "supervisor"
+                        else url_for("web.calls.index")
+                        if user.role == "operator"
                         else url_for("web.console.queue")
+                    )
                 return redirect(target)
     return render_template("console/login.html", error=error, citizen=citizen), 401 if error else 200
 
@@ -97,23 +117,38 @@ def logout_everywhere():
 @web_session.login_required(*auth.STAFF_ROLES)
 def queue():
     user = g.console_user
-    f = {k: (request.args.get(k) or "").strip() or None
-         for k in ("status", "category", "area", "unit")}
+    f = {k: (request.args.get(k) or "").strip() or None for k in ("status", "category", "area", "unit")}
     overdue = request.args.get("overdue") == "1"
     page = inputs.bounded_int(request.args.get("page"), "page", 1)
     try:
-        result = present.queue(user, status=f["status"], category=f["category"], area=f["area"],
-                               unit=f["unit"], overdue=overdue or None, page=page, page_size=PAGE_SIZE)
+        result = present.queue(
+            user,
+            status=f["status"],
+            category=f["category"],
+            area=f["area"],
+            unit=f["unit"],
+            overdue=overdue or None,
+            page=page,
+            page_size=PAGE_SIZE,
+        )
     except DomainError as exc:
         flash(exc.message_vi if current_lang() == "vi" else exc.message_en, "error")
         result = {"items": [], "page": 1, "page_size": PAGE_SIZE, "total": 0}
     unit = db.session.get(Unit, user.unit_id) if user.unit_id else None
-    return render_template("console/queue.html", result=result, unit=unit, items=_localise(result["items"]),
-                           filters=f, overdue=overdue, statuses=STATUSES,
-                           categories=_category_names(), communes=_communes(user),
-                           units=unit_groups(_filter_units(user)),
-                           next_code=console_read.next_report(user),
-                           pages=max(1, -(-result["total"] // PAGE_SIZE)))
+    return render_template(
+        "console/queue.html",
+        result=result,
+        unit=unit,
+        items=_localise(result["items"]),
+        filters=f,
+        overdue=overdue,
+        statuses=STATUSES,
+        categories=_category_names(),
+        communes=_communes(user),
+        units=unit_groups(_filter_units(user)),
+        next_code=console_read.next_report(user),
+        pages=max(1, -(-result["total"] // PAGE_SIZE)),
+    )
 
 
 def _filter_units(user) -> list[dict]:
@@ -138,9 +173,15 @@ def triage():
     for item in items:
         report = workflow.load(item["code"])
         hints[item["code"]] = console_read.suggestions(report)
-    return render_template("console/triage.html", result=result, items=items, returns=returns,
-                           hints=hints, unit_groups=unit_groups(console_read.target_units(user=g.console_user)),
-                           pages=max(1, -(-result["total"] // PAGE_SIZE)))
+    return render_template(
+        "console/triage.html",
+        result=result,
+        items=items,
+        returns=returns,
+        hints=hints,
+        unit_groups=unit_groups(console_read.target_units(user=g.console_user)),
+        pages=max(1, -(-result["total"] // PAGE_SIZE)),
+    )
 
 
 def unit_groups(units: list[dict]) -> list[tuple[str, list[dict]]]:
@@ -157,8 +198,9 @@ def detail(code: str):
     return _detail_page(code.upper())
 
 
-def _detail_page(code: str, *, failed: str | None = None, error: str | None = None,
-                 status: int = 200, identity: dict | None = None):
+def _detail_page(
+    code: str, *, failed: str | None = None, error: str | None = None, status: int = 200, identity: dict | None = None
+):
     """The report page; after a refused action, that action's form stays open with its text."""
     user = g.console_user
     report = workflow.load(code)
@@ -168,21 +210,30 @@ def _detail_page(code: str, *, failed: str | None = None, error: str | None = No
     today = datetime.now(local_tz()).date()
     close = console_read.close_of_office(today)
     return render_template(
-        "console/detail.html", r=d, area_geojson=maps.area_geojson(report.area_id),
+        "console/detail.html",
+        r=d,
+        area_geojson=maps.area_geojson(report.area_id),
         unit_groups=unit_groups(console_read.target_units(exclude_id=report.unit_id, user=user)),
-        suggestions=console_read.suggestions(report), returned=console_read.last_return(report.id)
-        if report.status in ("submitted", "reopened") else None,
-        next_code=console_read.next_report(user, after=code), reject_reasons=REJECT_REASONS,
+        suggestions=console_read.suggestions(report),
+        returned=console_read.last_return(report.id) if report.status in ("submitted", "reopened") else None,
+        next_code=console_read.next_report(user, after=code),
+        reject_reasons=REJECT_REASONS,
         routing_unit=unit_name(console_read.unit_named((report.routing or {}).get("unit_code"))),
-        show_original=user.role in ORIGINAL_PHOTO_ROLES, failed=failed, error=error,
-        kept=request.form if failed else {}, days_off=console_read.days_off(today),
-        close_time=close.strftime("%H:%M"), due_min=_due_min(report, today), identity=identity), status
+        show_original=user.role in ORIGINAL_PHOTO_ROLES,
+        failed=failed,
+        error=error,
+        kept=request.form if failed else {},
+        days_off=console_read.days_off(today),
+        close_time=close.strftime("%H:%M"),
+        due_min=_due_min(report, today),
+        identity=identity,
+    ), status
 
 
 @bp.post("/reports/<code>/identity")
 @web_session.login_required(*auth.CONTACT_ROLES)
 def reveal_identity(code: str):
-    """"Show contact": the reporter's identity in clear on this one page, after the reason is
+    """ "Show contact": the reporter's identity in clear on this one page, after the reason is
     recorded in the audit log (never in the session, never cached)."""
     code, user = code.upper(), g.console_user
     report = workflow.load(code)
@@ -220,8 +271,12 @@ def identity_views():
     page = inputs.bounded_int(request.args.get("page"), "page", 1)
     report = (request.args.get("report") or "").strip()[:16] or None
     result = privacy.views(report_code=report, page=page, page_size=PAGE_SIZE)
-    return render_template("console/identity_views.html", result=result, report=report or "",
-                           pages=max(1, -(-result["total"] // PAGE_SIZE)))
+    return render_template(
+        "console/identity_views.html",
+        result=result,
+        report=report or "",
+        pages=max(1, -(-result["total"] // PAGE_SIZE)),
+    )
 
 
 def _due_min(report, today: date) -> str:
@@ -242,8 +297,12 @@ def _new_due() -> datetime:
     day = parse_date(raw)
     value = console_read.close_of_office(day) if day else parse_local_datetime(raw)
     if value is None:
-        raise Unprocessable("bad_new_due_at", "Give the new due date and time (dd/mm/yyyy hh:mm).",
-                            "Cần nhập ngày giờ hạn mới (dd/mm/yyyy hh:mm).", field="new_due_at")
+        raise Unprocessable(
+            "bad_new_due_at",
+            "Give the new due date and time (dd/mm/yyyy hh:mm).",
+            "Cần nhập ngày giờ hạn mới (dd/mm/yyyy hh:mm).",
+            field="new_due_at",
+        )
     return value
 
 
@@ -259,10 +318,8 @@ ACTIONS = {
     "request_info": lambda r, u: workflow.request_info(r, u, _form("question")),
     "extend": lambda r, u: workflow.extend(r, u, _new_due(), _form("reason"), _form("apology")),
     "resolve": lambda r, u: workflow.resolve(r, u, _form("answer"), _photos()),
-    "reject": lambda r, u: workflow.reject(r, u, _form("reason") or "", _form("note"),
-                                           _form("duplicate_of")),
-    "duplicate": lambda r, u: workflow.mark_duplicate(r, u, (_form("duplicate_of") or "").upper(),
-                                                      _form("note")),
+    "reject": lambda r, u: workflow.reject(r, u, _form("reason") or "", _form("note"), _form("duplicate_of")),
+    "duplicate": lambda r, u: workflow.mark_duplicate(r, u, (_form("duplicate_of") or "").upper(), _form("note")),
     "assign": lambda r, u: workflow.assign(r, u, _form("unit") or "", _form("note")),
     "reassign": lambda r, u: workflow.reassign(r, u, _form("unit") or "", _form("reason")),
     "reopen": lambda r, u: workflow.reopen(r, u, _form("reason")),
@@ -296,8 +353,9 @@ def act(code: str, action: str):
         return redirect(back, 303)
     if not auth.can_see_report(user, report):  # e.g. returned or transferred away
         following = console_read.next_report(user, after=code)
-        return redirect(url_for("web.console.detail", code=following) if following
-                        else url_for("web.console.queue"), 303)
+        return redirect(
+            url_for("web.console.detail", code=following) if following else url_for("web.console.queue"), 303
+        )
     return redirect(url_for("web.console.detail", code=code), 303)
 
 
@@ -312,10 +370,9 @@ def error_text(exc: DomainError) -> str:
     """The workflow's refusal in the page's words (action and status names, not codes)."""
     extra = exc.extra or {}
     if exc.code == "illegal_transition" and extra.get("action"):
-        return t("cannot_now", action=t("act_" + extra["action"]),
-                 status=status_label(extra.get("current_status")))
+        return t("cannot_now", action=t("act_" + extra["action"]), status=status_label(extra.get("current_status")))
     if exc.code == "action_forbidden":
         return t("not_allowed", action=t("act_" + (request.view_args or {}).get("action", "")))
     if exc.code.startswith("missing_"):
-        return t("missing_field", field=t("field_" + exc.code[len("missing_"):]))
+        return t("missing_field", field=t("field_" + exc.code[len("missing_") :]))
     return exc.message_vi if current_lang() == "vi" else exc.message_en

@@ -1,4 +1,5 @@
 """Supervisor dashboard: indicators for a period and unit subtree, ranking, trends, map, exports."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -67,14 +68,22 @@ def selection() -> dict:
         error, kind, start, end = str(exc), "month", None, None
     trend = request.args.get("trend") if request.args.get("trend") in TREND_POINTS else "week"
     order = "best" if request.args.get("order") == "best" else "worst"
-    return {"period": kind, "from": start, "to": end, "unit": request.args.get("unit") or None,
-            "category": request.args.get("category") or None, "trend": trend, "order": order,
-            "error": error}
+    return {
+        "period": kind,
+        "from": start,
+        "to": end,
+        "unit": request.args.get("unit") or None,
+        "category": request.args.get("category") or None,
+        "trend": trend,
+        "order": order,
+        "error": error,
+    }
 
 
 def _scope(user, sel):
-    return indicators.scope(sel["unit"], None, [sel["category"]] if sel["category"] else None,
-                            auth.visible_unit_ids(user))
+    return indicators.scope(
+        sel["unit"], None, [sel["category"]] if sel["category"] else None, auth.visible_unit_ids(user)
+    )
 
 
 def tables(user, sel) -> dict:
@@ -89,8 +98,14 @@ def tables(user, sel) -> dict:
     by_area = indicators.compute(p, sc, "area")
     by_category = indicators.compute(p, sc, "category")
     by_channel = indicators.compute(p, sc, "channel")
-    return {"period": p, "scope": sc, "by_unit": by_unit, "by_area": by_area,
-            "by_category": by_category, "by_channel": by_channel}
+    return {
+        "period": p,
+        "scope": sc,
+        "by_unit": by_unit,
+        "by_area": by_area,
+        "by_category": by_category,
+        "by_channel": by_channel,
+    }
 
 
 def trend(user, sel) -> list[dict]:
@@ -107,17 +122,23 @@ def trend(user, sel) -> list[dict]:
             day = date(y, m + 1, 1)
         p = indicators.period(kind, day)
         total = indicators.compute(p, sc, "none")["total"]
-        out.append({"label": p.start.strftime("%d/%m") if kind == "week" else p.start.strftime("%m/%Y"),
-                    **headline(total)})
+        out.append(
+            {"label": p.start.strftime("%d/%m") if kind == "week" else p.start.strftime("%m/%Y"), **headline(total)}
+        )
     return out
 
 
 def headline(total: dict) -> dict:
     """The six figures at the top of the page, from an indicator total."""
-    return {"reports": total["reports"], "on_time_rate": total["on_time_rate"],
-            "late_rate": total["late_rate"], "backlog": total["backlog"],
-            "resolved": total["resolved"], "median": total["handling_time"]["working_hours"]["median"],
-            "satisfaction": total["satisfaction"]["rate"]}
+    return {
+        "reports": total["reports"],
+        "on_time_rate": total["on_time_rate"],
+        "late_rate": total["late_rate"],
+        "backlog": total["backlog"],
+        "resolved": total["resolved"],
+        "median": total["handling_time"]["working_hours"]["median"],
+        "satisfaction": total["satisfaction"]["rate"],
+    }
 
 
 def previous(p: indicators.Period) -> indicators.Period:
@@ -132,14 +153,25 @@ def on_time_parts(total: dict) -> dict:
     """The QĐ 766 on-time count taken apart: answered on time + open and not yet due; late."""
     answered_late = total["satisfaction"]["answered_late"]
     answered_on_time = total["answered"] - answered_late
-    return {"answered_on_time": answered_on_time, "open_not_due": total["on_time"] - answered_on_time,
-            "late": total["late"], "answered_late": answered_late,
-            "open_overdue": total["late"] - answered_late, "total": total["reports"]}
+    return {
+        "answered_on_time": answered_on_time,
+        "open_not_due": total["on_time"] - answered_on_time,
+        "late": total["late"],
+        "answered_late": answered_late,
+        "open_overdue": total["late"] - answered_late,
+        "total": total["reports"],
+    }
 
 
 # figure → True when a higher value is better (decides the colour of its change)
-HIGHER_IS_BETTER = {"on_time_rate": True, "late_rate": False, "backlog": False, "resolved": True,
-                    "median": False, "satisfaction": True}
+HIGHER_IS_BETTER = {
+    "on_time_rate": True,
+    "late_rate": False,
+    "backlog": False,
+    "resolved": True,
+    "median": False,
+    "satisfaction": True,
+}
 
 
 def changes(now: dict, before: dict) -> dict:
@@ -151,8 +183,7 @@ def changes(now: dict, before: dict) -> dict:
             out[key] = None
             continue
         delta = round(a - b, 2)
-        out[key] = {"delta": delta, "before": b,
-                    "better": None if delta == 0 else (delta > 0) == higher}
+        out[key] = {"delta": delta, "before": b, "better": None if delta == 0 else (delta > 0) == higher}
     return out
 
 
@@ -164,26 +195,44 @@ def sparkline(values: list, width: int = 120, height: int = 28) -> str:
     lo, hi = min(known), max(known)
     span = (hi - lo) or 1
     step = width / max(1, len(values) - 1)
-    return " ".join(f"{i * step:.1f},{height - 2 - (v - lo) / span * (height - 4):.1f}"
-                    for i, v in enumerate(values) if v is not None)
+    return " ".join(
+        f"{i * step:.1f},{height - 2 - (v - lo) / span * (height - 4):.1f}"
+        for i, v in enumerate(values)
+        if v is not None
+    )
 
 
 def overdue_points(user, sc) -> list[dict]:
     """Open reports past their due time in the scope, for the map's overdue layer."""
     vi = current_lang() == "vi"
-    q = (select(Report.code, func.ST_X(Report.location), func.ST_Y(Report.location), Report.due_at,
-                Unit.name if vi else func.coalesce(Unit.name_en, Unit.name),
-                Category.name_vi if vi else Category.name_en)
-         .join(Category, Category.id == Report.category_id).outerjoin(Unit, Unit.id == Report.unit_id)
-         .where(auth.report_scope(user), Report.status.in_(OPEN_STATUSES), Report.paused_at.is_(None),
-                Report.due_at < utcnow())
-         .order_by(Report.due_at).limit(OVERDUE_MAP_LIMIT))
+    q = (
+        select(
+            Report.code,
+            func.ST_X(Report.location),
+            func.ST_Y(Report.location),
+            Report.due_at,
+            Unit.name if vi else func.coalesce(Unit.name_en, Unit.name),
+            Category.name_vi if vi else Category.name_en,
+        )
+        .join(Category, Category.id == Report.category_id)
+        .outerjoin(Unit, Unit.id == Report.unit_id)
+        .where(
+            auth.report_scope(user),
+            Report.status.in_(OPEN_STATUSES),
+            Report.paused_at.is_(None),
+            Report.due_at < utcnow(),
+        )
+        .order_by(Report.due_at)
+        .limit(OVERDUE_MAP_LIMIT)
+    )
     if sc.unit_ids is not None:
         q = q.where(Report.unit_id.in_(sc.unit_ids))
     if sc.category_ids is not None:
         q = q.where(Report.category_id.in_(sc.category_ids))
-    return [{"code": c, "lon": lon, "lat": lat, "due_at": due.isoformat(), "unit": u, "category": cat}
-            for c, lon, lat, due, u, cat in db.session.execute(q)]
+    return [
+        {"code": c, "lon": lon, "lat": lat, "due_at": due.isoformat(), "unit": u, "category": cat}
+        for c, lon, lat, due, u, cat in db.session.execute(q)
+    ]
 
 
 def ranking(by_unit: dict, order: str = "worst") -> list[dict]:
@@ -200,8 +249,7 @@ def ranking(by_unit: dict, order: str = "worst") -> list[dict]:
     out = []
     for kind, members in groups.items():
         ranked = [r for r in members if r["reports"] >= RANK_MIN_REPORTS and r["on_time_rate"] is not None]
-        small = [r for r in members if 0 < r["reports"] < RANK_MIN_REPORTS
-                 or (r["reports"] == 0 and r["backlog"])]
+        small = [r for r in members if 0 < r["reports"] < RANK_MIN_REPORTS or (r["reports"] == 0 and r["backlog"])]
         idle = [r for r in members if r["reports"] == 0 and not r["backlog"]]
         sign = 1 if order == "worst" else -1
         ranked.sort(key=lambda r: (sign * r["on_time_rate"], -sign * r["late"], r["unit"]["name"]))
@@ -212,19 +260,28 @@ def ranking(by_unit: dict, order: str = "worst") -> list[dict]:
             r["rank"] = None
         small.sort(key=lambda r: (-r["late"], r["unit"]["name"]))
         out.append({"kind": kind, "ranked": ranked, "small": small, "idle": idle, "count": total})
-    order_of = {k: i for i, k in enumerate(("commune", "department", "utility", "contractor", "police",
-                                             "dispatcher", "province"))}
+    order_of = {
+        k: i
+        for i, k in enumerate(("commune", "department", "utility", "contractor", "police", "dispatcher", "province"))
+    }
     return sorted(out, key=lambda g: order_of.get(g["kind"], 99))
 
 
 def handling_bars(groups: list[dict]) -> list[dict]:
     """The slowest units by median handling time (working hours), named, for the chart."""
-    rows = [r for g in groups for r in g["ranked"] + g["small"]
-            if r["handling_time"]["working_hours"]["median"] is not None]
+    rows = [
+        r for g in groups for r in g["ranked"] + g["small"] if r["handling_time"]["working_hours"]["median"] is not None
+    ]
     rows.sort(key=lambda r: -r["handling_time"]["working_hours"]["median"])
-    return [{"name": r["unit"]["name"], "code": r["unit"]["code"],
-             "median": r["handling_time"]["working_hours"]["median"],
-             "p90": r["handling_time"]["working_hours"]["p90"]} for r in rows[:HANDLING_BARS]]
+    return [
+        {
+            "name": r["unit"]["name"],
+            "code": r["unit"]["code"],
+            "median": r["handling_time"]["working_hours"]["median"],
+            "p90": r["handling_time"]["working_hours"]["p90"],
+        }
+        for r in rows[:HANDLING_BARS]
+    ]
 
 
 def _units_for(user) -> list[Unit]:
@@ -256,20 +313,42 @@ def index():
     if data:
         total = data["by_unit"]["total"]
         now = headline(total)
-        figures = {"now": now, "change": changes(now, headline(before)),
-                   "previous": previous(data["period"]), "parts": on_time_parts(total),
-                   "spark": {k: sparkline([s[k] for s in steps]) for k in HIGHER_IS_BETTER}}
-        chart = {"trend": steps, "overdue_bands": total["overdue_backlog"],
-                 "ratings": total["satisfaction"]["ratings"],
-                 "handling": total["handling_time"], "first_response": total["first_response"],
-                 "areas": {r["area"]["code"]: {"rate": r["on_time_rate"], "reports": r["reports"],
-                                               "backlog": r["backlog"]}
-                           for r in data["by_area"]["rows"] if r["area"]["code"]},
-                 "overdue": points, "handling_units": handling_bars(groups)}
-    return render_template("console/dashboard.html", sel=sel, data=data, error=error, chart=chart,
-                           figures=figures, groups=groups, min_reports=RANK_MIN_REPORTS,
-                           units=_units_for(user), categories=cats, vi=vi, channel_name=exports.channel_name,
-                           export_args=_export_args(sel))
+        figures = {
+            "now": now,
+            "change": changes(now, headline(before)),
+            "previous": previous(data["period"]),
+            "parts": on_time_parts(total),
+            "spark": {k: sparkline([s[k] for s in steps]) for k in HIGHER_IS_BETTER},
+        }
+        chart = {
+            "trend": steps,
+            "overdue_bands": total["overdue_backlog"],
+            "ratings": total["satisfaction"]["ratings"],
+            "handling": total["handling_time"],
+            "first_response": total["first_response"],
+            "areas": {
+                r["area"]["code"]: {"rate": r["on_time_rate"], "reports": r["reports"], "backlog": r["backlog"]}
+                for r in data["by_area"]["rows"]
+                if r["area"]["code"]
+            },
+            "overdue": points,
+            "handling_units": handling_bars(groups),
+        }
+    return render_template(
+        "console/dashboard.html",
+        sel=sel,
+        data=data,
+        error=error,
+        chart=chart,
+        figures=figures,
+        groups=groups,
+        min_reports=RANK_MIN_REPORTS,
+        units=_units_for(user),
+        categories=cats,
+        vi=vi,
+        channel_name=exports.channel_name,
+        export_args=_export_args(sel),
+    )
 
 
 @bp.get("/definitions")
@@ -310,9 +389,13 @@ def export(fmt: str):
     data = tables(g.console_user, selection())
     p = data["period"]
     lang = current_lang()
-    rows = exports.tables_rows([data["by_unit"], data["by_area"], data["by_category"], data["by_channel"]],
-                               data["by_unit"]["total"], lang)
+    rows = exports.tables_rows(
+        [data["by_unit"], data["by_area"], data["by_category"], data["by_channel"]], data["by_unit"]["total"], lang
+    )
     name = f"indicators_{p.start.isoformat()}_{p.last.isoformat()}.{fmt}"
     head = exports.header(exports.GROUP_COLUMNS, lang)
-    return Response(exports.stream(fmt, head, rows), mimetype=exports.MIME[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        exports.stream(fmt, head, rows),
+        mimetype=exports.MIME[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

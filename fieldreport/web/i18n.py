@@ -1,7 +1,8 @@
 """A small dictionary i18n for the pages: Vietnamese by default, English by ?lang=en or cookie."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, UTC
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, request
@@ -23,8 +24,14 @@ def current_lang() -> str:
 def remember_lang(resp):
     asked = request.args.get("lang")
     if asked in LANGS and request.cookies.get(COOKIE) != asked:
-        resp.set_cookie(COOKIE, asked, max_age=365 * 86400, samesite="Lax", httponly=True,
-                        secure=current_app.config["COOKIE_SECURE"])
+        resp.set_cookie(
+            COOKIE,
+            asked,
+            max_age=365 * 86400,
+            samesite="Lax",
+            httponly=True,
+            secure=current_app.config["COOKIE_SECURE"],
+        )
     return resp
 
 
@@ -196,10 +203,19 @@ def init_blueprint(bp) -> None:
     @bp.context_processor
     def _inject():
         lang = current_lang()
-        return {"t": t, "lang": lang, "other_lang": "en" if lang == "vi" else "vi",
-                "status_label": status_label, "event_label": event_label,
-                "reason_label": reason_label, "js_messages": js_messages,
-                "routing_label": routing_label, "unit_kind_label": unit_kind_label,
-                "unit_name": unit_name, "actor_label": actor_label, "source_label": source_label}
+        return {
+            "t": t,
+            "lang": lang,
+            "other_lang": "en" if lang == "vi" else "vi",
+            "status_label": status_label,
+            "event_label": event_label,
+            "reason_label": reason_label,
+            "js_messages": js_messages,
+            "routing_label": routing_label,
+            "unit_kind_label": unit_kind_label,
+            "unit_name": unit_name,
+            "actor_label": actor_label,
+            "source_label": source_label,
+        }
 
     bp.after_request(remember_lang)

@@ -1,4 +1,5 @@
 """Map data for the pages: the province's communes as simplified GeoJSON (our base layer)."""
+
 from __future__ import annotations
 
 import gzip
@@ -31,14 +32,22 @@ def communes_geojson(province_code: str, gzipped: bool = False) -> tuple[str, by
     if hit and hit[0] > time.monotonic():
         return hit[1], hit[3] if gzipped else hit[2]
     rows = db.session.execute(
-        select(Area.code, Area.name, Area.full_name,
-               func.ST_AsGeoJSON(func.ST_SimplifyPreserveTopology(Area.geom, SIMPLIFY_DEG), 5))
+        select(
+            Area.code,
+            Area.name,
+            Area.full_name,
+            func.ST_AsGeoJSON(func.ST_SimplifyPreserveTopology(Area.geom, SIMPLIFY_DEG), 5),
+        )
         .where(Area.level == "commune", Area.province_code == province_code)
-        .order_by(Area.code)).all()
-    features = [{"type": "Feature", "properties": {"code": code, "name": name, "full_name": full},
-                 "geometry": json.loads(geom)} for code, name, full, geom in rows]
-    body = json.dumps({"type": "FeatureCollection", "features": features},
-                      ensure_ascii=False, separators=(",", ":")).encode()
+        .order_by(Area.code)
+    ).all()
+    features = [
+        {"type": "Feature", "properties": {"code": code, "name": name, "full_name": full}, "geometry": json.loads(geom)}
+        for code, name, full, geom in rows
+    ]
+    body = json.dumps(
+        {"type": "FeatureCollection", "features": features}, ensure_ascii=False, separators=(",", ":")
+    ).encode()
     etag = hashlib.sha1(body).hexdigest()[:20]
     packed = gzip.compress(body, compresslevel=6, mtime=0)
     _cache[province_code] = (time.monotonic() + CACHE_SECONDS, etag, body, packed)
@@ -49,8 +58,11 @@ def area_geojson(area_id: int | None) -> dict | None:
     """One area's boundary (for the report detail map), lightly simplified."""
     if area_id is None:
         return None
-    geom = db.session.scalar(select(func.ST_AsGeoJSON(
-        func.ST_SimplifyPreserveTopology(Area.geom, SIMPLIFY_DEG / 5), 6)).where(Area.id == area_id))
+    geom = db.session.scalar(
+        select(func.ST_AsGeoJSON(func.ST_SimplifyPreserveTopology(Area.geom, SIMPLIFY_DEG / 5), 6)).where(
+            Area.id == area_id
+        )
+    )
     return json.loads(geom) if geom else None
 
 

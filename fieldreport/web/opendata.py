@@ -4,6 +4,7 @@ Both formats stream (one row at a time from a server-side cursor), take the publ
 filters (category, status, area, period, from, to) and carry only what services.disclosure
 gives the public. Feeds: the latest updated reports of a commune, of a category, or of all.
 """
+
 from __future__ import annotations
 
 import csv
@@ -54,23 +55,34 @@ def geojson():
     found = public_map.rows(f, vi=vi)  # checks the filters before the 200 goes out
 
     def body():
-        yield ('{"type":"FeatureCollection","license":' + json.dumps(LICENCE) + ',"license_url":'
-               + json.dumps(LICENCE_URL) + ',"attribution":' + json.dumps("fieldreport — phản ánh hiện trường")
-               + ',"features":[')
+        yield (
+            '{"type":"FeatureCollection","license":'
+            + json.dumps(LICENCE)
+            + ',"license_url":'
+            + json.dumps(LICENCE_URL)
+            + ',"attribution":'
+            + json.dumps("fieldreport — phản ánh hiện trường")
+            + ',"features":['
+        )
         first = True
         for row in found:
             props = {k: _iso(v) for k, v in row.items() if k not in ("lon", "lat")}
             props["url"] = base + row["url"]
-            feature = {"type": "Feature", "id": row["code"],
-                       "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
-                       "properties": props}
+            feature = {
+                "type": "Feature",
+                "id": row["code"],
+                "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
+                "properties": props,
+            }
             yield ("" if first else ",") + json.dumps(feature, ensure_ascii=False, separators=(",", ":"))
             first = False
         yield "]}"
 
-    return Response(stream_with_context(body()), mimetype="application/geo+json",
-                    headers={"Link": LICENCE_LINK,
-                             "Content-Disposition": 'inline; filename="reports.geojson"'})
+    return Response(
+        stream_with_context(body()),
+        mimetype="application/geo+json",
+        headers={"Link": LICENCE_LINK, "Content-Disposition": 'inline; filename="reports.geojson"'},
+    )
 
 
 @bp.get("/data/reports.csv")
@@ -94,9 +106,11 @@ def csv_export():
                 buf.truncate()
         yield buf.getvalue()
 
-    return Response(stream_with_context(body()), mimetype="text/csv",
-                    headers={"Link": LICENCE_LINK,
-                             "Content-Disposition": 'attachment; filename="reports.csv"'})
+    return Response(
+        stream_with_context(body()),
+        mimetype="text/csv",
+        headers={"Link": LICENCE_LINK, "Content-Disposition": 'attachment; filename="reports.csv"'},
+    )
 
 
 def title_of(status: str, e: dict) -> str:
@@ -108,23 +122,31 @@ def _feed(title: str, f: public_map.Filters, self_url: str) -> Response:
     base = links.public_base()
     entries = list(public_map.rows(f, order="updated", limit=public_map.FEED_ENTRIES, vi=vi))
     updated = max((e["updated_at"] for e in entries), default=None)
-    parts = ['<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">',
-             f"<title>{escape(title)}</title>", f"<id>{escape(self_url)}</id>",
-             f'<link rel="self" href="{escape(self_url)}"/>',
-             f'<link rel="alternate" href="{escape(base + url_for("web.public.index", **f.query_args()))}"/>',
-             f"<updated>{_iso(updated) or '1970-01-01T00:00:00+00:00'}</updated>",
-             f'<rights>{escape(LICENCE)} {escape(LICENCE_URL)}</rights>',
-             "<author><name>fieldreport</name></author>"]
+    parts = [
+        '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">',
+        f"<title>{escape(title)}</title>",
+        f"<id>{escape(self_url)}</id>",
+        f'<link rel="self" href="{escape(self_url)}"/>',
+        f'<link rel="alternate" href="{escape(base + url_for("web.public.index", **f.query_args()))}"/>',
+        f"<updated>{_iso(updated) or '1970-01-01T00:00:00+00:00'}</updated>",
+        f"<rights>{escape(LICENCE)} {escape(LICENCE_URL)}</rights>",
+        "<author><name>fieldreport</name></author>",
+    ]
     for e in entries:
         link = base + e["url"]
         status = i18n.status_label(e["status"])
         text = " ".join(x for x in (e["description"], e["public_answer"]) if x)
-        parts += ["<entry>", f"<id>{escape(link)}</id>",
-                  f"<title>{escape(title_of(status, e))}</title>",
-                  f'<link rel="alternate" href="{escape(link)}"/>',
-                  f"<updated>{_iso(e['updated_at'])}</updated>", f"<published>{_iso(e['created_at'])}</published>",
-                  f'<category term="{escape(e["category_code"])}"/>',
-                  f'<summary type="text">{escape(text)}</summary>' if text else "", "</entry>"]
+        parts += [
+            "<entry>",
+            f"<id>{escape(link)}</id>",
+            f"<title>{escape(title_of(status, e))}</title>",
+            f'<link rel="alternate" href="{escape(link)}"/>',
+            f"<updated>{_iso(e['updated_at'])}</updated>",
+            f"<published>{_iso(e['created_at'])}</published>",
+            f'<category term="{escape(e["category_code"])}"/>',
+            f'<summary type="text">{escape(text)}</summary>' if text else "",
+            "</entry>",
+        ]
     parts.append("</feed>")
     return Response("\n".join(p for p in parts if p), mimetype="application/atom+xml")
 

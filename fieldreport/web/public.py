@@ -4,6 +4,7 @@ Server-rendered, Vietnamese first, shareable URLs (every filter is in the query 
 page shows of a report is what services.disclosure gives the public; the figures are the
 indicator service's, through services.scorecards. Open data and Atom feeds: web/opendata.py.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -55,8 +56,10 @@ MESSAGES = {
     "due": ("Hạn xử lý", "Due"),
     "followers": ("Người cùng phản ánh", "Others reporting it"),
     "description": ("Nội dung", "Description"),
-    "withheld": ("Nội dung và hình ảnh của phản ánh này không được công khai.",
-                 "The text and photos of this report are not published."),
+    "withheld": (
+        "Nội dung và hình ảnh của phản ánh này không được công khai.",
+        "The text and photos of this report are not published.",
+    ),
     "answer": ("Trả lời của đơn vị", "The unit's answer"),
     "before": ("Trước khi xử lý", "Before"),
     "after": ("Sau khi xử lý", "After"),
@@ -82,13 +85,21 @@ MESSAGES = {
     "group_utility": ("Doanh nghiệp dịch vụ công", "Utilities and contractors"),
     "group_police": ("Công an", "Police"),
     "peers": ("Trung vị các đơn vị cùng nhóm", "Median of the peer group"),
-    "month": ("Tháng", "Month"), "quarter": ("Quý", "Quarter"), "year": ("Năm", "Year"),
+    "month": ("Tháng", "Month"),
+    "quarter": ("Quý", "Quarter"),
+    "year": ("Năm", "Year"),
     "week": ("Tuần", "Week"),
     "period_of": ("Kỳ", "Period"),
-    "min_reports_note": (("Đơn vị có dưới {n} phản ánh trong kỳ được đánh dấu, không xếp hạng. "
-                          "Số liệu của sở, ngành gồm cả các đơn vị trực thuộc."),
-                         ("Units with fewer than {n} reports in the period are flagged, not ranked. "
-                          "A department's figures include the units under it.")),
+    "min_reports_note": (
+        (
+            "Đơn vị có dưới {n} phản ánh trong kỳ được đánh dấu, không xếp hạng. "
+            "Số liệu của sở, ngành gồm cả các đơn vị trực thuộc."
+        ),
+        (
+            "Units with fewer than {n} reports in the period are flagged, not ranked. "
+            "A department's figures include the units under it."
+        ),
+    ),
     "na": ("không áp dụng", "n/a"),
 }
 
@@ -119,8 +130,7 @@ def _vi() -> bool:
 
 def communes(province: str | None = None) -> list:
     """The served communes (of one province, when the filter names one), for the filter."""
-    q = select(Area.code, Area.full_name).where(Area.level == "commune",
-                                                provinces.condition(Area.province_code))
+    q = select(Area.code, Area.full_name).where(Area.level == "commune", provinces.condition(Area.province_code))
     if province:
         q = q.where(Area.province_code == province)
     return db.session.execute(q.order_by(Area.full_name)).all()
@@ -131,10 +141,16 @@ def index():
     """The map of reports and the list beside it, filtered by the query string."""
     f = public_map.parse_filters(request.args)
     page = public_map.listing(f, _vi(), cursor=request.args.get("cursor"))
-    return render_template("public/index.html", f=f, page=page, categories=categories.public_categories(),
-                           communes=communes(f.province),
-                           provinces=provinces.listing() if provinces.is_multi() else [],
-                           periods=list(public_map.PERIODS), args=f.query_args())
+    return render_template(
+        "public/index.html",
+        f=f,
+        page=page,
+        categories=categories.public_categories(),
+        communes=communes(f.province),
+        provinces=provinces.listing() if provinces.is_multi() else [],
+        periods=list(public_map.PERIODS),
+        args=f.query_args(),
+    )
 
 
 @bp.get("/clusters.json")
@@ -145,10 +161,14 @@ def clusters():
         zoom = int(request.args.get("zoom", 12))
         bbox = tuple(float(v) for v in request.args["bbox"].split(",")) if request.args.get("bbox") else None
     except ValueError:
-        raise Unprocessable("bad_map_view", "zoom is an integer and bbox is w,s,e,n in degrees.",
-                            "zoom là số nguyên, bbox là tây,nam,đông,bắc (độ).") from None
-    if bbox is not None and (len(bbox) != 4 or not (-180 <= bbox[0] <= bbox[2] <= 180)
-                             or not (-90 <= bbox[1] <= bbox[3] <= 90)):
+        raise Unprocessable(
+            "bad_map_view",
+            "zoom is an integer and bbox is w,s,e,n in degrees.",
+            "zoom là số nguyên, bbox là tây,nam,đông,bắc (độ).",
+        ) from None
+    if bbox is not None and (
+        len(bbox) != 4 or not (-180 <= bbox[0] <= bbox[2] <= 180) or not (-90 <= bbox[1] <= bbox[3] <= 90)
+    ):
         raise Unprocessable("bad_bbox", "bbox is w,s,e,n in degrees.", "bbox là tây,nam,đông,bắc (độ).")
     resp = jsonify(public_map.clusters(f, zoom, bbox))
     resp.cache_control.public = True
@@ -162,9 +182,13 @@ def report(code: str):
     found, _ = public.visible(code)  # the public page is the public's, whatever cookie comes with it
     view = public.view(found, _vi(), Viewer.PUBLIC)
     share = url_for("web.public.report", code=found.code, _external=True)
-    return render_template("public/report.html", r=view, share=share,
-                           before=[p for p in view["photos"] if p["kind"] != "after"],
-                           after=[p for p in view["photos"] if p["kind"] == "after"])
+    return render_template(
+        "public/report.html",
+        r=view,
+        share=share,
+        before=[p for p in view["photos"] if p["kind"] != "after"],
+        after=[p for p in view["photos"] if p["kind"] == "after"],
+    )
 
 
 def _period_args():
@@ -173,8 +197,9 @@ def _period_args():
     try:
         start_day = date.fromisoformat(start) if start else None
     except ValueError:
-        raise Unprocessable("bad_date", "from must be a date (YYYY-MM-DD).",
-                            "from phải là ngày dạng YYYY-MM-DD.", field="from") from None
+        raise Unprocessable(
+            "bad_date", "from must be a date (YYYY-MM-DD).", "from phải là ngày dạng YYYY-MM-DD.", field="from"
+        ) from None
     return kind, start_day
 
 
@@ -185,8 +210,7 @@ def scorecard():
     data = scorecards.table(kind, start)
     worst = request.args.get("order") == "worst"
     groups = {g: scorecards.ranking(data, g, worst) for g in scorecards.PEER_GROUPS}
-    return render_template("public/scorecard.html", data=data, groups=groups, worst=worst,
-                           kind=kind, start=start)
+    return render_template("public/scorecard.html", data=data, groups=groups, worst=worst, kind=kind, start=start)
 
 
 @bp.get("/units/<code>")

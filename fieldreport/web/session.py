@@ -7,6 +7,7 @@ refuses it as a bearer token, so a leaked cookie is no API credential. The cooki
 SameSite=Lax and Secure outside local development (COOKIE_SECURE, see config/settings.py).
 Because the browser sends the cookie by itself, every form post carries a CSRF token.
 """
+
 from __future__ import annotations
 
 import functools
@@ -64,6 +65,7 @@ def sign_out() -> None:
 
 def login_required(*roles: str):
     """Page decorator: the sign-in page when not signed in (or expired), 403 for other roles."""
+
     def decorator(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
@@ -76,12 +78,15 @@ def login_required(*roles: str):
             if roles and user.role not in roles:
                 abort(403)
             return fn(*args, **kwargs)
+
         return wrapper
+
     return decorator
 
 
 def init_blueprint(bp) -> None:
     """Session handling for the console and dashboard blueprints."""
+
     @bp.before_request
     def _before():
         check_csrf()

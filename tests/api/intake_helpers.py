@@ -1,4 +1,5 @@
 """Helpers for the intake tests: generated photos (with EXIF), multipart submissions, state changes."""
+
 from __future__ import annotations
 
 import io
@@ -18,8 +19,12 @@ def _dms(value: float) -> tuple[float, float, float]:
     return float(deg), float(minutes), seconds
 
 
-def exif_bytes(gps: tuple[float, float] | None = None, orientation: int | None = None,
-               taken: datetime | None = None, maker: str | None = None) -> bytes:
+def exif_bytes(
+    gps: tuple[float, float] | None = None,
+    orientation: int | None = None,
+    taken: datetime | None = None,
+    maker: str | None = None,
+) -> bytes:
     exif = Image.Exif()
     if orientation:
         exif[0x0112] = orientation
@@ -49,13 +54,21 @@ def image(fmt: str = "JPEG", size: tuple[int, int] = (640, 480), color=(200, 80,
         kwargs.update(save_all=True, append_images=[Image.new("RGB", (64, 48), (0, 200, 0))])
     if fmt == "HEIF":
         import pillow_heif
+
         pillow_heif.register_heif_opener()
     img.save(out, fmt, **kwargs)
     return out.getvalue()
 
 
-def submit(client, category: str = CATEGORY_NO_PHOTO, lat: float | None = BMT[0],
-           lon: float | None = BMT[1], photos=(), headers: dict | None = None, **fields):
+def submit(
+    client,
+    category: str = CATEGORY_NO_PHOTO,
+    lat: float | None = BMT[0],
+    lon: float | None = BMT[1],
+    photos=(),
+    headers: dict | None = None,
+    **fields,
+):
     """POST a multipart report; photos are (filename, bytes) pairs."""
     data = {"category": category, **{k: str(v) for k, v in fields.items()}}
     if lat is not None:
@@ -64,8 +77,7 @@ def submit(client, category: str = CATEGORY_NO_PHOTO, lat: float | None = BMT[0]
         data["lon"] = str(lon)
     if photos:
         data["photos"] = [(io.BytesIO(b), name) for name, b in photos]
-    return client.post("/api/v1/reports", data=data, headers=headers or {},
-                       content_type="multipart/form-data")
+    return client.post("/api/v1/reports", data=data, headers=headers or {}, content_type="multipart/form-data")
 
 
 def set_status(code: str, status: str, **fields):
@@ -73,6 +85,7 @@ def set_status(code: str, status: str, **fields):
     from fieldreport.extensions import db
     from fieldreport.models import Report
     from fieldreport.services import events
+
     report = db.session.query(Report).filter_by(code=code).one()
     events.record(report, status, actor="test", to_status=status)
     for k, v in fields.items():

@@ -1,4 +1,5 @@
-""""Me too" with the supporter's own photos and note: kept for staff, never public."""
+""" "Me too" with the supporter's own photos and note: kept for staff, never public."""
+
 from __future__ import annotations
 
 import io
@@ -26,8 +27,9 @@ def add(client, code, note=None, photos=(), token=TOKEN):
         data["note"] = note
     if photos:
         data["photos"] = [(io.BytesIO(b), n) for n, b in photos]
-    return client.post(f"{URL}/{code}/additions", data=data, content_type="multipart/form-data",
-                       headers={"X-Citizen-Token": token})
+    return client.post(
+        f"{URL}/{code}/additions", data=data, content_type="multipart/form-data", headers={"X-Citizen-Token": token}
+    )
 
 
 def test_supporter_photo_and_note_are_kept_for_staff_not_public(client):
@@ -52,6 +54,7 @@ def test_supporter_photo_and_note_are_kept_for_staff_not_public(client):
 
 def test_staff_detail_lists_additions(client, db_session):
     from tests import factories as f
+
     code = existing(client)
     assert add(client, code, note="Ghi chú của người ủng hộ", photos=[("a.jpg", image())]).status_code == 201
     token = f.token_for(db_session, "dispatcher")

@@ -1,4 +1,5 @@
 """Sign-in: argon2 passwords, short-lived hashed bearer tokens, logout, brute-force protection."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,8 +14,7 @@ LOGIN = "/api/v1/auth/login"
 
 
 def login(client, username, password="demo-password", ip="10.0.0.1"):
-    return client.post(LOGIN, json={"username": username, "password": password},
-                       environ_base={"REMOTE_ADDR": ip})
+    return client.post(LOGIN, json={"username": username, "password": password}, environ_base={"REMOTE_ADDR": ip})
 
 
 def test_login_issues_a_hashed_short_lived_token(client, db_session, app):
@@ -23,8 +23,7 @@ def test_login_issues_a_hashed_short_lived_token(client, db_session, app):
     body = r.json
     assert body["token_type"] == "Bearer" and body["user"]["role"] == "staff"
     assert body["user"]["unit"]["code"] == "UBND-24133"
-    row = db_session.scalar(select(AuthToken).where(
-        AuthToken.token_hash == security.token_hash(body["access_token"])))
+    row = db_session.scalar(select(AuthToken).where(AuthToken.token_hash == security.token_hash(body["access_token"])))
     assert row is not None  # only the hash is stored
     ttl = row.expires_at - row.created_at
     assert abs(ttl - timedelta(minutes=app.config["TOKEN_TTL_MINUTES"])) < timedelta(seconds=5)
@@ -69,6 +68,7 @@ def test_inactive_user_cannot_sign_in_or_use_a_token(client, db_session):
 def _end_backoff():
     """The back-off wait has run out (as if the client waited): drop its Redis keys."""
     from fieldreport.extensions import queues
+
     for key in queues.redis.scan_iter(f"{queues.prefix}:bo-wait:*"):
         queues.redis.delete(key)
 
@@ -93,7 +93,7 @@ def test_back_off_doubles_per_failure_and_a_success_resets_it(client, app, redis
         waits.append(int(r.headers["Retry-After"]))
         _end_backoff()
     base = app.config["LOGIN_BACKOFF_SECONDS"]
-    assert waits == [max(1, round(base * 2 ** i)) for i in range(3)]
+    assert waits == [max(1, round(base * 2**i)) for i in range(3)]
     assert login(client, "urenco.staff", ip="10.7.7.7").status_code == 200  # waited: it works
     for _ in range(free):  # and the count starts again from zero
         assert login(client, "urenco.staff", "wrong", ip="10.7.7.7").status_code == 401
@@ -102,15 +102,13 @@ def test_back_off_doubles_per_failure_and_a_success_resets_it(client, app, redis
 def test_unknown_users_answer_exactly_like_wrong_passwords(client, app, redis_clean, monkeypatch):
     verified = []
     real = security.verify_password
-    monkeypatch.setattr(security, "verify_password",
-                        lambda stored, pw: verified.append(stored[:9]) or real(stored, pw))
+    monkeypatch.setattr(security, "verify_password", lambda stored, pw: verified.append(stored[:9]) or real(stored, pw))
     seen = set()
     for i in range(app.config["LOGIN_FREE_FAILURES"] + 3):
         for _ in range(2):  # the second try of a round waits once past the free failures
             a = login(client, "sxd.supervisor", "wrong", ip="10.8.8.1")
             b = login(client, "no-such-user", "wrong", ip="10.8.8.2")
-            assert (a.status_code, a.json["code"], sorted(a.json)) == \
-                (b.status_code, b.json["code"], sorted(b.json)), i
+            assert (a.status_code, a.json["code"], sorted(a.json)) == (b.status_code, b.json["code"], sorted(b.json)), i
             assert ("Retry-After" in a.headers) == ("Retry-After" in b.headers)
             seen.add(a.json["code"])
         _end_backoff()

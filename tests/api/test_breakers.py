@@ -1,5 +1,6 @@
 """Circuit breakers for Redis and the database: a stopped Redis (SIGSTOP, a real server) and a
 hung database address cost a few timeouts, then calls fail at once until they come back."""
+
 from __future__ import annotations
 
 import os
@@ -28,12 +29,19 @@ def own_redis(app):
     """A real redis-server of this test's own, which the test can stop (SIGSTOP) and resume."""
     port = free_port()
     work = tempfile.mkdtemp(prefix="fieldreport-redis-")
-    proc = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", work,
-                             "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", work, "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
     try:
         wait_port(port, "redis", 20)
-        with queues_at(app, REDIS_URL=f"redis://127.0.0.1:{port}/0", REDIS_TIMEOUT=0.5,
-                       BREAKER_FAILURES=3, BREAKER_OPEN_SECONDS=1.0):
+        with queues_at(
+            app,
+            REDIS_URL=f"redis://127.0.0.1:{port}/0",
+            REDIS_TIMEOUT=0.5,
+            BREAKER_FAILURES=3,
+            BREAKER_OPEN_SECONDS=1.0,
+        ):
             yield proc
     finally:
         os.kill(proc.pid, signal.SIGCONT)
@@ -43,9 +51,14 @@ def own_redis(app):
 
 def _unsent(report_id: int) -> bool:
     """The report's routing job is still waiting in the outbox."""
-    return db.session.scalar(select(Outbox.id).where(
-        Outbox.sent_at.is_(None), Outbox.func == "workers.jobs.route_report",
-        Outbox.args == [report_id])) is not None
+    return (
+        db.session.scalar(
+            select(Outbox.id).where(
+                Outbox.sent_at.is_(None), Outbox.func == "workers.jobs.route_report", Outbox.args == [report_id]
+            )
+        )
+        is not None
+    )
 
 
 def test_stopped_redis_opens_the_breaker_and_reports_still_save_at_once(client, own_redis):
@@ -96,9 +109,14 @@ def test_hung_database_opens_the_breaker_and_refuses_without_connecting(app):
     hung = Database()
 
     class _App:
-        config = dict(app.config, DATABASE_URL=f"postgresql+psycopg2://u@127.0.0.1:{server.port}/x",
-                      DATABASE_READ_URL=None, DB_CONNECT_TIMEOUT=1, BREAKER_FAILURES=2,
-                      BREAKER_OPEN_SECONDS=30)
+        config = dict(
+            app.config,
+            DATABASE_URL=f"postgresql+psycopg2://u@127.0.0.1:{server.port}/x",
+            DATABASE_READ_URL=None,
+            DB_CONNECT_TIMEOUT=1,
+            BREAKER_FAILURES=2,
+            BREAKER_OPEN_SECONDS=30,
+        )
         extensions: dict = {}
 
         @staticmethod
@@ -108,6 +126,7 @@ def test_hung_database_opens_the_breaker_and_refuses_without_connecting(app):
         @staticmethod
         def teardown_appcontext(fn):
             return fn
+
     hung.init_app(_App)
     try:
         for _ in range(2):
@@ -129,10 +148,12 @@ def test_a_database_outage_answers_503_never_500(client, app):
     """An OperationalError (a refused or dropped connection, or the breaker refusing) maps to
     503 with Retry-After. The tests' session is bound to one open connection, so the request's
     statement fails the way a database going down does: PostgreSQL's own error 57P03."""
-    db.session.execute(text("""
+    db.session.execute(
+        text("""
         CREATE FUNCTION pg_temp.down() RETURNS trigger LANGUAGE plpgsql AS
         $$ BEGIN RAISE EXCEPTION USING ERRCODE = '57P03', MESSAGE = 'cannot connect now'; END $$;
-        CREATE TRIGGER down BEFORE INSERT ON reports FOR EACH ROW EXECUTE FUNCTION pg_temp.down();"""))
+        CREATE TRIGGER down BEFORE INSERT ON reports FOR EACH ROW EXECUTE FUNCTION pg_temp.down();""")
+    )
     db.session.commit()
     resp = submit(client, description="Ổ gà")
     assert resp.status_code == 503, resp.get_json()

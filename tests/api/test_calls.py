@@ -1,6 +1,7 @@
 """Operator intake (issue 19): a hotline call or a reception-desk visit recorded on the console,
 the caller's SMS receipt with its photo link (a local server stands in for the SMS gateway),
 a repeat call as a supporter, the operator never shown publicly, the place search."""
+
 from __future__ import annotations
 
 import io
@@ -17,9 +18,16 @@ from tests import factories as f
 from tests.e2e.test_console_pages import as_user
 from tests.servers import RecordingServer
 
-CALL = {"channel": "hotline", "phone": "0912 345 678", "name": "Trần Thị Gọi", "category": "road_damage",
-        "lat": str(f.BMT[1]), "lon": str(f.BMT[0]), "address_hint": "Trước số 12 Lê Duẩn",
-        "description": "Ổ gà sâu giữa đường, xe máy dễ ngã."}
+CALL = {
+    "channel": "hotline",
+    "phone": "0912 345 678",
+    "name": "Trần Thị Gọi",
+    "category": "road_damage",
+    "lat": str(f.BMT[1]),
+    "lon": str(f.BMT[0]),
+    "address_hint": "Trước số 12 Lê Duẩn",
+    "description": "Ổ gà sâu giữa đường, xe máy dễ ngã.",
+}
 
 
 @pytest.fixture()
@@ -39,6 +47,7 @@ def post_call(client, csrf, **changes):
 
 def reports() -> int:
     from fieldreport.extensions import db
+
     return db.session.scalar(select(func.count()).select_from(Report))
 
 
@@ -56,9 +65,9 @@ def test_only_operators_dispatchers_and_admins_record_calls(client, db_session):
 def test_login_takes_an_operator_to_the_call_page(client, db_session):
     from tests.conftest import DEMO_PASSWORD
     from tests.e2e.test_console_pages import csrf
+
     token = csrf(client)
-    r = client.post("/console/login", data={"username": "bmt.counter", "password": DEMO_PASSWORD,
-                                              "csrf_token": token})
+    r = client.post("/console/login", data={"username": "bmt.counter", "password": DEMO_PASSWORD, "csrf_token": token})
     assert r.status_code == 302 and r.headers["Location"].endswith("/console/calls/")
     page = client.get("/console/calls/").get_data(as_text=True)
     assert 'id="channel-counter" value="counter" checked' in page  # a commune's desk
@@ -80,8 +89,9 @@ def test_a_call_makes_a_report_and_texts_the_code_and_photo_link(client, db_sess
     assert report.code in sms and f"https://phananh.example.vn/track/{report.code}" in sms
     link = re.search(r"https://phananh\.example\.vn(/r/" + report.code + r"/photos\?t=[0-9]+\.[0-9a-f]+)", sms)
     assert link, sms
-    row = db_session.scalar(select(Notification).where(Notification.report_id == report.id,
-                                                       Notification.channel == "sms"))
+    row = db_session.scalar(
+        select(Notification).where(Notification.report_id == report.id, Notification.channel == "sms")
+    )
     assert (row.kind, row.status, row.recipient) == ("submitted", "sent", "+84912345678")
     flash = client.get("/console/calls/").get_data(as_text=True)
     assert report.code in flash and "+84912345678" in flash
@@ -90,8 +100,9 @@ def test_a_call_makes_a_report_and_texts_the_code_and_photo_link(client, db_sess
     page = client.get(link.group(1))
     assert page.status_code == 200 and 'id="call-photos-form"' in page.get_data(as_text=True)
     path, _, token = link.group(1).partition("?t=")
-    r = client.post(path, data={"t": token, "photos": (io.BytesIO(f.jpeg(800, 600)), "a.jpg")},
-                    content_type="multipart/form-data")
+    r = client.post(
+        path, data={"t": token, "photos": (io.BytesIO(f.jpeg(800, 600)), "a.jpg")}, content_type="multipart/form-data"
+    )
     assert r.status_code == 200 and 'id="photos-done"' in r.get_data(as_text=True)
     assert db_session.scalar(select(func.count()).select_from(Photo).where(Photo.report_id == report.id)) == 1
 
@@ -100,8 +111,9 @@ def test_a_call_makes_a_report_and_texts_the_code_and_photo_link(client, db_sess
     g.pop("lang", None)
     detail = client.get(f"/console/reports/{report.code}")
     assert detail.status_code == 200
-    taken_by = re.search(r'<li data-type="submitted">.*?<span class="actor">([^<]*)</span>',
-                         detail.get_data(as_text=True), re.S).group(1)
+    taken_by = re.search(
+        r'<li data-type="submitted">.*?<span class="actor">([^<]*)</span>', detail.get_data(as_text=True), re.S
+    ).group(1)
     assert taken_by.startswith("Trung tâm Giám sát")  # the operator's unit, as for any staff act
     public = client.get(f"/api/v1/reports/{report.code}").get_data(as_text=True)
     o311 = client.get(f"/open311/v2/requests/{report.code}.json").get_data(as_text=True)
@@ -116,19 +128,25 @@ def test_a_wrong_or_expired_photo_link_is_refused(client, db_session, app):
     assert client.get(f"/r/{other.code}/photos?t={good}").status_code == 403
     old = calls.photo_token(report.code, now=time.time() - 8 * 86400)
     assert client.get(f"/r/{report.code}/photos?t={old}").status_code == 403
-    r = client.post(f"/r/{report.code}/photos", data={"t": "1.x", "photos": (io.BytesIO(f.jpeg()), "a.jpg")},
-                    content_type="multipart/form-data")
+    r = client.post(
+        f"/r/{report.code}/photos",
+        data={"t": "1.x", "photos": (io.BytesIO(f.jpeg()), "a.jpg")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 403
     assert client.get(f"/r/{report.code}/photos?t={good}").status_code == 200
 
 
-@pytest.mark.parametrize("changes,needle", [
-    ({"phone": "12345"}, "không phải số điện thoại"),
-    ({"phone": "", "photo_link": "1"}, "cần nhập số điện thoại"),
-    ({"lat": "21.028", "lon": "105.854"}, "ngoài địa bàn"),
-    ({"category": "nope"}, "không tồn tại"),
-    ({"channel": "fax"}, "Kênh tiếp nhận"),
-])
+@pytest.mark.parametrize(
+    "changes,needle",
+    [
+        ({"phone": "12345"}, "không phải số điện thoại"),
+        ({"phone": "", "photo_link": "1"}, "cần nhập số điện thoại"),
+        ({"lat": "21.028", "lon": "105.854"}, "ngoài địa bàn"),
+        ({"category": "nope"}, "không tồn tại"),
+        ({"channel": "fax"}, "Kênh tiếp nhận"),
+    ],
+)
 def test_bad_input_is_said_on_the_page_and_nothing_is_written(client, db_session, changes, needle):
     csrf = as_user(client, db_session, "hotline")
     before = reports()
@@ -154,8 +172,10 @@ def test_a_repeat_call_supports_the_open_report(client, db_session, gateway):
     before = reports()
     for _ in range(2):  # the same caller twice counts once
         g.pop("lang", None)
-        r = client.post("/console/calls/support", data={"csrf_token": csrf, "code": report.code,
-                                                         "phone": "0912345678", "description": "Vẫn chưa sửa"})
+        r = client.post(
+            "/console/calls/support",
+            data={"csrf_token": csrf, "code": report.code, "phone": "0912345678", "description": "Vẫn chưa sửa"},
+        )
         assert r.status_code == 302
     assert reports() == before
     assert db_session.scalar(select(func.count()).select_from(Follower).where(Follower.report_id == report.id)) == 1

@@ -1,4 +1,5 @@
 """Citizen sign-in by phone: codes by SMS through a local gateway, sessions, claims, bad input."""
+
 from __future__ import annotations
 
 import re
@@ -41,8 +42,12 @@ def sign_in(client, code, phone=PHONE, **body):
 
 
 def sessions(db_session) -> int:
-    return db_session.scalar(select(AuthToken.id).join(User, User.id == AuthToken.user_id)
-                             .where(User.username == E164).limit(1)) or 0
+    return (
+        db_session.scalar(
+            select(AuthToken.id).join(User, User.id == AuthToken.user_id).where(User.username == E164).limit(1)
+        )
+        or 0
+    )
 
 
 def test_code_by_sms_then_a_bearer_session(client, db_session, gateway):
@@ -72,6 +77,7 @@ def test_same_answers_for_known_and_unknown_phones(client, db_session, gateway, 
     first = ask_code(client)  # unknown phone
     sign_in(client, code_from(gateway))
     from fieldreport.extensions import queues
+
     queues.redis.delete(*queues.redis.keys("*cd:otp-resend*"))
     again = ask_code(client)  # now a known phone
     assert (first.status_code, first.json) == (again.status_code, again.json)
@@ -95,8 +101,9 @@ def test_wrong_code_is_401_and_gives_no_session(client, db_session, gateway):
 
 def test_expired_code_is_401(client, db_session, gateway):
     ask_code(client)
-    db_session.execute(update(OtpChallenge).where(OtpChallenge.phone == E164)
-                       .values(expires_at=utcnow() - timedelta(seconds=1)))
+    db_session.execute(
+        update(OtpChallenge).where(OtpChallenge.phone == E164).values(expires_at=utcnow() - timedelta(seconds=1))
+    )
     resp = sign_in(client, code_from(gateway))
     assert resp.status_code == 401
     assert resp.json["code"] == "otp_expired"
@@ -115,13 +122,16 @@ def test_sixth_try_is_refused_even_with_the_right_code(client, db_session, gatew
     assert sessions(db_session) == 0
 
 
-@pytest.mark.parametrize("phone, code", [
-    ("12ab", "invalid_phone"),              # malformed
-    ("091234", "invalid_phone"),            # too short
-    ("+14155552671", "phone_not_vietnamese"),  # a foreign mobile
-    ("+33612345678", "phone_not_vietnamese"),
-    ("02838234567", "phone_not_mobile"),    # a Hồ Chí Minh City landline
-])
+@pytest.mark.parametrize(
+    "phone, code",
+    [
+        ("12ab", "invalid_phone"),  # malformed
+        ("091234", "invalid_phone"),  # too short
+        ("+14155552671", "phone_not_vietnamese"),  # a foreign mobile
+        ("+33612345678", "phone_not_vietnamese"),
+        ("02838234567", "phone_not_mobile"),  # a Hồ Chí Minh City landline
+    ],
+)
 def test_bad_phones_are_422_and_send_nothing(client, db_session, gateway, phone, code):
     resp = ask_code(client, phone)
     assert resp.status_code == 422, resp.json
@@ -133,8 +143,7 @@ def test_bad_phones_are_422_and_send_nothing(client, db_session, gateway, phone,
 
 
 def test_english_messages(client, db_session, gateway):
-    resp = client.post("/api/v1/citizen/otp", json={"phone": "+14155552671"},
-                       headers={"Accept-Language": "en"})
+    resp = client.post("/api/v1/citizen/otp", json={"phone": "+14155552671"}, headers={"Accept-Language": "en"})
     assert resp.json["message"] == "Only Vietnamese mobile numbers can sign in."
 
 
@@ -153,6 +162,7 @@ def test_resend_cool_down_and_per_phone_limit(client, db_session, gateway, app, 
     monkeypatch.setitem(app.config, "OTP_RESEND_SECONDS", 1)
     monkeypatch.setitem(app.config, "OTP_PER_PHONE_PER_HOUR", 2)
     from fieldreport.extensions import queues
+
     queues.redis.delete(*queues.redis.keys("*cd:otp-resend*"))
     assert ask_code(client, "0987000111").status_code == 202
     queues.redis.delete(*queues.redis.keys("*cd:otp-resend*"))

@@ -1,6 +1,7 @@
 """Citizen notifications over Web Push and SMS carry the unit's words; local servers stand in
 for the push service and the SMS gateway, and the push payload is decrypted with the
 subscription's own keys, as the browser would."""
+
 from __future__ import annotations
 
 import io
@@ -45,8 +46,11 @@ def routed_report(session, **fields):
 
 def subscribe_push(client, report, browser, push_service, token=True):
     headers = {"X-Citizen-Token": report.citizen_token} if token else {}
-    resp = client.post(f"/api/v1/reports/{report.code}/subscriptions", headers=headers,
-                       json={"channel": "push", **browser.subscription(push_service.url + "/wp/abc")})
+    resp = client.post(
+        f"/api/v1/reports/{report.code}/subscriptions",
+        headers=headers,
+        json={"channel": "push", **browser.subscription(push_service.url + "/wp/abc")},
+    )
     assert resp.status_code == 201, resp.json
     return resp.json
 
@@ -65,8 +69,7 @@ def pushed(push_service, browser) -> list[dict]:
 def sign_in_phone(client, gateway, phone="0912345678", tokens=()):
     client.post("/api/v1/citizen/otp", json={"phone": phone})
     code = re.search(r"\b(\d{6})\b", gateway.received[-1].json()["text"]).group(1)
-    resp = client.post("/api/v1/citizen/session", json={"phone": phone, "code": code,
-                                                        "citizen_tokens": list(tokens)})
+    resp = client.post("/api/v1/citizen/session", json={"phone": phone, "code": code, "citizen_tokens": list(tokens)})
     return {"Authorization": f"Bearer {resp.json['access_token']}"}
 
 
@@ -84,8 +87,9 @@ def test_push_carries_the_units_question_encrypted_for_the_browser(client, db_se
     assert QUESTION in message["body"]
     assert message["title"] == f"Phản ánh {report.code}"
     assert message["url"] == f"/track/{report.code}" and message["kind"] == "info_requested"
-    row = db_session.scalar(select(Notification).where(Notification.report_id == report.id,
-                                                       Notification.channel == "push"))
+    row = db_session.scalar(
+        select(Notification).where(Notification.report_id == report.id, Notification.channel == "push")
+    )
     assert (row.status, row.attempts, row.subscription_id) == ("sent", 1, sub["id"])
 
 
@@ -101,23 +105,39 @@ def test_every_citizen_event_carries_the_units_words(client, db_session, push_se
 
     new_due = report.due_at + timedelta(days=3)
     staff(client, db_session, report, "accept")
-    staff(client, db_session, report, "extend", json={
-        "new_due_at": new_due.isoformat(), "reason": "chờ vật tư (nội bộ)",
-        "apology": "Chúng tôi xin lỗi vì phải chờ nhựa đường."})
+    staff(
+        client,
+        db_session,
+        report,
+        "extend",
+        json={
+            "new_due_at": new_due.isoformat(),
+            "reason": "chờ vật tư (nội bộ)",
+            "apology": "Chúng tôi xin lỗi vì phải chờ nhựa đường.",
+        },
+    )
     extended = pushed(push_service, browser)[-1]
     assert new_due.astimezone(TZ).strftime("%d/%m/%Y") in extended["body"]
     assert "Chúng tôi xin lỗi vì phải chờ nhựa đường." in extended["body"]
     assert "nội bộ" not in extended["body"]  # the reason of an extension stays internal
 
-    staff(client, db_session, report, "resolve", content_type="multipart/form-data",
-          data={"answer": "Đã vá ổ gà ngày 2/12.", "photos": [(io.BytesIO(f.jpeg()), "after.jpg")]})
+    staff(
+        client,
+        db_session,
+        report,
+        "resolve",
+        content_type="multipart/form-data",
+        data={"answer": "Đã vá ổ gà ngày 2/12.", "photos": [(io.BytesIO(f.jpeg()), "after.jpg")]},
+    )
     resolved = pushed(push_service, browser)[-1]
     assert "Đã vá ổ gà ngày 2/12." in resolved["body"]
     assert re.fullmatch(rf"/api/v1/reports/{report.code}/photos/\d+/display", resolved["image"])
 
     h = f.bearer(db_session, "supervisor")
-    assert client.post(f"/api/v1/staff/reports/{report.code}/reopen", headers=h,
-                       json={"reason": "chưa đạt"}).status_code == 200
+    assert (
+        client.post(f"/api/v1/staff/reports/{report.code}/reopen", headers=h, json={"reason": "chưa đạt"}).status_code
+        == 200
+    )
     kinds = [m["kind"] for m in pushed(push_service, browser)]
     assert kinds[-2:] == ["reopened", "assigned"]  # and routed again to the unit
 
@@ -161,12 +181,17 @@ def test_a_failing_channel_never_blocks_the_workflow_or_the_others(client, db_se
     push_service.status = 500
     gateway.received.clear()
     staff(client, db_session, report, "request-info", json={"question": QUESTION})  # still 200
-    rows = {n.channel: n for n in db_session.scalars(select(Notification).where(
-        Notification.report_id == report.id, Notification.kind == "info_requested"))}
+    rows = {
+        n.channel: n
+        for n in db_session.scalars(
+            select(Notification).where(Notification.report_id == report.id, Notification.kind == "info_requested")
+        )
+    }
     assert rows["push"].status == "pending" and "500" in rows["push"].last_error  # RQ retries it
     assert rows["sms"].status == "sent" and len(gateway.received) == 1
     assert db_session.get(type(report), report.id).status == "awaiting_info"
     from fieldreport.services import notify
+
     push_service.status = 201
     assert notify.deliver(rows["push"].id) == "sent"  # what RQ's retry runs
     assert QUESTION in browser.read(push_service.received[-1])["body"]
@@ -227,7 +252,9 @@ def test_bad_subscriptions_are_clear_4xx(client, db_session, push_service):
     sub = Browser().subscription(push_service.url + "/wp/1")
     resp = client.post(url, json={"channel": "push", **sub, "endpoint": "http://169.254.169.254/latest"})
     assert resp.status_code == 422 and resp.json["code"] == "push_endpoint_not_allowed"
-    resp = client.post(url, json={"channel": "push", "endpoint": sub["endpoint"], "keys": {"p256dh": "AAAA", "auth": "BBBB"}})
+    resp = client.post(
+        url, json={"channel": "push", "endpoint": sub["endpoint"], "keys": {"p256dh": "AAAA", "auth": "BBBB"}}
+    )
     assert resp.status_code == 422 and resp.json["code"] == "push_keys_invalid"
     resp = client.post(url, json={"channel": "sms"})
     assert resp.status_code == 403 and resp.json["code"] == "sms_needs_signin"

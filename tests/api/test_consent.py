@@ -1,5 +1,6 @@
 """Consent and the privacy notice (Decree 13/2023/NĐ-CP): the form says what the data are for and
 asks consent for contact details; each report keeps the version of the notice its reporter saw."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -45,8 +46,9 @@ def test_contact_details_under_the_notice_need_consent(client, db_session):
     # No contact details: no consent to ask; the notice version is still kept.
     r = client.post("/api/v1/reports", json={**BODY, "notice_version": privacy.NOTICE_VERSION})
     assert r.status_code == 201
-    assert db_session.scalar(select(Report.notice_version).where(Report.code == r.json["code"])) == \
-        privacy.NOTICE_VERSION
+    assert (
+        db_session.scalar(select(Report.notice_version).where(Report.code == r.json["code"])) == privacy.NOTICE_VERSION
+    )
 
 
 def test_an_unknown_notice_version_is_refused(client):
@@ -55,9 +57,17 @@ def test_an_unknown_notice_version_is_refused(client):
 
 
 def test_open311_and_zalo_record_their_notice(client, db_session, demo, zalo):  # noqa: F811
-    r = client.post("/open311/v2/requests.json", data={
-        "api_key": demo.api_key, "service_code": "street_light", "lat": str(f.BMT[1]),
-        "long": str(f.BMT[0]), "description": "Đèn tắt", "phone": "0911222333"})
+    r = client.post(
+        "/open311/v2/requests.json",
+        data={
+            "api_key": demo.api_key,
+            "service_code": "street_light",
+            "lat": str(f.BMT[1]),
+            "long": str(f.BMT[0]),
+            "description": "Đèn tắt",
+            "phone": "0911222333",
+        },
+    )
     assert r.status_code in (200, 201), r.get_data(as_text=True)
     code = r.json[0]["service_request_id"]
     assert db_session.scalar(select(Report.notice_version).where(Report.code == code)) == privacy.OPEN311_NOTICE

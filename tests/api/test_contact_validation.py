@@ -1,4 +1,5 @@
 """Contact details on submission: phone (phonenumbers) and e-mail (email-validator), all errors at once."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -17,8 +18,7 @@ def test_bad_phone_and_email_are_refused_together(client):
 
 
 def test_valid_contact_is_kept_normalised(client):
-    r = submit(client, reporter_name="Nguyễn Văn", reporter_phone="0912 345 678",
-               reporter_email="NguyenVan@Gmail.com")
+    r = submit(client, reporter_name="Nguyễn Văn", reporter_phone="0912 345 678", reporter_email="NguyenVan@Gmail.com")
     assert r.status_code == 201, r.json
     report = db.session.scalar(select(Report).where(Report.code == r.json["code"]))
     assert report.reporter_phone == "+84912345678"

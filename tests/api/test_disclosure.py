@@ -12,6 +12,7 @@ test runs in a savepoint of it, rolled back after the test, so whatever a reques
 gone before the next one. The tests only read the case; building it 126 times instead of 9 was
 most of this file's time.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,6 +36,8 @@ def shows(name: str, text: str) -> bool:
     """A staff name standing as a word in the text: the username `dispatcher` shown, not the
     page scripts' message key `role_dispatcher` every page carries."""
     return re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", text) is not None
+
+
 PHONE = "0905 111 222"
 
 
@@ -50,12 +53,12 @@ class Built:
 class Case:
     name: str
     build: Callable[..., Built]
-    internal: tuple[str, ...] = ()       # staff words: nobody but staff, never in a notification
+    internal: tuple[str, ...] = ()  # staff words: nobody but staff, never in a notification
     citizen_words: tuple[str, ...] = ()  # the reporter's own words: the reporter only
-    content: tuple[str, ...] = ()        # the report's text: hidden from the public here
-    addressed: tuple[str, ...] = ()      # addressed to the reporter: the reporter only
-    public: tuple[str, ...] = ()         # on the public view (and the reporter's)
-    notify: tuple[str, ...] = ()         # in the citizen's notifications
+    content: tuple[str, ...] = ()  # the report's text: hidden from the public here
+    addressed: tuple[str, ...] = ()  # addressed to the reporter: the reporter only
+    public: tuple[str, ...] = ()  # on the public view (and the reporter's)
+    notify: tuple[str, ...] = ()  # in the citizen's notifications
     photos_hidden: bool = False
     invisible: bool = False
 
@@ -64,10 +67,10 @@ class Case:
         return (*self.internal, *self.citizen_words, *self.content, *self.addressed)
 
 
-def _new(session, category="road_damage", description="Ổ gà trước nhà", address="Số 12 Lê Duẩn",
-         photo=True) -> Built:
-    r = f.make_report(session, category, *f.BMT, description=description, address_hint=address,
-                      reporter_phone="0912000111")
+def _new(session, category="road_damage", description="Ổ gà trước nhà", address="Số 12 Lê Duẩn", photo=True) -> Built:
+    r = f.make_report(
+        session, category, *f.BMT, description=description, address_hint=address, reporter_phone="0912000111"
+    )
     if photo:
         workflow.save_photos(r, [f.jpeg()], kind="before")
     routing.route_report(r.id)
@@ -99,18 +102,27 @@ def build_reopen(session):
 
 def build_reject_unclear(session):
     b = _new(session)
-    workflow.reject(workflow.load(b.code, for_update=True), _staff(session), "unclear",
-                    note="INTERNAL: người này hay báo sai, bỏ qua")
+    workflow.reject(
+        workflow.load(b.code, for_update=True),
+        _staff(session),
+        "unclear",
+        note="INTERNAL: người này hay báo sai, bỏ qua",
+    )
     return b
 
 
 def build_triage(session):
     """The dispatcher's note on assigning, then the unit's reason for passing it on."""
     b = _new(session, category="other")  # "other" always goes to the dispatcher
-    workflow.assign(workflow.load(b.code, for_update=True), _staff(session, "dispatcher"), "UBND-24133",
-                    note="TRIAGE: ông Tư tổ trưởng nói không cần gấp")
-    workflow.transfer(workflow.load(b.code, for_update=True), _staff(session), "SXD",
-                      "TRANSFER: lãnh đạo phường không muốn nhận")
+    workflow.assign(
+        workflow.load(b.code, for_update=True),
+        _staff(session, "dispatcher"),
+        "UBND-24133",
+        note="TRIAGE: ông Tư tổ trưởng nói không cần gấp",
+    )
+    workflow.transfer(
+        workflow.load(b.code, for_update=True), _staff(session), "SXD", "TRANSFER: lãnh đạo phường không muốn nhận"
+    )
     return b
 
 
@@ -121,8 +133,7 @@ def build_offensive(session):
 
 
 def build_complaint(session):
-    b = _new(session, description="Tố cáo ông Nguyễn Văn Bị nhận hối lộ",
-             address="Nhà ông Bị, hẻm 45 Phan Chu Trinh")
+    b = _new(session, description="Tố cáo ông Nguyễn Văn Bị nhận hối lộ", address="Nhà ông Bị, hẻm 45 Phan Chu Trinh")
     workflow.reject(workflow.load(b.code, for_update=True), _staff(session), "complaint_channel")
     return b
 
@@ -136,42 +147,79 @@ def build_private_category(session):
 
 def build_question(session):
     b = _new(session)
-    workflow.request_info(workflow.load(b.code, for_update=True), _staff(session),
-                          "Xin cho biết ổ gà nằm bên trái hay bên phải đường?")
+    workflow.request_info(
+        workflow.load(b.code, for_update=True), _staff(session), "Xin cho biết ổ gà nằm bên trái hay bên phải đường?"
+    )
     return b
 
 
 def build_extension(session):
     b = _new(session)
     report = workflow.load(b.code, for_update=True)
-    workflow.extend(report, _staff(session), report.due_at + timedelta(days=3),
-                    "REASON: thiếu nhân lực nội bộ", "Xin lỗi, cần thêm 3 ngày để mua vật tư.")
+    workflow.extend(
+        report,
+        _staff(session),
+        report.due_at + timedelta(days=3),
+        "REASON: thiếu nhân lực nội bộ",
+        "Xin lỗi, cần thêm 3 ngày để mua vật tư.",
+    )
     return b
 
 
 CASES = [
-    Case("rating comment", build_rating, citizen_words=(f"Chưa sạch, gọi tôi {PHONE}",),
-         public=("Đã vá ổ gà bằng bê tông nhựa.",)),
+    Case(
+        "rating comment",
+        build_rating,
+        citizen_words=(f"Chưa sạch, gọi tôi {PHONE}",),
+        public=("Đã vá ổ gà bằng bê tông nhựa.",),
+    ),
     Case("citizen reopen reason", build_reopen, citizen_words=(f"Vẫn còn ổ gà, liên hệ {PHONE}",)),
-    Case("internal reject note", build_reject_unclear, internal=("INTERNAL: người này hay báo sai",),
-         public=("nội dung không rõ ràng",), notify=("nội dung không rõ ràng",)),
-    Case("triage note and transfer reason", build_triage,
-         internal=("TRIAGE: ông Tư", "TRANSFER: lãnh đạo phường"), public=("Sở Xây dựng",)),
-    Case("offensive rejection", build_offensive, content=("OFFENSIVE words", "ADDR of the offender"),
-         photos_hidden=True, public=("có nội dung không phù hợp",)),
-    Case("complaint channel rejection", build_complaint,
-         content=("Nguyễn Văn Bị nhận hối lộ", "hẻm 45 Phan Chu Trinh"), photos_hidden=True,
-         public=("thuộc thủ tục khiếu nại, tố cáo",)),
-    Case("non-public category", build_private_category, content=("PRIVATE category text",),
-         invisible=True),
-    Case("question to the reporter", build_question, addressed=("bên trái hay bên phải",),
-         notify=("bên trái hay bên phải",)),
-    Case("extension apology and new date", build_extension, internal=("REASON: thiếu nhân lực",),
-         public=("Xin lỗi, cần thêm 3 ngày",), notify=("Xin lỗi, cần thêm 3 ngày",)),
+    Case(
+        "internal reject note",
+        build_reject_unclear,
+        internal=("INTERNAL: người này hay báo sai",),
+        public=("nội dung không rõ ràng",),
+        notify=("nội dung không rõ ràng",),
+    ),
+    Case(
+        "triage note and transfer reason",
+        build_triage,
+        internal=("TRIAGE: ông Tư", "TRANSFER: lãnh đạo phường"),
+        public=("Sở Xây dựng",),
+    ),
+    Case(
+        "offensive rejection",
+        build_offensive,
+        content=("OFFENSIVE words", "ADDR of the offender"),
+        photos_hidden=True,
+        public=("có nội dung không phù hợp",),
+    ),
+    Case(
+        "complaint channel rejection",
+        build_complaint,
+        content=("Nguyễn Văn Bị nhận hối lộ", "hẻm 45 Phan Chu Trinh"),
+        photos_hidden=True,
+        public=("thuộc thủ tục khiếu nại, tố cáo",),
+    ),
+    Case("non-public category", build_private_category, content=("PRIVATE category text",), invisible=True),
+    Case(
+        "question to the reporter",
+        build_question,
+        addressed=("bên trái hay bên phải",),
+        notify=("bên trái hay bên phải",),
+    ),
+    Case(
+        "extension apology and new date",
+        build_extension,
+        internal=("REASON: thiếu nhân lực",),
+        public=("Xin lỗi, cần thêm 3 ngày",),
+        notify=("Xin lỗi, cần thêm 3 ngày",),
+    ),
 ]
 
 
 # -- surfaces: what an outsider gets ------------------------------------------------------
+
 
 def _get(client, url, **kw):
     r = client.get(url, **kw)
@@ -219,8 +267,7 @@ def s_open311_requests(client, b):
 
 
 def s_open311_updates(client, b):
-    rows = [u for u in _get(client, "/open311/v2/servicerequestupdates.json").json
-            if u["service_request_id"] == b.code]
+    rows = [u for u in _get(client, "/open311/v2/servicerequestupdates.json").json if u["service_request_id"] == b.code]
     xml = _get(client, "/open311/v2/servicerequestupdates.xml").get_data(as_text=True)
     return json.dumps(rows, ensure_ascii=False) + "\n" + ("" if b.code not in xml else xml)
 
@@ -244,9 +291,14 @@ def s_open_data(client, b):
 
 
 def s_feeds(client, b):
-    return "".join(_text(client, url) for url in (
-        "/public/feeds/reports.atom", f"/public/feeds/categories/{b.category}.atom",
-        "/public/feeds/communes/24133.atom"))
+    return "".join(
+        _text(client, url)
+        for url in (
+            "/public/feeds/reports.atom",
+            f"/public/feeds/categories/{b.category}.atom",
+            "/public/feeds/communes/24133.atom",
+        )
+    )
 
 
 SURFACES = {
@@ -265,8 +317,10 @@ SURFACES = {
 
 
 def _photo_keys(b) -> list[tuple[int, str, str]]:
-    return [(p.id, p.display_key, p.thumb_key) for p in
-            db.session.scalars(select(Photo).where(Photo.report_id == b.report_id))]
+    return [
+        (p.id, p.display_key, p.thumb_key)
+        for p in db.session.scalars(select(Photo).where(Photo.report_id == b.report_id))
+    ]
 
 
 @pytest.fixture(scope="module", params=CASES, ids=[c.name for c in CASES])
@@ -355,8 +409,10 @@ def test_reporter_view(client, case, b):
 
 def test_citizen_notifications(client, db_session, case, b):
     """What the citizen is sent is what the rule gives the reporter: no internal notes."""
-    text = json.dumps([n.payload for n in db_session.scalars(
-        select(Notification).where(Notification.report_id == b.report_id))], ensure_ascii=False)
+    text = json.dumps(
+        [n.payload for n in db_session.scalars(select(Notification).where(Notification.report_id == b.report_id))],
+        ensure_ascii=False,
+    )
     for secret in case.internal:
         assert secret not in text, f"{case.name}: {secret!r} in a notification"
     assert not any(shows(name, text) for name in STAFF_NAMES), f"{case.name}: a staff name in a notification"

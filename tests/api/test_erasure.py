@@ -1,5 +1,6 @@
 """Erasure of a reporter's personal data (Decree 13/2023/NĐ-CP): by the citizen (token or
 session), by an admin on request, by the retention job; the indicators do not move."""
+
 from __future__ import annotations
 
 import io
@@ -27,10 +28,18 @@ def _report(client, db_session, **extra):
     EXIF carries a position and a time."""
     if f.user(db_session, PHONE_USER) is None:
         f.make_user(db_session, PHONE_USER, "citizen")
-    resp = submit(client, "street_light", photos=[("a.jpg", image(gps=(12.6671, 108.0381), maker="Phone"))],
-                  headers=f.bearer(db_session, PHONE_USER), description=WORDS,
-                  reporter_name="Trần Văn Bình", reporter_phone="0905000678",
-                  reporter_email="binh@example.org", address_hint="Số 12, nhà trần văn bình", **extra)
+    resp = submit(
+        client,
+        "street_light",
+        photos=[("a.jpg", image(gps=(12.6671, 108.0381), maker="Phone"))],
+        headers=f.bearer(db_session, PHONE_USER),
+        description=WORDS,
+        reporter_name="Trần Văn Bình",
+        reporter_phone="0905000678",
+        reporter_email="binh@example.org",
+        address_hint="Số 12, nhà trần văn bình",
+        **extra,
+    )
     assert resp.status_code == 201, resp.json
     report = db_session.scalar(select(Report).where(Report.code == resp.json["code"]))
     return report, resp.json["citizen_token"]
@@ -40,12 +49,18 @@ def _finish(client, db_session, report, token):
     """Accepted, resolved with an after photo, rated with a comment naming the reporter: closed."""
     staff = f.bearer(db_session, "admin")  # whichever unit it was routed to
     assert client.post(f"/api/v1/staff/reports/{report.code}/accept", headers=staff).status_code == 200
-    r = client.post(f"/api/v1/staff/reports/{report.code}/resolve", headers=staff,
-                    data={"answer": "Đã sửa.", "photos": [(io.BytesIO(f.jpeg()), "after.jpg")]},
-                    content_type="multipart/form-data")
+    r = client.post(
+        f"/api/v1/staff/reports/{report.code}/resolve",
+        headers=staff,
+        data={"answer": "Đã sửa.", "photos": [(io.BytesIO(f.jpeg()), "after.jpg")]},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 200, r.json
-    r = client.post(f"/api/v1/reports/{report.code}/rating", headers={"X-Citizen-Token": token},
-                    json={"rating": 2, "comment": "Chậm. Trần Văn Bình, 0905000678"})
+    r = client.post(
+        f"/api/v1/reports/{report.code}/rating",
+        headers={"X-Citizen-Token": token},
+        json={"rating": 2, "comment": "Chậm. Trần Văn Bình, 0905000678"},
+    )
     assert r.status_code == 200, r.json
 
 
@@ -84,8 +99,14 @@ def test_the_citizen_erases_with_the_reports_token(client, db_session):
     _assert_erased(db_session, report)
     d = client.get(f"/api/v1/staff/reports/{report.code}", headers=f.bearer(db_session, "dispatcher")).json
     assert d["reporter"] is None and d["erased_at"]
-    assert client.post(f"/api/v1/staff/reports/{report.code}/reporter-identity", json={"reason": "gọi lại"},
-                       headers=f.bearer(db_session, "dispatcher")).json["phone"] is None
+    assert (
+        client.post(
+            f"/api/v1/staff/reports/{report.code}/reporter-identity",
+            json={"reason": "gọi lại"},
+            headers=f.bearer(db_session, "dispatcher"),
+        ).json["phone"]
+        is None
+    )
 
 
 def test_the_signed_in_citizen_erases_by_session(client, db_session):
@@ -98,8 +119,12 @@ def test_the_signed_in_citizen_erases_by_session(client, db_session):
 def test_an_admin_erases_on_request_with_a_reason(client, db_session):
     report, _ = _report(client, db_session)
     url = f"/api/v1/staff/reports/{report.code}/erasure"
-    assert client.post(url, json={"reason": "Thư đề nghị ngày 1/12"},
-                       headers=f.bearer(db_session, "dispatcher")).status_code == 403
+    assert (
+        client.post(
+            url, json={"reason": "Thư đề nghị ngày 1/12"}, headers=f.bearer(db_session, "dispatcher")
+        ).status_code
+        == 403
+    )
     assert client.post(url, json={"reason": ""}, headers=f.bearer(db_session, "admin")).status_code == 422
     assert db_session.scalar(select(Report.reporter_phone).where(Report.id == report.id)) == "+84905000678"
     r = client.post(url, json={"reason": "Thư đề nghị ngày 1/12"}, headers=f.bearer(db_session, "admin"))
@@ -113,14 +138,19 @@ def test_console_erase_form_for_admins(client, db_session):
     report, _ = _report(client, db_session)
     csrf = as_user(client, db_session, "dispatcher")
     assert 'id="erase-personal-data"' not in client.get(f"/console/reports/{report.code}").get_data(as_text=True)
-    assert client.post(f"/console/reports/{report.code}/erase",
-                       data={"csrf_token": csrf, "reason": "Yêu cầu qua điện thoại"}).status_code == 403
+    assert (
+        client.post(
+            f"/console/reports/{report.code}/erase", data={"csrf_token": csrf, "reason": "Yêu cầu qua điện thoại"}
+        ).status_code
+        == 403
+    )
     csrf = as_user(client, db_session, "admin")
     assert 'id="erase-personal-data"' in client.get(f"/console/reports/{report.code}").get_data(as_text=True)
     bad = client.post(f"/console/reports/{report.code}/erase", data={"csrf_token": csrf, "reason": ""})
     assert bad.status_code == 422 and 'id="erase-error"' in bad.get_data(as_text=True)
-    ok = client.post(f"/console/reports/{report.code}/erase",
-                     data={"csrf_token": csrf, "reason": "Yêu cầu qua điện thoại"})
+    ok = client.post(
+        f"/console/reports/{report.code}/erase", data={"csrf_token": csrf, "reason": "Yêu cầu qua điện thoại"}
+    )
     assert ok.status_code == 303
     _assert_erased(db_session, report)
     assert 'id="erased"' in client.get(f"/console/reports/{report.code}").get_data(as_text=True)

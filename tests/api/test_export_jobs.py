@@ -2,6 +2,7 @@
 
 Jobs run inline here; tests/faults/test_faults.py kills a real worker mid-export.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -15,14 +16,21 @@ from fieldreport.services import rescue
 from fieldreport.services.indicators import export_jobs
 from tests import factories as f
 
-PARAMS = {"period": "month", "from": None, "to": None, "group_by": "unit", "detail": "groups",
-          "visible": None, "lang": "en", "format": "csv"}
+PARAMS = {
+    "period": "month",
+    "from": None,
+    "to": None,
+    "group_by": "unit",
+    "detail": "groups",
+    "visible": None,
+    "lang": "en",
+    "format": "csv",
+}
 
 
 def _row(username: str, **fields) -> Export:
     user = db.session.scalar(select(User).where(User.username == username))
-    row = Export(id="export-" + fields.pop("suffix"), user_id=user.id, params=PARAMS, format="csv",
-                 **fields)
+    row = Export(id="export-" + fields.pop("suffix"), user_id=user.id, params=PARAMS, format="csv", **fields)
     db.session.add(row)
     db.session.commit()
     return row
@@ -41,8 +49,7 @@ def test_export_started_by_a_worker_that_died_is_rescued_and_finishes(client, db
     _row("supervisor", suffix="killed", state="started", attempts=1, heartbeat_at=stale)
     _row("supervisor", suffix="lost", state="queued", attempts=0, heartbeat_at=stale)  # Redis lost it
     _row("supervisor", suffix="alive", state="started", attempts=1, heartbeat_at=utcnow())
-    _row("supervisor", suffix="hopeless", state="started", attempts=export_jobs.MAX_ATTEMPTS,
-         heartbeat_at=stale)
+    _row("supervisor", suffix="hopeless", state="started", attempts=export_jobs.MAX_ATTEMPTS, heartbeat_at=stale)
     assert rescue.requeue_exports() == 2  # jobs run inline: both written now
     h = f.bearer(db_session, "supervisor")
     for suffix in ("killed", "lost"):

@@ -6,6 +6,7 @@ nested 2,000 deep, a 5,000-digit number, a page number past any integer column) 
 form, JSON body and path, anonymously and as signed-in staff and admin (API bearer tokens and
 the console's own session with its CSRF token).
 """
+
 from __future__ import annotations
 
 import json
@@ -20,17 +21,69 @@ HUGE_PAGE = "99999999999999999999"
 LONG_NUMBER = "9" * 5000
 DEEP = "[" * 2000 + "]" * 2000
 # Query and form names the routes read (the API's come from its OpenAPI spec as well).
-NAMES = ["page", "page_size", "status", "category", "area", "unit", "q", "lat", "long", "lon",
-         "radius", "bbox", "start_date", "end_date", "updated_after", "updated_before",
-         "service_request_id", "service_code", "lang", "locale", "next", "overdue", "extensions",
-         "from", "to", "year", "month", "zoom", "commune", "code", "token", "phone",
-         "username", "password", "reason", "question", "new_due_at", "apology", "answer", "note",
-         "duplicate_of", "back", "description", "email", "first_name", "last_name",
-         "address_string", "media_url", "updated_datetime", "attribute[size]", "format"]
+NAMES = [
+    "page",
+    "page_size",
+    "status",
+    "category",
+    "area",
+    "unit",
+    "q",
+    "lat",
+    "long",
+    "lon",
+    "radius",
+    "bbox",
+    "start_date",
+    "end_date",
+    "updated_after",
+    "updated_before",
+    "service_request_id",
+    "service_code",
+    "lang",
+    "locale",
+    "next",
+    "overdue",
+    "extensions",
+    "from",
+    "to",
+    "year",
+    "month",
+    "zoom",
+    "commune",
+    "code",
+    "token",
+    "phone",
+    "username",
+    "password",
+    "reason",
+    "question",
+    "new_due_at",
+    "apology",
+    "answer",
+    "note",
+    "duplicate_of",
+    "back",
+    "description",
+    "email",
+    "first_name",
+    "last_name",
+    "address_string",
+    "media_url",
+    "updated_datetime",
+    "attribute[size]",
+    "format",
+]
 TEXT_VALUES = [NUL, HUGE_PAGE, LONG_NUMBER]
 # JSON texts sent raw: a lone surrogate escape, deep nesting, a 5,000-digit literal.
-JSON_BODIES = ['{"x": "\\ud800"}', DEEP, '{"a": ' + DEEP + "}", '{"n": ' + LONG_NUMBER + "}",
-               '{"n": 1' + "0" * 5000 + ".5}", '{"k\\u0000": 1}']
+JSON_BODIES = [
+    '{"x": "\\ud800"}',
+    DEEP,
+    '{"a": ' + DEEP + "}",
+    '{"n": ' + LONG_NUMBER + "}",
+    '{"n": 1' + "0" * 5000 + ".5}",
+    '{"k\\u0000": 1}',
+]
 
 
 def _routes(app):
@@ -43,6 +96,7 @@ def _routes(app):
 
 def _paths(rule, code: str) -> list[str]:
     """The rule with real values, then with the path variables themselves hostile."""
+
     def fill(text_value: str, int_value: str) -> str:
         def one(m):
             conv, name = (m.group(1) or ""), m.group(2)
@@ -57,7 +111,9 @@ def _paths(rule, code: str) -> list[str]:
             if name in ("rest", "filename"):
                 return "x"
             return "x" if text_value == "ok" else text_value
+
         return re.sub(r"<(?:([a-z]+(?:\([^)]*\))?):)?([a-z_]+)>", one, rule.rule)
+
     paths = [fill("ok", "1")]
     if rule.arguments - {"fmt"}:
         paths += [fill("%00", "1"), fill("ok", HUGE_PAGE)]
@@ -89,8 +145,7 @@ def _requests(rule, method, code, api_key, fields):
             continue
         names = fields or NAMES
         for value in (NUL, "\ud800", LONG_NUMBER):  # json.dumps escapes the surrogate
-            yield method, path, {"data": json.dumps(dict.fromkeys(names, value)),
-                                 "content_type": "application/json"}
+            yield method, path, {"data": json.dumps(dict.fromkeys(names, value)), "content_type": "application/json"}
         numbers = ", ".join(f'"{n}": {LONG_NUMBER}' for n in names)
         for body in JSON_BODIES + ["{" + numbers + "}"]:
             yield method, path, {"data": body, "content_type": "application/json"}
@@ -105,8 +160,9 @@ def _csrf(client, path: str = "/console/login") -> str:
 
 def console_login(client, username: str) -> str:
     """Sign in to the console as a browser does; returns the session's CSRF token."""
-    r = client.post("/console/login", data={"username": username, "password": "demo-password",
-                                            "csrf_token": _csrf(client)})
+    r = client.post(
+        "/console/login", data={"username": username, "password": "demo-password", "csrf_token": _csrf(client)}
+    )
     assert r.status_code == 302 and "/login" not in r.headers["Location"], r.headers
     return _csrf(client, "/console/triage" if username != "bmt.staff" else "/console/")
 
@@ -124,8 +180,7 @@ def test_no_route_answers_5xx_to_hostile_input(app, client, db_session, demo, ac
     # Signing out comes last: it would end the session the other routes are fuzzed with.
     routes = sorted(_routes(app), key=lambda rm: "logout" in rm[0].rule or "session" in rm[0].rule)
     for rule, method in routes:
-        for verb, path, kwargs in _requests(rule, method, report.code, demo.api_key,
-                                                     _json_fields(spec, rule, method)):
+        for verb, path, kwargs in _requests(rule, method, report.code, demo.api_key, _json_fields(spec, rule, method)):
             if csrf and "data" in kwargs and isinstance(kwargs["data"], dict):
                 kwargs["data"]["csrf_token"] = csrf
             resp = client.open(path, method=verb, headers=headers, **kwargs)
@@ -142,28 +197,38 @@ def test_refusals_are_clear_and_in_each_surface_s_own_shape(client, demo):
     r = client.post("/api/v1/reports", json={"description": NUL})
     assert r.status_code == 422 and r.mimetype == "application/problem+json"
     assert r.json["code"] == "invalid_text" and "NUL" in r.json["title"]
-    r = client.post("/api/v1/reports", data='{"description": "\\udc80"}', content_type="application/json",
-                    headers={"Accept-Language": "en"})
+    r = client.post(
+        "/api/v1/reports",
+        data='{"description": "\\udc80"}',
+        content_type="application/json",
+        headers={"Accept-Language": "en"},
+    )
     assert r.status_code == 422 and r.json["code"] == "invalid_text" and "surrogate" in r.json["message"]
     r = client.post("/api/v1/auth/login", data=DEEP, content_type="application/json")
     assert r.status_code == 400 and r.json["code"] == "json_too_deep"
-    r = client.post("/api/v1/auth/login", data='{"username": ' + LONG_NUMBER + "}",
-                    content_type="application/json")
+    r = client.post("/api/v1/auth/login", data='{"username": ' + LONG_NUMBER + "}", content_type="application/json")
     assert r.status_code == 400 and r.json["code"] == "number_too_long"
     r = client.get("/open311/v2/requests.json", query_string={"page": HUGE_PAGE})
     assert r.status_code == 400 and r.json[0]["code"] == 400 and "page" in r.json[0]["description"]
     r = client.get("/open311/v2/servicerequestupdates.xml", query_string={"page": HUGE_PAGE})
     assert r.status_code == 400 and b"<errors>" in r.data
-    r = client.post("/open311/v2/requests.json", data={"api_key": demo.api_key, "service_code": "road_damage",
-                                                       "lat": "12.667", "long": "108.038",
-                                                       "description": NUL})
+    r = client.post(
+        "/open311/v2/requests.json",
+        data={
+            "api_key": demo.api_key,
+            "service_code": "road_damage",
+            "lat": "12.667",
+            "long": "108.038",
+            "description": NUL,
+        },
+    )
     assert r.status_code == 400 and r.json[0]["code"] == 400
     r = client.post("/console/login", data={"username": NUL, "password": "x", "csrf_token": _csrf(client)})
     assert r.status_code == 422 and r.mimetype == "text/html" and "NUL" in r.get_data(as_text=True)
 
 
 def test_a_nameless_multipart_part_is_no_crash(client):
-    body = (b"--b\r\nContent-Disposition: form-data\r\n\r\nx\x00\r\n--b--\r\n")
+    body = b"--b\r\nContent-Disposition: form-data\r\n\r\nx\x00\r\n--b--\r\n"
     r = client.post("/api/v1/reports", data=body, content_type="multipart/form-data; boundary=b")
     assert r.status_code == 422 and r.json["code"] == "invalid_text"
 
@@ -179,6 +244,7 @@ def test_export_status_of_a_job_that_is_not_an_export_is_404_for_admins(client, 
     """Admins may read any export's status; another job's id (here a finished routing job, its
     result a string: a 500 for them when the status came from RQ) or no job at all is a 404."""
     from fieldreport.extensions import queues
+
     report = f.make_report(db_session, "road_damage", *f.BMT)
     db_session.commit()
     job = queues.enqueue("routing", "workers.jobs.route_report", report.id, job_id=f"route-{report.id}")

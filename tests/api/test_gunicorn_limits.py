@@ -1,6 +1,7 @@
 """The real gunicorn with config/gunicorn.conf.py: the API's longest URLs fit its request line,
 what gunicorn itself refuses is answered as application/problem+json, not an HTML page, and
 its access log holds no secret sent in a URL."""
+
 from __future__ import annotations
 
 import json
@@ -18,13 +19,23 @@ from tests.conftest import ROOT
 def gunicorn_server(app, config, s3_server, tmp_path_factory):
     """One gunicorn worker on the session's (already migrated and seeded) database."""
     port = free_port()
-    env = dict(os.environ, FIELDREPORT_DATABASE_URL=config.DATABASE_URL,
-               FIELDREPORT_REDIS_URL=config.REDIS_URL, FIELDREPORT_QUEUE_PREFIX=f"fieldreport-gunicorn-{port}",
-               FIELDREPORT_S3_ENDPOINT=s3_server.endpoint, FIELDREPORT_S3_PUBLIC_ENDPOINT=s3_server.endpoint,
-               FIELDREPORT_S3_ACCESS_KEY=s3_server.key, FIELDREPORT_S3_SECRET_KEY=s3_server.secret,
-               FIELDREPORT_S3_BUCKET=config.S3_BUCKET, FIELDREPORT_SECRET_KEY="gunicorn-test-secret",
-               FIELDREPORT_LOG_JSON="0", PORT=str(port), HOST="127.0.0.1", WEB_CONCURRENCY="1",
-               GUNICORN_THREADS="2")
+    env = dict(
+        os.environ,
+        FIELDREPORT_DATABASE_URL=config.DATABASE_URL,
+        FIELDREPORT_REDIS_URL=config.REDIS_URL,
+        FIELDREPORT_QUEUE_PREFIX=f"fieldreport-gunicorn-{port}",
+        FIELDREPORT_S3_ENDPOINT=s3_server.endpoint,
+        FIELDREPORT_S3_PUBLIC_ENDPOINT=s3_server.endpoint,
+        FIELDREPORT_S3_ACCESS_KEY=s3_server.key,
+        FIELDREPORT_S3_SECRET_KEY=s3_server.secret,
+        FIELDREPORT_S3_BUCKET=config.S3_BUCKET,
+        FIELDREPORT_SECRET_KEY="gunicorn-test-secret",
+        FIELDREPORT_LOG_JSON="0",
+        PORT=str(port),
+        HOST="127.0.0.1",
+        WEB_CONCURRENCY="1",
+        GUNICORN_THREADS="2",
+    )
     procs = Processes()
     log = tmp_path_factory.mktemp("gunicorn") / "api.log"
     procs.spawn([str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"], env=env, cwd=ROOT, log=log)
@@ -77,8 +88,12 @@ def test_the_longest_open311_id_list_fits_the_request_line(gunicorn):
 
 def test_the_access_log_holds_no_secret_from_a_url(gunicorn_server):
     base, log = gunicorn_server
-    secrets = {"citizen_token": "CITIZENTOKEN" + "x" * 30, "api_key": "APIKEY0123456789",
-               "code": "493817", "password": "PASSWORD-IN-URL"}
+    secrets = {
+        "citizen_token": "CITIZENTOKEN" + "x" * 30,
+        "api_key": "APIKEY0123456789",
+        "code": "493817",
+        "password": "PASSWORD-IN-URL",
+    }
     query = "&".join(f"{k}={v}" for k, v in secrets.items())
     status, _, body = _raw_get(base, f"/api/v1/me/reports?{query}&page=2")
     assert status == 400 and json.loads(body)["code"] == "secret_in_url"  # refused, and yet logged

@@ -13,6 +13,7 @@ The story (street_light: 3 working days; power_outage: 4 working hours; road_dam
      info asked Tue 10/2 09:00 (first response 6.5 working hours), answered Wed 11/2 09:00,
      resolved Fri 27/2 16:00 → on time.
 """
+
 from __future__ import annotations
 
 import csv
@@ -44,9 +45,21 @@ def story(session, category, area_code, steps):
     status, unit, rows = None, None, []
     for at, type_, to_status, unit_code, data, actor in steps:
         to_unit = f.unit(session, unit_code).id if unit_code else unit
-        rows.append(dict(report_id=report.id, at=at, type=type_, actor=actor, actor_user_id=None,
-                         from_status=status, to_status=to_status or status, from_unit_id=unit,
-                         to_unit_id=to_unit, public=True, data=data or {}))
+        rows.append(
+            dict(
+                report_id=report.id,
+                at=at,
+                type=type_,
+                actor=actor,
+                actor_user_id=None,
+                from_status=status,
+                to_status=to_status or status,
+                from_unit_id=unit,
+                to_unit_id=to_unit,
+                public=True,
+                data=data or {},
+            )
+        )
         status, unit = to_status or status, to_unit
     session.execute(insert(Event), rows)
     return report
@@ -58,30 +71,52 @@ S = "staff:s"
 
 @pytest.fixture()
 def february(db_session):
-    story(db_session, "street_light", "24133", [
-        (vn(2, 2, 8), "submitted", "submitted", None, None, "citizen"),
-        (vn(2, 2, 8, 5), "assigned", "assigned", "UBND-24133", None, R),
-        (vn(2, 2, 9, 5), "accepted", "in_progress", None, None, S),
-        (vn(2, 4, 10, 5), "resolved", "resolved", None, None, S),
-        (vn(2, 6, 9), "rated", None, None, {"rating": 5}, "citizen")])
-    story(db_session, "street_light", "24133", [
-        (vn(2, 6, 15), "assigned", "assigned", "UBND-24133", None, R),
-        (vn(2, 12, 9), "resolved", "resolved", None, None, S),
-        (vn(2, 13, 9), "rated", None, None, {"rating": 2}, "citizen")])
-    story(db_session, "street_light", "24133", [
-        (vn(2, 13, 16), "assigned", "assigned", "UBND-24133", None, R)])
-    story(db_session, "street_light", "24133", [
-        (vn(2, 26, 10), "assigned", "assigned", "UBND-24133", None, R)])
-    story(db_session, "power_outage", "24133", [
-        (vn(2, 3, 16), "assigned", "assigned", "PC-66", None, R),
-        (vn(2, 4, 8), "transferred", "assigned", "WATER-66", None, S),
-        (vn(2, 4, 13), "resolved", "resolved", None, None, S)])
-    story(db_session, "road_damage", "24121", [
-        (vn(2, 9, 8), "assigned", None, "IOC-66", None, R),
-        (vn(2, 9, 10), "assigned", "assigned", "URENCO-BMT", None, "dispatcher:d"),
-        (vn(2, 10, 9), "info_requested", "awaiting_info", None, None, S),
-        (vn(2, 11, 9), "info_provided", "assigned", None, None, "citizen"),
-        (vn(2, 27, 16), "resolved", "resolved", None, None, S)])
+    story(
+        db_session,
+        "street_light",
+        "24133",
+        [
+            (vn(2, 2, 8), "submitted", "submitted", None, None, "citizen"),
+            (vn(2, 2, 8, 5), "assigned", "assigned", "UBND-24133", None, R),
+            (vn(2, 2, 9, 5), "accepted", "in_progress", None, None, S),
+            (vn(2, 4, 10, 5), "resolved", "resolved", None, None, S),
+            (vn(2, 6, 9), "rated", None, None, {"rating": 5}, "citizen"),
+        ],
+    )
+    story(
+        db_session,
+        "street_light",
+        "24133",
+        [
+            (vn(2, 6, 15), "assigned", "assigned", "UBND-24133", None, R),
+            (vn(2, 12, 9), "resolved", "resolved", None, None, S),
+            (vn(2, 13, 9), "rated", None, None, {"rating": 2}, "citizen"),
+        ],
+    )
+    story(db_session, "street_light", "24133", [(vn(2, 13, 16), "assigned", "assigned", "UBND-24133", None, R)])
+    story(db_session, "street_light", "24133", [(vn(2, 26, 10), "assigned", "assigned", "UBND-24133", None, R)])
+    story(
+        db_session,
+        "power_outage",
+        "24133",
+        [
+            (vn(2, 3, 16), "assigned", "assigned", "PC-66", None, R),
+            (vn(2, 4, 8), "transferred", "assigned", "WATER-66", None, S),
+            (vn(2, 4, 13), "resolved", "resolved", None, None, S),
+        ],
+    )
+    story(
+        db_session,
+        "road_damage",
+        "24121",
+        [
+            (vn(2, 9, 8), "assigned", None, "IOC-66", None, R),
+            (vn(2, 9, 10), "assigned", "assigned", "URENCO-BMT", None, "dispatcher:d"),
+            (vn(2, 10, 9), "info_requested", "awaiting_info", None, None, S),
+            (vn(2, 11, 9), "info_provided", "assigned", None, None, "citizen"),
+            (vn(2, 27, 16), "resolved", "resolved", None, None, S),
+        ],
+    )
     db_session.flush()
     rollups.refresh()
 
@@ -94,8 +129,12 @@ def test_province_month_by_unit(client, february, db_session):
     r = client.get(FEB + "&group_by=unit&unit=UBND-66&depth=2", headers=f.bearer(db_session, "supervisor"))
     assert r.status_code == 200, r.json
     body = r.json
-    assert body["period"] == {"kind": "month", "from": "2026-02-01", "to": "2026-02-28",
-                              "as_of": "2026-03-01T00:00:00+07:00"}
+    assert body["period"] == {
+        "kind": "month",
+        "from": "2026-02-01",
+        "to": "2026-02-28",
+        "as_of": "2026-03-01T00:00:00+07:00",
+    }
     rows = by_code(body)
     ward = rows["UBND-24133"]
     assert (ward["reports"], ward["on_time"], ward["late"]) == (4, 2, 2)
@@ -157,26 +196,34 @@ def test_by_channel_with_exports(client, february, db_session):
     assert r.status_code == 200, r.json
     rows = {row["channel"]: row for row in r.json["rows"]}
     assert list(rows) == ["app", "hotline", "open311:seeclickfix", "zalo"]
-    got = {k: (v["received"], v["reports"], v["on_time"], v["late"], v["backlog"], v["transfers"])
-           for k, v in rows.items()}
-    assert got == {"hotline": (2, 2, 1, 1, 0, 0), "app": (2, 2, 1, 1, 2, 0),
-                   "zalo": (2, 1, 1, 0, 0, 1), "open311:seeclickfix": (2, 1, 1, 0, 0, 1)}
+    got = {
+        k: (v["received"], v["reports"], v["on_time"], v["late"], v["backlog"], v["transfers"]) for k, v in rows.items()
+    }
+    assert got == {
+        "hotline": (2, 2, 1, 1, 0, 0),
+        "app": (2, 2, 1, 1, 2, 0),
+        "zalo": (2, 1, 1, 0, 0, 1),
+        "open311:seeclickfix": (2, 1, 1, 0, 0, 1),
+    }
     assert rows["hotline"]["satisfaction"]["rate"] == 50.0 and rows["hotline"]["on_time_rate"] == 50.0
     assert (r.json["total"]["reports"], r.json["total"]["on_time"]) == (6, 4)
     one = client.get(FEB + "&group_by=channel&category=street_light&unit=UBND-24133", headers=h).json
     assert {row["channel"]: row["reports"] for row in one["rows"]} == {"hotline": 2, "app": 2}
 
-    csv_en = client.get("/api/v1/indicators/export.csv?period=month&from=2026-02-01&group_by=channel&lang=en",
-                        headers=h).data.decode("utf-8")[1:]
+    csv_en = client.get(
+        "/api/v1/indicators/export.csv?period=month&from=2026-02-01&group_by=channel&lang=en", headers=h
+    ).data.decode("utf-8")[1:]
     lines = {row["code"]: row for row in csv.DictReader(io.StringIO(csv_en))}
     assert lines["hotline"]["group"] == "channel" and lines["hotline"]["name"] == "Hotline"
     assert lines["open311:seeclickfix"]["name"] == "Open311: seeclickfix" and lines["zalo"]["reports"] == "1"
-    detail = client.get("/api/v1/indicators/export.csv?period=month&from=2026-02-01&detail=reports&lang=en",
-                        headers=h).data.decode("utf-8")[1:]
+    detail = client.get(
+        "/api/v1/indicators/export.csv?period=month&from=2026-02-01&detail=reports&lang=en", headers=h
+    ).data.decode("utf-8")[1:]
     per_report = {(row["report_code"], row["unit_code"]): row["channel"] for row in csv.DictReader(io.StringIO(detail))}
     assert per_report[(codes[4], "WATER-66")] == "zalo" and per_report[(codes[0], "UBND-24133")] == "hotline"
-    vi = client.get("/api/v1/indicators/export.csv?period=month&from=2026-02-01&detail=reports",
-                    headers=h).data.decode("utf-8")
+    vi = client.get("/api/v1/indicators/export.csv?period=month&from=2026-02-01&detail=reports", headers=h).data.decode(
+        "utf-8"
+    )
     assert "Kênh tiếp nhận" in vi.splitlines()[0]
 
 
@@ -201,18 +248,21 @@ def test_staff_see_their_unit_only(client, february, db_session):
     assert client.get(FEB, headers=f.bearer(db_session, "citizen")).status_code == 403
 
 
-@pytest.mark.parametrize("query,status,code", [
-    ("period=fortnight", 422, "validation_error"),
-    ("period=custom&from=2026-02-01", 400, "custom_period_needs_dates"),
-    ("period=custom&from=2026-02-10&to=2026-02-01", 422, "bad_period_range"),
-    ("period=month&to=2026-02-01", 400, "to_needs_custom"),
-    ("from=2026-02-31", 422, "validation_error"),
-    ("unit=NOPE", 422, "unknown_unit"),
-    ("area=99999", 422, "unknown_area"),
-    ("category=nope", 422, "unknown_category"),
-    ("depth=99", 422, "validation_error"),
-    ("period=year&from=2999-01-01", 400, "period_in_future"),
-])
+@pytest.mark.parametrize(
+    "query,status,code",
+    [
+        ("period=fortnight", 422, "validation_error"),
+        ("period=custom&from=2026-02-01", 400, "custom_period_needs_dates"),
+        ("period=custom&from=2026-02-10&to=2026-02-01", 422, "bad_period_range"),
+        ("period=month&to=2026-02-01", 400, "to_needs_custom"),
+        ("from=2026-02-31", 422, "validation_error"),
+        ("unit=NOPE", 422, "unknown_unit"),
+        ("area=99999", 422, "unknown_area"),
+        ("category=nope", 422, "unknown_category"),
+        ("depth=99", 422, "validation_error"),
+        ("period=year&from=2999-01-01", 400, "period_in_future"),
+    ],
+)
 def test_bad_input_is_a_clear_4xx(client, db_session, query, status, code):
     r = client.get(f"/api/v1/indicators?{query}", headers=f.bearer(db_session, "admin"))
     assert r.status_code == status, r.json
@@ -267,8 +317,12 @@ def test_calendar_days_admin(client, db_session):
     url = "/api/v1/admin/calendar-days"
     # 2026 ships with its announced days (migration 0006), each with its source; admins edit them.
     shipped = client.get(url + "?year=2026", headers=h).json
-    assert [(d["day"], d["kind"]) for d in shipped] == [("2026-01-02", "off"), ("2026-01-10", "work"),
-                                                        ("2026-08-22", "work"), ("2026-08-31", "off")]
+    assert [(d["day"], d["kind"]) for d in shipped] == [
+        ("2026-01-02", "off"),
+        ("2026-01-10", "work"),
+        ("2026-08-22", "work"),
+        ("2026-08-31", "off"),
+    ]
     assert all("Bộ Nội vụ" in d["note"] for d in shipped)
     # 2027 has none announced yet: an admin types them in.
     r = client.post(url, json={"day": "2027-08-28", "kind": "work", "note": "làm bù"}, headers=h)
@@ -280,8 +334,10 @@ def test_calendar_days_admin(client, db_session):
     assert r.status_code == 422 and r.json["code"] == "already_day_off"
     assert client.post(url, json={"day": "2027-09-06", "kind": "off"}, headers=h).status_code == 201
     listed = client.get(url + "?year=2027", headers=h).json
-    assert [(d["day"], d["kind"], d["weekday"]) for d in listed] == [("2027-08-28", "work", 5),
-                                                                    ("2027-09-06", "off", 0)]
+    assert [(d["day"], d["kind"], d["weekday"]) for d in listed] == [
+        ("2027-08-28", "work", 5),
+        ("2027-09-06", "off", 0),
+    ]
     r = client.put(url + "/2027-09-06", json={"kind": "off", "note": "nghỉ bù 2/9"}, headers=h)
     assert r.status_code == 200 and r.json["note"] == "nghỉ bù 2/9"
     assert client.delete(url + "/2027-09-06", headers=h).status_code == 204
@@ -291,26 +347,42 @@ def test_calendar_days_admin(client, db_session):
     assert client.get(url, headers=f.bearer(db_session, "supervisor")).status_code == 403
 
 
-def test_tables_of_past_periods_are_cached_until_facts_before_their_end_change(app, client, february,
-                                                                               db_session):
+def test_tables_of_past_periods_are_cached_until_facts_before_their_end_change(app, client, february, db_session):
     """A past month is served from Redis while refreshes only touch what came after its end;
     a late event inside the month invalidates it."""
     from fieldreport.extensions import queues
+
     h = f.bearer(db_session, "supervisor")
     url = FEB + "&group_by=unit&unit=UBND-66&depth=2"
     ward = f.unit(db_session, "UBND-24133").id
 
     def resolve(opened_at, at):
         rid = db_session.scalar(select(Event.report_id).where(Event.at == opened_at))
-        db_session.execute(insert(Event), [dict(
-            report_id=rid, at=at, type="resolved", actor=S, actor_user_id=None, from_status="assigned",
-            to_status="resolved", from_unit_id=ward, to_unit_id=ward, public=True, data={})])
+        db_session.execute(
+            insert(Event),
+            [
+                dict(
+                    report_id=rid,
+                    at=at,
+                    type="resolved",
+                    actor=S,
+                    actor_user_id=None,
+                    from_status="assigned",
+                    to_status="resolved",
+                    from_unit_id=ward,
+                    to_unit_id=ward,
+                    public=True,
+                    data={},
+                )
+            ],
+        )
         db_session.flush()
         rollups.refresh()
 
     def entries():
-        return {k: json.loads(queues.redis.get(k))["generation"]
-                for k in queues.redis.scan_iter("*:indicators:table:*")}
+        return {
+            k: json.loads(queues.redis.get(k))["generation"] for k in queues.redis.scan_iter("*:indicators:table:*")
+        }
 
     app.config["INDICATOR_CACHE_SECONDS"] = 60
     try:

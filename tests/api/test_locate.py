@@ -1,4 +1,5 @@
 """GET /api/v1/locate: the commune and province under the citizen's pin, from our boundaries."""
+
 from __future__ import annotations
 
 URL = "/api/v1/locate"
@@ -21,6 +22,7 @@ def test_point_outside_the_province_is_said_before_any_upload(client):
     assert r.json["service_province"] == {"code": "66", "name": "Tỉnh Đắk Lắk"}
     # The intake agrees: the same point is refused.
     from tests.api.intake_helpers import submit
+
     refused = submit(client, lat=21.0285, lon=105.8542)
     assert refused.status_code == 422 and refused.json["code"] == "outside_service_area"
 

@@ -40,6 +40,7 @@ def test_unknown_path_is_problem_json_in_vietnamese_by_default(client):
 def metric(text: str, name: str, **labels) -> float:
     """One sample's value from a Prometheus exposition (0 when it has not been counted yet)."""
     from prometheus_client.parser import text_string_to_metric_families
+
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
@@ -55,13 +56,19 @@ def test_metrics_count_each_request(client):
         client.get("/healthz")
     client.get("/api/v1/nothing-here")
     after = client.get("/metrics").get_data(as_text=True)
-    assert metric(after, "fieldreport_http_requests_total", **ok) == \
-        metric(before, "fieldreport_http_requests_total", **ok) + 3
-    assert metric(after, "fieldreport_http_request_seconds_count", endpoint="ops.healthz") == \
-        metric(before, "fieldreport_http_request_seconds_count", endpoint="ops.healthz") + 3
+    assert (
+        metric(after, "fieldreport_http_requests_total", **ok)
+        == metric(before, "fieldreport_http_requests_total", **ok) + 3
+    )
+    assert (
+        metric(after, "fieldreport_http_request_seconds_count", endpoint="ops.healthz")
+        == metric(before, "fieldreport_http_request_seconds_count", endpoint="ops.healthz") + 3
+    )
     missing = {"method": "GET", "endpoint": "unknown", "status": "404"}
-    assert metric(after, "fieldreport_http_requests_total", **missing) == \
-        metric(before, "fieldreport_http_requests_total", **missing) + 1
+    assert (
+        metric(after, "fieldreport_http_requests_total", **missing)
+        == metric(before, "fieldreport_http_requests_total", **missing) + 1
+    )
 
 
 def test_categories_in_both_languages(client):

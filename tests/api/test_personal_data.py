@@ -1,5 +1,6 @@
 """Personal data (Decree 13/2023/NĐ-CP): who sees a reporter's identity and what staff read of
 signed-in citizens."""
+
 from __future__ import annotations
 
 import pytest
@@ -43,29 +44,38 @@ def test_signed_in_citizens_username_is_not_in_the_history_staff_read(client, db
 
 # -- audited identity views ------------------------------------------------------------------
 
+
 @pytest.fixture()
 def identified(db_session):
-    report = f.make_report(db_session, "road_damage", *f.BMT, reporter_name="Trần Thị Bình",
-                           reporter_phone="0905000678", reporter_email="binh@example.org")
+    report = f.make_report(
+        db_session,
+        "road_damage",
+        *f.BMT,
+        reporter_name="Trần Thị Bình",
+        reporter_phone="0905000678",
+        reporter_email="binh@example.org",
+    )
     f.assign(db_session, report, "UBND-24133")
     db_session.commit()
     return report
 
 
 def _audit(db_session, report):
-    return db_session.scalars(select(IdentityView).where(IdentityView.report_id == report.id)
-                              .order_by(IdentityView.id)).all()
+    return db_session.scalars(
+        select(IdentityView).where(IdentityView.report_id == report.id).order_by(IdentityView.id)
+    ).all()
 
 
 def test_staff_detail_shows_identity_masked_and_a_reveal_is_audited(client, db_session, identified):
     code, url = identified.code, f"/api/v1/staff/reports/{identified.code}/reporter-identity"
     staff = client.get(f"/api/v1/staff/reports/{code}", headers=f.bearer(db_session, "bmt.staff"))
     assert staff.json["reporter"] is None
-    assert client.post(url, json={"reason": "Gọi xác minh vị trí"},
-                       headers=f.bearer(db_session, "bmt.staff")).status_code == 403
+    assert (
+        client.post(url, json={"reason": "Gọi xác minh vị trí"}, headers=f.bearer(db_session, "bmt.staff")).status_code
+        == 403
+    )
     d = client.get(f"/api/v1/staff/reports/{code}", headers=f.bearer(db_session, "dispatcher"))
-    assert d.json["reporter"] == {"name": "T. T. B.", "phone": "09xx xxx 678",
-                                  "email": "b•••@e•••.org", "masked": True}
+    assert d.json["reporter"] == {"name": "T. T. B.", "phone": "09xx xxx 678", "email": "b•••@e•••.org", "masked": True}
     for secret in ("0905000678", "binh@example.org", "Bình"):
         assert secret not in d.get_data(as_text=True)
     assert _audit(db_session, identified) == []  # reading the detail reveals nothing
@@ -75,8 +85,7 @@ def test_staff_detail_shows_identity_masked_and_a_reveal_is_audited(client, db_s
     assert _audit(db_session, identified) == []
     r = client.post(url, json={"reason": "Gọi xác minh vị trí ổ gà"}, headers=f.bearer(db_session, "dispatcher"))
     assert r.status_code == 200, r.json
-    assert (r.json["name"], r.json["phone"], r.json["email"]) == ("Trần Thị Bình", "0905000678",
-                                                                 "binh@example.org")
+    assert (r.json["name"], r.json["phone"], r.json["email"]) == ("Trần Thị Bình", "0905000678", "binh@example.org")
     assert r.headers["Cache-Control"] == "no-store"
     [row] = _audit(db_session, identified)
     assert row.user_id == f.user(db_session, "dispatcher").id and row.reason == "Gọi xác minh vị trí ổ gà"
@@ -84,19 +93,29 @@ def test_staff_detail_shows_identity_masked_and_a_reveal_is_audited(client, db_s
     # Admins read the log; nobody else does.
     log = client.get(f"/api/v1/staff/identity-views?report={code}", headers=f.bearer(db_session, "admin"))
     assert log.status_code == 200 and log.json["total"] == 1
-    assert log.json["items"][0] | {"at": None} == {"at": None, "actor": "dispatcher:dispatcher",
-                                                   "username": "dispatcher", "role": "dispatcher",
-                                                   "report_code": code, "reason": "Gọi xác minh vị trí ổ gà"}
-    assert client.get("/api/v1/staff/identity-views",
-                      headers=f.bearer(db_session, "dispatcher")).status_code == 403
+    assert log.json["items"][0] | {"at": None} == {
+        "at": None,
+        "actor": "dispatcher:dispatcher",
+        "username": "dispatcher",
+        "role": "dispatcher",
+        "report_code": code,
+        "reason": "Gọi xác minh vị trí ổ gà",
+    }
+    assert client.get("/api/v1/staff/identity-views", headers=f.bearer(db_session, "dispatcher")).status_code == 403
 
 
 def test_the_audit_log_is_append_only_in_the_database(client, db_session, identified):
-    r = client.post(f"/api/v1/staff/reports/{identified.code}/reporter-identity",
-                    json={"reason": "Xác minh danh tính"}, headers=f.bearer(db_session, "admin"))
+    r = client.post(
+        f"/api/v1/staff/reports/{identified.code}/reporter-identity",
+        json={"reason": "Xác minh danh tính"},
+        headers=f.bearer(db_session, "admin"),
+    )
     assert r.status_code == 200
-    for sql in ("UPDATE identity_views SET reason = 'nothing to see'",
-                "DELETE FROM identity_views", "TRUNCATE identity_views"):
+    for sql in (
+        "UPDATE identity_views SET reason = 'nothing to see'",
+        "DELETE FROM identity_views",
+        "TRUNCATE identity_views",
+    ):
         with pytest.raises(DBAPIError, match="append-only"):
             with db_session.begin_nested():
                 db_session.execute(text(sql))
@@ -111,8 +130,9 @@ def test_console_show_contact_asks_a_reason_and_admins_read_the_log(client, db_s
     bad = client.post(f"/console/reports/{identified.code}/identity", data={"csrf_token": csrf, "reason": ""})
     assert bad.status_code == 422 and "0905000678" not in bad.get_data(as_text=True)
     assert 'id="identity-error"' in bad.get_data(as_text=True)
-    ok = client.post(f"/console/reports/{identified.code}/identity",
-                     data={"csrf_token": csrf, "reason": "Gọi lại người dân"})
+    ok = client.post(
+        f"/console/reports/{identified.code}/identity", data={"csrf_token": csrf, "reason": "Gọi lại người dân"}
+    )
     assert ok.status_code == 200 and ok.headers["Cache-Control"] == "no-store"
     assert "0905000678" in ok.get_data(as_text=True) and "binh@example.org" in ok.get_data(as_text=True)
     assert [v.reason for v in _audit(db_session, identified)] == ["Gọi lại người dân"]
@@ -123,22 +143,30 @@ def test_console_show_contact_asks_a_reason_and_admins_read_the_log(client, db_s
     log = client.get(f"/console/identity-views?report={identified.code}").get_data(as_text=True)
     assert "Gọi lại người dân" in log and identified.code in log and "dispatcher" in log
     staff_csrf = as_user(client, db_session, "bmt.staff")
-    assert client.post(f"/console/reports/{identified.code}/identity",
-                       data={"csrf_token": staff_csrf, "reason": "tò mò thôi"}).status_code == 403
+    assert (
+        client.post(
+            f"/console/reports/{identified.code}/identity", data={"csrf_token": staff_csrf, "reason": "tò mò thôi"}
+        ).status_code
+        == 403
+    )
     assert len(_audit(db_session, identified)) == 1
 
 
 # -- a photo's EXIF position --------------------------------------------------------------------
 
+
 def test_a_photos_position_is_never_published(client, db_session):
     """Sent with the device's position, a photo whose EXIF holds another one: no public surface
     (report view, list, nearby, Open311, map) carries the photo's position, nor its derivatives."""
+    import io
+
+    from PIL import Image
+
     from fieldreport.extensions import storage
     from fieldreport.models import Photo
     from fieldreport.services import photos
-    from PIL import Image
-    import io
     from tests.api.intake_helpers import image, submit
+
     secret = (12.68137, 108.05291)  # the photo's EXIF position (lat, lon), 1.9 km from the report
     before = db_session.scalar(select(func.count()).select_from(Report))
     r = submit(client, lat=None, lon=None, photos=[("a.jpg", image(gps=secret))])
@@ -152,10 +180,17 @@ def test_a_photos_position_is_never_published(client, db_session):
     db_session.refresh(photo)
     for key in (photo.display_key, photo.thumb_key):
         assert not Image.open(io.BytesIO(storage.get(key))).getexif()
-    paths = [f"/api/v1/reports/{code}", "/api/v1/reports?page_size=50",
-             "/api/v1/reports/nearby?lat=12.667&lon=108.038&category=street_light",
-             "/open311/v2/requests.json", f"/open311/v2/requests/{code}.json", f"/public/reports/{code}",
-             "/public/data/reports.geojson", "/public/data/reports.csv", "/public/feeds/reports.atom"]
+    paths = [
+        f"/api/v1/reports/{code}",
+        "/api/v1/reports?page_size=50",
+        "/api/v1/reports/nearby?lat=12.667&lon=108.038&category=street_light",
+        "/open311/v2/requests.json",
+        f"/open311/v2/requests/{code}.json",
+        f"/public/reports/{code}",
+        "/public/data/reports.geojson",
+        "/public/data/reports.csv",
+        "/public/feeds/reports.atom",
+    ]
     for path in paths:
         page = client.get(path)
         body = page.get_data(as_text=True)  # streamed bodies read before the next request

@@ -3,6 +3,7 @@
 MPO JPEGs (an MPF index and a second image), 50 MP sensors and wide-gamut (Display-P3)
 photos are generated here, so a fresh clone tests them without the shared corpus.
 """
+
 from __future__ import annotations
 
 import io
@@ -28,8 +29,7 @@ def _mpo() -> bytes:
 
 
 def _photos(code: str, kind: str = "before") -> list[Photo]:
-    return list(db.session.scalars(select(Photo).join(Report)
-                                   .where(Report.code == code, Photo.kind == kind)))
+    return list(db.session.scalars(select(Photo).join(Report).where(Report.code == code, Photo.kind == kind)))
 
 
 def _assert_first_frame_copy(photo: Photo) -> None:
@@ -47,15 +47,22 @@ def test_mpo_through_the_multipart_form(client):
 
 def test_mpo_through_a_presigned_upload(client):
     uid = new_upload(client, _mpo())
-    r = client.post("/api/v1/reports", json={"category": "road_damage", "lat": BMT[0], "lon": BMT[1],
-                                             "upload_ids": [uid]})
+    r = client.post(
+        "/api/v1/reports", json={"category": "road_damage", "lat": BMT[0], "lon": BMT[1], "upload_ids": [uid]}
+    )
     assert r.status_code == 201, r.json
     _assert_first_frame_copy(_photos(r.json["code"])[0])
 
 
 def test_mpo_through_open311_media(client, demo):
-    data = {"api_key": demo.api_key, "service_code": "road_damage", "lat": str(BMT[0]),
-            "long": str(BMT[1]), "description": "Ổ gà", "media": (io.BytesIO(_mpo()), "mpo.jpg")}
+    data = {
+        "api_key": demo.api_key,
+        "service_code": "road_damage",
+        "lat": str(BMT[0]),
+        "long": str(BMT[1]),
+        "description": "Ổ gà",
+        "media": (io.BytesIO(_mpo()), "mpo.jpg"),
+    }
     r = client.post(f"{BASE}/requests.json", data=data, content_type="multipart/form-data")
     assert r.status_code == 200, r.data
     _assert_first_frame_copy(_photos(r.get_json()[0]["service_request_id"])[0])
@@ -63,11 +70,15 @@ def test_mpo_through_open311_media(client, demo):
 
 def test_mpo_as_the_staff_after_photo(client, db_session):
     from fieldreport.services import routing
+
     report = f.make_report(db_session, "road_damage", *f.BMT)
     assert routing.route_report(report.id) == "assigned"
-    r = client.post(f"/api/v1/staff/reports/{report.code}/resolve",
-                    data={"answer": "Đã vá ổ gà.", "photos": [(io.BytesIO(_mpo()), "after.jpg")]},
-                    headers=f.bearer(db_session, "bmt.staff"), content_type="multipart/form-data")
+    r = client.post(
+        f"/api/v1/staff/reports/{report.code}/resolve",
+        data={"answer": "Đã vá ổ gà.", "photos": [(io.BytesIO(_mpo()), "after.jpg")]},
+        headers=f.bearer(db_session, "bmt.staff"),
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 200, r.json
     _assert_first_frame_copy(_photos(report.code, "after")[0])
 
@@ -96,9 +107,11 @@ def test_a_bomb_refusal_says_what_to_do(client, app, monkeypatch):
 @pytest.mark.parametrize("fmt", ["JPEG", "HEIF"])
 def test_display_p3_photos_keep_their_colours_in_the_public_copy(client, fmt):
     from tests.unit.test_images import _PROFILES, _in_srgb
+
     colour = (220, 100, 60)
     if fmt == "HEIF":
         import pillow_heif
+
         pillow_heif.register_heif_opener()
     out = io.BytesIO()
     Image.new("RGB", (320, 240), colour).save(out, fmt, quality=95, icc_profile=_PROFILES["display_p3"][0])

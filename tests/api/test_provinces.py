@@ -1,5 +1,6 @@
 """One deployment, several provinces: Đắk Lắk (the demo) and Khánh Hòa loaded from the shipped
 national boundaries, reports routed in the province of their point, admins scoped to theirs."""
+
 from __future__ import annotations
 
 import pytest
@@ -41,10 +42,17 @@ def test_the_shipped_national_files_hold_every_province_and_commune():
 
 def test_load_imports_the_province_with_its_own_unit_tree(two_provinces, db_session):
     assert two_provinces == {"provinces": 1, "communes": 65, "new_trees": 1}
-    assert db_session.scalar(select(func.count()).select_from(Area).where(
-        Area.level == "commune", Area.province_code == "56")) == 65
-    units = dict(db_session.execute(select(Unit.code, Unit.province_code).where(
-        Unit.code.in_(["UBND-56", "IOC-56", "PC-56", "UBND-22366"]))).all())
+    assert (
+        db_session.scalar(
+            select(func.count()).select_from(Area).where(Area.level == "commune", Area.province_code == "56")
+        )
+        == 65
+    )
+    units = dict(
+        db_session.execute(
+            select(Unit.code, Unit.province_code).where(Unit.code.in_(["UBND-56", "IOC-56", "PC-56", "UBND-22366"]))
+        ).all()
+    )
     assert units == {"UBND-56": "56", "IOC-56": "56", "PC-56": "56", "UBND-22366": "56"}
     again = provinces.load(["56"])  # idempotent: no second tree
     assert again["new_trees"] == 0
@@ -80,8 +88,7 @@ def test_one_province_by_default_even_with_others_loaded(client, app, db_session
     assert 'name="province"' not in client.get("/public/").get_data(as_text=True)
 
 
-def test_admins_are_scoped_to_their_province_and_a_national_admin_sees_both(client, two_provinces,
-                                                                           db_session):
+def test_admins_are_scoped_to_their_province_and_a_national_admin_sees_both(client, two_provinces, db_session):
     f.make_user(db_session, "admin.56", "admin", "UBND-56")
     f.make_user(db_session, "dispatcher.56", "dispatcher", "IOC-56")
     f.make_user(db_session, "admin.vn", "admin", None)  # national: no province
@@ -115,18 +122,17 @@ def test_admins_are_scoped_to_their_province_and_a_national_admin_sees_both(clie
     everyone = {u["code"] for u in client.get("/api/v1/staff/units", headers=national).get_json()}
     assert {"UBND-66", "UBND-22366"} <= everyone
     # the province's dispatcher: its own triage queue only, no assignment to a 66 unit
-    other56 = _report(submit(client, category="other", lat=NHA_TRANG[0], lon=NHA_TRANG[1],
-                             description="Khác").get_json()["code"])
-    other66 = _report(submit(client, category="other", lat=BMT[0], lon=BMT[1],
-                             description="Khác").get_json()["code"])
-    triage = {i["code"] for i in client.get("/api/v1/staff/triage?page_size=100",
-                                            headers=h_dispatch56).get_json()["items"]}
+    other56 = _report(
+        submit(client, category="other", lat=NHA_TRANG[0], lon=NHA_TRANG[1], description="Khác").get_json()["code"]
+    )
+    other66 = _report(submit(client, category="other", lat=BMT[0], lon=BMT[1], description="Khác").get_json()["code"])
+    triage = {
+        i["code"] for i in client.get("/api/v1/staff/triage?page_size=100", headers=h_dispatch56).get_json()["items"]
+    }
     assert other56.code in triage and other66.code not in triage
-    cross = client.post(f"/api/v1/staff/reports/{other56.code}/assign", headers=h_dispatch56,
-                        json={"unit": "UBND-66"})
+    cross = client.post(f"/api/v1/staff/reports/{other56.code}/assign", headers=h_dispatch56, json={"unit": "UBND-66"})
     assert cross.status_code == 403 and cross.get_json()["code"] == "target_unit_forbidden"
-    ok = client.post(f"/api/v1/staff/reports/{other56.code}/assign", headers=h_dispatch56,
-                     json={"unit": "UBND-22366"})
+    ok = client.post(f"/api/v1/staff/reports/{other56.code}/assign", headers=h_dispatch56, json={"unit": "UBND-22366"})
     assert ok.status_code == 200, ok.get_json()
 
 
@@ -146,12 +152,14 @@ def test_public_lists_and_indicators_filter_by_province(client, two_provinces, d
     assert 'name="province"' in html and "Khánh Hòa" in html  # the filter, with several provinces
     # indicators: a province is an area (its communes); the national admin sees each alone
     from fieldreport.services.indicators import rollups
+
     rollups.refresh()
     f.make_user(db_session, "admin.vn", "admin", None)
     db_session.commit()
     h = f.bearer(db_session, "admin.vn")
-    by_province = {p: client.get(f"/api/v1/indicators?area=P{p}", headers=h).get_json()["total"]["received"]
-                   for p in ("56", "66")}
+    by_province = {
+        p: client.get(f"/api/v1/indicators?area=P{p}", headers=h).get_json()["total"]["received"] for p in ("56", "66")
+    }
     assert by_province == {"56": 1, "66": 1}
     communes = client.get("/web/communes.geojson?province=56").get_json()
     assert len(communes["features"]) == 65
@@ -163,6 +171,7 @@ def test_a_province_announces_its_own_day_off(client, two_provinces, db_session)
 
     from fieldreport.services import deadlines
     from fieldreport.worktime import TZ
+
     f.make_user(db_session, "admin.56", "admin", "UBND-56")
     f.make_user(db_session, "admin.vn", "admin", None)
     db_session.commit()
@@ -170,11 +179,15 @@ def test_a_province_announces_its_own_day_off(client, two_provinces, db_session)
     base = deadlines.calendar("66")
     start = datetime.combine(datetime.now(TZ).date() + timedelta(days=30), time(8), tzinfo=TZ)
     day = base.add_working_days(start, 1).date()  # a working day everywhere
-    r = client.post("/api/v1/admin/calendar-days", headers=h56,
-                    json={"day": day.isoformat(), "kind": "off", "note": "Lễ hội của tỉnh"})
+    r = client.post(
+        "/api/v1/admin/calendar-days",
+        headers=h56,
+        json={"day": day.isoformat(), "kind": "off", "note": "Lễ hội của tỉnh"},
+    )
     assert r.status_code == 201, r.get_json()
-    other = client.post("/api/v1/admin/calendar-days", headers=h56,
-                        json={"day": day.isoformat(), "kind": "off", "province": "66"})
+    other = client.post(
+        "/api/v1/admin/calendar-days", headers=h56, json={"day": day.isoformat(), "kind": "off", "province": "66"}
+    )
     assert other.status_code == 403 and other.get_json()["code"] == "province_forbidden"
     deadlines.forget_calendar()
     assert not deadlines.calendar("56").is_working_day(day)
@@ -183,7 +196,8 @@ def test_a_province_announces_its_own_day_off(client, two_provinces, db_session)
     assert deadlines.calendar("56").add_working_days(start, 2) > base.add_working_days(start, 2)
     listed = client.get(f"/api/v1/admin/calendar-days?year={day.year}&province=56", headers=national).get_json()
     assert {"day": day.isoformat(), "province": "56"}.items() <= next(
-        d for d in listed if d["day"] == day.isoformat()).items()
+        d for d in listed if d["day"] == day.isoformat()
+    ).items()
     national_only = client.get(f"/api/v1/admin/calendar-days?year={day.year}", headers=national).get_json()
     assert day.isoformat() not in {d["day"] for d in national_only}
 
@@ -203,6 +217,7 @@ def test_cli_load_provinces_follows_the_setting(app, db_session):
 
 def test_console_of_a_province_lists_its_own_communes(client, two_provinces, db_session):
     from tests.e2e.test_console_pages import as_user
+
     f.make_user(db_session, "dispatcher.56", "dispatcher", "IOC-56")
     f.make_user(db_session, "dispatcher.vn", "dispatcher", None)
     db_session.commit()

@@ -1,5 +1,6 @@
 """One list of public categories (services.categories.public_categories) behind every place a
 citizen or a client chooses one: the API, Open311's services, the public map's filter."""
+
 from __future__ import annotations
 
 import re
@@ -11,11 +12,11 @@ from fieldreport.models import Category
 
 def listed(client) -> dict[str, list[str]]:
     page = client.get("/public/").get_data(as_text=True)
-    select_ = page[page.index('name="category"'):]
+    select_ = page[page.index('name="category"') :]
     return {
         "api": [c["code"] for c in client.get("/api/v1/categories").json],
         "open311": [s["service_code"] for s in client.get("/open311/v2/services.json").json],
-        "map": re.findall(r'<option value="([a-z_]+)"', select_[:select_.index("</select>")]),
+        "map": re.findall(r'<option value="([a-z_]+)"', select_[: select_.index("</select>")]),
     }
 
 

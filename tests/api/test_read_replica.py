@@ -1,4 +1,5 @@
 """DATABASE_READ_URL: lag-tolerant reads go to the read engine, everything else to the primary."""
+
 from __future__ import annotations
 
 import copy
@@ -14,10 +15,12 @@ def replica_app(app, config):
     """A second app whose read URL is the same database through a read-only session: reads
     that reach it work, a write that reached it would fail, so routing shows in the answers."""
     from fieldreport import create_app
+
     cfg = copy.copy(config)
     sep = "&" if "?" in cfg.DATABASE_URL else "?"
-    cfg.DATABASE_READ_URL = (cfg.DATABASE_URL + sep +
-                             "application_name=fr_replica&options=-c%20default_transaction_read_only%3Don")
+    cfg.DATABASE_READ_URL = (
+        cfg.DATABASE_URL + sep + "application_name=fr_replica&options=-c%20default_transaction_read_only%3Don"
+    )
     saved = (db.engine, db.read_engine)
     replica = create_app(cfg)
     yield replica
@@ -25,6 +28,7 @@ def replica_app(app, config):
         engine.dispose()
     db.engine, db.read_engine = saved  # the session app's engines again
     from fieldreport.extensions import _RoutingSession
+
     _RoutingSession.replica = saved[1]
     db._factory.configure(bind=saved[0])
 
@@ -41,8 +45,9 @@ def test_public_lists_read_the_replica_and_a_fresh_report_reads_the_primary(repl
     used = _replica_connections()
     assert used >= 1  # the lag-tolerant reads went to the read engine
     # A submission (a write) and the citizen's view of it right after go to the primary:
-    resp = c.post("/api/v1/reports", json={"category": "street_light", "lat": 12.667,
-                                           "lon": 108.038, "description": "Đèn hỏng"})
+    resp = c.post(
+        "/api/v1/reports", json={"category": "street_light", "lat": 12.667, "lon": 108.038, "description": "Đèn hỏng"}
+    )
     assert resp.status_code == 201, resp.get_json()
     code = resp.get_json()["code"]
     assert c.get(f"/api/v1/reports/{code}").status_code == 200

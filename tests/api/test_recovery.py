@@ -1,10 +1,11 @@
 """Recovery in one process: a failure after the commit, hung storage, a bucket that refuses writes."""
+
 from __future__ import annotations
 
 import socket
-from contextlib import contextmanager
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import select, text
@@ -18,11 +19,13 @@ from tests.api.intake_helpers import submit
 def test_a_database_failure_in_the_outbox_dispatch_does_not_turn_a_saved_report_into_a_500(client):
     # The database refuses the "sent" mark of outbox rows (a real error raised by PostgreSQL),
     # which happens only after the report's own transaction committed.
-    db.session.execute(text("""
+    db.session.execute(
+        text("""
         CREATE FUNCTION pg_temp.refuse() RETURNS trigger LANGUAGE plpgsql AS
         $$ BEGIN RAISE EXCEPTION 'injected outbox failure'; END $$;
         CREATE TRIGGER refuse_outbox_update BEFORE UPDATE ON outbox
-        FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse();"""))
+        FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse();""")
+    )
     db.session.commit()
     resp = submit(client, description="Đèn đường hỏng trước số 12")  # no Idempotency-Key
     assert resp.status_code == 201, resp.get_json()
@@ -42,6 +45,7 @@ def adapter_at(adapter, kept: tuple[str, ...], app, **settings):
     class _App:
         config = dict(app.config, **settings)
         extensions: dict = {}
+
     adapter.init_app(_App)
     try:
         yield
@@ -86,15 +90,22 @@ class HungServer:
 def hung_storage(app):
     """Point the storage adapter at a hung server for one test, with short timeouts."""
     server = HungServer()
-    with storage_at(app, S3_ENDPOINT=f"127.0.0.1:{server.port}",
-                    S3_PUBLIC_ENDPOINT=f"127.0.0.1:{server.port}", S3_READ_TIMEOUT=0.5,
-                    S3_CONNECT_TIMEOUT=0.5, BREAKER_FAILURES=2, BREAKER_OPEN_SECONDS=30):
+    with storage_at(
+        app,
+        S3_ENDPOINT=f"127.0.0.1:{server.port}",
+        S3_PUBLIC_ENDPOINT=f"127.0.0.1:{server.port}",
+        S3_READ_TIMEOUT=0.5,
+        S3_CONNECT_TIMEOUT=0.5,
+        BREAKER_FAILURES=2,
+        BREAKER_OPEN_SECONDS=30,
+    ):
         yield server
     server.close()
 
 
 def test_hung_storage_answers_503_in_seconds_and_then_at_once(client, hung_storage):
     from tests.api.intake_helpers import CATEGORY_PHOTO, image
+
     photos = [("a.jpg", image())]
     t0 = time.monotonic()
     first = submit(client, category=CATEGORY_PHOTO, photos=photos)
@@ -111,8 +122,10 @@ def test_hung_storage_answers_503_in_seconds_and_then_at_once(client, hung_stora
     assert storage.breaker.is_open
     print(f"\nhung storage: first 503 after {first_s:.2f}s, with the breaker open {third_s:.3f}s")
     # nothing half-written: no report row from these three posts
-    assert db.session.execute(text("SELECT count(*) FROM reports WHERE created_at > now() - "
-                                   "interval '1 minute'")).scalar() == 0
+    assert (
+        db.session.execute(text("SELECT count(*) FROM reports WHERE created_at > now() - interval '1 minute'")).scalar()
+        == 0
+    )
 
 
 def test_breaker_lets_one_trial_through_after_the_open_period():
@@ -136,6 +149,7 @@ def full_disk_storage(app, config):
     import tempfile
 
     from tests.conftest import S3Server
+
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root")
     mnt = tempfile.mkdtemp(prefix="fieldreport-fulldisk-")
@@ -152,8 +166,13 @@ def full_disk_storage(app, config):
                     f.write(b"x" * 4096)
         except OSError:
             pass
-        with storage_at(app, S3_ENDPOINT=server.endpoint, S3_PUBLIC_ENDPOINT=server.endpoint,
-                        S3_ACCESS_KEY=server.key, S3_SECRET_KEY=server.secret):
+        with storage_at(
+            app,
+            S3_ENDPOINT=server.endpoint,
+            S3_PUBLIC_ENDPOINT=server.endpoint,
+            S3_ACCESS_KEY=server.key,
+            S3_SECRET_KEY=server.secret,
+        ):
             yield server
     finally:
         server.stop()
@@ -163,6 +182,7 @@ def full_disk_storage(app, config):
 
 def test_readyz_says_storage_is_down_when_its_disk_is_full(client, full_disk_storage):
     from fieldreport import ops
+
     ops._probe["ok_until"] = 0.0
     assert storage.ping()  # the bucket is there: the old check said "ok"
     resp = client.get("/readyz")
@@ -173,6 +193,7 @@ def test_readyz_says_storage_is_down_when_its_disk_is_full(client, full_disk_sto
 
 def test_readyz_write_probe_passes_on_healthy_storage(client):
     from fieldreport import ops
+
     ops._probe["ok_until"] = 0.0
     resp = client.get("/readyz")
     assert resp.status_code == 200, resp.get_json()

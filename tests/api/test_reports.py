@@ -1,4 +1,5 @@
 """Citizen submission: the 201 receipt, validation, idempotency, storage/Redis down, limits."""
+
 from __future__ import annotations
 
 import json
@@ -24,9 +25,15 @@ def count(model) -> int:
 
 
 def test_multipart_submission_answers_201_with_code_and_token(client):
-    r = submit(client, description="Đèn đường tắt cả tuần", address_hint="trước số 12 Lê Duẩn",
-               reporter_name="Nguyễn Văn A", reporter_phone="0900000000", accuracy_m="8.5",
-               photos=[("p.jpg", image())])
+    r = submit(
+        client,
+        description="Đèn đường tắt cả tuần",
+        address_hint="trước số 12 Lê Duẩn",
+        reporter_name="Nguyễn Văn A",
+        reporter_phone="0900000000",
+        accuracy_m="8.5",
+        photos=[("p.jpg", image())],
+    )
     assert r.status_code == 201, r.json
     body = r.json
     assert set(body) == {"code", "citizen_token", "status", "location", "links"}
@@ -44,10 +51,13 @@ def test_multipart_submission_answers_201_with_code_and_token(client):
     assert (history[0].type, history[0].to_status, history[0].actor) == ("submitted", "submitted", "citizen")
     photo = db.session.scalar(select(Photo).where(Photo.report_id == report.id))
     assert photo.key == f"orig/{photo.sha256}" and storage.exists(photo.key)
-    jobs = db.session.scalars(select(Outbox).where(Outbox.args.contains([report.id]) |
-                                                   Outbox.args.contains([photo.id]))).all()
-    assert {(j.queue, j.func) for j in jobs} >= {("routing", "workers.jobs.route_report"),
-                                                 ("media", "workers.jobs.make_derivatives")}
+    jobs = db.session.scalars(
+        select(Outbox).where(Outbox.args.contains([report.id]) | Outbox.args.contains([photo.id]))
+    ).all()
+    assert {(j.queue, j.func) for j in jobs} >= {
+        ("routing", "workers.jobs.route_report"),
+        ("media", "workers.jobs.make_derivatives"),
+    }
     assert all(j.sent_at is not None for j in jobs), [(j.func, j.attempts, j.last_error) for j in jobs]
 
 
@@ -55,8 +65,9 @@ def test_the_channel_is_the_app_or_the_citizen_web_pages(client):
     """group_by=channel tells the app from the web pages (X-Client: web, sent by citizen.js)."""
     app_code = submit(client).json["code"]
     web_code = submit(client, headers={"X-Client": "web"}).json["code"]
-    channels = dict(db.session.execute(select(Report.code, Report.channel).where(
-        Report.code.in_([app_code, web_code]))).all())
+    channels = dict(
+        db.session.execute(select(Report.code, Report.channel).where(Report.code.in_([app_code, web_code]))).all()
+    )
     assert channels == {app_code: "app", web_code: "web"}
     r = submit(client, headers={"X-Client": "hotline"})  # only operators record calls
     assert r.status_code == 422 and r.json["code"] == "validation_error"
@@ -69,8 +80,7 @@ def test_codes_are_short_unambiguous_and_distinct(client):
 
 
 def test_json_body_without_photos(client):
-    r = client.post(URL, json={"category": CATEGORY_NO_PHOTO, "lat": BMT[0], "lon": BMT[1],
-                               "description": "json"})
+    r = client.post(URL, json={"category": CATEGORY_NO_PHOTO, "lat": BMT[0], "lon": BMT[1], "description": "json"})
     assert r.status_code == 201, r.json
 
 
@@ -86,21 +96,24 @@ def test_app_token_groups_reports(client):
     assert client.get("/api/v1/me/reports").status_code == 401
 
 
-@pytest.mark.parametrize("fields, status, code", [
-    ({"lat": "abc"}, 422, "validation_error"),
-    ({"lat": "91"}, 422, "validation_error"),
-    ({"lon": "-181"}, 422, "validation_error"),
-    ({"lat": "nan"}, 422, "validation_error"),
-    ({"lat": "48.85", "lon": "2.35"}, 422, "outside_service_area"),
-    ({"lat": "10.776", "lon": "106.700"}, 422, "outside_service_area"),  # Hồ Chí Minh City
-    ({"category": "no_such_thing"}, 422, "unknown_category"),
-    ({"category": CATEGORY_PHOTO}, 422, "photo_required"),
-    ({"description": "x" * 4001}, 422, "validation_error"),
-    ({"address_hint": "x" * 501}, 422, "validation_error"),
-    ({"lat": None, "lon": None}, 422, "location_required"),
-    ({"lon": None}, 422, "coordinates_incomplete"),
-    ({"attribute[nope]": "1"}, 422, "unknown_attribute"),
-])
+@pytest.mark.parametrize(
+    "fields, status, code",
+    [
+        ({"lat": "abc"}, 422, "validation_error"),
+        ({"lat": "91"}, 422, "validation_error"),
+        ({"lon": "-181"}, 422, "validation_error"),
+        ({"lat": "nan"}, 422, "validation_error"),
+        ({"lat": "48.85", "lon": "2.35"}, 422, "outside_service_area"),
+        ({"lat": "10.776", "lon": "106.700"}, 422, "outside_service_area"),  # Hồ Chí Minh City
+        ({"category": "no_such_thing"}, 422, "unknown_category"),
+        ({"category": CATEGORY_PHOTO}, 422, "photo_required"),
+        ({"description": "x" * 4001}, 422, "validation_error"),
+        ({"address_hint": "x" * 501}, 422, "validation_error"),
+        ({"lat": None, "lon": None}, 422, "location_required"),
+        ({"lon": None}, 422, "coordinates_incomplete"),
+        ({"attribute[nope]": "1"}, 422, "unknown_attribute"),
+    ],
+)
 def test_bad_input_is_a_clear_4xx_and_writes_nothing(client, fields, status, code):
     before = count(Report), count(Photo), count(Outbox)
     args = {"category": CATEGORY_NO_PHOTO, "lat": BMT[0], "lon": BMT[1], **fields}
@@ -118,6 +131,7 @@ def test_errors_speak_vietnamese_or_english(client):
 
 def test_inactive_category_is_refused(client):
     from fieldreport.models import Category
+
     cat = db.session.scalar(select(Category).where(Category.code == "noise"))
     cat.active = False
     db.session.flush()
@@ -144,14 +158,22 @@ def _outside(cx: float, cy: float, qx: float, qy: float, meters: float) -> tuple
 def test_point_just_outside_the_border_snaps_in_but_far_outside_does_not(client):
     # The province border point nearest to a point in the sea east of it, then step outwards.
     sea = (110.5, 12.9)
-    cx, cy = db.session.execute(text(
-        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_ClosestPoint(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)) p"
-        " FROM areas WHERE code = 'P66') s"), {"x": sea[0], "y": sea[1]}).one()
+    cx, cy = db.session.execute(
+        text(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_ClosestPoint(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)) p"
+            " FROM areas WHERE code = 'P66') s"
+        ),
+        {"x": sea[0], "y": sea[1]},
+    ).one()
 
     def distance(lon, lat):
-        return db.session.execute(text(
-            "SELECT ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography)"
-            " FROM areas WHERE code = 'P66'"), {"x": lon, "y": lat}).scalar()
+        return db.session.execute(
+            text(
+                "SELECT ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography)"
+                " FROM areas WHERE code = 'P66'"
+            ),
+            {"x": lon, "y": lat},
+        ).scalar()
 
     near, far = _outside(cx, cy, *sea, 60), _outside(cx, cy, *sea, 1000)
     assert 20 < distance(*near) < 150 and distance(*far) > 300
@@ -182,8 +204,7 @@ def test_idempotent_retry_returns_the_first_answer(client):
     again = submit(client, photos=[("p.jpg", photo)], headers=headers, description="once")
     assert first.status_code == again.status_code == 201
     assert again.json == first.json and again.headers["Idempotent-Replayed"] == "true"
-    assert db.session.scalar(select(func.count()).select_from(Report)
-                             .where(Report.description == "once")) == 1
+    assert db.session.scalar(select(func.count()).select_from(Report).where(Report.description == "once")) == 1
     assert len(storage.keys("orig/")) == objects
     row = db.session.scalar(select(IdempotencyKey).where(IdempotencyKey.key == headers["Idempotency-Key"]))
     assert first.json["citizen_token"] not in json.dumps(row.response)  # never stored in clear
@@ -224,8 +245,7 @@ def test_storage_down_is_503_with_retry_after_and_nothing_written(client, s3_ser
 def test_redis_down_still_accepts_and_the_sweeper_sends_later(client):
     real = queues.redis
     # Built like the app's own client (Queues.init_app), on a port nothing listens on.
-    queues.redis = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_timeout=5,
-                                  socket_connect_timeout=2)
+    queues.redis = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_timeout=5, socket_connect_timeout=2)
     try:
         r = submit(client, photos=[("p.jpg", image())])
     finally:
@@ -246,8 +266,11 @@ def test_anonymous_submissions_are_rate_limited_per_client(client, app, monkeypa
     r = submit(client)
     assert codes == [201] * 3 and r.status_code == 429 and r.json["code"] == "rate_limited"
     assert int(r.headers["Retry-After"]) > 0
-    other = client.post(URL, data={"category": CATEGORY_NO_PHOTO, "lat": BMT[0], "lon": BMT[1]},
-                        environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    other = client.post(
+        URL,
+        data={"category": CATEGORY_NO_PHOTO, "lat": BMT[0], "lon": BMT[1]},
+        environ_base={"REMOTE_ADDR": "10.9.9.9"},
+    )
     assert other.status_code == 201
 
 
@@ -256,8 +279,10 @@ def test_signed_in_submissions_are_rate_limited_per_account(client, app, db_sess
     body = {"category": CATEGORY_NO_PHOTO, "lat": BMT[0], "lon": BMT[1]}
     for username in ("citizen", "dispatcher"):  # a citizen session, a staff token
         h = f.bearer(db_session, username)
-        codes = [client.post(URL, data=body, headers=h, environ_base={"REMOTE_ADDR": f"10.5.0.{i}"}).status_code
-                 for i in range(2)]  # each from another address: signed in, the address does not count
+        codes = [
+            client.post(URL, data=body, headers=h, environ_base={"REMOTE_ADDR": f"10.5.0.{i}"}).status_code
+            for i in range(2)
+        ]  # each from another address: signed in, the address does not count
         r = client.post(URL, data=body, headers=h, environ_base={"REMOTE_ADDR": "10.5.0.9"})
         assert codes == [201, 201] and r.status_code == 429 and r.json["code"] == "rate_limited", username
     assert client.post(URL, data=body, environ_base={"REMOTE_ADDR": "10.5.0.9"}).status_code == 201  # anonymous

@@ -3,6 +3,7 @@
 Runs against the committed database (not the rolled-back test session): two WSGI servers in
 threads, each request on its own DB connection, so only PostgreSQL can decide. Cleans up after.
 """
+
 from __future__ import annotations
 
 import threading
@@ -37,13 +38,18 @@ def servers(app, redis_clean):
 def _purge(report_ids: list[int], keys: list[str], outbox_after: int) -> None:
     """Delete committed test reports and whatever rows point at them (other features add some)."""
     with db.engine.begin() as conn:
-        refs = conn.execute(text(
-            "SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text "
-            "FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
-            "WHERE c.contype = 'f' AND c.confrelid::regclass::text IN ('reports', 'events', 'photos')")).all()
+        refs = conn.execute(
+            text(
+                "SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text "
+                "FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+                "WHERE c.contype = 'f' AND c.confrelid::regclass::text IN ('reports', 'events', 'photos')"
+            )
+        ).all()
         ids = {"ids": report_ids}
-        for parent, sub in (("photos", "SELECT id FROM photos WHERE report_id = ANY(:ids)"),
-                            ("events", "SELECT id FROM events WHERE report_id = ANY(:ids)")):
+        for parent, sub in (
+            ("photos", "SELECT id FROM photos WHERE report_id = ANY(:ids)"),
+            ("events", "SELECT id FROM events WHERE report_id = ANY(:ids)"),
+        ):
             for table, column, target in refs:
                 if target == parent and table not in ("reports", "events", "photos"):
                     conn.execute(text(f'DELETE FROM {table} WHERE "{column}" IN ({sub})'), ids)
@@ -64,14 +70,20 @@ def test_simultaneous_identical_requests_on_two_servers_make_one_report(servers)
         outbox_after = conn.execute(text("SELECT coalesce(max(id), 0) FROM outbox")).scalar()
     try:
         for key in keys:
-            fields = {"category": "street_light", "lat": str(BMT[0]), "lon": str(BMT[1]),
-                      "description": key, "photos": ("p.jpg", image(size=(1600, 1200)), "image/jpeg")}
+            fields = {
+                "category": "street_light",
+                "lat": str(BMT[0]),
+                "lon": str(BMT[1]),
+                "description": key,
+                "photos": ("p.jpg", image(size=(1600, 1200)), "image/jpeg"),
+            }
             barrier, answers = threading.Barrier(2), [None, None]
 
             def post(i):
                 barrier.wait()
-                answers[i] = http.request("POST", f"{servers[i]}/api/v1/reports", fields=fields,
-                                          headers={"Idempotency-Key": key}, timeout=60)
+                answers[i] = http.request(
+                    "POST", f"{servers[i]}/api/v1/reports", fields=fields, headers={"Idempotency-Key": key}, timeout=60
+                )
 
             threads = [threading.Thread(target=post, args=(i,)) for i in range(2)]
             for t in threads:
@@ -84,8 +96,9 @@ def test_simultaneous_identical_requests_on_two_servers_make_one_report(servers)
             assert sorted(a.headers.get("Idempotent-Replayed", "") for a in answers) == ["", "true"]
             with db.engine.connect() as conn:
                 rows = conn.execute(text("SELECT id, code FROM reports WHERE description = :k"), {"k": key}).all()
-                photos = conn.execute(text("SELECT count(*) FROM photos WHERE report_id = ANY(:ids)"),
-                                      {"ids": [r.id for r in rows]}).scalar()
+                photos = conn.execute(
+                    text("SELECT count(*) FROM photos WHERE report_id = ANY(:ids)"), {"ids": [r.id for r in rows]}
+                ).scalar()
             report_ids += [r.id for r in rows]
             assert [r.code for r in rows] == [bodies[0]["code"]] and photos == 1
     finally:

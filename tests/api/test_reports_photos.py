@@ -3,6 +3,7 @@
 Accepted photos must keep their EXIF time/GPS privately and get public copies that are upright,
 at most 2048 px, and carry no metadata at all.
 """
+
 from __future__ import annotations
 
 import csv
@@ -88,7 +89,10 @@ def test_generated_photos_are_stripped_and_upright(client, fmt):
     _assert_public_copy(photo, data)
     display = Image.open(io.BytesIO(storage.get(photo.display_key))).convert("RGB")
     expected = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
-    assert max(display.size) == min(2048, max(size)) and abs(display.height / display.width - expected.height / expected.width) < 0.01
+    assert (
+        max(display.size) == min(2048, max(size))
+        and abs(display.height / display.width - expected.height / expected.width) < 0.01
+    )
     small = expected.resize(display.size)
     for corner in ((5, 5), (display.width - 5, 5), (5, display.height - 5), (display.width - 5, display.height - 5)):
         got, want = display.getpixel(corner), small.getpixel(corner)
@@ -105,12 +109,15 @@ def test_public_urls_serve_the_copy(client):
     assert got.status == 200 and got.data == storage.get(_photo_of(r.json["code"]).display_key)
 
 
-@pytest.mark.parametrize("name, data, code", [
-    ("truncated.jpg", image()[:3000], "photo_truncated"),
-    ("empty.jpg", b"", "photo_empty"),
-    ("text.jpg", b"<?php echo 'hi'; ?>", "photo_not_image"),
-    ("tiff.jpg", b"II*\x00" + b"\x00" * 100, "photo_unsupported_type"),
-])
+@pytest.mark.parametrize(
+    "name, data, code",
+    [
+        ("truncated.jpg", image()[:3000], "photo_truncated"),
+        ("empty.jpg", b"", "photo_empty"),
+        ("text.jpg", b"<?php echo 'hi'; ?>", "photo_not_image"),
+        ("tiff.jpg", b"II*\x00" + b"\x00" * 100, "photo_unsupported_type"),
+    ],
+)
 def test_generated_bad_files_are_refused_by_content(client, name, data, code):
     r = submit(client, photos=[(name, data)])
     assert r.status_code == 422 and r.json["code"] == code and r.json["photo"]["filename"] == name
@@ -124,8 +131,9 @@ def test_decompression_bomb_is_refused(client, app, monkeypatch):
 
 def test_list_thumbnails_are_stable_urls_that_redirect_to_the_copy(client):
     code = submit(client, photos=[("p.jpg", image())]).json["code"]
-    item = next(i for i in client.get("/api/v1/reports", query_string={"page_size": 200}).json["items"]
-                if i["code"] == code)
+    item = next(
+        i for i in client.get("/api/v1/reports", query_string={"page_size": 200}).json["items"] if i["code"] == code
+    )
     photo = _photo_of(code)
     assert item["thumb_url"] == f"/api/v1/reports/{code}/photos/{photo.id}/thumb"
     r = client.get(item["thumb_url"])

@@ -1,4 +1,5 @@
 """The public map listing (filters, keyset pages) and nearby search, and the indexes they use."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -21,9 +22,12 @@ def city(client, app, monkeypatch):
     """Reports around the centre: distances north of it, categories, statuses, ages."""
     monkeypatch.setitem(app.config, "SUBMIT_RATE_PER_HOUR", 1000)
     specs = [  # (metres north, category, status, days old)
-        (0, "street_light", "in_progress", 0), (100, "street_light", "assigned", 1),
-        (200, "street_light", "submitted", 2), (400, "street_light", "submitted", 3),
-        (50, "street_light", "resolved", 4), (30, "flooding", "submitted", 5),
+        (0, "street_light", "in_progress", 0),
+        (100, "street_light", "assigned", 1),
+        (200, "street_light", "submitted", 2),
+        (400, "street_light", "submitted", 3),
+        (50, "street_light", "resolved", 4),
+        (30, "flooding", "submitted", 5),
         (5000, "noise", "closed", 40),
     ]
     codes = []
@@ -31,8 +35,11 @@ def city(client, app, monkeypatch):
         r = submit(client, category=cat, lat=BMT[0] + metres * M_LAT, lon=BMT[1])
         assert r.status_code == 201, r.json
         codes.append(r.json["code"])
-        db.session.execute(update(Report).where(Report.code == r.json["code"])
-                           .values(status=status, created_at=utcnow() - timedelta(days=days, minutes=metres)))
+        db.session.execute(
+            update(Report)
+            .where(Report.code == r.json["code"])
+            .values(status=status, created_at=utcnow() - timedelta(days=days, minutes=metres))
+        )
     db.session.commit()
     return codes
 
@@ -45,7 +52,7 @@ def page(client, **params):
 
 def test_listing_is_newest_first_and_keyset_pages_cover_everything_once(client, city):
     everything = [i["code"] for i in page(client, page_size=200)["items"]]
-    assert everything[:len(city)] == city  # the fixture made them newest first
+    assert everything[: len(city)] == city  # the fixture made them newest first
     seen, cursor = [], None
     while True:
         p = page(client, page_size=3, **({"cursor": cursor} if cursor else {}))
@@ -77,12 +84,19 @@ def test_listing_hides_non_public_categories(client, city):
     assert client.get(URL, query_string={"category": "flooding"}).json["code"] == "unknown_category"
 
 
-@pytest.mark.parametrize("params, code", [
-    ({"bbox": "1,2,3"}, "validation_error"), ({"bbox": "108.1,12,108,13"}, "invalid_bbox"),
-    ({"status": "lost"}, "validation_error"), ({"cursor": "bm9wZQ"}, "invalid_cursor"),
-    ({"cursor": "not a cursor!"}, "validation_error"), ({"from": "2026-05-04", "to": "2026-05-01"}, "invalid_range"),
-    ({"page_size": 0}, "validation_error"), ({"from": "yesterday"}, "validation_error"),
-])
+@pytest.mark.parametrize(
+    "params, code",
+    [
+        ({"bbox": "1,2,3"}, "validation_error"),
+        ({"bbox": "108.1,12,108,13"}, "invalid_bbox"),
+        ({"status": "lost"}, "validation_error"),
+        ({"cursor": "bm9wZQ"}, "invalid_cursor"),
+        ({"cursor": "not a cursor!"}, "validation_error"),
+        ({"from": "2026-05-04", "to": "2026-05-01"}, "invalid_range"),
+        ({"page_size": 0}, "validation_error"),
+        ({"from": "yesterday"}, "validation_error"),
+    ],
+)
 def test_listing_bad_parameters_are_4xx(client, params, code):
     r = client.get(URL, query_string=params)
     assert 400 <= r.status_code < 500 and r.json["code"] == code
@@ -95,8 +109,10 @@ def test_nearby_finds_open_reports_of_the_category_nearest_first(client, city):
     # 0 m, 100 m, 200 m open; 400 m too far; the resolved one at 50 m and the flooding one excluded.
     assert [c for c, _ in got] == [city[0], city[1], city[2]]
     assert [round(d, -1) for _, d in got] == [0, 100, 200]
-    assert client.get(f"{URL}/nearby", query_string={"lat": BMT[0], "lon": BMT[1],
-                                                      "category": "nope"}).json["code"] == "unknown_category"
+    assert (
+        client.get(f"{URL}/nearby", query_string={"lat": BMT[0], "lon": BMT[1], "category": "nope"}).json["code"]
+        == "unknown_category"
+    )
     assert client.get(f"{URL}/nearby", query_string={"lat": 95, "lon": 1, "category": "noise"}).status_code == 422
 
 
@@ -119,8 +135,9 @@ def test_queries_can_use_their_indexes(client, city):
     street = db.session.scalar(select(Category.id).where(Category.code == "street_light"))
     assert "ix_reports_location" in _plan(public.nearby_select(BMT[0], BMT[1], street, 250))
     cats = {c.id: c for c in db.session.scalars(select(Category))}
-    assert "ix_reports_open_created" in _plan(public.listing_select(cats, status=list(public.statuses("open"))),
-                                             ordered=True)
+    assert "ix_reports_open_created" in _plan(
+        public.listing_select(cats, status=list(public.statuses("open"))), ordered=True
+    )
     assert "ix_reports_status_created" in _plan(public.listing_select(cats, status=["submitted"]))
     assert "ix_reports_category_created" in _plan(public.listing_select(cats, category="flooding"))
     assert "ix_reports_location" in _plan(public.listing_select(cats, bbox=(108.0, 12.6, 108.1, 12.7)))
@@ -133,17 +150,40 @@ def test_list_pages_send_exactly_what_their_schema_would(client, app, city, lang
     from flask import jsonify
 
     from fieldreport.api.reports.schemas import NearbyItemSchema, ReportPageSchema
+
     headers = {"Accept-Language": lang}
     near = {"lat": BMT[0], "lon": BMT[1], "category": "street_light"}
     for path, query, schema, service in (
-            (URL, {"page_size": 200}, ReportPageSchema(),
-             lambda vi: public.listing(vi=vi, page_size=200, bbox=None, status=None, category=None,
-                                       since=None, until=None, cursor=None)),
-            (URL, {"page_size": 2, "status": "open"}, ReportPageSchema(),
-             lambda vi: public.listing(vi=vi, page_size=2, bbox=None, status=public.statuses("open"),
-                                       category=None, since=None, until=None, cursor=None)),
-            (f"{URL}/nearby", near, NearbyItemSchema(many=True),
-             lambda vi: public.nearby(BMT[0], BMT[1], "street_light", vi, app.config["NEARBY_METERS"]))):
+        (
+            URL,
+            {"page_size": 200},
+            ReportPageSchema(),
+            lambda vi: public.listing(
+                vi=vi, page_size=200, bbox=None, status=None, category=None, since=None, until=None, cursor=None
+            ),
+        ),
+        (
+            URL,
+            {"page_size": 2, "status": "open"},
+            ReportPageSchema(),
+            lambda vi: public.listing(
+                vi=vi,
+                page_size=2,
+                bbox=None,
+                status=public.statuses("open"),
+                category=None,
+                since=None,
+                until=None,
+                cursor=None,
+            ),
+        ),
+        (
+            f"{URL}/nearby",
+            near,
+            NearbyItemSchema(many=True),
+            lambda vi: public.nearby(BMT[0], BMT[1], "street_light", vi, app.config["NEARBY_METERS"]),
+        ),
+    ):
         r = client.get(path, query_string=query, headers=headers)
         assert r.status_code == 200 and r.mimetype == "application/json"
         with app.test_request_context(path, headers=headers):
@@ -162,12 +202,19 @@ def test_a_radius_is_estimated_from_the_location_statistics(db_session):
     within 10 km at 1M (it adds a condition on geography(location), which has no statistics),
     and it chose plans of seconds. The radius condition is now estimated like its box."""
     from tests import factories as fac
+
     rnd = __import__("random").Random(3)
     for _ in range(300):  # within ~2 km of the centre
         fac.make_report(db_session, "noise", BMT[1] + rnd.uniform(-0.015, 0.015), BMT[0] + rnd.uniform(-0.015, 0.015))
     db_session.execute(text("ANALYZE reports"))
-    plan = db_session.execute(text(
-        f"EXPLAIN {select(Report.id).where(public.within(BMT[0], BMT[1], 10_000)).compile(compile_kwargs={'literal_binds': True})}"
-    )).scalars().first()
+    plan = (
+        db_session.execute(
+            text(
+                f"EXPLAIN {select(Report.id).where(public.within(BMT[0], BMT[1], 10_000)).compile(compile_kwargs={'literal_binds': True})}"  # noqa: E501
+            )
+        )
+        .scalars()
+        .first()
+    )
     estimated = int(plan.split("rows=")[1].split()[0])
     assert estimated >= 100, plan  # 300 reports are within 10 km (~1 when estimated wrong)

@@ -11,6 +11,7 @@ province, an unknown category code, a report in the wrong state): those answer w
 own `code`. What must never happen is the schema validation refusing what the schema
 allows: `spec_is_the_validation` fails any valid request answered `validation_error`.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,12 +43,12 @@ def spec_is_the_validation(ctx, response, case):
     """A request the schema allows is never refused by the schema's own validation."""
     positive = case.meta is not None and case.meta.generation.mode.is_positive
     if positive and response.status_code == 422 and response.json().get("code") == "validation_error":
-        refused = {k for where in (response.json().get("errors") or {}).values()
-                   if isinstance(where, dict) for k in where}
+        refused = {
+            k for where in (response.json().get("errors") or {}).values() if isinstance(where, dict) for k in where
+        }
         if refused and refused <= SEMANTIC_FIELDS:
             return
-        raise AssertionError(f"valid by the OpenAPI document, refused by validation: "
-                             f"{response.json().get('errors')}")
+        raise AssertionError(f"valid by the OpenAPI document, refused by validation: {response.json().get('errors')}")
 
 
 @pytest.fixture()
@@ -82,11 +83,12 @@ def test_every_operation_conforms(api, db_session, role, mode):
             continue
 
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         def run(case):
-            case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance],
-                                   additional_checks=[spec_is_the_validation])
+            case.call_and_validate(
+                headers=headers, excluded_checks=[positive_data_acceptance], additional_checks=[spec_is_the_validation]
+            )
+
         try:
             run()
             exercised += 1

@@ -1,4 +1,5 @@
 """Public view of a report, "me too", rating, reopening and a citizen's own list."""
+
 from __future__ import annotations
 
 import json
@@ -13,13 +14,17 @@ from fieldreport.models.base import utcnow
 from tests.api.intake_helpers import image, set_status, submit
 
 URL = "/api/v1/reports"
-PRIVATE = {"reporter_name": "Trần Thị Riêng Tư", "reporter_phone": "0912345678",
-           "reporter_email": "rieng.tu@example.vn"}
+PRIVATE = {
+    "reporter_name": "Trần Thị Riêng Tư",
+    "reporter_phone": "0912345678",
+    "reporter_email": "rieng.tu@example.vn",
+}
 
 
 def new_report(client, **fields):
-    r = submit(client, photos=[("p.jpg", image(gps=(12.667, 108.038)))], description="Đèn hỏng",
-               **{**PRIVATE, **fields})
+    r = submit(
+        client, photos=[("p.jpg", image(gps=(12.667, 108.038)))], description="Đèn hỏng", **{**PRIVATE, **fields}
+    )
     assert r.status_code == 201, r.json
     return r.json
 
@@ -31,7 +36,14 @@ def test_public_view_shows_progress_but_never_identity_or_original(client):
     view = r.json
     assert view["code"] == made["code"] and view["category"] == {"code": "street_light", "name": "Đèn đường hư hỏng"}
     assert view["area"]["code"] == "24133" and view["description"] == "Đèn hỏng"
-    assert view["history"][0]["type"] == "submitted" and set(view["history"][0]) == {"type", "status", "at", "note", "unit", "due_at"}
+    assert view["history"][0]["type"] == "submitted" and set(view["history"][0]) == {
+        "type",
+        "status",
+        "at",
+        "note",
+        "unit",
+        "due_at",
+    }
     assert view["history"][0]["note"] is None
     text = json.dumps(view, ensure_ascii=False)
     for secret in [*PRIVATE.values(), made["citizen_token"], "orig/", "citizen"]:
@@ -75,14 +87,16 @@ def test_made_up_citizen_tokens_add_no_supporters_and_me_too_is_limited_per_clie
     code = new_report(client)["code"]
     other = new_report(client)["citizen_token"]  # a real token: it proves another report
     limit = app.config["FOLLOW_RATE_PER_HOUR"]
-    answers = [client.post(f"{URL}/{code}/follow", headers={"X-Citizen-Token": t},
-                           environ_base={"REMOTE_ADDR": "10.9.9.9"})
-               for t in ["x"] + [secrets.token_urlsafe(32) for _ in range(39)]]
+    answers = [
+        client.post(f"{URL}/{code}/follow", headers={"X-Citizen-Token": t}, environ_base={"REMOTE_ADDR": "10.9.9.9"})
+        for t in ["x"] + [secrets.token_urlsafe(32) for _ in range(39)]
+    ]
     assert [a.status_code for a in answers] == [200] * limit + [429] * (40 - limit)
     assert sum(a.json["new"] for a in answers[:limit]) == 1  # the client, once
     assert client.get(f"{URL}/{code}").json["followers_count"] == 1
-    real = client.post(f"{URL}/{code}/follow", headers={"X-Citizen-Token": other},
-                       environ_base={"REMOTE_ADDR": "10.9.9.10"})
+    real = client.post(
+        f"{URL}/{code}/follow", headers={"X-Citizen-Token": other}, environ_base={"REMOTE_ADDR": "10.9.9.10"}
+    )
     assert real.status_code == 200 and real.json["new"] is True and real.json["followers_count"] == 2
 
 
@@ -110,8 +124,11 @@ def test_reopen_within_the_window_routes_again(client):
     url, token = f"{URL}/{made['code']}/reopen", {"X-Citizen-Token": made["citizen_token"]}
     assert client.post(url, json={"reason": "Vẫn tắt"}, headers=token).json["code"] == "not_reopenable"
     report = set_status(made["code"], "resolved", resolved_at=utcnow() - timedelta(days=2))
-    routed_before = db.session.scalar(select(func.count()).select_from(Outbox).where(
-        Outbox.func == "workers.jobs.route_report", Outbox.args == [report.id]))
+    routed_before = db.session.scalar(
+        select(func.count())
+        .select_from(Outbox)
+        .where(Outbox.func == "workers.jobs.route_report", Outbox.args == [report.id])
+    )
     assert client.post(url, json={}, headers=token).status_code == 422  # a reason is required
     r = client.post(url, json={"reason": "Đèn vẫn tắt vào ban đêm"}, headers=token)
     assert r.status_code == 200, r.json
@@ -119,38 +136,68 @@ def test_reopen_within_the_window_routes_again(client):
     assert report.reopen_count == 1 and report.rating is None
     ev = db.session.scalars(select(Event).where(Event.report_id == report.id, Event.type == "reopened")).one()
     assert (ev.from_status, ev.to_status, ev.note) == ("resolved", "reopened", "Đèn vẫn tắt vào ban đêm")
-    assert db.session.scalar(select(func.count()).select_from(Outbox).where(
-        Outbox.func == "workers.jobs.route_report", Outbox.args == [report.id])) == routed_before + 1
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Outbox)
+            .where(Outbox.func == "workers.jobs.route_report", Outbox.args == [report.id])
+        )
+        == routed_before + 1
+    )
 
 
 def test_a_citizen_reopen_clears_the_answer_like_a_staff_reopen(client):
     """One reopening for both: resolved_at and reject_reason no longer outlive a citizen's reopen."""
     from fieldreport.services import workflow
+
     after = {}
     for who in ("citizen", "staff"):
         made = new_report(client)
-        report = set_status(made["code"], "resolved", resolved_at=utcnow() - timedelta(days=1),
-                            reject_reason="out_of_scope", rating=2, rating_comment="Chưa", rated_at=utcnow())
+        report = set_status(
+            made["code"],
+            "resolved",
+            resolved_at=utcnow() - timedelta(days=1),
+            reject_reason="out_of_scope",
+            rating=2,
+            rating_comment="Chưa",
+            rated_at=utcnow(),
+        )
         if who == "citizen":
-            r = client.post(f"{URL}/{made['code']}/reopen", json={"reason": "Vẫn hỏng"},
-                            headers={"X-Citizen-Token": made["citizen_token"]})
+            r = client.post(
+                f"{URL}/{made['code']}/reopen",
+                json={"reason": "Vẫn hỏng"},
+                headers={"X-Citizen-Token": made["citizen_token"]},
+            )
             assert r.status_code == 200, r.json
         else:
             workflow.reopen(report, None, "Vẫn hỏng", actor="test")
         db.session.refresh(report)
         ev = db.session.scalars(select(Event).where(Event.report_id == report.id, Event.type == "reopened")).one()
-        after[who] = (report.status, report.resolved_at, report.closed_at, report.reject_reason, report.rating,
-                      report.rating_comment, report.rated_at, report.reopen_count, ev.data)
-    assert after["citizen"] == after["staff"] == (
-        "reopened", None, None, None, None, None, None, 1, {"previous_rating": 2, "reopen_count": 1})
+        after[who] = (
+            report.status,
+            report.resolved_at,
+            report.closed_at,
+            report.reject_reason,
+            report.rating,
+            report.rating_comment,
+            report.rated_at,
+            report.reopen_count,
+            ev.data,
+        )
+    assert (
+        after["citizen"]
+        == after["staff"]
+        == ("reopened", None, None, None, None, None, None, 1, {"previous_rating": 2, "reopen_count": 1})
+    )
 
 
 def test_reopen_after_the_window_is_409(client, app):
     made = new_report(client)
     days = app.config["REOPEN_DAYS"]
     set_status(made["code"], "resolved", resolved_at=utcnow() - timedelta(days=days, hours=1))
-    r = client.post(f"{URL}/{made['code']}/reopen", json={"reason": "muộn"},
-                    headers={"X-Citizen-Token": made["citizen_token"]})
+    r = client.post(
+        f"{URL}/{made['code']}/reopen", json={"reason": "muộn"}, headers={"X-Citizen-Token": made["citizen_token"]}
+    )
     assert r.status_code == 409 and r.json["code"] == "reopen_window_passed"
 
 

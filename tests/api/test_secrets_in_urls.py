@@ -1,5 +1,6 @@
 """Secrets travel in headers and bodies, never in URLs (which access logs and proxies keep):
 a query string carrying one is refused, and every logged URL is scrubbed."""
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,7 @@ def test_a_bearer_token_in_the_url_is_refused(client, db_session):
 
 
 def test_an_open311_api_key_goes_in_the_post_body_only(client, demo):
-    form = {"service_code": "street_light", "lat": str(f.BMT[1]), "long": str(f.BMT[0]),
-            "description": "đèn hỏng"}
+    form = {"service_code": "street_light", "lat": str(f.BMT[1]), "long": str(f.BMT[0]), "description": "đèn hỏng"}
     in_url = client.post(f"{BASE}/requests.json?api_key={demo.api_key}", data=form)
     assert in_url.status_code == 400  # was 201: the key was taken from the query string
     assert "api_key" in in_url.get_json()[0]["description"]  # Open311's own error format
@@ -39,8 +39,15 @@ def test_an_open311_api_key_goes_in_the_post_body_only(client, demo):
 
 def test_our_log_lines_mask_secret_url_parameters(app):
     handler = logging.getLogger("fieldreport").handlers[0]
-    record = logging.LogRecord("fieldreport", logging.WARNING, __file__, 1, "slow request %s",
-                               ("/api/v1/me/reports?citizen_token=SECRET-TOKEN&page=2&code=123456",), None)
+    record = logging.LogRecord(
+        "fieldreport",
+        logging.WARNING,
+        __file__,
+        1,
+        "slow request %s",
+        ("/api/v1/me/reports?citizen_token=SECRET-TOKEN&page=2&code=123456",),
+        None,
+    )
     assert handler.filter(record)
     line = handler.format(record)
     assert "SECRET-TOKEN" not in line and "123456" not in line

@@ -1,6 +1,7 @@
 """Sessions end when they should: sign out everywhere, a password change, a deactivation; the
 console's cookie holds a server-side session id (no bearer token), HttpOnly, SameSite=Lax and
 Secure outside local development."""
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,9 @@ def bearer(token: str) -> dict:
 
 
 def login(client, username: str, password: str = DEMO_PASSWORD, ip: str = "10.1.0.1") -> str:
-    r = client.post("/api/v1/auth/login", json={"username": username, "password": password},
-                    environ_base={"REMOTE_ADDR": ip})
+    r = client.post(
+        "/api/v1/auth/login", json={"username": username, "password": password}, environ_base={"REMOTE_ADDR": ip}
+    )
     assert r.status_code == 200, r.json
     return r.json["access_token"]
 
@@ -59,15 +61,18 @@ def test_the_console_button_signs_out_everywhere(app, client, db_session):
 def test_a_password_change_ends_every_session(app, client, db_session):
     first, second = login(client, "sxd.supervisor"), login(client, "sxd.supervisor", ip="10.1.0.9")
     change = "/api/v1/auth/password"
-    wrong = client.post(change, headers=bearer(first), json={"current_password": "nope",
-                                                             "new_password": "a-new-long-password"})
+    wrong = client.post(
+        change, headers=bearer(first), json={"current_password": "nope", "new_password": "a-new-long-password"}
+    )
     assert wrong.status_code == 403 and wrong.json["code"] == "wrong_password"
-    short = client.post(change, headers=bearer(first), json={"current_password": DEMO_PASSWORD,
-                                                             "new_password": "short"})
+    short = client.post(
+        change, headers=bearer(first), json={"current_password": DEMO_PASSWORD, "new_password": "short"}
+    )
     assert short.status_code == 422 and short.json["code"] == "password_too_short"
     assert client.get(ME, headers=bearer(first)).status_code == 200  # refusals change nothing
-    ok = client.post(change, headers=bearer(first), json={"current_password": DEMO_PASSWORD,
-                                                          "new_password": "a-new-long-password"})
+    ok = client.post(
+        change, headers=bearer(first), json={"current_password": DEMO_PASSWORD, "new_password": "a-new-long-password"}
+    )
     assert ok.status_code == 204
     for token in (first, second):
         assert client.get(ME, headers=bearer(token)).status_code == 401
@@ -78,12 +83,14 @@ def test_a_password_change_ends_every_session(app, client, db_session):
 
 def test_an_operator_password_reset_ends_every_session(app, client, db_session):
     token = login(client, "power.staff")
-    short = app.test_cli_runner().invoke(args=["create-user", "power.staff", "--role", "staff", "--unit",
-                                               "PC-66", "--password", "short"])
+    short = app.test_cli_runner().invoke(
+        args=["create-user", "power.staff", "--role", "staff", "--unit", "PC-66", "--password", "short"]
+    )
     assert short.exit_code != 0 and "10 characters" in short.output
     assert client.get(ME, headers=bearer(token)).status_code == 200  # refused: nothing changed
-    out = app.test_cli_runner().invoke(args=["create-user", "power.staff", "--role", "staff", "--unit",
-                                             "PC-66", "--password", "reset-by-operator"])
+    out = app.test_cli_runner().invoke(
+        args=["create-user", "power.staff", "--role", "staff", "--unit", "PC-66", "--password", "reset-by-operator"]
+    )
     assert out.exit_code == 0, out.output
     assert client.get(ME, headers=bearer(token)).status_code == 401
     assert f.user(db_session, "power.staff").full_name == "Nhân viên Điện lực Đắk Lắk"  # kept

@@ -1,4 +1,5 @@
 """Staff workflow over HTTP: queue, detail, each action, its events and illegal transitions."""
+
 from __future__ import annotations
 
 import io
@@ -7,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from fieldreport.models import Category, Event, Follower, Notification, Outbox, Photo, Report
+from fieldreport.models import Category, Event, Follower, Notification, Outbox, Photo
 from fieldreport.models.base import utcnow
 from fieldreport.services import deadlines, routing, workflow
 from fieldreport.worktime import TZ
@@ -23,8 +24,14 @@ def as_(db_session):
 @pytest.fixture()
 def routed(db_session):
     """A road-damage report at the Buôn Ma Thuột centre, routed to UBND-24133."""
-    report = f.make_report(db_session, "road_damage", *f.BMT, reporter_name="Trần Thị B",
-                           reporter_phone="0905000111", reporter_email="b@example.org")
+    report = f.make_report(
+        db_session,
+        "road_damage",
+        *f.BMT,
+        reporter_name="Trần Thị B",
+        reporter_phone="0905000111",
+        reporter_email="b@example.org",
+    )
     assert routing.route_report(report.id) == "assigned"
     return report
 
@@ -51,10 +58,12 @@ def test_queue_shows_own_unit_sorted_by_due_with_filters(client, db_session, rou
     dues = [i["due_at"] for i in page["items"]]
     assert dues == sorted(dues)
     assert client.get("/api/v1/staff/reports?category=rubbish", headers=staff).json["total"] == 0
-    assert routed.code in [i["code"] for i in client.get(
-        "/api/v1/staff/reports?area=24133&status=assigned", headers=staff).json["items"]]
-    assert routed.code not in [i["code"] for i in client.get(
-        "/api/v1/staff/reports?overdue=true", headers=staff).json["items"]]  # due in days
+    assert routed.code in [
+        i["code"] for i in client.get("/api/v1/staff/reports?area=24133&status=assigned", headers=staff).json["items"]
+    ]
+    assert routed.code not in [
+        i["code"] for i in client.get("/api/v1/staff/reports?overdue=true", headers=staff).json["items"]
+    ]  # due in days
     assert client.get("/api/v1/staff/reports?unit=URENCO-BMT", headers=staff).status_code == 403
     assert client.get("/api/v1/staff/reports?status=bogus", headers=staff).status_code == 422
     # The dispatcher sees every unit; a page holds at most page_size rows.
@@ -79,8 +88,7 @@ def test_detail_explains_routing_and_hides_contact_from_staff(client, routed, as
     assert "accept" in d["actions"] and "assign" not in d["actions"]
     d = client.get(f"/api/v1/staff/reports/{routed.code}", headers=as_("dispatcher")).json
     # The dispatcher sees it masked; the clear identity is a reveal with a reason (test_personal_data).
-    assert d["reporter"] == {"name": "T. T. B.", "phone": "09xx xxx 111", "email": "b•••@e•••.org",
-                             "masked": True}
+    assert d["reporter"] == {"name": "T. T. B.", "phone": "09xx xxx 111", "email": "b•••@e•••.org", "masked": True}
     assert client.get("/api/v1/staff/reports/ZZZZZZZZZZ", headers=as_("admin")).status_code == 404
 
 
@@ -155,8 +163,13 @@ def test_request_info_pauses_and_the_answer_pushes_the_due(client, db_session, r
     # The indicator due follows the one rule (deadlines.due_for): a pause moves it only while
     # its clock runs (a day limit's clock starts the next working day), never by extensions.
     category = db_session.get(Category, routed.category_id)
-    rule = deadlines.due_for(category, routed.assigned_at, cal, urgency=getattr(routed, "urgency", None),
-                             pauses=[(utcnow() - timedelta(days=1), utcnow())])
+    rule = deadlines.due_for(
+        category,
+        routed.assigned_at,
+        cal,
+        urgency=getattr(routed, "urgency", None),
+        pauses=[(utcnow() - timedelta(days=1), utcnow())],
+    )
     assert ind is not None and abs((routed.indicator_due_at - rule).total_seconds()) < 60
     assert routed.paused_at is None
     ev = events_of(db_session, routed, "info_provided")[0]
@@ -169,8 +182,15 @@ def test_extend_before_the_due_only(client, db_session, routed, as_):
     indicator = routed.indicator_due_at
     later = deadlines.calendar().add_working_days(routed.due_at, 3)  # a working day's close
     new = later.isoformat()
-    r = post(client, routed.code, "extend", as_("bmt.staff"), new_due_at=new, reason="Chờ vật tư",
-             apology="Xin lỗi vì sự chậm trễ.")
+    r = post(
+        client,
+        routed.code,
+        "extend",
+        as_("bmt.staff"),
+        new_due_at=new,
+        reason="Chờ vật tư",
+        apology="Xin lỗi vì sự chậm trễ.",
+    )
     assert r.status_code == 200, r.json
     assert routed.due_at == later
     assert routed.indicator_due_at == indicator
@@ -178,8 +198,7 @@ def test_extend_before_the_due_only(client, db_session, routed, as_):
     assert ev.public and ev.note == "Xin lỗi vì sự chậm trễ." and ev.reason == "Chờ vật tư"
     note = db_session.scalar(select(Notification).where(Notification.event_id == ev.id))
     assert "Xin lỗi" in note.payload["message_vi"]
-    r = post(client, routed.code, "extend", as_("bmt.staff"), new_due_at=indicator.isoformat(),
-             reason="x", apology="y")
+    r = post(client, routed.code, "extend", as_("bmt.staff"), new_due_at=indicator.isoformat(), reason="x", apology="y")
     assert r.status_code == 422 and r.json["code"] == "due_not_later"
     r = post(client, routed.code, "extend", as_("bmt.staff"), new_due_at=new, reason="x")
     assert r.status_code == 422  # the apology is required
@@ -193,13 +212,25 @@ def test_extend_to_a_day_off_is_refused_with_the_next_working_day(client, db_ses
     """Finding (issue 18): the API accepted an extension to Sunday 20/12/2026."""
     due = routed.due_at.astimezone(TZ)
     sunday = due + timedelta(days=6 - due.weekday() or 7)
-    r = post(client, routed.code, "extend", as_("bmt.staff"), new_due_at=sunday.isoformat(),
-             reason="Chờ vật tư", apology="Xin lỗi.")
+    r = post(
+        client,
+        routed.code,
+        "extend",
+        as_("bmt.staff"),
+        new_due_at=sunday.isoformat(),
+        reason="Chờ vật tư",
+        apology="Xin lỗi.",
+    )
     assert r.status_code == 422 and r.json["code"] == "not_working_day", r.json
     assert r.json["next_working_day"] == deadlines.calendar().add_working_days(sunday, 1).date().isoformat()
-    assert "Chủ nhật" in client.post(f"/api/v1/staff/reports/{routed.code}/extend", json={
-        "new_due_at": sunday.isoformat(), "reason": "x", "apology": "y"},
-        headers={**as_("bmt.staff"), "Accept-Language": "vi"}).json["message"]
+    assert (
+        "Chủ nhật"
+        in client.post(
+            f"/api/v1/staff/reports/{routed.code}/extend",
+            json={"new_due_at": sunday.isoformat(), "reason": "x", "apology": "y"},
+            headers={**as_("bmt.staff"), "Accept-Language": "vi"},
+        ).json["message"]
+    )
     assert routed.due_at < sunday and not events_of(db_session, routed, "extended")
 
 
@@ -208,17 +239,29 @@ def test_resolve_needs_an_answer_and_an_after_photo(client, db_session, routed, 
     h = as_("bmt.staff")
     r = client.post(url, data={"answer": "Đã vá"}, headers=h, content_type="multipart/form-data")
     assert r.status_code == 422
-    r = client.post(url, data={"answer": "Đã vá", "photos": [(io.BytesIO(b"not an image"), "a.jpg")]},
-                    headers=h, content_type="multipart/form-data")
+    r = client.post(
+        url,
+        data={"answer": "Đã vá", "photos": [(io.BytesIO(b"not an image"), "a.jpg")]},
+        headers=h,
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 422 and routed.status == "assigned"
-    r = client.post(url, data={"answer": "Đã vá ổ gà.", "photos": [(io.BytesIO(f.jpeg()), "after.jpg")]},
-                    headers=h, content_type="multipart/form-data")
+    r = client.post(
+        url,
+        data={"answer": "Đã vá ổ gà.", "photos": [(io.BytesIO(f.jpeg()), "after.jpg")]},
+        headers=h,
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 200, r.json
     assert r.json["status"] == "resolved" and r.json["public_answer"] == "Đã vá ổ gà."
     photo = db_session.scalar(select(Photo).where(Photo.report_id == routed.id))
     assert photo.kind == "after" and photo.key == f"orig/{photo.sha256}"
-    assert db_session.scalar(select(Outbox).where(Outbox.func == "workers.jobs.make_derivatives",
-                                                  Outbox.args == [photo.id])) is not None
+    assert (
+        db_session.scalar(
+            select(Outbox).where(Outbox.func == "workers.jobs.make_derivatives", Outbox.args == [photo.id])
+        )
+        is not None
+    )
     assert r.json["photos"][0]["kind"] == "after"
     assert "original_url" not in r.json["photos"][0]  # EXIF evidence: dispatcher and admin only
     d = client.get(f"/api/v1/staff/reports/{routed.code}", headers=as_("dispatcher")).json
@@ -238,9 +281,13 @@ def test_reject_with_reason_codes(client, db_session, routed, as_):
 def test_duplicate_moves_followers_to_the_parent(client, db_session, routed, as_):
     child = f.make_report(db_session, "road_damage", *f.BMT, followers_count=2)
     routing.route_report(child.id)
-    db_session.add_all([Follower(report_id=child.id, follower_key="k1"),
-                        Follower(report_id=child.id, follower_key="k2"),
-                        Follower(report_id=routed.id, follower_key="k2")])
+    db_session.add_all(
+        [
+            Follower(report_id=child.id, follower_key="k1"),
+            Follower(report_id=child.id, follower_key="k2"),
+            Follower(report_id=routed.id, follower_key="k2"),
+        ]
+    )
     routed.followers_count = 1
     db_session.flush()
     r = post(client, child.code, "duplicate", as_("bmt.staff"), duplicate_of=routed.code)
@@ -314,6 +361,7 @@ def test_unrouted_and_other_reports_are_in_triage(client, db_session, as_):
 
 def test_failed_jobs_are_listed_for_admins(client, db_session, routed, as_):
     from fieldreport.extensions import queues
+
     bad = Notification(report_id=routed.id, channel="pigeon", kind="assigned", payload={})
     db_session.add(bad)
     db_session.flush()
@@ -331,12 +379,12 @@ def test_queue_page_and_count_read_a_units_open_reports_from_one_index(client, d
     and its count joins nothing (the planner drops the outer joins no column uses)."""
     from sqlalchemy import event, text
 
-    from fieldreport.extensions import db
     seen: list[tuple[str, dict]] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
         if "FROM reports" in statement and "categories" in statement:
             seen.append((statement, parameters))
+
     engine = db_session.get_bind().engine
     event.listen(engine, "before_cursor_execute", capture)
     try:
@@ -351,6 +399,7 @@ def test_queue_page_and_count_read_a_units_open_reports_from_one_index(client, d
 
     def plan(statement, parameters) -> str:
         return "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
+
     page_plan, count_plan = plan(*page), plan(*count)
     conn.execute(text("SET LOCAL enable_seqscan = on"))
     conn.execute(text("SET LOCAL enable_bitmapscan = on"))
@@ -367,6 +416,7 @@ def test_queue_sends_exactly_what_its_schema_would(app, client, db_session, rout
     from fieldreport import auth
     from fieldreport.api.staff import present
     from fieldreport.api.staff.schemas import StaffQueuePageSchema
+
     headers = {**as_("bmt.staff"), "Accept-Language": lang}
     r = client.get("/api/v1/staff/reports?page_size=25", headers=headers)
     assert r.status_code == 200 and r.json["items"]

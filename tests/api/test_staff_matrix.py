@@ -4,6 +4,7 @@ The report lives in UBND-24133 (Phường Buôn Ma Thuột). "supervisor" heads 
 (UBND-66, the whole tree); "sxd.supervisor" heads Sở Xây dựng, outside that ward's branch.
 A refused request must change nothing.
 """
+
 from __future__ import annotations
 
 import io
@@ -17,8 +18,13 @@ from fieldreport.models.base import utcnow
 from tests import factories as f
 
 ROLES = {
-    "anonymous": None, "citizen": "citizen", "staff_own": "bmt.staff", "staff_other": "tanlap.staff",
-    "dispatcher": "dispatcher", "supervisor_in": "supervisor", "supervisor_out": "sxd.supervisor",
+    "anonymous": None,
+    "citizen": "citizen",
+    "staff_own": "bmt.staff",
+    "staff_other": "tanlap.staff",
+    "dispatcher": "dispatcher",
+    "supervisor_in": "supervisor",
+    "supervisor_out": "sxd.supervisor",
     "admin": "admin",
 }
 ORDER = list(ROLES)
@@ -61,15 +67,18 @@ ENDPOINTS = {
     "transfer": ("post", "/staff/reports/{code}/transfer", {"unit": "SXD", "reason": "r"}, None, UNIT_ACTION),
     "return": ("post", "/staff/reports/{code}/return", {"reason": "r"}, None, UNIT_ACTION),
     "request-info": ("post", "/staff/reports/{code}/request-info", {"question": "q"}, None, UNIT_ACTION),
-    "extend": ("post", "/staff/reports/{code}/extend",
-               lambda s, r: {"new_due_at": (r.due_at + timedelta(days=2)).isoformat(),
-                             "reason": "r", "apology": "a"}, None, UNIT_ACTION),
+    "extend": (
+        "post",
+        "/staff/reports/{code}/extend",
+        lambda s, r: {"new_due_at": (r.due_at + timedelta(days=2)).isoformat(), "reason": "r", "apology": "a"},
+        None,
+        UNIT_ACTION,
+    ),
     "resolve": ("multipart", "/staff/reports/{code}/resolve", None, None, UNIT_ACTION),
     "reject": ("post", "/staff/reports/{code}/reject", {"reason": "unclear"}, None, UNIT_ACTION),
     "duplicate": ("post", "/staff/reports/{code}/duplicate", _parent, None, UNIT_ACTION),
     "assign": ("post", "/staff/reports/{code}/assign", {"unit": "UBND-24121"}, None, DISPATCH),
-    "reassign": ("post", "/staff/reports/{code}/reassign", {"unit": "UBND-24121", "reason": "r"},
-                 None, SUPERVISE),
+    "reassign": ("post", "/staff/reports/{code}/reassign", {"unit": "UBND-24121", "reason": "r"}, None, SUPERVISE),
     "reopen": ("post", "/staff/reports/{code}/reopen", {"reason": "r"}, _resolved, SUPERVISE),
     "triage": ("get", "/staff/triage", None, None, TRIAGE),
     "failed-jobs": ("get", "/admin/failed-jobs", None, None, ADMIN),
@@ -92,8 +101,12 @@ def test_authorization_matrix(client, db_session, endpoint, role):
     if method == "get":
         r = client.get(url, headers=headers)
     elif method == "multipart":
-        r = client.post(url, headers=headers, content_type="multipart/form-data",
-                        data={"answer": "done", "photos": [(io.BytesIO(f.jpeg()), "after.jpg")]})
+        r = client.post(
+            url,
+            headers=headers,
+            content_type="multipart/form-data",
+            data={"answer": "done", "photos": [(io.BytesIO(f.jpeg()), "after.jpg")]},
+        )
     else:
         r = client.post(url, json=body, headers=headers)
     assert r.status_code == expected[role], r.json

@@ -1,4 +1,5 @@
 """Citizen notifications: one per public status event, delivered by log, real SMTP or webhook."""
+
 from __future__ import annotations
 
 import io
@@ -18,8 +19,9 @@ from tests.conftest import free_port
 
 
 def notes_of(session, report):
-    return session.scalars(select(Notification).where(Notification.report_id == report.id)
-                           .order_by(Notification.id)).all()
+    return session.scalars(
+        select(Notification).where(Notification.report_id == report.id).order_by(Notification.id)
+    ).all()
 
 
 def test_every_public_status_event_has_its_notification(client, db_session):
@@ -29,16 +31,39 @@ def test_every_public_status_event_has_its_notification(client, db_session):
     base = f"/api/v1/staff/reports/{report.code}"
     assert client.post(f"{base}/accept", headers=h).status_code == 200
     assert client.post(f"{base}/request-info", json={"question": "Ở đâu?"}, headers=h).status_code == 200
-    assert client.post(f"/api/v1/reports/{report.code}/info", json={"text": "Trước số 5"},
-                       headers={"X-Citizen-Token": report.citizen_token}).status_code == 200
+    assert (
+        client.post(
+            f"/api/v1/reports/{report.code}/info",
+            json={"text": "Trước số 5"},
+            headers={"X-Citizen-Token": report.citizen_token},
+        ).status_code
+        == 200
+    )
     new_due = (report.due_at + timedelta(days=1)).isoformat()
-    assert client.post(f"{base}/extend", json={"new_due_at": new_due, "reason": "r", "apology": "Xin lỗi"},
-                       headers=h).status_code == 200
-    assert client.post(f"{base}/resolve", headers=h, content_type="multipart/form-data",
-                       data={"answer": "Đã xử lý.", "photos": [(io.BytesIO(f.jpeg()), "a.jpg")]}).status_code == 200
+    assert (
+        client.post(
+            f"{base}/extend", json={"new_due_at": new_due, "reason": "r", "apology": "Xin lỗi"}, headers=h
+        ).status_code
+        == 200
+    )
+    assert (
+        client.post(
+            f"{base}/resolve",
+            headers=h,
+            content_type="multipart/form-data",
+            data={"answer": "Đã xử lý.", "photos": [(io.BytesIO(f.jpeg()), "a.jpg")]},
+        ).status_code
+        == 200
+    )
     events = db_session.scalars(select(Event).where(Event.report_id == report.id).order_by(Event.id)).all()
-    assert [e.type for e in events] == ["assigned", "accepted", "info_requested", "info_provided",
-                                       "extended", "resolved"]
+    assert [e.type for e in events] == [
+        "assigned",
+        "accepted",
+        "info_requested",
+        "info_provided",
+        "extended",
+        "resolved",
+    ]
     notes = notes_of(db_session, report)
     told = {e.id for e in events if notify.kind_for(e)}
     assert {n.event_id for n in notes} == told  # the citizen's own answer needs no message
@@ -130,6 +155,7 @@ def test_webhook_failure_is_recorded_and_retried(client, db_session, app, webhoo
 
 def test_other_status_changes_get_a_generic_message(db_session):
     from fieldreport.services import events
+
     report = f.assign(db_session, f.make_report(db_session, "road_damage", *f.BMT), "UBND-24133")
     events.record(report, "open311_update", actor="open311:city-app", to_status="in_progress")
     events.record(report, "note", actor="staff:x", note="internal", public=False)
@@ -149,11 +175,13 @@ def test_undeliverable_without_retries_left_is_marked_failed(db_session, app, mo
     assert note.status == "failed" and "unreachable" in note.last_error
 
 
-def test_an_email_carries_one_click_unsubscribe_that_stops_this_reports_emails(client, db_session, app,
-                                                                               smtp_server, monkeypatch):
+def test_an_email_carries_one_click_unsubscribe_that_stops_this_reports_emails(
+    client, db_session, app, smtp_server, monkeypatch
+):
     """RFC 8058: the mail client's "unsubscribe" POSTs the List-Unsubscribe URL; after it, this
     report's e-mails stop while its other channels and other reports are untouched."""
     from email import message_from_bytes
+
     port, box = smtp_server
     monkeypatch.setitem(app.config, "SMTP_URL", f"smtp://127.0.0.1:{port}?from=noreply@fieldreport.test")
     report = f.make_report(db_session, "road_damage", *f.BMT, reporter_email="dan@example.org")
@@ -167,8 +195,12 @@ def test_an_email_carries_one_click_unsubscribe_that_stops_this_reports_emails(c
     assert resp.status_code == 200 and resp.json["active"] is False
     box.messages.clear()
     h = f.bearer(db_session, "bmt.staff")
-    assert client.post(f"/api/v1/staff/reports/{report.code}/request-info", json={"question": "Ở đâu?"},
-                       headers=h).status_code == 200
+    assert (
+        client.post(
+            f"/api/v1/staff/reports/{report.code}/request-info", json={"question": "Ở đâu?"}, headers=h
+        ).status_code
+        == 200
+    )
     assert [m.rcpt_tos for m in box.messages] == []  # nothing more to dan@example.org about this report
     asked = [n for n in notes_of(db_session, report) if n.kind == "info_requested"]
     assert asked and {n.channel for n in asked} == {"log"}  # the event itself is still recorded

@@ -1,4 +1,5 @@
 """Presigned uploads: PUT the photo to the bucket first, then submit a report referencing it."""
+
 from __future__ import annotations
 
 import urllib3
@@ -39,8 +40,11 @@ def test_upload_then_report_by_reference(client):
 
 def test_upload_ids_also_work_in_a_multipart_form(client):
     uid = new_upload(client, image())
-    r = client.post("/api/v1/reports", data={**{k: str(v) for k, v in BODY.items()}, "upload_ids": uid},
-                    content_type="multipart/form-data")
+    r = client.post(
+        "/api/v1/reports",
+        data={**{k: str(v) for k, v in BODY.items()}, "upload_ids": uid},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 201, r.json
 
 

@@ -1,4 +1,5 @@
 """The Zalo OA channel against a local HTTP server acting as Zalo (attachments, send API, OAuth)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,8 +15,8 @@ from sqlalchemy import func, select, update
 
 from fieldreport.extensions import db
 from fieldreport.models import Notification, Report, ZaloConversation, ZaloMessage
-from fieldreport.services import notify
 from fieldreport.models.base import utcnow
+from fieldreport.services import notify
 from tests import factories as f
 from tests.api.intake_helpers import BMT, image
 
@@ -63,8 +64,7 @@ class FakeZalo:
                 elif self.path == "/v4/oa/access_token":
                     form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
                     outer.refreshes.append({"secret_key": self.headers.get("secret_key"), **form})
-                    answer = {"access_token": "fresh-access", "refresh_token": "fresh-refresh",
-                              "expires_in": "90000"}
+                    answer = {"access_token": "fresh-access", "refresh_token": "fresh-refresh", "expires_in": "90000"}
                 else:
                     answer = {"error": -1}
                 raw = json.dumps(answer).encode()
@@ -85,10 +85,16 @@ class FakeZalo:
 @pytest.fixture()
 def zalo(app, client, monkeypatch):
     fake = FakeZalo()
-    for key, value in {"ZALO_APP_ID": APP_ID, "ZALO_OA_SECRET": OA_SECRET,
-                       "ZALO_APP_SECRET": "app-secret", "ZALO_ACCESS_TOKEN": "first-access",
-                       "ZALO_REFRESH_TOKEN": "first-refresh", "ZALO_API_URL": fake.url,
-                       "ZALO_OAUTH_URL": fake.url, "ZALO_FETCH_TIMEOUT": 2.0}.items():
+    for key, value in {
+        "ZALO_APP_ID": APP_ID,
+        "ZALO_OA_SECRET": OA_SECRET,
+        "ZALO_APP_SECRET": "app-secret",
+        "ZALO_ACCESS_TOKEN": "first-access",
+        "ZALO_REFRESH_TOKEN": "first-refresh",
+        "ZALO_API_URL": fake.url,
+        "ZALO_OAUTH_URL": fake.url,
+        "ZALO_FETCH_TIMEOUT": 2.0,
+    }.items():
         monkeypatch.setitem(app.config, key, value)
     yield fake
     fake.server.shutdown()
@@ -98,22 +104,37 @@ _seq = iter(range(10**6))
 
 
 def event(name: str, message: dict, user: str = "u-100", ts: int | None = None) -> dict:
-    return {"app_id": APP_ID, "event_name": name, "sender": {"id": user},
-            "recipient": {"id": "oa-1"}, "timestamp": str(ts or int(time.time() * 1000)),
-            "message": {"msg_id": f"m{next(_seq)}-{time.time_ns()}", **message}}
+    return {
+        "app_id": APP_ID,
+        "event_name": name,
+        "sender": {"id": user},
+        "recipient": {"id": "oa-1"},
+        "timestamp": str(ts or int(time.time() * 1000)),
+        "message": {"msg_id": f"m{next(_seq)}-{time.time_ns()}", **message},
+    }
 
 
 def post(client, payload: dict, secret: str = OA_SECRET, signature: str | None = None):
     raw = json.dumps(payload).encode()
-    mac = hashlib.sha256(payload["app_id"].encode() + raw + payload["timestamp"].encode()
-                         + secret.encode()).hexdigest()
-    return client.post("/channels/zalo/webhook", data=raw, content_type="application/json",
-                       headers={"X-ZEvent-Signature": signature if signature is not None else f"mac={mac}"})
+    mac = hashlib.sha256(payload["app_id"].encode() + raw + payload["timestamp"].encode() + secret.encode()).hexdigest()
+    return client.post(
+        "/channels/zalo/webhook",
+        data=raw,
+        content_type="application/json",
+        headers={"X-ZEvent-Signature": signature if signature is not None else f"mac={mac}"},
+    )
 
 
 def location(lat=BMT[0], lon=BMT[1], **kw):
-    return event("user_send_location", {"attachments": [{"type": "location", "payload": {
-        "coordinates": {"latitude": str(lat), "longitude": str(lon)}}}]}, **kw)
+    return event(
+        "user_send_location",
+        {
+            "attachments": [
+                {"type": "location", "payload": {"coordinates": {"latitude": str(lat), "longitude": str(lon)}}}
+            ]
+        },
+        **kw,
+    )
 
 
 def photo(url, **kw):
@@ -184,8 +205,11 @@ def test_a_place_outside_the_province_is_said_at_once(client, zalo):
 
 def test_a_conversation_abandoned_halfway_expires(client, zalo, app):
     post(client, text("Đèn đường tắt", user="u-away"))
-    db.session.execute(update(ZaloConversation).where(ZaloConversation.user_id == "u-away").values(
-        updated_at=utcnow() - timedelta(minutes=app.config["ZALO_CONVERSATION_MINUTES"] + 1)))
+    db.session.execute(
+        update(ZaloConversation)
+        .where(ZaloConversation.user_id == "u-away")
+        .values(updated_at=utcnow() - timedelta(minutes=app.config["ZALO_CONVERSATION_MINUTES"] + 1))
+    )
     db.session.commit()
     post(client, location(user="u-away"))
     state = db.session.get(ZaloConversation, "u-away").state
@@ -195,8 +219,9 @@ def test_a_conversation_abandoned_halfway_expires(client, zalo, app):
 def test_an_expired_access_token_is_refreshed_and_the_reply_sent(client, zalo, redis_clean):
     zalo.expire_next_send = True
     post(client, text("Cây đổ chắn đường", user="u-token"))
-    assert zalo.refreshes == [{"secret_key": "app-secret", "refresh_token": "first-refresh",
-                               "app_id": APP_ID, "grant_type": "refresh_token"}]
+    assert zalo.refreshes == [
+        {"secret_key": "app-secret", "refresh_token": "first-refresh", "app_id": APP_ID, "grant_type": "refresh_token"}
+    ]
     assert [m["token"] for m in zalo.sent] == ["first-access", "fresh-access"]
     post(client, text("thêm", user="u-token"))
     assert zalo.sent[-1]["token"] == "fresh-access"  # the new token is kept (in Redis)
@@ -226,9 +251,12 @@ def test_status_messages_reach_the_zalo_user(client, zalo, db_session, app):
     [msg] = [m for m in zalo.sent if report.code in m["message"]["text"]]
     assert msg["recipient"] == {"user_id": "u-news"}
     assert "đã được chuyển đến" in msg["message"]["text"] and f"/track/{report.code}" in msg["message"]["text"]
-    row = db_session.scalar(select(Notification).where(Notification.report_id == report.id,
-                                                       Notification.channel == "zalo")
-                            .order_by(Notification.id.desc()).limit(1))
+    row = db_session.scalar(
+        select(Notification)
+        .where(Notification.report_id == report.id, Notification.channel == "zalo")
+        .order_by(Notification.id.desc())
+        .limit(1)
+    )
     assert (row.kind, row.recipient, row.status, row.attempts) == ("assigned", "u-news", "sent", 1)
 
 
@@ -238,9 +266,12 @@ def test_a_zalo_outage_is_retried_and_its_status_kept(client, zalo, db_session):
     h = f.bearer(db_session, "dispatcher")
     r = client.post(f"/api/v1/staff/reports/{report.code}/assign", headers=h, json={"unit": "UBND-24133"})
     assert r.status_code == 200  # the workflow never waits on Zalo
-    row = db_session.scalar(select(Notification).where(Notification.report_id == report.id,
-                                                       Notification.channel == "zalo")
-                            .order_by(Notification.id.desc()).limit(1))
+    row = db_session.scalar(
+        select(Notification)
+        .where(Notification.report_id == report.id, Notification.channel == "zalo")
+        .order_by(Notification.id.desc())
+        .limit(1)
+    )
     assert row.status == "pending" and "-32" in row.last_error and row.attempts == 1
     assert notify.deliver(row.id) == "sent"  # what RQ's retry runs
     db_session.refresh(row)
@@ -252,9 +283,15 @@ def test_with_the_channel_off_a_zalo_message_fails_without_retrying(client, zalo
     report = zalo_report(client, zalo, "u-off")
     monkeypatch.setitem(app.config, "ZALO_OA_SECRET", "")
     zalo.sent.clear()
-    client.post(f"/api/v1/staff/reports/{report.code}/assign", headers=f.bearer(db_session, "dispatcher"),
-                json={"unit": "UBND-24133"})
-    row = db_session.scalar(select(Notification).where(Notification.report_id == report.id,
-                                                       Notification.channel == "zalo")
-                            .order_by(Notification.id.desc()).limit(1))
+    client.post(
+        f"/api/v1/staff/reports/{report.code}/assign",
+        headers=f.bearer(db_session, "dispatcher"),
+        json={"unit": "UBND-24133"},
+    )
+    row = db_session.scalar(
+        select(Notification)
+        .where(Notification.report_id == report.id, Notification.channel == "zalo")
+        .order_by(Notification.id.desc())
+        .limit(1)
+    )
     assert row.status == "failed" and "off" in row.last_error and zalo.sent == []

@@ -1,4 +1,5 @@
 """axe-core in the browser tests: the serious and critical accessibility violations of a page."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,13 +16,16 @@ def violations(page, impacts: tuple[str, ...] = BLOCKING, exclude: list[str] | N
         # Evaluated by the DevTools protocol, not as an inline <script>: the pages' CSP
         # (fieldreport/headers.py) rightly blocks a script tag without its nonce.
         page.evaluate(AXE.read_text(encoding="utf-8") + "\n;true")
-    result = page.evaluate("""async (exclude) => {
+    result = page.evaluate(
+        """async (exclude) => {
         const ctx = exclude.length ? {exclude: exclude.map(s => [s])} : document;
         const r = await axe.run(ctx, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
                                      resultTypes: ['violations']});
         return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
             nodes: v.nodes.map(n => ({target: n.target.join(' '), summary: n.failureSummary}))}));
-    }""", exclude or [])
+    }""",
+        exclude or [],
+    )
     return [v for v in result if v["impact"] in impacts]
 
 

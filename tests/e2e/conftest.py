@@ -4,6 +4,7 @@ The per-test rollback of tests/conftest.py cannot reach another process's connec
 the browser tests run against a separate database (<test db>_e2e) whose data is committed,
 migrated and seeded once per module, and a separate queue prefix and bucket.
 """
+
 from __future__ import annotations
 
 import io
@@ -22,14 +23,25 @@ from scripts.procs import Processes, free_port, wait_port
 from tests.conftest import DEMO_PASSWORD, ROOT, _fresh_database
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 BIN = Path(sys.executable).parent
 
 
 def pytest_addoption(parser):
-    parser.addoption("--screenshots", default=None, metavar="DIR",
-                     help="save a PNG of each main page into DIR (e.g. docs/screenshots)")
+    parser.addoption(
+        "--screenshots",
+        default=None,
+        metavar="DIR",
+        help="save a PNG of each main page into DIR (e.g. docs/screenshots)",
+    )
 
 
 @dataclass
@@ -37,15 +49,16 @@ class LiveServer:
     url: str
     env: dict
     procs: Processes
-    tiles: "TileServer"
+    tiles: TileServer
 
     def flask(self, *args: str) -> str:
         return _run([str(BIN / "flask"), "--app", "wsgi", *args], self.env)
 
     def python(self, code: str) -> str:
         """Run code inside the server's app context (as a one-off admin process would)."""
-        script = "from wsgi import app\nwith app.app_context():\n" + \
-            "".join(f"    {line}\n" for line in code.splitlines())
+        script = "from wsgi import app\nwith app.app_context():\n" + "".join(
+            f"    {line}\n" for line in code.splitlines()
+        )
         return _run([sys.executable, "-c", script], self.env)
 
     def make_overdue(self, code: str, days: int) -> None:
@@ -60,6 +73,7 @@ class LiveServer:
 
 def _answers(url: str) -> bool:
     import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=5) as resp:
             return resp.status == 200
@@ -104,6 +118,7 @@ db.session.commit()
 class TileServer:
     """A stand-in for the province's tile server: a street-coloured PNG for any /z/x/y.png,
     recording what it was asked. Browser contexts block it unless a test lets it through."""
+
     url: str
     template: str
     attribution: str = "© Test Tiles"
@@ -112,6 +127,7 @@ class TileServer:
 
 def _tile_png() -> bytes:
     from PIL import Image, ImageDraw
+
     img = Image.new("RGB", (256, 256), (242, 239, 233))
     ImageDraw.Draw(img).line((0, 128, 256, 128), fill=(255, 255, 255), width=14)
     out = io.BytesIO()
@@ -125,7 +141,7 @@ def tile_server():
     seen: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's name)
+        def do_GET(self):
             seen.append(self.path)
             self.send_response(200)
             self.send_header("Content-Type", "image/png")
@@ -152,18 +168,29 @@ def live_server_env() -> dict:
 
 
 def _server_env(config, s3_server, tile_server, db_url: str, port: int, extra: dict) -> dict:
-    return dict(os.environ,
-                FIELDREPORT_DATABASE_URL=db_url, FIELDREPORT_REDIS_URL=config.REDIS_URL,
-                FIELDREPORT_QUEUE_PREFIX=f"fieldreport-e2e-{port}",
-                FIELDREPORT_S3_ENDPOINT=s3_server.endpoint, FIELDREPORT_S3_PUBLIC_ENDPOINT=s3_server.endpoint,
-                FIELDREPORT_S3_ACCESS_KEY=s3_server.key, FIELDREPORT_S3_SECRET_KEY=s3_server.secret,
-                FIELDREPORT_S3_BUCKET="fieldreport-e2e", FIELDREPORT_SECRET_KEY="e2e-secret",
-                FIELDREPORT_DEMO_MODE="1", FIELDREPORT_DEMO_PASSWORD=DEMO_PASSWORD,
-                FIELDREPORT_LOG_JSON="0", FIELDREPORT_SUBMIT_RATE_PER_HOUR="1000",
-                FIELDREPORT_MAP_TILE_URL=tile_server.template,
-                FIELDREPORT_MAP_TILE_ATTRIBUTION=tile_server.attribution,
-                PORT=str(port), HOST="127.0.0.1", WEB_CONCURRENCY="2", GUNICORN_THREADS="4",
-                **extra)
+    return dict(
+        os.environ,
+        FIELDREPORT_DATABASE_URL=db_url,
+        FIELDREPORT_REDIS_URL=config.REDIS_URL,
+        FIELDREPORT_QUEUE_PREFIX=f"fieldreport-e2e-{port}",
+        FIELDREPORT_S3_ENDPOINT=s3_server.endpoint,
+        FIELDREPORT_S3_PUBLIC_ENDPOINT=s3_server.endpoint,
+        FIELDREPORT_S3_ACCESS_KEY=s3_server.key,
+        FIELDREPORT_S3_SECRET_KEY=s3_server.secret,
+        FIELDREPORT_S3_BUCKET="fieldreport-e2e",
+        FIELDREPORT_SECRET_KEY="e2e-secret",
+        FIELDREPORT_DEMO_MODE="1",
+        FIELDREPORT_DEMO_PASSWORD=DEMO_PASSWORD,
+        FIELDREPORT_LOG_JSON="0",
+        FIELDREPORT_SUBMIT_RATE_PER_HOUR="1000",
+        FIELDREPORT_MAP_TILE_URL=tile_server.template,
+        FIELDREPORT_MAP_TILE_ATTRIBUTION=tile_server.attribution,
+        PORT=str(port),
+        HOST="127.0.0.1",
+        WEB_CONCURRENCY="2",
+        GUNICORN_THREADS="4",
+        **extra,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -191,10 +218,12 @@ def live_server(config, s3_server, tile_server, tmp_path_factory, live_server_en
     env = _server_env(config, s3_server, tile_server, db_url, port, live_server_env)
     server = LiveServer(f"http://127.0.0.1:{port}", env, Processes(), tile_server)
     logs = tmp_path_factory.mktemp("e2e-logs")
-    server.procs.spawn([str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"],
-                       env=env, cwd=ROOT, log=logs / "api.log")
-    server.procs.spawn([str(BIN / "python"), "-m", "workers.main", "worker"], env=env, cwd=ROOT,
-                       log=logs / "worker.log")
+    server.procs.spawn(
+        [str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"], env=env, cwd=ROOT, log=logs / "api.log"
+    )
+    server.procs.spawn(
+        [str(BIN / "python"), "-m", "workers.main", "worker"], env=env, cwd=ROOT, log=logs / "worker.log"
+    )
     try:
         wait_port(port, "API", timeout=30)
         # The port opens before gunicorn's workers have imported the app (a minute on a loaded
@@ -204,6 +233,7 @@ def live_server(config, s3_server, tile_server, tmp_path_factory, live_server_en
     finally:
         server.procs.stop_all()
         from redis import Redis
+
         r = Redis.from_url(config.REDIS_URL)
         for key in r.scan_iter(f"*fieldreport-e2e-{port}*"):  # queues, jobs, rate limits of this run
             r.delete(key)
@@ -216,6 +246,7 @@ def live_server(config, s3_server, tile_server, tmp_path_factory, live_server_en
 @pytest.fixture(scope="module")
 def browser(live_server):
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
@@ -237,6 +268,7 @@ def shots(request):
             return
         page.wait_for_timeout(300)  # let Leaflet and the charts finish their animations
         page.screenshot(path=str(out / f"{name}.png"), full_page=full_page)
+
     return take
 
 
@@ -257,8 +289,9 @@ PHONE_AT = {"latitude": 12.667, "longitude": 108.038}  # Phường Buôn Ma Thu�
 def _context(browser, live_server, tiles: bool = False, **kw):
     # bypass_csp: Playwright's wait_for_function polls its predicate with eval() in the page,
     # which the pages' CSP forbids (no 'unsafe-eval'); test_security_browser checks the CSP.
-    ctx = browser.new_context(base_url=live_server.url, locale="vi-VN",
-                              timezone_id="Asia/Ho_Chi_Minh", bypass_csp=True, **kw)
+    ctx = browser.new_context(
+        base_url=live_server.url, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", bypass_csp=True, **kw
+    )
     # Nothing outside our own stack may be fetched (no CDN): the photo store is ours. The tile
     # server is blocked too unless asked for, as on a phone that cannot reach it: maps fall back.
     allowed = (live_server.url, "http://" + live_server.env["FIELDREPORT_S3_PUBLIC_ENDPOINT"])
@@ -267,7 +300,7 @@ def _context(browser, live_server, tiles: bool = False, **kw):
 
     def gate(route):
         url = route.request.url
-        if url.startswith(allowed) or url.startswith("data:") or url.startswith("blob:"):
+        if url.startswith((allowed, "data:", "blob:")):
             return route.continue_()
         if url.startswith(live_server.tiles.url):
             if tiles:
@@ -276,6 +309,7 @@ def _context(browser, live_server, tiles: bool = False, **kw):
             return route.abort()
         external.append(url)
         return route.abort()
+
     ctx.route("**/*", gate)
     ctx.external = external
     ctx.blocked_tiles = blocked_tiles
@@ -284,8 +318,15 @@ def _context(browser, live_server, tiles: bool = False, **kw):
 
 @pytest.fixture()
 def phone(browser, live_server):
-    ctx = _context(browser, live_server, viewport={"width": 390, "height": 844}, is_mobile=True,
-                   has_touch=True, geolocation={**PHONE_AT, "accuracy": 12}, permissions=["geolocation"])
+    ctx = _context(
+        browser,
+        live_server,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        geolocation={**PHONE_AT, "accuracy": 12},
+        permissions=["geolocation"],
+    )
     page = ctx.new_page()
     yield page
     assert ctx.external == []
@@ -299,4 +340,3 @@ def desk(browser, live_server):
     yield page
     assert ctx.external == []
     ctx.close()
-

@@ -1,6 +1,7 @@
 """The console's account pages in Chromium: an administrator creates and deactivates an account
 with the keyboard alone, anyone changes their own password; axe-core finds no serious or
 critical violation on any of these pages (issue 15)."""
+
 from __future__ import annotations
 
 import pytest

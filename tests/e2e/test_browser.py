@@ -4,6 +4,7 @@ One live stack per module (gunicorn + RQ worker + PostGIS + Redis + S3). The sce
 walks one report through its whole life; the smaller tests check the pieces around it
 (offline retry, "me too", dispatcher triage, sign-in and language).
 """
+
 from __future__ import annotations
 
 import io
@@ -21,6 +22,7 @@ CORPUS_PHOTO = PHOTOS / "jpeg_noexif_fixmystreet_pothole_gray.jpg"
 
 def _jpeg(tmp_path: Path, name: str, colour: tuple[int, int, int]) -> Path:
     from PIL import Image, ImageDraw
+
     img = Image.new("RGB", (800, 600), colour)
     ImageDraw.Draw(img).rectangle((200, 150, 600, 450), fill=(90, 90, 90))
     path = tmp_path / name
@@ -144,6 +146,7 @@ def test_full_scenario(phone, desk, live_server, before_photo, after_photo, shot
     with desk.expect_download() as dl:
         desk.click("#export-xlsx")
     from openpyxl import load_workbook
+
     wb = load_workbook(io.BytesIO(Path(dl.value.path()).read_bytes()))
     assert any(row[1] == "UBND-24133" for row in wb.active.iter_rows(values_only=True))
 
@@ -173,12 +176,15 @@ def test_offline_submission_is_kept_and_sent_when_back_online(phone, before_phot
     code = phone.inner_text("#new-code").strip()
     assert phone.evaluate("FRCitizen.pending().then(l => l.length)") == 0
     # The same Idempotency-Key again (a retry after a lost answer) gives the same report.
-    replay = phone.evaluate("""async ([key]) => {
+    replay = phone.evaluate(
+        """async ([key]) => {
         const fd = new FormData();
         fd.append('category', 'rubbish'); fd.append('lat', '12.667'); fd.append('lon', '108.038');
         const r = await fetch('/api/v1/reports', {method: 'POST', body: fd, headers: {'Idempotency-Key': key}});
         return [r.status, (await r.json()).code];
-    }""", [key])
+    }""",
+        [key],
+    )
     assert replay[0] == 409  # same key, different body: refused, never a second report
     assert public_report(phone, code)["status"] in ("submitted", "assigned")
 
@@ -205,6 +211,7 @@ def test_dispatcher_triages_other_category(phone, desk, shots):
     def in_triage():
         desk.goto("/console/triage")
         return desk.locator(f"tr[data-code='{code}']").count() == 1
+
     wait_until(in_triage)
     row = desk.locator(f"tr[data-code='{code}']")
     row.locator("select[name=unit]").select_option("SXD")
@@ -228,8 +235,7 @@ def test_sign_in_errors_language_and_csrf(desk):
     assert desk.inner_text("h1") == "Sign in"
     sign_in(desk, "bmt.staff")
     assert "Queue" in desk.inner_text("nav")  # the language choice is remembered
-    resp = desk.request.post("/console/reports/AAAAAAAAAA/accept", form={"csrf_token": "forged"},
-                             max_redirects=0)
+    resp = desk.request.post("/console/reports/AAAAAAAAAA/accept", form={"csrf_token": "forged"}, max_redirects=0)
     assert resp.status in (302, 303)
     desk.goto("/console/")
     assert "form expired" in desk.inner_text("body")

@@ -2,6 +2,7 @@
 caller, place by name (listbox), category and its question, description, the open report
 nearby, Ctrl+Enter; the SMS gateway (a local server) receives the code and the photo link;
 axe-core finds nothing serious or critical on the page."""
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,11 @@ def gateway():
 
 @pytest.fixture(scope="module")
 def live_server_env(gateway):
-    return {"FIELDREPORT_SMS_PROVIDER": "http", "FIELDREPORT_SMS_GATEWAY_URL": gateway.url + "/sms/send",
-            "FIELDREPORT_PUBLIC_BASE_URL": "https://phananh.example.vn"}
+    return {
+        "FIELDREPORT_SMS_PROVIDER": "http",
+        "FIELDREPORT_SMS_GATEWAY_URL": gateway.url + "/sms/send",
+        "FIELDREPORT_PUBLIC_BASE_URL": "https://phananh.example.vn",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -146,8 +150,14 @@ def test_an_operator_records_a_call_with_the_keyboard_alone(desk, live_server, g
     assert public["category"]["code"] == "road_damage" and public["area"]["name"].endswith("Tân Lập")
     assert "hotline" not in json.dumps(public, ensure_ascii=False)  # the operator is never shown
     stored = json.loads(live_server.python(STORED.format(code=code)).strip().splitlines()[-1])
-    assert stored == {"channel": "hotline", "attributes": {"size": "large"}, "phone": CALLER,
-                      "name": "Trần Văn Gọi", "address": "Ngã ba trước chợ", "actor": "operator:hotline"}
+    assert stored == {
+        "channel": "hotline",
+        "attributes": {"size": "large"},
+        "phone": CALLER,
+        "name": "Trần Văn Gọi",
+        "address": "Ngã ba trước chợ",
+        "actor": "operator:hotline",
+    }
 
 
 def test_a_repeat_call_becomes_a_supporter_with_the_keyboard(desk, live_server, gateway, existing):

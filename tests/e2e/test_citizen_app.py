@@ -1,6 +1,7 @@
 """The citizen web app on a 390×844 phone in Chromium (issue 13): street map and pin, category
 tiles and questions, photos made small with a progress bar, errors inline, "me too" with the
 supporter's own photo, the track lookup, Leaflet in Vietnamese, keyboard and axe-core."""
+
 from __future__ import annotations
 
 import json
@@ -20,6 +21,7 @@ def big_jpeg(tmp_path: Path, name: str, size=(4000, 3000), orientation: int | No
     """A large photo with detail (noise), as a phone camera makes them."""
     import numpy as np
     from PIL import Image
+
     rng = np.random.default_rng(len(name))
     small = rng.integers(0, 255, (size[1] // 8, size[0] // 8, 3), dtype=np.uint8)
     img = Image.fromarray(small).resize(size, Image.BILINEAR)
@@ -39,6 +41,7 @@ def heic_file(tmp_path: Path) -> Path:
         return real
     import pillow_heif
     from PIL import Image
+
     pillow_heif.register_heif_opener()
     path = tmp_path / "phone.heic"
     Image.new("RGB", (640, 480), (120, 90, 60)).save(path, "HEIF")
@@ -56,6 +59,7 @@ def locate_me(page) -> None:
 
 
 # --- the map --------------------------------------------------------------------------------
+
 
 def test_street_tiles_with_attribution_when_the_tile_server_answers(browser, live_server):
     ctx = _context(browser, live_server, tiles=True, viewport={"width": 390, "height": 844})
@@ -92,8 +96,15 @@ def test_pin_names_the_commune_at_once_and_can_be_dragged(phone):
 
 
 def test_outside_the_province_is_said_before_any_upload(browser, live_server, tmp_path):
-    ctx = _context(browser, live_server, viewport={"width": 390, "height": 844}, is_mobile=True,
-                   has_touch=True, geolocation={**HANOI, "accuracy": 10}, permissions=["geolocation"])
+    ctx = _context(
+        browser,
+        live_server,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        geolocation={**HANOI, "accuracy": 10},
+        permissions=["geolocation"],
+    )
     page = ctx.new_page()
     posts: list[str] = []
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
@@ -126,6 +137,7 @@ def test_leaflet_speaks_vietnamese_on_citizen_and_console_maps(phone, desk):
 
 
 # --- the form -------------------------------------------------------------------------------
+
 
 def test_every_error_inline_at_once_in_vietnamese(phone, shots):
     phone.goto("/")
@@ -164,9 +176,16 @@ def test_every_error_inline_at_once_in_vietnamese(phone, shots):
 def test_server_checks_phone_and_email_too(phone):
     """A client that skips the page's checks gets both fields flagged by the API."""
     phone.goto("/")
-    resp = phone.request.post("/api/v1/reports", multipart={
-        "category": "street_light", "lat": "12.667", "lon": "108.038",
-        "reporter_phone": "abc", "reporter_email": "nguyenvan@gmail"})
+    resp = phone.request.post(
+        "/api/v1/reports",
+        multipart={
+            "category": "street_light",
+            "lat": "12.667",
+            "lon": "108.038",
+            "reporter_phone": "abc",
+            "reporter_email": "nguyenvan@gmail",
+        },
+    )
     assert resp.status == 422
     errors = json.dumps(resp.json()["errors"])
     assert "reporter_phone" in errors and "reporter_email" in errors
@@ -191,7 +210,8 @@ def test_category_tiles_ask_the_categorys_own_questions(phone, live_server):
     code = phone.inner_text("#new-code").strip()
     stored = live_server.python(
         "from sqlalchemy import select\nfrom fieldreport.extensions import db\nfrom fieldreport.models import Report\n"
-        f"print(db.session.scalar(select(Report.attributes).where(Report.code == '{code}')))")
+        f"print(db.session.scalar(select(Report.attributes).where(Report.code == '{code}')))"
+    )
     assert "'households': 12.0" in stored
     # The same definitions as Open311's.
     definition = phone.request.get("/open311/v2/services/road_damage.json").json()
@@ -202,6 +222,7 @@ def test_category_tiles_ask_the_categorys_own_questions(phone, live_server):
 
 
 # --- photos ---------------------------------------------------------------------------------
+
 
 def test_photos_are_made_small_sent_with_progress_and_removable(phone, live_server, tmp_path):
     phone.goto("/")
@@ -252,11 +273,15 @@ def test_photo_limit_and_heic_placeholder(phone, tmp_path):
 
 # --- me too ---------------------------------------------------------------------------------
 
+
 def test_me_too_shows_the_report_and_keeps_my_photo_and_note(phone, desk, live_server, tmp_path, shots):
-    first = submit_report(phone, "pollution", big_jpeg(tmp_path, "smoke.jpg", (1600, 1200)),
-                          "Khói đen từ xưởng gỗ mỗi tối.")
-    wait_until(lambda: (r := public_report(phone, first))["status"] == "assigned"
-               and all(p["ready"] for p in r["photos"]), timeout=120)
+    first = submit_report(
+        phone, "pollution", big_jpeg(tmp_path, "smoke.jpg", (1600, 1200)), "Khói đen từ xưởng gỗ mỗi tối."
+    )
+    wait_until(
+        lambda: (r := public_report(phone, first))["status"] == "assigned" and all(p["ready"] for p in r["photos"]),
+        timeout=120,
+    )
     phone.goto("/")
     phone.click(".tile[data-code='pollution']")
     phone.set_input_files("#photo-files", str(big_jpeg(tmp_path, "mine.jpg", (1600, 1200))))
@@ -284,6 +309,7 @@ def test_me_too_shows_the_report_and_keeps_my_photo_and_note(phone, desk, live_s
 
 # --- track lookup ---------------------------------------------------------------------------
 
+
 def test_track_lookup_with_a_wrong_code_keeps_the_box(phone):
     phone.goto("/track")
     phone.fill("#code", "7K3M9QX2AB")
@@ -297,6 +323,7 @@ def test_track_lookup_with_a_wrong_code_keeps_the_box(phone):
 
 # --- keyboard and axe -----------------------------------------------------------------------
 
+
 def test_keyboard_reaches_every_control_in_order(phone):
     # Listen for file choosers from the start: Playwright turns Chromium's chooser interception
     # on asynchronously when the first listener is added, and a chooser opened before that is
@@ -309,13 +336,20 @@ def test_keyboard_reaches_every_control_in_order(phone):
     stops: list[str] = []
     for _ in range(60):
         phone.keyboard.press("Tab")
-        here = phone.evaluate("document.activeElement.id || document.activeElement.className || document.activeElement.tagName")
+        here = phone.evaluate(
+            "document.activeElement.id || document.activeElement.className || document.activeElement.tagName"
+        )
         stops.append(here)
         if here == "submit":
             break
     assert "take-photo" in stops and "choose-photo" in stops, stops
-    assert stops.index("take-photo") < stops.index("choose-photo") < stops.index("locate") \
-        < stops.index("description") < stops.index("submit")
+    assert (
+        stops.index("take-photo")
+        < stops.index("choose-photo")
+        < stops.index("locate")
+        < stops.index("description")
+        < stops.index("submit")
+    )
     assert stops.index("description") < 25, stops  # not 111 presses
     # The tiles are one radio group: arrows move the choice (one Tab stop for all of them).
     phone.focus("input[name=category][value=road_damage]")
@@ -374,17 +408,23 @@ def test_a_slow_upload_is_not_sent_again_by_the_retry_timer(phone, tmp_path):
     phone.wait_for_selector("#previews img")
     locate_me(phone)
     posts: list[str] = []
-    phone.on("request", lambda r: posts.append(r.url) if r.method == "POST" and r.url.endswith("/api/v1/reports") else None)
+    phone.on(
+        "request", lambda r: posts.append(r.url) if r.method == "POST" and r.url.endswith("/api/v1/reports") else None
+    )
     cdp = phone.context.new_cdp_session(phone)
     cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 100, "downloadThroughput": 200_000,
-                                                  "uploadThroughput": 60_000})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 100, "downloadThroughput": 200_000, "uploadThroughput": 60_000},
+    )
     phone.click("#submit")
     phone.wait_for_function("document.getElementById('upload-progress').value > 0")
     phone.evaluate("FRCitizen.flushPending()")  # what the 30 s timer and the 'online' event do
     phone.wait_for_selector("#new-code", timeout=120_000)
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
-                                                  "uploadThroughput": -1})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
     assert len(posts) == 1
 
 
@@ -392,6 +432,7 @@ def test_the_photos_position_is_offered_never_taken(phone, live_server, tmp_path
     """No position from the device yet: the photo's EXIF GPS (private evidence) is read on the
     phone and offered as a button; only the citizen's click makes it the report's place."""
     from tests.api.intake_helpers import image
+
     path = tmp_path / "gps.jpg"
     path.write_bytes(image(gps=(12.6801, 108.0502), size=(800, 600)))
     phone.goto("/")
@@ -407,6 +448,8 @@ def test_the_photos_position_is_offered_never_taken(phone, live_server, tmp_path
     phone.click("#submit")
     phone.wait_for_selector("#new-code", timeout=30_000)
     code = phone.inner_text("#new-code").strip()
-    out = live_server.python("from fieldreport.extensions import db\nfrom fieldreport.models import Report\n"
-                             f"print(db.session.query(Report.location_source).filter_by(code='{code}').scalar())")
+    out = live_server.python(
+        "from fieldreport.extensions import db\nfrom fieldreport.models import Report\n"
+        f"print(db.session.query(Report.location_source).filter_by(code='{code}').scalar())"
+    )
     assert out.strip().splitlines()[-1] == "exif"

@@ -2,6 +2,7 @@
 gateway, a report, the unit's question by Web Push and SMS, the answer on the track page, the
 extension's new date and apology, the answer with its after photo; then "my reports" on a
 second browser. Local servers stand in for the SMS gateway and the push service."""
+
 from __future__ import annotations
 
 import json
@@ -48,20 +49,32 @@ def push_service():
 
 @pytest.fixture(scope="module")
 def live_server_env(gateway, push_service, tmp_path_factory):
-    return {"FIELDREPORT_SMS_PROVIDER": "http", "FIELDREPORT_SMS_GATEWAY_URL": gateway.url + "/sms/send",
-            "FIELDREPORT_VAPID_PRIVATE_KEY_FILE": vapid_key_file(tmp_path_factory.mktemp("vapid")),
-            "FIELDREPORT_PUSH_ALLOWED_ORIGINS": push_service.url, "FIELDREPORT_OTP_RESEND_SECONDS": "1"}
+    return {
+        "FIELDREPORT_SMS_PROVIDER": "http",
+        "FIELDREPORT_SMS_GATEWAY_URL": gateway.url + "/sms/send",
+        "FIELDREPORT_VAPID_PRIVATE_KEY_FILE": vapid_key_file(tmp_path_factory.mktemp("vapid")),
+        "FIELDREPORT_PUSH_ALLOWED_ORIGINS": push_service.url,
+        "FIELDREPORT_OTP_RESEND_SECONDS": "1",
+    }
 
 
 def new_phone(browser, live_server):
-    ctx = _context(browser, live_server, viewport={"width": 390, "height": 844}, is_mobile=True,
-                   has_touch=True, geolocation={**BMT, "accuracy": 12}, permissions=["geolocation"])
+    ctx = _context(
+        browser,
+        live_server,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        geolocation={**BMT, "accuracy": 12},
+        permissions=["geolocation"],
+    )
     return ctx, ctx.new_page()
 
 
 def sign_in_by_phone(page, gateway) -> None:
     def codes():
         return [t for t in gateway.texts_to(E164) if t.startswith("Ma xac thuc")]
+
     sent = len(codes())
     page.goto("/signin")
     page.fill("#phone", PHONE)
@@ -75,8 +88,9 @@ def sign_in_by_phone(page, gateway) -> None:
 
 
 def staff_call(page, live_server, path, **kw):
-    token = page.request.post("/api/v1/auth/login", data={"username": "bmt.staff", "password": DEMO_PASSWORD}
-                              ).json()["access_token"]
+    token = page.request.post("/api/v1/auth/login", data={"username": "bmt.staff", "password": DEMO_PASSWORD}).json()[
+        "access_token"
+    ]
     resp = page.request.post(f"/api/v1/staff/reports/{path}", headers={"Authorization": f"Bearer {token}"}, **kw)
     assert resp.ok, resp.text()
     return resp.json()
@@ -93,15 +107,19 @@ def test_the_citizens_loop(browser, live_server, gateway, push_service, before_p
 
     # 2. This phone asks for Web Push (as PushSubscription.toJSON() would give the page).
     device = Browser()
-    resp = phone.request.post(f"/api/v1/reports/{code}/subscriptions", headers={"X-Citizen-Token": token},
-                              data={"channel": "push", **device.subscription(push_service.url + "/wp/phone-1")})
+    resp = phone.request.post(
+        f"/api/v1/reports/{code}/subscriptions",
+        headers={"X-Citizen-Token": token},
+        data={"channel": "push", **device.subscription(push_service.url + "/wp/phone-1")},
+    )
     assert resp.status == 201 and resp.json()["role"] == "reporter"
 
     # 3. The unit asks a question: it arrives as a push payload and as an SMS.
     gateway.received.clear()
     staff_call(phone, live_server, f"{code}/request-info", data={"question": QUESTION})
-    message = wait_until(lambda: next((m for m in map(device.read, push_service.received)
-                                       if m["kind"] == "info_requested"), None))
+    message = wait_until(
+        lambda: next((m for m in map(device.read, push_service.received) if m["kind"] == "info_requested"), None)
+    )
     assert QUESTION in message["body"] and message["url"].endswith(f"/track/{code}")
     sms = wait_until(lambda: [t for t in gateway.texts_to(E164) if QUESTION in t])
     assert f"/track/{code}" in sms[0]
@@ -120,8 +138,12 @@ def test_the_citizens_loop(browser, live_server, gateway, push_service, before_p
     # 5. The unit extends the deadline: the new date and the apology are on the page.
     due = datetime.fromisoformat(staff_call(phone, live_server, f"{code}/accept")["due_at"])
     new_due = due + timedelta(days=2)
-    staff_call(phone, live_server, f"{code}/extend", data={
-        "new_due_at": new_due.isoformat(), "reason": "thiếu vật tư", "apology": APOLOGY})
+    staff_call(
+        phone,
+        live_server,
+        f"{code}/extend",
+        data={"new_due_at": new_due.isoformat(), "reason": "thiếu vật tư", "apology": APOLOGY},
+    )
     phone.reload()
     phone.wait_for_selector("#status[data-status='in_progress']")
     day = new_due.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%d/%m/%Y")
@@ -131,8 +153,15 @@ def test_the_citizens_loop(browser, live_server, gateway, push_service, before_p
 
     # 6. The unit resolves it with an after photo: the answer, then the photo (a placeholder
     #    first while it is processed, filled in without reloading).
-    staff_call(phone, live_server, f"{code}/resolve", multipart={
-        "answer": ANSWER, "photos": {"name": "after.jpg", "mimeType": "image/jpeg", "buffer": after_photo.read_bytes()}})
+    staff_call(
+        phone,
+        live_server,
+        f"{code}/resolve",
+        multipart={
+            "answer": ANSWER,
+            "photos": {"name": "after.jpg", "mimeType": "image/jpeg", "buffer": after_photo.read_bytes()},
+        },
+    )
     phone.reload()
     phone.wait_for_selector("#status[data-status='resolved']")
     assert ANSWER in phone.inner_text("#answer")
@@ -153,8 +182,14 @@ def test_the_citizens_loop(browser, live_server, gateway, push_service, before_p
 
 
 def test_the_service_worker_shows_a_push_message(browser, live_server):
-    ctx = _context(browser, live_server, viewport={"width": 390, "height": 844}, is_mobile=True,
-                   has_touch=True, permissions=["notifications"])
+    ctx = _context(
+        browser,
+        live_server,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        permissions=["notifications"],
+    )
     page = ctx.new_page()
     page.goto("/")
     assert page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
@@ -163,14 +198,23 @@ def test_the_service_worker_shows_a_push_message(browser, live_server):
     cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
     cdp.send("ServiceWorker.enable")
     # Playwright delivers CDP events while it runs a call: wait_for_timeout lets them in.
-    reg = wait_until(lambda: page.wait_for_timeout(100) or next(
-        (r for r in registrations if r["scopeURL"].startswith(live_server.url)), None))
+    reg = wait_until(
+        lambda: (
+            page.wait_for_timeout(100)
+            or next((r for r in registrations if r["scopeURL"].startswith(live_server.url)), None)
+        )
+    )
     # What services/notify hands the push service (decrypted by the browser before this point).
     message = {"title": "Phản ánh 7QX2M4KD9A", "body": QUESTION, "url": "/track/7QX2M4KD9A", "tag": "7QX2M4KD9A"}
-    cdp.send("ServiceWorker.deliverPushMessage", {"origin": live_server.url + "/", "data": json.dumps(message),
-                                                  "registrationId": reg["registrationId"]})
-    shown = wait_until(lambda: page.evaluate(
-        "navigator.serviceWorker.ready.then(r => r.getNotifications())"
-        ".then(list => list.map(n => [n.title, n.body, n.data.url]))"))
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {"origin": live_server.url + "/", "data": json.dumps(message), "registrationId": reg["registrationId"]},
+    )
+    shown = wait_until(
+        lambda: page.evaluate(
+            "navigator.serviceWorker.ready.then(r => r.getNotifications())"
+            ".then(list => list.map(n => [n.title, n.body, n.data.url]))"
+        )
+    )
     assert shown == [["Phản ánh 7QX2M4KD9A", QUESTION, "/track/7QX2M4KD9A"]]
     ctx.close()

@@ -8,6 +8,7 @@ for the issue and the README, never timing assertions (the machine is shared and
 
 It takes minutes at 3G speed, so the ordinary suite skips it unless FIELDREPORT_SPEED=1.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,9 @@ from tests.conftest import PHOTOS
 
 # Fast 3G as the issue measured it: 1.6 Mbit/s down, 750 kbit/s up, 150 ms round trip.
 FAST_3G = {"offline": False, "latency": 150, "downloadThroughput": 1.6e6 / 8, "uploadThroughput": 750e3 / 8}
-pytestmark = pytest.mark.skipif(not os.environ.get("FIELDREPORT_SPEED"),
-                                reason="a 3G measurement (minutes): set FIELDREPORT_SPEED=1 to run it")
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("FIELDREPORT_SPEED"), reason="a 3G measurement (minutes): set FIELDREPORT_SPEED=1 to run it"
+)
 PHONE_PHOTOS = ("jpeg_gps_iphone6_west.jpg", "jpeg_gps_nokia83_5g.jpg", "jpeg_gps_nikon_d70s.jpg")
 BMT = {"latitude": 12.6675, "longitude": 108.0377}
 
@@ -34,6 +36,7 @@ def _photos(tmp_path: Path) -> list[Path]:
             return real
     import numpy as np
     from PIL import Image
+
     rng = np.random.default_rng(13)
     out = []
     for i in range(3):  # coarse detail: about 2 MB each at quality 92, like a phone photo
@@ -47,10 +50,17 @@ def _photos(tmp_path: Path) -> list[Path]:
 
 @pytest.fixture()
 def slow_phone(browser, live_server):
-    ctx = browser.new_context(base_url=live_server.url, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
-                              viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                              geolocation={**BMT, "accuracy": 10}, permissions=["geolocation"],
-                              bypass_csp=True)  # wait_for_function's eval (see conftest._context)
+    ctx = browser.new_context(
+        base_url=live_server.url,
+        locale="vi-VN",
+        timezone_id="Asia/Ho_Chi_Minh",
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        geolocation={**BMT, "accuracy": 10},
+        permissions=["geolocation"],
+        bypass_csp=True,
+    )  # wait_for_function's eval (see conftest._context)
     # No request interception here: it would sit between Chromium's throttled network and the
     # upload. Nothing outside our stack is configured, apart from the tests' local tile server.
     page = ctx.new_page()
@@ -88,30 +98,48 @@ def test_three_photos_on_fast_3g(slow_phone, live_server, tmp_path):
     sent: list = []
     answers: list[str] = []
     page.on("request", lambda r: sent.append(r) if r.method == "POST" and r.url.endswith("/api/v1/reports") else None)
-    page.on("response", lambda r: answers.append(f"{r.status}@{time.monotonic() - tap:.0f}s")
-            if r.request.method == "POST" and r.url.endswith("/api/v1/reports") else None)
+    page.on(
+        "response",
+        lambda r: (
+            answers.append(f"{r.status}@{time.monotonic() - tap:.0f}s")
+            if r.request.method == "POST" and r.url.endswith("/api/v1/reports")
+            else None
+        ),
+    )
     tap = time.monotonic()
     page.click("#submit")
     try:
-        page.wait_for_selector("#new-code, #saved-offline, #form-error:not([hidden]), #form-summary:not([hidden]), "
-                               "#metoo:not([hidden])", timeout=600_000)
+        page.wait_for_selector(
+            "#new-code, #saved-offline, #form-error:not([hidden]), #form-summary:not([hidden]), #metoo:not([hidden])",
+            timeout=600_000,
+        )
     finally:
-        print(f"\n[fast-3g] {len(sent)} POST /reports sent; answers {answers}; "
-              f"{time.monotonic() - tap:.0f} s after the tap")
+        print(
+            f"\n[fast-3g] {len(sent)} POST /reports sent; answers {answers}; "
+            f"{time.monotonic() - tap:.0f} s after the tap"
+        )
     assert page.locator("#new-code").count(), page.inner_text("main")
     done = time.monotonic()
     code = page.inner_text("#new-code").strip()
 
     # What reached the server, photo by photo (the stored original is exactly what was sent).
-    photo_parts = [int(n) for n in live_server.python(
-        "from sqlalchemy import select\nfrom fieldreport.extensions import db\nfrom fieldreport.models import Photo, Report\n"
-        "print(*db.session.scalars(select(Photo.size_bytes).join(Report, Report.id == Photo.report_id)"
-        f".where(Report.code == '{code}').order_by(Photo.id)))").split()]
+    photo_parts = [
+        int(n)
+        for n in live_server.python(
+            "from sqlalchemy import select\nfrom fieldreport.extensions import db\nfrom fieldreport.models import Photo, Report\n"  # noqa: E501
+            "print(*db.session.scalars(select(Photo.size_bytes).join(Report, Report.id == Photo.report_id)"
+            f".where(Report.code == '{code}').order_by(Photo.id)))"
+        ).split()
+    ]
     originals = [p.stat().st_size for p in files]
-    print(f"[fast-3g] report {code}: tap → tracking code {done - tap:.1f} s "
-          f"(photos chosen → code {done - chosen:.1f} s)")
-    print(f"[fast-3g] photo bytes sent: {photo_parts} (originals {originals}); "
-          f"{len(sent)} upload(s) of this submission")
-    print(f"[fast-3g] page transfer without tiles: {page_bytes / 1024:.0f} KB "
-          f"(communes GeoJSON {communes / 1024:.0f} KB; tiles {tile_bytes / 1024:.0f} KB)")
+    print(
+        f"[fast-3g] report {code}: tap → tracking code {done - tap:.1f} s (photos chosen → code {done - chosen:.1f} s)"
+    )
+    print(
+        f"[fast-3g] photo bytes sent: {photo_parts} (originals {originals}); {len(sent)} upload(s) of this submission"
+    )
+    print(
+        f"[fast-3g] page transfer without tiles: {page_bytes / 1024:.0f} KB "
+        f"(communes GeoJSON {communes / 1024:.0f} KB; tiles {tile_bytes / 1024:.0f} KB)"
+    )
     assert len(photo_parts) == 3

@@ -1,6 +1,7 @@
 """The console and dashboard in Chromium as unit staff, a dispatcher and a supervisor use them:
 accessibility (axe-core), keyboard, phones at 390 px, pickers, the working-day picker, the
 dashboard's periods, ranking and figures (issue 18)."""
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,7 @@ def reports(live_server):
 
 @pytest.fixture()
 def phone(browser, live_server):
-    ctx = _context(browser, live_server, viewport={"width": 390, "height": 844}, is_mobile=True,
-                   has_touch=True)
+    ctx = _context(browser, live_server, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = ctx.new_page()
     yield page
     assert ctx.external == []
@@ -223,8 +223,10 @@ def test_dashboard_answers_which_units_are_late_and_whether_it_improves(desk, re
     small = desk.locator("#ranking-commune tr.small-unit")
     assert small.count() >= 1 and "chưa xếp hạng" in small.first.inner_text()  # Tân Lập: 1 report
     assert desk.locator("#ranking-utility tr[data-unit='PC-66']").count() == 1
-    parts = {p: int(desk.inner_text(f"#on-time-parts [data-part='{p}']"))
-             for p in ("answered_on_time", "open_not_due", "late", "total")}
+    parts = {
+        p: int(desk.inner_text(f"#on-time-parts [data-part='{p}']"))
+        for p in ("answered_on_time", "open_not_due", "late", "total")
+    }
     assert parts["answered_on_time"] + parts["open_not_due"] + parts["late"] == parts["total"]
     assert parts["open_not_due"] >= 1 and parts["late"] >= 1
     assert "chưa đến hạn được tính là đúng hạn" in desk.inner_text("#kpi-on-time .def")

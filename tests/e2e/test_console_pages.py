@@ -1,4 +1,5 @@
 """Console and dashboard through the test client: sign-in, CSRF, roles, actions, exports."""
+
 from __future__ import annotations
 
 import csv
@@ -46,12 +47,13 @@ def test_pages_need_sign_in(client):
 
 def test_login_logout_and_wrong_password(client):
     token = csrf(client)
-    bad = client.post("/console/login", data={"csrf_token": token, "username": "bmt.staff",
-                                              "password": "nope"})
+    bad = client.post("/console/login", data={"csrf_token": token, "username": "bmt.staff", "password": "nope"})
     assert bad.status_code == 401
     assert "Sai tên đăng nhập" in bad.get_data(as_text=True)
-    ok = client.post("/console/login?next=/console/triage", data={
-        "csrf_token": token, "username": "bmt.staff", "password": DEMO_PASSWORD})
+    ok = client.post(
+        "/console/login?next=/console/triage",
+        data={"csrf_token": token, "username": "bmt.staff", "password": DEMO_PASSWORD},
+    )
     assert ok.status_code == 302 and ok.headers["Location"].endswith("/console/triage")
     assert client.get("/console/").status_code == 200
     out = client.post("/console/logout", data={"csrf_token": token})
@@ -61,12 +63,15 @@ def test_login_logout_and_wrong_password(client):
 
 def test_open_redirect_and_citizen_refused(client):
     token = csrf(client)
-    resp = client.post("/console/login?next=https://evil.example/", data={
-        "csrf_token": token, "username": "bmt.staff", "password": DEMO_PASSWORD})
+    resp = client.post(
+        "/console/login?next=https://evil.example/",
+        data={"csrf_token": token, "username": "bmt.staff", "password": DEMO_PASSWORD},
+    )
     assert resp.headers["Location"] == "/console/"
     client.post("/console/logout", data={"csrf_token": token})
-    citizen = client.post("/console/login", data={"csrf_token": csrf(client), "username": "citizen",
-                                                  "password": DEMO_PASSWORD})
+    citizen = client.post(
+        "/console/login", data={"csrf_token": csrf(client), "username": "citizen", "password": DEMO_PASSWORD}
+    )
     assert citizen.status_code == 401
 
 
@@ -100,15 +105,24 @@ def test_other_units_report_is_forbidden(client, db_session, bmt_report):
 def test_extend_reads_dd_mm_yyyy_and_resolve_needs_a_photo(client, db_session, bmt_report):
     token = as_user(client, db_session, "bmt.staff")
     new_due = deadlines.calendar().add_working_days(bmt_report.due_at, 3).date()  # a working day
-    resp = client.post(f"/console/reports/{bmt_report.code}/extend", data={
-        "csrf_token": token, "new_due_at": new_due.strftime("%d/%m/%Y") + " 16:30",
-        "reason": "Chờ vật tư", "apology": "Xin lỗi, chúng tôi cần thêm thời gian."})
+    resp = client.post(
+        f"/console/reports/{bmt_report.code}/extend",
+        data={
+            "csrf_token": token,
+            "new_due_at": new_due.strftime("%d/%m/%Y") + " 16:30",
+            "reason": "Chờ vật tư",
+            "apology": "Xin lỗi, chúng tôi cần thêm thời gian.",
+        },
+    )
     assert resp.status_code == 303
     db_session.refresh(bmt_report)
     local = bmt_report.due_at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Ho_Chi_Minh"))
     assert (local.date(), local.hour, local.minute) == (new_due, 16, 30)
-    resp = client.post(f"/console/reports/{bmt_report.code}/resolve",
-                       data={"csrf_token": token, "answer": "Đã xử lý"}, follow_redirects=True)
+    resp = client.post(
+        f"/console/reports/{bmt_report.code}/resolve",
+        data={"csrf_token": token, "answer": "Đã xử lý"},
+        follow_redirects=True,
+    )
     assert "ảnh" in resp.get_data(as_text=True).lower()  # the workflow's own message, as a page
     db_session.refresh(bmt_report)
     assert bmt_report.status == "assigned"
@@ -120,8 +134,9 @@ def test_dispatcher_assigns_from_triage(client, db_session):
     db_session.commit()
     token = as_user(client, db_session, "dispatcher")
     assert report.code in client.get("/console/triage").get_data(as_text=True)
-    resp = client.post(f"/console/reports/{report.code}/assign",
-                       data={"csrf_token": token, "unit": "SXD", "back": "/console/triage"})
+    resp = client.post(
+        f"/console/reports/{report.code}/assign", data={"csrf_token": token, "unit": "SXD", "back": "/console/triage"}
+    )
     assert resp.status_code == 303 and resp.headers["Location"] == "/console/triage"
     db_session.refresh(report)
     assert report.status == "assigned"
@@ -156,7 +171,9 @@ def test_dashboard_and_exports(client, db_session, bmt_report):
     g.pop("lang", None)
     resp = client.get("/console/dashboard/export.csv?period=month&lang=vi")
     rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
-    assert any(r[:3] == ["channel", "hotline", "Đường dây nóng"] and r[3] == "1" for r in rows), [r[:4] for r in rows if r[0] != "unit"]
+    assert any(r[:3] == ["channel", "hotline", "Đường dây nóng"] and r[3] == "1" for r in rows), [
+        r[:4] for r in rows if r[0] != "unit"
+    ]
     g.pop("lang", None)
     page = client.get("/console/dashboard/?period=month&lang=en").get_data(as_text=True)
     assert 'data-channel="hotline"' in page and "Hotline" in page
@@ -173,10 +190,12 @@ def test_dashboard_outside_subtree_says_so(client, db_session):
 
 # -- issue 18: a working day in the console -------------------------------------------------
 
+
 def _overdue(db_session, report):
     from datetime import timedelta
 
     from fieldreport.models.base import utcnow
+
     report.due_at = report.indicator_due_at = utcnow() - timedelta(hours=2)
     db_session.commit()
 
@@ -194,8 +213,7 @@ def test_a_refused_action_keeps_what_was_typed(client, db_session, bmt_report):
     """Finding: a refused submit loses the typed text (it redirected to a blank form)."""
     token = as_user(client, db_session, "bmt.staff")
     answer = "Đã vá ổ gà, đường thông thoáng — chưa kèm ảnh."
-    resp = client.post(f"/console/reports/{bmt_report.code}/resolve",
-                       data={"csrf_token": token, "answer": answer})
+    resp = client.post(f"/console/reports/{bmt_report.code}/resolve", data={"csrf_token": token, "answer": answer})
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
     assert re.search(r'<details data-action="resolve" open>', html)
@@ -205,24 +223,39 @@ def test_a_refused_action_keeps_what_was_typed(client, db_session, bmt_report):
 def test_extension_picker_refuses_a_sunday_with_a_plain_message(client, db_session, bmt_report):
     """Finding: the extension date is free text and Sunday 20/12/2026 was accepted."""
     from datetime import timedelta
+
     token = as_user(client, db_session, "bmt.staff")
     page = client.get(f"/console/reports/{bmt_report.code}").get_data(as_text=True)
     picker = re.search(r'<input type="date" id="extend-day"[^>]*>', page).group(0)
     due = bmt_report.due_at.astimezone(deadlines.calendar().add_working_days(bmt_report.due_at, 1).tzinfo)
     sunday = (due + timedelta(days=6 - due.weekday() or 7)).date()
     assert sunday.isoformat() in re.search(r'data-days-off="([^"]*)"', picker).group(1)
-    resp = client.post(f"/console/reports/{bmt_report.code}/extend", data={
-        "csrf_token": token, "new_due_at": sunday.isoformat(), "reason": "Chờ vật tư",
-        "apology": "Xin lỗi, chúng tôi cần thêm thời gian."})
+    resp = client.post(
+        f"/console/reports/{bmt_report.code}/extend",
+        data={
+            "csrf_token": token,
+            "new_due_at": sunday.isoformat(),
+            "reason": "Chờ vật tư",
+            "apology": "Xin lỗi, chúng tôi cần thêm thời gian.",
+        },
+    )
     html = resp.get_data(as_text=True)
     assert resp.status_code == 422
     assert f"Ngày {sunday:%d/%m/%Y} là Chủ nhật, không phải ngày làm việc" in html
     assert ">Chờ vật tư</textarea>" in html  # kept
     monday = deadlines.calendar().add_working_days(
-        deadlines.calendar().add_working_days(bmt_report.due_at, 1), 0 + 1)  # any later working day
-    resp = client.post(f"/console/reports/{bmt_report.code}/extend", data={
-        "csrf_token": token, "new_due_at": monday.date().isoformat(), "reason": "Chờ vật tư",
-        "apology": "Xin lỗi."}, follow_redirects=True)
+        deadlines.calendar().add_working_days(bmt_report.due_at, 1), 0 + 1
+    )  # any later working day
+    resp = client.post(
+        f"/console/reports/{bmt_report.code}/extend",
+        data={
+            "csrf_token": token,
+            "new_due_at": monday.date().isoformat(),
+            "reason": "Chờ vật tư",
+            "apology": "Xin lỗi.",
+        },
+        follow_redirects=True,
+    )
     db_session.refresh(bmt_report)
     local = bmt_report.due_at.astimezone(monday.tzinfo)
     assert (local.date(), local.hour, local.minute) == (monday.date(), 17, 0)  # close of office
@@ -235,8 +268,9 @@ def test_after_an_action_a_message_in_words_and_the_next_report(client, db_sessi
     f.assign(db_session, other, "UBND-24133")
     db_session.commit()
     token = as_user(client, db_session, "bmt.staff")
-    page = client.post(f"/console/reports/{bmt_report.code}/accept", data={"csrf_token": token},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        f"/console/reports/{bmt_report.code}/accept", data={"csrf_token": token}, follow_redirects=True
+    ).get_data(as_text=True)
     flash = re.search(r'<p class="flash ok"[^>]*>(.*?)</p>', page, re.S).group(1)
     assert f"Đã tiếp nhận phản ánh {bmt_report.code}." in flash and "Đã thực hiện" not in flash
     nxt = re.search(r'id="next-report" href="/console/reports/(\w+)"', page)
@@ -250,14 +284,14 @@ def test_transfer_picker_groups_units_by_kind_by_name_with_suggestions(client, d
     db_session.commit()
     as_user(client, db_session, "bmt.staff")
     html = client.get(f"/console/reports/{drain.code}").get_data(as_text=True)
-    form = html[html.index('id="form-transfer"'):]
-    form = form[:form.index("</form>")]
+    form = html[html.index('id="form-transfer"') :]
+    form = form[: form.index("</form>")]
     assert 'type="search"' in form and 'for="transfer-unit"' in form
     groups = re.findall(r'<optgroup label="([^"]+)"', form)
     assert groups[0] == "Gợi ý" and "Sở, ban, ngành" in groups and "Doanh nghiệp điện, nước" in groups
     assert not {"commune", "contractor", "department", "utility"} & set(groups)
     assert ">Sở Xây dựng</option>" in form and "SXD ·" not in form
-    suggested = form[form.index('label="Gợi ý"'):form.index("</optgroup>")]
+    suggested = form[form.index('label="Gợi ý"') : form.index("</optgroup>")]
     assert 'value="WATER-66"' in suggested and "phụ trách lĩnh vực này" in suggested
     assert "UBND-24133" not in suggested  # never the unit that holds it
 
@@ -265,12 +299,14 @@ def test_transfer_picker_groups_units_by_kind_by_name_with_suggestions(client, d
 def test_dispatcher_sees_why_a_report_was_returned(client, db_session, bmt_report):
     """Finding: a report returned by a unit does not say why it was returned."""
     token = as_user(client, db_session, "bmt.staff")
-    client.post(f"/console/reports/{bmt_report.code}/return",
-                data={"csrf_token": token, "reason": "Đường tỉnh lộ, thuộc Sở Xây dựng"})
+    client.post(
+        f"/console/reports/{bmt_report.code}/return",
+        data={"csrf_token": token, "reason": "Đường tỉnh lộ, thuộc Sở Xây dựng"},
+    )
     as_user(client, db_session, "dispatcher")
     triage = client.get("/console/triage").get_data(as_text=True)
-    row = triage[triage.index(f'data-code="{bmt_report.code}"'):]
-    row = row[:row.index("</tr>")]
+    row = triage[triage.index(f'data-code="{bmt_report.code}"') :]
+    row = row[: row.index("</tr>")]
     assert "Trả về từ UBND Phường Buôn Ma Thuột" in row and "Đường tỉnh lộ, thuộc Sở Xây dựng" in row
     assert re.search(r'<optgroup label="Gợi ý"[^>]*>\s*<option value="UBND-24133"', row)
     detail = client.get(f"/console/reports/{bmt_report.code}").get_data(as_text=True)
@@ -284,13 +320,14 @@ def test_no_internal_words_on_the_vietnamese_console(client, db_session, bmt_rep
     bmt_report.routing = {"reason": "rule", "unit_code": "UBND-24133", "rule_note": "Mặc định: UBND xã, phường sở tại"}
     db_session.commit()
     html = client.get(f"/console/reports/{bmt_report.code}").get_data(as_text=True)
-    history = html[html.index('id="history"'):html.index("</ol>", html.index('id="history"'))]
+    history = html[html.index('id="history"') : html.index("</ol>", html.index('id="history"'))]
     for word in ("system:router", "staff:bmt.staff", "system", "staff:"):
         assert word not in history
     assert "Hệ thống (phân công tự động)" in history and "UBND Phường Buôn Ma Thuột" in history
-    assert "· device" not in html and "vị trí GPS của điện thoại" in html or "theo" in html
+    assert ("· device" not in html and "vị trí GPS của điện thoại" in html) or "theo" in html
     assert "commune default" not in html and "(demo)" not in html
     from flask import g
+
     g.pop("lang", None)  # the test client shares one app context: forget the page's language
     en = client.get(f"/console/reports/{bmt_report.code}?lang=en").get_data(as_text=True)
     assert "System (automatic routing)" in en
@@ -298,8 +335,9 @@ def test_no_internal_words_on_the_vietnamese_console(client, db_session, bmt_rep
 
 def test_citizen_account_is_told_to_use_the_citizen_app(client):
     """Finding: the `citizen` demo account answers "wrong username or password"."""
-    resp = client.post("/console/login", data={"csrf_token": csrf(client), "username": "citizen",
-                                               "password": DEMO_PASSWORD})
+    resp = client.post(
+        "/console/login", data={"csrf_token": csrf(client), "username": "citizen", "password": DEMO_PASSWORD}
+    )
     error = re.search(r'id="login-error"[^>]*>(.*?)</p>', resp.get_data(as_text=True), re.S).group(1)
     assert resp.status_code == 401 and "Sai tên đăng nhập" not in error
     assert "ứng dụng người dân" in error and 'id="citizen-app"' in error

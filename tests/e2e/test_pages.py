@@ -1,4 +1,5 @@
 """Server-side checks of the pages (no browser): rendering, language, static files, map data."""
+
 from __future__ import annotations
 
 import json
@@ -23,12 +24,16 @@ def test_language_switch_is_remembered(client):
 
 
 def test_vendored_assets_are_served_locally(client):
-    for path in ("/static/vendor/leaflet/leaflet.js", "/static/vendor/leaflet/leaflet.css",
-                 "/static/vendor/chartjs/chart.umd.min.js",
-                 "/static/vendor/swagger-ui/swagger-ui-bundle.js",
-                 "/static/vendor/swagger-ui/swagger-ui.css",
-                 "/static/vendor/swagger-ui/swagger-ui-standalone-preset.js",
-                 "/static/web/app.css", "/static/web/citizen.js"):
+    for path in (
+        "/static/vendor/leaflet/leaflet.js",
+        "/static/vendor/leaflet/leaflet.css",
+        "/static/vendor/chartjs/chart.umd.min.js",
+        "/static/vendor/swagger-ui/swagger-ui-bundle.js",
+        "/static/vendor/swagger-ui/swagger-ui.css",
+        "/static/vendor/swagger-ui/swagger-ui-standalone-preset.js",
+        "/static/web/app.css",
+        "/static/web/citizen.js",
+    ):
         resp = client.get(path)
         assert resp.status_code == 200, path
         resp.close()
@@ -55,6 +60,7 @@ def test_communes_geojson_is_the_base_layer(client):
 
 def test_communes_geojson_is_gzipped_for_clients_that_accept_it(client):
     import gzip
+
     plain = client.get("/web/communes.geojson").data
     resp = client.get("/web/communes.geojson", headers={"Accept-Encoding": "gzip, deflate"})
     assert resp.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in resp.headers["Vary"]
@@ -71,6 +77,7 @@ def test_service_worker_served_from_root(client):
 
 def test_track_pages(client, db_session):
     from tests import factories as f
+
     report = f.make_report(db_session, "street_light", *f.BMT)
     db_session.commit()
     code = report.code

@@ -1,5 +1,6 @@
 """The public pages in Chromium: clusters drawn from the server, a report's page, the scorecard,
 and no serious or critical axe-core violation on any of them."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,16 +13,22 @@ BMT = (12.667, 108.038)
 
 @pytest.fixture()
 def desk(browser, live_server):
-    ctx = browser.new_context(base_url=live_server.url, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
-                              viewport={"width": 1280, "height": 900})
+    ctx = browser.new_context(
+        base_url=live_server.url,
+        locale="vi-VN",
+        timezone_id="Asia/Ho_Chi_Minh",
+        viewport={"width": 1280, "height": 900},
+    )
     page = ctx.new_page()
     yield page
     ctx.close()
 
 
 def _submit(page, lat: float, lon: float) -> str:
-    r = page.request.post("/api/v1/reports", data={
-        "category": "street_light", "lat": lat, "lon": lon, "description": "Đèn đường không sáng"})
+    r = page.request.post(
+        "/api/v1/reports",
+        data={"category": "street_light", "lat": lat, "lon": lon, "description": "Đèn đường không sáng"},
+    )
     assert r.status == 201, r.text()
     return r.json()["code"]
 

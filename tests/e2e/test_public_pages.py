@@ -1,12 +1,12 @@
 """The public transparency pages, server side: map and list, clusters, a report's page,
 scorecards and the province summary, open data (GeoJSON, CSV) and Atom feeds."""
-from __future__ import annotations
 
-import re
+from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 
@@ -27,8 +27,9 @@ def _report(session, category="road_damage", at=f.BMT, photo=False, **fields):
 
 
 def _resolve(session, r, staff="bmt.staff", answer="Đã vá xong."):
-    workflow.resolve(workflow.load(r.code, for_update=True), f.user(session, staff), answer,
-                     [f.jpeg(color=(20, 160, 20))])
+    workflow.resolve(
+        workflow.load(r.code, for_update=True), f.user(session, staff), answer, [f.jpeg(color=(20, 160, 20))]
+    )
 
 
 def test_map_page_lists_reports_with_filters_and_shareable_urls(client, db_session):
@@ -65,20 +66,34 @@ def test_clusters_are_computed_by_the_server(client, db_session):
     close = client.get("/public/clusters.json?zoom=18&status=open").json
     singles = {ft["properties"]["code"] for ft in close["features"] if ft["properties"]["count"] == 1}
     assert codes | {far.code} <= singles
-    boxed = client.get(f"/public/clusters.json?zoom=18&bbox={TANLAP[0] - .001},{TANLAP[1] - .001},"
-                       f"{TANLAP[0] + .001},{TANLAP[1] + .001}").json
+    boxed = client.get(
+        f"/public/clusters.json?zoom=18&bbox={TANLAP[0] - 0.001},{TANLAP[1] - 0.001},"
+        f"{TANLAP[0] + 0.001},{TANLAP[1] + 0.001}"
+    ).json
     assert [ft["properties"]["code"] for ft in boxed["features"]] == [far.code]
 
 
 def test_report_page_shows_before_after_answer_and_timeline(client, db_session):
     r = _report(db_session, photo=True, description="Ổ gà trước số 12")
     report = workflow.load(r.code, for_update=True)
-    workflow.extend(report, f.user(db_session, "bmt.staff"), report.due_at + timedelta(days=2),
-                    "nội bộ: thiếu xe", "Xin lỗi vì sự chậm trễ.")
+    workflow.extend(
+        report,
+        f.user(db_session, "bmt.staff"),
+        report.due_at + timedelta(days=2),
+        "nội bộ: thiếu xe",
+        "Xin lỗi vì sự chậm trễ.",
+    )
     _resolve(db_session, r, answer="Đã vá ổ gà bằng bê tông nhựa.")
     html = client.get(f"/public/reports/{r.code}").get_data(as_text=True)
-    for words in ("Ổ gà trước số 12", "Đã vá ổ gà bằng bê tông nhựa.", "Xin lỗi vì sự chậm trễ.",
-                  "Trước khi xử lý", "Sau khi xử lý", "UBND Phường Buôn Ma Thuột", f"/public/reports/{r.code}"):
+    for words in (
+        "Ổ gà trước số 12",
+        "Đã vá ổ gà bằng bê tông nhựa.",
+        "Xin lỗi vì sự chậm trễ.",
+        "Trước khi xử lý",
+        "Sau khi xử lý",
+        "UBND Phường Buôn Ma Thuột",
+        f"/public/reports/{r.code}",
+    ):
         assert words in html, words
     assert "thiếu xe" not in html and "bmt.staff" not in html
     # before and after, thumbnail and display copy: stable photo URLs that redirect to storage
@@ -112,8 +127,8 @@ def test_scorecard_ranks_peers_flags_small_units_and_sums_the_province(client, d
     assert best[0] < best[1]
     worst = client.get("/public/scorecard?order=worst").get_data(as_text=True)
     assert worst.index('data-unit="UBND-24121"') < worst.index('data-unit="UBND-24133"')
-    row = html[html.index('data-unit="PC-66"'):]
-    assert "Quá ít phản ánh để xếp hạng" in row[:row.index("</tr>")]
+    row = html[html.index('data-unit="PC-66"') :]
+    assert "Quá ít phản ánh để xếp hạng" in row[: row.index("</tr>")]
     assert '<div class="big" id="sum-received">11</div>' in html
     assert '<div class="big" id="sum-resolved">5</div>' in html
     card = client.get("/public/units/UBND-24133").get_data(as_text=True)
@@ -126,8 +141,9 @@ def test_scorecard_ranks_peers_flags_small_units_and_sums_the_province(client, d
 def test_open_data_geojson_and_csv_with_licence(client, db_session):
     ok = _report(db_session, description="Đèn tắt", address_hint="Hẻm 3")
     bad = _report(db_session, description="Tố cáo hàng xóm", address_hint="Nhà số 7")
-    workflow.reject(workflow.load(bad.code, for_update=True), f.user(db_session, "bmt.staff"),
-                    "complaint_channel", note="nội bộ")
+    workflow.reject(
+        workflow.load(bad.code, for_update=True), f.user(db_session, "bmt.staff"), "complaint_channel", note="nội bộ"
+    )
     r = client.get("/public/data/reports.geojson")
     assert r.status_code == 200 and 'rel="license"' in r.headers["Link"]
     gj = json.loads(r.get_data(as_text=True))
@@ -139,7 +155,9 @@ def test_open_data_geojson_and_csv_with_licence(client, db_session):
     assert "Tố cáo" not in r.get_data(as_text=True) and "Nhà số 7" not in r.get_data(as_text=True)
     lon, lat = feats[bad.code]["geometry"]["coordinates"]
     assert (round(lon, 2), round(lat, 2)) == (lon, lat)  # a withheld report's point is rounded
-    rows = list(csv.DictReader(io.StringIO(client.get("/public/data/reports.csv").get_data(as_text=True).lstrip("\ufeff"))))
+    rows = list(
+        csv.DictReader(io.StringIO(client.get("/public/data/reports.csv").get_data(as_text=True).lstrip("\ufeff")))
+    )
     by_code = {row["code"]: row for row in rows}
     assert by_code[ok.code]["category_code"] == "road_damage" and by_code[bad.code]["description"] == ""
     open_only = client.get("/public/data/reports.csv?status=open").get_data(as_text=True)

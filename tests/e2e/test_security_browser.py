@@ -1,6 +1,7 @@
 """Security in Chromium: every page under its Content-Security-Policy with no violation, the
 headers on every page, and a commune name from a hostile boundary file shown as text on
 every map (tooltips and popups), never run as HTML."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -25,16 +26,21 @@ def hostile_commune(live_server):
     finds on the map), before any page has loaded (and cached) the communes layer."""
     live_server.python(
         "from sqlalchemy import text\nfrom fieldreport.extensions import db\n"
-        "db.session.execute(text(\"UPDATE areas SET name = :n || code, full_name = :n || code "
+        'db.session.execute(text("UPDATE areas SET name = :n || code, full_name = :n || code '
         f"WHERE level = 'commune'\"), {{'n': {HOSTILE!r}}})\n"
-        "db.session.commit()")
+        "db.session.commit()"
+    )
     return HOSTILE
 
 
 @pytest.fixture()
 def page(browser, live_server, hostile_commune):
-    ctx = browser.new_context(base_url=live_server.url, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
-                              viewport={"width": 1280, "height": 900})
+    ctx = browser.new_context(
+        base_url=live_server.url,
+        locale="vi-VN",
+        timezone_id="Asia/Ho_Chi_Minh",
+        viewport={"width": 1280, "height": 900},
+    )
     ctx.add_init_script(WATCH)
     p = ctx.new_page()
     p.console_messages = []
@@ -44,8 +50,10 @@ def page(browser, live_server, hostile_commune):
 
 
 def _submit(page) -> str:
-    r = page.request.post("/api/v1/reports", data={
-        "category": "street_light", "lat": BMT[0], "lon": BMT[1], "description": "Đèn đường không sáng"})
+    r = page.request.post(
+        "/api/v1/reports",
+        data={"category": "street_light", "lat": BMT[0], "lon": BMT[1], "description": "Đèn đường không sáng"},
+    )
     assert r.status == 201, r.text()
     return r.json()["code"]
 
@@ -72,8 +80,18 @@ def _visit(page, path: str) -> list[str]:
 def test_every_page_sends_the_security_headers_and_breaks_no_rule_of_its_csp(page, live_server):
     code = _submit(page)
     wait_until(lambda: page.request.get(f"/api/v1/reports/{code}").json()["unit"])
-    anonymous = ["/", "/track", f"/track/{code}", "/signin", "/public/", f"/public/reports/{code}",
-                 "/public/scorecard", "/public/open-data", "/console/login", "/api/v1/docs"]
+    anonymous = [
+        "/",
+        "/track",
+        f"/track/{code}",
+        "/signin",
+        "/public/",
+        f"/public/reports/{code}",
+        "/public/scorecard",
+        "/public/open-data",
+        "/console/login",
+        "/api/v1/docs",
+    ]
     staff = ["/console/", "/console/triage", f"/console/reports/{code}", "/console/dashboard/"]
     violations = {}
     for path in anonymous:

@@ -4,6 +4,7 @@ gunicorn, RQ worker and periodic process, supervised the way `make run` supervis
 The tests kill or freeze these processes (SIGKILL, SIGSTOP) and terminate database backends,
 then reconcile every acknowledged report against the database.
 """
+
 from __future__ import annotations
 
 import os
@@ -57,6 +58,7 @@ class FaultStack:
 
 def _photo() -> bytes:
     from tests.api.intake_helpers import image
+
     return image(size=(800, 600))
 
 
@@ -68,11 +70,15 @@ def post_report(stack: FaultStack, timeout: float = 20.0, photos: int = 1) -> re
     global PHOTO
     PHOTO = PHOTO or _photo()
     files = [("photos", (f"p{i}.jpg", PHOTO, "image/jpeg")) for i in range(photos)]
-    data = {"category": "road_damage", "lat": "12.667", "lon": "108.038",
-            "description": f"Ổ gà {uuid.uuid4().hex[:6]}"}
+    data = {"category": "road_damage", "lat": "12.667", "lon": "108.038", "description": f"Ổ gà {uuid.uuid4().hex[:6]}"}
     try:
-        resp = requests.post(f"{stack.url}/api/v1/reports", data=data, files=files, timeout=timeout,
-                             headers={"Idempotency-Key": uuid.uuid4().hex})
+        resp = requests.post(
+            f"{stack.url}/api/v1/reports",
+            data=data,
+            files=files,
+            timeout=timeout,
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
     except requests.RequestException as exc:
         print(f"[faults] post failed: {type(exc).__name__}: {exc}")
         return None
@@ -88,12 +94,15 @@ def reconcile(stack: FaultStack) -> list[str]:
     codes = list(stack.acked)
     if not codes:
         return problems
-    rows = stack.sql("""
+    rows = stack.sql(
+        """
         SELECT r.code,
                (SELECT count(*) FROM events e WHERE e.report_id = r.id AND e.type = 'assigned'),
                (SELECT count(*) FROM photos p WHERE p.report_id = r.id),
                (SELECT count(*) FROM photos p WHERE p.report_id = r.id AND p.display_key IS NOT NULL)
-        FROM reports r WHERE r.code = ANY(%s)""", codes)
+        FROM reports r WHERE r.code = ANY(%s)""",
+        codes,
+    )
     found = {code: (routed, photos, public) for code, routed, photos, public in rows}
     for code, sent in stack.acked.items():
         if code not in found:
@@ -118,8 +127,10 @@ def recovered_within(stack: FaultStack, what: str, timeout: float = 120.0) -> fl
         problems = reconcile(stack)
         if not problems:
             took = time.monotonic() - t0
-            print(f"\n[faults] {what}: {len(stack.acked)} acknowledged reports reconciled "
-                  f"{took:.1f}s after the fault ended")
+            print(
+                f"\n[faults] {what}: {len(stack.acked)} acknowledged reports reconciled "
+                f"{took:.1f}s after the fault ended"
+            )
             return took
         time.sleep(0.5)
     raise AssertionError(f"{what}: not recovered after {timeout}s: {problems[:8]}")
@@ -137,27 +148,61 @@ def fault_stack(config, tmp_path_factory):
     (work / "redis").mkdir()
     # appendfsync always: a SIGKILLed Redis keeps every acknowledged write, like production
     # with persistence; the rescues cover what a Redis without persistence would lose.
-    procs.spawn(["redis-server", "--bind", "127.0.0.1", "--port", str(redis_port), "--dir",
-                 str(work / "redis"), "--appendonly", "yes", "--appendfsync", "always",
-                 "--save", ""], log=work / "redis.log", restart=True, name="redis")
+    procs.spawn(
+        [
+            "redis-server",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(redis_port),
+            "--dir",
+            str(work / "redis"),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",
+        ],
+        log=work / "redis.log",
+        restart=True,
+        name="redis",
+    )
     wait_port(redis_port, "redis", 20)
-    env = dict(os.environ,
-               FIELDREPORT_DATABASE_URL=db_url, FIELDREPORT_REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
-               FIELDREPORT_S3_ENDPOINT=s3.endpoint, FIELDREPORT_S3_PUBLIC_ENDPOINT=s3.endpoint,
-               FIELDREPORT_S3_ACCESS_KEY=s3.key, FIELDREPORT_S3_SECRET_KEY=s3.secret,
-               FIELDREPORT_S3_BUCKET="fieldreport-faults", FIELDREPORT_SECRET_KEY="faults-secret",
-               FIELDREPORT_DEMO_MODE="1", FIELDREPORT_DEMO_PASSWORD=DEMO_PASSWORD,
-               FIELDREPORT_LOG_JSON="0", FIELDREPORT_SUBMIT_RATE_PER_HOUR="100000",
-               FIELDREPORT_S3_READ_TIMEOUT="2", FIELDREPORT_BREAKER_OPEN_SECONDS="3",
-               FIELDREPORT_JOB_RETRIES="5", FIELDREPORT_RESCUE_AFTER_SECONDS="5", FIELDREPORT_DB_POOL_SIZE="3",
-               FIELDREPORT_EXPORT_SYNC_MAX_ROWS="1",  # every per-report export is a job
-               PORT=str(port), HOST="127.0.0.1", WEB_CONCURRENCY="2", GUNICORN_THREADS="4")
+    env = dict(
+        os.environ,
+        FIELDREPORT_DATABASE_URL=db_url,
+        FIELDREPORT_REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        FIELDREPORT_S3_ENDPOINT=s3.endpoint,
+        FIELDREPORT_S3_PUBLIC_ENDPOINT=s3.endpoint,
+        FIELDREPORT_S3_ACCESS_KEY=s3.key,
+        FIELDREPORT_S3_SECRET_KEY=s3.secret,
+        FIELDREPORT_S3_BUCKET="fieldreport-faults",
+        FIELDREPORT_SECRET_KEY="faults-secret",
+        FIELDREPORT_DEMO_MODE="1",
+        FIELDREPORT_DEMO_PASSWORD=DEMO_PASSWORD,
+        FIELDREPORT_LOG_JSON="0",
+        FIELDREPORT_SUBMIT_RATE_PER_HOUR="100000",
+        FIELDREPORT_S3_READ_TIMEOUT="2",
+        FIELDREPORT_BREAKER_OPEN_SECONDS="3",
+        FIELDREPORT_JOB_RETRIES="5",
+        FIELDREPORT_RESCUE_AFTER_SECONDS="5",
+        FIELDREPORT_DB_POOL_SIZE="3",
+        FIELDREPORT_EXPORT_SYNC_MAX_ROWS="1",  # every per-report export is a job
+        PORT=str(port),
+        HOST="127.0.0.1",
+        WEB_CONCURRENCY="2",
+        GUNICORN_THREADS="4",
+    )
     from tests.e2e.conftest import _run
+
     _run([str(BIN / "flask"), "--app", "wsgi", "db-upgrade"], env)
     _run([str(BIN / "flask"), "--app", "wsgi", "seed-demo"], env)
-    for name, cmd in (("api", [str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"]),
-                      ("worker", [str(BIN / "python"), "-m", "workers.main", "worker"]),
-                      ("cron", [str(BIN / "python"), "-m", "workers.main", "cron"])):
+    for name, cmd in (
+        ("api", [str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"]),
+        ("worker", [str(BIN / "python"), "-m", "workers.main", "worker"]),
+        ("cron", [str(BIN / "python"), "-m", "workers.main", "cron"]),
+    ):
         procs.spawn(cmd, env=env, cwd=ROOT, log=work / f"{name}.log", restart=True, name=name)
     stop = threading.Event()
 
@@ -165,6 +210,7 @@ def fault_stack(config, tmp_path_factory):
         while not stop.is_set():
             procs.supervise()
             time.sleep(0.2)
+
     watcher = threading.Thread(target=supervise, daemon=True)
     watcher.start()
     dsn = db_url.replace("postgresql+psycopg2", "postgresql")

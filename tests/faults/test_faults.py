@@ -3,6 +3,7 @@ routed exactly once, its photos' public copies made and the outbox empty, with n
 
 Recovery times are printed (`-s` shows them); the bounds are polling deadlines, not timings.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,7 +37,8 @@ def restarted(stack, name: str, old_pid: int, timeout: float = 60.0) -> bool:
 def test_baseline_everything_reconciles(fault_stack):
     answers = _load(fault_stack)
     assert all(r is not None and r.status_code == 201 for r in answers), [
-        r.status_code if r is not None else None for r in answers]
+        r.status_code if r is not None else None for r in answers
+    ]
     recovered_within(fault_stack, "baseline")
 
 
@@ -60,6 +62,7 @@ def test_worker_killed_mid_job_is_restarted_and_loses_nothing(fault_stack):
     _load(fault_stack, 3)
     worker = fault_stack.proc("worker")
     from scripts.procs import descendants
+
     for pid in descendants(worker.pid):  # the work horse too (it is in its own group)
         os.kill(pid, signal.SIGKILL)
     os.killpg(worker.pid, signal.SIGKILL)
@@ -89,6 +92,7 @@ def test_hung_storage_answers_503_quickly_and_reads_keep_flowing(fault_stack):
                 r = requests.get(f"{fault_stack.url}/api/v1/categories", timeout=10)
                 assert r.status_code == 200
                 reads.append(time.monotonic() - t0)
+
         reader = threading.Thread(target=read_loop)
         reader.start()
         t0 = time.monotonic()
@@ -97,10 +101,13 @@ def test_hung_storage_answers_503_quickly_and_reads_keep_flowing(fault_stack):
         stop.set()
         reader.join(15)
         assert all(r is not None and r.status_code == 503 for r in answers), [
-            r.status_code if r is not None else None for r in answers]
+            r.status_code if r is not None else None for r in answers
+        ]
         assert all(r.headers.get("Retry-After") for r in answers)
-        print(f"\n[faults] hung storage: 4 posts answered 503 in {took:.1f}s in all; "
-              f"{len(reads)} reads meanwhile, slowest {max(reads):.2f}s")
+        print(
+            f"\n[faults] hung storage: 4 posts answered 503 in {took:.1f}s in all; "
+            f"{len(reads)} reads meanwhile, slowest {max(reads):.2f}s"
+        )
     finally:
         os.kill(s3.pid, signal.SIGCONT)
     time.sleep(3.5)  # the breaker's open period in this stack
@@ -110,8 +117,10 @@ def test_hung_storage_answers_503_quickly_and_reads_keep_flowing(fault_stack):
 
 def test_database_backends_terminated(fault_stack):
     _load(fault_stack, 3)
-    fault_stack.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    fault_stack.sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
     answers = _load(fault_stack)
     assert all(r is not None and r.status_code in (201, 503) for r in answers)
     recovered_within(fault_stack, "database backends terminated")
@@ -119,6 +128,7 @@ def test_database_backends_terminated(fault_stack):
 
 def test_gunicorn_worker_killed(fault_stack):
     from scripts.procs import descendants
+
     api = fault_stack.proc("api")
     workers = descendants(api.pid)
     assert workers
@@ -135,12 +145,17 @@ def test_keep_alive_connection_survives_a_client_posting_every_few_seconds(fault
     outlasts a load balancer's idle timeout."""
     import http.client
     from urllib.parse import urlsplit
+
     host = urlsplit(fault_stack.url)
     conn = http.client.HTTPConnection(host.hostname, host.port, timeout=20)
     try:
         for _ in range(3):
-            conn.request("POST", "/api/v1/reports", body=b"{}", headers={
-                "Content-Type": "application/json", "Connection": "keep-alive"})
+            conn.request(
+                "POST",
+                "/api/v1/reports",
+                body=b"{}",
+                headers={"Content-Type": "application/json", "Connection": "keep-alive"},
+            )
             resp = conn.getresponse()
             resp.read()
             assert resp.status == 422  # answered on the same connection each time
@@ -153,27 +168,32 @@ def test_export_worker_killed_mid_export_is_rescued(fault_stack):
     """A large export (EXPORT_SYNC_MAX_ROWS=1 in this stack) whose worker is SIGKILLed while it
     writes: the row stays started, its heartbeat stops, and the periodic rescue queues it for
     the restarted worker. Storage is frozen first so that the kill lands mid-export."""
-    from tests.conftest import DEMO_PASSWORD
     from redis import Redis
     from rq import Queue
     from rq.serializers import JSONSerializer
+
+    from tests.conftest import DEMO_PASSWORD
+
     _load(fault_stack, 2)
     recovered_within(fault_stack, "before the export")
     # The export reads the indicator facts: refresh them now rather than wait for the minute.
-    Queue("fieldreport:default", connection=Redis(port=fault_stack.redis_port),
-          serializer=JSONSerializer).enqueue("workers.jobs.refresh_rollups")
+    Queue("fieldreport:default", connection=Redis(port=fault_stack.redis_port), serializer=JSONSerializer).enqueue(
+        "workers.jobs.refresh_rollups"
+    )
     for _ in range(100):
         if fault_stack.sql("SELECT count(*) FROM indicator_facts")[0][0] >= 2:
             break
         time.sleep(0.2)
-    login = requests.post(f"{fault_stack.url}/api/v1/auth/login", timeout=10,
-                          json={"username": "admin", "password": DEMO_PASSWORD})
+    login = requests.post(
+        f"{fault_stack.url}/api/v1/auth/login", timeout=10, json={"username": "admin", "password": DEMO_PASSWORD}
+    )
     headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
     s3 = fault_stack.s3.proc
     os.kill(s3.pid, signal.SIGSTOP)  # the export's upload hangs (S3_READ_TIMEOUT is 2 s here)
     try:
-        resp = requests.get(f"{fault_stack.url}/api/v1/indicators/export.csv?detail=reports",
-                            headers=headers, timeout=15)
+        resp = requests.get(
+            f"{fault_stack.url}/api/v1/indicators/export.csv?detail=reports", headers=headers, timeout=15
+        )
         assert resp.status_code == 202, resp.text
         export_id, status_url = resp.json()["id"], resp.headers["Location"]
         state = None
@@ -185,11 +205,14 @@ def test_export_worker_killed_mid_export_is_rescued(fault_stack):
         assert state == "started"
         worker = fault_stack.proc("worker")
         from scripts.procs import descendants
+
         for pid in descendants(worker.pid):  # the work horse writing the export
             os.kill(pid, signal.SIGKILL)
         os.killpg(worker.pid, signal.SIGKILL)
-        assert fault_stack.sql("SELECT state, attempts FROM exports WHERE id = %s",
-                               export_id)[0] == ("started", 1)  # the kill landed mid-export
+        assert fault_stack.sql("SELECT state, attempts FROM exports WHERE id = %s", export_id)[0] == (
+            "started",
+            1,
+        )  # the kill landed mid-export
     finally:
         os.kill(s3.pid, signal.SIGCONT)
     t0 = time.monotonic()
@@ -201,12 +224,12 @@ def test_export_worker_killed_mid_export_is_rescued(fault_stack):
         time.sleep(0.5)
     assert body["status"] == "finished", body
     print(f"\n[faults] export worker SIGKILL mid-export: finished {time.monotonic() - t0:.1f}s later")
-    state, attempts, key = fault_stack.sql("SELECT state, attempts, key FROM exports WHERE id = %s",
-                                           export_id)[0]
+    state, attempts, key = fault_stack.sql("SELECT state, attempts, key FROM exports WHERE id = %s", export_id)[0]
     assert (state, attempts) == ("finished", 2)
     data = requests.get(body["download_url"], timeout=10)
     assert data.status_code == 200 and data.content.count(b"\n") >= 3  # header + the reports
     assert fault_stack.proc("worker").pid != worker.pid
-    unknown = requests.get(f"{fault_stack.url}/api/v1/indicators/exports/export-{'0' * 32}",
-                           headers=headers, timeout=10)
+    unknown = requests.get(
+        f"{fault_stack.url}/api/v1/indicators/exports/export-{'0' * 32}", headers=headers, timeout=10
+    )
     assert unknown.status_code == 404

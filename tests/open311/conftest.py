@@ -1,4 +1,5 @@
 """Open311 test helpers: schema validation, a real XML parse that mirrors the JSON, report rows."""
+
 from __future__ import annotations
 
 import json
@@ -19,9 +20,17 @@ for path in SCHEMAS.glob("*.json"):
     doc = json.loads(path.read_text())
     _resources[doc["$id"]] = Resource.from_contents(doc)
 REGISTRY = Registry().with_resources(_resources.items())
-LISTS = {"services": "service", "attributes": "attribute", "values": "value",
-         "endpoints": "endpoint", "formats": "format", "service_requests": "request",
-         "errors": "error", "service_request_updates": "request_update", "media_urls": "media_url"}
+LISTS = {
+    "services": "service",
+    "attributes": "attribute",
+    "values": "value",
+    "endpoints": "endpoint",
+    "formats": "format",
+    "service_requests": "request",
+    "errors": "error",
+    "service_request_updates": "request_update",
+    "media_urls": "media_url",
+}
 
 
 def validate(schema: str, data) -> None:
@@ -76,34 +85,49 @@ def both(client, path: str, schema: str, status: int = 200, **kwargs):
 @pytest.fixture()
 def make_report(db_session, demo):
     """Insert a report row directly (the read side needs no intake), with its first event."""
+    from sqlalchemy import select
+
     from fieldreport import geo, security
     from fieldreport.models import Category, Report, Unit
     from fieldreport.models.base import utcnow
     from fieldreport.services import events
-    from sqlalchemy import select
 
     counter = iter(range(1, 10_000))
 
-    def make(category="road_damage", status="submitted", lon=BMT[0], lat=BMT[1], age=timedelta(0),
-             unit="UBND-24133", **fields):
+    def make(
+        category="road_damage",
+        status="submitted",
+        lon=BMT[0],
+        lat=BMT[1],
+        age=timedelta(0),
+        unit="UBND-24133",
+        **fields,
+    ):
         cat = db_session.scalar(select(Category).where(Category.code == category))
         u = db_session.scalar(select(Unit).where(Unit.code == unit)) if unit else None
         now = utcnow() - age
-        r = Report(code=f"T{next(counter):04d}{security.new_token(3)[:4].upper()}",
-                   citizen_token_hash=security.token_hash(security.new_token()),
-                   category_id=cat.id, status="submitted", location=geo.point(lon, lat),
-                   channel="app", created_at=now, updated_at=now, attributes={},
-                   reporter_name="Nguyễn Bí Mật", reporter_phone="0905123456",
-                   reporter_email="secret.reporter@example.vn", **fields)
+        r = Report(
+            code=f"T{next(counter):04d}{security.new_token(3)[:4].upper()}",
+            citizen_token_hash=security.token_hash(security.new_token()),
+            category_id=cat.id,
+            status="submitted",
+            location=geo.point(lon, lat),
+            channel="app",
+            created_at=now,
+            updated_at=now,
+            attributes={},
+            reporter_name="Nguyễn Bí Mật",
+            reporter_phone="0905123456",
+            reporter_email="secret.reporter@example.vn",
+            **fields,
+        )
         db_session.add(r)
         db_session.flush()
         events.record(r, "submitted", actor="citizen")
         if status != "submitted" or u:
-            events.record(r, "assigned", actor="system:router", to_status="assigned",
-                          to_unit_id=u.id if u else None)
+            events.record(r, "assigned", actor="system:router", to_status="assigned", to_unit_id=u.id if u else None)
             if status != "assigned":
-                events.record(r, status, actor="staff:test", to_status=status,
-                              note=fields.get("public_answer"))
+                events.record(r, status, actor="staff:test", to_status=status, note=fields.get("public_answer"))
         db_session.flush()
         return r
 

@@ -1,4 +1,5 @@
 """API keys: admin API and CLI to issue and revoke them; only their hash is stored."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -8,16 +9,22 @@ from tests.open311.conftest import BASE, BMT
 
 
 def post_request(client, key):
-    return client.post(f"{BASE}/requests.json", data={
-        "api_key": key, "service_code": "street_light", "lat": str(BMT[1]), "long": str(BMT[0])})
+    return client.post(
+        f"{BASE}/requests.json",
+        data={"api_key": key, "service_code": "street_light", "lat": str(BMT[1]), "long": str(BMT[0])},
+    )
 
 
 def test_admin_issues_lists_and_revokes_keys(client, db_session):
     from fieldreport import security
     from fieldreport.models import ApiKey
+
     admin = bearer(db_session, "admin")
-    r = client.post("/api/v1/api-keys", json={"name": "City dashboard", "contact": "ops@city.example",
-                                              "unit_code": "WATER-66"}, headers=admin)
+    r = client.post(
+        "/api/v1/api-keys",
+        json={"name": "City dashboard", "contact": "ops@city.example", "unit_code": "WATER-66"},
+        headers=admin,
+    )
     assert r.status_code == 201, r.json
     created = r.json
     raw = created["api_key"]
@@ -43,8 +50,7 @@ def test_key_admin_needs_the_admin_role(client, db_session):
 
 def test_key_admin_errors(client, db_session, demo):
     admin = bearer(db_session, "admin")
-    assert client.post("/api/v1/api-keys", json={"name": "demo-open311-client"},
-                       headers=admin).status_code == 409
+    assert client.post("/api/v1/api-keys", json={"name": "demo-open311-client"}, headers=admin).status_code == 409
     r = client.post("/api/v1/api-keys", json={"name": "x", "unit_code": "NOPE"}, headers=admin)
     assert (r.status_code, r.json["code"]) == (422, "unknown_unit")  # as everywhere (errors.CATALOGUE)
     assert client.post("/api/v1/api-keys", json={"name": ""}, headers=admin).status_code == 422
@@ -53,6 +59,7 @@ def test_key_admin_errors(client, db_session, demo):
 
 def test_cli_creates_and_revokes(app, client, db_session):
     from fieldreport.models import ApiKey
+
     runner = app.test_cli_runner()
     out = runner.invoke(args=["create-api-key", "cli-client", "--unit", "PC-66"])
     assert out.exit_code == 0, out.output

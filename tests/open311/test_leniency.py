@@ -1,5 +1,6 @@
 """What real GeoReport clients send and expect: extra attributes, datetimes, OPTIONS, 413,
 stable media URLs, string keywords."""
+
 from __future__ import annotations
 
 import io
@@ -15,8 +16,13 @@ from tests.open311.conftest import BASE, BMT, parse_xml, validate
 
 
 def form(api_key, **extra):
-    data = {"api_key": api_key, "service_code": "power_outage", "lat": str(BMT[1]),
-            "long": str(BMT[0]), "description": "Mất điện cả khu phố"}
+    data = {
+        "api_key": api_key,
+        "service_code": "power_outage",
+        "lat": str(BMT[1]),
+        "long": str(BMT[0]),
+        "description": "Mất điện cả khu phố",
+    }
     data.update(extra)
     return data
 
@@ -29,9 +35,13 @@ def with_datetime_attribute(db_session):
 
 
 def test_attributes_the_service_does_not_define_are_ignored(client, demo, db_session):
-    r = client.post(f"{BASE}/requests.json", data=form(
-        demo.api_key, **{"attribute[households]": "12", "attribute[other_server_field]": "x",
-                         "attribute[tags][]": "a"}))
+    r = client.post(
+        f"{BASE}/requests.json",
+        data=form(
+            demo.api_key,
+            **{"attribute[households]": "12", "attribute[other_server_field]": "x", "attribute[tags][]": "a"},
+        ),
+    )
     assert r.status_code == 200, r.data
     code = r.get_json()[0]["service_request_id"]
     report = db_session.scalar(select(Report).where(Report.code == code))
@@ -54,8 +64,9 @@ def test_w3c_datetime_attributes_are_accepted_as_sent(client, demo, db_session, 
     assert db_session.scalar(select(Report).where(Report.code == code)).attributes["since"] == value
 
 
-@pytest.mark.parametrize("path", ["requests.json", "requests.xml", "services.json",
-                                  "requests/ABC.json", "servicerequestupdates.xml"])
+@pytest.mark.parametrize(
+    "path", ["requests.json", "requests.xml", "services.json", "requests/ABC.json", "servicerequestupdates.xml"]
+)
 def test_options_allow_agrees_with_the_405_allow(client, path):
     options = client.options(f"{BASE}/{path}")
     assert options.status_code in (200, 204)
@@ -83,6 +94,7 @@ def test_a_too_large_photo_is_413_in_the_spec_format(client, demo, app, monkeypa
     assert parse_xml(r)[0].find("error/code").text == "413"
     # documented, as every other status the endpoint answers
     from tests.conftest import ROOT
+
     assert "413" in (ROOT / "docs" / "open311.md").read_text()
 
 
@@ -113,8 +125,14 @@ def test_a_huge_photo_is_read_only_to_the_cap(client, demo, app, monkeypatch, pa
     if path == "requests":
         data = {**form(demo.api_key), "media": photo}
     else:
-        data = {"api_key": unit_key(), "service_request_id": submit(client, demo.api_key),
-                "update_id": "big-1", "status": "fixed", "description": "Đã sửa", "media": photo}
+        data = {
+            "api_key": unit_key(),
+            "service_request_id": submit(client, demo.api_key),
+            "update_id": "big-1",
+            "status": "fixed",
+            "description": "Đã sửa",
+            "media": photo,
+        }
     monkeypatch.setattr(app, "request_class", Request)
     _Watched.furthest = []
     r = client.post(f"{BASE}/{path}.json", data=data, content_type="multipart/form-data")
@@ -153,17 +171,19 @@ def test_keywords_are_strings(client, db_session):
 def _offset(meters_east: float) -> tuple[float, float]:
     """A point `meters_east` of the Buôn Ma Thuột centre (lon, lat)."""
     import math
+
     return BMT[0] + meters_east / (111_320 * math.cos(math.radians(BMT[1]))), BMT[1]
 
 
 def test_near_me_lat_long_radius_and_bbox(client, make_report):
-    here, close, town, far = (make_report(lon=lon, lat=lat) for lon, lat in map(
-        _offset, (0, 600, 4_000, 30_000)))
+    here, close, town, far = (make_report(lon=lon, lat=lat) for lon, lat in map(_offset, (0, 600, 4_000, 30_000)))
+
     def ids(**query):
         r = client.get(f"{BASE}/requests.json", query_string=query)
         assert r.status_code == 200, r.data
         validate("service_requests", r.get_json())
         return {row["service_request_id"] for row in r.get_json()} & {here.code, close.code, town.code, far.code}
+
     lon, lat = BMT
     assert ids(lat=lat, long=lon) == {here.code, close.code}  # radius defaults to 1 km
     assert ids(lat=lat, long=lon, radius=5000) == {here.code, close.code, town.code}
@@ -176,13 +196,25 @@ def test_near_me_lat_long_radius_and_bbox(client, make_report):
     assert here.code in {el.findtext("service_request_id") for el in root}
 
 
-@pytest.mark.parametrize("query", [
-    {"lat": "abc", "long": "108"}, {"lat": "12.6"}, {"long": "108"}, {"lat": "91", "long": "108"},
-    {"lat": "12.6", "long": "108", "radius": "0"}, {"lat": "12.6", "long": "108", "radius": "-5"},
-    {"lat": "12.6", "long": "108", "radius": "abc"}, {"lat": "12.6", "long": "108", "radius": "nan"},
-    {"lat": "12.6", "long": "108", "radius": "100000"}, {"radius": "500"},
-    {"bbox": "1,2,3"}, {"bbox": "108.1,12,108,13"}, {"bbox": "a,b,c,d"}, {"bbox": "100,-91,101,0"},
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"lat": "abc", "long": "108"},
+        {"lat": "12.6"},
+        {"long": "108"},
+        {"lat": "91", "long": "108"},
+        {"lat": "12.6", "long": "108", "radius": "0"},
+        {"lat": "12.6", "long": "108", "radius": "-5"},
+        {"lat": "12.6", "long": "108", "radius": "abc"},
+        {"lat": "12.6", "long": "108", "radius": "nan"},
+        {"lat": "12.6", "long": "108", "radius": "100000"},
+        {"radius": "500"},
+        {"bbox": "1,2,3"},
+        {"bbox": "108.1,12,108,13"},
+        {"bbox": "a,b,c,d"},
+        {"bbox": "100,-91,101,0"},
+    ],
+)
 def test_malformed_near_me_is_the_specs_400(client, query):
     for fmt in ("json", "xml"):
         r = client.get(f"{BASE}/requests.{fmt}", query_string=query)

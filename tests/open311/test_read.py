@@ -1,4 +1,5 @@
 """GeoReport v2 read endpoints in XML and JSON: discovery, services, requests, tokens, updates."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -58,7 +59,9 @@ def test_service_definition_has_attributes_with_values(client):
 
 def test_service_definition_renders_all_six_datatypes(client, db_session):
     from sqlalchemy import select
+
     from fieldreport.models import Category
+
     cat = db_session.scalar(select(Category).where(Category.code == "other"))
     cat.attributes = [
         {"code": "s", "datatype": "string", "description": "s"},
@@ -71,7 +74,13 @@ def test_service_definition_renders_all_six_datatypes(client, db_session):
     db_session.flush()
     data, _ = both(client, "services/other", "service_definition")
     assert [a["datatype"] for a in data["attributes"]] == [
-        "string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
+        "string",
+        "number",
+        "datetime",
+        "text",
+        "singlevaluelist",
+        "multivaluelist",
+    ]
     assert [a["order"] for a in data["attributes"]] == [1, 2, 3, 4, 5, 6]
     assert data["attributes"][3]["variable"] is False
     assert data["attributes"][5]["values"] == [{"key": "1", "name": "One"}]
@@ -105,8 +114,7 @@ def test_closed_statuses_map_to_closed_with_detail_in_notes_and_extensions(clien
     resolved = make_report(status="resolved", public_answer="Đã vá ổ gà.")
     rejected = make_report(status="rejected", reject_reason="out_of_scope")
     waiting = make_report(status="awaiting_info")
-    data, _ = both(client, "requests", "service_requests",
-                   query_string={"extensions": "true", "locale": "en"})
+    data, _ = both(client, "requests", "service_requests", query_string={"extensions": "true", "locale": "en"})
     rows = {x["service_request_id"]: x for x in data}
     assert rows[resolved.code]["status"] == "closed"
     assert rows[resolved.code]["status_notes"] == "Đã vá ổ gà."
@@ -121,11 +129,12 @@ def test_closed_statuses_map_to_closed_with_detail_in_notes_and_extensions(clien
 def test_status_and_service_code_filters(client, make_report):
     a = make_report(status="resolved", category="road_damage")
     b = make_report(status="in_progress", category="rubbish", unit="URENCO-BMT")
-    closed = {x["service_request_id"] for x in
-              client.get(f"{BASE}/requests.json?status=closed").get_json()}
+    closed = {x["service_request_id"] for x in client.get(f"{BASE}/requests.json?status=closed").get_json()}
     assert a.code in closed and b.code not in closed
-    both_ = {x["service_request_id"] for x in
-             client.get(f"{BASE}/requests.json?status=open,closed&service_code=rubbish,flooding").get_json()}
+    both_ = {
+        x["service_request_id"]
+        for x in client.get(f"{BASE}/requests.json?status=open,closed&service_code=rubbish,flooding").get_json()
+    }
     assert b.code in both_ and a.code not in both_
     assert client.get(f"{BASE}/requests.json?status=pending").status_code == 400
 
@@ -133,9 +142,10 @@ def test_status_and_service_code_filters(client, make_report):
 def test_service_request_id_overrides_other_arguments(client, make_report):
     old = make_report(age=timedelta(days=200))
     new = make_report()
-    data = client.get(f"{BASE}/requests.json", query_string={
-        "service_request_id": f"{old.code},{new.code}", "status": "closed",
-        "service_code": "flooding"}).get_json()
+    data = client.get(
+        f"{BASE}/requests.json",
+        query_string={"service_request_id": f"{old.code},{new.code}", "status": "closed", "service_code": "flooding"},
+    ).get_json()
     assert {x["service_request_id"] for x in data} == {old.code, new.code}
 
 
@@ -146,16 +156,23 @@ def test_default_window_is_90_days_and_dates_filter_requested_time(client, make_
     assert recent.code in codes and old.code not in codes
     start = (datetime.now() - timedelta(days=130)).strftime("%Y-%m-%dT%H:%M:%S+07:00")
     end = (datetime.now() - timedelta(days=50)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    codes = {x["service_request_id"] for x in client.get(
-        f"{BASE}/requests.json", query_string={"start_date": start, "end_date": end}).get_json()}
+    codes = {
+        x["service_request_id"]
+        for x in client.get(f"{BASE}/requests.json", query_string={"start_date": start, "end_date": end}).get_json()
+    }
     assert old.code in codes and recent.code not in codes
 
 
 def test_bad_dates_and_ranges_are_400(client):
-    for qs in ({"start_date": "yesterday"}, {"end_date": "2025-13-45T00:00:00Z"},
-               {"start_date": "2025-01-01T00:00:00Z", "end_date": "2025-06-01T00:00:00Z"},
-               {"start_date": "2025-02-01T00:00:00Z", "end_date": "2025-01-01T00:00:00Z"},
-               {"page": "0"}, {"page_size": "5000"}, {"page_size": "x"}):
+    for qs in (
+        {"start_date": "yesterday"},
+        {"end_date": "2025-13-45T00:00:00Z"},
+        {"start_date": "2025-01-01T00:00:00Z", "end_date": "2025-06-01T00:00:00Z"},
+        {"start_date": "2025-02-01T00:00:00Z", "end_date": "2025-01-01T00:00:00Z"},
+        {"page": "0"},
+        {"page_size": "5000"},
+        {"page_size": "x"},
+    ):
         for fmt in ("json", "xml"):
             r = client.get(f"{BASE}/requests.{fmt}", query_string=qs)
             assert r.status_code == 400, (qs, r.data)
@@ -183,16 +200,21 @@ def test_page_and_page_size(client, make_report):
 
 def test_updated_after_and_before(client, make_report, db_session):
     from fieldreport.models.base import utcnow
+
     stale = make_report(age=timedelta(days=100))
     stale.updated_at = utcnow() - timedelta(days=100)
     fresh = make_report(age=timedelta(days=100))  # requested long ago, updated just now
     db_session.flush()
     after = (utcnow() - timedelta(days=1)).isoformat()
-    codes = {x["service_request_id"] for x in client.get(
-        f"{BASE}/requests.json", query_string={"updated_after": after}).get_json()}
+    codes = {
+        x["service_request_id"]
+        for x in client.get(f"{BASE}/requests.json", query_string={"updated_after": after}).get_json()
+    }
     assert fresh.code in codes and stale.code not in codes
-    codes = {x["service_request_id"] for x in client.get(
-        f"{BASE}/requests.json", query_string={"updated_before": after}).get_json()}
+    codes = {
+        x["service_request_id"]
+        for x in client.get(f"{BASE}/requests.json", query_string={"updated_before": after}).get_json()
+    }
     assert stale.code in codes and fresh.code not in codes
 
 
@@ -211,15 +233,28 @@ def test_token_gives_the_request_id(client, make_report):
 
 def test_reporter_contact_never_appears(client, make_report):
     r = make_report(status="resolved", public_answer="Xong.")
-    bodies = [client.get(f"{BASE}/{p}").data for p in (
-        "requests.json?extensions=true", "requests.xml?extensions=true",
-        f"requests/{r.code}.json?extensions=true", f"requests/{r.code}.xml",
-        "servicerequestupdates.json", "servicerequestupdates.xml")]
+    bodies = [
+        client.get(f"{BASE}/{p}").data
+        for p in (
+            "requests.json?extensions=true",
+            "requests.xml?extensions=true",
+            f"requests/{r.code}.json?extensions=true",
+            f"requests/{r.code}.xml",
+            "servicerequestupdates.json",
+            "servicerequestupdates.xml",
+        )
+    ]
     for body in bodies:
         text = body.decode()
         assert r.code in text
-        for secret in ("Nguyễn Bí Mật", "Bí Mật", "0905123456", "secret.reporter@example.vn",
-                       "reporter", "citizen_token"):
+        for secret in (
+            "Nguyễn Bí Mật",
+            "Bí Mật",
+            "0905123456",
+            "secret.reporter@example.vn",
+            "reporter",
+            "citizen_token",
+        ):
             assert secret not in text
 
 
@@ -271,6 +306,7 @@ def _reference_xml(root: str, value) -> bytes:
             out.append(f"</{name}>")
         else:
             out.append(f"<{name}>{_escape(_text(value))}</{name}>")
+
     out: list[str] = []
     write(out, root, value)
     return XML_DECLARATION + "".join(out).encode("utf-8")
@@ -290,35 +326,67 @@ def test_request_lists_send_exactly_what_the_row_by_row_path_would(client, app, 
     from fieldreport.models import Photo
     from fieldreport.open311 import params, queries
 
-    made = [make_report(status="submitted", unit=None, description="Ổ gà <sâu> & rộng", address_hint="12 Lê Duẩn"),
-            make_report(status="assigned", description="Đèn hỏng\x07", due_at=None),
-            make_report(status="in_progress", category="rubbish", unit="URENCO-BMT"),
-            make_report(status="resolved", public_answer="Đã vá ổ gà."),
-            make_report(status="rejected", reject_reason="offensive", description="chửi bậy",
-                        address_hint="nhà số 5"),
-            make_report(status="rejected", reject_reason="out_of_scope"),
-            make_report(status="awaiting_info")]
+    made = [
+        make_report(status="submitted", unit=None, description="Ổ gà <sâu> & rộng", address_hint="12 Lê Duẩn"),
+        make_report(status="assigned", description="Đèn hỏng\x07", due_at=None),
+        make_report(status="in_progress", category="rubbish", unit="URENCO-BMT"),
+        make_report(status="resolved", public_answer="Đã vá ổ gà."),
+        make_report(status="rejected", reject_reason="offensive", description="chửi bậy", address_hint="nhà số 5"),
+        make_report(status="rejected", reject_reason="out_of_scope"),
+        make_report(status="awaiting_info"),
+    ]
     dup = make_report(status="duplicate")
     dup.parent_id = made[0].id
     made[2].attributes = {"media_url": "https://photos.example/a.jpg?x=1&y=2"}  # a client's own link
     made[4].attributes = {"media_url": "https://photos.example/b.jpg"}
     for r in (made[0], made[4]):  # photos: shown on the first, withheld on the offensive one
         for kind in ("before", "after"):
-            db_session.add(Photo(report_id=r.id, kind=kind, sha256="0" * 64, key=f"o/{r.code}/{kind}",
-                                 mime="image/jpeg", size_bytes=1, width=1, height=1,
-                                 display_key=f"d/{r.code}/{kind}"))
-    db_session.add(Photo(report_id=made[1].id, kind="before", sha256="1" * 64, key="o/x", mime="image/jpeg",
-                         size_bytes=1, width=1, height=1, display_key=None))  # not yet derived: not listed
+            db_session.add(
+                Photo(
+                    report_id=r.id,
+                    kind=kind,
+                    sha256="0" * 64,
+                    key=f"o/{r.code}/{kind}",
+                    mime="image/jpeg",
+                    size_bytes=1,
+                    width=1,
+                    height=1,
+                    display_key=f"d/{r.code}/{kind}",
+                )
+            )
+    db_session.add(
+        Photo(
+            report_id=made[1].id,
+            kind="before",
+            sha256="1" * 64,
+            key="o/x",
+            mime="image/jpeg",
+            size_bytes=1,
+            width=1,
+            height=1,
+            display_key=None,
+        )
+    )  # not yet derived: not listed
     db_session.flush()
 
-    for query in ({}, {"extensions": "true"}, {"locale": "en", "extensions": "true"}, {"locale": "en"},
-                  {"service_request_id": f"{made[0].code},{made[4].code},{dup.code}"}):
+    for query in (
+        {},
+        {"extensions": "true"},
+        {"locale": "en", "extensions": "true"},
+        {"locale": "en"},
+        {"service_request_id": f"{made[0].code},{made[4].code},{dup.code}"},
+    ):
         for fmt in ("json", "xml"):
             r = client.get(f"{BASE}/requests.{fmt}", query_string=query)
             assert r.status_code == 200, r.data
             with app.test_request_context(f"{BASE}/requests.{fmt}", query_string=query):
-                q = queries.Query(ids=params.csv(request.args, "service_request_id"), service_codes=[],
-                                  statuses=[], start=None, end=None)
+                q = queries.Query(
+                    ids=params.csv(request.args, "service_request_id"),
+                    service_codes=[],
+                    statuses=[],
+                    start=None,
+                    end=None,
+                )
                 q.start, q.end = queries.window(None, None)
                 rows = list(db_session.execute(queries.find_select(q)))  # SQLAlchemy Rows, as before
                 photos = queries._photo_urls({x.id: x.code for x in rows}, links.public_base())

@@ -1,4 +1,5 @@
 """POST requests through intake: keys, location, attributes, media, contact privacy, limits."""
+
 from __future__ import annotations
 
 import io
@@ -11,21 +12,37 @@ from tests.open311.conftest import BASE, BMT, parse_xml, validate
 
 
 def form(api_key, **extra):
-    data = {"api_key": api_key, "service_code": "street_light", "lat": str(BMT[1]),
-            "long": str(BMT[0]), "description": "Đèn đường tắt cả tuần"}
+    data = {
+        "api_key": api_key,
+        "service_code": "street_light",
+        "lat": str(BMT[1]),
+        "long": str(BMT[0]),
+        "description": "Đèn đường tắt cả tuần",
+    }
     data.update(extra)
     return data
 
 
 def report(db_session, code):
     from fieldreport.models import Report
+
     return db_session.scalar(select(Report).where(Report.code == code))
 
 
 def test_post_json_creates_a_routed_report_on_the_key_channel(client, demo, db_session):
-    r = client.post(f"{BASE}/requests.json", data=form(
-        demo.api_key, first_name="Lan", last_name="Trần", email="lan@example.vn", phone="0911222333",
-        media_url="https://photos.example/street-light.jpg", device_id="dev-1", account_id="acc-9"))
+    r = client.post(
+        f"{BASE}/requests.json",
+        data=form(
+            demo.api_key,
+            first_name="Lan",
+            last_name="Trần",
+            email="lan@example.vn",
+            phone="0911222333",
+            media_url="https://photos.example/street-light.jpg",
+            device_id="dev-1",
+            account_id="acc-9",
+        ),
+    )
     assert r.status_code == 200, r.data
     body = r.get_json()
     validate("post_request_response", body)
@@ -33,8 +50,7 @@ def test_post_json_creates_a_routed_report_on_the_key_channel(client, demo, db_s
     assert "token" not in body[0] and body[0]["service_notice"]
     rep = report(db_session, code)
     assert rep.channel == "open311:demo-open311-client"
-    assert (rep.reporter_name, rep.reporter_email, rep.reporter_phone) == (
-        "Lan Trần", "lan@example.vn", "0911222333")
+    assert (rep.reporter_name, rep.reporter_email, rep.reporter_phone) == ("Lan Trần", "lan@example.vn", "0911222333")
     assert rep.attributes["media_url"] == "https://photos.example/street-light.jpg"
     assert rep.status == "assigned"  # the routing job ran (inline in tests)
     row = client.get(f"{BASE}/requests/{code}.json").get_json()[0]
@@ -68,8 +84,7 @@ def test_photo_rules_and_attribute_checks_are_intakes(client, demo):
     assert "ảnh" in no_photo.get_json()[0]["description"]  # Vietnamese unless asked otherwise
     data = form(demo.api_key, service_code="road_damage", **{"attribute[size]": "enormous"})
     data["media"] = (io.BytesIO(jpeg()), "a.jpg")
-    assert client.post(f"{BASE}/requests.json", data=data,
-                       content_type="multipart/form-data").status_code == 400
+    assert client.post(f"{BASE}/requests.json", data=data, content_type="multipart/form-data").status_code == 400
     bad = form(demo.api_key)
     bad["media"] = (io.BytesIO(b"%PDF-1.4 not an image"), "x.jpg")
     r = client.post(f"{BASE}/requests.json", data=bad, content_type="multipart/form-data")
@@ -78,13 +93,15 @@ def test_photo_rules_and_attribute_checks_are_intakes(client, demo):
 
 
 def test_empty_optional_attribute_is_absent(client, demo):
-    r = client.post(f"{BASE}/requests.json", data=form(
-        demo.api_key, service_code="power_outage", **{"attribute[households]": ""}))
+    r = client.post(
+        f"{BASE}/requests.json", data=form(demo.api_key, service_code="power_outage", **{"attribute[households]": ""})
+    )
     assert r.status_code == 200, r.data
 
 
 def test_api_key_missing_invalid_or_revoked_is_403(client, demo, db_session):
     from fieldreport.services import apikeys
+
     key, raw = apikeys.create("revoked-client")
     apikeys.revoke(key)
     for api_key in (None, "", "not-a-key", raw):
@@ -99,18 +116,21 @@ def test_api_key_missing_invalid_or_revoked_is_403(client, demo, db_session):
                 assert parse_xml(r)[0].find("error/code").text == "403"
 
 
-@pytest.mark.parametrize("change, status", [
-    ({"service_code": None}, 400),
-    ({"service_code": "no_such_service"}, 404),
-    ({"lat": None, "long": None}, 400),
-    ({"long": None}, 400),
-    ({"lat": "91"}, 400),
-    ({"lat": "abc"}, 400),
-    ({"lat": "16.06", "long": "108.2"}, 400),  # Đà Nẵng: outside the province
-    ({"media_url": "javascript:alert(1)"}, 400),
-    ({"description": "x" * 4001}, 400),
-    ({"lat": None, "long": None, "address_id": "123"}, 400),
-])
+@pytest.mark.parametrize(
+    "change, status",
+    [
+        ({"service_code": None}, 400),
+        ({"service_code": "no_such_service"}, 404),
+        ({"lat": None, "long": None}, 400),
+        ({"long": None}, 400),
+        ({"lat": "91"}, 400),
+        ({"lat": "abc"}, 400),
+        ({"lat": "16.06", "long": "108.2"}, 400),  # Đà Nẵng: outside the province
+        ({"media_url": "javascript:alert(1)"}, 400),
+        ({"description": "x" * 4001}, 400),
+        ({"lat": None, "long": None, "address_id": "123"}, 400),
+    ],
+)
 def test_bad_requests(client, demo, change, status):
     data = {k: v for k, v in {**form(demo.api_key), **change}.items() if v is not None}
     r = client.post(f"{BASE}/requests.json", data=data)
@@ -125,6 +145,7 @@ def test_address_string_alone_is_placed_in_the_commune_it_names(client, demo, db
     assert r.status_code == 200, r.data
     rep = report(db_session, r.get_json()[0]["service_request_id"])
     from fieldreport.models import Area
+
     assert db_session.get(Area, rep.area_id).code == "24121"
     assert rep.location_source == "address" and rep.accuracy_m > 100
     assert rep.address_hint == "12 Y Jút, phuong Tan Lap, Đắk Lắk"
@@ -152,12 +173,14 @@ def test_rate_limited_per_key_not_per_ip(client, demo, app, monkeypatch):
 
 
 def test_contact_given_by_open311_never_appears_in_gets(client, demo):
-    secret = dict(first_name="Hoàng", last_name="Kín Đáo", email="kin.dao@example.vn",
-                  phone="0987000111")
-    code = client.post(f"{BASE}/requests.json", data=form(demo.api_key, **secret)).get_json()[0][
-        "service_request_id"]
-    for path in (f"requests/{code}.json?extensions=true", f"requests/{code}.xml?extensions=true",
-                 "requests.json?extensions=true", "servicerequestupdates.xml"):
+    secret = dict(first_name="Hoàng", last_name="Kín Đáo", email="kin.dao@example.vn", phone="0987000111")
+    code = client.post(f"{BASE}/requests.json", data=form(demo.api_key, **secret)).get_json()[0]["service_request_id"]
+    for path in (
+        f"requests/{code}.json?extensions=true",
+        f"requests/{code}.xml?extensions=true",
+        "requests.json?extensions=true",
+        "servicerequestupdates.xml",
+    ):
         text = client.get(f"{BASE}/{path}").data.decode()
         assert code in text
         for value in ("Kín Đáo", "Hoàng", "kin.dao@example.vn", "0987000111"):
@@ -166,6 +189,7 @@ def test_contact_given_by_open311_never_appears_in_gets(client, demo):
 
 def test_storage_down_is_503_with_retry_after_and_nothing_written(client, demo, db_session, s3_server):
     from fieldreport.models import Report
+
     before = db_session.scalar(select(func.count()).select_from(Report))
     data = form(demo.api_key, service_code="road_damage")
     data["media"] = (io.BytesIO(jpeg()), "hole.jpg")

@@ -1,4 +1,5 @@
 """The app factory wires config, extensions and blueprints, and checks required secrets."""
+
 import pytest
 
 from config.settings import Config
@@ -31,6 +32,7 @@ def test_cli_commands_are_module_functions_registered_by_the_factory(app):
     """flaskr's shape: each command is a click command of fieldreport.cli; create_app adds them,
     and Flask runs them with the application context (db-upgrade reads current_app.config)."""
     from fieldreport import cli
+
     assert {c.name for c in cli.COMMANDS} <= set(app.cli.commands)
     assert all(app.cli.commands[c.name] is c for c in cli.COMMANDS)
     out = app.test_cli_runner().invoke(args=["db-upgrade"])

@@ -1,4 +1,5 @@
 """import-areas on the real Đắk Lắk file: counts, idempotency, point-in-polygon, repairs."""
+
 import json
 
 from sqlalchemy import func, select
@@ -10,13 +11,13 @@ from fieldreport.services.demo import DAKLAK_FILE
 
 def _commune_at(session, lon, lat):
     pt = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
-    return session.scalars(select(Area.code).where(Area.level == "commune",
-                                                   func.ST_Contains(Area.geom, pt))).all()
+    return session.scalars(select(Area.code).where(Area.level == "commune", func.ST_Contains(Area.geom, pt))).all()
 
 
 def test_demo_seed_loaded_102_communes(db_session):
-    n = db_session.scalar(select(func.count()).select_from(Area).where(
-        Area.level == "commune", Area.province_code == "66"))
+    n = db_session.scalar(
+        select(func.count()).select_from(Area).where(Area.level == "commune", Area.province_code == "66")
+    )
     assert n == 102
 
 
@@ -38,13 +39,27 @@ def test_reimport_is_idempotent_by_code(db_session):
 
 
 def test_invalid_ring_is_repaired_and_bad_feature_skipped(db_session, tmp_path):
-    bowtie = {"type": "Polygon", "coordinates": [[[108.0, 12.0], [108.1, 12.1], [108.1, 12.0],
-                                                  [108.0, 12.1], [108.0, 12.0]]]}
-    fc = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"code": "99999", "name": "Thử", "full_name": "Xã Thử",
-                                           "type": "Xã", "province_code": "99"}, "geometry": bowtie},
-        {"type": "Feature", "properties": {"name": "no code"}, "geometry": bowtie},
-    ]}
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [[[108.0, 12.0], [108.1, 12.1], [108.1, 12.0], [108.0, 12.1], [108.0, 12.0]]],
+    }
+    fc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {
+                    "code": "99999",
+                    "name": "Thử",
+                    "full_name": "Xã Thử",
+                    "type": "Xã",
+                    "province_code": "99",
+                },
+                "geometry": bowtie,
+            },
+            {"type": "Feature", "properties": {"name": "no code"}, "geometry": bowtie},
+        ],
+    }
     path = tmp_path / "bad.geojson"
     path.write_text(json.dumps(fc))
     res = import_areas(path)
@@ -63,5 +78,6 @@ def test_cli_import_reports_counts(app, db_session):
 def test_national_province_file_imports(db_session):
     """The compressed national file shipped in data/ (a fresh clone has no shared data)."""
     from fieldreport.services.provinces import PROVINCES_FILE
+
     res = import_areas(PROVINCES_FILE)
     assert res.total == 34 and not res.skipped

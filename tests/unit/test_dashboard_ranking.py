@@ -1,4 +1,5 @@
 """The dashboard's ranking, figures and period rules as plain functions (issue 18)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -9,16 +10,28 @@ from fieldreport.web import dashboard
 
 def _row(code: str, kind: str, reports: int, on_time: int, backlog: int = 0, depth: int = 1) -> dict:
     rate = round(100 * on_time / reports, 2) if reports else None
-    return {"unit": {"code": code, "name": f"Đơn vị {code}", "kind": kind, "depth": depth},
-            "reports": reports, "on_time_rate": rate, "late": reports - on_time, "backlog": backlog,
-            "handling_time": {"working_hours": {"median": 10.0 + reports, "p90": 20.0}}}
+    return {
+        "unit": {"code": code, "name": f"Đơn vị {code}", "kind": kind, "depth": depth},
+        "reports": reports,
+        "on_time_rate": rate,
+        "late": reports - on_time,
+        "backlog": backlog,
+        "handling_time": {"working_hours": {"median": 10.0 + reports, "p90": 20.0}},
+    }
 
 
-ROWS = [_row("UBND-66", "province", 200, 150, depth=0),
-        _row("A", "commune", 40, 38), _row("B", "commune", 20, 10), _row("C", "commune", 1, 0),
-        _row("D", "commune", 0, 0), _row("E", "commune", 10, 10),
-        _row("PC-66", "utility", 8, 4), _row("WATER-66", "utility", 9, 9),
-        _row("URENCO-BMT", "contractor", 12, 6), _row("SXD", "department", 30, 25)]
+ROWS = [
+    _row("UBND-66", "province", 200, 150, depth=0),
+    _row("A", "commune", 40, 38),
+    _row("B", "commune", 20, 10),
+    _row("C", "commune", 1, 0),
+    _row("D", "commune", 0, 0),
+    _row("E", "commune", 10, 10),
+    _row("PC-66", "utility", 8, 4),
+    _row("WATER-66", "utility", 9, 9),
+    _row("URENCO-BMT", "contractor", 12, 6),
+    _row("SXD", "department", 30, 25),
+]
 
 
 def test_worst_first_peers_together_small_units_flagged():
@@ -45,15 +58,20 @@ def test_handling_bars_are_named_units_slowest_first():
 
 def test_on_time_parts_add_up_and_changes_know_which_way_is_better():
     """Finding: 100 % on time with 62 of 79 open, no breakdown, no change against last period."""
-    total = {"reports": 79, "on_time": 79, "late": 0, "answered": 17,
-             "satisfaction": {"answered_late": 0}}
+    total = {"reports": 79, "on_time": 79, "late": 0, "answered": 17, "satisfaction": {"answered_late": 0}}
     parts = dashboard.on_time_parts(total)
-    assert parts == {"answered_on_time": 17, "open_not_due": 62, "late": 0, "answered_late": 0,
-                     "open_overdue": 0, "total": 79}
-    ch = dashboard.changes({"on_time_rate": 90.0, "late_rate": 10.0, "backlog": 5, "resolved": 3,
-                            "median": 12.0, "satisfaction": None},
-                           {"on_time_rate": 80.0, "late_rate": 20.0, "backlog": 3, "resolved": 3,
-                            "median": 10.0, "satisfaction": 50.0})
+    assert parts == {
+        "answered_on_time": 17,
+        "open_not_due": 62,
+        "late": 0,
+        "answered_late": 0,
+        "open_overdue": 0,
+        "total": 79,
+    }
+    ch = dashboard.changes(
+        {"on_time_rate": 90.0, "late_rate": 10.0, "backlog": 5, "resolved": 3, "median": 12.0, "satisfaction": None},
+        {"on_time_rate": 80.0, "late_rate": 20.0, "backlog": 3, "resolved": 3, "median": 10.0, "satisfaction": 50.0},
+    )
     assert ch["on_time_rate"] == {"delta": 10.0, "before": 80.0, "better": True}
     assert ch["late_rate"]["better"] is True and ch["backlog"]["better"] is False
     assert ch["median"]["better"] is False and ch["resolved"]["better"] is None

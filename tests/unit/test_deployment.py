@@ -1,5 +1,6 @@
 """Deployment defaults: re-seeding the demo never undoes an operator's changes, and outside
 demo mode the API server refuses to start while demo accounts keep their demo password."""
+
 from __future__ import annotations
 
 import os
@@ -54,24 +55,48 @@ def test_the_check_names_the_accounts_a_demo_password_still_opens(db_session):
 
 
 def test_the_api_server_refuses_to_start_with_demo_passwords_outside_demo_mode(app, config, s3_server):
-    env = dict(os.environ, FIELDREPORT_DATABASE_URL=config.DATABASE_URL, FIELDREPORT_REDIS_URL=config.REDIS_URL,
-               FIELDREPORT_S3_ENDPOINT=s3_server.endpoint, FIELDREPORT_S3_ACCESS_KEY=s3_server.key,
-               FIELDREPORT_S3_SECRET_KEY=s3_server.secret, FIELDREPORT_SECRET_KEY="deploy-test-secret",
-               FIELDREPORT_DEMO_PASSWORD=DEMO_PASSWORD, FIELDREPORT_DEMO_MODE="0", FIELDREPORT_LOG_JSON="0",
-               PORT=str(free_port()), HOST="127.0.0.1", WEB_CONCURRENCY="1")
-    out = subprocess.run([str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"], env=env,
-                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    env = dict(
+        os.environ,
+        FIELDREPORT_DATABASE_URL=config.DATABASE_URL,
+        FIELDREPORT_REDIS_URL=config.REDIS_URL,
+        FIELDREPORT_S3_ENDPOINT=s3_server.endpoint,
+        FIELDREPORT_S3_ACCESS_KEY=s3_server.key,
+        FIELDREPORT_S3_SECRET_KEY=s3_server.secret,
+        FIELDREPORT_SECRET_KEY="deploy-test-secret",
+        FIELDREPORT_DEMO_PASSWORD=DEMO_PASSWORD,
+        FIELDREPORT_DEMO_MODE="0",
+        FIELDREPORT_LOG_JSON="0",
+        PORT=str(free_port()),
+        HOST="127.0.0.1",
+        WEB_CONCURRENCY="1",
+    )
+    out = subprocess.run(
+        [str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode != 0
     assert "refuses to start" in out.stderr and "admin" in out.stderr and "FIELDREPORT_DEMO_MODE" in out.stderr
     assert "Booting worker" not in out.stderr  # refused before serving anything
 
 
 def _env(config, s3_server, demo_mode: str) -> dict:
-    return dict(os.environ, FIELDREPORT_DATABASE_URL=config.DATABASE_URL, FIELDREPORT_REDIS_URL=config.REDIS_URL,
-                FIELDREPORT_S3_ENDPOINT=s3_server.endpoint, FIELDREPORT_S3_ACCESS_KEY=s3_server.key,
-                FIELDREPORT_S3_SECRET_KEY=s3_server.secret, FIELDREPORT_SECRET_KEY="deploy-test-secret",
-                FIELDREPORT_DEMO_PASSWORD=DEMO_PASSWORD, FIELDREPORT_DEMO_MODE=demo_mode,
-                FIELDREPORT_LOG_JSON="0", FIELDREPORT_QUEUE_PREFIX="deploy-test")
+    return dict(
+        os.environ,
+        FIELDREPORT_DATABASE_URL=config.DATABASE_URL,
+        FIELDREPORT_REDIS_URL=config.REDIS_URL,
+        FIELDREPORT_S3_ENDPOINT=s3_server.endpoint,
+        FIELDREPORT_S3_ACCESS_KEY=s3_server.key,
+        FIELDREPORT_S3_SECRET_KEY=s3_server.secret,
+        FIELDREPORT_SECRET_KEY="deploy-test-secret",
+        FIELDREPORT_DEMO_PASSWORD=DEMO_PASSWORD,
+        FIELDREPORT_DEMO_MODE=demo_mode,
+        FIELDREPORT_LOG_JSON="0",
+        FIELDREPORT_QUEUE_PREFIX="deploy-test",
+    )
 
 
 @pytest.mark.parametrize("mode", [["worker", "--burst"], ["cron"]])
@@ -79,12 +104,13 @@ def test_the_worker_and_the_periodic_process_refuse_to_start_the_same_way(app, c
     """The RQ worker and the periodic process make the API server's check (the same function):
     outside demo mode they exit naming the accounts; in demo mode the burst worker runs."""
     cmd = [str(BIN / "python"), "-m", "workers.main", *mode]
-    out = subprocess.run(cmd, env=_env(config, s3_server, "0"), cwd=ROOT, capture_output=True, text=True,
-                         timeout=60)  # on main the cron loop never ends: the timeout is the failure
+    out = subprocess.run(
+        cmd, env=_env(config, s3_server, "0"), cwd=ROOT, capture_output=True, text=True, timeout=60
+    )  # on main the cron loop never ends: the timeout is the failure
     assert out.returncode != 0
     assert "refuses to start" in out.stderr and "admin" in out.stderr and "FIELDREPORT_DEMO_MODE" in out.stderr
     if mode[0] == "worker":
-        ok = subprocess.run(cmd, env=_env(config, s3_server, "1"), cwd=ROOT, capture_output=True, text=True,
-                            timeout=120)
+        ok = subprocess.run(
+            cmd, env=_env(config, s3_server, "1"), cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
         assert ok.returncode == 0, ok.stderr[-2000:]
-

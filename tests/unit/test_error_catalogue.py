@@ -1,6 +1,7 @@
 """One error code, one status: every raise site in the package is read (AST) and held to
 fieldreport.errors.CATALOGUE. A code computed from a helper's parameter ("missing_" + field)
 is followed to the helper's call sites."""
+
 from __future__ import annotations
 
 import ast
@@ -29,8 +30,7 @@ def _template(node: ast.expr, params: list[str]):
         if isinstance(node.right, ast.Constant) and isinstance(node.left, ast.Name) and node.left.id in params:
             return node.left.id, lambda v, post=node.right.value: v + post
     if isinstance(node, ast.JoinedStr):
-        names = [v.value.id for v in node.values if isinstance(v, ast.FormattedValue)
-                 and isinstance(v.value, ast.Name)]
+        names = [v.value.id for v in node.values if isinstance(v, ast.FormattedValue) and isinstance(v.value, ast.Name)]
         if len(names) == 1 == sum(isinstance(v, ast.FormattedValue) for v in node.values) and names[0] in params:
             parts = [v.value if isinstance(v, ast.Constant) else None for v in node.values]
             return names[0], lambda v, parts=parts: "".join(p if p is not None else v for p in parts)
@@ -96,8 +96,11 @@ def test_every_code_has_one_status_the_catalogue_gives():
     assert not several, f"one code, several statuses: {several}"
     missing = sorted(set(sites) - set(errors.CATALOGUE))
     assert not missing, f"codes raised but not in errors.CATALOGUE: {missing}"
-    wrong = {code: (errors.CATALOGUE[code].status, s) for code, s in sites.items()
-             if s[0][0] != errors.CATALOGUE[code].status}
+    wrong = {
+        code: (errors.CATALOGUE[code].status, s)
+        for code, s in sites.items()
+        if s[0][0] != errors.CATALOGUE[code].status
+    }
     assert not wrong, f"raised with another status than the catalogue's: {wrong}"
 
 
@@ -113,6 +116,7 @@ def test_unknown_unit_is_one_status_wherever_it_is_answered(client, db_session):
     """The finding itself: unknown_unit answered 400, 422 and 404; now 422 from the indicators
     API and the staff API alike."""
     from tests import factories as f
+
     h = f.bearer(db_session, "admin")
     r = client.get("/api/v1/indicators?unit=NOPE", headers=h)
     assert (r.status_code, r.json["code"]) == (422, "unknown_unit")

@@ -1,4 +1,5 @@
 """gunicorn's config file is plain Python: a hook defined twice silently keeps only the last."""
+
 import ast
 from collections import Counter
 from pathlib import Path

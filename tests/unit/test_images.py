@@ -1,4 +1,5 @@
 """Tests for the pure photo pipeline: the shared real-photo corpus, then images built here."""
+
 from __future__ import annotations
 
 import csv
@@ -21,12 +22,20 @@ from fieldreport.media import images
 from fieldreport.media.images import PhotoInfo, PhotoRejected, derivatives, inspect
 
 CORPUS = Path(os.environ.get("FIELDREPORT_PHOTO_CORPUS", "/work/shared/data/photos"))
-CODES = {"photo_empty", "photo_too_large", "photo_not_image", "photo_unsupported_type",
-         "photo_truncated", "photo_bomb", "photo_corrupt"}
+CODES = {
+    "photo_empty",
+    "photo_too_large",
+    "photo_not_image",
+    "photo_unsupported_type",
+    "photo_truncated",
+    "photo_bomb",
+    "photo_corrupt",
+}
 EXIF_TIME = "%Y:%m:%d %H:%M:%S"
 
 
 # --- the shared corpus: every MANIFEST.csv row -----------------------------------------------
+
 
 def _manifest_rows() -> list:
     manifest = CORPUS / "MANIFEST.csv"
@@ -53,9 +62,13 @@ def _size(text: str) -> tuple[int, int]:
 
 def _reject_codes(reason: str) -> set[str]:
     reason = reason.lower()
-    for needle, codes in (("bomb", {"photo_bomb"}), ("truncated", {"photo_truncated"}),
-                          ("zero-byte", {"photo_empty"}), ("not an image", {"photo_not_image"}),
-                          ("corrupt heic", {"photo_corrupt", "photo_not_image"})):
+    for needle, codes in (
+        ("bomb", {"photo_bomb"}),
+        ("truncated", {"photo_truncated"}),
+        ("zero-byte", {"photo_empty"}),
+        ("not an image", {"photo_not_image"}),
+        ("corrupt heic", {"photo_corrupt", "photo_not_image"}),
+    ):
         if needle in reason:
             return codes
     return CODES
@@ -126,6 +139,7 @@ def test_corpus_orientations_all_render_the_same_picture():
 
 # --- helpers for images generated here -------------------------------------------------------
 
+
 def _decode(derivative) -> Image.Image:
     img = Image.open(io.BytesIO(derivative.data))
     img.load()
@@ -138,8 +152,7 @@ def _mean_difference(a: Image.Image, b: Image.Image) -> float:
 
 def _assert_clean_jpeg(derivative) -> None:
     assert derivative.mime == "image/jpeg"
-    for needle in (b"<?php", b"Exif\x00\x00", b"http://ns.adobe.com/xap", b"ICC_PROFILE",
-                   b"Photoshop 3.0"):
+    for needle in (b"<?php", b"Exif\x00\x00", b"http://ns.adobe.com/xap", b"ICC_PROFILE", b"Photoshop 3.0"):
         assert needle not in derivative.data
     img = _decode(derivative)
     assert img.format == "JPEG" and img.mode == "RGB"
@@ -167,8 +180,12 @@ def _png_chunk(kind: bytes, body: bytes) -> bytes:
 def _png_header_only(width: int, height: int) -> bytes:
     """A PNG that declares width x height but carries no pixel data at all."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
-            + _png_chunk(b"IDAT", zlib.compress(b"")) + _png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", zlib.compress(b""))
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def _exif_of_strings(tags, text=b"<?php phpinfo(); ?>\x00") -> bytes:
@@ -201,6 +218,7 @@ HANOI_GPS = {1: "N", 2: (21.0, 1.0, 42.6), 3: "E", 4: (105.0, 48.0, 17.3)}
 
 # --- metadata --------------------------------------------------------------------------------
 
+
 def test_orientation_gps_and_time_from_generated_jpeg():
     data = _jpeg_with_exif(x0112=6, x8825=HANOI_GPS, x8769={0x9003: "2024:05:01 08:30:00"})
     info = inspect(data)
@@ -222,15 +240,19 @@ def test_south_west_refs_and_decimal_minutes_are_negative():
     assert (info.gps_lat, info.gps_lon) == (pytest.approx(-0.3713), pytest.approx(-36.056417))
 
 
-@pytest.mark.parametrize("gps", [
-    {0: b"\x02\x02\x00\x00"},                                       # version only
-    {1: "N", 2: (95.0, 0.0, 0.0), 3: "E", 4: (10.0, 0.0, 0.0)},     # latitude out of range
-    {1: "N", 2: (10.0, 0.0, 0.0), 3: "E", 4: (181.0, 0.0, 0.0)},    # longitude out of range
-    {1: "Q", 2: (10.0, 0.0, 0.0), 3: "E", 4: (10.0, 0.0, 0.0)},     # unknown hemisphere
-    {1: "N", 2: (10.0, 75.0, 0.0), 3: "E", 4: (10.0, 0.0, 0.0)},    # 75 minutes
-    {1: "N", 2: (0.0, 0.0, 0.0), 3: "E", 4: (0.0, 0.0, 0.0)},       # 0,0 from devices with no fix
-    {1: "N", 2: (10.0, 0.0, 0.0), 3: "E"},                          # latitude only
-], ids=["version-only", "lat-95", "lon-181", "ref-Q", "minutes-75", "null-island", "lat-only"])
+@pytest.mark.parametrize(
+    "gps",
+    [
+        {0: b"\x02\x02\x00\x00"},  # version only
+        {1: "N", 2: (95.0, 0.0, 0.0), 3: "E", 4: (10.0, 0.0, 0.0)},  # latitude out of range
+        {1: "N", 2: (10.0, 0.0, 0.0), 3: "E", 4: (181.0, 0.0, 0.0)},  # longitude out of range
+        {1: "Q", 2: (10.0, 0.0, 0.0), 3: "E", 4: (10.0, 0.0, 0.0)},  # unknown hemisphere
+        {1: "N", 2: (10.0, 75.0, 0.0), 3: "E", 4: (10.0, 0.0, 0.0)},  # 75 minutes
+        {1: "N", 2: (0.0, 0.0, 0.0), 3: "E", 4: (0.0, 0.0, 0.0)},  # 0,0 from devices with no fix
+        {1: "N", 2: (10.0, 0.0, 0.0), 3: "E"},  # latitude only
+    ],
+    ids=["version-only", "lat-95", "lon-181", "ref-Q", "minutes-75", "null-island", "lat-only"],
+)
 def test_unusable_gps_reads_as_absent(gps):
     info = inspect(_jpeg_with_exif(x8825=gps))
     assert info.gps_lat is None and info.gps_lon is None
@@ -244,8 +266,7 @@ def test_datetime_fallback_and_garbage_time():
 
 
 def test_every_tag_a_php_string_neither_crashes_nor_leaks():
-    data = _encode(Image.new("RGB", (64, 48), "green"), "JPEG",
-                   exif=_exif_of_strings([0x0112, 0x0132, 0x8769, 0x8825]))
+    data = _encode(Image.new("RGB", (64, 48), "green"), "JPEG", exif=_exif_of_strings([0x0112, 0x0132, 0x8769, 0x8825]))
     assert b"<?php" in data
     info = inspect(data)
     assert (info.orientation, info.taken_at, info.gps_lat, info.gps_lon) == (None, None, None, None)
@@ -275,6 +296,7 @@ def test_heic_is_sniffed_by_content_and_never_rotated_twice():
 
 # --- rejections ------------------------------------------------------------------------------
 
+
 def test_empty_and_oversized_uploads():
     assert _rejected(b"") == "photo_empty"
     data = _encode(_noise(), "PNG")
@@ -282,26 +304,37 @@ def test_empty_and_oversized_uploads():
     assert inspect(data, max_bytes=len(data)).size_bytes == len(data)
 
 
-@pytest.mark.parametrize("payload", [
-    b"hello, this is a text file that someone named photo.jpg\n",
-    b"push graphic-context\nviewbox 0 0 640 480\nfill 'url(https://x.test/a.jpg\"|touch \"p)'\n",
-    b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n",
-    b"AT&TFORM\x00\x00\x00\x20DJVMDIRM",
-], ids=["text", "mvg", "pdf", "djvu"])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"hello, this is a text file that someone named photo.jpg\n",
+        b"push graphic-context\nviewbox 0 0 640 480\nfill 'url(https://x.test/a.jpg\"|touch \"p)'\n",
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n",
+        b"AT&TFORM\x00\x00\x00\x20DJVMDIRM",
+    ],
+    ids=["text", "mvg", "pdf", "djvu"],
+)
 def test_non_images_are_not_images(payload):
     assert _rejected(payload) == "photo_not_image"
 
 
-@pytest.mark.parametrize("data", [
-    _encode(Image.new("RGB", (10, 10)), "TIFF"), _encode(Image.new("RGB", (10, 10)), "BMP"),
-    b"\x00\x00\x00\x1cftypavif" + bytes(64), b"\x00\x00\x00\x18ftypmp42" + bytes(64),
-], ids=["tiff", "bmp", "avif", "mp4"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        _encode(Image.new("RGB", (10, 10)), "TIFF"),
+        _encode(Image.new("RGB", (10, 10)), "BMP"),
+        b"\x00\x00\x00\x1cftypavif" + bytes(64),
+        b"\x00\x00\x00\x18ftypmp42" + bytes(64),
+    ],
+    ids=["tiff", "bmp", "avif", "mp4"],
+)
 def test_other_image_and_media_types_are_unsupported(data):
     assert _rejected(data) == "photo_unsupported_type"
 
 
-@pytest.mark.parametrize("head", [b"\x00\x00\x00\x18ftypheic", b"\xff\xd8\xff\xe0", b"GIF89a",
-                                  b"RIFF\x00\x10\x00\x00WEBPVP8 "])
+@pytest.mark.parametrize(
+    "head", [b"\x00\x00\x00\x18ftypheic", b"\xff\xd8\xff\xe0", b"GIF89a", b"RIFF\x00\x10\x00\x00WEBPVP8 "]
+)
 def test_allowed_type_with_a_broken_header_is_damaged_not_foreign(head):
     # Pillow reports some of these as OSError, which reads as truncated: both say "damaged".
     assert _rejected(head + b"\x01" * 40) in {"photo_corrupt", "photo_truncated"}
@@ -376,6 +409,7 @@ def test_pillow_globals_are_left_alone(monkeypatch):
 
 # --- pixel conversions for the public copies -------------------------------------------------
 
+
 def test_rgba_png_is_flattened_on_white():
     img = Image.new("RGBA", (50, 40), (0, 0, 0, 0))
     img.paste((200, 0, 0, 255), (0, 0, 10, 10))
@@ -418,6 +452,7 @@ def test_sizes_fit_the_bounds_and_keep_the_shape(size):
 
 # --- what current phones and cameras send ----------------------------------------------------
 
+
 def _mpo(first: Image.Image, second: Image.Image, **params) -> bytes:
     """A JPEG with an MPF index and a second image (stereo cameras, HDR gain maps)."""
     return _encode(first, "MPO", save_all=True, append_images=[second], **params)
@@ -427,8 +462,9 @@ def test_mpo_is_a_jpeg_whose_first_image_is_the_photo():
     exif = Image.Exif()
     exif[0x0112] = 6
     exif.get_ifd(0x8825).update(HANOI_GPS)
-    data = _mpo(Image.new("RGB", (300, 200), (200, 30, 30)), Image.new("RGB", (64, 48), (0, 200, 0)),
-                exif=exif.tobytes())
+    data = _mpo(
+        Image.new("RGB", (300, 200), (200, 30, 30)), Image.new("RGB", (64, 48), (0, 200, 0)), exif=exif.tobytes()
+    )
     assert Image.open(io.BytesIO(data)).format == "MPO"
     info = inspect(data)
     assert (info.format, info.mime, info.width, info.height) == ("JPEG", "image/jpeg", 300, 200)
@@ -519,15 +555,25 @@ def _matrix_icc(name: str, red, green, blue, trc) -> bytes:
         curve = _icc_tag(b"para", struct.pack(">HH", 3, 0) + b"".join(_s15(v) for v in trc))
     d50 = (0.9642, 1.0, 0.8249)
     tags = [(b"desc", desc), (b"cprt", _icc_tag(b"text", b"none\0"))]
-    tags += [(sig, _icc_tag(b"XYZ ", b"".join(_s15(v) for v in xyz)))
-             for sig, xyz in ((b"wtpt", d50), (b"rXYZ", red), (b"gXYZ", green), (b"bXYZ", blue))]
+    tags += [
+        (sig, _icc_tag(b"XYZ ", b"".join(_s15(v) for v in xyz)))
+        for sig, xyz in ((b"wtpt", d50), (b"rXYZ", red), (b"gXYZ", green), (b"bXYZ", blue))
+    ]
     tags += [(sig, curve) for sig in (b"rTRC", b"gTRC", b"bTRC")]
     offset, table, body = 128 + 4 + 12 * len(tags), b"", b""
     for sig, data in tags:
         table += sig + struct.pack(">II", offset + len(body), len(data))
         body += data
-    header = (struct.pack(">I", offset + len(body)) + b"\0" * 4 + struct.pack(">I", 0x02100000)
-              + b"mntrRGB XYZ " + b"\0" * 12 + b"acsp" + b"\0" * 28 + b"".join(_s15(v) for v in d50))
+    header = (
+        struct.pack(">I", offset + len(body))
+        + b"\0" * 4
+        + struct.pack(">I", 0x02100000)
+        + b"mntrRGB XYZ "
+        + b"\0" * 12
+        + b"acsp"
+        + b"\0" * 28
+        + b"".join(_s15(v) for v in d50)
+    )
     header += b"\0" * (128 - len(header))
     return header + struct.pack(">I", len(tags)) + table + body
 
@@ -536,14 +582,28 @@ _SRGB_CURVE = (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045)
 # Colorants adapted to D50 as the profiles carry them; the matrices to linear sRGB are the
 # published D65 ones, so the expected colour does not come from lcms itself.
 _PROFILES = {
-    "display_p3": (_matrix_icc("Display P3 (generated)", (0.51512, 0.24120, -0.00105),
-                               (0.29198, 0.69225, 0.04189), (0.15710, 0.06657, 0.78407), _SRGB_CURVE),
-                   lambda v: v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4,
-                   ((1.2249, -0.2249, 0.0), (-0.0421, 1.0421, 0.0), (-0.0196, -0.0786, 1.0983))),
-    "adobe_rgb": (_matrix_icc("Adobe RGB (generated)", (0.60974, 0.31111, 0.01947),
-                              (0.20528, 0.62567, 0.06087), (0.14919, 0.06322, 0.74457), 563 / 256),
-                  lambda v: v ** (563 / 256),
-                  ((1.3982, -0.3982, 0.0), (0.0, 1.0, 0.0), (0.0, -0.0429, 1.0429))),
+    "display_p3": (
+        _matrix_icc(
+            "Display P3 (generated)",
+            (0.51512, 0.24120, -0.00105),
+            (0.29198, 0.69225, 0.04189),
+            (0.15710, 0.06657, 0.78407),
+            _SRGB_CURVE,
+        ),
+        lambda v: v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4,
+        ((1.2249, -0.2249, 0.0), (-0.0421, 1.0421, 0.0), (-0.0196, -0.0786, 1.0983)),
+    ),
+    "adobe_rgb": (
+        _matrix_icc(
+            "Adobe RGB (generated)",
+            (0.60974, 0.31111, 0.01947),
+            (0.20528, 0.62567, 0.06087),
+            (0.14919, 0.06322, 0.74457),
+            563 / 256,
+        ),
+        lambda v: v ** (563 / 256),
+        ((1.3982, -0.3982, 0.0), (0.0, 1.0, 0.0), (0.0, -0.0429, 1.0429)),
+    ),
 }
 
 
@@ -554,9 +614,16 @@ def _in_srgb(colour: tuple[int, int, int], profile: str) -> tuple[float, ...]:
     return tuple(255 * (12.92 * v if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055) for v in out)
 
 
-@pytest.mark.parametrize("fmt,profile,tolerance", [
-    ("JPEG", "display_p3", 4), ("HEIF", "display_p3", 6), ("PNG", "adobe_rgb", 3),
-    ("JPEG", "adobe_rgb", 4), ("WEBP", "display_p3", 6)])
+@pytest.mark.parametrize(
+    "fmt,profile,tolerance",
+    [
+        ("JPEG", "display_p3", 4),
+        ("HEIF", "display_p3", 6),
+        ("PNG", "adobe_rgb", 3),
+        ("JPEG", "adobe_rgb", 4),
+        ("WEBP", "display_p3", 6),
+    ],
+)
 def test_wide_gamut_photos_are_converted_to_srgb(fmt, profile, tolerance):
     images._ensure_heif()
     colour = (220, 100, 60)  # a brick red, inside sRGB from both spaces
@@ -572,8 +639,7 @@ def test_wide_gamut_photos_are_converted_to_srgb(fmt, profile, tolerance):
 
 
 def test_an_unreadable_profile_keeps_the_pixels():
-    data = _encode(Image.new("RGB", (40, 30), (200, 120, 80)), "JPEG", quality=95,
-                   icc_profile=b"\0" * 200)
+    data = _encode(Image.new("RGB", (40, 30), (200, 120, 80)), "JPEG", quality=95, icc_profile=b"\0" * 200)
     got = _decode(derivatives(data)["display"]).getpixel((20, 15))
     assert all(abs(g - w) <= 4 for g, w in zip(got, (200, 120, 80)))
 

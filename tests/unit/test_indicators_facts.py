@@ -1,4 +1,5 @@
 """Facts from histories written by the real workflow; refresh idempotency; percentile estimates."""
+
 from __future__ import annotations
 
 import random
@@ -19,8 +20,11 @@ from tests import factories as f
 
 
 def facts(report) -> dict[str, IndicatorFact]:
-    rows = db.session.execute(select(IndicatorFact, Unit.code).join(Unit, Unit.id == IndicatorFact.unit_id)
-                              .where(IndicatorFact.report_id == report.id)).all()
+    rows = db.session.execute(
+        select(IndicatorFact, Unit.code)
+        .join(Unit, Unit.id == IndicatorFact.unit_id)
+        .where(IndicatorFact.report_id == report.id)
+    ).all()
     return {code: fact for fact, code in rows}
 
 
@@ -59,9 +63,14 @@ def test_refresh_is_idempotent_and_matches_a_full_rebuild(db_session, redis_clea
     for i in range(6):
         report = f.make_report(db_session, rng.choice(["road_damage", "power_outage", "rubbish"]), *f.BMT)
         routing.route_report(report.id)
-        user = f.user(db_session, "urenco.staff" if report.unit_id == f.unit(db_session, "URENCO-BMT").id
-                      else "power.staff" if report.unit_id == f.unit(db_session, "PC-66").id
-                      else "bmt.staff")
+        user = f.user(
+            db_session,
+            "urenco.staff"
+            if report.unit_id == f.unit(db_session, "URENCO-BMT").id
+            else "power.staff"
+            if report.unit_id == f.unit(db_session, "PC-66").id
+            else "bmt.staff",
+        )
         if i % 2:
             workflow.accept(report, user)
         if i % 3 == 0:
@@ -69,9 +78,11 @@ def test_refresh_is_idempotent_and_matches_a_full_rebuild(db_session, redis_clea
     rollups.refresh()
 
     def snapshot():  # hour sums rounded: deltas add floats in another order than a rebuild
-        cols = [c for c in IndicatorRollup.__table__.columns]
-        return sorted(tuple(round(v, 6) if isinstance(v, float) else v for v in r)
-                      for r in db.session.execute(select(*cols)).all())
+        cols = list(IndicatorRollup.__table__.columns)
+        return sorted(
+            tuple(round(v, 6) if isinstance(v, float) else v for v in r)
+            for r in db.session.execute(select(*cols)).all()
+        )
 
     first = snapshot()
     assert first and all(r[0] in "dmy" for r in first)
@@ -89,8 +100,10 @@ def test_refresh_is_idempotent_and_matches_a_full_rebuild(db_session, redis_clea
 def test_percentile_estimate_stays_in_the_exact_values_bucket():
     rng = random.Random(7)
     for _ in range(200):
-        values = sorted(rng.choice([rng.uniform(0, 8), rng.uniform(0, 120), rng.expovariate(0.05)])
-                        for _ in range(rng.randint(1, 60)))
+        values = sorted(
+            rng.choice([rng.uniform(0, 8), rng.uniform(0, 120), rng.expovariate(0.05)])
+            for _ in range(rng.randint(1, 60))
+        )
         hist = [0] * (len(WH_BOUNDS) + 1)
         for v in values:
             hist[sum(1 for b in WH_BOUNDS if v >= b)] += 1
@@ -103,12 +116,15 @@ def test_percentile_estimate_stays_in_the_exact_values_bucket():
             assert lo - 0.005 <= est <= hi + 0.005, (values, exact, est)
 
 
-@pytest.mark.parametrize("start,stop,expect", [
-    ("2026-01-01", "2027-01-01", (["2026-01-01"], [], [])),
-    ("2026-02-01", "2026-03-01", ([], ["2026-02-01"], [])),
-    ("2025-12-30", "2026-03-02", ([], ["2026-01-01", "2026-02-01"], ["2025-12-30", "2025-12-31", "2026-03-01"])),
-    ("2026-02-16", "2026-02-23", ([], [], [f"2026-02-{d}" for d in range(16, 23)])),
-])
+@pytest.mark.parametrize(
+    "start,stop,expect",
+    [
+        ("2026-01-01", "2027-01-01", (["2026-01-01"], [], [])),
+        ("2026-02-01", "2026-03-01", ([], ["2026-02-01"], [])),
+        ("2025-12-30", "2026-03-02", ([], ["2026-01-01", "2026-02-01"], ["2025-12-30", "2025-12-31", "2026-03-01"])),
+        ("2026-02-16", "2026-02-23", ([], [], [f"2026-02-{d}" for d in range(16, 23)])),
+    ],
+)
 def test_tiles_cover_the_range_with_the_coarsest_rows(start, stop, expect):
     got = tiles(date.fromisoformat(start), date.fromisoformat(stop))
     assert tuple([d.isoformat() for d in part] for part in got) == expect
@@ -118,11 +134,34 @@ def test_a_calendar_edit_moves_dues_and_working_hours(db_session, redis_clean):
     report = f.make_report(db_session, "street_light", *f.BMT)
     unit = f.unit(db_session, "UBND-24133").id
     at = lambda d, h: datetime(2026, 3, d, h, tzinfo=TZ)  # noqa: E731
-    db.session.execute(insert(Event), [
-        dict(report_id=report.id, at=at(9, 9), type="assigned", actor="system:router", from_status="submitted",
-             to_status="assigned", to_unit_id=unit, public=True, data={}),
-        dict(report_id=report.id, at=at(12, 16), type="resolved", actor="staff:s", from_status="assigned",
-             to_status="resolved", from_unit_id=unit, to_unit_id=unit, public=True, data={})])
+    db.session.execute(
+        insert(Event),
+        [
+            dict(
+                report_id=report.id,
+                at=at(9, 9),
+                type="assigned",
+                actor="system:router",
+                from_status="submitted",
+                to_status="assigned",
+                to_unit_id=unit,
+                public=True,
+                data={},
+            ),
+            dict(
+                report_id=report.id,
+                at=at(12, 16),
+                type="resolved",
+                actor="staff:s",
+                from_status="assigned",
+                to_status="resolved",
+                from_unit_id=unit,
+                to_unit_id=unit,
+                public=True,
+                data={},
+            ),
+        ],
+    )
     rollups.refresh()
     fact = db.session.scalar(select(IndicatorFact).where(IndicatorFact.report_id == report.id))
     # Mon 09:00 → Thu 16:00: 6 + 7.5 + 7.5 + 6.5 office hours.
@@ -131,11 +170,18 @@ def test_a_calendar_edit_moves_dues_and_working_hours(db_session, redis_clean):
     assert rollups.refresh() >= 1
     db.session.refresh(fact)
     assert fact.due_at == at(13, 17) and fact.handling_wh == 20.0  # Tuesday off now
-    assert db.session.scalar(select(func.sum(IndicatorRollup.received)).where(
-        IndicatorRollup.grain == "y", IndicatorRollup.category_id == 0, IndicatorRollup.unit_id == unit)) == 1
+    assert (
+        db.session.scalar(
+            select(func.sum(IndicatorRollup.received)).where(
+                IndicatorRollup.grain == "y", IndicatorRollup.category_id == 0, IndicatorRollup.unit_id == unit
+            )
+        )
+        == 1
+    )
 
 
 def test_sla_and_refresh_jobs_are_scheduled():
     from workers.schedule import PERIODIC
+
     funcs = {func for func, _, _ in PERIODIC}
     assert {"workers.jobs.sla_sweep", "workers.jobs.refresh_rollups"} <= funcs

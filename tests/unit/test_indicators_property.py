@@ -5,8 +5,10 @@ pauses, extensions, answers, ratings, reopenings), loads the first part of every
 refreshes, loads the rest as late events, refreshes again, then compares every indicator
 of several periods and groupings with tests/unit/test_indicators_reference.py.
 """
+
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -71,8 +73,22 @@ def history(draw, n_units: int):
             status = resume
             out.append((t, "info_provided", status, None, {}, "citizen"))
         elif status in ("assigned", "in_progress", "reopened"):
-            action = draw(st.sampled_from(["accept", "ask", "transfer", "return", "extend",
-                                           "resolve", "resolve", "reject", "duplicate", "overdue"]))
+            action = draw(
+                st.sampled_from(
+                    [
+                        "accept",
+                        "ask",
+                        "transfer",
+                        "return",
+                        "extend",
+                        "resolve",
+                        "resolve",
+                        "reject",
+                        "duplicate",
+                        "overdue",
+                    ]
+                )
+            )
             if action == "accept":
                 status = "in_progress"
                 out.append((t, "accepted", status, None, {}, "staff:s"))
@@ -103,8 +119,13 @@ def history(draw, n_units: int):
             elif status != "closed":
                 status = "closed"
                 out.append((t, "closed", status, None, {}, "system"))
-    return (draw(st.sampled_from(CATS)), draw(st.sampled_from(AREAS)), out, draw(st.floats(0, 1)),
-            draw(st.sampled_from(CHANNELS)))
+    return (
+        draw(st.sampled_from(CATS)),
+        draw(st.sampled_from(AREAS)),
+        out,
+        draw(st.floats(0, 1)),
+        draw(st.sampled_from(CHANNELS)),
+    )
 
 
 def _due(draw, t: int) -> dict:
@@ -124,17 +145,24 @@ def load(histories, ctx, cut_fraction: bool):
     for i, (cat, area, evs, cut, channel) in enumerate(histories):
         rid = ctx["report_ids"][i]
         keep = evs[: max(1, round(len(evs) * cut))] if cut_fraction else evs
-        reports.append({"id": rid, "category": ctx["cats"][cat], "area_id": ctx["areas"][area],
-                        "channel": channel})
+        reports.append({"id": rid, "category": ctx["cats"][cat], "area_id": ctx["areas"][area], "channel": channel})
         events[rid] = [_event_row(rid, j, e, ctx) for j, e in enumerate(keep)]
     return reports, events
 
 
 def _event_row(rid, j, e, ctx) -> dict:
     minutes, type_, to_status, unit_idx, data, actor = e
-    return {"id": rid * 100 + j, "report_id": rid, "at": WINDOW + timedelta(minutes=minutes),
-            "type": type_, "actor": actor, "actor_user_id": None, "to_status": to_status,
-            "to_unit_id": None if unit_idx is None else ctx["units"][unit_idx], "data": data}
+    return {
+        "id": rid * 100 + j,
+        "report_id": rid,
+        "at": WINDOW + timedelta(minutes=minutes),
+        "type": type_,
+        "actor": actor,
+        "actor_user_id": None,
+        "to_status": to_status,
+        "to_unit_id": None if unit_idx is None else ctx["units"][unit_idx],
+        "data": data,
+    }
 
 
 def write_events(events: dict, already: dict) -> None:
@@ -146,8 +174,16 @@ def write_events(events: dict, already: dict) -> None:
             to_status = e["to_status"] or status
             to_unit = e["to_unit_id"] if e["to_unit_id"] is not None else unit
             if e["id"] not in already:
-                rows.append({**e, "from_status": status, "to_status": to_status,
-                             "from_unit_id": unit, "to_unit_id": to_unit, "public": True})
+                rows.append(
+                    {
+                        **e,
+                        "from_status": status,
+                        "to_status": to_status,
+                        "from_unit_id": unit,
+                        "to_unit_id": to_unit,
+                        "public": True,
+                    }
+                )
                 already[e["id"]] = True
             e["from_unit_id"], e["to_status"], e["to_unit_id"] = unit, to_status, to_unit
             status, unit = to_status, to_unit
@@ -162,12 +198,18 @@ def custom_period(draw):
 
 
 def queries():
-    return custom_period() | st.sampled_from([
-        ("month", date(2026, 2, 1), None), ("week", date(2026, 2, 16), None),
-        ("day", date(2026, 2, 27), None), ("quarter", date(2026, 1, 1), None),
-        ("year", date(2026, 1, 1), None), ("custom", date(2026, 1, 29), date(2026, 3, 3)),
-        ("custom", date(2025, 12, 1), date(2026, 2, 13)), ("month", date(2026, 3, 1), None),
-    ])
+    return custom_period() | st.sampled_from(
+        [
+            ("month", date(2026, 2, 1), None),
+            ("week", date(2026, 2, 16), None),
+            ("day", date(2026, 2, 27), None),
+            ("quarter", date(2026, 1, 1), None),
+            ("year", date(2026, 1, 1), None),
+            ("custom", date(2026, 1, 29), date(2026, 3, 3)),
+            ("custom", date(2025, 12, 1), date(2026, 2, 13)),
+            ("month", date(2026, 3, 1), None),
+        ]
+    )
 
 
 @pytest.fixture()
@@ -183,9 +225,15 @@ def ctx(db_session):
 def _insert_reports(ctx, histories) -> None:
     ids = []
     for i, (cat, area, _, _, channel) in enumerate(histories):
-        r = Report(code=f"PT{i:06d}", citizen_token_hash="x" * 64, category_id=ctx["cats"][cat].id,
-                   status="submitted", location=func.ST_SetSRID(func.ST_MakePoint(108.04, 12.67), 4326),
-                   area_id=ctx["areas"][area], channel=channel)
+        r = Report(
+            code=f"PT{i:06d}",
+            citizen_token_hash="x" * 64,
+            category_id=ctx["cats"][cat].id,
+            status="submitted",
+            location=func.ST_SetSRID(func.ST_MakePoint(108.04, 12.67), 4326),
+            area_id=ctx["areas"][area],
+            channel=channel,
+        )
         db.session.add(r)
         db.session.flush()
         ids.append(r.id)
@@ -208,13 +256,20 @@ def assert_same(got, want, label) -> None:
         assert {d: n for d, n in g.backlog.items() if n} == {d: n for d, n in w.backlog.items() if n}, (label, k)
 
 
-@settings(max_examples=60, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.data_too_large])
-@given(histories=st.lists(history(len(UNITS) + 1), min_size=1, max_size=7),
-       picks=st.lists(st.tuples(queries(), st.sampled_from(["unit_id", "area_id", "category_id", "channel",
-                                                             None])),
-                      min_size=2, max_size=4))
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    histories=st.lists(history(len(UNITS) + 1), min_size=1, max_size=7),
+    picks=st.lists(
+        st.tuples(queries(), st.sampled_from(["unit_id", "area_id", "category_id", "channel", None])),
+        min_size=2,
+        max_size=4,
+    ),
+)
 def test_rollups_equal_reference_after_late_events(ctx, histories, picks, monkeypatch):
     wipe()
     _insert_reports(ctx, histories)
@@ -288,11 +343,21 @@ def _close(a, b) -> bool:
 FLOWS_ONLY = [name for name in SCALARS if name not in ("reports", "on_time", "late")]
 
 
-@settings(max_examples=30, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.data_too_large, HealthCheck.filter_too_much])
-@given(histories=st.lists(history(len(UNITS) + 1), min_size=1, max_size=6),
-       cuts=st.lists(st.integers(1, 303), min_size=1, max_size=8, unique=True))
+@settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
+)
+@given(
+    histories=st.lists(history(len(UNITS) + 1), min_size=1, max_size=6),
+    cuts=st.lists(st.integers(1, 303), min_size=1, max_size=8, unique=True),
+)
 def test_every_event_lands_in_exactly_one_period(ctx, histories, cuts):
     """Periods that partition the year count every event of a random history exactly once."""
     last = max(WINDOW + timedelta(minutes=e[0]) for _, _, evs, _, _ in histories for e in evs)
@@ -306,7 +371,7 @@ def test_every_event_lands_in_exactly_one_period(ctx, histories, cuts):
     first, stop = date(2026, 1, 1), date(2026, 11, 1)
     bounds = [first, *sorted(first + timedelta(days=c) for c in cuts), stop]
     parts = Totals()
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         p = indicators.period("custom", a, b - timedelta(days=1))
         for kind in (None, "unit_id"):
             got = fetch(p.start, p.end, indicators.as_of(p), kind)
@@ -317,7 +382,9 @@ def test_every_event_lands_in_exactly_one_period(ctx, histories, cuts):
                 for t in got.values():
                     whole.add(t)
                 mine = fetch(p.start, p.end, indicators.as_of(p), None).get(0) or Totals()
-                assert {n: whole.values[n] for n in FLOWS_ONLY} == pytest.approx({n: mine.values[n] for n in FLOWS_ONLY})
+                assert {n: whole.values[n] for n in FLOWS_ONLY} == pytest.approx(
+                    {n: mine.values[n] for n in FLOWS_ONLY}
+                )
     p = indicators.period("custom", first, stop - timedelta(days=1))
     everything = fetch(p.start, p.end, indicators.as_of(p), None).get(0) or Totals()
     for name in FLOWS_ONLY:

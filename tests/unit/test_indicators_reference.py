@@ -6,6 +6,7 @@ hand-ons, answer, the ratings and reopenings of its answer), and then, for a per
 [start, end) read as of T, counts every event that happened in [start, T) in the period
 (flows) and reads who holds what at T (stock: the open reports and the backlog).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, time
@@ -15,8 +16,21 @@ from fieldreport.services.indicators.measures import HISTS
 from fieldreport.services.indicators.totals import Totals, band_of, overdue_days
 
 ANSWERS = {"resolved", "rejected", "duplicate", "closed"}
-RESPONSES = {"accepted", "started", "in_progress", "commented", "info_requested", "extended",
-             "resolved", "rejected", "duplicate", "closed", "transferred", "returned", "assigned"}
+RESPONSES = {
+    "accepted",
+    "started",
+    "in_progress",
+    "commented",
+    "info_requested",
+    "extended",
+    "resolved",
+    "rejected",
+    "duplicate",
+    "closed",
+    "transferred",
+    "returned",
+    "assigned",
+}
 
 
 def _bucket(value: float, bounds) -> int:
@@ -39,19 +53,32 @@ def unit_records(report, events, cal, dispatchers: set[int]) -> list[dict]:
         after_status = e["to_status"] or status
         if before_holder is not None:
             u = units[before_holder]
-            if (u["first_response"] is None and e["type"] in RESPONSES
-                    and e["from_unit_id"] == before_holder):
+            if u["first_response"] is None and e["type"] in RESPONSES and e["from_unit_id"] == before_holder:
                 u["first_response"] = e["at"]
             if after_holder != before_holder:
                 u["hand_ons"].append(e["at"])
         if after_holder != before_holder and after_holder is not None:
             if after_holder not in units:
                 units[after_holder] = dict(
-                    unit=after_holder, received=e["at"], first_response=None, hand_ons=[], backs=[],
-                    answered=None, kind=None, rating=None, rated=None, reopened=None,
-                    limit=_limit_from(e["data"]), urgency=(e["data"] or {}).get("urgency"),
-                    auto=(e["type"] == "assigned" and e["actor_user_id"] is None
-                          and (e["actor"] or "").startswith("system") and after_holder not in dispatchers))
+                    unit=after_holder,
+                    received=e["at"],
+                    first_response=None,
+                    hand_ons=[],
+                    backs=[],
+                    answered=None,
+                    kind=None,
+                    rating=None,
+                    rated=None,
+                    reopened=None,
+                    limit=_limit_from(e["data"]),
+                    urgency=(e["data"] or {}).get("urgency"),
+                    auto=(
+                        e["type"] == "assigned"
+                        and e["actor_user_id"] is None
+                        and (e["actor"] or "").startswith("system")
+                        and after_holder not in dispatchers
+                    ),
+                )
             else:
                 units[after_holder]["backs"].append(e["at"])
         if after_status != before_status:
@@ -70,17 +97,31 @@ def unit_records(report, events, cal, dispatchers: set[int]) -> list[dict]:
         rating = (e["data"] or {}).get("rating")
         if e["type"] == "rated" and judged["rated"] is None and isinstance(rating, int) and 1 <= rating <= 5:
             judged["rating"], judged["rated"] = rating, e["at"]
-        if judged["reopened"] is None and (e["type"] == "reopened"
-                                           or (after_status != before_status and after_status == "reopened")):
+        if judged["reopened"] is None and (
+            e["type"] == "reopened" or (after_status != before_status and after_status == "reopened")
+        ):
             judged["reopened"] = e["at"]
     spans = [(a, b) for a, b in pauses]
     for u in units.values():
-        u["due"] = deadlines.due_for(report["category"], u["received"], cal, urgency=u["urgency"],
-                                     triage=u["unit"] in dispatchers, limit=u["limit"], pauses=spans)
+        u["due"] = deadlines.due_for(
+            report["category"],
+            u["received"],
+            cal,
+            urgency=u["urgency"],
+            triage=u["unit"] in dispatchers,
+            limit=u["limit"],
+            pauses=spans,
+        )
         u["spans"], u["report"] = spans, report
         # Lateness carried on: the first hand-on after the due, by a unit without an answer by then.
-        u["handed_late"] = next((m for m in u["hand_ons"] if u["due"] is not None and m > u["due"]
-                                 and (u["answered"] is None or u["answered"] > m)), None)
+        u["handed_late"] = next(
+            (
+                m
+                for m in u["hand_ons"]
+                if u["due"] is not None and m > u["due"] and (u["answered"] is None or u["answered"] > m)
+            ),
+            None,
+        )
         outcomes = [m for m in (u["answered"], u["handed_late"]) if m is not None]
         u["outcome"] = min(outcomes) if outcomes else None
         late_answer = u["answered"] is not None and u["due"] is not None and u["answered"] > u["due"]
@@ -100,8 +141,16 @@ def holder_at(events, t: datetime):
     return holder
 
 
-def reference(reports: list[dict], events: dict[int, list[dict]], start: date, end: date,
-              t: datetime, key: str, cal, dispatchers: set[int]) -> dict[int, Totals]:
+def reference(
+    reports: list[dict],
+    events: dict[int, list[dict]],
+    start: date,
+    end: date,
+    t: datetime,
+    key: str,
+    cal,
+    dispatchers: set[int],
+) -> dict[int, Totals]:
     """Totals per `key` ('unit_id', 'area_id', 'category_id', 'channel' or None) of [start, end) as of T."""
     start_at = datetime.combine(start, time(0), tzinfo=cal.tz)
     out: dict[int, Totals] = {}
@@ -109,9 +158,13 @@ def reference(reports: list[dict], events: dict[int, list[dict]], start: date, e
         evs = events.get(report["id"], [])
         held_by = holder_at(evs, t)
         for u in unit_records(report, evs, cal, dispatchers):
-            k = {"unit_id": u["unit"], "area_id": report["area_id"] or 0,
-                 "category_id": report["category"].id, "channel": report.get("channel", "app"),
-                 None: 0}[key]
+            k = {
+                "unit_id": u["unit"],
+                "area_id": report["area_id"] or 0,
+                "category_id": report["category"].id,
+                "channel": report.get("channel", "app"),
+                None: 0,
+            }[key]
             acc = out.setdefault(k, Totals())
 
             def within(m) -> bool:
@@ -150,8 +203,9 @@ def _flows(v, hists, u, cal, within) -> None:
     if within(u["answered"]):
         v["answered"] += 1
         v["answered_late"] += u["late_answer"]
-        v["dissatisfied"] += (u["late_answer"] or (u["rating"] is not None and u["rating"] <= 2)
-                              or u["reopened"] is not None)
+        v["dissatisfied"] += (
+            u["late_answer"] or (u["rating"] is not None and u["rating"] <= 2) or u["reopened"] is not None
+        )
         if u["kind"] == "resolved":
             wh = cal.working_hours_between(u["received"], u["answered"], u["spans"])
             ch = (u["answered"] - u["received"]).total_seconds() / 3600
@@ -180,12 +234,35 @@ def test_the_reference_on_a_hand_worked_history():
         return datetime(2026, 2, d, h, m, tzinfo=TZ)
 
     cat = SimpleNamespace(id=1, deadline_amount=3, deadline_unit="days", urgency="simple")
-    evs = [(at(2, 8, 5), "assigned", "assigned", 7, "system:router"), (at(2, 9, 5), "accepted", "in_progress", 7, "s"),
-           (at(4, 10, 5), "resolved", "resolved", 7, "s")]
-    events = [{"id": i, "at": a, "type": t, "to_status": st, "to_unit_id": u, "from_unit_id": None if i == 0 else 7,
-               "actor": actor, "actor_user_id": None, "data": {}} for i, (a, t, st, u, actor) in enumerate(evs)]
+    evs = [
+        (at(2, 8, 5), "assigned", "assigned", 7, "system:router"),
+        (at(2, 9, 5), "accepted", "in_progress", 7, "s"),
+        (at(4, 10, 5), "resolved", "resolved", 7, "s"),
+    ]
+    events = [
+        {
+            "id": i,
+            "at": a,
+            "type": t,
+            "to_status": st,
+            "to_unit_id": u,
+            "from_unit_id": None if i == 0 else 7,
+            "actor": actor,
+            "actor_user_id": None,
+            "data": {},
+        }
+        for i, (a, t, st, u, actor) in enumerate(evs)
+    ]
     report = {"id": 1, "category": cat, "area_id": 3}
-    got = reference([report], {1: events}, date(2026, 2, 1), date(2026, 3, 1), datetime(2026, 3, 1, tzinfo=TZ),
-                    "unit_id", Calendar(), set())[7].values
+    got = reference(
+        [report],
+        {1: events},
+        date(2026, 2, 1),
+        date(2026, 3, 1),
+        datetime(2026, 3, 1, tzinfo=TZ),
+        "unit_id",
+        Calendar(),
+        set(),
+    )[7].values
     assert (got["reports"], got["on_time"], got["resolved"], got["auto_routed"]) == (1, 1, 1, 1)
     assert got["ht_wh_sum"] == 17.0 and got["ht_ch_sum"] == 50.0 and got["fr_wh_sum"] == 1.0

@@ -1,5 +1,6 @@
 """requirements.txt is what production runs (every package the code imports, nothing for tests);
 requirements-dev.txt adds the tests and tools on top of it, all pinned."""
+
 from __future__ import annotations
 
 import ast
@@ -70,7 +71,6 @@ def test_dev_requirements_add_the_tests_and_tools_on_top_of_production():
     dev = pins("requirements-dev.txt")
     assert DEV_ONLY <= set(dev) and not set(dev) & set(pins("requirements.txt"))
     dists = md.packages_distributions()
-    tests_need = {canonicalize_name(dists[m][0]) for m in third_party_imports("tests", "bench")
-                  if m in dists}
+    tests_need = {canonicalize_name(dists[m][0]) for m in third_party_imports("tests", "bench") if m in dists}
     assert closure(tests_need) - set(dev) - set(pins("requirements.txt")) == set()
     assert "requirements-dev.txt" in (ROOT / "Makefile").read_text()

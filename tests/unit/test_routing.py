@@ -1,4 +1,5 @@
 """Routing decisions on the real Đắk Lắk polygons: communes, border gaps and overlaps, rules."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,13 +25,15 @@ def test_bmt_centre_is_in_its_ward(db_session):
 
 def test_a_point_inside_every_commune_routes_to_that_commune(db_session):
     # A point of each commune that no other commune overlaps: all 102 must come back to it.
-    rows = db_session.execute(text("""
+    rows = db_session.execute(
+        text("""
         SELECT a.code, ST_X(p), ST_Y(p) FROM areas a,
         LATERAL (SELECT ST_PointOnSurface(ST_Difference(a.geom, COALESCE(
             (SELECT ST_Union(b.geom) FROM areas b
              WHERE b.level = 'commune' AND b.id <> a.id AND ST_Intersects(a.geom, b.geom)),
             'GEOMETRYCOLLECTION EMPTY'::geometry))) AS p) s
-        WHERE a.level = 'commune' AND a.province_code = '66'""")).all()
+        WHERE a.level = 'commune' AND a.province_code = '66'""")
+    ).all()
     assert len(rows) == 102
     wrong = []
     for code, lon, lat in rows:
@@ -41,9 +44,11 @@ def test_a_point_inside_every_commune_routes_to_that_commune(db_session):
 
 
 def test_point_in_two_communes_goes_to_the_smallest_code(db_session):
-    lon, lat = db_session.execute(text("""
+    lon, lat = db_session.execute(
+        text("""
         SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(ST_Intersection(a.geom, b.geom)) p
-        FROM areas a, areas b WHERE a.code = '24412' AND b.code = '24415') s""")).one()
+        FROM areas a, areas b WHERE a.code = '24412' AND b.code = '24415') s""")
+    ).one()
     d = decide(db_session, "road_damage", lon, lat)
     assert (d.area_code, d.also_in, d.method) == ("24412", ("24415",), "contains")
     assert d.unit_code == "UBND-24412"
@@ -57,10 +62,13 @@ def _gap_point(session, lo_m: float, hi_m: float):
         ring = max(province.buffer(degrees).geoms, key=lambda g: g.area).exterior
         for i in range(40):
             pt = ring.interpolate(i / 40, normalized=True)
-            inside, dist = session.execute(text("""
+            inside, dist = session.execute(
+                text("""
                 SELECT bool_or(ST_Contains(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326))),
                        min(ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography))
-                FROM areas WHERE level = 'commune'"""), {"x": pt.x, "y": pt.y}).one()
+                FROM areas WHERE level = 'commune'"""),
+                {"x": pt.x, "y": pt.y},
+            ).one()
             if not inside and lo_m <= dist <= hi_m:
                 return pt.x, pt.y, dist
     pytest.fail("no such point found")
@@ -72,22 +80,26 @@ def test_point_in_a_gap_near_a_commune_goes_to_the_nearest(db_session):
     assert d.method == "nearest" and d.reason == "rule"
     assert d.distance_m == pytest.approx(dist, abs=0.2)
     assert d.unit_code == f"UBND-{d.area_code}"
-    nearest = db_session.scalar(text("""
+    nearest = db_session.scalar(
+        text("""
         SELECT code FROM areas WHERE level = 'commune' ORDER BY
         ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography) LIMIT 1"""),
-                                {"x": lon, "y": lat})
+        {"x": lon, "y": lat},
+    )
     assert d.area_code == nearest
 
 
 def test_interior_gap_between_communes_snaps_too(db_session):
     # The simplified boundaries leave slivers between communes inside the province.
-    lon, lat = db_session.execute(text("""
+    lon, lat = db_session.execute(
+        text("""
         SELECT ST_X(p), ST_Y(p) FROM (
           SELECT ST_PointOnSurface(ST_MakePolygon(ST_InteriorRingN(g, n))) p
           FROM (SELECT (ST_Dump(geom)).geom g FROM areas WHERE code = 'P66') d,
                generate_series(1, ST_NumInteriorRings(g)) n) s
         WHERE NOT EXISTS (SELECT 1 FROM areas WHERE level = 'commune' AND ST_Contains(geom, p))
-        LIMIT 1""")).one()
+        LIMIT 1""")
+    ).one()
     d = decide(db_session, "road_damage", lon, lat)
     assert d.method == "nearest" and 0 <= d.distance_m <= 150 and d.reason == "rule"
 
@@ -105,26 +117,44 @@ def test_outside_the_province_goes_to_the_dispatcher(db_session, lon, lat):
 
 
 def test_commune_of_another_province_is_outside(db_session):
-    other = Area(code="T9999", name="Elsewhere", full_name="Xã Elsewhere", level="commune",
-                 province_code="99", geom=text("ST_Multi(ST_MakeEnvelope(105.8, 21.0, 105.9, 21.1, 4326))"))
+    other = Area(
+        code="T9999",
+        name="Elsewhere",
+        full_name="Xã Elsewhere",
+        level="commune",
+        province_code="99",
+        geom=text("ST_Multi(ST_MakeEnvelope(105.8, 21.0, 105.9, 21.1, 4326))"),
+    )
     db_session.add(other)
     db_session.flush()
     d = decide(db_session, "road_damage", 105.85, 21.03)
     assert (d.reason, d.area_code, d.unit_code) == ("outside_province", "T9999", "IOC-66")
 
 
-@pytest.mark.parametrize("category,unit", [
-    ("power_outage", "PC-66"), ("flooding", "WATER-66"), ("noise", "CAT"), ("pollution", "SNNMT"),
-    ("rubbish", "URENCO-BMT"), ("street_light", "URENCO-BMT"), ("road_damage", "UBND-24133")])
+@pytest.mark.parametrize(
+    "category,unit",
+    [
+        ("power_outage", "PC-66"),
+        ("flooding", "WATER-66"),
+        ("noise", "CAT"),
+        ("pollution", "SNNMT"),
+        ("rubbish", "URENCO-BMT"),
+        ("street_light", "URENCO-BMT"),
+        ("road_damage", "UBND-24133"),
+    ],
+)
 def test_category_rules_in_the_city(db_session, category, unit):
     d = decide(db_session, category, *f.BMT)
     assert d.unit_code == unit and d.reason == "rule" and d.rule_id is not None
 
 
 def test_city_contract_does_not_apply_outside_the_old_city(db_session):
-    lon, lat = db_session.execute(text(
-        "SELECT ST_X(label), ST_Y(label) FROM areas WHERE level = 'commune' AND code NOT IN :w "
-        "ORDER BY code LIMIT 1").bindparams(w=BMT_WARDS)).one()
+    lon, lat = db_session.execute(
+        text(
+            "SELECT ST_X(label), ST_Y(label) FROM areas WHERE level = 'commune' AND code NOT IN :w "
+            "ORDER BY code LIMIT 1"
+        ).bindparams(w=BMT_WARDS)
+    ).one()
     d = decide(db_session, "rubbish", lon, lat)
     assert d.unit_code == f"UBND-{d.area_code}" and d.area_code not in BMT_WARDS
 
@@ -136,12 +166,17 @@ def test_other_category_always_goes_to_the_dispatcher(db_session):
 
 def _rule(session, category, unit, priority, *, area=None, scope_m2=None, active=True):
     a = session.scalar(select(Area).where(Area.code == area)) if area else None
-    r = RoutingRule(category_id=f.category(session, category).id if category else None,
-                    area_id=a.id if a else None, unit_id=f.unit(session, unit).id,
-                    priority=priority, active=active, note=f"test {unit}",
-                    scope_area_m2=scope_m2 if scope_m2 is not None
-                    else session.scalar(text("SELECT ST_Area(geom::geography) FROM areas WHERE id = :i"),
-                                        {"i": a.id}))
+    r = RoutingRule(
+        category_id=f.category(session, category).id if category else None,
+        area_id=a.id if a else None,
+        unit_id=f.unit(session, unit).id,
+        priority=priority,
+        active=active,
+        note=f"test {unit}",
+        scope_area_m2=scope_m2
+        if scope_m2 is not None
+        else session.scalar(text("SELECT ST_Area(geom::geography) FROM areas WHERE id = :i"), {"i": a.id}),
+    )
     session.add(r)
     session.flush()
     return r
@@ -170,8 +205,17 @@ def test_inactive_rules_and_units_are_skipped(db_session):
 def test_explain_is_json_ready(db_session):
     d = decide(db_session, "rubbish", *f.BMT)
     e = d.explain()
-    assert set(e) >= {"rule_id", "rule_note", "area_code", "area_name", "method", "distance_m",
-                      "reason", "unit_code", "also_in"}
+    assert set(e) >= {
+        "rule_id",
+        "rule_note",
+        "area_code",
+        "area_name",
+        "method",
+        "distance_m",
+        "reason",
+        "unit_code",
+        "also_in",
+    }
     assert e["area_name"].endswith("Buôn Ma Thuột")
 
 
@@ -180,14 +224,24 @@ def test_a_point_on_a_shared_border_is_filed_routed_and_shown_in_one_commune(db_
     and inside neither: intake, routing and the map's pin all name the same commune (intake
     had its own lookup, the first by id of those touching the point)."""
     from fieldreport.services import intake, places
-    lon, lat = db_session.execute(text("""
+
+    lon, lat = db_session.execute(
+        text("""
         SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointN(ST_GeometryN(ST_Intersection(a.geom, b.geom), 1), 1) p
-        FROM areas a, areas b WHERE a.code = '24121' AND b.code = '24133') s""")).one()
-    touching = db_session.scalars(select(Area.code).where(
-        Area.level == "commune", func.ST_Intersects(Area.geom, func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)))
-        .order_by(Area.code)).all()
-    inside = db_session.scalars(select(Area.code).where(
-        Area.level == "commune", func.ST_Contains(Area.geom, func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)))).all()
+        FROM areas a, areas b WHERE a.code = '24121' AND b.code = '24133') s""")
+    ).one()
+    touching = db_session.scalars(
+        select(Area.code)
+        .where(
+            Area.level == "commune", func.ST_Intersects(Area.geom, func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326))
+        )
+        .order_by(Area.code)
+    ).all()
+    inside = db_session.scalars(
+        select(Area.code).where(
+            Area.level == "commune", func.ST_Contains(Area.geom, func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326))
+        )
+    ).all()
     assert (touching, inside) == (["24121", "24133"], [])  # really on the border
     d = decide(db_session, "road_damage", lon, lat)
     assert (d.area_code, d.method, d.distance_m) == ("24121", "nearest", 0.0)

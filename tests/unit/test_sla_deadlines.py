@@ -3,6 +3,7 @@
 Office hours 07:30–11:30 and 13:30–17:00 (7.5 h a day). street_light: 3 working days;
 road_damage: 10 working days; power_outage: 4 working hours (demo categories).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -31,7 +32,9 @@ def cat(db_session):
 def swaps_2026(db_session):
     """The 2026 announcement (Mon 31/8 off, worked on Sat 22/8): shipped by migration 0006."""
     assert {(d.day, d.kind) for d in db.session.scalars(select(CalendarDay))} >= {
-        (date(2026, 8, 31), "off"), (date(2026, 8, 22), "work")}
+        (date(2026, 8, 31), "off"),
+        (date(2026, 8, 22), "work"),
+    }
     deadlines.forget_calendar()
     yield
     deadlines.forget_calendar()
@@ -105,8 +108,9 @@ def test_recorded_limit_and_pauses_one_rule(cat):
     cal = deadlines.calendar()
     pause = [(vn(2026, 3, 10, 10), vn(2026, 3, 10, 15))]
     # The limit recorded with the assignment wins over the category's; the same pause rule.
-    assert deadlines.due_for(cat("power_outage"), vn(2026, 3, 9, 9), cal, limit=(3.0, "days"),
-                             pauses=pause) == vn(2026, 3, 13, 10, 30)
+    assert deadlines.due_for(cat("power_outage"), vn(2026, 3, 9, 9), cal, limit=(3.0, "days"), pauses=pause) == vn(
+        2026, 3, 13, 10, 30
+    )
     # A pause after the due has passed changes nothing.
     late = [(vn(2026, 3, 13, 8), vn(2026, 3, 13, 12))]
     assert deadlines.due_for(cat("street_light"), vn(2026, 3, 9, 9), cal, pauses=late) == vn(2026, 3, 12, 17)
@@ -127,8 +131,9 @@ def test_extension_keeps_the_indicator_due(db_session):
     f.assign(db_session, report, "UBND-24133")
     first_due = report.indicator_due_at
     user = f.user(db_session, "bmt.staff")
-    workflow.extend(report, user, first_due.replace(year=first_due.year + 1), "cần vật tư",
-                    "Xin lỗi, chúng tôi cần thêm thời gian.")
+    workflow.extend(
+        report, user, first_due.replace(year=first_due.year + 1), "cần vật tư", "Xin lỗi, chúng tôi cần thêm thời gian."
+    )
     assert report.due_at > first_due and report.indicator_due_at == first_due
     rollups.refresh()
     fact = db.session.scalar(select(IndicatorFact).where(IndicatorFact.report_id == report.id))

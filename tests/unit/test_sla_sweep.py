@@ -1,4 +1,5 @@
 """The SLA sweep: warning at 80 % of the working time, overdue, escalation, apology; idempotent."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,9 +19,16 @@ def vn(y, m, d, hh=0, mm=0):
 
 
 def held(session, unit_code: str, assigned: datetime, due: datetime, status="assigned") -> Report:
-    return f.make_report(session, "street_light", *f.BMT, status=status,
-                         unit_id=f.unit(session, unit_code).id, assigned_at=assigned, due_at=due,
-                         indicator_due_at=due)
+    return f.make_report(
+        session,
+        "street_light",
+        *f.BMT,
+        status=status,
+        unit_id=f.unit(session, unit_code).id,
+        assigned_at=assigned,
+        due_at=due,
+        indicator_due_at=due,
+    )
 
 
 def kinds(report) -> list[str]:
@@ -28,12 +36,17 @@ def kinds(report) -> list[str]:
 
 
 def notes(report) -> list[tuple[str, str]]:
-    return [(n.kind, n.recipient) for n in db.session.scalars(
-        select(Notification).where(Notification.report_id == report.id).order_by(Notification.id))]
+    return [
+        (n.kind, n.recipient)
+        for n in db.session.scalars(
+            select(Notification).where(Notification.report_id == report.id).order_by(Notification.id)
+        )
+    ]
 
 
 def test_warn_point_is_80_percent_of_office_time(db_session):
     from fieldreport.services import deadlines
+
     cal = deadlines.calendar()
     # Mon 9/3 07:30 → Wed 11/3 17:00 is 22.5 office hours; 80 % = 18 h → Wed 11/3 10:30.
     assert sla.warn_point(cal, vn(2026, 3, 9, 7, 30), vn(2026, 3, 11, 17), 0.8) == vn(2026, 3, 11, 10, 30)

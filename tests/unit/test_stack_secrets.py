@@ -1,5 +1,6 @@
 """The local stack's secrets: files under var/ are 0600 from their first byte, and no secret
 is on a process command line (which every local user reads in /proc/<pid>/cmdline)."""
+
 from __future__ import annotations
 
 import os
@@ -58,6 +59,7 @@ def test_the_cluster_secrets_are_0600_from_their_first_byte(var, monkeypatch):
     (Redis's password) with the umask's 0644 and chmodded them afterwards: readable by every
     local user in between. With chmod doing nothing, the files must still be 0600."""
     from scripts import cluster
+
     chmods = []
     monkeypatch.setattr(cluster.os, "chmod", lambda path, m: chmods.append((str(path), m)))
     c = cluster.Cluster(state=var / "cluster")
@@ -71,6 +73,7 @@ def test_the_cluster_secrets_are_0600_from_their_first_byte(var, monkeypatch):
 
 def test_an_existing_looser_file_is_tightened_before_it_is_rewritten(var):
     from scripts.procs import write_private
+
     target = var / "env.json"
     target.write_text("old")
     os.chmod(target, 0o644)
@@ -85,6 +88,7 @@ def test_an_s3_port_held_by_another_stack_stops_the_start_plainly(var):
     """A second checkout's `make run` used to start rclone, lose the bind and then talk to the
     first checkout's server with its own keys (seed-demo died on AccessDenied)."""
     import socket
+
     held = socket.socket()
     held.bind(("127.0.0.1", 0))
     held.listen()

@@ -1,5 +1,6 @@
 """`make run` stopped by signals to its process group leaves nothing running: a second SIGINT
 that arrives while stack.stop_all() is stopping the children is ignored, not raised inside it."""
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,10 @@ from tests.conftest import ROOT
 # children that take their time to stop (they ignore SIGTERM, so stop_all waits, then kills),
 # one of which has a child of its own (gunicorn's arbiter and workers).
 STUBBORN = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"
-PARENT = ("import subprocess, sys, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-          f"subprocess.Popen([sys.executable, '-c', {STUBBORN!r}]); time.sleep(600)")
+PARENT = (
+    "import subprocess, sys, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    f"subprocess.Popen([sys.executable, '-c', {STUBBORN!r}]); time.sleep(600)"
+)
 RUN = f"""
 import sys, time
 sys.path.insert(0, {str(ROOT)!r})
@@ -45,8 +48,9 @@ def _running(pid: int) -> bool:
 
 
 def test_two_sigints_to_the_group_stop_every_descendant():
-    stack = subprocess.Popen([sys.executable, "-c", RUN], stdout=subprocess.PIPE, text=True,
-                             start_new_session=True, cwd=ROOT)
+    stack = subprocess.Popen(
+        [sys.executable, "-c", RUN], stdout=subprocess.PIPE, text=True, start_new_session=True, cwd=ROOT
+    )
     tree: list[int] = []
     try:
         assert stack.stdout.readline().strip() == "ready"

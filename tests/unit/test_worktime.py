@@ -1,6 +1,6 @@
 """Unit tests for the Vietnamese working-time calendar, with hand-worked deadlines."""
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -211,9 +211,7 @@ def test_pause_in_the_middle_of_an_hours_limit():
     assert CAL.due(vn(2026, 3, 10, 10, 30), 4, "hours", pause) == vn(2026, 3, 11, 8, 30)
     # Elapsed check: Tue 10:30 → Wed 08:30 is 6 - 0.5 + 1 = 5.5 office hours,
     # minus 1.5 paused (11:00–11:30, 13:30–14:30) = 4 h.
-    assert CAL.working_hours_between(
-        vn(2026, 3, 10, 10, 30), vn(2026, 3, 11, 8, 30), pause
-    ) == 4
+    assert CAL.working_hours_between(vn(2026, 3, 10, 10, 30), vn(2026, 3, 11, 8, 30), pause) == 4
 
 
 def test_pauses_that_do_not_move_the_due():
@@ -270,13 +268,11 @@ def test_working_hours_between():
 
 def test_other_time_zones_are_converted():
     # Fri 6/3 07:00 UTC = 14:00 in Vietnam (UTC+7).
-    start = datetime(2026, 3, 6, 7, tzinfo=timezone.utc)
+    start = datetime(2026, 3, 6, 7, tzinfo=UTC)
     due = CAL.add_working_hours(start, 8)
     assert due == vn(2026, 3, 9, 14, 30) and due.tzinfo is TZ
     # 20:00 UTC Thu 5/3 is already Fri 6/3 03:00 in Vietnam: day 1 = Mon 9/3.
-    assert CAL.add_working_days(datetime(2026, 3, 5, 20, tzinfo=timezone.utc), 1) == vn(
-        2026, 3, 9, 17
-    )
+    assert CAL.add_working_days(datetime(2026, 3, 5, 20, tzinfo=UTC), 1) == vn(2026, 3, 9, 17)
 
 
 def test_invalid_inputs():
@@ -304,20 +300,22 @@ def test_invalid_inputs():
 
 # -- properties -------------------------------------------------------------------------
 
-CALENDARS = st.sampled_from([
-    CAL,
-    Calendar(extra_days_off={date(2026, 8, 31)}, makeup_days={date(2026, 8, 22)}),
-    Calendar(office_hours=parse_office_hours("08:00-12:00,13:00-17:00")),
-    Calendar(
-        extra_days_off={date(2025, 12, 31), date(2027, 2, 11)},
-        makeup_days={date(2025, 12, 27), date(2027, 2, 6), date(2028, 1, 1)},
-        office_hours=parse_office_hours("07:00-11:00,13:00-16:30,18:00-19:00"),
-    ),
-])
+CALENDARS = st.sampled_from(
+    [
+        CAL,
+        Calendar(extra_days_off={date(2026, 8, 31)}, makeup_days={date(2026, 8, 22)}),
+        Calendar(office_hours=parse_office_hours("08:00-12:00,13:00-17:00")),
+        Calendar(
+            extra_days_off={date(2025, 12, 31), date(2027, 2, 11)},
+            makeup_days={date(2025, 12, 27), date(2027, 2, 6), date(2028, 1, 1)},
+            office_hours=parse_office_hours("07:00-11:00,13:00-16:30,18:00-19:00"),
+        ),
+    ]
+)
 STARTS = st.datetimes(
     min_value=datetime(2025, 1, 1),
     max_value=datetime(2028, 6, 30),
-    timezones=st.sampled_from([TZ, timezone.utc, timezone(timedelta(hours=-5))]),
+    timezones=st.sampled_from([TZ, UTC, timezone(timedelta(hours=-5))]),
 )
 HOURS = st.floats(min_value=0, max_value=2000, allow_nan=False)
 
@@ -387,8 +385,7 @@ def test_paused_due_is_later_by_paused_time(cal, start, hours, pause_start, paus
 def office_hours_per_day(cal):
     today = date(2026, 1, 1)
     return sum(
-        (datetime.combine(today, e) - datetime.combine(today, s)).total_seconds() / 3600
-        for s, e in cal.office_hours
+        (datetime.combine(today, e) - datetime.combine(today, s)).total_seconds() / 3600 for s, e in cal.office_hours
     )
 
 

@@ -1,4 +1,5 @@
 """Job functions for the worker tests only (RQ imports them by dotted path in the worker)."""
+
 from __future__ import annotations
 
 import os

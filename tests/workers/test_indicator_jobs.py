@@ -1,4 +1,5 @@
 """Indicator jobs as a worker runs them: a real RQ worker process, its own connection and commit."""
+
 from __future__ import annotations
 
 import uuid
@@ -20,10 +21,22 @@ def test_a_calendar_edit_job_queues_its_reports_in_a_worker(app, config, monkeyp
     with app.app_context():
         report = f.make_report(db.session, "street_light", *f.BMT)
         unit = f.unit(db.session, "UBND-24133").id
-        db.session.execute(insert(Event), [{
-            "report_id": report.id, "at": datetime(2026, 3, 9, 9, tzinfo=TZ), "type": "assigned",
-            "actor": "system:router", "from_status": "submitted", "to_status": "assigned",
-            "to_unit_id": unit, "public": True, "data": {}}])
+        db.session.execute(
+            insert(Event),
+            [
+                {
+                    "report_id": report.id,
+                    "at": datetime(2026, 3, 9, 9, tzinfo=TZ),
+                    "type": "assigned",
+                    "actor": "system:router",
+                    "from_status": "submitted",
+                    "to_status": "assigned",
+                    "to_unit_id": unit,
+                    "public": True,
+                    "data": {},
+                }
+            ],
+        )
         db.session.commit()
         report_id = report.id
         rollups.refresh()  # commits: the fact exists, the queue is empty
@@ -37,8 +50,9 @@ def test_a_calendar_edit_job_queues_its_reports_in_a_worker(app, config, monkeyp
         worker = _worker(config, prefix, "--burst", "default")
         assert worker.wait(120) == 0
         with db.engine.connect() as conn:  # what any other process sees now
-            queued = conn.execute(select(func.count()).select_from(IndicatorDirty)
-                                  .where(IndicatorDirty.report_id == report_id)).scalar()
+            queued = conn.execute(
+                select(func.count()).select_from(IndicatorDirty).where(IndicatorDirty.report_id == report_id)
+            ).scalar()
         assert queued == 1
     finally:
         for key in queues.redis.scan_iter(f"*{prefix}*"):
@@ -48,6 +62,10 @@ def test_a_calendar_edit_job_queues_its_reports_in_a_worker(app, config, monkeyp
             db.session.add(IndicatorDirty(report_id=report_id))
             db.session.commit()
             rollups.refresh()
-            assert db.session.scalar(select(func.count()).select_from(IndicatorFact)
-                                     .where(IndicatorFact.report_id == report_id)) == 0
+            assert (
+                db.session.scalar(
+                    select(func.count()).select_from(IndicatorFact).where(IndicatorFact.report_id == report_id)
+                )
+                == 0
+            )
             db.session.remove()

@@ -1,5 +1,6 @@
 """One registry of jobs (fieldreport/queue.py): each names its queue and a worker function that
 exists, and no other module spells a job's dotted name."""
+
 from __future__ import annotations
 
 import importlib

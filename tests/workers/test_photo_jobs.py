@@ -1,4 +1,5 @@
 """Photo jobs: derivatives through a real RQ worker, idempotency, storage down, orphan collection."""
+
 from __future__ import annotations
 
 import hashlib
@@ -36,8 +37,9 @@ def test_a_real_worker_makes_the_derivatives_from_the_outbox(client, queued):
     assert r.status_code == 201, r.json
     photo = _photo(r.json["code"])
     assert photo.display_key is None  # not yet: the job waits on the "media" queue
-    job = db.session.scalar(select(Outbox).where(Outbox.func == "workers.jobs.make_derivatives",
-                                                 Outbox.args == [photo.id]))
+    job = db.session.scalar(
+        select(Outbox).where(Outbox.func == "workers.jobs.make_derivatives", Outbox.args == [photo.id])
+    )
     assert job.sent_at is not None and queues.get("media").count == 1
     # SimpleWorker runs in this process, so it sees the test's uncommitted transaction.
     SimpleWorker([queues.get("media")], connection=queues.redis, serializer=JSONSerializer).work(burst=True)
@@ -80,10 +82,15 @@ def test_orphans_are_collected_after_the_grace_period(client):
     storage.put("up/never-registered", b"x", "image/jpeg")
     storage.put("pub/999999999/display.jpg", b"x", "image/jpeg")
     now = utcnow()
-    db.session.add(Upload(id="expired-upload", key="up/expired-upload", created_at=now - timedelta(days=2),
-                          expires_at=now - timedelta(days=1)))
-    db.session.add(Upload(id="live-upload", key="up/live-upload", created_at=now,
-                          expires_at=now + timedelta(hours=1)))
+    db.session.add(
+        Upload(
+            id="expired-upload",
+            key="up/expired-upload",
+            created_at=now - timedelta(days=2),
+            expires_at=now - timedelta(days=1),
+        )
+    )
+    db.session.add(Upload(id="live-upload", key="up/live-upload", created_at=now, expires_at=now + timedelta(hours=1)))
     db.session.flush()
     storage.put("up/expired-upload", b"x", "image/jpeg")
     storage.put("up/live-upload", b"x", "image/jpeg")

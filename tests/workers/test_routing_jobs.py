@@ -1,4 +1,5 @@
 """The routing job under real conditions: re-runs, two workers at once, a worker killed mid-job."""
+
 from __future__ import annotations
 
 import os
@@ -12,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from rq.registry import StartedJobRegistry, ScheduledJobRegistry
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from sqlalchemy import func, select, text
 
 from fieldreport.extensions import db, queues
@@ -25,21 +26,23 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def assigned_events(session, report_id) -> int:
-    return session.scalar(select(func.count()).select_from(Event).where(
-        Event.report_id == report_id, Event.type == "assigned"))
+    return session.scalar(
+        select(func.count()).select_from(Event).where(Event.report_id == report_id, Event.type == "assigned")
+    )
 
 
 def test_a_second_run_changes_nothing(db_session):
     report = f.make_report(db_session, "road_damage", *f.BMT)
     assert routing.route_report(report.id) == "assigned"
     before = (report.status, report.unit_id, report.due_at, report.routing)
-    notes = db_session.scalar(select(func.count()).select_from(Notification)
-                              .where(Notification.report_id == report.id))
+    notes = db_session.scalar(select(func.count()).select_from(Notification).where(Notification.report_id == report.id))
     assert routing.route_report(report.id) == "skipped"
     assert (report.status, report.unit_id, report.due_at, report.routing) == before
     assert assigned_events(db_session, report.id) == 1
-    assert db_session.scalar(select(func.count()).select_from(Notification)
-                             .where(Notification.report_id == report.id)) == notes
+    assert (
+        db_session.scalar(select(func.count()).select_from(Notification).where(Notification.report_id == report.id))
+        == notes
+    )
     assert routing.route_report(10**12) == "skipped"  # gone: nothing to do, no error
 
 
@@ -70,6 +73,7 @@ def committed(app):
             made.append(report.id)
             db.session.remove()
             return made[-1]
+
     yield make
     with app.app_context():
         f.purge_reports(db.session, made)
@@ -90,6 +94,7 @@ def test_two_workers_at_once_assign_once(app, committed):
                 errors.append(exc)
             finally:
                 db.session.remove()
+
     threads = [threading.Thread(target=work) for _ in range(2)]
     for t in threads:
         t.start()
@@ -103,14 +108,27 @@ def test_two_workers_at_once_assign_once(app, committed):
 
 
 def _worker(config, prefix: str, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "FIELDREPORT_DATABASE_URL": config.DATABASE_URL,
-           "FIELDREPORT_REDIS_URL": config.REDIS_URL, "FIELDREPORT_QUEUE_PREFIX": prefix,
-           "FIELDREPORT_SECRET_KEY": config.SECRET_KEY, "FIELDREPORT_S3_ENDPOINT": config.S3_ENDPOINT,
-           "FIELDREPORT_S3_ACCESS_KEY": config.S3_ACCESS_KEY,
-           "FIELDREPORT_S3_SECRET_KEY": config.S3_SECRET_KEY, "FIELDREPORT_S3_BUCKET": config.S3_BUCKET,
-           "FIELDREPORT_LOG_JSON": "0", "FIELDREPORT_DB_POOL_SIZE": "2"}
-    return subprocess.Popen([sys.executable, "-m", "workers.main", "worker", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    env = {
+        **os.environ,
+        "FIELDREPORT_DATABASE_URL": config.DATABASE_URL,
+        "FIELDREPORT_REDIS_URL": config.REDIS_URL,
+        "FIELDREPORT_QUEUE_PREFIX": prefix,
+        "FIELDREPORT_SECRET_KEY": config.SECRET_KEY,
+        "FIELDREPORT_S3_ENDPOINT": config.S3_ENDPOINT,
+        "FIELDREPORT_S3_ACCESS_KEY": config.S3_ACCESS_KEY,
+        "FIELDREPORT_S3_SECRET_KEY": config.S3_SECRET_KEY,
+        "FIELDREPORT_S3_BUCKET": config.S3_BUCKET,
+        "FIELDREPORT_LOG_JSON": "0",
+        "FIELDREPORT_DB_POOL_SIZE": "2",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "workers.main", "worker", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def _wait(predicate, timeout: float, what: str):
@@ -125,8 +143,11 @@ def _wait(predicate, timeout: float, what: str):
 
 def _lock_waiters() -> int:
     with db.engine.connect() as conn:  # a fresh snapshot of pg_stat_activity each time
-        return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                 "AND datname = current_database()")).scalar()
+        return conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+        ).scalar()
 
 
 def test_killed_worker_loses_nothing(app, config, committed, monkeypatch):
@@ -170,8 +191,7 @@ def test_killed_worker_loses_nothing(app, config, committed, monkeypatch):
         report = db.session.get(Report, report_id)
         assert report.status == "assigned" and report.unit_id is not None
         assert assigned_events(db.session, report_id) == 1
-        statuses = db.session.scalars(select(Notification.status)
-                                      .where(Notification.report_id == report_id)).all()
+        statuses = db.session.scalars(select(Notification.status).where(Notification.report_id == report_id)).all()
         assert statuses == ["sent"]  # the burst worker also drained the notify queue
         db.session.remove()
     for key in queues.redis.scan_iter(f"*{prefix}*"):

@@ -1,4 +1,5 @@
 """GET/POST /api/v1/api-keys, GET/DELETE /api/v1/api-keys/{id}: admins manage Open311 keys."""
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -14,9 +15,16 @@ BEARER: list[dict] = [{"bearer": []}]
 
 def _view(key: ApiKey, raw: str | None = None) -> dict:
     unit = db.session.get(Unit, key.unit_id) if key.unit_id else None
-    out = {"id": key.id, "name": key.name, "key_prefix": key.key_prefix, "contact": key.contact,
-           "unit_code": unit.code if unit else None, "active": key.active,
-           "created_at": key.created_at, "revoked_at": key.revoked_at}
+    out = {
+        "id": key.id,
+        "name": key.name,
+        "key_prefix": key.key_prefix,
+        "contact": key.contact,
+        "unit_code": unit.code if unit else None,
+        "active": key.active,
+        "created_at": key.created_at,
+        "revoked_at": key.revoked_at,
+    }
     if raw is not None:
         out["api_key"] = raw
     return out

@@ -1,4 +1,5 @@
 """Marshmallow schemas of Open311 API keys (the raw key only in the answer that creates it)."""
+
 from marshmallow import Schema, fields, validate
 
 
@@ -7,8 +8,10 @@ class ApiKeySchema(Schema):
     name = fields.String(metadata={"description": "client name; reports carry open311:<name>"})
     key_prefix = fields.String(metadata={"description": "first characters, to recognise a key"})
     contact = fields.String(allow_none=True)
-    unit_code = fields.String(allow_none=True, metadata={
-        "description": "unit an external tracker works for: may post request updates to its reports"})
+    unit_code = fields.String(
+        allow_none=True,
+        metadata={"description": "unit an external tracker works for: may post request updates to its reports"},
+    )
     active = fields.Boolean()
     created_at = fields.DateTime()
     revoked_at = fields.DateTime(allow_none=True)

@@ -1,4 +1,5 @@
 """POST /auth/login, /auth/logout, /auth/logout-everywhere, /auth/password; GET /auth/me."""
+
 from __future__ import annotations
 
 from flask import request
@@ -17,8 +18,13 @@ BEARER: list[dict] = [{"bearer": []}]
 
 def user_view(user: User) -> dict:
     unit = db.session.get(Unit, user.unit_id) if user.unit_id else None
-    return {"id": user.id, "username": user.username, "full_name": user.full_name, "role": user.role,
-            "unit": {"code": unit.code, "name": unit.name, "kind": unit.kind} if unit else None}
+    return {
+        "id": user.id,
+        "username": user.username,
+        "full_name": user.full_name,
+        "role": user.role,
+        "unit": {"code": unit.code, "name": unit.name, "kind": unit.kind} if unit else None,
+    }
 
 
 @blp.route("/auth/login")
@@ -27,10 +33,8 @@ class Login(MethodView):
     @blp.response(200, TokenSchema)
     def post(self, body):
         """Sign in; returns a bearer token valid TOKEN_TTL_MINUTES"""
-        token, expires, user = auth.login(body["username"], body["password"],
-                                          request.remote_addr or "unknown")
-        return {"access_token": token, "token_type": "Bearer", "expires_at": expires,
-                "user": user_view(user)}
+        token, expires, user = auth.login(body["username"], body["password"], request.remote_addr or "unknown")
+        return {"access_token": token, "token_type": "Bearer", "expires_at": expires, "user": user_view(user)}
 
 
 @blp.route("/auth/logout")
@@ -61,8 +65,9 @@ class Password(MethodView):
     @blp.response(204)
     def post(self, body):
         """Change this user's password; every session ends, this token included"""
-        accounts.change_password(auth.current_user(), body["current_password"], body["new_password"],
-                                 request.remote_addr or "unknown")
+        accounts.change_password(
+            auth.current_user(), body["current_password"], body["new_password"], request.remote_addr or "unknown"
+        )
 
 
 @blp.route("/auth/me")

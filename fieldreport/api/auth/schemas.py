@@ -1,4 +1,5 @@
 """Marshmallow schemas of sign-in and the signed-in user."""
+
 from marshmallow import Schema, fields
 from marshmallow.validate import Length
 
@@ -12,8 +13,9 @@ class LoginSchema(Schema):
 
 class PasswordChangeSchema(Schema):
     current_password = Str(required=True, validate=Length(1, 200), load_only=True)
-    new_password = Str(required=True, validate=Length(1, 200), load_only=True, metadata={
-        "description": "at least 10 characters"})
+    new_password = Str(
+        required=True, validate=Length(1, 200), load_only=True, metadata={"description": "at least 10 characters"}
+    )
 
 
 class UnitRefSchema(Schema):

@@ -1,4 +1,5 @@
 """GET /api/v1/categories: the active public categories."""
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 

@@ -1,4 +1,5 @@
 """Marshmallow schemas of categories."""
+
 from marshmallow import Schema, fields
 
 
@@ -14,5 +15,7 @@ class CategorySchema(Schema):
     photo_required = fields.Boolean()
     anonymous_allowed = fields.Boolean()
     signin_required = fields.Boolean(metadata={"description": "only a citizen signed in by phone may report"})
-    attributes = fields.List(fields.Dict(), metadata={
-        "description": "Open311 attributes: code, datatype, required, description, order, values"})
+    attributes = fields.List(
+        fields.Dict(),
+        metadata={"description": "Open311 attributes: code, datatype, required, description, order, values"},
+    )

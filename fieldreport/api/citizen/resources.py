@@ -1,4 +1,5 @@
 """Citizen phone sign-in (/citizen/*, /me/claims) and notification subscriptions (/push/key, .../subscriptions)."""
+
 from __future__ import annotations
 
 from flask import request
@@ -7,19 +8,34 @@ from flask_smorest import Blueprint
 
 from fieldreport import auth
 from fieldreport.api.citizen.schemas import (
-    ChannelSwitchSchema, CitizenSchema, ClaimedSchema, ClaimSchema, OtpRequestSchema, OtpSentSchema,
-    PushKeySchema, SessionRequestSchema, SessionSchema, SubscribeSchema, SubscriptionSchema)
+    ChannelSwitchSchema,
+    CitizenSchema,
+    ClaimedSchema,
+    ClaimSchema,
+    OtpRequestSchema,
+    OtpSentSchema,
+    PushKeySchema,
+    SessionRequestSchema,
+    SessionSchema,
+    SubscribeSchema,
+    SubscriptionSchema,
+)
 from fieldreport.errors import Forbidden, wants_vietnamese
 from fieldreport.models import Subscription, User
 from fieldreport.services import citizen_accounts, intake, push, sms, subscriptions
 
-blp = Blueprint("citizen", __name__, description=(
-    "Citizens sign in with their phone number: POST /citizen/otp sends a 6-digit code by SMS, "
-    "POST /citizen/session exchanges it for a bearer session (valid CITIZEN_SESSION_DAYS) and "
-    "claims the reports this device proves with their citizen tokens. Answers are the same "
-    "whether the phone is known. Notifications: subscribe to a report's news per channel (Web "
-    "Push, SMS to the signed-in phone, e-mail); the reporter's e-mail and signed-in phone are on "
-    "by default; every subscription has its own unsubscribe token."))
+blp = Blueprint(
+    "citizen",
+    __name__,
+    description=(
+        "Citizens sign in with their phone number: POST /citizen/otp sends a 6-digit code by SMS, "
+        "POST /citizen/session exchanges it for a bearer session (valid CITIZEN_SESSION_DAYS) and "
+        "claims the reports this device proves with their citizen tokens. Answers are the same "
+        "whether the phone is known. Notifications: subscribe to a report's news per channel (Web "
+        "Push, SMS to the signed-in phone, e-mail); the reporter's e-mail and signed-in phone are on "
+        "by default; every subscription has its own unsubscribe token."
+    ),
+)
 BEARER: list[dict] = [{"bearer": []}]
 
 
@@ -30,8 +46,11 @@ def _client() -> str:
 def _citizen() -> User:
     user = auth.require_user()
     if user.role != citizen_accounts.CITIZEN_ROLE:
-        raise Forbidden("citizen_only", "Only a citizen signed in by phone can do this.",
-                        "Chỉ công dân đăng nhập bằng số điện thoại mới thực hiện được.")
+        raise Forbidden(
+            "citizen_only",
+            "Only a citizen signed in by phone can do this.",
+            "Chỉ công dân đăng nhập bằng số điện thoại mới thực hiện được.",
+        )
     return user
 
 
@@ -52,9 +71,13 @@ class CitizenSession(MethodView):
     def post(self, body):
         """Sign in with the phone and its code; claims the reports of the given citizen tokens"""
         s = citizen_accounts.sign_in(body["phone"], body["code"], _client(), body.get("citizen_tokens"))
-        return {"access_token": s.token, "token_type": "Bearer", "expires_at": s.expires_at,
-                "citizen": {"phone": s.user.phone, "identity_level": s.user.identity_level},
-                "claimed": s.claimed}
+        return {
+            "access_token": s.token,
+            "token_type": "Bearer",
+            "expires_at": s.expires_at,
+            "citizen": {"phone": s.user.phone, "identity_level": s.user.identity_level},
+            "claimed": s.claimed,
+        }
 
     @blp.doc(security=BEARER)
     @blp.response(204)
@@ -96,9 +119,14 @@ def _masked(address: str) -> str:
 
 
 def sub_view(sub: Subscription) -> dict:
-    return {"id": sub.id, "channel": sub.channel, "role": sub.role, "active": sub.unsubscribed_at is None,
-            **({} if sub.channel == "push" else {"address": _masked(sub.address)}),
-            "unsubscribe_token": subscriptions.unsubscribe_token(sub.id)}
+    return {
+        "id": sub.id,
+        "channel": sub.channel,
+        "role": sub.role,
+        "active": sub.unsubscribed_at is None,
+        **({} if sub.channel == "push" else {"address": _masked(sub.address)}),
+        "unsubscribe_token": subscriptions.unsubscribe_token(sub.id),
+    }
 
 
 @blp.route("/push/key")
@@ -121,9 +149,16 @@ class ReportSubscriptions(MethodView):
     def post(self, body, code):
         """Get this report's news on a channel, as its reporter (citizen token or session) or a follower"""
         sub = subscriptions.subscribe(
-            code, body["channel"], token=_token(body), user=auth.current_user(), client_key=_client(),
-            lang="vi" if wants_vietnamese() else "en", endpoint=body.get("endpoint"),
-            keys=body.get("keys"), email=body.get("email"))
+            code,
+            body["channel"],
+            token=_token(body),
+            user=auth.current_user(),
+            client_key=_client(),
+            lang="vi" if wants_vietnamese() else "en",
+            endpoint=body.get("endpoint"),
+            keys=body.get("keys"),
+            email=body.get("email"),
+        )
         return sub_view(sub)
 
 

@@ -1,4 +1,5 @@
 """Marshmallow schemas of citizen phone sign-in."""
+
 from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields
@@ -6,16 +7,22 @@ from marshmallow.validate import Length, OneOf, Regexp
 
 from fieldreport.api.reports.schemas import Str
 
-TOKENS = fields.List(Str(validate=Length(1, 200)), validate=Length(max=100), metadata={
-    "description": "citizen tokens this device holds: their reports become the account's"})
+TOKENS = fields.List(
+    Str(validate=Length(1, 200)),
+    validate=Length(max=100),
+    metadata={"description": "citizen tokens this device holds: their reports become the account's"},
+)
 
 
 class OtpRequestSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    phone = Str(required=True, validate=Length(1, 40), metadata={
-        "description": "Vietnamese mobile number: 09xxxxxxxx, +849xxxxxxxx"})
+    phone = Str(
+        required=True,
+        validate=Length(1, 40),
+        metadata={"description": "Vietnamese mobile number: 09xxxxxxxx, +849xxxxxxxx"},
+    )
 
 
 class OtpSentSchema(Schema):
@@ -79,8 +86,9 @@ class SubscribeSchema(Schema):
     endpoint = Str(validate=Length(1, 1000), metadata={"description": "push: the subscription's endpoint"})
     keys = fields.Nested(PushKeysSchema, metadata={"description": "push: the subscription's keys"})
     email = Str(validate=Length(1, 240), metadata={"description": "email: where to write"})
-    citizen_token = Str(validate=Length(1, 200),
-                        metadata={"description": "or X-Citizen-Token: subscribe as the reporter"})
+    citizen_token = Str(
+        validate=Length(1, 200), metadata={"description": "or X-Citizen-Token: subscribe as the reporter"}
+    )
 
 
 class SubscriptionSchema(Schema):
@@ -89,8 +97,9 @@ class SubscriptionSchema(Schema):
     role = fields.String(metadata={"description": "reporter | follower"})
     active = fields.Boolean()
     address = fields.String(metadata={"description": "masked for SMS and e-mail; omitted for push"})
-    unsubscribe_token = fields.String(metadata={
-        "description": "POST /subscriptions/{token}/unsubscribe stops this subscription"})
+    unsubscribe_token = fields.String(
+        metadata={"description": "POST /subscriptions/{token}/unsubscribe stops this subscription"}
+    )
 
 
 class ChannelSwitchSchema(Schema):

@@ -3,6 +3,7 @@
 Indicators are for signed-in staff: staff see their unit, supervisors their subtree,
 dispatchers and admins everything (a unit outside that answers 403).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -13,9 +14,16 @@ from flask_smorest import Blueprint
 
 from fieldreport import auth
 from fieldreport.api.indicators.schemas import (
-    CalendarDaySchema, CalendarDayUpdateSchema, CalendarDayViewSchema, CalendarProvinceQuerySchema,
+    CalendarDaySchema,
+    CalendarDayUpdateSchema,
+    CalendarDayViewSchema,
+    CalendarProvinceQuerySchema,
     CalendarYearQuerySchema,
-    ExportJobSchema, ExportQuerySchema, IndicatorQuerySchema, IndicatorTableSchema)
+    ExportJobSchema,
+    ExportQuerySchema,
+    IndicatorQuerySchema,
+    IndicatorTableSchema,
+)
 from fieldreport.auth import STAFF_ROLES, require_roles
 from fieldreport.errors import Unprocessable, wants_vietnamese
 from fieldreport.services import deadlines, indicators
@@ -66,9 +74,11 @@ def _export(args: dict, fmt: str):
     body = exports.stream(fmt, exports.header(columns, lang), rows)
     if fmt == "csv":  # rows are read while streaming: keep the request's context
         body = stream_with_context(body)
-    return Response(body, mimetype=exports.MIME[fmt].split(";")[0],
-                    headers={"Content-Disposition": f'attachment; filename="{name}"',
-                             "Content-Type": exports.MIME[fmt]})
+    return Response(
+        body,
+        mimetype=exports.MIME[fmt].split(";")[0],
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Content-Type": exports.MIME[fmt]},
+    )
 
 
 @blp.route("/indicators/export.csv")
@@ -121,8 +131,13 @@ class CalendarDays(MethodView):
     @blp.response(201, CalendarDaySchema)
     def post(self, body):
         """Add an extra day off or a make-up working day; dues around it are recomputed"""
-        return deadlines.save_day(body["day"], body["kind"], body["note"], create=True,
-                                  province=auth.province_for(auth.current_user(), body["province"]))
+        return deadlines.save_day(
+            body["day"],
+            body["kind"],
+            body["note"],
+            create=True,
+            province=auth.province_for(auth.current_user(), body["province"]),
+        )
 
 
 @blp.route("/admin/calendar-days/<string:day>")
@@ -141,8 +156,13 @@ class CalendarDayById(MethodView):
     @blp.response(200, CalendarDaySchema)
     def put(self, args, body, day):
         """Change a day's kind or note"""
-        return deadlines.save_day(self._day(day), body["kind"], body["note"], create=False,
-                                  province=auth.province_for(auth.current_user(), args["province"]))
+        return deadlines.save_day(
+            self._day(day),
+            body["kind"],
+            body["note"],
+            create=False,
+            province=auth.province_for(auth.current_user(), args["province"]),
+        )
 
     @require_roles("admin")
     @blp.doc(security=BEARER)

@@ -1,4 +1,5 @@
 """Marshmallow schemas of the indicators, their exports and the calendar days."""
+
 from marshmallow import Schema, fields, validate
 from webargs.fields import DelimitedList
 
@@ -7,30 +8,50 @@ from fieldreport.services.indicators import GROUPS, PERIODS
 
 
 class IndicatorQuerySchema(Schema):
-    period = fields.String(load_default="month", validate=validate.OneOf(PERIODS),
-                           metadata={"description": "day, week, month, quarter, year (the one "
-                                                    "containing `from`, default today) or custom"})
-    from_ = fields.Date(data_key="from", load_default=None,
-                        metadata={"description": "a day of the period; first day of a custom one"})
+    period = fields.String(
+        load_default="month",
+        validate=validate.OneOf(PERIODS),
+        metadata={
+            "description": "day, week, month, quarter, year (the one containing `from`, default today) or custom"
+        },
+    )
+    from_ = fields.Date(
+        data_key="from", load_default=None, metadata={"description": "a day of the period; first day of a custom one"}
+    )
     to = fields.Date(load_default=None, metadata={"description": "last day (inclusive), custom only"})
     group_by = fields.String(load_default="unit", validate=validate.OneOf(GROUPS))
-    unit = fields.String(load_default=None, validate=validate.Length(max=40),
-                         metadata={"description": "unit code: that unit and its subtree"})
-    area = fields.String(load_default=None, validate=validate.Length(max=16),
-                         metadata={"description": "commune code, or P<province code>"})
-    category = DelimitedList(Str(validate=validate.Length(max=40)),  # Str: no NUL reaches SQL
-                             metadata={"description": "category codes, comma-separated"})
-    depth = fields.Integer(load_default=1, validate=validate.Range(0, 20),
-                           metadata={"description": "group_by=unit: levels below the scope's top units"})
+    unit = fields.String(
+        load_default=None,
+        validate=validate.Length(max=40),
+        metadata={"description": "unit code: that unit and its subtree"},
+    )
+    area = fields.String(
+        load_default=None,
+        validate=validate.Length(max=16),
+        metadata={"description": "commune code, or P<province code>"},
+    )
+    category = DelimitedList(
+        Str(validate=validate.Length(max=40)),  # Str: no NUL reaches SQL
+        metadata={"description": "category codes, comma-separated"},
+    )
+    depth = fields.Integer(
+        load_default=1,
+        validate=validate.Range(0, 20),
+        metadata={"description": "group_by=unit: levels below the scope's top units"},
+    )
 
 
 class ExportQuerySchema(IndicatorQuerySchema):
-    detail = fields.String(load_default="groups", validate=validate.OneOf(("groups", "reports")),
-                           metadata={"description": "groups: the indicator table; reports: one row "
-                                                    "per report and unit of the period"})
-    lang = fields.String(load_default=None, validate=validate.OneOf(("vi", "en")),
-                         metadata={"description": "column headers: vi (default, or by "
-                                                  "Accept-Language) or en (stable machine names)"})
+    detail = fields.String(
+        load_default="groups",
+        validate=validate.OneOf(("groups", "reports")),
+        metadata={"description": "groups: the indicator table; reports: one row per report and unit of the period"},
+    )
+    lang = fields.String(
+        load_default=None,
+        validate=validate.OneOf(("vi", "en")),
+        metadata={"description": "column headers: vi (default, or by Accept-Language) or en (stable machine names)"},
+    )
 
 
 class StatsSchema(Schema):
@@ -67,8 +88,11 @@ class IndicatorsSchema(Schema):
     resolved = fields.Integer()
     rejected = fields.Integer()
     backlog = fields.Integer()
-    overdue_backlog = fields.Dict(keys=fields.String(), values=fields.Integer(),
-                                  metadata={"description": "working days overdue: 0-2, 3-5, 6-10, >10"})
+    overdue_backlog = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "working days overdue: 0-2, 3-5, 6-10, >10"},
+    )
     handling_time = fields.Nested(TimesSchema)
     first_response = fields.Nested(TimesSchema)
     satisfaction = fields.Nested(SatisfactionSchema)
@@ -82,8 +106,9 @@ class IndicatorRowSchema(IndicatorsSchema):
     unit = fields.Dict(metadata={"description": "id, code, name, kind, parent_code, depth"})
     area = fields.Dict(metadata={"description": "id, code, name"})
     category = fields.Dict(metadata={"description": "id, code, name_vi, name_en"})
-    channel = fields.String(metadata={"description": "group_by=channel: app, web, hotline, counter, zalo "
-                                                     "or open311:<client>"})
+    channel = fields.String(
+        metadata={"description": "group_by=channel: app, web, hotline, counter, zalo or open311:<client>"}
+    )
 
 
 class IndicatorTableSchema(Schema):
@@ -106,11 +131,18 @@ class ExportJobSchema(Schema):
 
 class CalendarDaySchema(Schema):
     day = fields.Date(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(("off", "work")),
-                         metadata={"description": "off: an extra day off (swap); work: a make-up working day"})
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(("off", "work")),
+        metadata={"description": "off: an extra day off (swap); work: a make-up working day"},
+    )
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    province = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=8), metadata={
-        "description": "a province's own day (several provinces in one deployment); none: every province"})
+    province = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=8),
+        metadata={"description": "a province's own day (several provinces in one deployment); none: every province"},
+    )
 
 
 class CalendarDayUpdateSchema(Schema):
@@ -120,13 +152,15 @@ class CalendarDayUpdateSchema(Schema):
 
 class CalendarYearQuerySchema(Schema):
     year = fields.Integer(load_default=None, validate=validate.Range(2000, 2100))
-    province = fields.String(load_default=None, validate=validate.Length(max=8),
-                             metadata={"description": "also this province's own days"})
+    province = fields.String(
+        load_default=None, validate=validate.Length(max=8), metadata={"description": "also this province's own days"}
+    )
 
 
 class CalendarProvinceQuerySchema(Schema):
-    province = fields.String(load_default=None, validate=validate.Length(max=8),
-                             metadata={"description": "the province whose own day it is"})
+    province = fields.String(
+        load_default=None, validate=validate.Length(max=8), metadata={"description": "the province whose own day it is"}
+    )
 
 
 class CalendarDayViewSchema(CalendarDaySchema):

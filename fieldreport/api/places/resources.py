@@ -1,4 +1,5 @@
 """GET /api/v1/locate: the commune and province under a point, from our own boundaries."""
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 

@@ -1,4 +1,5 @@
 """Marshmallow schemas of the locate endpoint."""
+
 from marshmallow import EXCLUDE, Schema, fields
 from marshmallow.validate import Range
 
@@ -19,9 +20,13 @@ class PlaceNameSchema(Schema):
 class LocateSchema(Schema):
     inside = fields.Boolean(metadata={"description": "true when this province takes reports at the point"})
     commune = fields.Nested(PlaceNameSchema, allow_none=True)
-    province = fields.Nested(PlaceNameSchema, allow_none=True, metadata={
-        "description": "the province of that commune (another province when inside is false)"})
+    province = fields.Nested(
+        PlaceNameSchema,
+        allow_none=True,
+        metadata={"description": "the province of that commune (another province when inside is false)"},
+    )
     service_province = fields.Nested(PlaceNameSchema, metadata={"description": "the province this service covers"})
     method = fields.String(
-        metadata={"description": "contains | nearest (a border gap within the snap distance) | none"})
+        metadata={"description": "contains | nearest (a border gap within the snap distance) | none"}
+    )
     distance_m = fields.Float(allow_none=True, metadata={"description": "distance to the commune when nearest"})

@@ -5,6 +5,7 @@ Photo URLs in responses (a report's photos, list items' thumbnails) are stable U
 metadata-free copy: a stored or cached answer never holds a dead link, and pages stay cheap
 (no signing per item). Never the original.
 """
+
 from __future__ import annotations
 
 from typing import ClassVar
@@ -19,10 +20,26 @@ from werkzeug.datastructures import CombinedMultiDict
 from fieldreport import auth, security
 from fieldreport.api import plain
 from fieldreport.api.reports.schemas import (
-    AdditionCreatedSchema, AdditionSubmitSchema, CitizenTokenHeaderSchema, FollowSchema, IntakeHeadersSchema,
-    ListQuerySchema, MyReportSchema, NearbyItemSchema, ErasedSchema, ErasureSchema, NearbyQuerySchema,
-    PrivacyNoticeSchema, RatingSchema, ReopenSchema, ReportCreatedSchema, ReportJsonSchema,
-    ReportPageSchema, ReportSubmitSchema, ReportViewSchema)
+    AdditionCreatedSchema,
+    AdditionSubmitSchema,
+    CitizenTokenHeaderSchema,
+    ErasedSchema,
+    ErasureSchema,
+    FollowSchema,
+    IntakeHeadersSchema,
+    ListQuerySchema,
+    MyReportSchema,
+    NearbyItemSchema,
+    NearbyQuerySchema,
+    PrivacyNoticeSchema,
+    RatingSchema,
+    ReopenSchema,
+    ReportCreatedSchema,
+    ReportJsonSchema,
+    ReportPageSchema,
+    ReportSubmitSchema,
+    ReportViewSchema,
+)
 from fieldreport.errors import Invalid, Unauthorized, wants_vietnamese
 from fieldreport.services import citizen, erasure, intake, photos, privacy, public
 from fieldreport.services.disclosure import Viewer
@@ -40,18 +57,25 @@ def _multipart_or_json(req, schema):
 
 class IntakeBlueprint(Blueprint):
     ARGUMENTS_PARSER = parser
-    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING: ClassVar[dict] = {**Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
-                                                             "multipart_or_json": "multipart/form-data"}
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING: ClassVar[dict] = {
+        **Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+        "multipart_or_json": "multipart/form-data",
+    }
 
 
-blp = IntakeBlueprint("reports", __name__, description=(
-    "Citizen reports: submit, follow, rate, reopen. Submission takes multipart photos or JSON "
-    "with upload_ids; an Idempotency-Key makes retries safe. The answer's citizen_token (or the "
-    "app's own X-Citizen-Token) proves the reporter for rating, reopening and /me/reports. "
-    "A report is accepted even while the job queue is down (its jobs wait in the outbox); photo "
-    "storage down is a 503 with Retry-After. Photo URLs (a report's photos, list thumbnails) are "
-    "stable URLs that redirect to a fresh presigned URL of the metadata-free copy. Listing pages "
-    "are keyset-paginated: pass next_cursor as cursor."))
+blp = IntakeBlueprint(
+    "reports",
+    __name__,
+    description=(
+        "Citizen reports: submit, follow, rate, reopen. Submission takes multipart photos or JSON "
+        "with upload_ids; an Idempotency-Key makes retries safe. The answer's citizen_token (or the "
+        "app's own X-Citizen-Token) proves the reporter for rating, reopening and /me/reports. "
+        "A report is accepted even while the job queue is down (its jobs wait in the outbox); photo "
+        "storage down is a 503 with Retry-After. Photo URLs (a report's photos, list thumbnails) are "
+        "stable URLs that redirect to a fresh presigned URL of the metadata-free copy. Listing pages "
+        "are keyset-paginated: pass next_cursor as cursor."
+    ),
+)
 
 
 def signed_in_user():
@@ -76,11 +100,19 @@ class Reports(MethodView):
     @blp.response(200, ReportPageSchema)
     def get(self, args):
         """List public reports, newest first (keyset pagination by cursor)"""
-        return plain.send(public.listing(vi=wants_vietnamese(), bbox=args.get("bbox"),
-                              status=public.statuses(args.get("status")), category=args.get("category"),
-                              province=args.get("province"),
-                              since=args.get("since"), until=args.get("until"),
-                              cursor=args.get("cursor"), page_size=args["page_size"]))
+        return plain.send(
+            public.listing(
+                vi=wants_vietnamese(),
+                bbox=args.get("bbox"),
+                status=public.statuses(args.get("status")),
+                category=args.get("category"),
+                province=args.get("province"),
+                since=args.get("since"),
+                until=args.get("until"),
+                cursor=args.get("cursor"),
+                page_size=args["page_size"],
+            )
+        )
 
     @blp.arguments(IntakeHeadersSchema, location="headers")
     @blp.arguments(ReportSubmitSchema, location="multipart_or_json")
@@ -88,17 +120,30 @@ class Reports(MethodView):
     @blp.response(201, ReportCreatedSchema)
     def post(self, headers, data):
         """Submit a report (multipart photos, or JSON with upload_ids)"""
-        receipt = intake.submit(intake.Submission(
-            category=data["category"], lat=data.get("lat"), lon=data.get("lon"),
-            accuracy_m=data.get("accuracy_m"), description=data.get("description"),
-            address_hint=data.get("address_hint"), reporter_name=data.get("reporter_name"),
-            reporter_phone=data.get("reporter_phone"), reporter_email=data.get("reporter_email"),
-            attributes=data.get("attributes") or {}, photos=photos.read_files(data.get("photos")),
-            upload_ids=data.get("upload_ids") or [], citizen_token=headers.get("citizen_token"),
-            idempotency_key=headers.get("idempotency_key"), client_ip=request.remote_addr or "",
-            user=signed_in_user(), channel=headers.get("client") or "app",
-            notice_version=data.get("notice_version"), contact_consent=data.get("contact_consent"),
-            location_source=data.get("location_source")))
+        receipt = intake.submit(
+            intake.Submission(
+                category=data["category"],
+                lat=data.get("lat"),
+                lon=data.get("lon"),
+                accuracy_m=data.get("accuracy_m"),
+                description=data.get("description"),
+                address_hint=data.get("address_hint"),
+                reporter_name=data.get("reporter_name"),
+                reporter_phone=data.get("reporter_phone"),
+                reporter_email=data.get("reporter_email"),
+                attributes=data.get("attributes") or {},
+                photos=photos.read_files(data.get("photos")),
+                upload_ids=data.get("upload_ids") or [],
+                citizen_token=headers.get("citizen_token"),
+                idempotency_key=headers.get("idempotency_key"),
+                client_ip=request.remote_addr or "",
+                user=signed_in_user(),
+                channel=headers.get("client") or "app",
+                notice_version=data.get("notice_version"),
+                contact_consent=data.get("contact_consent"),
+                location_source=data.get("location_source"),
+            )
+        )
         extra = {"Idempotent-Replayed": "true"} if receipt.replayed else {}
         return receipt.body, receipt.status, {"Location": receipt.body["links"]["self"], **extra}
 
@@ -117,8 +162,11 @@ class NearbyReports(MethodView):
     @blp.response(200, NearbyItemSchema(many=True))
     def get(self, args):
         """Open reports of a category near a point, nearest first"""
-        return plain.send(public.nearby(args["lat"], args["lon"], args["category"], wants_vietnamese(),
-                                        current_app.config["NEARBY_METERS"]))
+        return plain.send(
+            public.nearby(
+                args["lat"], args["lon"], args["category"], wants_vietnamese(), current_app.config["NEARBY_METERS"]
+            )
+        )
 
 
 @blp.route("/reports/<string:code>")
@@ -137,8 +185,7 @@ class ReportPhoto(MethodView):
     def get(self, code, photo_id, variant):
         """Redirect to a fresh presigned URL of a photo's public copy (display or thumb)"""
         user = signed_in_user()
-        resp = redirect(public.photo_redirect(code, photo_id, variant, _token(), user.id if user else None),
-                        code=302)
+        resp = redirect(public.photo_redirect(code, photo_id, variant, _token(), user.id if user else None), code=302)
         # A little shorter than the presigned URL lives, so a cached redirect never points at a dead URL.
         resp.headers["Cache-Control"] = f"private, max-age={current_app.config['PRESIGN_SECONDS'] // 2}"
         return resp
@@ -189,9 +236,14 @@ class ReportAdditions(MethodView):
     @blp.arguments(AdditionSubmitSchema, location="multipart_or_json")
     @blp.response(201, AdditionCreatedSchema)
     def post(self, data, code):
-        """"Me too" with the supporter's own photos and note: kept for the staff, never public"""
-        return citizen.add_to(code, _follower_key(), data.get("note"), photos.read_files(data.get("photos")),
-                              intake.client_key(request.remote_addr))
+        """ "Me too" with the supporter's own photos and note: kept for the staff, never public"""
+        return citizen.add_to(
+            code,
+            _follower_key(),
+            data.get("note"),
+            photos.read_files(data.get("photos")),
+            intake.client_key(request.remote_addr),
+        )
 
 
 @blp.route("/me/reports")
@@ -202,10 +254,13 @@ class MyReports(MethodView):
         """The reports of this citizen token (X-Citizen-Token) or signed-in citizen"""
         token, user = headers.get("citizen_token"), signed_in_user()
         if not token and user is None:
-            raise Unauthorized("citizen_token_required", "Send X-Citizen-Token or sign in.",
-                               "Cần gửi X-Citizen-Token hoặc đăng nhập.")
+            raise Unauthorized(
+                "citizen_token_required", "Send X-Citizen-Token or sign in.", "Cần gửi X-Citizen-Token hoặc đăng nhập."
+            )
         if token and not intake.TOKEN_RE.match(token):
-            raise Invalid("invalid_citizen_token", "X-Citizen-Token must be 32–128 URL-safe characters.",
-                          "X-Citizen-Token phải gồm 32–128 ký tự an toàn cho URL.")
-        return public.mine(security.token_hash(token) if token else None, user.id if user else None,
-                           wants_vietnamese())
+            raise Invalid(
+                "invalid_citizen_token",
+                "X-Citizen-Token must be 32–128 URL-safe characters.",
+                "X-Citizen-Token phải gồm 32–128 ký tự an toàn cho URL.",
+            )
+        return public.mine(security.token_hash(token) if token else None, user.id if user else None, wants_vietnamese())

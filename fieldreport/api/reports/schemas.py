@@ -1,4 +1,5 @@
 """Marshmallow schemas of the citizen report endpoints: submission, public views, listing, actions."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time
@@ -26,8 +27,9 @@ from fieldreport.services.privacy import NOTICE_VERSIONS
 # The constraints the services enforce, stated here so the OpenAPI document carries them.
 CITIZEN_TOKEN = Regexp(TOKEN_RE, error="32–128 URL-safe characters (A–Z, a–z, 0–9, _ and -).")
 _STATUS = "|".join(("open", "closed", *STATUSES))
-STATUS_LIST = Regexp(rf"^({_STATUS})(,({_STATUS}))*$",
-                     error=f"a comma list of: {', '.join(('open', 'closed', *STATUSES))}.")
+STATUS_LIST = Regexp(
+    rf"^({_STATUS})(,({_STATUS}))*$", error=f"a comma list of: {', '.join(('open', 'closed', *STATUSES))}."
+)
 CURSOR = Regexp(r"^[A-Za-z0-9_-]{1,200}$", error="the next_cursor of a previous page.")
 
 
@@ -103,8 +105,11 @@ class BBox(fields.Field):
         if len(box) != 4:
             raise ValidationError("bbox is minlon,minlat,maxlon,maxlat")
         if not (-180 <= box[0] < box[2] <= 180 and -90 <= box[1] < box[3] <= 90):
-            raise Invalid("invalid_bbox", "bbox is minlon,minlat,maxlon,maxlat in degrees, with min < max.",
-                          "bbox là minlon,minlat,maxlon,maxlat (độ), với min < max.")
+            raise Invalid(
+                "invalid_bbox",
+                "bbox is minlon,minlat,maxlon,maxlat in degrees, with min < max.",
+                "bbox là minlon,minlat,maxlon,maxlat (độ), với min < max.",
+            )
         return box
 
 
@@ -112,16 +117,19 @@ class LocalDateTime(fields.Field):
     """An ISO date (midnight, local time) or an ISO date-time (local time when it has no offset)."""
 
     def __init__(self, **kwargs):
-        metadata = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
-                    **kwargs.pop("metadata", {})}
+        metadata = {
+            "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
+            **kwargs.pop("metadata", {}),
+        }
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         zone = ZoneInfo(current_app.config["TIMEZONE"])
         try:
             text = str(value)
-            parsed = (datetime.combine(date.fromisoformat(text), time()) if len(text) == 10
-                      else datetime.fromisoformat(text))
+            parsed = (
+                datetime.combine(date.fromisoformat(text), time()) if len(text) == 10 else datetime.fromisoformat(text)
+            )
         except ValueError:
             raise ValidationError("Not an ISO date or date-time.") from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
@@ -134,33 +142,56 @@ class ReportSubmitSchema(Schema):
         unknown = EXCLUDE
 
     category = Str(required=True, validate=Length(1, 40), metadata={"description": "category code"})
-    lat = fields.Float(validate=Range(-90, 90), metadata={
-        "description": "WGS84 latitude (required with lon; a photo's EXIF position is only offered "
-                       "back as suggested_location in the 422, never used unasked)"})
+    lat = fields.Float(
+        validate=Range(-90, 90),
+        metadata={
+            "description": "WGS84 latitude (required with lon; a photo's EXIF position is only offered "
+            "back as suggested_location in the 422, never used unasked)"
+        },
+    )
     lon = fields.Float(validate=Range(-180, 180), metadata={"description": "WGS84 longitude"})
     accuracy_m = fields.Float(validate=Range(0, 100_000), metadata={"description": "GPS accuracy (m)"})
     description = Str(validate=Length(max=4000))
     address_hint = Str(validate=Length(max=500))
     reporter_name = Str(validate=Length(max=200), metadata={"description": "private"})
-    reporter_phone = Phone(validate=Length(max=40), allow_none=True, metadata={
-        "description": "private; a valid phone number (Vietnamese by default), stored in E.164"})
-    reporter_email = Email(validate=Length(max=240), allow_none=True, metadata={
-        "description": "private; a valid e-mail address"})
-    location_source = Str(validate=OneOf(("device", "exif")), metadata={
-        "description": "\"exif\" when the citizen chose the position read from their photo (offered, "
-                       "never taken unasked: without lat/lon, a 422 location_required carries it as "
-                       "suggested_location)"})
-    notice_version = Str(validate=OneOf(NOTICE_VERSIONS), metadata={
-        "description": "the privacy notice your app showed (GET /api/v1/privacy-notice gives the current "
-                       "one); kept with the report. When sent, contact details need contact_consent"})
-    contact_consent = fields.Boolean(metadata={
-        "description": "the reporter agreed that their contact details are used to handle this report"})
-    attributes = fields.Dict(keys=fields.String(), metadata={  # unknown codes are intake's 422
-        "description": "category attributes by code; in a form, send attribute[code]=value"})
-    photos: fields.List = fields.List(PhotoFile(),
-                                      metadata={"description": "0–PHOTO_MAX_COUNT JPEG/PNG/WebP/HEIC files"})
-    upload_ids = fields.List(Str(validate=Length(1, 40)),
-                             metadata={"description": "ids from POST /uploads whose photo was PUT"})
+    reporter_phone = Phone(
+        validate=Length(max=40),
+        allow_none=True,
+        metadata={"description": "private; a valid phone number (Vietnamese by default), stored in E.164"},
+    )
+    reporter_email = Email(
+        validate=Length(max=240), allow_none=True, metadata={"description": "private; a valid e-mail address"}
+    )
+    location_source = Str(
+        validate=OneOf(("device", "exif")),
+        metadata={
+            "description": '"exif" when the citizen chose the position read from their photo (offered, '
+            "never taken unasked: without lat/lon, a 422 location_required carries it as "
+            "suggested_location)"
+        },
+    )
+    notice_version = Str(
+        validate=OneOf(NOTICE_VERSIONS),
+        metadata={
+            "description": "the privacy notice your app showed (GET /api/v1/privacy-notice gives the current "
+            "one); kept with the report. When sent, contact details need contact_consent"
+        },
+    )
+    contact_consent = fields.Boolean(
+        metadata={"description": "the reporter agreed that their contact details are used to handle this report"}
+    )
+    attributes = fields.Dict(
+        keys=fields.String(),
+        metadata={  # unknown codes are intake's 422
+            "description": "category attributes by code; in a form, send attribute[code]=value"
+        },
+    )
+    photos: fields.List = fields.List(
+        PhotoFile(), metadata={"description": "0–PHOTO_MAX_COUNT JPEG/PNG/WebP/HEIC files"}
+    )
+    upload_ids = fields.List(
+        Str(validate=Length(1, 40)), metadata={"description": "ids from POST /uploads whose photo was PUT"}
+    )
 
     @pre_load
     def _form_attributes(self, data, **kwargs):
@@ -197,13 +228,25 @@ class IntakeHeadersSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    idempotency_key = Str(data_key="Idempotency-Key", validate=Length(1, 200), metadata={
-        "description": "a retry with the same key and body returns the first answer"})
-    citizen_token = Str(data_key="X-Citizen-Token", validate=CITIZEN_TOKEN, metadata={
-        "description": "the app's citizen token: groups its reports, proves it is the reporter"})
-    client = Str(data_key="X-Client", load_default="app", validate=OneOf(("app", "web")), metadata={
-        "description": "which citizen client sends it: the app (default) or the citizen web pages; "
-                       "the report's channel in the indicators (group_by=channel)"})
+    idempotency_key = Str(
+        data_key="Idempotency-Key",
+        validate=Length(1, 200),
+        metadata={"description": "a retry with the same key and body returns the first answer"},
+    )
+    citizen_token = Str(
+        data_key="X-Citizen-Token",
+        validate=CITIZEN_TOKEN,
+        metadata={"description": "the app's citizen token: groups its reports, proves it is the reporter"},
+    )
+    client = Str(
+        data_key="X-Client",
+        load_default="app",
+        validate=OneOf(("app", "web")),
+        metadata={
+            "description": "which citizen client sends it: the app (default) or the citizen web pages; "
+            "the report's channel in the indicators (group_by=channel)"
+        },
+    )
 
 
 class ReportLinksSchema(Schema):
@@ -242,9 +285,13 @@ class ReportPhotoSchema(Schema):
     width = fields.Integer()
     height = fields.Integer()
     ready = fields.Boolean(metadata={"description": "false until the worker made the public copies"})
-    display_url = fields.String(allow_none=True, metadata={
-        "description": "stable URL of the metadata-free copy (≤ 2048 px): a 302 to a fresh "
-                       "presigned GET URL; null until ready"})
+    display_url = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "stable URL of the metadata-free copy (≤ 2048 px): a 302 to a fresh "
+            "presigned GET URL; null until ready"
+        },
+    )
     thumb_url = fields.String(allow_none=True, metadata={"description": "the same for the 320 px copy"})
 
 
@@ -252,10 +299,14 @@ class ReportHistorySchema(Schema):
     type = fields.String()
     status = fields.String()
     at = fields.DateTime()
-    note = fields.String(allow_none=True, metadata={
-        "description": "words public by nature (the answer, an extension's apology, a rejection's "
-                       "reason in plain words; the unit's question and the reporter's own words "
-                       "for the reporter only); never a staff member's internal note"})
+    note = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "words public by nature (the answer, an extension's apology, a rejection's "
+            "reason in plain words; the unit's question and the reporter's own words "
+            "for the reporter only); never a staff member's internal note"
+        },
+    )
     unit = fields.String(allow_none=True, metadata={"description": "the unit holding the report after this event"})
     due_at = fields.DateTime(allow_none=True, metadata={"description": "an extension's new date"})
     duplicate_of = fields.String(allow_none=True)
@@ -265,8 +316,10 @@ class ReportViewSchema(Schema):
     code = fields.String()
     status = fields.String()
     category = fields.Nested(ReportCodeNameSchema)
-    description = fields.String(allow_none=True, metadata={
-        "description": "null when the report was rejected as offensive or as a complaint/denunciation"})
+    description = fields.String(
+        allow_none=True,
+        metadata={"description": "null when the report was rejected as offensive or as a complaint/denunciation"},
+    )
     address_hint = fields.String(allow_none=True)
     reject_reason = fields.String(allow_none=True)
     reject_reason_text = fields.String(allow_none=True, metadata={"description": "the rejection reason in plain words"})
@@ -320,11 +373,11 @@ class ListQuerySchema(Schema):
         unknown = EXCLUDE
 
     bbox = BBox(metadata={"description": "minlon,minlat,maxlon,maxlat"})
-    status = Str(validate=STATUS_LIST, metadata={
-        "description": "a status, a comma list, or open / closed"})
+    status = Str(validate=STATUS_LIST, metadata={"description": "a status, a comma list, or open / closed"})
     category = Str(validate=Length(max=40))
-    province = Str(validate=Length(max=8), metadata={
-        "description": "a province code (a deployment of several provinces), e.g. 66"})
+    province = Str(
+        validate=Length(max=8), metadata={"description": "a province code (a deployment of several provinces), e.g. 66"}
+    )
     since = LocalDateTime(data_key="from", metadata={"description": "created at or after (ISO date/date-time)"})
     until = LocalDateTime(data_key="to", metadata={"description": "created before (ISO date/date-time)"})
     cursor = Str(validate=CURSOR, metadata={"description": "next_cursor of the previous page"})
@@ -350,8 +403,10 @@ class CitizenTokenHeaderSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    citizen_token = Str(data_key="X-Citizen-Token", metadata={
-        "description": "the app's citizen token (a header: never in the URL, which is logged)"})
+    citizen_token = Str(
+        data_key="X-Citizen-Token",
+        metadata={"description": "the app's citizen token (a header: never in the URL, which is logged)"},
+    )
 
 
 class RatingSchema(Schema):
@@ -397,8 +452,9 @@ class AdditionSubmitSchema(Schema):
         unknown = EXCLUDE
 
     note = Str(validate=Length(max=2000), metadata={"description": "what the supporter saw (staff only)"})
-    photos: fields.List = fields.List(PhotoFile(),
-                                      metadata={"description": "0–PHOTO_MAX_COUNT JPEG/PNG/WebP/HEIC files"})
+    photos: fields.List = fields.List(
+        PhotoFile(), metadata={"description": "0–PHOTO_MAX_COUNT JPEG/PNG/WebP/HEIC files"}
+    )
 
 
 class AdditionCreatedSchema(Schema):

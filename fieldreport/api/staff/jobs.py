@@ -1,4 +1,5 @@
 """The failed-jobs list for admins: RQ's FailedJobRegistry of every queue, with the reason."""
+
 from __future__ import annotations
 
 from rq.job import Job
@@ -20,8 +21,16 @@ def failed_jobs(limit: int = 100) -> list[dict]:
             if job is None:  # expired between the two reads
                 continue
             result = job.latest_result()
-            out.append({"id": job.id, "queue": short, "func": job.func_name, "args": list(job.args),
-                        "enqueued_at": job.enqueued_at, "ended_at": job.ended_at,
-                        "exc_info": result.exc_string if result is not None else None})
+            out.append(
+                {
+                    "id": job.id,
+                    "queue": short,
+                    "func": job.func_name,
+                    "args": list(job.args),
+                    "enqueued_at": job.enqueued_at,
+                    "ended_at": job.ended_at,
+                    "exc_info": result.exc_string if result is not None else None,
+                }
+            )
     out.sort(key=lambda j: (j["ended_at"] is not None, j["ended_at"]), reverse=True)
     return out

@@ -4,6 +4,7 @@ Every endpoint needs a bearer token (401 without one). The role gate is the deco
 object-level check (which unit's reports) is in the services, so a report of another unit
 answers 403 and an action the report's state does not allow answers 409 illegal_transition.
 """
+
 from __future__ import annotations
 
 from typing import ClassVar
@@ -18,11 +19,28 @@ from fieldreport import auth
 from fieldreport.api import plain
 from fieldreport.api.staff import jobs, present
 from fieldreport.api.staff.schemas import (
-    AssignSchema, CitizenTokenHeaderSchema, IdentityRequestSchema, IdentityViewPageSchema,
-    IdentityViewsQuerySchema, ReporterIdentitySchema, InfoAnsweredSchema, DuplicateSchema, ExtendSchema,
+    AssignSchema,
+    CitizenTokenHeaderSchema,
+    DuplicateSchema,
+    ExtendSchema,
     FailedJobSchema,
-    ProvideInfoSchema, StaffQueuePageSchema, StaffQueueQuerySchema, ReassignSchema, ReasonSchema,
-    RejectSchema, StaffReportDetailSchema, RequestInfoSchema, ResolveSchema, TransferSchema, UnitSchema)
+    IdentityRequestSchema,
+    IdentityViewPageSchema,
+    IdentityViewsQuerySchema,
+    InfoAnsweredSchema,
+    ProvideInfoSchema,
+    ReasonSchema,
+    ReassignSchema,
+    RejectSchema,
+    ReporterIdentitySchema,
+    RequestInfoSchema,
+    ResolveSchema,
+    StaffQueuePageSchema,
+    StaffQueueQuerySchema,
+    StaffReportDetailSchema,
+    TransferSchema,
+    UnitSchema,
+)
 from fieldreport.auth import CONTACT_ROLES, STAFF_ROLES, require_roles
 from fieldreport.services import citizen, erasure, photos, privacy, workflow
 
@@ -36,8 +54,10 @@ def _multipart(req, schema):
 
 class StaffBlueprint(Blueprint):
     ARGUMENTS_PARSER = parser
-    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING: ClassVar[dict] = {**Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
-                                                             "multipart": "multipart/form-data"}
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING: ClassVar[dict] = {
+        **Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+        "multipart": "multipart/form-data",
+    }
 
 
 blp = StaffBlueprint("staff", __name__, description="Staff, dispatcher and supervisor workflow")
@@ -113,8 +133,7 @@ class IdentityViews(MethodView):
     @blp.response(200, IdentityViewPageSchema)
     def get(self, args):
         """Who read which reporter's identity, when and why, newest first (administrators)"""
-        return privacy.views(report_code=args.get("report"), page=args["page"],
-                             page_size=args["page_size"])
+        return privacy.views(report_code=args.get("report"), page=args["page"], page_size=args["page_size"])
 
 
 def _files(parts) -> list[bytes]:
@@ -282,4 +301,3 @@ class CitizenInfo(MethodView):
         report = workflow.load(code, for_update=True)  # normalised like every public code
         citizen.authorise(report, headers.get("citizen_token"), auth.current_user())
         return workflow.provide_info(report, body["text"])
-

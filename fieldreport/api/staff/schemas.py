@@ -1,4 +1,5 @@
 """Marshmallow schemas of the staff API: queue, report detail, action bodies, failed jobs."""
+
 from __future__ import annotations
 
 from flask_smorest.fields import Upload
@@ -12,16 +13,18 @@ from fieldreport.models.report import REJECT_REASONS, STATUSES
 TEXT = Length(1, 4000)
 REASON = Length(1, 500)
 _STATUS = "|".join(STATUSES)
-STATUS_FILTER = Regexp(rf"^(all|({_STATUS})(,({_STATUS}))*)$",
-                       error=f"'all' or a comma list of: {', '.join(STATUSES)}.")
+STATUS_FILTER = Regexp(
+    rf"^(all|({_STATUS})(,({_STATUS}))*)$", error=f"'all' or a comma list of: {', '.join(STATUSES)}."
+)
 
 
 class StaffQueueQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    status = fields.String(validate=STATUS_FILTER, metadata={
-        "description": "comma-separated statuses, or 'all'; default: the open ones"})
+    status = fields.String(
+        validate=STATUS_FILTER, metadata={"description": "comma-separated statuses, or 'all'; default: the open ones"}
+    )
     category = fields.String(validate=Length(1, 40), metadata={"description": "category code"})
     area = fields.String(validate=Length(1, 16), metadata={"description": "commune code"})
     unit = fields.String(validate=Length(1, 40), metadata={"description": "unit code (must be visible to you)"})
@@ -84,8 +87,9 @@ class StaffReportDetailSchema(StaffReportSummarySchema):
     first_response_at = fields.DateTime(allow_none=True)
     resolved_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
-    indicator_due_at = fields.DateTime(allow_none=True, metadata={
-        "description": "the due that counts for the indicators (extensions do not move it)"})
+    indicator_due_at = fields.DateTime(
+        allow_none=True, metadata={"description": "the due that counts for the indicators (extensions do not move it)"}
+    )
     citizen_due_at = fields.DateTime(allow_none=True, metadata={"description": "promised to the citizen"})
     paused_at = fields.DateTime(allow_none=True)
     public_answer = fields.String(allow_none=True)
@@ -95,18 +99,30 @@ class StaffReportDetailSchema(StaffReportSummarySchema):
     manually_triaged = fields.Boolean()
     rating = fields.Integer(allow_none=True)
     rating_comment = fields.String(allow_none=True)
-    routing = fields.Dict(allow_none=True, metadata={
-        "description": "explain: rule_id, rule_note, area_code, area_name, method "
-                       "(contains|nearest|none), distance_m, reason, also_in"})
+    routing = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "explain: rule_id, rule_note, area_code, area_name, method "
+            "(contains|nearest|none), distance_m, reason, also_in"
+        },
+    )
     photos = fields.List(fields.Dict())
-    additions = fields.List(fields.Dict(), metadata={
-        "description": "supporters' additions (\"me too\" with their own): at, note, photos; never public"})
+    additions = fields.List(
+        fields.Dict(),
+        metadata={"description": 'supporters\' additions ("me too" with their own): at, note, photos; never public'},
+    )
     history = fields.List(fields.Nested(StaffEventSchema))
-    reporter = fields.Dict(allow_none=True, metadata={
-        "description": "name, phone, email masked (\"09xx xxx 678\"), dispatcher and admin only; "
-                       "POST …/reporter-identity with a reason reveals them (audited)"})
-    erased_at = fields.DateTime(allow_none=True, metadata={
-        "description": "when the reporter's personal data were erased (request or retention)"})
+    reporter = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": 'name, phone, email masked ("09xx xxx 678"), dispatcher and admin only; '
+            "POST …/reporter-identity with a reason reveals them (audited)"
+        },
+    )
+    erased_at = fields.DateTime(
+        allow_none=True,
+        metadata={"description": "when the reporter's personal data were erased (request or retention)"},
+    )
     actions = fields.List(fields.String(), metadata={"description": "what you may do now"})
 
 
@@ -147,15 +163,17 @@ class ResolveSchema(Schema):
         unknown = EXCLUDE
 
     answer = fields.String(required=True, validate=TEXT, metadata={"description": "public answer"})
-    photos: fields.List = fields.List(PhotoPart(), required=True, validate=Length(min=1),
-                                      metadata={"description": "'after' photos (at least one)"})
+    photos: fields.List = fields.List(
+        PhotoPart(), required=True, validate=Length(min=1), metadata={"description": "'after' photos (at least one)"}
+    )
 
 
 class RejectSchema(Schema):
     reason = fields.String(required=True, validate=OneOf(REJECT_REASONS))
     note = fields.String(validate=TEXT)
-    duplicate_of = fields.String(validate=Length(1, 16), metadata={
-        "description": "the parent's code, required with reason 'duplicate'"})
+    duplicate_of = fields.String(
+        validate=Length(1, 16), metadata={"description": "the parent's code, required with reason 'duplicate'"}
+    )
 
 
 class DuplicateSchema(Schema):
@@ -177,8 +195,11 @@ class CitizenTokenHeaderSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    citizen_token = fields.String(data_key="X-Citizen-Token", validate=CITIZEN_TOKEN, metadata={
-        "description": "the token returned when the report was submitted"})
+    citizen_token = fields.String(
+        data_key="X-Citizen-Token",
+        validate=CITIZEN_TOKEN,
+        metadata={"description": "the token returned when the report was submitted"},
+    )
 
 
 class UnitSchema(Schema):
@@ -205,8 +226,11 @@ class InfoAnsweredSchema(Schema):
 
 
 class IdentityRequestSchema(Schema):
-    reason = fields.String(required=True, validate=Length(5, 500), metadata={
-        "description": "why you need the reporter's identity (5–500 characters); recorded"})
+    reason = fields.String(
+        required=True,
+        validate=Length(5, 500),
+        metadata={"description": "why you need the reporter's identity (5–500 characters); recorded"},
+    )
 
 
 class ReporterIdentitySchema(Schema):

@@ -1,4 +1,5 @@
 """POST /api/v1/uploads: a presigned PUT URL for one photo, then reference it from a report."""
+
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint

@@ -1,4 +1,5 @@
 """Marshmallow schemas of presigned uploads."""
+
 from marshmallow import Schema, fields
 
 

@@ -1,12 +1,20 @@
 """/api/v1/users: administrators list, create, deactivate and reactivate staff accounts and
 reset their passwords (services/accounts: the same service as the flask CLI)."""
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from fieldreport import auth
-from fieldreport.api.users.schemas import (AccountActPageSchema, AccountCreateSchema, AccountPageSchema,
-                                           AccountQuerySchema, AccountSchema, PageQuerySchema,
-                                           PasswordResetSchema, AccountReasonSchema)
+from fieldreport.api.users.schemas import (
+    AccountActPageSchema,
+    AccountCreateSchema,
+    AccountPageSchema,
+    AccountQuerySchema,
+    AccountReasonSchema,
+    AccountSchema,
+    PageQuerySchema,
+    PasswordResetSchema,
+)
 from fieldreport.services import accounts
 
 blp = Blueprint("users", __name__, description="Staff accounts (administrators)")
@@ -29,9 +37,16 @@ class Users(MethodView):
     @blp.response(201, AccountSchema)
     def post(self, body):
         """Create a staff account (recorded in the audit log)"""
-        user = accounts.save_user(body["username"], body["role"], body["unit_code"], body["full_name"],
-                                  body["password"], by=auth.current_user(), create_only=True,
-                                  reason=body["reason"])
+        user = accounts.save_user(
+            body["username"],
+            body["role"],
+            body["unit_code"],
+            body["full_name"],
+            body["password"],
+            by=auth.current_user(),
+            create_only=True,
+            reason=body["reason"],
+        )
         return accounts.view(user)
 
 
@@ -93,5 +108,4 @@ class PasswordReset(MethodView):
     def post(self, body, user_id):
         """Give the user a new password: every session of the user ends"""
         admin = auth.current_user()
-        accounts.reset_password(accounts.managed(admin, user_id), body["password"], by=admin,
-                                reason=body["reason"])
+        accounts.reset_password(accounts.managed(admin, user_id), body["password"], by=admin, reason=body["reason"])

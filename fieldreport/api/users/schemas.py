@@ -1,4 +1,5 @@
 """Marshmallow schemas of staff accounts managed by administrators (passwords load only)."""
+
 from marshmallow import Schema, fields
 from marshmallow.validate import Length, OneOf, Range, Regexp
 
@@ -37,19 +38,32 @@ class AccountQuerySchema(Schema):
 
 
 class AccountCreateSchema(Schema):
-    username = Str(required=True, validate=Regexp(r"^[a-z0-9][a-z0-9._-]{2,79}$", error=(
-        "3–80 lower-case letters, digits, '.', '_' or '-' / 3–80 chữ thường, chữ số, '.', '_' hoặc '-'")))
+    username = Str(
+        required=True,
+        validate=Regexp(
+            r"^[a-z0-9][a-z0-9._-]{2,79}$",
+            error=("3–80 lower-case letters, digits, '.', '_' or '-' / 3–80 chữ thường, chữ số, '.', '_' hoặc '-'"),
+        ),
+    )
     full_name = Str(required=True, validate=Length(1, 200))
     role = Str(required=True, validate=OneOf(STAFF_ACCOUNT_ROLES))
     unit_code = Str(load_default=None, validate=Length(1, 40))
-    password = Str(required=True, validate=Length(1, 200), load_only=True, metadata={
-        "description": "at least 10 characters; give it to the person, who should change it"})
+    password = Str(
+        required=True,
+        validate=Length(1, 200),
+        load_only=True,
+        metadata={"description": "at least 10 characters; give it to the person, who should change it"},
+    )
     reason = Str(load_default=None, validate=Length(max=500), metadata=REASON)
 
 
 class PasswordResetSchema(Schema):
-    password = Str(required=True, validate=Length(1, 200), load_only=True, metadata={
-        "description": "at least 10 characters; every session of the user ends"})
+    password = Str(
+        required=True,
+        validate=Length(1, 200),
+        load_only=True,
+        metadata={"description": "at least 10 characters; every session of the user ends"},
+    )
     reason = Str(load_default=None, validate=Length(max=500), metadata=REASON)
 
 
@@ -60,8 +74,12 @@ class AccountReasonSchema(Schema):
 class AccountActSchema(Schema):
     at = fields.DateTime()
     actor = fields.String(metadata={"description": "<role>:<username> of the admin, or cli:<system user>"})
-    action = fields.String(metadata={"description": "account.create | account.update | account.deactivate "
-                                                    "| account.reactivate | account.password_reset"})
+    action = fields.String(
+        metadata={
+            "description": "account.create | account.update | account.deactivate "
+            "| account.reactivate | account.password_reset"
+        }
+    )
     username = fields.String(metadata={"description": "the account acted on"})
     detail = fields.String(allow_none=True)
     reason = fields.String()

@@ -42,29 +42,30 @@ The package, by part (docs/indicators.md has the rules with their legal sources)
   cache     the Redis cache of tables of periods that are over
   exports   the one CSV/XLSX export (API, dashboard and the export job)
 """
+
 from fieldreport.services.indicators.periods import PERIODS, Period, as_of, period
 from fieldreport.services.indicators.table import (
-                                                   GROUPS,
-                                                   Query,
-                                                   Scope,
-                                                   compute,
-                                                   from_params,
-                                                   scope,
+    GROUPS,
+    Query,
+    Scope,
+    compute,
+    from_params,
+    scope,
 )
 
 # The counting rules alone (the API's description of GET /indicators).
 RULES = __doc__.split("\n", 1)[1].split("\nThe package, by part")[0].strip() + "\n"
 
 __all__ = [
-                                                   "GROUPS",
-                                                   "PERIODS",
-                                                   "RULES",
-                                                   "Period",
-                                                   "Query",
-                                                   "Scope",
-                                                   "as_of",
-                                                   "compute",
-                                                   "from_params",
-                                                   "period",
-                                                   "scope",
+    "GROUPS",
+    "PERIODS",
+    "RULES",
+    "Period",
+    "Query",
+    "Scope",
+    "as_of",
+    "compute",
+    "from_params",
+    "period",
+    "scope",
 ]

@@ -12,6 +12,7 @@ Entries are keyed by everything else the answer depends on: the query, the scope
 so an answer computed across a bump is checked against that bump next time. Periods not
 over yet (T = now) are never cached. Redis trouble means no cache, not an error.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -68,10 +69,20 @@ def cached(parts: dict, t: datetime, cal: Calendar, compute: Callable[[], dict])
     ttl, r = _ttl(), queues.redis
     if ttl <= 0 or r is None:
         return compute()
-    digest = hashlib.sha256(json.dumps(
-        [parts, t.isoformat(), sorted(map(str, cal.extra_days_off)), sorted(map(str, cal.makeup_days)),
-         [[str(a), str(b)] for a, b in cal.office_hours], cal.tz.key],
-        sort_keys=True, default=str).encode()).hexdigest()
+    digest = hashlib.sha256(
+        json.dumps(
+            [
+                parts,
+                t.isoformat(),
+                sorted(map(str, cal.extra_days_off)),
+                sorted(map(str, cal.makeup_days)),
+                [[str(a), str(b)] for a, b in cal.office_hours],
+                cal.tz.key,
+            ],
+            sort_keys=True,
+            default=str,
+        ).encode()
+    ).hexdigest()
     key = _key(f"table:{digest}")
     try:
         generation = int(r.get(_key("generation")) or 0)

@@ -6,6 +6,7 @@ row with one UPDATE, so a job sent twice (a retry, a rescue) runs once. While it
 heartbeat thread records its progress and a sign of life every few seconds; a started row
 whose heartbeat stopped for RESCUE_AFTER_SECONDS lost its worker and is queued again.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,8 +40,16 @@ def start(params: dict, user) -> dict:
     """Record a large export and send its job; returns its status (its id is public)."""
     export_id = "export-" + uuid.uuid4().hex
     with db.primary():  # called from a GET that may read the replica: this one writes
-        db.session.add(Export(id=export_id, user_id=user.id, params=params, format=params["format"],
-                              state=ExportState.QUEUED, heartbeat_at=utcnow()))
+        db.session.add(
+            Export(
+                id=export_id,
+                user_id=user.id,
+                params=params,
+                format=params["format"],
+                state=ExportState.QUEUED,
+                heartbeat_at=utcnow(),
+            )
+        )
         db.session.commit()
         send(export_id)
         return status(export_id, user)
@@ -86,12 +95,18 @@ def _heartbeat(export_id: str, progress: list):
             counter = progress[0]
             try:
                 with engine.begin() as conn:
-                    conn.execute(update(Export).where(
-                        Export.id == export_id, Export.state == ExportState.STARTED).values(
-                        heartbeat_at=func.now(), rows=counter.done if counter else 0,
-                        progress=counter.share if counter else 0.0))
+                    conn.execute(
+                        update(Export)
+                        .where(Export.id == export_id, Export.state == ExportState.STARTED)
+                        .values(
+                            heartbeat_at=func.now(),
+                            rows=counter.done if counter else 0,
+                            progress=counter.share if counter else 0.0,
+                        )
+                    )
             except Exception as exc:  # noqa: BLE001 (a missed beat is retried on the next one)
                 log.warning("export %s heartbeat failed: %s", export_id, exc)
+
     thread = threading.Thread(target=beat, name=f"heartbeat-{export_id}", daemon=True)
     thread.start()
     try:
@@ -103,14 +118,15 @@ def _heartbeat(export_id: str, progress: list):
 
 def _claim(export_id: str) -> Export | None:
     attempts = db.session.execute(
-        update(Export).where(Export.id == export_id, Export.state == ExportState.QUEUED)
+        update(Export)
+        .where(Export.id == export_id, Export.state == ExportState.QUEUED)
         .values(state=ExportState.STARTED, attempts=Export.attempts + 1, heartbeat_at=func.now())
-        .returning(Export.attempts)).scalar()
+        .returning(Export.attempts)
+    ).scalar()
     if attempts is None:
         db.session.commit()
         return None
-    row = db.session.scalar(select(Export).where(Export.id == export_id)
-                            .execution_options(populate_existing=True))
+    row = db.session.scalar(select(Export).where(Export.id == export_id).execution_options(populate_existing=True))
     db.session.commit()
     return row
 
@@ -127,13 +143,25 @@ def run(export_id: str) -> dict:
     except Exception as exc:
         db.session.rollback()
         state = ExportState.FAILED if row.attempts >= MAX_ATTEMPTS else ExportState.QUEUED
-        db.session.execute(update(Export).where(Export.id == export_id).values(
-            state=state, heartbeat_at=func.now(), last_error=f"{type(exc).__name__}: {exc}"[:500]))
+        db.session.execute(
+            update(Export)
+            .where(Export.id == export_id)
+            .values(state=state, heartbeat_at=func.now(), last_error=f"{type(exc).__name__}: {exc}"[:500])
+        )
         db.session.commit()
         raise
-    db.session.execute(update(Export).where(Export.id == export_id).values(
-        state=ExportState.FINISHED, key=key, rows=rows, progress=1.0, finished_at=func.now(),
-        heartbeat_at=func.now()))
+    db.session.execute(
+        update(Export)
+        .where(Export.id == export_id)
+        .values(
+            state=ExportState.FINISHED,
+            key=key,
+            rows=rows,
+            progress=1.0,
+            finished_at=func.now(),
+            heartbeat_at=func.now(),
+        )
+    )
     db.session.commit()
     return {"key": key, "rows": rows}
 
@@ -189,10 +217,8 @@ def status(export_id: str, user) -> dict:
     if row is None:
         raise NotFound("export_not_found", "No such export.", "Không có tệp xuất này.")
     if row.user_id != user.id and user.role != "admin":
-        raise Forbidden("export_forbidden", "This export belongs to someone else.",
-                        "Tệp xuất này thuộc về người khác.")
-    out = {"id": row.id, "status": row.state, "progress": row.progress, "rows": row.rows,
-           "format": row.format}
+        raise Forbidden("export_forbidden", "This export belongs to someone else.", "Tệp xuất này thuộc về người khác.")
+    out = {"id": row.id, "status": row.state, "progress": row.progress, "rows": row.rows, "format": row.format}
     if row.state == ExportState.FINISHED:
         out["progress"] = 1.0
         out["download_url"] = storage.presigned_get(row.key)
@@ -209,15 +235,30 @@ def requeue_stuck(older_than_seconds: int, limit: int = 100) -> int:
     or Redis lost its data). Re-sending one still in a queue is harmless: the claim runs it once.
     """
     now = utcnow()
-    stale = (Export.state.in_(PENDING), Export.heartbeat_at <= now - timedelta(seconds=older_than_seconds),
-             Export.created_at >= now - HORIZON)
-    db.session.execute(update(Export).where(*stale, Export.state == ExportState.STARTED,
-                                            Export.attempts >= MAX_ATTEMPTS)
-                       .values(state=ExportState.FAILED, last_error="worker lost"))
+    stale = (
+        Export.state.in_(PENDING),
+        Export.heartbeat_at <= now - timedelta(seconds=older_than_seconds),
+        Export.created_at >= now - HORIZON,
+    )
+    db.session.execute(
+        update(Export)
+        .where(*stale, Export.state == ExportState.STARTED, Export.attempts >= MAX_ATTEMPTS)
+        .values(state=ExportState.FAILED, last_error="worker lost")
+    )
     ids = db.session.scalars(
-        update(Export).where(Export.id.in_(select(Export.id).where(*stale).order_by(Export.heartbeat_at)
-                                           .limit(limit).with_for_update(skip_locked=True)))
-        .values(state=ExportState.QUEUED, heartbeat_at=func.now()).returning(Export.id)).all()
+        update(Export)
+        .where(
+            Export.id.in_(
+                select(Export.id)
+                .where(*stale)
+                .order_by(Export.heartbeat_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        .values(state=ExportState.QUEUED, heartbeat_at=func.now())
+        .returning(Export.id)
+    ).all()
     db.session.commit()  # end the transaction before talking to Redis
     for export_id in ids:
         send(export_id)

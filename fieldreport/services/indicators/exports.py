@@ -9,6 +9,7 @@ temporary file, never all in memory). An export larger than EXPORT_SYNC_MAX_ROWS
 50,000 rows) is not streamed in the request: it becomes a job (export_jobs.py) that writes
 the file to object storage.
 """
+
 from __future__ import annotations
 
 import csv
@@ -29,26 +30,72 @@ from fieldreport.services.indicators.periods import Period, first_day_after
 from fieldreport.services.indicators.query import filters
 
 CHUNK_ROWS = 2000
-MIME = {"csv": "text/csv; charset=utf-8",
-        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+MIME = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 FORMATS = tuple(MIME)
 GROUP_COLUMNS = [
-    "group", "code", "name", "received", "reports", "on_time", "late", "on_time_rate", "late_rate",
-    "answered", "resolved", "rejected", "backlog", "overdue_0_2", "overdue_3_5", "overdue_6_10",
-    "overdue_over_10", "handling_n", "handling_wh_mean", "handling_wh_median", "handling_wh_p90",
-    "handling_ch_mean", "handling_ch_median", "handling_ch_p90", "first_response_n",
-    "first_response_wh_mean", "first_response_wh_median", "first_response_wh_p90",
-    "first_response_ch_mean", "satisfaction_rate", "dissatisfied", "rated", "rating_1",
-    "rating_2", "rating_3", "rating_4", "rating_5", "mean_rating", "reopened", "transfers",
-    "transfers_per_report", "auto_routed", "auto_routed_share"]
+    "group",
+    "code",
+    "name",
+    "received",
+    "reports",
+    "on_time",
+    "late",
+    "on_time_rate",
+    "late_rate",
+    "answered",
+    "resolved",
+    "rejected",
+    "backlog",
+    "overdue_0_2",
+    "overdue_3_5",
+    "overdue_6_10",
+    "overdue_over_10",
+    "handling_n",
+    "handling_wh_mean",
+    "handling_wh_median",
+    "handling_wh_p90",
+    "handling_ch_mean",
+    "handling_ch_median",
+    "handling_ch_p90",
+    "first_response_n",
+    "first_response_wh_mean",
+    "first_response_wh_median",
+    "first_response_wh_p90",
+    "first_response_ch_mean",
+    "satisfaction_rate",
+    "dissatisfied",
+    "rated",
+    "rating_1",
+    "rating_2",
+    "rating_3",
+    "rating_4",
+    "rating_5",
+    "mean_rating",
+    "reopened",
+    "transfers",
+    "transfers_per_report",
+    "auto_routed",
+    "auto_routed_share",
+]
 # Column headers: Vietnamese by default, English (the stable machine names) with lang=en.
 HEADERS_VI = {
-    "group": "Nhóm", "code": "Mã", "name": "Tên", "received": "Tiếp nhận",
-    "reports": "Phản ánh trong kỳ", "on_time": "Đúng hạn", "late": "Trễ hạn",
-    "on_time_rate": "Tỷ lệ đúng hạn (%)", "late_rate": "Tỷ lệ trễ hạn (%)",
-    "answered": "Đã trả lời", "resolved": "Đã xử lý xong", "rejected": "Từ chối, trùng, đóng",
-    "backlog": "Tồn đọng", "overdue_0_2": "Quá hạn 0–2 ngày", "overdue_3_5": "Quá hạn 3–5 ngày",
-    "overdue_6_10": "Quá hạn 6–10 ngày", "overdue_over_10": "Quá hạn trên 10 ngày",
+    "group": "Nhóm",
+    "code": "Mã",
+    "name": "Tên",
+    "received": "Tiếp nhận",
+    "reports": "Phản ánh trong kỳ",
+    "on_time": "Đúng hạn",
+    "late": "Trễ hạn",
+    "on_time_rate": "Tỷ lệ đúng hạn (%)",
+    "late_rate": "Tỷ lệ trễ hạn (%)",
+    "answered": "Đã trả lời",
+    "resolved": "Đã xử lý xong",
+    "rejected": "Từ chối, trùng, đóng",
+    "backlog": "Tồn đọng",
+    "overdue_0_2": "Quá hạn 0–2 ngày",
+    "overdue_3_5": "Quá hạn 3–5 ngày",
+    "overdue_6_10": "Quá hạn 6–10 ngày",
+    "overdue_over_10": "Quá hạn trên 10 ngày",
     "handling_n": "Số đã xử lý xong (tính thời gian)",
     "handling_wh_mean": "Thời gian xử lý trung bình (giờ làm việc)",
     "handling_wh_median": "Thời gian xử lý trung vị (giờ làm việc)",
@@ -61,28 +108,62 @@ HEADERS_VI = {
     "first_response_wh_median": "Phản hồi đầu tiên trung vị (giờ làm việc)",
     "first_response_wh_p90": "Phản hồi đầu tiên P90 (giờ làm việc)",
     "first_response_ch_mean": "Phản hồi đầu tiên trung bình (giờ)",
-    "satisfaction_rate": "Tỷ lệ hài lòng (%)", "dissatisfied": "Không hài lòng",
-    "rated": "Số lượt đánh giá", **{f"rating_{k}": f"Đánh giá {k} sao" for k in range(1, 6)},
-    "mean_rating": "Điểm đánh giá trung bình", "reopened": "Mở lại", "transfers": "Lượt chuyển đi",
-    "transfers_per_report": "Lượt chuyển / phản ánh tiếp nhận", "auto_routed": "Tự động phân công",
+    "satisfaction_rate": "Tỷ lệ hài lòng (%)",
+    "dissatisfied": "Không hài lòng",
+    "rated": "Số lượt đánh giá",
+    **{f"rating_{k}": f"Đánh giá {k} sao" for k in range(1, 6)},
+    "mean_rating": "Điểm đánh giá trung bình",
+    "reopened": "Mở lại",
+    "transfers": "Lượt chuyển đi",
+    "transfers_per_report": "Lượt chuyển / phản ánh tiếp nhận",
+    "auto_routed": "Tự động phân công",
     "auto_routed_share": "Tỷ lệ tự động phân công (%)",
-    "report_code": "Mã phản ánh", "unit_code": "Mã đơn vị", "category_code": "Mã lĩnh vực",
-    "area_code": "Mã xã/phường", "channel": "Kênh tiếp nhận", "received_at": "Thời điểm tiếp nhận",
+    "report_code": "Mã phản ánh",
+    "unit_code": "Mã đơn vị",
+    "category_code": "Mã lĩnh vực",
+    "area_code": "Mã xã/phường",
+    "channel": "Kênh tiếp nhận",
+    "received_at": "Thời điểm tiếp nhận",
     "due_at": "Hạn xử lý",
-    "answered_at": "Thời điểm trả lời", "answer_kind": "Hình thức trả lời", "counted": "Tính vào kỳ",
-    "handling_wh": "Thời gian xử lý (giờ làm việc)", "handling_ch": "Thời gian xử lý (giờ)",
-    "first_response_wh": "Phản hồi đầu tiên (giờ làm việc)", "rating": "Đánh giá",
+    "answered_at": "Thời điểm trả lời",
+    "answer_kind": "Hình thức trả lời",
+    "counted": "Tính vào kỳ",
+    "handling_wh": "Thời gian xử lý (giờ làm việc)",
+    "handling_ch": "Thời gian xử lý (giờ)",
+    "first_response_wh": "Phản hồi đầu tiên (giờ làm việc)",
+    "rating": "Đánh giá",
 }
-REPORT_COLUMNS = ["report_code", "unit_code", "category_code", "area_code", "channel", "received_at",
-                  "due_at", "answered_at", "answer_kind", "counted", "on_time", "late",
-                  "handling_wh", "handling_ch", "first_response_wh", "rating", "reopened",
-                  "transfers", "auto_routed"]
+REPORT_COLUMNS = [
+    "report_code",
+    "unit_code",
+    "category_code",
+    "area_code",
+    "channel",
+    "received_at",
+    "due_at",
+    "answered_at",
+    "answer_kind",
+    "counted",
+    "on_time",
+    "late",
+    "handling_wh",
+    "handling_ch",
+    "first_response_wh",
+    "rating",
+    "reopened",
+    "transfers",
+    "auto_routed",
+]
 
 
 # The channels a report comes in by (reports.channel); an Open311 client is "open311:<name>".
-CHANNEL_NAMES = {"app": ("Ứng dụng di động", "Mobile app"), "web": ("Trang web", "Web"),
-                 "hotline": ("Đường dây nóng", "Hotline"), "counter": ("Bộ phận tiếp nhận", "Reception desk"),
-                 "zalo": ("Zalo OA", "Zalo OA")}
+CHANNEL_NAMES = {
+    "app": ("Ứng dụng di động", "Mobile app"),
+    "web": ("Trang web", "Web"),
+    "hotline": ("Đường dây nóng", "Hotline"),
+    "counter": ("Bộ phận tiếp nhận", "Reception desk"),
+    "zalo": ("Zalo OA", "Zalo OA"),
+}
 
 
 def channel_name(channel: str, lang: str = "vi") -> str:
@@ -130,16 +211,39 @@ def tables_rows(tables: list[dict], total: dict, lang: str = "vi") -> Iterator[l
             label = ("total", "", "")
         ht, fr, sat = row["handling_time"], row["first_response"], row["satisfaction"]
         ob = row["overdue_backlog"]
-        yield [*label, row["received"], row["reports"], row["on_time"], row["late"],
-               _na(row["on_time_rate"]), _na(row["late_rate"]), row["answered"], row["resolved"],
-               row["rejected"], row["backlog"], ob["0-2"], ob["3-5"], ob["6-10"], ob[">10"],
-               ht["count"], *[_na(ht["working_hours"][k]) for k in ("mean", "median", "p90")],
-               *[_na(ht["calendar_hours"][k]) for k in ("mean", "median", "p90")],
-               fr["count"], *[_na(fr["working_hours"][k]) for k in ("mean", "median", "p90")],
-               _na(fr["calendar_hours"]["mean"]), _na(sat["rate"]), sat["dissatisfied"],
-               sat["rated"], *[sat["ratings"][str(k)] for k in range(1, 6)],
-               _na(sat["mean_rating"]), sat["reopened"], row["transfers"],
-               _na(row["transfers_per_report"]), row["auto_routed"], _na(row["auto_routed_share"])]
+        yield [
+            *label,
+            row["received"],
+            row["reports"],
+            row["on_time"],
+            row["late"],
+            _na(row["on_time_rate"]),
+            _na(row["late_rate"]),
+            row["answered"],
+            row["resolved"],
+            row["rejected"],
+            row["backlog"],
+            ob["0-2"],
+            ob["3-5"],
+            ob["6-10"],
+            ob[">10"],
+            ht["count"],
+            *[_na(ht["working_hours"][k]) for k in ("mean", "median", "p90")],
+            *[_na(ht["calendar_hours"][k]) for k in ("mean", "median", "p90")],
+            fr["count"],
+            *[_na(fr["working_hours"][k]) for k in ("mean", "median", "p90")],
+            _na(fr["calendar_hours"]["mean"]),
+            _na(sat["rate"]),
+            sat["dissatisfied"],
+            sat["rated"],
+            *[sat["ratings"][str(k)] for k in range(1, 6)],
+            _na(sat["mean_rating"]),
+            sat["reopened"],
+            row["transfers"],
+            _na(row["transfers_per_report"]),
+            row["auto_routed"],
+            _na(row["auto_routed_share"]),
+        ]
 
 
 def _report_query(p: Period, sc: indicators.Scope, t: datetime, count: bool = False):
@@ -152,7 +256,8 @@ def _report_query(p: Period, sc: indicators.Scope, t: datetime, count: bool = Fa
     out_t = "coalesce(least(f.answered_at, f.handed_late_at) < :t, false)"
     due_t = "coalesce(f.due_at < :t, false)"
     ans_t = "coalesce(f.answered_at < :t, false)"
-    return f"""
+    return (
+        f"""
       SELECT r.code, u.code, c.code, a.code, f.channel, f.received_at, f.due_at,
              CASE WHEN {ans_t} THEN f.answered_at END, CASE WHEN {ans_t} THEN f.answer_kind END,
              {out_t} OR f.open_t, ({out_t} AND NOT {LATE_OUTCOME}) OR (f.open_t AND NOT {due_t}),
@@ -165,7 +270,9 @@ def _report_query(p: Period, sc: indicators.Scope, t: datetime, count: bool = Fa
       FROM ({stock(where, ":t")}) f
       JOIN reports r ON r.id = f.report_id JOIN units u ON u.id = f.unit_id
       JOIN categories c ON c.id = f.category_id LEFT JOIN areas a ON a.id = f.area_id
-      ORDER BY f.received_day, f.report_id, f.unit_id""", params
+      ORDER BY f.received_day, f.report_id, f.unit_id""",
+        params,
+    )
 
 
 def count_report_rows(p, sc, t) -> int:

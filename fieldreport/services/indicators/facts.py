@@ -24,6 +24,7 @@ Reading the history (events are the source of truth; nothing here trusts a count
 - Lateness carried on: when a unit hands a report on after its due without having answered
   by then, the first such hand-on is `handed_late_at` — the unit's outcome, late.
 """
+
 from __future__ import annotations
 
 import io
@@ -37,10 +38,23 @@ from fieldreport.services import deadlines
 from fieldreport.worktime import Calendar
 
 ANSWER_STATUSES = ("resolved", "rejected", "duplicate", "closed")
-RESPONSE_TYPES = frozenset({
-    "accepted", "started", "in_progress", "commented", "info_requested", "extended",
-    "resolved", "rejected", "duplicate", "closed", "transferred", "returned", "assigned",
-})
+RESPONSE_TYPES = frozenset(
+    {
+        "accepted",
+        "started",
+        "in_progress",
+        "commented",
+        "info_requested",
+        "extended",
+        "resolved",
+        "rejected",
+        "duplicate",
+        "closed",
+        "transferred",
+        "returned",
+        "assigned",
+    }
+)
 
 
 @dataclass
@@ -96,11 +110,32 @@ class Fact:
         return ",".join(_csv(row[c]) for c in COLUMNS) + "\n"
 
 
-COLUMNS = ("report_id", "unit_id", "category_id", "area_id", "received_at", "received_day",
-           "left_at", "away_from", "away_to", "due_at", "answered_at", "answer_kind",
-           "handling_wh", "handling_ch", "first_response_at", "first_response_wh",
-           "first_response_ch", "rating", "rated_at", "reopened_at", "handed_late_at", "auto_routed",
-           "settle_day", "channel")
+COLUMNS = (
+    "report_id",
+    "unit_id",
+    "category_id",
+    "area_id",
+    "received_at",
+    "received_day",
+    "left_at",
+    "away_from",
+    "away_to",
+    "due_at",
+    "answered_at",
+    "answer_kind",
+    "handling_wh",
+    "handling_ch",
+    "first_response_at",
+    "first_response_wh",
+    "first_response_ch",
+    "rating",
+    "rated_at",
+    "reopened_at",
+    "handed_late_at",
+    "auto_routed",
+    "settle_day",
+    "channel",
+)
 
 
 def _csv(v) -> str:
@@ -149,8 +184,15 @@ def _is_router(ev: EventRow) -> bool:
     return ev.type == "assigned" and ev.actor_user_id is None and (ev.actor or "").startswith("system")
 
 
-def build_facts(report_id: int, category, area_id: int | None, events: Iterable[EventRow],
-                cal: Calendar, is_dispatcher: Callable[[int], bool], channel: str = "app") -> list[Fact]:
+def build_facts(
+    report_id: int,
+    category,
+    area_id: int | None,
+    events: Iterable[EventRow],
+    cal: Calendar,
+    is_dispatcher: Callable[[int], bool],
+    channel: str = "app",
+) -> list[Fact]:
     """The facts of one report; `events` in history order (at, id); `channel` is the report's."""
     facts: dict[int, Fact] = {}
     holder: int | None = None
@@ -162,8 +204,12 @@ def build_facts(report_id: int, category, area_id: int | None, events: Iterable[
         new_holder = ev.to_unit_id if ev.to_unit_id is not None else holder
         current = facts.get(holder) if holder is not None else None
         # A response is judged against the unit holding the report before the event.
-        if (current is not None and current.first_response_at is None
-                and ev.type in RESPONSE_TYPES and ev.from_unit_id == holder):
+        if (
+            current is not None
+            and current.first_response_at is None
+            and ev.type in RESPONSE_TYPES
+            and ev.from_unit_id == holder
+        ):
             current.first_response_at = ev.at
         if new_holder != holder:
             if current is not None:
@@ -173,10 +219,17 @@ def build_facts(report_id: int, category, area_id: int | None, events: Iterable[
                 if fact is None:
                     data = ev.data or {}
                     fact = facts[new_holder] = Fact(
-                        report_id=report_id, unit_id=new_holder, category_id=category.id,
-                        area_id=area_id or 0, channel=channel, received_at=ev.at, received_day=local_day(ev.at, cal.tz),
+                        report_id=report_id,
+                        unit_id=new_holder,
+                        category_id=category.id,
+                        area_id=area_id or 0,
+                        channel=channel,
+                        received_at=ev.at,
+                        received_day=local_day(ev.at, cal.tz),
                         auto_routed=_is_router(ev) and not is_dispatcher(new_holder),
-                        limit=_limit(data), urgency=data.get("urgency"))
+                        limit=_limit(data),
+                        urgency=data.get("urgency"),
+                    )
                 elif fact.left_at is not None:
                     fact.away_from.append(fact.left_at)
                     fact.away_to.append(ev.at)
@@ -208,8 +261,9 @@ def build_facts(report_id: int, category, area_id: int | None, events: Iterable[
 
 
 def _measure(fact: Fact, category, spans, cal: Calendar, triage: bool) -> None:
-    fact.due_at = deadlines.due_for(category, fact.received_at, cal, urgency=fact.urgency,
-                                    triage=triage, limit=fact.limit, pauses=spans)
+    fact.due_at = deadlines.due_for(
+        category, fact.received_at, cal, urgency=fact.urgency, triage=triage, limit=fact.limit, pauses=spans
+    )
     if fact.answered_at is not None and fact.answer_kind == "resolved":
         fact.handling_wh = cal.working_hours_between(fact.received_at, fact.answered_at, spans)
         fact.handling_ch = (fact.answered_at - fact.received_at).total_seconds() / 3600

@@ -12,14 +12,88 @@ Every measure is one of two kinds (docs/indicators.md has the rules):
 An answer's dissatisfaction (late, rated 1–2, reopened) is a property of the answer, counted
 with it; a rating or reopening that comes later updates the answer's period.
 """
+
 from __future__ import annotations
 
-WH_BOUNDS = (0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 3.5, 4, 5, 6, 7.5, 9, 11.25, 13.5, 15, 18,
-             22.5, 26.25, 30, 33.75, 37.5, 45, 52.5, 60, 67.5, 75, 90, 112.5, 135, 150, 187.5,
-             225, 300, 375, 450, 600, 750)
-CH_BOUNDS = (0.25, 0.5, 1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 30, 36, 48, 60, 72, 96, 120, 144,
-             168, 192, 240, 288, 336, 408, 504, 600, 720, 900, 1080, 1440, 2160, 2880, 4320,
-             8760)
+WH_BOUNDS = (
+    0.25,
+    0.5,
+    0.75,
+    1,
+    1.5,
+    2,
+    2.5,
+    3,
+    3.5,
+    4,
+    5,
+    6,
+    7.5,
+    9,
+    11.25,
+    13.5,
+    15,
+    18,
+    22.5,
+    26.25,
+    30,
+    33.75,
+    37.5,
+    45,
+    52.5,
+    60,
+    67.5,
+    75,
+    90,
+    112.5,
+    135,
+    150,
+    187.5,
+    225,
+    300,
+    375,
+    450,
+    600,
+    750,
+)
+CH_BOUNDS = (
+    0.25,
+    0.5,
+    1,
+    2,
+    3,
+    4,
+    6,
+    8,
+    12,
+    16,
+    20,
+    24,
+    30,
+    36,
+    48,
+    60,
+    72,
+    96,
+    120,
+    144,
+    168,
+    192,
+    240,
+    288,
+    336,
+    408,
+    504,
+    600,
+    720,
+    900,
+    1080,
+    1440,
+    2160,
+    2880,
+    4320,
+    8760,
+)
 # histogram column → (fact value column, event kind it is counted on, bounds)
 HISTS = {
     "fr_wh_hist": ("first_response_wh", "f.k = 'fr'", WH_BOUNDS),
@@ -51,8 +125,10 @@ FLOWS = {
     "rated": ("f.k = 'rate'", None),
     **{f"r{k}": (f"f.k = 'rate' AND f.rating = {k}", None) for k in range(1, 6)},
     "reopened": ("f.k = 'reop'", None),
-    "dissatisfied": (f"f.k = 'ans' AND ({_LATE_ANSWER} OR coalesce(f.rating <= 2, false) "
-                     f"OR f.reopened_at IS NOT NULL)", None),
+    "dissatisfied": (
+        f"f.k = 'ans' AND ({_LATE_ANSWER} OR coalesce(f.rating <= 2, false) OR f.reopened_at IS NOT NULL)",
+        None,
+    ),
 }
 SCALARS = list(FLOWS)
 FLOAT_SCALARS = frozenset(name for name, (_, value) in FLOWS.items() if value is not None)
@@ -72,7 +148,7 @@ def local_day(expr: str, tz: str) -> str:
 def events_of(where: str, tz: str, source: str = "indicator_facts") -> str:
     """One row per flow event of the facts matching `where` (alias f): f.*, e.k, e.day."""
     return f"""
-      SELECT f.*, e.k, CASE WHEN e.k = 'recv' THEN f.received_day ELSE {local_day('e.at', tz)} END AS day
+      SELECT f.*, e.k, CASE WHEN e.k = 'recv' THEN f.received_day ELSE {local_day("e.at", tz)} END AS day
       FROM {source} f CROSS JOIN LATERAL (
         VALUES ('recv', f.received_at), ('fr', f.first_response_at),
                ('out', least(f.answered_at, f.handed_late_at)), ('ans', f.answered_at),
@@ -90,16 +166,14 @@ def aggregates() -> str:
         else:
             parts.append(f"coalesce(sum({value}) FILTER (WHERE {cond}), 0) AS {name}")
     for name, (_col, cond, bounds) in HISTS.items():
-        cells = ", ".join(f"count(*) FILTER (WHERE {cond} AND f.b_{name} = {i})"
-                          for i in range(len(bounds) + 1))
+        cells = ", ".join(f"count(*) FILTER (WHERE {cond} AND f.b_{name} = {i})" for i in range(len(bounds) + 1))
         parts.append(f"ARRAY[{cells}]::int[] AS {name}")
     return ",\n       ".join(parts)
 
 
 def bucketed(where: str, tz: str) -> str:
     """events_of() with each histogram's bucket index (column b_<hist>) per row."""
-    buckets = ", ".join(f"width_bucket(x.{col}, {_bounds(b)}) AS b_{name}"
-                        for name, (col, _, b) in HISTS.items())
+    buckets = ", ".join(f"width_bucket(x.{col}, {_bounds(b)}) AS b_{name}" for name, (col, _, b) in HISTS.items())
     return f"SELECT x.*, {buckets} FROM ({events_of(where, tz)}) x"
 
 
@@ -120,13 +194,17 @@ def fact_rollups(grain: str, tz: str, where: str = "true") -> str:
     Days get only that unit total: at national density a day × category × commune row holds
     about one fact, so the detail of days is read from the facts themselves (query.py does).
     """
-    trunc = {"d": "f.day", "m": "date_trunc('month', f.day)::date",
-             "y": "date_trunc('year', f.day)::date"}[grain]
-    sets = (f"GROUP BY {trunc}, f.unit_id" if grain == "d" else
-            f"GROUP BY GROUPING SETS (({trunc}, f.unit_id, f.category_id, f.area_id, f.channel), "
-            f"({trunc}, f.unit_id))")
-    cat, area, channel = (("0", "0", "''") if grain == "d" else
-                          ("coalesce(f.category_id, 0)", "coalesce(f.area_id, 0)", "coalesce(f.channel, '')"))
+    trunc = {"d": "f.day", "m": "date_trunc('month', f.day)::date", "y": "date_trunc('year', f.day)::date"}[grain]
+    sets = (
+        f"GROUP BY {trunc}, f.unit_id"
+        if grain == "d"
+        else f"GROUP BY GROUPING SETS (({trunc}, f.unit_id, f.category_id, f.area_id, f.channel), ({trunc}, f.unit_id))"
+    )
+    cat, area, channel = (
+        ("0", "0", "''")
+        if grain == "d"
+        else ("coalesce(f.category_id, 0)", "coalesce(f.area_id, 0)", "coalesce(f.channel, '')")
+    )
     return f"""
     SELECT '{grain}' AS grain, {trunc} AS bucket, f.unit_id, {cat} AS category_id, {area} AS area_id,
        {channel} AS channel, {aggregates()}
@@ -166,10 +244,14 @@ def stash_contributions(table: str, where: str, tz: str) -> str:
 def apply_contributions(old: str, new: str) -> str:
     """Move each rollup row by new − old (rows created as needed; unchanged keys skipped)."""
     key = ROLLUP_KEY
-    diff = ", ".join([f"coalesce(n.{c}, 0) - coalesce(o.{c}, 0)" for c in SCALARS]
-                     + [_array_op(f"n.{c}", "-", f"o.{c}") for c in HISTS])
-    sets = ", ".join([f"{c} = indicator_rollups.{c} + EXCLUDED.{c}" for c in SCALARS]
-                     + [f"{c} = {_array_op(f'indicator_rollups.{c}', '+', f'EXCLUDED.{c}')}" for c in HISTS])
+    diff = ", ".join(
+        [f"coalesce(n.{c}, 0) - coalesce(o.{c}, 0)" for c in SCALARS]
+        + [_array_op(f"n.{c}", "-", f"o.{c}") for c in HISTS]
+    )
+    sets = ", ".join(
+        [f"{c} = indicator_rollups.{c} + EXCLUDED.{c}" for c in SCALARS]
+        + [f"{c} = {_array_op(f'indicator_rollups.{c}', '+', f'EXCLUDED.{c}')}" for c in HISTS]
+    )
     changed = " OR ".join(f"n.{c} IS DISTINCT FROM o.{c}" for c in COLUMNS)
     return f"""
     INSERT INTO indicator_rollups ({key}, {", ".join(COLUMNS)})
@@ -181,9 +263,11 @@ def apply_contributions(old: str, new: str) -> str:
 
 def held_at(t: str) -> str:
     """The unit holds the report at T (received before T, not handed on by T), alias f."""
-    return (f"f.received_at < {t} AND (f.left_at IS NULL OR f.left_at >= {t}) "
-            f"AND NOT (cardinality(f.away_from) > 0 AND EXISTS (SELECT 1 FROM "
-            f"unnest(f.away_from, f.away_to) w(a, b) WHERE w.a < {t} AND w.b >= {t}))")
+    return (
+        f"f.received_at < {t} AND (f.left_at IS NULL OR f.left_at >= {t}) "
+        f"AND NOT (cardinality(f.away_from) > 0 AND EXISTS (SELECT 1 FROM "
+        f"unnest(f.away_from, f.away_to) w(a, b) WHERE w.a < {t} AND w.b >= {t}))"
+    )
 
 
 def stock(where: str, t: str) -> str:

@@ -1,4 +1,5 @@
 """Reporting periods (day to year, or custom) and the moment T each one is read at."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,27 +30,32 @@ def add_months(d: date, n: int) -> date:
     return date(d.year + y, m + 1, 1)
 
 
-def period(kind: str = "month", start: date | None = None, end: date | None = None,
-           today: date | None = None) -> Period:
+def period(
+    kind: str = "month", start: date | None = None, end: date | None = None, today: date | None = None
+) -> Period:
     """The period containing `start` (default today); custom needs both dates, `end` inclusive."""
     today = today or datetime.now(zone()).date()
     if kind not in PERIODS:
-        raise Unprocessable("bad_period", f"period must be one of {', '.join(PERIODS)}.",
-                            f"period phải là một trong {', '.join(PERIODS)}.")
+        raise Unprocessable(
+            "bad_period",
+            f"period must be one of {', '.join(PERIODS)}.",
+            f"period phải là một trong {', '.join(PERIODS)}.",
+        )
     d = start or today
     if kind == "custom":
         if start is None or end is None:
-            raise Invalid("custom_period_needs_dates", "A custom period needs from and to.",
-                          "Kỳ tùy chọn cần có từ ngày và đến ngày.")
+            raise Invalid(
+                "custom_period_needs_dates",
+                "A custom period needs from and to.",
+                "Kỳ tùy chọn cần có từ ngày và đến ngày.",
+            )
         if end < start:
             raise Unprocessable("bad_period_range", "to is before from.", "Đến ngày trước từ ngày.")
         if (end - start).days >= MAX_CUSTOM_DAYS:
-            raise Invalid("period_too_long", "A custom period is at most 3 years.",
-                          "Kỳ tùy chọn tối đa 3 năm.")
+            raise Invalid("period_too_long", "A custom period is at most 3 years.", "Kỳ tùy chọn tối đa 3 năm.")
         return Period(kind, start, end + timedelta(days=1))
     if end is not None:
-        raise Invalid("to_needs_custom", "to is only for period=custom.",
-                      "Chỉ dùng 'to' với period=custom.")
+        raise Invalid("to_needs_custom", "to is only for period=custom.", "Chỉ dùng 'to' với period=custom.")
     if kind == "day":
         return Period(kind, d, d + timedelta(days=1))
     if kind == "week":

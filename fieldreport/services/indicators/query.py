@@ -11,6 +11,7 @@ For a period [start, end) read as of T (t = the first local day at or after T):
             unanswered are the backlog by overdue band.
 The sum is exactly the direct evaluation of every event of the period and every fact at T.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,8 +38,16 @@ def filters(alias: str, unit_ids, area_ids, category_ids) -> tuple[str, dict]:
     return " AND ".join(parts), params
 
 
-def fetch(start: date, end: date, t: datetime, key: str | None, unit_ids=None, area_ids=None,
-          category_ids=None, groups: tuple[list[int], list[int]] | None = None) -> dict[int, Totals]:
+def fetch(
+    start: date,
+    end: date,
+    t: datetime,
+    key: str | None,
+    unit_ids=None,
+    area_ids=None,
+    category_ids=None,
+    groups: tuple[list[int], list[int]] | None = None,
+) -> dict[int, Totals]:
     """Totals per value of `key` (a fact column, or None for one group 0).
 
     `groups` = (unit ids, group ids): instead of `key`, each unit's numbers go to every
@@ -64,11 +73,27 @@ def fetch(start: date, end: date, t: datetime, key: str | None, unit_ids=None, a
     direct = [] if totals_only else days
     probe = unit_ids is not None and len(unit_ids) <= PROBE_UNITS
     cal = deadlines.calendar()
-    sql = _statements(key if groups is None else None, groups is not None, totals_only, probe,
-                      unit_ids is not None, area_ids is not None, category_ids is not None, cal.tz.key)
-    params: dict = {"t": t, "t_day": t_day, "start": start, "dd": direct,
-                    "dd_first": min(direct) if direct else None, "dd_last": max(direct) if direct else None,
-                    "ys": years, "ms": months, "ds": days}
+    sql = _statements(
+        key if groups is None else None,
+        groups is not None,
+        totals_only,
+        probe,
+        unit_ids is not None,
+        area_ids is not None,
+        category_ids is not None,
+        cal.tz.key,
+    )
+    params: dict = {
+        "t": t,
+        "t_day": t_day,
+        "start": start,
+        "dd": direct,
+        "dd_first": min(direct) if direct else None,
+        "dd_last": max(direct) if direct else None,
+        "ys": years,
+        "ms": months,
+        "ds": days,
+    }
     params.update({f"band{i}": d for i, d in enumerate(band_starts(cal, t))})
     if groups is not None:
         params.update(gu=groups[0], gg=groups[1])
@@ -99,21 +124,31 @@ _SET_WORK_MEM = text("SET LOCAL work_mem = '32MB'")
 @dataclass(frozen=True)
 class Statements:
     rollups: TextClause  # rollup rows of the tiles, summed per key
-    direct: TextClause   # the flows of the edge days, from the facts, per key
-    stock: TextClause    # open reports and backlog at T, from the facts straddling T, per key
+    direct: TextClause  # the flows of the edge days, from the facts, per key
+    stock: TextClause  # open reports and backlog at T, from the facts straddling T, per key
 
 
 @lru_cache(maxsize=64)
-def _statements(key: str | None, grouped: bool, totals_only: bool, probe: bool,
-                by_unit: bool, by_area: bool, by_category: bool, tz: str) -> Statements:
+def _statements(
+    key: str | None,
+    grouped: bool,
+    totals_only: bool,
+    probe: bool,
+    by_unit: bool,
+    by_area: bool,
+    by_category: bool,
+    tz: str,
+) -> Statements:
     """The SQL of one query shape, built once (the text is long and its parse is not free)."""
+
     def where(alias: str, units: bool = by_unit) -> str:
         return filters(alias, *(() if on else None for on in (units, by_area, by_category)))[0]
 
     def keyed(alias: str) -> tuple[str, str]:
         if grouped:
-            return "m.grp", (f"JOIN unnest(CAST(:gu AS int[]), CAST(:gg AS int[])) AS m(unit_id, grp) "
-                             f"ON m.unit_id = {alias}.unit_id")
+            return "m.grp", (
+                f"JOIN unnest(CAST(:gu AS int[]), CAST(:gg AS int[])) AS m(unit_id, grp) ON m.unit_id = {alias}.unit_id"
+            )
         return (f"{alias}.{key}" if key else "0"), ""
 
     k_r, join_r = keyed("r")
@@ -126,8 +161,10 @@ def _statements(key: str | None, grouped: bool, totals_only: bool, probe: bool,
         GROUP BY 1"""
     # Facts with an event on an edge day: received by then and still changing from then on.
     k_d, join_d = keyed("f")
-    spans = ("f.received_day <= CAST(:dd_last AS date) "
-             "AND coalesce(f.settle_day, 'infinity'::date) >= CAST(:dd_first AS date)")
+    spans = (
+        "f.received_day <= CAST(:dd_last AS date) "
+        "AND coalesce(f.settle_day, 'infinity'::date) >= CAST(:dd_first AS date)"
+    )
     direct = f"""
         SELECT {k_d} AS k, {aggregates()}
         FROM ({bucketed(f"{spans} AND {where('f')}", tz)}) f {join_d}
@@ -138,13 +175,19 @@ def _statements(key: str | None, grouped: bool, totals_only: bool, probe: bool,
     # The backlog, by overdue band: whole working days from the due day to T's day
     # (:band<i> is the earliest due day of band i, from band_starts).
     due_day = f"(z.due_at AT TIME ZONE '{tz}')::date"
-    band = "CASE WHEN z.due_at IS NULL OR z.due_at >= :t THEN NULL " + " ".join(
-        f"WHEN {due_day} >= CAST(:band{i} AS date) THEN '{label}'"
-        for i, (_, _, label) in enumerate(BANDS[:-1])) + f" ELSE '{BANDS[-1][2]}' END"
+    band = (
+        "CASE WHEN z.due_at IS NULL OR z.due_at >= :t THEN NULL "
+        + " ".join(
+            f"WHEN {due_day} >= CAST(:band{i} AS date) THEN '{label}'" for i, (_, _, label) in enumerate(BANDS[:-1])
+        )
+        + f" ELSE '{BANDS[-1][2]}' END"
+    )
     if probe:  # one index probe per unit
-        stab = (f"f.unit_id = ANY(CAST(:unit_ids AS int[])) "
-                f"AND coalesce(f.settle_day, 'infinity'::date) >= CAST(:t_day AS date) "
-                f"AND f.received_day < CAST(:t_day AS date) AND {where('f', units=False)}")
+        stab = (
+            f"f.unit_id = ANY(CAST(:unit_ids AS int[])) "
+            f"AND coalesce(f.settle_day, 'infinity'::date) >= CAST(:t_day AS date) "
+            f"AND f.received_day < CAST(:t_day AS date) AND {where('f', units=False)}"
+        )
     else:
         stab = f"daterange(f.received_day + 1, f.settle_day + 1) @> CAST(:t_day AS date) AND {where('f')}"
     straddling = f"""

@@ -9,6 +9,7 @@ rebuild. Counts stay exact; hour sums
 may differ from a rebuild in the last float digits. A rerun changes nothing (the
 difference is zero); one refresher at a time (advisory lock), so deltas never interleave.
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,10 +53,18 @@ def refresh_batch(limit: int = 500) -> int:
     if not session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY}).scalar():
         session.rollback()
         return 0  # another refresher is at work; it will drain the queue
-    taken = session.execute(text(
-        "DELETE FROM indicator_dirty WHERE id IN ("
-        " SELECT id FROM indicator_dirty ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED)"
-        " RETURNING report_id"), {"n": limit}).scalars().all()
+    taken = (
+        session.execute(
+            text(
+                "DELETE FROM indicator_dirty WHERE id IN ("
+                " SELECT id FROM indicator_dirty ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED)"
+                " RETURNING report_id"
+            ),
+            {"n": limit},
+        )
+        .scalars()
+        .all()
+    )
     changed_from = recompute_reports(sorted(set(taken))) if taken else None
     session.commit()
     if changed_from is not None:
@@ -76,22 +85,39 @@ def recompute_reports(report_ids: list[int]) -> datetime | None:
     cal = deadlines.calendar()
     tz = cal.tz.key
     session.execute(text(stash_contributions("rollup_old", mine, tz)), {"ids": report_ids})
-    old = session.execute(select(IndicatorFact.__table__)
-                          .where(IndicatorFact.report_id.in_(report_ids))).mappings().all()
+    old = (
+        session.execute(select(IndicatorFact.__table__).where(IndicatorFact.report_id.in_(report_ids))).mappings().all()
+    )
     session.execute(IndicatorFact.__table__.delete().where(IndicatorFact.report_id.in_(report_ids)))
-    reports = session.execute(select(Report.id, Report.category_id, Report.area_id, Report.channel)
-                              .where(Report.id.in_(report_ids))).all()
+    reports = session.execute(
+        select(Report.id, Report.category_id, Report.area_id, Report.channel).where(Report.id.in_(report_ids))
+    ).all()
     events: dict[int, list[EventRow]] = {}
-    cols = (Event.report_id, Event.id, Event.at, Event.type, Event.actor, Event.actor_user_id,
-            Event.to_status, Event.from_unit_id, Event.to_unit_id, Event.data)
-    for row in session.execute(select(*cols).where(Event.report_id.in_(report_ids))
-                               .order_by(Event.report_id, Event.at, Event.id)):
+    cols = (
+        Event.report_id,
+        Event.id,
+        Event.at,
+        Event.type,
+        Event.actor,
+        Event.actor_user_id,
+        Event.to_status,
+        Event.from_unit_id,
+        Event.to_unit_id,
+        Event.data,
+    )
+    for row in session.execute(
+        select(*cols).where(Event.report_id.in_(report_ids)).order_by(Event.report_id, Event.at, Event.id)
+    ):
         events.setdefault(row[0], []).append(EventRow(*row[1:]))
     categories = {c.id: c for c in session.scalars(select(Category))}
     dispatchers = set(session.scalars(select(Unit.id).where(Unit.kind == "dispatcher")))
-    facts = [fact for rid, category_id, area_id, channel in reports
-             for fact in build_facts(rid, categories[category_id], area_id, events.get(rid, ()), cal,
-                                     dispatchers.__contains__, channel)]
+    facts = [
+        fact
+        for rid, category_id, area_id, channel in reports
+        for fact in build_facts(
+            rid, categories[category_id], area_id, events.get(rid, ()), cal, dispatchers.__contains__, channel
+        )
+    ]
     if facts:
         session.flush()
         copy_facts(session.connection().connection.cursor(), facts)
@@ -99,9 +125,12 @@ def recompute_reports(report_ids: list[int]) -> datetime | None:
     session.execute(text(apply_contributions("rollup_old", "rollup_new")))
     # A row whose last fact went away (e.g. moved to another unit) is removed.
     key = ROLLUP_KEY
-    session.execute(text(
-        f"DELETE FROM indicator_rollups WHERE ({key}) IN "
-        f"(SELECT {key} FROM rollup_old EXCEPT SELECT {key} FROM rollup_new) AND received <= 0"))
+    session.execute(
+        text(
+            f"DELETE FROM indicator_rollups WHERE ({key}) IN "
+            f"(SELECT {key} FROM rollup_old EXCEPT SELECT {key} FROM rollup_new) AND received <= 0"
+        )
+    )
     return changed_from(old, facts)
 
 
@@ -111,18 +140,22 @@ def recompute_reports(report_ids: list[int]) -> datetime | None:
 # day and depends on the rating, the reopening and the due, so those count from the answer
 # too. Anything else (a fact appearing or going, its receipt, its spans away, category,
 # commune, channel) counts from the receipt.
-_MOMENTS = {"left_at": ((), ()), "handed_late_at": ((), ()),
-            "due_at": ((), ("answered_at",)),
-            "answered_at": (("answer_kind", "handling_wh", "handling_ch"), ()),
-            "first_response_at": (("first_response_wh", "first_response_ch"), ()),
-            "rated_at": (("rating",), ("answered_at",)),
-            "reopened_at": ((), ("answered_at",))}
+_MOMENTS = {
+    "left_at": ((), ()),
+    "handed_late_at": ((), ()),
+    "due_at": ((), ("answered_at",)),
+    "answered_at": (("answer_kind", "handling_wh", "handling_ch"), ()),
+    "first_response_at": (("first_response_wh", "first_response_ch"), ()),
+    "rated_at": (("rating",), ("answered_at",)),
+    "reopened_at": ((), ("answered_at",)),
+}
 _REST = ("received_at", "category_id", "area_id", "channel", "away_from", "away_to", "auto_routed")
 _GATED = tuple(c for m, (gated, _) in _MOMENTS.items() for c in (m, *gated))
 
 
 def changed_from(old, new) -> datetime | None:
     """The earliest moment from which the new facts read differently from the old ones."""
+
     def moment(a, b):
         return min((m for m in (a, b) if m is not None), default=None)
 
@@ -156,9 +189,12 @@ def rebuild_all() -> None:
 
 def mark_calendar_change(day: date) -> int:
     """Queue (and commit) the reports whose due or working hours may move when `day` changes kind."""
-    n = db.session.execute(text(
-        "INSERT INTO indicator_dirty (report_id) SELECT DISTINCT report_id FROM indicator_facts "
-        "WHERE received_day <= :d AND (settle_day IS NULL OR settle_day >= :d OR due_at >= :d)"),
-        {"d": day}).rowcount
+    n = db.session.execute(
+        text(
+            "INSERT INTO indicator_dirty (report_id) SELECT DISTINCT report_id FROM indicator_facts "
+            "WHERE received_day <= :d AND (settle_day IS NULL OR settle_day >= :d OR due_at >= :d)"
+        ),
+        {"d": day},
+    ).rowcount
     db.session.commit()
     return n

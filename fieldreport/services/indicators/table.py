@@ -2,6 +2,7 @@
 
 Views and jobs call this (through the package); the counting rules are the package's.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,9 +25,9 @@ GROUPS = ("unit", "area", "category", "channel", "none")
 
 @dataclass
 class Scope:
-    units: list                   # rows (id, code, name, kind, parent_id): the scope's units
-    roots: list                   # the scope's top units (same rows)
-    unit_ids: list[int] | None    # filter on facts (None: every unit)
+    units: list  # rows (id, code, name, kind, parent_id): the scope's units
+    roots: list  # the scope's top units (same rows)
+    unit_ids: list[int] | None  # filter on facts (None: every unit)
     area_ids: list[int] | None
     category_ids: list[int] | None
 
@@ -38,23 +39,27 @@ def _tree(root_ids: list[int] | None) -> list:
     """The units under these roots (all units for None), as plain rows (recursive CTE)."""
     if root_ids is None:
         return db.session.execute(text(f"SELECT {_UNIT_COLS} FROM units u")).all()
-    return db.session.execute(text(f"""
+    return db.session.execute(
+        text(f"""
         WITH RECURSIVE t AS (SELECT {_UNIT_COLS} FROM units u WHERE u.id = ANY(CAST(:ids AS int[]))
           UNION SELECT {_UNIT_COLS} FROM units u JOIN t ON u.parent_id = t.id)
-        SELECT * FROM t"""), {"ids": root_ids}).all()
+        SELECT * FROM t"""),
+        {"ids": root_ids},
+    ).all()
 
 
-def scope(unit_code: str | None, area_code: str | None, category_codes: list[str] | None,
-          visible: set[int] | None) -> Scope:
+def scope(
+    unit_code: str | None, area_code: str | None, category_codes: list[str] | None, visible: set[int] | None
+) -> Scope:
     """Resolve filters; `visible` is the caller's readable units (None: all)."""
     if unit_code:
-        root = db.session.execute(text(f"SELECT {_UNIT_COLS} FROM units u WHERE u.code = :c"),
-                                  {"c": unit_code}).first()
+        root = db.session.execute(text(f"SELECT {_UNIT_COLS} FROM units u WHERE u.code = :c"), {"c": unit_code}).first()
         if root is None:
             raise Unprocessable("unknown_unit", f"No unit {unit_code}.", f"Không có đơn vị {unit_code}.")
         if visible is not None and root.id not in visible:
-            raise Forbidden("unit_forbidden", "That unit is outside what you may see.",
-                            "Đơn vị này nằm ngoài phạm vi bạn được xem.")
+            raise Forbidden(
+                "unit_forbidden", "That unit is outside what you may see.", "Đơn vị này nằm ngoài phạm vi bạn được xem."
+            )
         units = _tree([root.id])
         roots = [u for u in units if u.id == root.id]
     elif visible is None:
@@ -73,33 +78,45 @@ def scope(unit_code: str | None, area_code: str | None, category_codes: list[str
         if area.level == "commune":
             area_ids = [area.id]
         else:
-            area_ids = list(db.session.scalars(select(Area.id).where(
-                Area.level == "commune", Area.province_code == area.province_code)))
+            area_ids = list(
+                db.session.scalars(
+                    select(Area.id).where(Area.level == "commune", Area.province_code == area.province_code)
+                )
+            )
     category_ids = None
     if category_codes:
-        cats = dict(db.session.execute(select(Category.code, Category.id)
-                                       .where(Category.code.in_(category_codes))).all())
+        cats = dict(
+            db.session.execute(select(Category.code, Category.id).where(Category.code.in_(category_codes))).all()
+        )
         unknown = sorted(set(category_codes) - set(cats))
         if unknown:
-            raise Unprocessable("unknown_category", f"No category {', '.join(unknown)}.",
-                                f"Không có lĩnh vực {', '.join(unknown)}.")
+            raise Unprocessable(
+                "unknown_category", f"No category {', '.join(unknown)}.", f"Không có lĩnh vực {', '.join(unknown)}."
+            )
         category_ids = list(cats.values())
     return Scope(units, roots, unit_ids, area_ids, category_ids)
 
 
-def compute(p: Period, sc: Scope, group_by: str = "unit", depth: int = 1,
-            now: datetime | None = None) -> dict:
+def compute(p: Period, sc: Scope, group_by: str = "unit", depth: int = 1, now: datetime | None = None) -> dict:
     """The indicator table: one row per group (units rolled up over their subtree) + total."""
     if group_by not in GROUPS:
-        raise Invalid("bad_group_by", f"group_by must be one of {', '.join(GROUPS)}.",
-                      f"group_by phải là một trong {', '.join(GROUPS)}.")
+        raise Invalid(
+            "bad_group_by",
+            f"group_by must be one of {', '.join(GROUPS)}.",
+            f"group_by phải là một trong {', '.join(GROUPS)}.",
+        )
     t = as_of(p, now)
     cal = deadlines.calendar()
     if t < datetime.combine(p.end, time(0), tzinfo=cal.tz):  # not over: as of now, never cached
         return _compute(p, sc, group_by, depth, t, cal)
-    parts = {"period": [p.kind, p.start, p.end], "group_by": group_by, "depth": depth,
-             "units": [list(u) for u in sc.units], "roots": [r.id for r in sc.roots],
-             "filters": [sc.unit_ids, sc.area_ids, sc.category_ids]}
+    parts = {
+        "period": [p.kind, p.start, p.end],
+        "group_by": group_by,
+        "depth": depth,
+        "units": [list(u) for u in sc.units],
+        "roots": [r.id for r in sc.roots],
+        "filters": [sc.unit_ids, sc.area_ids, sc.category_ids],
+    }
     return cache.cached(parts, t, cal, lambda: _compute(p, sc, group_by, depth, t, cal))
 
 
@@ -122,21 +139,34 @@ def _compute(p: Period, sc: Scope, group_by: str, depth: int, t: datetime, cal) 
             areas = {a.id: a for a in db.session.scalars(select(Area).where(Area.id.in_(list(per_key))))}
             for area_id in sorted(per_key):
                 a = areas.get(area_id)
-                rows.append(({"area": {"id": area_id, "code": a.code if a else None,
-                                       "name": a.full_name if a else None}}, per_key[area_id]))
+                rows.append(
+                    (
+                        {"area": {"id": area_id, "code": a.code if a else None, "name": a.full_name if a else None}},
+                        per_key[area_id],
+                    )
+                )
         elif group_by == "category":
             cats = {c.id: c for c in db.session.scalars(select(Category))}
             for cid in sorted(per_key, key=lambda c: (cats[c].sort_order, c) if c in cats else (0, c)):
                 c = cats.get(cid)
-                rows.append(({"category": {"id": cid, "code": c.code if c else None,
-                                           "name_vi": c.name_vi if c else None,
-                                           "name_en": c.name_en if c else None}}, per_key[cid]))
+                rows.append(
+                    (
+                        {
+                            "category": {
+                                "id": cid,
+                                "code": c.code if c else None,
+                                "name_vi": c.name_vi if c else None,
+                                "name_en": c.name_en if c else None,
+                            }
+                        },
+                        per_key[cid],
+                    )
+                )
         elif group_by == "channel":  # app, web, hotline, counter, zalo, open311:<client>
             for channel in sorted(per_key, key=str):
                 rows.append(({"channel": channel}, per_key[channel]))
     return {
-        "period": {"kind": p.kind, "from": p.start.isoformat(), "to": p.last.isoformat(),
-                   "as_of": t.isoformat()},
+        "period": {"kind": p.kind, "from": p.start.isoformat(), "to": p.last.isoformat(), "as_of": t.isoformat()},
         "group_by": group_by,
         "total": total.render(cal, t),
         "rows": [{**label, **acc.render(cal, t)} for label, acc in rows],
@@ -159,8 +189,21 @@ def _unit_groups(sc: Scope, depth: int) -> tuple[list[tuple[dict, int]], tuple[l
 
     def walk(u, lv: int, parent_code: str | None) -> None:
         level[u.id] = lv
-        shown.append(({"unit": {"id": u.id, "code": u.code, "name": u.name, "kind": u.kind,
-                                "parent_code": parent_code, "depth": lv}}, u.id))
+        shown.append(
+            (
+                {
+                    "unit": {
+                        "id": u.id,
+                        "code": u.code,
+                        "name": u.name,
+                        "kind": u.kind,
+                        "parent_code": parent_code,
+                        "depth": lv,
+                    }
+                },
+                u.id,
+            )
+        )
         if lv < depth:
             for child in sorted(children.get(u.id, ()), key=lambda c: c.code):
                 walk(child, lv + 1, u.code)
@@ -195,6 +238,7 @@ def from_params(params: dict, visible: set[int] | None, now: datetime | None = N
     Keys: period, from, to (ISO dates), group_by, unit, area, category (list of codes),
     depth, detail ('groups' | 'reports').
     """
+
     def day(key):
         value = params.get(key)
         if value in (None, ""):
@@ -204,8 +248,9 @@ def from_params(params: dict, visible: set[int] | None, now: datetime | None = N
         try:
             return date.fromisoformat(value)
         except ValueError:
-            raise Unprocessable("bad_date", f"{key} must be a date (YYYY-MM-DD).",
-                                f"{key} phải là ngày dạng YYYY-MM-DD.") from None
+            raise Unprocessable(
+                "bad_date", f"{key} must be a date (YYYY-MM-DD).", f"{key} phải là ngày dạng YYYY-MM-DD."
+            ) from None
 
     p = period(params.get("period") or "month", day("from"), day("to"))
     if p.start > (now or utcnow()).astimezone(deadlines.zone()).date():
@@ -213,7 +258,9 @@ def from_params(params: dict, visible: set[int] | None, now: datetime | None = N
     sc = scope(params.get("unit"), params.get("area"), params.get("category") or None, visible)
     group_by = params.get("group_by") or "unit"
     if group_by not in GROUPS:
-        raise Invalid("bad_group_by", f"group_by must be one of {', '.join(GROUPS)}.",
-                      f"group_by phải là một trong {', '.join(GROUPS)}.")
-    return Query(p, sc, as_of(p, now), group_by, int(params.get("depth", 1)),
-                 params.get("detail") or "groups")
+        raise Invalid(
+            "bad_group_by",
+            f"group_by must be one of {', '.join(GROUPS)}.",
+            f"group_by phải là một trong {', '.join(GROUPS)}.",
+        )
+    return Query(p, sc, as_of(p, now), group_by, int(params.get("depth", 1)), params.get("detail") or "groups")

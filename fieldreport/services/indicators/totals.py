@@ -3,6 +3,7 @@
 Ratios have two decimals and are None ("n/a") when the denominator is 0. Median and p90
 come from histogram buckets: see percentiles() for the error bound.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_left
@@ -25,7 +26,8 @@ class Totals:
 
     values: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SCALARS, 0))
     hists: dict[str, list[int]] = field(
-        default_factory=lambda: {k: [0] * (len(b) + 1) for k, (_, _, b) in HISTS.items()})
+        default_factory=lambda: {k: [0] * (len(b) + 1) for k, (_, _, b) in HISTS.items()}
+    )
     backlog: dict[str | None, int] = field(default_factory=dict)  # overdue band (None: not due)
 
     def add_row(self, row) -> None:
@@ -53,24 +55,37 @@ class Totals:
         ratings = {str(k): v[f"r{k}"] for k in range(1, 6)}
         rated = v["rated"]
         return {
-            "received": v["received"], "reports": n, "on_time": v["on_time"], "late": v["late"],
-            "on_time_rate": ratio(v["on_time"], n), "late_rate": ratio(v["late"], n),
-            "answered": v["answered"], "resolved": v["resolved"], "rejected": v["rejected"],
-            "backlog": sum(self.backlog.values()), "overdue_backlog": bands,
-            "handling_time": _times(v["ht_n"], v["ht_wh_sum"], v["ht_ch_sum"],
-                                    self.hists["ht_wh_hist"], self.hists["ht_ch_hist"]),
-            "first_response": _times(v["fr_n"], v["fr_wh_sum"], v["fr_ch_sum"],
-                                     self.hists["fr_wh_hist"], self.hists["fr_ch_hist"]),
+            "received": v["received"],
+            "reports": n,
+            "on_time": v["on_time"],
+            "late": v["late"],
+            "on_time_rate": ratio(v["on_time"], n),
+            "late_rate": ratio(v["late"], n),
+            "answered": v["answered"],
+            "resolved": v["resolved"],
+            "rejected": v["rejected"],
+            "backlog": sum(self.backlog.values()),
+            "overdue_backlog": bands,
+            "handling_time": _times(
+                v["ht_n"], v["ht_wh_sum"], v["ht_ch_sum"], self.hists["ht_wh_hist"], self.hists["ht_ch_hist"]
+            ),
+            "first_response": _times(
+                v["fr_n"], v["fr_wh_sum"], v["fr_ch_sum"], self.hists["fr_wh_hist"], self.hists["fr_ch_hist"]
+            ),
             "satisfaction": {
                 "rate": ratio(v["answered"] - v["dissatisfied"], v["answered"]),
-                "answered": v["answered"], "dissatisfied": v["dissatisfied"],
-                "answered_late": v["answered_late"], "reopened": v["reopened"],
-                "rated": rated, "ratings": ratings,
+                "answered": v["answered"],
+                "dissatisfied": v["dissatisfied"],
+                "answered_late": v["answered_late"],
+                "reopened": v["reopened"],
+                "rated": rated,
+                "ratings": ratings,
                 "mean_rating": _round(sum(k * v[f"r{k}"] for k in range(1, 6)) / rated) if rated else None,
             },
             "transfers": v["transfers"],
             "transfers_per_report": _round(v["transfers"] / v["received"]) if v["received"] else None,
-            "auto_routed": v["auto_routed"], "auto_routed_share": ratio(v["auto_routed"], v["received"]),
+            "auto_routed": v["auto_routed"],
+            "auto_routed_share": ratio(v["auto_routed"], v["received"]),
         }
 
 
@@ -160,5 +175,3 @@ def _band_starts(cal: Calendar, t_day: date) -> tuple[date, ...]:
 
 def overdue_bands(backlog: dict[str | None, int]) -> dict[str, int]:
     return {label: backlog.get(label, 0) for _, _, label in BANDS}
-
-
