@@ -171,12 +171,11 @@ def _open311_sql(app, params: dict, bare: bool = False):
 
     from fieldreport.extensions import db
     from fieldreport.models import Report
-    from fieldreport.open311 import queries
-    from fieldreport.services import public
+    from fieldreport.services import open311_read, public
 
     near = (float(params["lat"]), float(params["long"]), float(params["radius"])) if "lat" in params else None
-    start, end = queries.window(None, None)
-    q = queries.Query(
+    start, end = open311_read.window(None, None)
+    q = open311_read.Query(
         ids=[],
         service_codes=[],
         statuses=[],
@@ -185,7 +184,7 @@ def _open311_sql(app, params: dict, bare: bool = False):
         near=near,
         page_size=int(params.get("page_size", 1000)),
     )
-    stmt = queries.find_select(q)
+    stmt = open311_read.find_select(q)
     if bare:
         stmt = (
             select(Report.id)
@@ -222,13 +221,14 @@ def render_cpu() -> None:
 
     from config.settings import TestConfig
     from fieldreport import create_app
-    from fieldreport.open311 import queries, render
+    from fieldreport.open311 import render
+    from fieldreport.services import open311_read
 
     cfg = TestConfig()
     cfg.SECRET_KEY, cfg.S3_SECRET_KEY = "bench", "bench"
     app = create_app(cfg)
     cols = [
-        *queries._REPORT_COLUMNS,
+        *open311_read.REPORT_COLUMNS,
         "media_url_given",
         "service_code",
         "cat_vi",
@@ -299,10 +299,10 @@ def render_cpu() -> None:
             for n in (100, 1000):
 
                 def body(fmt, n=n, extensions=extensions):
-                    draw = queries.renderer(True, extensions)
+                    draw = render.renderer(True, extensions)
                     render.respond(fmt, "service_requests", [draw(r, []) for r in rows[:n]])
 
-                draw = queries.renderer(True, extensions)
+                draw = render.renderer(True, extensions)
                 done = [draw(r, []) for r in rows[:n]]
                 floor = cpu(lambda done=done: stdjson.dumps(done, ensure_ascii=False))
                 print(

@@ -1,4 +1,4 @@
-"""Reading GeoReport arguments: W3C datetimes, comma lists, paging, attribute[code] fields."""
+"""Reading GeoReport arguments: W3C datetimes, comma lists, paging, service_code, attribute[code] fields."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from urllib.parse import urlsplit
 from werkzeug.datastructures import MultiDict
 
 from fieldreport import inputs
-from fieldreport.errors import Invalid, Unprocessable
+from fieldreport.errors import Invalid, NotFound, Unprocessable
+from fieldreport.models import Category
 from fieldreport.open311.render import local_tz
+from fieldreport.services import categories
 
 MAX_PAGE_SIZE = 1000
 # Tracking codes in one service_request_id list: 500 of 10 characters, commas URL-encoded,
@@ -168,3 +170,39 @@ def text(args: Mapping, name: str, limit: int) -> str | None:
             "text_too_long", f"{name} is longer than {limit} characters.", f"{name} dài quá {limit} ký tự."
         )
     return value
+
+
+def service_category(code: str | None) -> Category:
+    """The active public category with this service_code: 400 when absent, 404 when unknown."""
+    if not code:
+        raise Invalid("service_code_missing", "service_code is required.", "Thiếu service_code.")
+    cat = categories.public_category(code)
+    if cat is None:
+        raise NotFound(
+            "service_not_found", f"service_code {code!r} was not found.", f"Không tìm thấy service_code {code!r}."
+        )
+    return cat
+
+
+def form_attributes(cat: Category, form: MultiDict) -> dict:
+    """`attribute[...]` fields shaped for intake, which checks them against the definition.
+
+    Empty values are dropped: the spec treats an empty optional argument as an absent one.
+    Codes the service does not define are ignored: clients send attributes of other servers'
+    definitions, and the spec's answer to extra arguments is to ignore them.
+    """
+    kinds = {str(a["code"]): a["datatype"] for a in categories.attributes(cat)}
+    out: dict = {}
+    for code, values in attributes(form).items():
+        values = [v.strip() for v in values if v and v.strip()]
+        if not values or code not in kinds:
+            continue
+        if kinds.get(code) == "multivaluelist":
+            out[code] = list(dict.fromkeys(values))
+        elif len(values) > 1:
+            raise Unprocessable(
+                "invalid_attribute", f"attribute[{code}] takes one value.", f"attribute[{code}] chỉ nhận một giá trị."
+            )
+        else:
+            out[code] = values[0]
+    return out

@@ -1,13 +1,22 @@
-"""GeoReport v2 wire formats: XML and JSON by path suffix, W3C datetimes, errors."""
+"""GeoReport v2 wire formats: XML and JSON by path suffix, W3C datetimes, errors; the rows
+of services, categories and updates as the spec's dicts."""
 
 from __future__ import annotations
 
+import functools
 import re
+from collections import namedtuple
 from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, json, request
+
+from fieldreport.models import Category, Event
+from fieldreport.models.report import OPEN_STATUSES
+from fieldreport.open311 import statuses
+from fieldreport.services import categories, disclosure
+from fieldreport.services.disclosure import Viewer
 
 FORMATS = ("xml", "json")
 CONTENT_TYPES = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=utf-8"}
@@ -137,3 +146,112 @@ def errors(status: int, descriptions: list[str], fmt: str | None = None, headers
     status = http_status(status)
     body = [{"code": status, "description": d} for d in descriptions]
     return respond(fmt or fmt_of_path(), "errors", body, status=status, headers=headers)
+
+
+def service_row(cat: Category, vi: bool) -> dict:
+    """A category as the spec's service row."""
+    name = cat.name_vi if vi else cat.name_en
+    return {
+        "service_code": cat.code,
+        "service_name": name,
+        "description": (cat.description_vi if vi else cat.description_en) or name,
+        "metadata": bool(categories.attributes(cat)),
+        "type": "realtime",
+        "keywords": cat.keywords or "",  # the spec's JSON has a string, never null
+        "group": cat.group,
+    }
+
+
+@functools.cache
+def _record(fields: tuple[str, ...]):
+    return namedtuple("RequestRow", fields)
+
+
+def requests(rows: list, photos: dict, vi: bool, extensions: bool) -> list[dict]:
+    """Request rows (services/open311_read.py) and their photo URLs → the spec's request dicts."""
+    # Rows are copied into plain named tuples first: a SQLAlchemy Row's attribute lookup costs
+    # ~0.4 µs and a request reads about 30 of them (a third of a 1,000-row page's CPU, issue 16).
+    if rows:
+        make = _record(tuple(rows[0]._fields))._make
+        rows = [make(r) for r in rows]
+    render = renderer(vi, extensions)
+    return [render(row, photos.get(row.id, [])) for row in rows]
+
+
+def renderer(vi: bool, extensions: bool):
+    """row, photo URLs → request dict, with what is the same for every row worked out once:
+    the zone of the datetimes, each service's notice (a page has 1,000 rows)."""
+    w3c = stamper()
+    notices: dict[str, str] = {}
+
+    def render(r, photo_urls: list[str]) -> dict:
+        notice = notices.get(r.service_code)
+        if notice is None:
+            notice = notices[r.service_code] = statuses.notice(r, vi)
+        return _request(r, photo_urls, vi, extensions, w3c, notice)
+
+    return render
+
+
+def _request(r, photo_urls: list[str], vi: bool, extensions: bool, w3c, notice: str) -> dict:
+    unit_name = (r.unit_vi if vi else (r.unit_en or r.unit_vi)) if r.unit_code else None
+    shown = disclosure.content_visible(r.status, r.reject_reason, Viewer.PUBLIC)
+    media = (photo_urls or ([r.media_url_given] if r.media_url_given else [])) if shown else []
+    lon, lat = disclosure.location(r.lon, r.lat, r.status, r.reject_reason, Viewer.PUBLIC)
+    out = {
+        "service_request_id": r.code,
+        "status": "open" if r.status in OPEN_STATUSES else "closed",
+        "status_notes": statuses.notes(r, r.parent_code, unit_name, vi),
+        "service_name": r.cat_vi if vi else r.cat_en,
+        "service_code": r.service_code,
+        "description": disclosure.report_fields(r, Viewer.PUBLIC)["description"],
+        "agency_responsible": unit_name,
+        "service_notice": notice,
+        "requested_datetime": w3c(r.created_at),
+        "updated_datetime": w3c(r.updated_at or r.created_at),
+        "expected_datetime": w3c(r.citizen_due_at or r.due_at),
+        "address": (r.address_hint if shown else None) or r.area_name,
+        "address_id": None,
+        "zipcode": None,
+        "lat": round(lat, 7),
+        "long": round(lon, 7),
+        "media_url": media[0] if media else None,
+    }
+    if extensions:
+        out["extended_attributes"] = {
+            "detailed_status": r.status,
+            "status_reason": r.reject_reason,
+            "channel": r.channel,
+            "agency_code": r.unit_code,
+            "area_code": r.area_code,
+            "area_name": r.area_name,
+            "assigned_datetime": w3c(r.assigned_at),
+            "accepted_datetime": w3c(r.accepted_at),
+            "resolved_datetime": w3c(r.resolved_at),
+            "closed_datetime": w3c(r.closed_at),
+            "duplicate_of": r.parent_code,
+            "followers_count": r.followers_count,
+            "reopen_count": r.reopen_count,
+            "media_urls": media,
+        }
+    return out
+
+
+def request_updates(rows: list[tuple[Event, str]], vi: bool) -> list[dict]:
+    """Public events (with their report's code) as mySociety request_update rows; each
+    description is only what disclosure lets the public read (else the status in words)."""
+    out = []
+    for ev, code in rows:
+        note = disclosure.event_note(ev, Viewer.PUBLIC, vi)
+        out.append(
+            {
+                "update_id": str(ev.id),
+                "service_request_id": code,
+                "status": statuses.update_status(ev),
+                "updated_datetime": w3c(ev.at),
+                "description": note or statuses.label(ev.to_status, vi),
+                "media_url": (ev.data or {}).get("media_url"),
+                "external_status_code": ev.to_status,
+            }
+        )
+    return out

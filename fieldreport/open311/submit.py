@@ -14,13 +14,13 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from fieldreport.errors import Invalid, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import ApiKey, Report
-from fieldreport.open311 import catalog, locate, params, statuses
-from fieldreport.services import apikeys, intake, photos, privacy
+from fieldreport.open311 import params, statuses
+from fieldreport.services import apikeys, communes, intake, photos, privacy
 
 log = logging.getLogger(__name__)
 
 
-def _location(form: MultiDict) -> tuple[float, float, float | None, locate.Place | None]:
+def _location(form: MultiDict) -> tuple[float, float, float | None, communes.Place | None]:
     lat = params.coordinate(form, "lat", -90, 90)
     lon = params.coordinate(form, "long", -180, 180)
     if (lat is None) != (lon is None):
@@ -29,7 +29,7 @@ def _location(form: MultiDict) -> tuple[float, float, float | None, locate.Place
         return lat, lon, None, None
     address = params.arg(form, "address_string")
     if address:
-        place = locate.locate(address)
+        place = communes.from_address(address)
         return place.lat, place.lon, place.accuracy_m, place
     if params.arg(form, "address_id"):
         raise Invalid(
@@ -53,7 +53,7 @@ def create(
     key: ApiKey, form: MultiDict, files: list[FileStorage], *, idempotency_key: str | None, client_ip: str, vi: bool
 ) -> dict:
     """Submit through intake; answer the spec's request row (service_request_id, notice)."""
-    category = catalog.service(params.arg(form, "service_code"))
+    category = params.service_category(params.arg(form, "service_code"))
     lat, lon, accuracy, place = _location(form)
     media_url = params.url(form, "media_url")
     receipt = intake.submit(
@@ -67,7 +67,7 @@ def create(
             reporter_name=_name(form),
             reporter_phone=params.arg(form, "phone"),
             reporter_email=params.arg(form, "email"),
-            attributes=catalog.form_attributes(category, form),
+            attributes=params.form_attributes(category, form),
             photos=photos.read_files(files),  # the v2.1 draft's `media` uploads
             idempotency_key=idempotency_key,
             client_ip=client_ip,

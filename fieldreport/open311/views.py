@@ -8,8 +8,8 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from fieldreport import links
 from fieldreport.errors import DomainError, Invalid, RateLimited, ServiceUnavailable, wants_vietnamese
-from fieldreport.open311 import bp, catalog, params, queries, render, submit, updates
-from fieldreport.services import apikeys, categories
+from fieldreport.open311 import bp, params, render, submit, updates
+from fieldreport.services import apikeys, categories, open311_read
 
 FMT = "<any(xml, json):fmt>"
 SPEC = "http://wiki.open311.org/GeoReport_v2"
@@ -56,12 +56,12 @@ def discovery(fmt):
 @bp.get(f"/services.{FMT}")
 def services(fmt):
     vi = _vi()
-    return render.respond(fmt, "services", [catalog.service_row(c, vi) for c in catalog.all_services()])
+    return render.respond(fmt, "services", [render.service_row(c, vi) for c in categories.public_categories()])
 
 
 @bp.get(f"/services/<service_code>.{FMT}")
 def service_definition(service_code, fmt):
-    return render.respond(fmt, "service_definition", categories.definition(catalog.service(service_code)))
+    return render.respond(fmt, "service_definition", categories.definition(params.service_category(service_code)))
 
 
 @bp.post(f"/requests.{FMT}")
@@ -88,8 +88,8 @@ def list_requests(fmt):
         raise Invalid(
             "invalid_range", "updated_before is before updated_after.", "updated_before sớm hơn updated_after."
         )
-    start, end = queries.window(start, end, default=not (after or before))
-    q = queries.Query(
+    start, end = open311_read.window(start, end, default=not (after or before))
+    q = open311_read.Query(
         ids=params.csv(args, "service_request_id", params.MAX_IDS),
         service_codes=params.csv(args, "service_code"),
         statuses=params.csv(args, "status"),
@@ -102,36 +102,37 @@ def list_requests(fmt):
         page=params.positive_int(args, "page", 1),
         page_size=params.positive_int(args, "page_size", params.MAX_PAGE_SIZE, params.MAX_PAGE_SIZE),
     )
-    rows = queries.rows_to_requests(queries.find(q), _vi(), params.flag(args, "extensions"), _base())
-    return render.respond(fmt, "service_requests", rows)
+    return _requests(fmt, open311_read.find(q), params.flag(args, "extensions"))
 
 
 @bp.get(f"/requests/<service_request_id>.{FMT}")
 def get_request(service_request_id, fmt):
-    row = queries.one(service_request_id)
-    rows = queries.rows_to_requests([row], _vi(), params.flag(request.args, "extensions"), _base())
-    return render.respond(fmt, "service_requests", rows)
+    return _requests(fmt, [open311_read.one(service_request_id)], params.flag(request.args, "extensions"))
+
+
+def _requests(fmt: str, rows: list, extensions: bool):
+    photos = open311_read.photo_urls(rows, _base())
+    return render.respond(fmt, "service_requests", render.requests(rows, photos, _vi(), extensions))
 
 
 @bp.get(f"/tokens/<token>.{FMT}")
 def token(token, fmt):
     """Requests are created synchronously, so a request's token is its service_request_id."""
-    code = queries.one(token).code
+    code = open311_read.one(token).code
     return render.respond(fmt, "service_requests", [{"service_request_id": code, "token": token}])
 
 
 @bp.get(f"/servicerequestupdates.{FMT}")
 def list_updates(fmt):
     args = request.args
-    start, end = queries.window(params.w3c_datetime(args, "start_date"), params.w3c_datetime(args, "end_date"))
-    rows = queries.updates(
+    start, end = open311_read.window(params.w3c_datetime(args, "start_date"), params.w3c_datetime(args, "end_date"))
+    rows = open311_read.updates(
         start,
         end,
         params.positive_int(args, "page", 1),
         params.positive_int(args, "page_size", params.MAX_PAGE_SIZE, params.MAX_PAGE_SIZE),
-        _vi(),
     )
-    return render.respond(fmt, "service_request_updates", rows)
+    return render.respond(fmt, "service_request_updates", render.request_updates(rows, _vi()))
 
 
 @bp.post(f"/servicerequestupdates.{FMT}")

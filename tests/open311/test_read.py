@@ -324,7 +324,8 @@ def test_request_lists_send_exactly_what_the_row_by_row_path_would(client, app, 
 
     from fieldreport import links
     from fieldreport.models import Photo
-    from fieldreport.open311 import params, queries
+    from fieldreport.open311 import params, render
+    from fieldreport.services import open311_read
 
     made = [
         make_report(status="submitted", unit=None, description="Ổ gà <sâu> & rộng", address_hint="12 Lê Duẩn"),
@@ -380,17 +381,17 @@ def test_request_lists_send_exactly_what_the_row_by_row_path_would(client, app, 
             r = client.get(f"{BASE}/requests.{fmt}", query_string=query)
             assert r.status_code == 200, r.data
             with app.test_request_context(f"{BASE}/requests.{fmt}", query_string=query):
-                q = queries.Query(
+                q = open311_read.Query(
                     ids=params.csv(request.args, "service_request_id"),
                     service_codes=[],
                     statuses=[],
                     start=None,
                     end=None,
                 )
-                q.start, q.end = queries.window(None, None)
-                rows = list(db_session.execute(queries.find_select(q)))  # SQLAlchemy Rows, as before
-                photos = queries._photo_urls({x.id: x.code for x in rows}, links.public_base())
-                draw = queries.renderer(query.get("locale") != "en", "extensions" in query)
+                q.start, q.end = open311_read.window(None, None)
+                rows = list(db_session.execute(open311_read.find_select(q)))  # SQLAlchemy Rows, as before
+                photos = open311_read.photo_urls(rows, links.public_base())
+                draw = render.renderer(query.get("locale") != "en", "extensions" in query)
                 expected = [draw(x, photos.get(x.id, [])) for x in rows]
             assert len(expected) >= 3
             if fmt == "json":

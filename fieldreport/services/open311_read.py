@@ -1,13 +1,13 @@
 """The read side of GeoReport: reports as service requests, public events as request updates.
 
 Only public fields are selected; the reporter's name, phone, email and account never leave
-the database through these queries.
+the database through these queries. What a row looks like on the wire is open311/render.py's.
 """
 
 from __future__ import annotations
 
 import functools
-from collections import namedtuple
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,10 +19,7 @@ from fieldreport.extensions import db
 from fieldreport.models import Area, Category, Event, Photo, Report, Unit
 from fieldreport.models.base import utcnow
 from fieldreport.models.report import OPEN_STATUSES, STATUSES
-from fieldreport.open311 import statuses
-from fieldreport.open311.render import stamper, w3c
 from fieldreport.services import disclosure, public
-from fieldreport.services.disclosure import Viewer
 
 SPAN = timedelta(days=90)
 
@@ -82,7 +79,7 @@ def _status_filter(wanted: list[str]) -> list[str]:
 
 
 # Only what a request row shows: never the reporter_* columns, never the whole entity.
-_REPORT_COLUMNS = (
+REPORT_COLUMNS = (
     "id",
     "code",
     "status",
@@ -109,7 +106,7 @@ def _base():
     """The one select of a request row; built once so SQLAlchemy's compiled cache hits
     (a fresh alias per call would compile the statement on every request)."""
     parent = aliased(Report)
-    columns = [getattr(Report, c) for c in _REPORT_COLUMNS]
+    columns = [getattr(Report, c) for c in REPORT_COLUMNS]
     return (
         select(
             *columns,
@@ -180,103 +177,28 @@ def one(code: str) -> tuple:
     return row
 
 
-def _photo_urls(codes: dict[int, str], base: str) -> dict[int, list[str]]:
-    """Stable URLs of the metadata-free display copies (never the originals).
+def photo_urls(rows: Iterable, base: str) -> dict[int | None, list[str]]:
+    """Report id → stable URLs of the metadata-free display copies (never the originals).
 
     Each redirects to a fresh presigned URL, so an aggregator that stores media_url keeps a
     live link (a presigned URL dies after PRESIGN_SECONDS).
     """
+    codes = {r.id: r.code for r in rows}
     if not codes:
         return {}
-    rows = db.session.execute(
+    found = db.session.execute(
         select(Photo.report_id, Photo.id)
         .where(Photo.report_id.in_(codes), Photo.display_key.is_not(None))
         .order_by(Photo.report_id, Photo.kind.desc(), Photo.id)
     )
-    out: dict[int, list[str]] = {}
-    for report_id, photo_id in rows:
+    out: dict[int | None, list[str]] = {}  # photos of a report: report_id is never None here
+    for report_id, photo_id in found:
         out.setdefault(report_id, []).append(base + public.photo_path(codes[report_id], photo_id, "display"))
     return out
 
 
-@functools.cache
-def _record(fields: tuple[str, ...]):
-    return namedtuple("RequestRow", fields)
-
-
-def rows_to_requests(rows: list[tuple], vi: bool, extensions: bool, base: str) -> list[dict]:
-    # Rows are copied into plain named tuples first: a SQLAlchemy Row's attribute lookup costs
-    # ~0.4 µs and a request reads about 30 of them (a third of a 1,000-row page's CPU, issue 16).
-    if rows:
-        make = _record(tuple(rows[0]._fields))._make
-        rows = [make(r) for r in rows]
-    photos = _photo_urls({r.id: r.code for r in rows}, base)
-    render = renderer(vi, extensions)
-    return [render(row, photos.get(row.id, [])) for row in rows]
-
-
-def renderer(vi: bool, extensions: bool):
-    """row, photo URLs → request dict, with what is the same for every row worked out once:
-    the zone of the datetimes, each service's notice (a page has 1,000 rows)."""
-    w3c = stamper()
-    notices: dict[str, str] = {}
-
-    def render(r, photo_urls: list[str]) -> dict:
-        notice = notices.get(r.service_code)
-        if notice is None:
-            notice = notices[r.service_code] = statuses.notice(r, vi)
-        return _request(r, photo_urls, vi, extensions, w3c, notice)
-
-    return render
-
-
-def _request(r, photo_urls: list[str], vi: bool, extensions: bool, w3c, notice: str) -> dict:
-    unit_name = (r.unit_vi if vi else (r.unit_en or r.unit_vi)) if r.unit_code else None
-    shown = disclosure.content_visible(r.status, r.reject_reason, Viewer.PUBLIC)
-    media = (photo_urls or ([r.media_url_given] if r.media_url_given else [])) if shown else []
-    lon, lat = disclosure.location(r.lon, r.lat, r.status, r.reject_reason, Viewer.PUBLIC)
-    out = {
-        "service_request_id": r.code,
-        "status": "open" if r.status in OPEN_STATUSES else "closed",
-        "status_notes": statuses.notes(r, r.parent_code, unit_name, vi),
-        "service_name": r.cat_vi if vi else r.cat_en,
-        "service_code": r.service_code,
-        "description": disclosure.report_fields(r, Viewer.PUBLIC)["description"],
-        "agency_responsible": unit_name,
-        "service_notice": notice,
-        "requested_datetime": w3c(r.created_at),
-        "updated_datetime": w3c(r.updated_at or r.created_at),
-        "expected_datetime": w3c(r.citizen_due_at or r.due_at),
-        "address": (r.address_hint if shown else None) or r.area_name,
-        "address_id": None,
-        "zipcode": None,
-        "lat": round(lat, 7),
-        "long": round(lon, 7),
-        "media_url": media[0] if media else None,
-    }
-    if extensions:
-        out["extended_attributes"] = {
-            "detailed_status": r.status,
-            "status_reason": r.reject_reason,
-            "channel": r.channel,
-            "agency_code": r.unit_code,
-            "area_code": r.area_code,
-            "area_name": r.area_name,
-            "assigned_datetime": w3c(r.assigned_at),
-            "accepted_datetime": w3c(r.accepted_at),
-            "resolved_datetime": w3c(r.resolved_at),
-            "closed_datetime": w3c(r.closed_at),
-            "duplicate_of": r.parent_code,
-            "followers_count": r.followers_count,
-            "reopen_count": r.reopen_count,
-            "media_urls": media,
-        }
-    return out
-
-
-def updates(start: datetime | None, end: datetime | None, page: int, page_size: int, vi: bool) -> list[dict]:
-    """Public events of public reports, oldest first, as mySociety request_update rows; each
-    description is only what disclosure lets the public read (else the status in words)."""
+def updates(start: datetime | None, end: datetime | None, page: int, page_size: int) -> list[tuple[Event, str]]:
+    """Public events of public reports with their report's code, oldest first."""
     stmt = (
         select(Event, Report.code)
         .join(Report, Report.id == Event.report_id)
@@ -288,18 +210,4 @@ def updates(start: datetime | None, end: datetime | None, page: int, page_size: 
     if end:
         stmt = stmt.where(Event.at <= end)
     stmt = stmt.order_by(Event.at, Event.id).limit(page_size).offset((page - 1) * page_size)
-    out = []
-    for ev, code in db.session.execute(stmt):
-        note = disclosure.event_note(ev, Viewer.PUBLIC, vi)
-        out.append(
-            {
-                "update_id": str(ev.id),
-                "service_request_id": code,
-                "status": statuses.update_status(ev),
-                "updated_datetime": w3c(ev.at),
-                "description": note or statuses.label(ev.to_status, vi),
-                "media_url": (ev.data or {}).get("media_url"),
-                "external_status_code": ev.to_status,
-            }
-        )
-    return out
+    return [(ev, code) for ev, code in db.session.execute(stmt)]
