@@ -185,13 +185,13 @@ def _token(app, username: str, kind: str = "api") -> str:
     """A bearer token (or, kind "console", a console session id) of a demo user."""
     from sqlalchemy import select
 
-    from fieldreport import auth
     from fieldreport.extensions import db
     from fieldreport.models import User
+    from fieldreport.services import accounts
 
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == username))
-        token, _ = auth.issue_token(user, timedelta(hours=2), kind)
+        token, _ = accounts.issue_token(user, timedelta(hours=2), kind)
         db.session.commit()
     return token
 

@@ -82,7 +82,7 @@ class Config:
         self.BORDER_SNAP_METERS = _float("BORDER_SNAP_METERS", 150.0)
         self.REOPEN_DAYS = _int("REOPEN_DAYS", 7)
         self.TOKEN_TTL_MINUTES = _int("TOKEN_TTL_MINUTES", 60)
-        # Sign-in back-off per (username, client): never an account lock (see auth.login).
+        # Sign-in back-off per (username, client): never an account lock (see services/accounts.login).
         self.LOGIN_FREE_FAILURES = _int("LOGIN_FREE_FAILURES", 3)
         self.LOGIN_BACKOFF_SECONDS = _float("LOGIN_BACKOFF_SECONDS", 2.0)
         self.LOGIN_BACKOFF_MAX_SECONDS = _int("LOGIN_BACKOFF_MAX_SECONDS", 900)

@@ -14,12 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from fieldreport import auth
 from fieldreport.errors import Conflict, Forbidden, Invalid, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import ApiKey, Category, Event, Open311Update, Report
 from fieldreport.open311 import params
-from fieldreport.services import apikeys, events, photos, workflow
+from fieldreport.services import apikeys, events, photos, policy, workflow
 
 # mySociety's states (upper or lower case, spaces or underscores), and what each does here.
 STATES = (
@@ -82,7 +81,7 @@ def _authorise(key: ApiKey, report: Report) -> None:
             "api_key này không được gửi cập nhật: chưa gắn với đơn vị nào.",
         )
     public = db.session.scalar(select(Category.public).where(Category.id == report.category_id))
-    if not public or report.unit_id not in auth.unit_subtree(key.unit_id):
+    if not public or report.unit_id not in policy.unit_subtree(key.unit_id):
         raise Forbidden(
             "api_key_not_responsible",
             "This request is not with this api_key's unit.",

@@ -1,7 +1,10 @@
-"""Accounts: creating them, passwords, deactivation and signing out everywhere.
+"""Accounts and their sessions: signing in and out, tokens, creating accounts, passwords,
+deactivation and signing out everywhere.
 
-The one service behind the flask CLI (create-user, deactivate-user), the admin API
-(/api/v1/users) and the console's accounts page. A new password, a reset or a deactivation
+The one service behind sign-in and sign-out (the API's /auth, the console's session, a
+citizen's phone sign-in), the flask CLI (create-user, deactivate-user), the admin API
+(/api/v1/users) and the console's accounts page; fieldreport/auth.py only reads the token of
+a request and asks `lookup` whose it is. A new password, a reset or a deactivation
 ends every session the user has, bearer tokens and console sessions alike: nothing stays
 alive that the old password (or whoever stole it) obtained, and reactivating an account
 brings no old session back.
@@ -19,22 +22,154 @@ what and why.
 from __future__ import annotations
 
 import getpass
+from datetime import datetime, timedelta
+from typing import cast
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import CursorResult, func, or_, select, update
 
-from fieldreport import auth, security
-from fieldreport.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
+from fieldreport import ratelimit, security
+from fieldreport.errors import Conflict, DomainError, Forbidden, NotFound, RateLimited, Unauthorized, Unprocessable
 from fieldreport.extensions import db
-from fieldreport.models import Unit, User
+from fieldreport.models import AuthToken, Unit, User
 from fieldreport.models.base import utcnow
 from fieldreport.models.privacy import IdentityView
 from fieldreport.models.user import ROLES
+from fieldreport.services import policy
 
 PASSWORD_MIN_LENGTH = 10
 STAFF_ACCOUNT_ROLES = tuple(r for r in ROLES if r != "citizen")  # citizens sign up themselves
 WIDE_ROLES = ("dispatcher", "admin")  # they reach every report, whatever their unit
 ACTIONS = ("account.create", "account.update", "account.deactivate", "account.reactivate", "account.password_reset")
+API, CONSOLE = "api", "console"  # token kinds: a bearer token, a console session id
+
+_dummy_hash: str | None = None
+
+
+def _dummy() -> str:
+    """A real hash to verify against for unknown users, so timing does not reveal them."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = security.hash_password("not-a-user-password")
+    return _dummy_hash
+
+
+def _invalid() -> Unauthorized:
+    return Unauthorized("invalid_credentials", "Wrong username or password.", "Sai tên đăng nhập hoặc mật khẩu.")
+
+
+def _throttled(wait: int) -> RateLimited:
+    return RateLimited(
+        "login_throttled",
+        "Too many failed sign-ins from here; wait before trying again.",
+        "Đăng nhập sai nhiều lần; vui lòng chờ rồi thử lại.",
+        retry_after=wait,
+    )
+
+
+# -- signing in and out ---------------------------------------------------------------------
+
+
+def login(username: str, password: str, ip: str, kind: str = API) -> tuple[str, datetime, User]:
+    """Check the password and issue a token of `kind` (only its hash is stored).
+
+    Brute force is slowed per client IP (a Redis window shared by every API process) and per
+    (username, client) pair with exponential back-off: after LOGIN_FREE_FAILURES wrong tries
+    from one client, that client waits LOGIN_BACKOFF_SECONDS, doubling per further failure up
+    to LOGIN_BACKOFF_MAX_SECONDS. The account itself is never locked, so failures from one
+    client (an attacker) never keep the right password out from another (its owner). The
+    bucket is keyed by the name typed, whether or not such a user exists, and an unknown
+    name costs the same argon2 verification: every answer is the same for both.
+    """
+    user = check_password(username, password, ip)
+    user.last_login_at = utcnow()
+    token, expires = issue_token(user, timedelta(minutes=current_app.config["TOKEN_TTL_MINUTES"]), kind)
+    db.session.commit()
+    return token, expires, user
+
+
+def check_password(username: str, password: str, ip: str) -> User:
+    """The active user with this password, through the sign-in throttle (see login); 401/429."""
+    cfg = current_app.config
+    ratelimit.hit(f"login:{ip}", cfg["LOGIN_RATE_PER_IP"], cfg["LOGIN_RATE_WINDOW"])
+    bucket = "login:" + security.keyed(cfg["SECRET_KEY"], "login", username.lower(), ip)[:40]
+    wait = ratelimit.backoff_wait(bucket)
+    if wait:
+        raise _throttled(wait)
+    user = db.session.scalar(select(User).where(User.username == username))
+    # citizens have no password: they are verified against the dummy, like unknown names
+    stored = user.password_hash if user is not None and user.password_hash.startswith("$argon2") else _dummy()
+    ok = security.verify_password(stored, password)
+    if user is None or not ok or not user.active:
+        ratelimit.backoff_failed(
+            bucket,
+            cfg["LOGIN_FREE_FAILURES"],
+            cfg["LOGIN_BACKOFF_SECONDS"],
+            cfg["LOGIN_BACKOFF_MAX_SECONDS"],
+            cfg["LOGIN_FAILURE_MEMORY_SECONDS"],
+        )
+        raise _invalid()
+    ratelimit.backoff_reset(bucket)
+    return user
+
+
+def issue_token(user: User, ttl: timedelta, kind: str = API) -> tuple[str, datetime]:
+    """A new token for the user (staff sign-in, citizen phone sign-in, a console session);
+    the caller commits."""
+    token = security.new_token()
+    expires = utcnow() + ttl
+    db.session.add(AuthToken(token_hash=security.token_hash(token), user_id=user.id, expires_at=expires, kind=kind))
+    return token, expires
+
+
+def logout(token: str | None, kind: str) -> None:
+    """Revoke a token of `kind`: the request's bearer token, or a console session id
+    (signing out of the console). An unknown, expired or revoked one changes nothing."""
+    row = lookup(token, kind)[1]
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        db.session.commit()
+    db.session.info.pop("account_tokens", None)
+
+
+def revoke_all(user_id: int) -> int:
+    """Revoke every live token and console session of the user; the caller commits."""
+    db.session.info.pop("account_tokens", None)
+    result = db.session.execute(
+        update(AuthToken)
+        .where(AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return cast(CursorResult, result).rowcount
+
+
+def lookup(token: str | None, kind: str) -> tuple[User | None, AuthToken | None]:
+    """The user and row of a valid token of `kind`, memoised in the unit of work (the
+    session's `info`) per token value, never per request alone: tests and CLI tools reuse one
+    session for many requests. A console session id is no bearer token, and a bearer token
+    opens no console session."""
+    if not token:
+        return None, None
+    cache = db.session.info.setdefault("account_tokens", {})
+    if (kind, token) not in cache:
+        row = db.session.execute(
+            select(AuthToken, User)
+            .join(User, User.id == AuthToken.user_id)
+            .where(AuthToken.token_hash == security.token_hash(token))
+        ).first()
+        cache[(kind, token)] = (
+            (row.User, row.AuthToken)
+            if row is not None
+            and row.AuthToken.kind == kind
+            and row.AuthToken.revoked_at is None
+            and row.AuthToken.expires_at > utcnow()
+            and row.User.active
+            else (None, None)
+        )
+    return cache[(kind, token)]
+
+
+# -- the accounts ---------------------------------------------------------------------------
 
 
 def by_username(username: str) -> User:
@@ -46,7 +181,7 @@ def by_username(username: str) -> User:
 
 def sign_out_everywhere(user: User) -> int:
     """Revoke every token and console session of the user; how many were live."""
-    count = auth.revoke_all(user.id)
+    count = revoke_all(user.id)
     db.session.commit()
     return count
 
@@ -55,7 +190,7 @@ def change_password(user: User, current: str, new: str, ip: str) -> None:
     """The user changes their own password (the current one is checked, throttled like a
     sign-in); every session ends, this one included."""
     try:
-        auth.check_password(user.username, current, ip)
+        check_password(user.username, current, ip)
     except DomainError as exc:
         if exc.status != 401:
             raise  # 429: the sign-in back-off
@@ -85,7 +220,7 @@ def _check_strength(password: str) -> None:
 def _set_password(user: User, password: str) -> None:
     user.password_hash = security.hash_password(password)
     db.session.flush()
-    auth.revoke_all(user.id)
+    revoke_all(user.id)
 
 
 def administered_units(admin: User) -> set[int] | None:
@@ -94,11 +229,11 @@ def administered_units(admin: User) -> set[int] | None:
         return None
     unit = db.session.get(Unit, admin.unit_id)
     if unit is None or unit.parent_id is None:  # a top unit: national, or its province's
-        province = auth.province_of(admin)
+        province = policy.province_of(admin)
         if province is None:
             return None
         return set(db.session.scalars(select(Unit.id).where(Unit.province_code == province)))
-    return auth.unit_subtree(admin.unit_id)
+    return policy.unit_subtree(admin.unit_id)
 
 
 def grants_wide_roles(admin: User) -> bool:
@@ -252,7 +387,7 @@ def set_active(user: User, active: bool, *, by: User | None = None, reason: str 
     changed = user.active != active
     user.active = active
     if not active:
-        auth.revoke_all(user.id)
+        revoke_all(user.id)
     if changed:
         _record(by, "account.reactivate" if active else "account.deactivate", user, None, reason)
     db.session.commit()

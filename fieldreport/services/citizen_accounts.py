@@ -21,12 +21,12 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from fieldreport import auth, ratelimit, security
+from fieldreport import ratelimit, security
 from fieldreport.errors import RateLimited, ServiceUnavailable, Unauthorized, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import OtpChallenge, Report, User
 from fieldreport.models.base import utcnow
-from fieldreport.services import sms
+from fieldreport.services import accounts, sms
 
 CITIZEN_ROLE = "citizen"
 PHONE_LEVEL = "phone"  # identity proved by a code sent to the phone; see User.identity_level
@@ -163,7 +163,7 @@ def sign_in(raw_phone: str, code: str, client_key: str, citizen_tokens: list[str
         raise _invalid()
     challenge.used_at = now
     user = _account(phone, now)
-    token, expires = auth.issue_token(user, timedelta(days=cfg["CITIZEN_SESSION_DAYS"]))
+    token, expires = accounts.issue_token(user, timedelta(days=cfg["CITIZEN_SESSION_DAYS"]))
     claimed = _claim(user, citizen_tokens or [])
     db.session.commit()
     return Session(token=token, expires_at=expires, user=user, claimed=claimed)

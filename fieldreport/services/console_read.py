@@ -7,11 +7,10 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from fieldreport import auth
 from fieldreport.extensions import db
 from fieldreport.models import Area, Event, Report, RoutingRule, Unit, User
 from fieldreport.models.report import OPEN_STATUSES
-from fieldreport.services import deadlines
+from fieldreport.services import deadlines, policy
 from fieldreport.worktime import TZ
 
 DISPATCHER_KIND = "dispatcher"
@@ -22,7 +21,7 @@ KIND_ORDER = ("commune", "department", "utility", "contractor", "police", "provi
 def target_units(exclude_id: int | None = None, user=None) -> list[dict]:
     """Active units a report can be handed to (never the dispatcher, never another
     province's), by kind then name."""
-    rows = db.session.scalars(select(Unit).where(Unit.active, Unit.kind != DISPATCHER_KIND, auth.units_scope(user)))
+    rows = db.session.scalars(select(Unit).where(Unit.active, Unit.kind != DISPATCHER_KIND, policy.units_scope(user)))
     out = [
         {"id": u.id, "code": u.code, "name": u.name, "name_en": u.name_en, "kind": u.kind}
         for u in rows
@@ -126,7 +125,7 @@ def _unit_by_code(code: str) -> Unit | None:
 def next_report(user: User, after: str | None = None) -> str | None:
     """The code of the open report due soonest that the user can act on, other than `after`."""
     q = select(Report.code).where(
-        auth.report_scope(user), Report.status.in_(OPEN_STATUSES), Report.status != "awaiting_info"
+        policy.report_scope(user), Report.status.in_(OPEN_STATUSES), Report.status != "awaiting_info"
     )
     if user.role == "staff":
         q = q.where(Report.unit_id == user.unit_id)

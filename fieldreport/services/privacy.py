@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from fieldreport import auth
 from fieldreport.errors import Forbidden, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import IdentityView, Report, User
 from fieldreport.models.base import utcnow
+from fieldreport.services import policy
 
 # The privacy notice the citizen form shows (messages "privacy_notice", "contact_consent"):
 # its version is kept with every report, so what a reporter was told can be shown later.
@@ -92,7 +92,7 @@ def has_identity(report: Report) -> bool:
 def masked(report: Report, user: User | None) -> dict | None:
     """What the detail shows of the reporter: masked for the roles that may reveal it, nothing
     for the others (a unit's staff never see the reporter)."""
-    if not auth.can_see_contact(user) or not has_identity(report):
+    if not policy.can_see_contact(user) or not has_identity(report):
         return None
     return {
         "name": mask_name(report.reporter_name),
@@ -106,7 +106,7 @@ def reveal(report: Report, user: User, reason: str | None) -> dict:
     """The reporter's identity in clear, after recording who asked, for which report and why.
 
     One unit of work: the audit row commits with the reveal or nothing is shown."""
-    if not auth.can_see_contact(user):
+    if not policy.can_see_contact(user):
         raise Forbidden(
             "identity_forbidden",
             "Only dispatchers and administrators may see the reporter's identity.",

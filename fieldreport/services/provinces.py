@@ -3,7 +3,7 @@
 PROVINCES empty (the default): the one province PROVINCE_CODE, the Đắk Lắk demo of `make run`.
 A list of codes ("66,56") or "all": one deployment for several provinces or the country.
 Each province has its own unit tree (UBND-<p> over its communes' committees, departments,
-utilities) and dispatcher (IOC-<p>); a unit's `province_code` scopes its people (auth.py),
+utilities) and dispatcher (IOC-<p>); a unit's `province_code` scopes its people (services/policy.py),
 and a report's is the province its point falls in. The boundaries ship in data/ (national,
 compressed, see data/SOURCE.md); `load()` imports those of the served provinces and gives
 every province without a tree the generated one (the national benchmark uses the same).

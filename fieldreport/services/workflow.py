@@ -14,14 +14,13 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import case, delete, select, update
 
-from fieldreport import auth
 from fieldreport import queue as jobs
 from fieldreport.errors import Conflict, Forbidden, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Category, Event, Follower, Photo, Report, Unit, User
 from fieldreport.models.base import utcnow
 from fieldreport.models.report import OPEN_STATUSES, REJECT_REASONS
-from fieldreport.services import deadlines, events, outbox, photos, public
+from fieldreport.services import deadlines, events, outbox, photos, policy, public
 from fieldreport.worktime import TZ, Calendar
 
 DISPATCHER_KIND = "dispatcher"
@@ -56,16 +55,16 @@ def load(code: str, *, for_update: bool = False) -> Report:
 def _permitted(action: str, user: User | None, report: Report) -> bool:
     who = ACTIONS[action][0]
     if who == "unit":
-        return auth.can_act(user, report)
+        return policy.can_act(user, report)
     if who == "dispatch":
-        return auth.can_triage(user)
+        return policy.can_triage(user)
     if who == "supervise":
-        return auth.can_supervise(user, report)
+        return policy.can_supervise(user, report)
     return False  # citizen actions are authorized by the citizen token, not here
 
 
 def ensure_visible(user: User, report: Report) -> None:
-    if not auth.can_see_report(user, report):
+    if not policy.can_see_report(user, report):
         raise Forbidden("report_forbidden", "This report belongs to another unit.", "Phản ánh này thuộc đơn vị khác.")
 
 
@@ -136,7 +135,7 @@ def target_unit(code: str, user: User | None = None) -> Unit:
     unit = db.session.scalar(select(Unit).where(Unit.code == code))
     if unit is None or not unit.active:
         raise Unprocessable("unknown_unit", f"No active unit {code}.", f"Không có đơn vị {code}.", field="unit")
-    if user is not None and not auth.unit_allowed(user, unit):
+    if user is not None and not policy.unit_allowed(user, unit):
         raise Forbidden(
             "target_unit_forbidden", "That unit belongs to another province.", "Đơn vị này thuộc tỉnh khác."
         )
@@ -487,7 +486,7 @@ def _may_link_to(user: User | None, parent: Report) -> bool:
     report's followers before.)"""
     if user is None:
         return True  # the system's own links
-    return auth.can_act(user, parent) or (auth.can_triage(user) and auth.in_province(user, parent))
+    return policy.can_act(user, parent) or (policy.can_triage(user) and policy.in_province(user, parent))
 
 
 # -- dispatcher and supervisor ------------------------------------------------------------
@@ -518,7 +517,7 @@ def reassign(report: Report, user: User, unit_code: str, reason: str | None) -> 
     check("reassign", user, report)
     reason = _require(reason, "reason")
     unit = target_unit(unit_code, user)
-    scope = auth.visible_unit_ids(user)
+    scope = policy.visible_unit_ids(user)
     if scope is not None and unit.id not in scope:
         raise Forbidden(
             "target_unit_forbidden",

@@ -7,11 +7,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from fieldreport import auth, inputs
+from fieldreport import inputs
 from fieldreport.errors import DomainError
 from fieldreport.extensions import db
 from fieldreport.models import Unit
-from fieldreport.services import accounts
+from fieldreport.services import accounts, policy
 from fieldreport.web import session as web_session
 from fieldreport.web.i18n import current_lang, t
 
@@ -139,7 +139,7 @@ def reset_password(user_id: int):
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@web_session.login_required(*auth.CONSOLE_ROLES)
+@web_session.login_required(*policy.CONSOLE_ROLES)
 def own_password():
     """Change one's own password: every session ends, this one too, so sign in again."""
     if request.method == "GET":

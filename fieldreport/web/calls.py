@@ -12,11 +12,10 @@ import secrets
 from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from fieldreport import auth
 from fieldreport.errors import DomainError
 from fieldreport.extensions import db
 from fieldreport.models import Category, Unit
-from fieldreport.services import calls, categories, privacy
+from fieldreport.services import calls, categories, policy, privacy
 from fieldreport.web import session as web_session
 from fieldreport.web.i18n import current_lang, t
 
@@ -58,7 +57,7 @@ def _page(kept: dict | None = None, error: str | None = None, status: int = 200)
 
 
 @bp.get("/")
-@web_session.login_required(*auth.INTAKE_ROLES)
+@web_session.login_required(*policy.INTAKE_ROLES)
 def index():
     return _page()
 
@@ -87,7 +86,7 @@ def _message(exc: DomainError) -> str:
 
 
 @bp.post("/")
-@web_session.login_required(*auth.INTAKE_ROLES)
+@web_session.login_required(*policy.INTAKE_ROLES)
 def record():
     form = request.form
     call = calls.Call(
@@ -124,7 +123,7 @@ def _done(result: dict) -> str:
 
 
 @bp.post("/support")
-@web_session.login_required(*auth.INTAKE_ROLES)
+@web_session.login_required(*policy.INTAKE_ROLES)
 def support():
     """A repeat call: the caller supports the open report chosen in the nearby list."""
     form = request.form
@@ -141,7 +140,7 @@ def support():
 
 
 @bp.get("/places")
-@web_session.login_required(*auth.INTAKE_ROLES)
+@web_session.login_required(*policy.INTAKE_ROLES)
 def places():
     """Communes and known addresses matching what the operator typed (JSON for the page)."""
     return jsonify(calls.search_places(request.args.get("q", "")[:200]))

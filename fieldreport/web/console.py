@@ -7,13 +7,13 @@ from datetime import date, datetime
 from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from fieldreport import auth, inputs
+from fieldreport import inputs
 from fieldreport.api.staff import present
 from fieldreport.errors import DomainError, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Area, Category, Unit
 from fieldreport.models.report import REJECT_REASONS, STATUSES
-from fieldreport.services import accounts, console_read, erasure, photos, privacy, provinces, workflow
+from fieldreport.services import accounts, console_read, erasure, photos, policy, privacy, provinces, workflow
 from fieldreport.web import maps
 from fieldreport.web import session as web_session
 from fieldreport.web.i18n import (
@@ -34,7 +34,7 @@ web_session.init_blueprint(bp)
 PAGE_SIZE = 25
 # The original photo keeps EXIF time and GPS (private evidence): shown to the roles that
 # may also see the reporter's identity; everyone else sees the metadata-free derivative.
-ORIGINAL_PHOTO_ROLES = auth.CONTACT_ROLES
+ORIGINAL_PHOTO_ROLES = policy.CONTACT_ROLES
 
 
 def _category_names() -> dict[str, str]:
@@ -56,7 +56,7 @@ def _localise(items: list[dict]) -> list[dict]:
 
 def _communes(user) -> list[tuple[str, str]]:
     """The communes a user may filter by: the served ones, of their own province if they have one."""
-    own = auth.province_of(user)
+    own = policy.province_of(user)
     where = Area.province_code == own if own else provinces.condition(Area.province_code)
     return db.session.execute(
         select(Area.code, Area.full_name).where(Area.level == "commune", where).order_by(Area.full_name)
@@ -68,18 +68,18 @@ def login():
     error, citizen = None, False
     if request.method == "POST":
         try:
-            token, _expires, user = auth.login(
+            token, _expires, user = accounts.login(
                 request.form.get("username", "").strip(),
                 request.form.get("password", ""),
                 request.remote_addr or "unknown",
-                auth.CONSOLE,
+                accounts.CONSOLE,
             )
         except DomainError as exc:
             error = exc.message_vi if current_lang() == "vi" else exc.message_en
         else:
             if user.role == "citizen":  # the right password, the wrong door
                 error, citizen = t("citizen_elsewhere"), True
-            elif user.role not in auth.CONSOLE_ROLES:
+            elif user.role not in policy.CONSOLE_ROLES:
                 error = t("bad_login")
             else:
                 web_session.sign_in(token)
@@ -104,7 +104,7 @@ def logout():
 
 
 @bp.post("/logout-everywhere")
-@web_session.login_required(*auth.STAFF_ROLES)
+@web_session.login_required(*policy.STAFF_ROLES)
 def logout_everywhere():
     """End every session of this user: other browsers, API tokens, this console too."""
     accounts.sign_out_everywhere(g.console_user)
@@ -114,7 +114,7 @@ def logout_everywhere():
 
 
 @bp.get("/")
-@web_session.login_required(*auth.STAFF_ROLES)
+@web_session.login_required(*policy.STAFF_ROLES)
 def queue():
     user = g.console_user
     f = {k: (request.args.get(k) or "").strip() or None for k in ("status", "category", "area", "unit")}
@@ -153,7 +153,7 @@ def queue():
 
 def _filter_units(user) -> list[dict]:
     """Units a user may filter by: those they can see, when there is more than one."""
-    visible = auth.visible_unit_ids(user)
+    visible = policy.visible_unit_ids(user)
     if visible is not None and len(visible) <= 1:
         return []
     units = console_read.target_units(user=user)
@@ -193,7 +193,7 @@ def unit_groups(units: list[dict]) -> list[tuple[str, list[dict]]]:
 
 
 @bp.get("/reports/<code>")
-@web_session.login_required(*auth.STAFF_ROLES)
+@web_session.login_required(*policy.STAFF_ROLES)
 def detail(code: str):
     return _detail_page(code.upper())
 
@@ -231,7 +231,7 @@ def _detail_page(
 
 
 @bp.post("/reports/<code>/identity")
-@web_session.login_required(*auth.CONTACT_ROLES)
+@web_session.login_required(*policy.CONTACT_ROLES)
 def reveal_identity(code: str):
     """ "Show contact": the reporter's identity in clear on this one page, after the reason is
     recorded in the audit log (never in the session, never cached)."""
@@ -327,7 +327,7 @@ ACTIONS = {
 
 
 @bp.post("/reports/<code>/<action>")
-@web_session.login_required(*auth.STAFF_ROLES)
+@web_session.login_required(*policy.STAFF_ROLES)
 def act(code: str, action: str):
     """Run one workflow action; errors come back as a message on the same page."""
     if action not in ACTIONS:
@@ -351,7 +351,7 @@ def act(code: str, action: str):
     flash(_done_text(action, report), "ok")
     if back:
         return redirect(back, 303)
-    if not auth.can_see_report(user, report):  # e.g. returned or transferred away
+    if not policy.can_see_report(user, report):  # e.g. returned or transferred away
         following = console_read.next_report(user, after=code)
         return redirect(
             url_for("web.console.detail", code=following) if following else url_for("web.console.queue"), 303

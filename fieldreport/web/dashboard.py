@@ -8,13 +8,12 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, g, render_template, request
 from sqlalchemy import func, select
 
-from fieldreport import auth
 from fieldreport.errors import DomainError
 from fieldreport.extensions import db
 from fieldreport.models import Category, Report, Unit
 from fieldreport.models.base import utcnow
 from fieldreport.models.report import OPEN_STATUSES
-from fieldreport.services import indicators
+from fieldreport.services import indicators, policy
 from fieldreport.services.indicators import exports
 from fieldreport.web import session as web_session
 from fieldreport.web.i18n import current_lang, fmt_date, parse_date, t
@@ -82,7 +81,7 @@ def selection() -> dict:
 
 def _scope(user, sel):
     return indicators.scope(
-        sel["unit"], None, [sel["category"]] if sel["category"] else None, auth.visible_unit_ids(user)
+        sel["unit"], None, [sel["category"]] if sel["category"] else None, policy.visible_unit_ids(user)
     )
 
 
@@ -217,7 +216,7 @@ def overdue_points(user, sc) -> list[dict]:
         .join(Category, Category.id == Report.category_id)
         .outerjoin(Unit, Unit.id == Report.unit_id)
         .where(
-            auth.report_scope(user),
+            policy.report_scope(user),
             Report.status.in_(OPEN_STATUSES),
             Report.paused_at.is_(None),
             Report.due_at < utcnow(),
@@ -285,7 +284,7 @@ def handling_bars(groups: list[dict]) -> list[dict]:
 
 
 def _units_for(user) -> list[Unit]:
-    visible = auth.visible_unit_ids(user)
+    visible = policy.visible_unit_ids(user)
     q = select(Unit).where(Unit.active).order_by(Unit.kind != "province", Unit.code)
     if visible is not None:
         q = q.where(Unit.id.in_(visible))

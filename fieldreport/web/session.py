@@ -1,6 +1,6 @@
 """Console sign-in state: a server-side session whose random id is all the cookie holds, plus CSRF.
 
-Signing in calls auth.login for a token of kind "console": its row (hash, user, expiry,
+Signing in calls accounts.login for a token of kind "console": its row (hash, user, expiry,
 revocation) is the server-side session, so expiry, revocation and "sign out everywhere" are
 decided in one place with the API's bearer tokens. The id opens the console only: the API
 refuses it as a bearer token, so a leaked cookie is no API credential. The cookie is HttpOnly,
@@ -16,8 +16,8 @@ import secrets
 
 from flask import abort, flash, g, redirect, request, session, url_for
 
-from fieldreport import auth
 from fieldreport.models import User
+from fieldreport.services import accounts, policy
 from fieldreport.web.i18n import t
 
 SESSION_ID = "sid"
@@ -46,8 +46,8 @@ def check_csrf() -> None:
 
 def load_user() -> User | None:
     """The signed-in staff user of this console session."""
-    user = auth.lookup(session.get(SESSION_ID), auth.CONSOLE)[0]
-    g.console_user = user if user is not None and user.role in auth.CONSOLE_ROLES else None
+    user = accounts.lookup(session.get(SESSION_ID), accounts.CONSOLE)[0]
+    g.console_user = user if user is not None and user.role in policy.CONSOLE_ROLES else None
     return g.console_user
 
 
@@ -59,7 +59,7 @@ def sign_in(session_id: str) -> None:
 
 
 def sign_out() -> None:
-    auth.end_session(session.get(SESSION_ID))  # revoked server-side, not only forgotten
+    accounts.logout(session.get(SESSION_ID), accounts.CONSOLE)  # revoked server-side, not only forgotten
     session.clear()
 
 

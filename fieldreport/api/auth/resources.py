@@ -33,7 +33,7 @@ class Login(MethodView):
     @blp.response(200, TokenSchema)
     def post(self, body):
         """Sign in; returns a bearer token valid TOKEN_TTL_MINUTES"""
-        token, expires, user = auth.login(body["username"], body["password"], request.remote_addr or "unknown")
+        token, expires, user = accounts.login(body["username"], body["password"], request.remote_addr or "unknown")
         return {"access_token": token, "token_type": "Bearer", "expires_at": expires, "user": user_view(user)}
 
 
@@ -44,7 +44,7 @@ class Logout(MethodView):
     @blp.response(204)
     def post(self):
         """Revoke the token of this request"""
-        auth.logout()
+        accounts.logout(auth.bearer_token(), accounts.API)
 
 
 @blp.route("/auth/logout-everywhere")

@@ -22,7 +22,7 @@ from fieldreport.api.citizen.schemas import (
 )
 from fieldreport.errors import Forbidden, wants_vietnamese
 from fieldreport.models import Subscription, User
-from fieldreport.services import citizen_accounts, intake, push, sms, subscriptions
+from fieldreport.services import accounts, citizen_accounts, intake, push, sms, subscriptions
 
 blp = Blueprint(
     "citizen",
@@ -84,7 +84,7 @@ class CitizenSession(MethodView):
     def delete(self):
         """Sign out (revoke this session)"""
         _citizen()
-        auth.logout()
+        accounts.logout(auth.bearer_token(), accounts.API)
 
 
 @blp.route("/citizen/me")

@@ -24,10 +24,11 @@ from fieldreport.api.indicators.schemas import (
     IndicatorQuerySchema,
     IndicatorTableSchema,
 )
-from fieldreport.auth import STAFF_ROLES, require_roles
+from fieldreport.auth import require_roles
 from fieldreport.errors import Unprocessable, wants_vietnamese
-from fieldreport.services import deadlines, indicators
+from fieldreport.services import deadlines, indicators, policy
 from fieldreport.services.indicators import export_jobs, exports
+from fieldreport.services.policy import STAFF_ROLES
 
 blp = Blueprint("indicators", __name__, description="Reform indicators (CCHC), exports, working calendar")
 BEARER: list[dict] = [{"bearer": []}]
@@ -37,7 +38,7 @@ RULES = indicators.RULES
 def _query(args: dict) -> tuple[indicators.Query, dict]:
     """The service query for the signed-in user, and its JSON-safe parameters (for a job)."""
     user = auth.require_user()
-    visible = auth.visible_unit_ids(user)
+    visible = policy.visible_unit_ids(user)
     params = {k: v for k, v in args.items() if k != "from_"}
     params["from"] = args["from_"].isoformat() if args.get("from_") else None
     params["to"] = args["to"].isoformat() if args.get("to") else None
@@ -123,7 +124,7 @@ class CalendarDays(MethodView):
     @blp.response(200, CalendarDayViewSchema(many=True))
     def get(self, args):
         """Announced extra days off and make-up working days (of one year; a province's too)"""
-        return deadlines.list_days(args["year"], auth.province_for(auth.current_user(), args["province"]))
+        return deadlines.list_days(args["year"], policy.province_for(auth.current_user(), args["province"]))
 
     @require_roles("admin")
     @blp.doc(security=BEARER)
@@ -136,7 +137,7 @@ class CalendarDays(MethodView):
             body["kind"],
             body["note"],
             create=True,
-            province=auth.province_for(auth.current_user(), body["province"]),
+            province=policy.province_for(auth.current_user(), body["province"]),
         )
 
 
@@ -161,7 +162,7 @@ class CalendarDayById(MethodView):
             body["kind"],
             body["note"],
             create=False,
-            province=auth.province_for(auth.current_user(), args["province"]),
+            province=policy.province_for(auth.current_user(), args["province"]),
         )
 
     @require_roles("admin")
@@ -170,4 +171,4 @@ class CalendarDayById(MethodView):
     @blp.response(204)
     def delete(self, args, day):
         """Remove a day from the calendar"""
-        deadlines.delete_day(self._day(day), auth.province_for(auth.current_user(), args["province"]))
+        deadlines.delete_day(self._day(day), policy.province_for(auth.current_user(), args["province"]))

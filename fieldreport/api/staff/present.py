@@ -5,13 +5,13 @@ from __future__ import annotations
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
-from fieldreport import auth, geo
+from fieldreport import geo
 from fieldreport.errors import Forbidden, Unprocessable, wants_vietnamese
 from fieldreport.extensions import db, storage
 from fieldreport.models import Addition, Area, Category, Event, Photo, Report, Unit, User
 from fieldreport.models.base import utcnow
 from fieldreport.models.report import OPEN_STATUSES, STATUSES
-from fieldreport.services import privacy, workflow
+from fieldreport.services import policy, privacy, workflow
 from fieldreport.services.events import shown_actor
 
 _unit = aliased(Unit)
@@ -126,7 +126,7 @@ def detail(report: Report, user: User) -> dict:
             "rating_comment": report.rating_comment,
             "routing": report.routing,
             "photos": [
-                _photo(p, auth.can_see_contact(user))
+                _photo(p, policy.can_see_contact(user))
                 for p in db.session.scalars(select(Photo).where(Photo.report_id == report.id).order_by(Photo.id))
             ],
             "history": [
@@ -154,7 +154,7 @@ def detail(report: Report, user: User) -> dict:
                 {
                     "at": a.created_at,
                     "note": a.note,
-                    "photos": [_photo(p, auth.can_see_contact(user)) for p in a.photos],
+                    "photos": [_photo(p, policy.can_see_contact(user)) for p in a.photos],
                 }
                 for a in db.session.scalars(
                     select(Addition).where(Addition.report_id == report.id).order_by(Addition.id)
@@ -204,7 +204,7 @@ def queue(
     page_size: int = 20,
 ) -> dict:
     """The reports the user may read, filtered, soonest due first."""
-    q = summary_select().where(auth.report_scope(user))
+    q = summary_select().where(policy.report_scope(user))
     statuses = _statuses(status)
     if statuses is not None:
         q = q.where(Report.status.in_(statuses))
@@ -216,7 +216,7 @@ def queue(
         target = db.session.scalar(select(Unit).where(Unit.code == unit))
         if target is None:
             raise Unprocessable("unknown_unit", f"No unit {unit}.", f"Không có đơn vị {unit}.", field="unit")
-        visible = auth.visible_unit_ids(user)
+        visible = policy.visible_unit_ids(user)
         if visible is not None and target.id not in visible:
             raise Forbidden(
                 "unit_forbidden",
@@ -236,7 +236,7 @@ def triage(user: User | None, page: int = 1, page_size: int = 20) -> dict:
     (a report whose routing job is stuck still shows up here, first); of the user's province."""
     dispatchers = select(Unit.id).where(Unit.kind == workflow.DISPATCHER_KIND)
     q = summary_select().where(
-        auth.report_scope(user),
+        policy.report_scope(user),
         Report.status.in_(OPEN_STATUSES),
         or_(
             Report.unit_id.in_(dispatchers),
@@ -251,7 +251,7 @@ def units(user: User | None = None) -> list[dict]:
     rows = db.session.execute(
         select(Unit.code, Unit.name, Unit.kind, parent.code)
         .outerjoin(parent, parent.id == Unit.parent_id)
-        .where(auth.units_scope(user))
+        .where(policy.units_scope(user))
         .where(Unit.active)
         .order_by(Unit.code)
     ).all()

@@ -41,8 +41,9 @@ from fieldreport.api.staff.schemas import (
     TransferSchema,
     UnitSchema,
 )
-from fieldreport.auth import CONTACT_ROLES, STAFF_ROLES, require_roles
+from fieldreport.auth import require_roles
 from fieldreport.services import citizen, erasure, photos, privacy, workflow
+from fieldreport.services.policy import CONTACT_ROLES, STAFF_ROLES
 
 parser = FlaskParser()
 
