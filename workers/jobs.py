@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fieldreport.services import erasure, idempotency, notify, outbox, photos, routing, sla, zalo
+from fieldreport.services import erasure, idempotency, notify, outbox, photos, routing, sla, workflow, zalo
 from fieldreport.services.indicators import export_jobs, rollups
 
 
@@ -62,7 +62,9 @@ def refresh_rollups() -> int:
 
 
 def indicators_calendar_changed(day: str) -> int:
-    """Queue the reports whose dues may move after an admin edited the calendar on `day`."""
+    """After an admin edited the calendar on `day`: move the running reports' dues (by their
+    province's calendar), then queue the reports whose indicators may move."""
+    workflow.calendar_changed(date.fromisoformat(day))
     return rollups.mark_calendar_change(date.fromisoformat(day))
 
 

@@ -219,7 +219,8 @@ def delete_day(day, province: str | None = None) -> None:
 
 
 def _changed(day) -> None:
-    """Commit with a job that re-measures the reports whose dues may move."""
+    """Commit with a job that moves the running reports' dues (workflow.calendar_changed) and
+    re-measures their indicators."""
     job = outbox.record(*jobs.INDICATORS_CALENDAR_CHANGED, day.isoformat())
     db.session.commit()
     forget_calendar()

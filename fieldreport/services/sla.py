@@ -8,10 +8,13 @@ For every open report whose clock runs (not awaiting_info) and that has a workin
   notification to the unit asking it to send the citizen an apology with a new date, and
   event 'escalated' with an 'sla_escalation' notification to the supervisors of the parent
   unit (the nearest ancestor that has supervisors).
-The due is the unit's working due (`reports.due_at`, moved by extensions and pauses), not
-the indicator due. Idempotent: a report is warned once per due (warned_at after the warning
-point) and marked overdue once per due (overdue_at after the due); an extension or a new
-assignment (which clears both) arms it again. Rows are locked with SKIP LOCKED so sweeps on
+The due is the unit's working due (`reports.due_at`, moved by extensions and pauses, and by
+workflow.calendar_changed when an admin edits a calendar), not the indicator due; working
+time is counted with the calendar of the report's province (deadlines.calendar: the national
+days with the province's own over them), as the workflow counts its dues.
+Idempotent: a report is warned once per due (warned_at after the warning point) and marked
+overdue once per due (overdue_at after the due); an extension or a new assignment (which
+clears both) arms it again. Rows are locked with SKIP LOCKED so sweeps on
 several hosts share the work.
 """
 
@@ -25,10 +28,10 @@ from sqlalchemy import or_, select
 from fieldreport.extensions import db
 from fieldreport.models import Report, Unit, User
 from fieldreport.models.base import utcnow
-from fieldreport.services import deadlines, events, notify
+from fieldreport.services import deadlines, events, notify, workflow
 from fieldreport.worktime import Calendar
 
-RUNNING = ("submitted", "assigned", "in_progress", "reopened")
+RUNNING = workflow.CLOCK_RUNS
 LOOKAHEAD = timedelta(days=21)  # a warning point is never further than this before the due
 ACTOR = "system:sla"
 
@@ -51,7 +54,6 @@ def sweep(now: datetime | None = None, batch: int = 500) -> dict[str, int]:
     """
     now = now or utcnow()
     fraction = float(current_app.config.get("SLA_WARN_FRACTION", 0.8))
-    cal = deadlines.calendar()
     done = {"warned": 0, "overdue": 0, "escalated": 0}
     due_soon = (
         Report.status.in_(RUNNING),
@@ -69,7 +71,7 @@ def sweep(now: datetime | None = None, batch: int = 500) -> dict[str, int]:
             .with_for_update(skip_locked=True)
         ).all()
         for report in reports:
-            _check(report, now, cal, fraction, done)
+            _check(report, now, deadlines.calendar(report.province_code), fraction, done)
         events.commit()
     return done
 

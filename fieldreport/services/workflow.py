@@ -9,7 +9,7 @@ Reports routed to the dispatcher keep status `submitted` (or `reopened`) in the 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import case, delete, select, update
@@ -26,6 +26,7 @@ from fieldreport.worktime import TZ, Calendar
 DISPATCHER_KIND = "dispatcher"
 WORKING = ("assigned", "in_progress", "reopened")
 TRIAGE = ("submitted", *WORKING)
+CLOCK_RUNS = TRIAGE  # open and not awaiting_info: the unit's clock runs (the SLA sweep's reports)
 
 # action → (who: unit | dispatch | supervise | citizen, statuses it may start from)
 ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -300,26 +301,61 @@ def provide_info(report: Report, text: str | None) -> Report:
 def _indicator_due(report: Report, cal: Calendar, now: datetime) -> datetime | None:
     """The unit's indicator due by the one rule (deadlines.due_for), from its assignment event
     and the pauses since, as the indicators recompute it from the events (None: no such event)."""
+    return _recomputed_due(report, cal, now)[0]
+
+
+def _recomputed_due(report: Report, cal: Calendar, now: datetime) -> tuple[datetime | None, bool]:
+    """(the indicator due by the one rule, whether the unit extended its due since its assignment)."""
     rows = db.session.execute(
-        select(Event.at, Event.from_status, Event.to_status, Event.data)
+        select(Event.at, Event.type, Event.from_status, Event.to_status, Event.data)
         .where(Event.report_id == report.id)
         .order_by(Event.at, Event.id)
     ).all()
     start = limit = None
+    extended = False
     pauses: list[list] = []
-    for at, before, after, data in rows:
+    for at, type_, before, after, data in rows:
         if (data or {}).get("limit"):  # the assignment to the current unit (the last one)
-            start, limit, pauses = at, deadlines.parse_limit(data["limit"]), []
+            start, limit, pauses, extended = at, deadlines.parse_limit(data["limit"]), [], False
+        elif start is not None and type_ == "extended":
+            extended = True
         elif start is not None and after == "awaiting_info" and before != "awaiting_info":
             pauses.append([at, None])
         elif start is not None and before == "awaiting_info" and after != "awaiting_info" and pauses:
             pauses[-1][1] = at
     if start is None:
-        return None
+        return None, extended
     if pauses and pauses[-1][1] is None:  # the pause ending now, from when the report says it began
         pauses[-1] = [report.paused_at or pauses[-1][0], now]
     category = db.session.get(Category, report.category_id)
-    return deadlines.due_for(category, start, cal, limit=limit, pauses=[tuple(p) for p in pauses])
+    return deadlines.due_for(category, start, cal, limit=limit, pauses=[tuple(p) for p in pauses]), extended
+
+
+def calendar_changed(day: date, now: datetime | None = None) -> int:
+    """After an admin added, changed or removed `day` in a calendar (national or a province's):
+    the running reports whose clock spans that day get their unit's dues again by the one rule,
+    counted with the calendar of the report's province (deadlines.calendar). A due the unit
+    chose by an extension stays (its indicator due moves); paused reports move when they
+    resume. Commits; returns how many reports' dues moved."""
+    now = now or utcnow()
+    first = datetime.combine(day, time(0), tzinfo=deadlines.zone())
+    running = (
+        Report.status.in_(CLOCK_RUNS),
+        Report.unit_id.is_not(None),
+        Report.assigned_at < first + timedelta(days=1),
+        Report.indicator_due_at >= first,
+    )
+    moved = 0
+    for report in db.session.scalars(select(Report).where(*running).order_by(Report.id).with_for_update()):
+        due, extended = _recomputed_due(report, deadlines.calendar(report.province_code), now)
+        if due is None or due == report.indicator_due_at:
+            continue
+        report.indicator_due_at = due
+        if not extended:
+            report.due_at = due
+        moved += 1
+    db.session.commit()
+    return moved
 
 
 def extend(report: Report, user: User, new_due_at: datetime, reason: str | None, apology: str | None) -> Report:

@@ -202,6 +202,65 @@ def test_a_province_announces_its_own_day_off(client, two_provinces, db_session)
     assert day.isoformat() not in {d["day"] for d in national_only}
 
 
+def test_a_province_day_off_moves_its_reports_dues_and_the_sla_sweep_follows(client, two_provinces, db_session):
+    """Announced after the reports were assigned: Khánh Hòa's report is not overdue (nor escalated)
+    on its day off, Đắk Lắk's, due at the same moment, is."""
+    from datetime import timedelta
+
+    from fieldreport.models import Event
+    from fieldreport.services import deadlines, sla, workflow
+    from fieldreport.worktime import TZ
+
+    f.make_user(db_session, "admin.56", "admin", "UBND-56")
+    f.make_user(db_session, "supervisor.56", "supervisor", "UBND-56")  # escalation would reach them
+    db_session.commit()
+    base = deadlines.calendar("66")
+    held = {}
+    for province, (lat, lon), unit in (("56", NHA_TRANG, "UBND-22366"), ("66", BMT, "UBND-24133")):
+        report = f.make_report(db_session, "street_light", lon, lat, province_code=province)
+        workflow.assign_unit(
+            report, f.unit(db_session, unit), type_="assigned", status="assigned", actor="system:router"
+        )
+        held[province] = report
+    db_session.commit()
+    due, start = held["66"].due_at, held["66"].assigned_at
+    assert held["56"].due_at == due == base.add_working_days(start, 3)
+    r = client.post(
+        "/api/v1/admin/calendar-days",
+        headers=f.bearer(db_session, "admin.56"),
+        json={"day": due.astimezone(TZ).date().isoformat(), "kind": "off", "note": "Lễ hội của tỉnh"},
+    )
+    assert r.status_code == 201, r.get_json()
+    for report in held.values():
+        db.session.refresh(report)
+    moved = deadlines.calendar("56").add_working_days(start, 3)
+    assert held["56"].due_at == held["56"].indicator_due_at == moved > due
+    assert held["66"].due_at == due
+    # the indicators count the province's day off too (facts recomputed from the events)
+    from fieldreport.models import IndicatorFact
+    from fieldreport.services.indicators import rollups
+
+    rollups.refresh()
+    fact_due = dict(
+        db.session.execute(
+            select(IndicatorFact.report_id, IndicatorFact.due_at).where(
+                IndicatorFact.report_id.in_([r.id for r in held.values()])
+            )
+        ).all()
+    )
+    assert fact_due == {held["56"].id: moved, held["66"].id: due}
+    done = sla.sweep(now=due + timedelta(minutes=5))
+    assert done["overdue"] == 1 and done["escalated"] == 1
+
+    def kinds(report) -> list[str]:
+        return list(db.session.scalars(select(Event.type).where(Event.report_id == report.id).order_by(Event.id)))
+
+    assert kinds(held["66"])[-2:] == ["overdue", "escalated"]
+    assert "overdue" not in kinds(held["56"]) and "escalated" not in kinds(held["56"])
+    assert sla.sweep(now=moved + timedelta(minutes=5))["escalated"] == 1
+    assert kinds(held["56"])[-2:] == ["overdue", "escalated"]
+
+
 def test_cli_load_provinces_follows_the_setting(app, db_session):
     runner = app.test_cli_runner()
     assert "nothing to load" in runner.invoke(args=["load-provinces"]).output  # PROVINCES unset

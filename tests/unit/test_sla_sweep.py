@@ -109,3 +109,19 @@ def test_warn_fraction_is_configurable(db_session, redis_clean, app, fraction, e
     finally:
         app.config.pop("SLA_WARN_FRACTION")
     assert db.session.scalar(select(func.count()).select_from(Event).where(Event.report_id == report.id)) == expect
+
+
+def test_warning_counts_office_time_by_the_reports_province_calendar(db_session, redis_clean):
+    from fieldreport.models import CalendarDay
+
+    # Khánh Hòa (56) announces Tuesday 10/3 off; Đắk Lắk (66) works. Mon 07:30 → Wed 17:00 is
+    # 22.5 office hours in 66 (warning at 18 h: Wed 10:30), 15 in 56 (at 12 h: Wed 14:00).
+    db_session.add(CalendarDay(day=vn(2026, 3, 10).date(), province_code="56", kind="off", note="Lễ hội"))
+    r56 = held(db_session, "UBND-24133", vn(2026, 3, 9, 7, 30), vn(2026, 3, 11, 17))
+    r66 = held(db_session, "UBND-24133", vn(2026, 3, 9, 7, 30), vn(2026, 3, 11, 17))
+    r56.province_code, r66.province_code = "56", "66"
+    db_session.flush()
+    assert sla.sweep(now=vn(2026, 3, 11, 12))["warned"] == 1
+    assert kinds(r66) == ["warned"] and kinds(r56) == []
+    assert sla.sweep(now=vn(2026, 3, 11, 14, 5))["warned"] == 1
+    assert kinds(r56) == ["warned"]

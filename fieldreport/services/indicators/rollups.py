@@ -82,15 +82,16 @@ def recompute_reports(report_ids: list[int]) -> datetime | None:
     """
     session = db.session
     mine = "f.report_id = ANY(CAST(:ids AS bigint[]))"
-    cal = deadlines.calendar()
-    tz = cal.tz.key
+    tz = deadlines.zone().key
     session.execute(text(stash_contributions("rollup_old", mine, tz)), {"ids": report_ids})
     old = (
         session.execute(select(IndicatorFact.__table__).where(IndicatorFact.report_id.in_(report_ids))).mappings().all()
     )
     session.execute(IndicatorFact.__table__.delete().where(IndicatorFact.report_id.in_(report_ids)))
     reports = session.execute(
-        select(Report.id, Report.category_id, Report.area_id, Report.channel).where(Report.id.in_(report_ids))
+        select(Report.id, Report.category_id, Report.area_id, Report.channel, Report.province_code).where(
+            Report.id.in_(report_ids)
+        )
     ).all()
     events: dict[int, list[EventRow]] = {}
     cols = (
@@ -113,9 +114,15 @@ def recompute_reports(report_ids: list[int]) -> datetime | None:
     dispatchers = set(session.scalars(select(Unit.id).where(Unit.kind == "dispatcher")))
     facts = [
         fact
-        for rid, category_id, area_id, channel in reports
+        for rid, category_id, area_id, channel, province in reports
         for fact in build_facts(
-            rid, categories[category_id], area_id, events.get(rid, ()), cal, dispatchers.__contains__, channel
+            rid,
+            categories[category_id],
+            area_id,
+            events.get(rid, ()),
+            deadlines.calendar(province),  # working time as the workflow counts it: the province's days
+            dispatchers.__contains__,
+            channel,
         )
     ]
     if facts:
