@@ -3,7 +3,10 @@
 Seeding runs at every `make run`, so it creates only what is missing: a row that exists is
 left as it is, whatever the seed would have said. A changed password, a deactivated user, a
 revoked API key or an edited category or routing rule survive every restart. (The boundaries
-are the file's: import_areas updates them, and the province is their union.)
+are the file's: import_areas updates them, and the province is their union.) When the
+deployment serves several provinces (PROVINCES), the demo's units are Đắk Lắk's
+(provinces.claim_units: its admin and dispatcher see that province only) and a national admin
+without a unit, `national.admin`, sees every province.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from sqlalchemy import func, select, text
 from fieldreport import security
 from fieldreport.extensions import db
 from fieldreport.models import ApiKey, Area, Category, RoutingRule, Unit, User
+from fieldreport.services import provinces
 from fieldreport.services.areas import import_areas
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -126,8 +130,10 @@ USERS = [
     ("hotline", "Tổng đài viên đường dây nóng 1022", "operator", "IOC-66"),
     ("bmt.counter", "Bộ phận một cửa phường Buôn Ma Thuột", "operator", "UBND-24133"),
 ]
+# Seeded only when the deployment serves several provinces (the demo's units are Đắk Lắk's then).
+NATIONAL_USERS = [("national.admin", "Quản trị toàn quốc", "admin", None)]
 DEMO_API_CLIENT = "demo-open311-client"
-DEMO_USERNAMES = tuple(u[0] for u in USERS)
+DEMO_USERNAMES = tuple(u[0] for u in USERS + NATIONAL_USERS)
 DEFAULT_DEMO_PASSWORD = "demo1234"  # make run's, unless FIELDREPORT_DEMO_PASSWORD says otherwise
 
 
@@ -238,7 +244,10 @@ def seed_demo(password: str, secret: str, areas_file: Path = DAKLAK_FILE) -> See
     res.categories = len(cats)
     res.rules = _seed_rules(province, communes, units, cats)
 
-    for username, full_name, role, unit_code in USERS:
+    multi = provinces.is_multi()
+    if multi:
+        provinces.claim_units()
+    for username, full_name, role, unit_code in USERS + (NATIONAL_USERS if multi else []):
         label = f"{username} ({role}{', ' + unit_code if unit_code else ''})"
         if db.session.scalar(select(User.id).where(User.username == username)) is None:
             db.session.add(

@@ -15,11 +15,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from flask import current_app, g, has_app_context
-from sqlalchemy import ColumnElement, select, text
+from sqlalchemy import ColumnElement, select, text, update
 
 from fieldreport.errors import Unprocessable
 from fieldreport.extensions import db
-from fieldreport.models import Area
+from fieldreport.models import Area, Unit
 from fieldreport.services.areas import import_areas
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -110,8 +110,21 @@ def load(codes: Iterable[str] | None = None, progress=None) -> dict:
     provinces = import_areas(PROVINCES_FILE, provinces=codes)
     communes = import_areas(COMMUNES_FILE, provinces=codes, progress=progress)
     trees = unit_trees()
+    claim_units()
     db.session.commit()
     return {"provinces": provinces.total, "communes": communes.total, "new_trees": trees}
+
+
+def claim_units() -> None:
+    """Units without a province whose area lies in a served province join that province; the
+    caller commits. The Đắk Lắk demo seeds its units national (one province: nothing to scope);
+    in a deployment of several they are Đắk Lắk's, so its admin and dispatcher are scoped to it
+    (a national account, no unit, still sees every province)."""
+    db.session.execute(
+        update(Unit)
+        .where(Unit.area_id == Area.id, Unit.province_code.is_(None), condition(Area.province_code))
+        .values(province_code=Area.province_code)
+    )
 
 
 def unit_trees() -> int:

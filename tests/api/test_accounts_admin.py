@@ -238,6 +238,7 @@ def test_a_province_admin_manages_that_province_only(app, client, db_session):
         provinces.load(["56"])
         f.make_user(db_session, "admin.56", "admin", "UBND-56")
         f.make_user(db_session, "dispatcher.56", "dispatcher", "IOC-56")
+        f.make_user(db_session, "admin.vn", "admin", None)
         db_session.commit()
         token = bearer(login(client, "admin.56"))
         names = {u["username"] for u in client.get(USERS, headers=token).json["items"]}
@@ -249,7 +250,7 @@ def test_a_province_admin_manages_that_province_only(app, client, db_session):
         outside = f.user(db_session, "bmt.staff").id
         assert client.post(f"{USERS}/{outside}/deactivate", headers=token, json={}).status_code == 404
         assert f.user(db_session, "bmt.staff").active
-        national = bearer(login(client, "admin"))
+        national = bearer(login(client, "admin.vn"))  # no unit: every province (the demo's admin is Đắk Lắk's)
         everyone = {
             u["username"] for u in client.get(USERS, headers=national, query_string={"page_size": 200}).json["items"]
         }

@@ -16,6 +16,7 @@ from tests.api.intake_helpers import submit
 NHA_TRANG = (12.2388, 109.1967)  # Phường Nha Trang, 22366, Khánh Hòa (56)
 BMT = (12.667, 108.038)  # Phường Buôn Ma Thuột, 24133, Đắk Lắk (66)
 HOAN_KIEM = (21.0288, 105.8525)  # Hà Nội (01): shipped, not served here
+DEMO_UNITS = ("UBND-66", "IOC-66", "SXD", "PC-66", "URENCO-BMT", "UBND-24133")
 
 
 @pytest.fixture()
@@ -69,7 +70,7 @@ def test_reports_are_routed_in_the_province_their_point_falls_in(client, two_pro
     # jobs run inline: both routed, each by its own province's rules
     assert db.session.get(Unit, r56.unit_id).code == "UBND-22366"
     assert r56.routing["reason"] == "rule" and r56.routing["province_code"] == "56"
-    assert db.session.get(Unit, r66.unit_id).province_code is None  # the demo's Đắk Lắk units
+    assert db.session.get(Unit, r66.unit_id).province_code == "66"  # the demo's units are Đắk Lắk's
     # "other" goes to the triage queue of the report's own province
     other = submit(client, category="other", lat=NHA_TRANG[0], lon=NHA_TRANG[1], description="Khác")
     assert db.session.get(Unit, _report(other.get_json()["code"]).unit_id).code == "IOC-56"
@@ -92,8 +93,6 @@ def test_admins_are_scoped_to_their_province_and_a_national_admin_sees_both(clie
     f.make_user(db_session, "admin.56", "admin", "UBND-56")
     f.make_user(db_session, "dispatcher.56", "dispatcher", "IOC-56")
     f.make_user(db_session, "admin.vn", "admin", None)  # national: no province
-    # a unit of Đắk Lắk's own (the demo's units are national): a target 56 may not use
-    db_session.execute(Unit.__table__.update().where(Unit.code == "UBND-66").values(province_code="66"))
     db_session.commit()
     r56 = _report(submit(client, lat=NHA_TRANG[0], lon=NHA_TRANG[1], description="Ổ gà").get_json()["code"])
     r66 = _report(submit(client, lat=BMT[0], lon=BMT[1], description="Ổ gà").get_json()["code"])
@@ -259,6 +258,38 @@ def test_a_province_day_off_moves_its_reports_dues_and_the_sla_sweep_follows(cli
     assert "overdue" not in kinds(held["56"]) and "escalated" not in kinds(held["56"])
     assert sla.sweep(now=moved + timedelta(minutes=5))["escalated"] == 1
     assert kinds(held["56"])[-2:] == ["overdue", "escalated"]
+
+
+def test_the_demo_is_dak_laks_once_several_provinces_are_served(app, client, two_provinces, db_session):
+    """The demo's units (seeded national for one province) join Đắk Lắk when provinces are loaded:
+    the demo's admin and dispatcher see that province only; the demo's national admin (seeded
+    with several provinces) every province, and the national ranking."""
+    from fieldreport.services import demo
+    from fieldreport.services.indicators import rollups
+    from tests.e2e.test_console_pages import as_user
+
+    of = dict(db_session.execute(select(Unit.code, Unit.province_code).where(Unit.code.in_(DEMO_UNITS))).all())
+    assert of == dict.fromkeys(DEMO_UNITS, "66")
+    seeded = demo.seed_demo("demo-password", app.config["SECRET_KEY"])
+    assert seeded.created_users == ["national.admin (admin)"]
+    c56 = submit(client, lat=NHA_TRANG[0], lon=NHA_TRANG[1], description="Ổ gà").get_json()["code"]
+    c66 = submit(client, lat=BMT[0], lon=BMT[1], description="Ổ gà").get_json()["code"]
+
+    def listed(username: str) -> set[str]:
+        body = client.get("/api/v1/staff/reports?page_size=100", headers=f.bearer(db_session, username)).get_json()
+        return {item["code"] for item in body["items"]}
+
+    for username in ("admin", "dispatcher"):
+        assert c66 in listed(username) and c56 not in listed(username)
+        assert client.get(f"/api/v1/staff/reports/{c56}", headers=f.bearer(db_session, username)).status_code == 403
+    assert {c56, c66} <= listed("national.admin")
+    rollups.refresh()
+    as_user(client, db_session, "national.admin")
+    national = client.get("/console/dashboard/?period=month").get_data(as_text=True)
+    assert "Khánh Hòa" in national and "Đắk Lắk" in national
+    as_user(client, db_session, "admin")
+    own = client.get("/console/dashboard/?period=month").get_data(as_text=True)
+    assert "Đắk Lắk" in own and "Khánh Hòa" not in own
 
 
 def test_cli_load_provinces_follows_the_setting(app, db_session):

@@ -45,6 +45,7 @@ def test_seeding_again_keeps_passwords_deactivations_revocations_and_edits(app, 
 
 
 def test_the_check_names_the_accounts_a_demo_password_still_opens(db_session):
+    f.make_user(db_session, "national.admin", "admin", None, password=DEMO_PASSWORD)  # seeded with several provinces
     assert accounts_with_demo_passwords(db_session, {DEMO_PASSWORD}) == sorted(DEMO_USERNAMES)
     assert accounts_with_demo_passwords(db_session, {"demo1234"}) == []
     for name in DEMO_USERNAMES:
