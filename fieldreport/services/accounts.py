@@ -454,3 +454,12 @@ def acts(by: User, *, page: int = 1, page_size: int = 50) -> dict:
         "page_size": page_size,
         "total": total,
     }
+
+
+def unit_choices(admin: User) -> list[tuple[str, str]]:
+    """(code, name) of the active units the admin may give an account, by name."""
+    scope = administered_units(admin)
+    q = select(Unit.code, Unit.name).where(Unit.active).order_by(Unit.name)
+    if scope is not None:
+        q = q.where(Unit.id.in_(scope))
+    return [(code, name) for code, name in db.session.execute(q)]

@@ -26,6 +26,15 @@ def public_category(code: str) -> Category | None:
     return db.session.scalar(_public().where(Category.code == code))
 
 
+def every_category(*, active: bool | None = None) -> list[Category]:
+    """Every category in display order, public or not (staff pick and filter by them too);
+    `active=True`: only those a new report may be filed under."""
+    q = select(Category)
+    if active is not None:
+        q = q.where(Category.active == active)
+    return list(db.session.scalars(q.order_by(Category.sort_order, Category.code)))
+
+
 def attributes(cat: Category) -> list[dict]:
     """The category's attributes in presentation order, with the spec's defaults filled in."""
     attrs = [dict(a) for a in (cat.attributes or []) if a.get("code")]

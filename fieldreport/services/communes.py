@@ -13,12 +13,13 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from flask import current_app
 from geoalchemy2 import Geography
-from sqlalchemy import bindparam, cast, func, select
+from sqlalchemy import Row, bindparam, cast, func, select
 
 from fieldreport import geo
 from fieldreport.errors import Invalid
@@ -61,6 +62,37 @@ def locate(lon: float, lat: float) -> tuple[Commune | None, str, float | None, t
     if row is None or row[4] > snap:
         return None, "none", None, (), (lon, lat)
     return Commune(*row[:4]), "nearest", round(float(row[4]), 1), (), (float(row[5]), float(row[6]))
+
+
+def listed(province: str | None = None) -> Sequence[Row]:
+    """(code, full name) of the communes of `province`, else of every served province, by name:
+    the commune filters of the console and the public pages."""
+    where = Area.province_code == province if province else provinces.condition(Area.province_code)
+    return db.session.execute(
+        select(Area.code, Area.full_name).where(Area.level == "commune", where).order_by(Area.full_name)
+    ).all()
+
+
+def outlines(province: str, tolerance: float) -> Sequence[Row]:
+    """(code, name, full name, GeoJSON geometry text) of the province's communes, simplified by
+    `tolerance` degrees (5 decimals): the maps' base layer."""
+    return db.session.execute(
+        select(
+            Area.code,
+            Area.name,
+            Area.full_name,
+            func.ST_AsGeoJSON(func.ST_SimplifyPreserveTopology(Area.geom, tolerance), 5),
+        )
+        .where(Area.level == "commune", Area.province_code == province)
+        .order_by(Area.code)
+    ).all()
+
+
+def outline(area_id: int, tolerance: float) -> str | None:
+    """One area's boundary as GeoJSON geometry text, simplified by `tolerance` degrees (6 decimals)."""
+    return db.session.scalar(
+        select(func.ST_AsGeoJSON(func.ST_SimplifyPreserveTopology(Area.geom, tolerance), 6)).where(Area.id == area_id)
+    )
 
 
 @dataclass

@@ -5,12 +5,10 @@ flask CLI do; every act lands in the same audit log."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from fieldreport import inputs
 from fieldreport.errors import DomainError
 from fieldreport.extensions import db
-from fieldreport.models import Unit
 from fieldreport.services import accounts, policy
 from fieldreport.web import session as web_session
 from fieldreport.web.i18n import current_lang, t
@@ -30,14 +28,6 @@ def _form(name: str, limit: int = 500) -> str:
     return (request.form.get(name) or "").strip()[:limit]
 
 
-def _units(admin) -> list[tuple[str, str]]:
-    scope = accounts.administered_units(admin)
-    q = select(Unit.code, Unit.name).where(Unit.active).order_by(Unit.name)
-    if scope is not None:
-        q = q.where(Unit.id.in_(scope))
-    return [(code, name) for code, name in db.session.execute(q)]
-
-
 def _roles(admin) -> tuple[str, ...]:
     if accounts.grants_wide_roles(admin):
         return accounts.STAFF_ACCOUNT_ROLES
@@ -55,7 +45,7 @@ def _list_page(kept: dict | None = None, error: str | None = None, status: int =
         q=q or "",
         kept=kept or {},
         error=error,
-        units=_units(admin),
+        units=accounts.unit_choices(admin),
         roles=_roles(admin),
         acts=accounts.acts(admin, page=1, page_size=10)["items"],
         pages=max(1, -(-result["total"] // PAGE_SIZE)),

@@ -10,12 +10,9 @@ from __future__ import annotations
 import secrets
 
 from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from fieldreport.errors import DomainError
-from fieldreport.extensions import db
-from fieldreport.models import Category, Unit
-from fieldreport.services import calls, categories, policy, privacy
+from fieldreport.services import calls, categories, policy, privacy, staff_read
 from fieldreport.web import session as web_session
 from fieldreport.web.i18n import current_lang, t
 
@@ -28,14 +25,12 @@ FIELDS = ("channel", "phone", "name", "place", "address_hint", "category", "desc
 
 def _default_channel(user) -> str:
     """A commune's reception desk records visits; the province's hotline records calls."""
-    kind = db.session.scalar(select(Unit.kind).where(Unit.id == user.unit_id)) if user.unit_id else None
-    return "counter" if kind == "commune" else "hotline"
+    unit = staff_read.unit(user.unit_id)
+    return "counter" if unit and unit.kind == "commune" else "hotline"
 
 
 def _page(kept: dict | None = None, error: str | None = None, status: int = 200):
-    cats = list(
-        db.session.scalars(select(Category).where(Category.active).order_by(Category.sort_order, Category.code))
-    )
+    cats = categories.every_category(active=True)
     vi = current_lang() == "vi"
     forms = {
         c.code: {"anonymous_allowed": c.anonymous_allowed, "attributes": categories.definition(c)["attributes"]}

@@ -5,15 +5,23 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from fieldreport import inputs
-from fieldreport.api.staff import present
 from fieldreport.errors import DomainError, Unprocessable
 from fieldreport.extensions import db
-from fieldreport.models import Area, Category, Unit
 from fieldreport.models.report import REJECT_REASONS, STATUSES
-from fieldreport.services import accounts, console_read, erasure, photos, policy, privacy, provinces, workflow
+from fieldreport.services import (
+    accounts,
+    categories,
+    communes,
+    console_read,
+    erasure,
+    photos,
+    policy,
+    privacy,
+    staff_read,
+    workflow,
+)
 from fieldreport.web import maps
 from fieldreport.web import session as web_session
 from fieldreport.web.i18n import (
@@ -37,30 +45,14 @@ PAGE_SIZE = 25
 ORIGINAL_PHOTO_ROLES = policy.CONTACT_ROLES
 
 
+def _vi() -> bool:
+    """The console's language (its own switch, not Accept-Language as the staff API)."""
+    return current_lang() == "vi"
+
+
 def _category_names() -> dict[str, str]:
-    vi = current_lang() == "vi"
-    return {
-        c.code: (c.name_vi if vi else c.name_en)
-        for c in db.session.scalars(select(Category).order_by(Category.sort_order, Category.code))
-    }
-
-
-def _localise(items: list[dict]) -> list[dict]:
-    """The staff API names categories by Accept-Language; the console follows its own switch."""
-    names = _category_names()
-    for item in items:
-        cat = item.get("category") or {}
-        cat["name"] = names.get(cat.get("code"), cat.get("name"))
-    return items
-
-
-def _communes(user) -> list[tuple[str, str]]:
-    """The communes a user may filter by: the served ones, of their own province if they have one."""
-    own = policy.province_of(user)
-    where = Area.province_code == own if own else provinces.condition(Area.province_code)
-    return db.session.execute(
-        select(Area.code, Area.full_name).where(Area.level == "commune", where).order_by(Area.full_name)
-    ).all()
+    vi = _vi()
+    return {c.code: (c.name_vi if vi else c.name_en) for c in categories.every_category()}
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -121,8 +113,9 @@ def queue():
     overdue = request.args.get("overdue") == "1"
     page = inputs.bounded_int(request.args.get("page"), "page", 1)
     try:
-        result = present.queue(
+        result = staff_read.queue(
             user,
+            vi=_vi(),
             status=f["status"],
             category=f["category"],
             area=f["area"],
@@ -134,17 +127,16 @@ def queue():
     except DomainError as exc:
         flash(exc.message_vi if current_lang() == "vi" else exc.message_en, "error")
         result = {"items": [], "page": 1, "page_size": PAGE_SIZE, "total": 0}
-    unit = db.session.get(Unit, user.unit_id) if user.unit_id else None
     return render_template(
         "console/queue.html",
         result=result,
-        unit=unit,
-        items=_localise(result["items"]),
+        unit=staff_read.unit(user.unit_id),
+        items=result["items"],
         filters=f,
         overdue=overdue,
         statuses=STATUSES,
         categories=_category_names(),
-        communes=_communes(user),
+        communes=communes.listed(policy.province_of(user)),  # of their own province if they have one
         units=unit_groups(_filter_units(user)),
         next_code=console_read.next_report(user),
         pages=max(1, -(-result["total"] // PAGE_SIZE)),
@@ -166,8 +158,8 @@ def _filter_units(user) -> list[dict]:
 @web_session.login_required("dispatcher", "admin")
 def triage():
     page = inputs.bounded_int(request.args.get("page"), "page", 1)
-    result = present.triage(g.console_user, page, PAGE_SIZE)
-    items = _localise(result["items"])
+    result = staff_read.triage(g.console_user, page, PAGE_SIZE, vi=_vi())
+    items = result["items"]
     returns = console_read.returns_for([i["code"] for i in items])
     hints = {}
     for item in items:
@@ -205,8 +197,7 @@ def _detail_page(
     user = g.console_user
     report = workflow.load(code)
     workflow.ensure_visible(user, report)
-    d = present.detail(report, user)
-    _localise([d])
+    d = staff_read.detail(report, user, vi=_vi())
     today = datetime.now(local_tz()).date()
     close = console_read.close_of_office(today)
     return render_template(
@@ -361,7 +352,7 @@ def act(code: str, action: str):
 
 def _done_text(action: str, report) -> str:
     """What happened, in words: the report, and where it went or until when."""
-    unit = db.session.get(Unit, report.unit_id) if report.unit_id else None
+    unit = staff_read.unit(report.unit_id)
     named = unit_name({"name": unit.name, "name_en": unit.name_en}) if unit else ""
     return t("done_" + action, code=report.code, unit=named, due=fmt_datetime(report.due_at))
 

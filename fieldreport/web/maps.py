@@ -8,10 +8,8 @@ import json
 import time
 
 from flask import Blueprint, current_app, request
-from sqlalchemy import func, select
 
-from fieldreport.extensions import db
-from fieldreport.models import Area
+from fieldreport.services import communes as communes_service
 from fieldreport.services import provinces
 
 bp = Blueprint("maps", __name__)
@@ -31,16 +29,7 @@ def communes_geojson(province_code: str, gzipped: bool = False) -> tuple[str, by
     hit = _cache.get(province_code)
     if hit and hit[0] > time.monotonic():
         return hit[1], hit[3] if gzipped else hit[2]
-    rows = db.session.execute(
-        select(
-            Area.code,
-            Area.name,
-            Area.full_name,
-            func.ST_AsGeoJSON(func.ST_SimplifyPreserveTopology(Area.geom, SIMPLIFY_DEG), 5),
-        )
-        .where(Area.level == "commune", Area.province_code == province_code)
-        .order_by(Area.code)
-    ).all()
+    rows = communes_service.outlines(province_code, SIMPLIFY_DEG)
     features = [
         {"type": "Feature", "properties": {"code": code, "name": name, "full_name": full}, "geometry": json.loads(geom)}
         for code, name, full, geom in rows
@@ -58,11 +47,7 @@ def area_geojson(area_id: int | None) -> dict | None:
     """One area's boundary (for the report detail map), lightly simplified."""
     if area_id is None:
         return None
-    geom = db.session.scalar(
-        select(func.ST_AsGeoJSON(func.ST_SimplifyPreserveTopology(Area.geom, SIMPLIFY_DEG / 5), 6)).where(
-            Area.id == area_id
-        )
-    )
+    geom = communes_service.outline(area_id, SIMPLIFY_DEG / 5)
     return json.loads(geom) if geom else None
 
 

@@ -10,12 +10,9 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
-from sqlalchemy import select
 
 from fieldreport.errors import DomainError, Unprocessable, _from_domain
-from fieldreport.extensions import db
-from fieldreport.models import Area
-from fieldreport.services import categories, provinces, public, public_map, scorecards
+from fieldreport.services import categories, communes, provinces, public, public_map, scorecards
 from fieldreport.services.disclosure import Viewer
 from fieldreport.web import i18n
 
@@ -128,14 +125,6 @@ def _vi() -> bool:
     return i18n.current_lang() == "vi"
 
 
-def communes(province: str | None = None) -> list:
-    """The served communes (of one province, when the filter names one), for the filter."""
-    q = select(Area.code, Area.full_name).where(Area.level == "commune", provinces.condition(Area.province_code))
-    if province:
-        q = q.where(Area.province_code == province)
-    return db.session.execute(q.order_by(Area.full_name)).all()
-
-
 @bp.get("/")
 def index():
     """The map of reports and the list beside it, filtered by the query string."""
@@ -146,7 +135,7 @@ def index():
         f=f,
         page=page,
         categories=categories.public_categories(),
-        communes=communes(f.province),
+        communes=communes.listed(f.province),  # a filter's province is a served one
         provinces=provinces.listing() if provinces.is_multi() else [],
         periods=list(public_map.PERIODS),
         args=f.query_args(),

@@ -414,13 +414,16 @@ def test_queue_sends_exactly_what_its_schema_would(app, client, db_session, rout
     from flask import jsonify
 
     from fieldreport import auth
-    from fieldreport.api.staff import present
     from fieldreport.api.staff.schemas import StaffQueuePageSchema
+    from fieldreport.errors import wants_vietnamese
+    from fieldreport.services import staff_read
 
     headers = {**as_("bmt.staff"), "Accept-Language": lang}
     r = client.get("/api/v1/staff/reports?page_size=25", headers=headers)
     assert r.status_code == 200 and r.json["items"]
     with app.test_request_context("/api/v1/staff/reports", headers=headers):
         user = auth.current_user()
-        expected = jsonify(StaffQueuePageSchema().dump(present.queue(user, page_size=25))).data
+        expected = jsonify(
+            StaffQueuePageSchema().dump(staff_read.queue(user, vi=wants_vietnamese(), page_size=25))
+        ).data
     assert r.data == expected

@@ -5,16 +5,15 @@ from flask_smorest import Blueprint
 
 from fieldreport.api.apikeys.schemas import ApiKeyCreatedSchema, ApiKeyCreateSchema, ApiKeySchema
 from fieldreport.auth import require_roles
-from fieldreport.extensions import db
-from fieldreport.models import ApiKey, Unit
-from fieldreport.services import apikeys
+from fieldreport.models import ApiKey
+from fieldreport.services import apikeys, staff_read
 
 blp = Blueprint("apikeys", __name__, description="Open311 API keys (administrators)")
 BEARER: list[dict] = [{"bearer": []}]
 
 
 def _view(key: ApiKey, raw: str | None = None) -> dict:
-    unit = db.session.get(Unit, key.unit_id) if key.unit_id else None
+    unit = staff_read.unit(key.unit_id)
     out = {
         "id": key.id,
         "name": key.name,

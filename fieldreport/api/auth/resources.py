@@ -8,16 +8,15 @@ from flask_smorest import Blueprint
 
 from fieldreport import auth
 from fieldreport.api.auth.schemas import LoginSchema, PasswordChangeSchema, TokenSchema, UserSchema
-from fieldreport.extensions import db
-from fieldreport.models import Unit, User
-from fieldreport.services import accounts
+from fieldreport.models import User
+from fieldreport.services import accounts, staff_read
 
 blp = Blueprint("auth", __name__, description="Staff sign-in with bearer tokens")
 BEARER: list[dict] = [{"bearer": []}]
 
 
 def user_view(user: User) -> dict:
-    unit = db.session.get(Unit, user.unit_id) if user.unit_id else None
+    unit = staff_read.unit(user.unit_id)
     return {
         "id": user.id,
         "username": user.username,

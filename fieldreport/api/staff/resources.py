@@ -17,7 +17,7 @@ from werkzeug.datastructures import CombinedMultiDict
 
 from fieldreport import auth
 from fieldreport.api import plain
-from fieldreport.api.staff import jobs, present
+from fieldreport.api.staff import jobs
 from fieldreport.api.staff.schemas import (
     AssignSchema,
     CitizenTokenHeaderSchema,
@@ -42,7 +42,8 @@ from fieldreport.api.staff.schemas import (
     UnitSchema,
 )
 from fieldreport.auth import require_roles
-from fieldreport.services import citizen, erasure, photos, privacy, workflow
+from fieldreport.errors import wants_vietnamese
+from fieldreport.services import citizen, erasure, photos, privacy, staff_read, workflow
 from fieldreport.services.policy import CONTACT_ROLES, STAFF_ROLES
 
 parser = FlaskParser()
@@ -72,7 +73,7 @@ def _act(code: str, action, *args, **kwargs) -> dict:
     user = auth.require_user()
     report = workflow.load(code, for_update=True)
     action(report, user, *args, **kwargs)
-    return present.detail(report, user)
+    return staff_read.detail(report, user, vi=wants_vietnamese())
 
 
 @blp.route("/staff/reports")
@@ -83,7 +84,7 @@ class StaffReports(MethodView):
     @blp.response(200, PAGE)
     def get(self, args):
         """The reports you may see, soonest due first (your unit; a supervisor's subtree)"""
-        return plain.send(present.queue(auth.current_user(), **args))
+        return plain.send(staff_read.queue(auth.current_user(), vi=wants_vietnamese(), **args))
 
 
 @blp.route("/staff/reports/<string:code>")
@@ -96,7 +97,7 @@ class StaffReportByCode(MethodView):
         user = auth.current_user()
         report = workflow.load(code)
         workflow.ensure_visible(user, report)
-        return present.detail(report, user)
+        return staff_read.detail(report, user, vi=wants_vietnamese())
 
 
 @blp.route("/staff/reports/<string:code>/reporter-identity")
@@ -123,7 +124,7 @@ class Erasure(MethodView):
         """Erase the reporter's personal data on their request (reason: whose request, how it came)"""
         user = auth.current_user()
         report = erasure.erase_by_admin(code, user, body["reason"])
-        return present.detail(report, user)
+        return staff_read.detail(report, user, vi=wants_vietnamese())
 
 
 @blp.route("/staff/identity-views")
@@ -269,7 +270,7 @@ class Triage(MethodView):
     @blp.response(200, PAGE)
     def get(self, args):
         """Dispatcher: the triage queue (no rule matched, returned, or not routed yet)"""
-        return present.triage(auth.current_user(), args["page"], args["page_size"])
+        return staff_read.triage(auth.current_user(), args["page"], args["page_size"], vi=wants_vietnamese())
 
 
 @blp.route("/staff/units")
@@ -279,7 +280,7 @@ class Units(MethodView):
     @blp.response(200, UnitSchema(many=True))
     def get(self):
         """Active units (targets of transfer and assignment)"""
-        return present.units(auth.current_user())
+        return staff_read.units(auth.current_user())
 
 
 @blp.route("/admin/failed-jobs")

@@ -1,4 +1,5 @@
-"""What staff see of a report: queue rows and the full detail (history, explain, contact)."""
+"""What staff see of reports: queue rows, the dispatcher's triage, the full detail (history,
+explain, contact) and the units; read by the staff API and the console alike."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from fieldreport import geo
-from fieldreport.errors import Forbidden, Unprocessable, wants_vietnamese
+from fieldreport.errors import Forbidden, Unprocessable
 from fieldreport.extensions import db, storage
 from fieldreport.models import Addition, Area, Category, Event, Photo, Report, Unit, User
 from fieldreport.models.base import utcnow
@@ -49,13 +50,13 @@ def _overdue(report: Report) -> bool:
     )
 
 
-def summary(row) -> dict:
+def summary(row, vi: bool) -> dict:
     report, cat_code, cat_vi, cat_en, unit_code, unit_name, area_code, area_name = row
     lon, lat = geo.lonlat(report.location)
     return {
         "code": report.code,
         "status": report.status,
-        "category": {"code": cat_code, "name": cat_vi if wants_vietnamese() else cat_en},
+        "category": {"code": cat_code, "name": cat_vi if vi else cat_en},
         "unit": {"code": unit_code, "name": unit_name} if unit_code else None,
         "area": {"code": area_code, "name": area_name} if area_code else None,
         "description": report.description,
@@ -86,17 +87,19 @@ def _photo(photo: Photo, private: bool) -> dict:
     return out
 
 
-def detail(report: Report, user: User) -> dict:
+def detail(report: Report, user: User, *, vi: bool) -> dict:
     row = db.session.execute(summary_select().where(Report.id == report.id)).one()
-    out = summary(row)
+    out = summary(row, vi)
     events = db.session.scalars(select(Event).where(Event.report_id == report.id).order_by(Event.at, Event.id)).all()
-    acting = dict(
+    acting: dict[int | None, int | None] = dict(
         db.session.execute(
             select(User.id, User.unit_id).where(User.id.in_({e.actor_user_id for e in events} - {None}))
         ).all()
     )
     unit_ids = {e.from_unit_id for e in events} | {e.to_unit_id for e in events} | set(acting.values())
-    units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(unit_ids - {None})))}
+    units: dict[int | None, Unit] = {
+        u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(unit_ids - {None})))
+    }
     codes = {i: u.code for i, u in units.items()}
 
     def named(unit_id):
@@ -186,15 +189,16 @@ def _statuses(text: str | None) -> tuple[str, ...] | None:
     return wanted
 
 
-def _page(q: Select, page: int, page_size: int, order) -> dict:
+def _page(q: Select, page: int, page_size: int, order, vi: bool) -> dict:
     total = db.session.scalar(select(func.count()).select_from(q.order_by(None).subquery()))
     rows = db.session.execute(q.order_by(*order).offset((page - 1) * page_size).limit(page_size)).all()
-    return {"items": [summary(r) for r in rows], "page": page, "page_size": page_size, "total": total}
+    return {"items": [summary(r, vi) for r in rows], "page": page, "page_size": page_size, "total": total}
 
 
 def queue(
     user: User,
     *,
+    vi: bool,
     status: str | None = None,
     category: str | None = None,
     area: str | None = None,
@@ -228,10 +232,10 @@ def queue(
         q = q.where(Report.status.in_(OPEN_STATUSES), Report.paused_at.is_(None), Report.due_at < utcnow())
     elif overdue is False:
         q = q.where(or_(Report.due_at.is_(None), Report.due_at >= utcnow()))
-    return _page(q, page, page_size, (Report.due_at.asc().nulls_last(), Report.id))
+    return _page(q, page, page_size, (Report.due_at.asc().nulls_last(), Report.id), vi)
 
 
-def triage(user: User | None, page: int = 1, page_size: int = 20) -> dict:
+def triage(user: User | None, page: int = 1, page_size: int = 20, *, vi: bool) -> dict:
     """The dispatcher's queue: reports held by the dispatcher unit, and any not yet routed
     (a report whose routing job is stuck still shows up here, first); of the user's province."""
     dispatchers = select(Unit.id).where(Unit.kind == workflow.DISPATCHER_KIND)
@@ -243,7 +247,7 @@ def triage(user: User | None, page: int = 1, page_size: int = 20) -> dict:
             and_(Report.unit_id.is_(None), Report.status.in_(("submitted", "reopened"))),
         ),
     )
-    return _page(q, page, page_size, (Report.due_at.asc().nulls_first(), Report.created_at, Report.id))
+    return _page(q, page, page_size, (Report.due_at.asc().nulls_first(), Report.created_at, Report.id), vi)
 
 
 def units(user: User | None = None) -> list[dict]:
@@ -256,3 +260,8 @@ def units(user: User | None = None) -> list[dict]:
         .order_by(Unit.code)
     ).all()
     return [{"code": c, "name": n, "kind": k, "parent_code": p} for c, n, k, p in rows]
+
+
+def unit(unit_id: int | None) -> Unit | None:
+    """A user's, key's or report's unit (None for none)."""
+    return db.session.get(Unit, unit_id) if unit_id else None
