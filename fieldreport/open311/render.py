@@ -119,6 +119,7 @@ def to_xml(root: str, value) -> bytes:
 
 def respond(fmt: str, root: str, value, status: int = 200, headers: dict | None = None) -> Response:
     """One response in `fmt`: XML under element `root`, or the same data as JSON."""
+    body: str | bytes
     if fmt == "json":
         body = json.dumps(value, ensure_ascii=False, sort_keys=False)  # keep the spec's order
     else:
