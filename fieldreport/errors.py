@@ -344,6 +344,11 @@ CATALOGUE: dict[str, Entry] = {
         ),
         "otp_invalid": (401, "Wrong phone number or code.", "Sai số điện thoại hoặc mã xác thực."),
         "otp_resend_too_soon": (429, "Wait before asking for another code.", "Vui lòng chờ trước khi yêu cầu mã mới."),
+        "outside_jurisdiction": (
+            400,
+            "The place is outside the jurisdiction (province) the request names.",
+            "Vị trí nằm ngoài tỉnh (jurisdiction_id) mà yêu cầu nêu.",
+        ),
         "outside_service_area": (
             422,
             "The place is outside the province's service area.",
@@ -487,6 +492,11 @@ CATALOGUE: dict[str, Entry] = {
             "Yêu cầu nêu một lĩnh vực không tồn tại.",
         ),
         "unknown_channel": (422, "Unknown notification channel.", "Kênh nhận thông báo không hợp lệ."),
+        "unknown_jurisdiction": (
+            404,
+            "The jurisdiction_id names no province this deployment serves.",
+            "jurisdiction_id không phải tỉnh mà hệ thống phục vụ.",
+        ),
         "unknown_parent": (
             422,
             "The report it duplicates does not exist.",

@@ -9,11 +9,11 @@ from urllib.parse import urlsplit
 
 from werkzeug.datastructures import MultiDict
 
-from fieldreport import inputs
+from fieldreport import inputs, links
 from fieldreport.errors import Invalid, NotFound, Unprocessable
 from fieldreport.models import Category
 from fieldreport.open311.render import local_tz
-from fieldreport.services import categories
+from fieldreport.services import categories, provinces
 
 MAX_PAGE_SIZE = 1000
 # Tracking codes in one service_request_id list: 500 of 10 characters, commas URL-encoded,
@@ -60,6 +60,30 @@ def w3c_datetime(args: Mapping, name: str) -> datetime | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=local_tz())
     return value
+
+
+def jurisdiction(args: Mapping) -> str | None:
+    """The province a `jurisdiction_id` names (docs/open311.md), None for the whole deployment.
+
+    With one province the argument is ignored, as it always was. With several: a served
+    province's code ("56"), or the deployment's host and the code ("<host>/56"); the host
+    alone is the whole deployment; anything else is 404 unknown_jurisdiction.
+    """
+    raw = arg(args, "jurisdiction_id")
+    if raw is None or not provinces.is_multi():
+        return None
+    host = (urlsplit(links.public_base()).hostname or "").lower()
+    domain, _, code = raw.rpartition("/")
+    if not domain and code.lower() == host:
+        return None
+    if (not domain or domain.lower() == host) and code in {p["code"] for p in provinces.listing()}:
+        return code
+    raise NotFound(
+        "unknown_jurisdiction",
+        f"jurisdiction_id {raw!r} is not served here; use a province code such as "
+        f"{provinces.listing()[0]['code'] if provinces.listing() else '66'}, or {host}/<code>.",
+        f"Không phục vụ jurisdiction_id {raw!r}; dùng mã tỉnh, hoặc {host}/<mã tỉnh>.",
+    )
 
 
 def csv(args: Mapping, name: str, limit: int = MAX_PAGE_SIZE) -> list[str]:

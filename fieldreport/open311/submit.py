@@ -53,6 +53,7 @@ def create(
     key: ApiKey, form: MultiDict, files: list[FileStorage], *, idempotency_key: str | None, client_ip: str, vi: bool
 ) -> dict:
     """Submit through intake; answer the spec's request row (service_request_id, notice)."""
+    province = params.jurisdiction(form)  # the point must then fall in that province (intake checks)
     category = params.service_category(params.arg(form, "service_code"))
     lat, lon, accuracy, place = _location(form)
     media_url = params.url(form, "media_url")
@@ -76,6 +77,7 @@ def create(
             # The client app shows its own notice and collects consent under its API-key terms.
             notice_version=privacy.OPEN311_NOTICE,
             contact_consent=True,
+            province=province,
         )
     )
     code = receipt.body["code"]

@@ -31,6 +31,7 @@ def _base() -> str:
 
 @bp.get(f"/discovery.{FMT}")
 def discovery(fmt):
+    params.jurisdiction(request.args)  # an unknown one is refused; every province has this endpoint
     cfg = current_app.config
     base = links.public_base() + bp.url_prefix  # configured, never the Host header
     return render.respond(
@@ -55,12 +56,14 @@ def discovery(fmt):
 
 @bp.get(f"/services.{FMT}")
 def services(fmt):
+    params.jurisdiction(request.args)  # the categories are the same in every province
     vi = _vi()
     return render.respond(fmt, "services", [render.service_row(c, vi) for c in categories.public_categories()])
 
 
 @bp.get(f"/services/<service_code>.{FMT}")
 def service_definition(service_code, fmt):
+    params.jurisdiction(request.args)
     return render.respond(fmt, "service_definition", categories.definition(params.service_category(service_code)))
 
 
@@ -101,13 +104,15 @@ def list_requests(fmt):
         bbox=params.bbox(args),
         page=params.positive_int(args, "page", 1),
         page_size=params.positive_int(args, "page_size", params.MAX_PAGE_SIZE, params.MAX_PAGE_SIZE),
+        province=params.jurisdiction(args),
     )
     return _requests(fmt, open311_read.find(q), params.flag(args, "extensions"))
 
 
 @bp.get(f"/requests/<service_request_id>.{FMT}")
 def get_request(service_request_id, fmt):
-    return _requests(fmt, [open311_read.one(service_request_id)], params.flag(request.args, "extensions"))
+    row = open311_read.one(service_request_id, params.jurisdiction(request.args))
+    return _requests(fmt, [row], params.flag(request.args, "extensions"))
 
 
 def _requests(fmt: str, rows: list, extensions: bool):
@@ -118,7 +123,7 @@ def _requests(fmt: str, rows: list, extensions: bool):
 @bp.get(f"/tokens/<token>.{FMT}")
 def token(token, fmt):
     """Requests are created synchronously, so a request's token is its service_request_id."""
-    code = open311_read.one(token).code
+    code = open311_read.one(token, params.jurisdiction(request.args)).code
     return render.respond(fmt, "service_requests", [{"service_request_id": code, "token": token}])
 
 
@@ -131,6 +136,7 @@ def list_updates(fmt):
         end,
         params.positive_int(args, "page", 1),
         params.positive_int(args, "page_size", params.MAX_PAGE_SIZE, params.MAX_PAGE_SIZE),
+        params.jurisdiction(args),
     )
     return render.respond(fmt, "service_request_updates", render.request_updates(rows, _vi()))
 

@@ -70,6 +70,7 @@ class Submission:
     location_source: str | None = None  # "exif": the citizen took the photo's position as offered
     notice_version: str | None = None  # the privacy notice the reporter was shown
     contact_consent: bool | None = None  # ticked "use my contact details" under that notice
+    province: str | None = None  # the province the client named (Open311 jurisdiction_id): the point's must match
 
 
 @dataclass
@@ -128,6 +129,13 @@ def submit(s: Submission) -> Receipt:
         )
     lon, lat, source = _location(s, incoming)
     area_id, province = service_area(lon, lat)
+    if s.province is not None and province != s.province:
+        raise Invalid(
+            "outside_jurisdiction",
+            f"The place is in province {province}, not in the jurisdiction named ({s.province}).",
+            f"Vị trí thuộc tỉnh {province}, không thuộc jurisdiction_id đã nêu ({s.province}).",
+            province=province,
+        )
     photos.store_originals(incoming)
     for attempt in range(3):
         try:
@@ -229,6 +237,7 @@ def _fingerprint(s: Submission) -> dict:
         "channel": s.channel,
         "photos": [hashlib.sha256(data).hexdigest() for _, data in s.photos],
         "token": security.token_hash(s.citizen_token) if s.citizen_token else None,
+        **({"province": s.province} if s.province else {}),  # absent: the fingerprints stored before
     }
 
 

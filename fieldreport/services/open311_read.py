@@ -37,6 +37,7 @@ class Query:
     page_size: int = 1000
     near: tuple[float, float, float] | None = None  # lat, long, radius in metres
     bbox: tuple[float, float, float, float] | None = None  # minlon, minlat, maxlon, maxlat
+    province: str | None = None  # the jurisdiction: one province's requests (None: the deployment's)
 
 
 def window(start: datetime | None, end: datetime | None, *, default: bool = True):
@@ -140,14 +141,14 @@ def find(q: Query) -> list[tuple]:
 def find_select(q: Query):
     """The one SELECT of a requests page (also what bench/queries.py runs raw)."""
     order = (Report.created_at.desc(), Report.id.desc())
-    if q.ids:  # the spec: service_request_id overrides every other argument
-        return _base().where(Report.code.in_(q.ids)).order_by(*order)
+    if q.ids:  # the spec: service_request_id overrides every other argument (not the jurisdiction)
+        return _in(_base().where(Report.code.in_(q.ids)), q.province).order_by(*order)
     # Page over report ids alone (an index scan), then join the page's few rows to the rest:
     # a deep page must not join thousands of skipped rows.
     cats = select(Category.id).where(disclosure.public_categories())
     if q.service_codes:
         cats = cats.where(Category.code.in_(q.service_codes))
-    ids = select(Report.id).where(Report.category_id.in_(cats))
+    ids = _in(select(Report.id).where(Report.category_id.in_(cats)), q.province)
     if q.statuses:
         ids = ids.where(Report.status.in_(_status_filter(q.statuses)))
     if q.start:
@@ -166,8 +167,14 @@ def find_select(q: Query):
     return _base().where(Report.id.in_(ids.scalar_subquery())).order_by(*order)
 
 
-def one(code: str) -> tuple:
-    row = db.session.execute(_base().where(Report.code == code)).first()
+def _in(stmt, province: str | None):
+    """`stmt` limited to one province's reports (a jurisdiction); unchanged for the deployment's."""
+    return stmt if province is None else stmt.where(Report.province_code == province)
+
+
+def one(code: str, province: str | None = None) -> tuple:
+    """The request `code`: 404 when unknown, or when it is of another province than `province`."""
+    row = db.session.execute(_in(_base().where(Report.code == code), province)).first()
     if row is None:
         raise NotFound(
             "request_not_found",
@@ -197,14 +204,17 @@ def photo_urls(rows: Iterable, base: str) -> dict[int | None, list[str]]:
     return out
 
 
-def updates(start: datetime | None, end: datetime | None, page: int, page_size: int) -> list[tuple[Event, str]]:
-    """Public events of public reports with their report's code, oldest first."""
+def updates(
+    start: datetime | None, end: datetime | None, page: int, page_size: int, province: str | None = None
+) -> list[tuple[Event, str]]:
+    """Public events of public reports (of one province when given) with their report's code, oldest first."""
     stmt = (
         select(Event, Report.code)
         .join(Report, Report.id == Event.report_id)
         .join(Category, Category.id == Report.category_id)
         .where(Event.public, disclosure.public_categories())
     )
+    stmt = _in(stmt, province)
     if start:
         stmt = stmt.where(Event.at >= start)
     if end:
