@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+from typing import overload
 
 
+@overload
+def _env(name: str) -> str | None: ...
+@overload
+def _env(name: str, default: str) -> str: ...
 def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"FIELDREPORT_{name}", default)
 

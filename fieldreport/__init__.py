@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from config.settings import Config
 
@@ -19,13 +22,13 @@ def create_app(config: Config | None = None) -> Flask:
     from fieldreport import inputs
 
     inputs.init_app(app)  # the request guard runs before every view (and before the DB is touched)
-    app.json.ensure_ascii = False  # Vietnamese stays readable in every JSON body
+    cast(DefaultJSONProvider, app.json).ensure_ascii = False  # Vietnamese stays readable in every JSON body
     if config.TRUSTED_PROXIES:
         # Behind load balancers the client address (rate limits) comes from X-Forwarded-For.
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         n = config.TRUSTED_PROXIES
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     from fieldreport import logs
 

@@ -106,7 +106,7 @@ class Queues:
     """Redis connection and the RQ queues; jobs take ids only (JSON serializer)."""
 
     def __init__(self) -> None:
-        self.redis: Redis | None = None
+        self._redis: Redis | None = None
         self.breaker = Breaker()
         self.prefix = "fieldreport"
         self.timeout = 120
@@ -131,6 +131,21 @@ class Queues:
         self.timeout = cfg["JOB_TIMEOUT"]
         self.retries = cfg["JOB_RETRIES"]
         app.extensions["queues"] = self
+
+    @property
+    def redis(self) -> Redis:
+        """The connection create_app made (init_app); using it before is a programming error."""
+        if self._redis is None:
+            raise RuntimeError("Queues used before init_app")
+        return self._redis
+
+    @redis.setter
+    def redis(self, connection: Redis) -> None:
+        self._redis = connection
+
+    @property
+    def configured(self) -> bool:
+        return self._redis is not None
 
     def name(self, short: str) -> str:
         return f"{self.prefix}:{short}"

@@ -23,6 +23,7 @@ import os
 import signal
 import time
 
+from flask import Flask
 from redis.exceptions import RedisError
 from rq import SimpleWorker, Worker
 from rq.scheduler import RQScheduler
@@ -73,7 +74,7 @@ class JobWorker(SimpleWorker):
     """Each job in this process, in its own app context: per-job state (flask.g, e.g. the
     working calendar; the database session) never reaches the next job."""
 
-    app = None  # set by run_worker
+    app: Flask | None = None  # set by run_worker
 
     def execute_job(self, job, queue):
         with self.app.app_context():

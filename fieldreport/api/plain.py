@@ -13,8 +13,10 @@ tests/api/test_staff.py).
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import cast
 
 from flask import Response, current_app
+from flask.json.provider import DefaultJSONProvider
 
 
 def _default(value):
@@ -25,7 +27,7 @@ def _default(value):
 
 def send(data, status: int = 200) -> Response:
     """Flask's JSON response of `data` (DefaultJSONProvider.response), datetimes in ISO 8601."""
-    provider = current_app.json
+    provider = cast(DefaultJSONProvider, current_app.json)  # create_app keeps Flask's default provider
     pretty = provider.compact is False or (provider.compact is None and current_app.debug)
     layout = {"indent": 2} if pretty else {"separators": (",", ":")}
     body = provider.dumps(data, default=_default, **layout)

@@ -183,7 +183,7 @@ def _open_any(data: bytes) -> Image.Image:
 def _format(img: Image.Image) -> str:
     # An MPO is a JPEG whose MPF index points at more images (stereo pairs, HDR gain maps,
     # previews); the first one is the photo and every JPEG reader shows it.
-    return "JPEG" if img.format == "MPO" else img.format
+    return "JPEG" if img.format == "MPO" else (img.format or "")
 
 
 def _open(data: bytes, max_bytes: int, max_pixels: int, max_decoded: int) -> Image.Image:
@@ -233,8 +233,8 @@ def _text(value) -> str | None:
 def _coordinate(value, ref, positive: str, negative: str, limit: float) -> float | None:
     """Degrees from (deg, min, sec) rationals; some cameras put decimal minutes and zero seconds."""
     parts = value if isinstance(value, tuple) else (value,)
-    numbers_ = [_number(p) for p in parts]
-    if not 1 <= len(numbers_) <= 3 or any(n is None or n < 0 for n in numbers_):
+    numbers_ = [n for n in (_number(p) for p in parts) if n is not None]
+    if len(numbers_) != len(parts) or not 1 <= len(numbers_) <= 3 or any(n < 0 for n in numbers_):
         return None
     if any(n >= 60 for n in numbers_[1:]):
         return None
@@ -281,9 +281,10 @@ def _metadata(img: Image.Image) -> tuple[int | None, datetime | None, float | No
     return orientation, taken, lat, lon
 
 
-def _rotates(fmt: str, orientation: int | None) -> bool:
-    # pillow-heif has already applied irot/imir at open and reports orientation 1.
-    return fmt != "HEIF" and orientation in _TRANSPOSE
+def _rotation(fmt: str, orientation: int | None) -> Image.Transpose | None:
+    """The turn an EXIF orientation asks for, if any; pillow-heif has already applied
+    irot/imir at open and reports orientation 1."""
+    return None if fmt == "HEIF" or orientation is None else _TRANSPOSE.get(orientation)
 
 
 def inspect(
@@ -318,7 +319,7 @@ def inspect(
         if budget < 0:
             raise _reject("photo_bomb")
         _load(img, data, max_decoded_pixels)
-    swap = _rotates(fmt, orientation) and orientation >= 5
+    swap = _rotation(fmt, orientation) is not None and (orientation or 0) >= 5
     return PhotoInfo(
         sha256=hashlib.sha256(data).hexdigest(),
         mime=_MIME[fmt],
@@ -431,8 +432,9 @@ def derivatives(
         img = _to_rgb(img)
     img.thumbnail((display_max, display_max), Image.Resampling.LANCZOS)
     display = _as_srgb(img, icc)
-    if _rotates(fmt, orientation):
-        display = display.transpose(_TRANSPOSE[orientation])
+    turn = _rotation(fmt, orientation)
+    if turn is not None:
+        display = display.transpose(turn)
     # resize() makes the thumbnail straight from the display copy: no second full-size copy.
     thumb = display.resize(_fit(display.size, thumb_max), Image.Resampling.LANCZOS, reducing_gap=2.0)
     return {"display": _encode(display), "thumb": _encode(thumb)}

@@ -17,7 +17,8 @@ def _helpers():
         """This page's URL in the other language (query kept)."""
         args = {k: v for k, v in request.args.items() if k not in (request.view_args or {})}
         args["lang"] = lang
-        return url_for(request.endpoint, **(request.view_args or {}), **args) if request.endpoint else "?lang=" + lang
+        values: dict = {**(request.view_args or {}), **args}
+        return url_for(request.endpoint, **values) if request.endpoint else "?lang=" + lang
 
     return {"lang_url": lang_url}
 

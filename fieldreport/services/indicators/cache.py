@@ -48,7 +48,7 @@ def _ttl() -> int:
 
 def bump(changed_from: datetime) -> None:
     """Facts read differently from `changed_from` on: tables of periods ending after it are stale."""
-    if queues.redis is None:
+    if not queues.configured:
         return
     try:
         queues.redis.eval(_BUMP, 2, _key("generation"), _key("bumps"), changed_from.timestamp(), LOG_LENGTH)
@@ -66,9 +66,10 @@ def _still_valid(r, since: int, now: int, t: datetime) -> bool:
 
 def cached(parts: dict, t: datetime, cal: Calendar, compute: Callable[[], dict]) -> dict:
     """compute(), or the stored answer for the same `parts` (JSON-safe) and calendar as of T."""
-    ttl, r = _ttl(), queues.redis
-    if ttl <= 0 or r is None:
+    ttl = _ttl()
+    if ttl <= 0 or not queues.configured:
         return compute()
+    r = queues.redis
     digest = hashlib.sha256(
         json.dumps(
             [
