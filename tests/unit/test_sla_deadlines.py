@@ -131,9 +131,10 @@ def test_extension_keeps_the_indicator_due(db_session):
     f.assign(db_session, report, "UBND-24133")
     first_due = report.indicator_due_at
     user = f.user(db_session, "bmt.staff")
-    workflow.extend(
-        report, user, first_due.replace(year=first_due.year + 1), "cần vật tư", "Xin lỗi, chúng tôi cần thêm thời gian."
-    )
+    # A year on, moved to a working day: the same date a year later may be a weekend or a
+    # holiday, which extend() refuses (this test failed on 2026-11-30: 2027-12-04 is a Saturday).
+    new_due = deadlines.calendar().add_working_days(first_due.replace(year=first_due.year + 1), 1)
+    workflow.extend(report, user, new_due, "cần vật tư", "Xin lỗi, chúng tôi cần thêm thời gian.")
     assert report.due_at > first_due and report.indicator_due_at == first_due
     rollups.refresh()
     fact = db.session.scalar(select(IndicatorFact).where(IndicatorFact.report_id == report.id))
