@@ -384,7 +384,7 @@ def extend(report: Report, user: User, new_due_at: datetime, reason: str | None,
             "Thời hạn mới phải sau thời hạn hiện tại.",
             field="new_due_at",
         )
-    _working_day(new_due_at)
+    _working_day(new_due_at, report.province_code)
     old = report.due_at
     report.due_at = new_due_at
     _responded(report, now)
@@ -603,9 +603,10 @@ def reopened(report: Report, *, user: User | None, actor: str | None, reason: st
 WEEKDAYS_VI = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
 
 
-def _working_day(due: datetime) -> None:
-    """A due time must fall on a working day (a Sunday or a holiday answers no one)."""
-    cal = deadlines.calendar()
+def _working_day(due: datetime, province: str | None) -> None:
+    """A due time must fall on a working day of the report's province (a Sunday or a holiday
+    answers no one)."""
+    cal = deadlines.calendar(province)
     day = due.astimezone(TZ).date()
     if cal.is_working_day(day):
         return

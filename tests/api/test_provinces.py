@@ -260,6 +260,33 @@ def test_a_province_day_off_moves_its_reports_dues_and_the_sla_sweep_follows(cli
     assert kinds(held["56"])[-2:] == ["overdue", "escalated"]
 
 
+def test_an_extension_may_not_land_on_the_provinces_day_off(client, two_provinces, db_session):
+    from datetime import datetime, time
+
+    from fieldreport.models import CalendarDay
+    from fieldreport.services import deadlines
+    from fieldreport.worktime import TZ
+
+    f.make_user(db_session, "staff.22366", "staff", "UBND-22366")
+    r56 = _report(submit(client, lat=NHA_TRANG[0], lon=NHA_TRANG[1], description="Đèn tắt").get_json()["code"])
+    r66 = _report(submit(client, lat=BMT[0], lon=BMT[1], description="Đèn tắt").get_json()["code"])
+    day = deadlines.calendar("66").add_working_days(r56.due_at, 2).date()  # a working day everywhere
+    db_session.add(CalendarDay(day=day, province_code="56", kind="off", note="Lễ hội của tỉnh"))
+    db_session.commit()
+    deadlines.forget_calendar()
+    new_due = datetime.combine(day, time(16), tzinfo=TZ).isoformat()
+    body = {"new_due_at": new_due, "reason": "Chờ vật tư", "apology": "Xin lỗi vì chậm trễ"}
+    refused = client.post(
+        f"/api/v1/staff/reports/{r56.code}/extend", headers=f.bearer(db_session, "staff.22366"), json=body
+    )
+    assert refused.status_code == 422 and refused.get_json()["code"] == "not_working_day", refused.get_json()
+    assert refused.get_json()["next_working_day"] > day.isoformat()
+    unit66 = db.session.get(Unit, r66.unit_id).code
+    staff66 = {"UBND-24133": "bmt.staff", "URENCO-BMT": "urenco.staff"}[unit66]
+    ok = client.post(f"/api/v1/staff/reports/{r66.code}/extend", headers=f.bearer(db_session, staff66), json=body)
+    assert ok.status_code == 200, ok.get_json()
+
+
 def test_the_demo_is_dak_laks_once_several_provinces_are_served(app, client, two_provinces, db_session):
     """The demo's units (seeded national for one province) join Đắk Lắk when provinces are loaded:
     the demo's admin and dispatcher see that province only; the demo's national admin (seeded
