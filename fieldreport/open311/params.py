@@ -76,13 +76,13 @@ def jurisdiction(args: Mapping) -> str | None:
     domain, _, code = raw.rpartition("/")
     if not domain and code.lower() == host:
         return None
-    if (not domain or domain.lower() == host) and code in {p["code"] for p in provinces.listing()}:
+    served = [p["code"] for p in provinces.listing()]
+    if (not domain or domain.lower() == host) and code in served:
         return code
     raise NotFound(
         "unknown_jurisdiction",
-        f"jurisdiction_id {raw!r} is not served here; use a province code such as "
-        f"{provinces.listing()[0]['code'] if provinces.listing() else '66'}, or {host}/<code>.",
-        f"Không phục vụ jurisdiction_id {raw!r}; dùng mã tỉnh, hoặc {host}/<mã tỉnh>.",
+        f"jurisdiction_id {raw!r} is not served here; use a province code ({', '.join(served)}) or {host}/<code>.",
+        f"Không phục vụ jurisdiction_id {raw!r}; dùng mã tỉnh ({', '.join(served)}) hoặc {host}/<mã tỉnh>.",
     )
 
 
