@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, g, render_template, request
-from sqlalchemy import func, select
 
 from fieldreport.errors import DomainError
-from fieldreport.extensions import db
-from fieldreport.models import Category, Report, Unit
-from fieldreport.models.base import utcnow
-from fieldreport.models.report import OPEN_STATUSES
 from fieldreport.services import indicators, policy
+from fieldreport.services.indicators import dashboard as board
 from fieldreport.services.indicators import exports
 from fieldreport.web import session as web_session
 from fieldreport.web.i18n import current_lang, fmt_date, parse_date, t
@@ -22,11 +18,9 @@ bp = Blueprint("dashboard", __name__, url_prefix="/console/dashboard")
 web_session.init_blueprint(bp)
 
 ROLES = ("supervisor", "admin", "dispatcher")
-TREND_POINTS = {"week": 12, "month": 12}
-OVERDUE_MAP_LIMIT = 1000  # the map shows the oldest overdue reports first
+TREND_POINTS = board.TREND_POINTS
 DEFINITIONS = Path(__file__).resolve().parents[2] / "docs" / "indicators.md"
 RANK_MIN_REPORTS = 5  # fewer reports than this: flagged, not ranked (1 late report is not 0 %)
-RANK_DEPTH = 8  # every unit of the subtree gets a row (utilities and contractors included)
 HANDLING_BARS = 15  # the slowest units in the handling-time chart
 
 
@@ -85,46 +79,24 @@ def _scope(user, sel):
     )
 
 
+def _period(sel) -> indicators.Period:
+    return indicators.period(sel["period"], sel["from"], sel["to"])
+
+
 def tables(user, sel) -> dict:
-    """Indicator tables for the selection: per unit, commune, category, channel.
-
-    Per unit at every level below (RANK_DEPTH, what the ranking needs): each row is its
-    unit's whole subtree, so the total and the rows one level down are those of depth 1,
+    """Indicator tables for the selection, whole (the export): per unit, commune, category,
+    channel. Per unit at every level below (RANK_DEPTH, what the ranking needs): each row is
+    its unit's whole subtree, so the total and the rows one level down are those of depth 1,
     and one computation serves both."""
-    p = indicators.period(sel["period"], sel["from"], sel["to"])
-    sc = _scope(user, sel)
-    by_unit = indicators.compute(p, sc, "unit", depth=RANK_DEPTH)
-    by_area = indicators.compute(p, sc, "area")
-    by_category = indicators.compute(p, sc, "category")
-    by_channel = indicators.compute(p, sc, "channel")
-    return {
-        "period": p,
-        "scope": sc,
-        "by_unit": by_unit,
-        "by_area": by_area,
-        "by_category": by_category,
-        "by_channel": by_channel,
-    }
+    return board.tables(_period(sel), _scope(user, sel))
 
 
-def trend(user, sel) -> list[dict]:
+def trend(steps: list) -> list[dict]:
     """The last N weeks or months up to the chosen period, one total per step."""
-    kind = sel["trend"]
-    anchor = indicators.period(sel["period"], sel["from"], sel["to"]).last
-    sc = _scope(user, sel)
-    out = []
-    for i in range(TREND_POINTS[kind] - 1, -1, -1):
-        if kind == "week":
-            day = anchor - timedelta(weeks=i)
-        else:
-            y, m = divmod(anchor.year * 12 + anchor.month - 1 - i, 12)
-            day = date(y, m + 1, 1)
-        p = indicators.period(kind, day)
-        total = indicators.compute(p, sc, "none")["total"]
-        out.append(
-            {"label": p.start.strftime("%d/%m") if kind == "week" else p.start.strftime("%m/%Y"), **headline(total)}
-        )
-    return out
+    return [
+        {"label": p.start.strftime("%d/%m") if p.kind == "week" else p.start.strftime("%m/%Y"), **headline(total)}
+        for p, total in steps
+    ]
 
 
 def headline(total: dict) -> dict:
@@ -138,14 +110,6 @@ def headline(total: dict) -> dict:
         "median": total["handling_time"]["working_hours"]["median"],
         "satisfaction": total["satisfaction"]["rate"],
     }
-
-
-def previous(p: indicators.Period) -> indicators.Period:
-    """The period just before: last week/month/quarter/year, or as many days before a custom one."""
-    if p.kind == "custom":
-        length = p.end - p.start
-        return indicators.period("custom", p.start - length, p.start - timedelta(days=1))
-    return indicators.period(p.kind, p.start - timedelta(days=1))
 
 
 def on_time_parts(total: dict) -> dict:
@@ -201,39 +165,6 @@ def sparkline(values: list, width: int = 120, height: int = 28) -> str:
     )
 
 
-def overdue_points(user, sc) -> list[dict]:
-    """Open reports past their due time in the scope, for the map's overdue layer."""
-    vi = current_lang() == "vi"
-    q = (
-        select(
-            Report.code,
-            func.ST_X(Report.location),
-            func.ST_Y(Report.location),
-            Report.due_at,
-            Unit.name if vi else func.coalesce(Unit.name_en, Unit.name),
-            Category.name_vi if vi else Category.name_en,
-        )
-        .join(Category, Category.id == Report.category_id)
-        .outerjoin(Unit, Unit.id == Report.unit_id)
-        .where(
-            policy.report_scope(user),
-            Report.status.in_(OPEN_STATUSES),
-            Report.paused_at.is_(None),
-            Report.due_at < utcnow(),
-        )
-        .order_by(Report.due_at)
-        .limit(OVERDUE_MAP_LIMIT)
-    )
-    if sc.unit_ids is not None:
-        q = q.where(Report.unit_id.in_(sc.unit_ids))
-    if sc.category_ids is not None:
-        q = q.where(Report.category_id.in_(sc.category_ids))
-    return [
-        {"code": c, "lon": lon, "lat": lat, "due_at": due.isoformat(), "unit": u, "category": cat}
-        for c, lon, lat, due, u, cat in db.session.execute(q)
-    ]
-
-
 def ranking(by_unit: dict, order: str = "worst") -> list[dict]:
     """Peers ranked together: one group per kind of unit (communes with communes, utilities
     with utilities...), worst on-time rate first (or best), ties by more late reports.
@@ -283,31 +214,22 @@ def handling_bars(groups: list[dict]) -> list[dict]:
     ]
 
 
-def _units_for(user) -> list[Unit]:
-    visible = policy.visible_unit_ids(user)
-    q = select(Unit).where(Unit.active).order_by(Unit.kind != "province", Unit.code)
-    if visible is not None:
-        q = q.where(Unit.id.in_(visible))
-    return list(db.session.scalars(q))
-
-
 @bp.get("/")
 @web_session.login_required(*ROLES)
 def index():
     user = g.console_user
     sel = selection()
     error = sel["error"]
+    vi = current_lang() == "vi"
     try:
-        data = tables(user, sel)
-        steps = trend(user, sel)
-        points = overdue_points(user, data["scope"])
-        before = indicators.compute(previous(data["period"]), data["scope"], "none")["total"]
+        data, before, steps_of = board.page(_period(sel), _scope(user, sel), sel["trend"])
+        steps = trend(steps_of)
+        points = board.overdue_points(user, data["scope"], vi)
         groups = ranking(data["by_unit"], sel["order"])
     except DomainError as exc:
         error = exc.message_vi if current_lang() == "vi" else exc.message_en
         data, steps, points, before, groups = None, [], [], None, []
-    vi = current_lang() == "vi"
-    cats = db.session.scalars(select(Category).order_by(Category.sort_order)).all()
+    cats = board.categories()
     chart = figures = None
     if data:
         total = data["by_unit"]["total"]
@@ -315,7 +237,7 @@ def index():
         figures = {
             "now": now,
             "change": changes(now, headline(before)),
-            "previous": previous(data["period"]),
+            "previous": board.previous(data["period"]),
             "parts": on_time_parts(total),
             "spark": {k: sparkline([s[k] for s in steps]) for k in HIGHER_IS_BETTER},
         }
@@ -342,7 +264,7 @@ def index():
         figures=figures,
         groups=groups,
         min_reports=RANK_MIN_REPORTS,
-        units=_units_for(user),
+        units=board.units_for(user),
         categories=cats,
         vi=vi,
         channel_name=exports.channel_name,

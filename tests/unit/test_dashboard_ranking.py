@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from fieldreport.services import indicators
+from fieldreport.services.indicators import dashboard as board
 from fieldreport.web import dashboard
 
 
@@ -80,9 +81,9 @@ def test_on_time_parts_add_up_and_changes_know_which_way_is_better():
 
 def test_previous_period_and_sparkline():
     month = indicators.period("month", date(2026, 3, 15))
-    assert dashboard.previous(month) == indicators.period("month", date(2026, 2, 1))
+    assert board.previous(month) == indicators.period("month", date(2026, 2, 1))
     custom = indicators.period("custom", date(2026, 3, 10), date(2026, 3, 16))
-    before = dashboard.previous(custom)
+    before = board.previous(custom)
     assert (before.start, before.last) == (date(2026, 3, 3), date(2026, 3, 9))
     assert dashboard.sparkline([None, 1]) == ""
     assert len(dashboard.sparkline([1, None, 3, 2]).split()) == 3

@@ -20,6 +20,7 @@ from fieldreport.extensions import db
 from fieldreport.models import Area, Category, Event, Report, Unit
 from fieldreport.services import deadlines, indicators
 from fieldreport.services.indicators import cache as indicator_cache
+from fieldreport.services.indicators import dashboard as board
 from fieldreport.services.indicators import rollups
 from fieldreport.services.indicators.measures import SCALARS
 from fieldreport.services.indicators.query import fetch
@@ -401,3 +402,71 @@ def test_every_event_lands_in_exactly_one_period(ctx, histories, cuts):
                 holders.add(e["to_unit_id"])
             unit = e["to_unit_id"]
     assert (everything.values["received"], everything.values["transfers"]) == (receipts, hand_ons)
+
+
+def _without_percentiles(table: dict) -> dict:
+    """A rendered table with its medians and p90s set to None (what hists=False gives)."""
+
+    def strip(row: dict) -> dict:
+        row = dict(row)
+        for measure in ("handling_time", "first_response"):
+            row[measure] = {
+                k: ({**v, "median": None, "p90": None} if isinstance(v, dict) else v) for k, v in row[measure].items()
+            }
+        return row
+
+    return {**table, "total": strip(table["total"]), "rows": [strip(r) for r in table["rows"]]}
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    histories=st.lists(history(len(UNITS) + 1), min_size=1, max_size=7),
+    picks=st.lists(
+        st.tuples(
+            queries(),
+            st.sampled_from(["unit", "area", "category", "channel", "none"]),
+            st.integers(0, 3),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    unit=st.sampled_from([None, "UBND-66", "SXD"]),
+    category=st.sampled_from([None, "street_light"]),
+    hour=st.integers(0, 60 * 24),
+)
+def test_one_batch_equals_each_table_alone(ctx, histories, picks, unit, category, hour):
+    """compute_many (the dashboard's one batch: periods and groupings read together, the
+    stock once per T) gives every table exactly as compute() gives it alone."""
+    wipe()
+    _insert_reports(ctx, histories)
+    reports, events = load(histories, ctx, False)
+    write_events(events, {})
+    db.session.flush()
+    rollups.refresh()
+    now = datetime(2026, 2, 20, tzinfo=TZ) + timedelta(minutes=hour)  # periods over, current and to come
+    sc = indicators.scope(unit, None, [category] if category else None, None)
+    tables = [
+        indicators.Table(indicators.period(kind, start, end), group_by, depth, hists)
+        for (kind, start, end), group_by, depth, hists in picks
+    ]
+    for tb, got in zip(tables, indicators.compute_many(tables, sc, now), strict=True):
+        alone = indicators.compute(tb.period, sc, tb.group_by, tb.depth, now)
+        want = alone if tb.hists else _without_percentiles(alone)
+        assert _close(got, want), (tb, _diff(got, want))
+    # ...and the dashboard page's batch: its figures are those of each period computed alone.
+    p = indicators.period("month", date(2026, 2, 1))
+    data, before, steps = board.page(p, sc, "week", now)
+    assert _close(data["by_unit"], indicators.compute(p, sc, "unit", board.RANK_DEPTH, now))
+    for group_by in board.DETAIL:
+        alone = _without_percentiles(indicators.compute(p, sc, group_by, 1, now))
+        assert _close(data[f"by_{group_by}"], alone), group_by
+    assert _close(before, indicators.compute(board.previous(p), sc, "none", 1, now)["total"])
+    assert [s.start for s, _ in steps][-1] == date(2026, 2, 23)
+    for step, total in steps:
+        assert _close(total, indicators.compute(step, sc, "none", 1, now)["total"]), step

@@ -41,6 +41,7 @@ The package, by part (docs/indicators.md has the rules with their legal sources)
   rollups   keeping facts and rollups equal to the events (the refresh job)
   cache     the Redis cache of tables of periods that are over
   exports   the one CSV/XLSX export (API, dashboard and the export job)
+  dashboard the supervisor dashboard's reads: its tables in one batch, the overdue map
 """
 
 from fieldreport.services.indicators.periods import PERIODS, Period, as_of, period
@@ -48,7 +49,9 @@ from fieldreport.services.indicators.table import (
     GROUPS,
     Query,
     Scope,
+    Table,
     compute,
+    compute_many,
     from_params,
     scope,
 )
@@ -63,8 +66,10 @@ __all__ = [
     "Period",
     "Query",
     "Scope",
+    "Table",
     "as_of",
     "compute",
+    "compute_many",
     "from_params",
     "period",
     "scope",

@@ -66,9 +66,34 @@ def _still_valid(r, since: int, now: int, t: datetime) -> bool:
 
 def cached(parts: dict, t: datetime, cal: Calendar, compute: Callable[[], dict]) -> dict:
     """compute(), or the stored answer for the same `parts` (JSON-safe) and calendar as of T."""
-    ttl = _ttl()
-    if ttl <= 0 or not queues.configured:
-        return compute()
+    entry = lookup(parts, t, cal)
+    if entry.table is not None:
+        return entry.table
+    table = compute()
+    entry.store(table)
+    return table
+
+
+class Entry:
+    """A cache slot: the stored table when still valid, else where (and at which generation)
+    to store the one computed now."""
+
+    def __init__(self, key: str | None = None, generation: int = 0, table: dict | None = None) -> None:
+        self.key, self.generation, self.table = key, generation, table
+
+    def store(self, table: dict) -> None:
+        if self.key is None or not queues.configured:
+            return
+        try:
+            queues.redis.set(self.key, json.dumps({"generation": self.generation, "table": table}), ex=_ttl())
+        except RedisError:
+            pass
+
+
+def lookup(parts: dict, t: datetime, cal: Calendar) -> Entry:
+    """The entry of `parts` (JSON-safe) and calendar as of T; no key when caching is off."""
+    if _ttl() <= 0 or not queues.configured:
+        return Entry()
     r = queues.redis
     digest = hashlib.sha256(
         json.dumps(
@@ -91,12 +116,7 @@ def cached(parts: dict, t: datetime, cal: Calendar, compute: Callable[[], dict])
         if hit is not None:
             entry = json.loads(hit)
             if _still_valid(r, entry["generation"], generation, t):
-                return entry["table"]
+                return Entry(key, generation, entry["table"])
     except RedisError:
-        return compute()
-    table = compute()
-    try:
-        r.set(key, json.dumps({"generation": generation, "table": table}), ex=ttl)
-    except RedisError:
-        pass
-    return table
+        return Entry()
+    return Entry(key, generation)

@@ -157,8 +157,9 @@ def events_of(where: str, tz: str, source: str = "indicator_facts") -> str:
       WHERE ({where}) AND e.at IS NOT NULL"""
 
 
-def aggregates() -> str:
-    """The measure columns (in COLUMNS order) aggregated over event rows (aliases f and e)."""
+def aggregates(hists: bool = True) -> str:
+    """The measure columns (in COLUMNS order) aggregated over event rows (aliases f and e);
+    without `hists`, the histogram columns are NULL (their buckets are not counted)."""
     parts = []
     for name, (cond, value) in FLOWS.items():
         if value is None:
@@ -166,6 +167,9 @@ def aggregates() -> str:
         else:
             parts.append(f"coalesce(sum({value}) FILTER (WHERE {cond}), 0) AS {name}")
     for name, (_col, cond, bounds) in HISTS.items():
+        if not hists:
+            parts.append(f"NULL::int[] AS {name}")
+            continue
         cells = ", ".join(f"count(*) FILTER (WHERE {cond} AND f.b_{name} = {i})" for i in range(len(bounds) + 1))
         parts.append(f"ARRAY[{cells}]::int[] AS {name}")
     return ",\n       ".join(parts)
@@ -177,10 +181,14 @@ def bucketed(where: str, tz: str) -> str:
     return f"SELECT x.*, {buckets} FROM ({events_of(where, tz)}) x"
 
 
-def summed(alias: str = "r", array_type: str = "bigint[]") -> str:
-    """The measure columns summed over rollup rows (histograms element-wise)."""
+def summed(alias: str = "r", array_type: str = "bigint[]", hists: bool = True) -> str:
+    """The measure columns summed over rollup rows (histograms element-wise; NULL without
+    `hists`: summing their cells is most of the work)."""
     parts = [f"sum({alias}.{name}) AS {name}" for name in SCALARS]
     for name, (_, _, bounds) in HISTS.items():
+        if not hists:
+            parts.append(f"NULL::{array_type} AS {name}")
+            continue
         cells = ", ".join(f"sum({alias}.{name}[{i}])" for i in range(1, len(bounds) + 2))
         parts.append(f"ARRAY[{cells}]::{array_type} AS {name}")
     return ",\n       ".join(parts)

@@ -10,6 +10,8 @@ For a period [start, end) read as of T (t = the first local day at or after T):
             outcome are reports of the period (on time while not yet due), those held
             unanswered are the backlog by overdue band.
 The sum is exactly the direct evaluation of every event of the period and every fact at T.
+Several tables (a dashboard's periods and groupings) are read together by fetch_many: one
+statement per part whatever their number, each fact or rollup row read once per grouping.
 """
 
 from __future__ import annotations
@@ -38,6 +40,26 @@ def filters(alias: str, unit_ids, area_ids, category_ids) -> tuple[str, dict]:
     return " AND ".join(parts), params
 
 
+@dataclass
+class Ask:
+    """One table's numbers: the period [start, end) read as of T, per value of `key` (a fact
+    column, or None for one group 0), or per group of `groups` = (unit ids, group ids): each
+    unit's numbers go to every group it is paired with (a unit and its displayed ancestors,
+    the tree rollup). `hists` False leaves the histograms empty, for a table that shows no
+    median or p90 (every other measure is the same)."""
+
+    start: date
+    end: date
+    t: datetime
+    key: str | None = None
+    groups: tuple[list[int], list[int]] | None = None
+    hists: bool = True
+
+    @property
+    def kind(self) -> str:
+        return "g" if self.groups is not None else (self.key or "n")
+
+
 def fetch(
     start: date,
     end: date,
@@ -48,130 +70,273 @@ def fetch(
     category_ids=None,
     groups: tuple[list[int], list[int]] | None = None,
 ) -> dict[int, Totals]:
-    """Totals per value of `key` (a fact column, or None for one group 0).
+    """Totals per value of `key` (a fact column, or None for one group 0), or per group of
+    `groups` (see Ask): fetch_many() of one ask."""
+    return fetch_many([Ask(start, end, t, key, groups)], unit_ids, area_ids, category_ids)[0]
 
-    `groups` = (unit ids, group ids): instead of `key`, each unit's numbers go to every
-    group it is paired with (a unit and its displayed ancestors: the tree rollup).
-    """
-    t_day = first_day_after(t)
-    stop = min(end, t_day)
-    out: dict[int, Totals] = {}
+
+def fetch_many(asks: list[Ask], unit_ids=None, area_ids=None, category_ids=None) -> list[dict]:
+    """The totals of several asks over the same units, communes and categories, in three
+    statements whatever their number: the flows from the rollups (every period and grouping
+    at once: the periods' tiles joined to the rollup index, one grouping set per key), the
+    flows of edge days from the facts, and the stock at each distinct T from the facts
+    straddling it (one pass for every grouping read at that T)."""
+    out: list[dict] = [{} for _ in asks]
+    if not asks:
+        return out
     # Wide, short queries: JIT compiling their expressions costs more (~100 ms) than it saves.
     db.session.execute(_SET_JIT)
     db.session.execute(_SET_WORK_MEM)
-
-    def acc(k) -> Totals:
-        k = 0 if k is None else k
-        if k not in out:
-            out[k] = Totals()
-        return out[k]
-
-    years, months, days = tiles(start, stop) if start < stop else ([], [], [])
-    # Unit totals (category 0) answer queries that split by unit only; else the detail rows,
-    # which exist for months and years: the days at the edges are then read from the facts.
-    totals_only = area_ids is None and category_ids is None and (groups is not None or key is None)
-    direct = [] if totals_only else days
-    probe = unit_ids is not None and len(unit_ids) <= PROBE_UNITS
     cal = deadlines.calendar()
-    sql = _statements(
-        key if groups is None else None,
-        groups is not None,
-        totals_only,
-        probe,
-        unit_ids is not None,
-        area_ids is not None,
-        category_ids is not None,
-        cal.tz.key,
-    )
-    params: dict = {
-        "t": t,
-        "t_day": t_day,
-        "start": start,
-        "dd": direct,
-        "dd_first": min(direct) if direct else None,
-        "dd_last": max(direct) if direct else None,
-        "ys": years,
-        "ms": months,
-        "ds": days,
-    }
-    params.update({f"band{i}": d for i, d in enumerate(band_starts(cal, t))})
-    if groups is not None:
-        params.update(gu=groups[0], gg=groups[1])
+    tz = cal.tz.key
+    filtered = area_ids is not None or category_ids is not None
+    probe = unit_ids is not None and len(unit_ids) <= PROBE_UNITS
+    shape = (unit_ids is not None, area_ids is not None, category_ids is not None, tz)
+    base: dict = {}
     for col, ids in (("unit_id", unit_ids), ("area_id", area_ids), ("category_id", category_ids)):
         if ids is not None:
-            params[f"{col}s"] = list(ids)
+            base[f"{col}s"] = list(ids)
 
-    if years or months or (days and totals_only):
-        for row in db.session.execute(sql.rollups, params).mappings():
-            acc(row["k"]).add_row(row)
-    if direct:  # the flows of those days, from the facts
-        for row in db.session.execute(sql.direct, params).mappings():
-            acc(row["k"]).add_row(row)
-    for row in db.session.execute(sql.stock, params).mappings():
-        a = acc(row["k"])
-        if row["part"] == 1:  # open reports at T: on time or late
-            a.values["reports"] += row["n"]
-            a.values[row["name"]] += row["n"]
-        else:
-            a.backlog[row["name"]] = a.backlog.get(row["name"], 0) + row["n"]
+    def acc(i: int, k) -> Totals:
+        k = 0 if k is None else k
+        mine = out[i]
+        if k not in mine:
+            mine[k] = Totals()
+        return mine[k]
+
+    # The tiles of each ask: unit totals (category 0, days included) answer the asks that
+    # split by unit or not at all; the others read detail rows, which exist for months and
+    # years, and the flows of the days at the edges from the facts.
+    flows = _Parts()
+    direct = _Parts()
+    for i, a in enumerate(asks):
+        t_day = first_day_after(a.t)
+        stop = min(a.end, t_day)
+        years, months, days = tiles(a.start, stop) if a.start < stop else ([], [], [])
+        totals_only = not filtered and a.kind in ("g", "n")
+        tiles_of = [("y", d) for d in years] + [("m", d) for d in months]
+        if totals_only:
+            tiles_of += [("d", d) for d in days]
+        flows.add(i, a, tiles_of)
+        if not totals_only:
+            direct.add(i, a, [("", d) for d in days])
+    if flows:
+        sql = _rollups(flows.shape(), filtered, shape)
+        for row in db.session.execute(sql, {**base, **flows.params()}).mappings():
+            for i, k in flows.targets(row):
+                acc(i, k).add_row(row)
+    if direct:
+        sql = _direct(direct.shape(), shape)
+        days = [d for _, d in direct.all_tiles()]
+        params = {**base, **direct.params(), "dd_first": min(days), "dd_last": max(days)}
+        for row in db.session.execute(sql, params).mappings():
+            for i, k in direct.targets(row):
+                acc(i, k).add_row(row)
+    by_t: dict[datetime, _Parts] = {}
+    for i, a in enumerate(asks):
+        by_t.setdefault(a.t, _Parts()).add(i, a, [], keep_empty=True)
+    for t, parts in by_t.items():
+        sql = _stock(parts.shape(stock=True), probe, shape)
+        params = {**base, **parts.params(), "t": t, "t_day": first_day_after(t)}
+        params.update({f"band{i}": d for i, d in enumerate(band_starts(cal, t))})
+        for row in db.session.execute(sql, params).mappings():
+            for i, k in parts.targets(row):
+                tot = acc(i, k)
+                if row["part"] == 1:  # open reports at T: on time or late
+                    tot.values["reports"] += row["n"]
+                    tot.values[row["name"]] += row["n"]
+                else:
+                    tot.backlog[row["name"]] = tot.backlog.get(row["name"], 0) + row["n"]
+    for i, a in enumerate(asks):  # read with another ask's histograms: left empty all the same
+        if not a.hists:
+            for totals in out[i].values():
+                totals.hists = Totals().hists
     return out
+
+
+class _Parts:
+    """The asks of one statement, as the arrays it reads them from.
+
+    Asks by group ("g") are read one by one (their pairs differ); asks by nothing ("n") one
+    by one too (a sum per ask); asks by a fact column share a *slot* when their tiles are
+    the same (the dashboard's tables by commune, category and channel of one period), and a
+    slot is grouped once per column (grouping sets)."""
+
+    def __init__(self) -> None:
+        self.g: list[tuple[int, list]] = []  # (ask, tiles)
+        self.pairs: list[tuple[int, int, int]] = []  # (ask, unit, group)
+        self.n: list[tuple[int, list]] = []
+        self.slots: dict[tuple, int] = {}  # tiles → slot
+        self.slot_asks: dict[tuple[int, str], list[int]] = {}  # (slot, column) → asks
+        self.columns: set[str] = set()
+        self.hists = {"g": False, "n": False, "k": False}
+
+    def __bool__(self) -> bool:
+        return bool(self.g or self.n or self.slots)
+
+    def add(self, i: int, a: Ask, tiles_of: list, keep_empty: bool = False) -> None:
+        if not tiles_of and not keep_empty:
+            return
+        kind = a.kind
+        if kind == "g":
+            assert a.groups is not None
+            self.g.append((i, tiles_of))
+            self.pairs += [(i, u, g) for u, g in zip(*a.groups, strict=True)]
+            self.hists["g"] |= a.hists
+        elif kind == "n":
+            self.n.append((i, tiles_of))
+            self.hists["n"] |= a.hists
+        else:
+            slot = self.slots.setdefault(tuple(tiles_of), len(self.slots))
+            self.slot_asks.setdefault((slot, kind), []).append(i)
+            self.columns.add(kind)
+            self.hists["k"] |= a.hists
+
+    def shape(self, stock: bool = False) -> tuple:
+        return (
+            bool(self.g),
+            bool(self.n),
+            tuple(sorted(self.columns)) if self.slots else (),
+            () if stock else tuple(self.hists[k] for k in "gnk"),
+        )
+
+    def all_tiles(self) -> list:
+        return [t for _, ts in self.g + self.n for t in ts] + [t for ts in self.slots for t in ts]
+
+    def params(self) -> dict:
+        def arrays(prefix: str, items) -> dict:
+            rows = [(i, grain, bucket) for i, ts in items for grain, bucket in ts]
+            return {
+                f"{prefix}_i": [r[0] for r in rows],
+                f"{prefix}_grain": [r[1] for r in rows],
+                f"{prefix}_bucket": [r[2] for r in rows],
+            }
+
+        return {
+            **arrays("g", self.g),
+            **arrays("n", self.n),
+            **arrays("k", [(s, list(ts)) for ts, s in self.slots.items()]),
+            "m_i": [p[0] for p in self.pairs],
+            "m_unit": [p[1] for p in self.pairs],
+            "m_grp": [p[2] for p in self.pairs],
+        }
+
+    def targets(self, row) -> list[tuple[int, object]]:
+        """The (ask, key) pairs a result row adds to."""
+        kind, i, k = row["kind"], row["i"], row["k"]
+        if kind == "g":
+            return [(i, int(k))]
+        if kind == "n":
+            return [(i, 0)] if i >= 0 else [(j, 0) for j, _ in self.n]
+        key = None if k is None else (k if kind == "channel" else int(k))
+        if i >= 0:
+            return [(j, key) for j in self.slot_asks.get((i, kind), ())]
+        return [(j, key) for (_, column), asks in self.slot_asks.items() if column == kind for j in asks]
 
 
 _SET_JIT = text("SET LOCAL jit = off")
 _SET_WORK_MEM = text("SET LOCAL work_mem = '32MB'")
 
 
-@dataclass(frozen=True)
-class Statements:
-    rollups: TextClause  # rollup rows of the tiles, summed per key
-    direct: TextClause  # the flows of the edge days, from the facts, per key
-    stock: TextClause  # open reports and backlog at T, from the facts straddling T, per key
+def _where(alias: str, fshape: tuple, units: bool = True) -> str:
+    by_unit, by_area, by_category, _ = fshape
+    return filters(alias, *(() if on else None for on in (units and by_unit, by_area, by_category)))[0]
+
+
+def _union(parts: list[str]) -> TextClause:
+    return text("\nUNION ALL\n".join(parts))
+
+
+def _keyed(alias: str, columns: tuple[str, ...]) -> tuple[str, str, str]:
+    """(kind, key as text, grouping sets) of a slot grouped once per column."""
+    kind = "CASE " + " ".join(f"WHEN GROUPING({alias}.{c}) = 0 THEN '{c}'" for c in columns) + " END"
+    key = "CASE " + " ".join(f"WHEN GROUPING({alias}.{c}) = 0 THEN {alias}.{c}::text" for c in columns) + " END"
+    return kind, key, ", ".join(f"(q.i, {alias}.{c})" for c in columns)
+
+
+_PAIRS = "unnest(CAST(:m_i AS int[]), CAST(:m_unit AS int[]), CAST(:m_grp AS int[])) AS m(i, unit_id, grp)"
 
 
 @lru_cache(maxsize=64)
-def _statements(
-    key: str | None,
-    grouped: bool,
-    totals_only: bool,
-    probe: bool,
-    by_unit: bool,
-    by_area: bool,
-    by_category: bool,
-    tz: str,
-) -> Statements:
-    """The SQL of one query shape, built once (the text is long and its parse is not free)."""
+def _rollups(shape: tuple, filtered: bool, fshape: tuple) -> TextClause:
+    """The flows of every ask's tiles (whole years, months, days) from the rollup rows."""
+    has_g, has_n, columns, (hg, hn, hk) = shape
+    where = _where("r", fshape)
+    tot = "<>" if filtered else "="  # unit totals (category 0) unless filtered by commune or category
 
-    def where(alias: str, units: bool = by_unit) -> str:
-        return filters(alias, *(() if on else None for on in (units, by_area, by_category)))[0]
+    def source(prefix: str) -> str:
+        return (
+            f"unnest(CAST(:{prefix}_i AS int[]), CAST(:{prefix}_grain AS text[]), CAST(:{prefix}_bucket AS date[]))"
+            f" AS q(i, grain, bucket) JOIN indicator_rollups r ON r.grain = q.grain AND r.bucket = q.bucket"
+        )
 
-    def keyed(alias: str) -> tuple[str, str]:
-        if grouped:
-            return "m.grp", (
-                f"JOIN unnest(CAST(:gu AS int[]), CAST(:gg AS int[])) AS m(unit_id, grp) ON m.unit_id = {alias}.unit_id"
-            )
-        return (f"{alias}.{key}" if key else "0"), ""
+    parts = []
+    if has_g:
+        parts.append(f"""
+        SELECT 'g' AS kind, m.i, m.grp::text AS k, {summed(hists=hg)}
+        FROM {source("g")} JOIN {_PAIRS} ON m.i = q.i AND m.unit_id = r.unit_id
+        WHERE r.category_id {tot} 0 AND {where}
+        GROUP BY m.i, m.grp""")
+    if has_n:
+        parts.append(f"""
+        SELECT 'n' AS kind, q.i, '0' AS k, {summed(hists=hn)}
+        FROM {source("n")} WHERE r.category_id {tot} 0 AND {where} GROUP BY q.i""")
+    if columns:
+        kind, key, sets = _keyed("r", columns)
+        parts.append(f"""
+        SELECT {kind} AS kind, q.i, {key} AS k, {summed(hists=hk)}
+        FROM {source("k")} WHERE r.category_id <> 0 AND {where} GROUP BY GROUPING SETS ({sets})""")
+    return _union(parts)
 
-    k_r, join_r = keyed("r")
-    rollups = f"""
-        SELECT {k_r} AS k, {summed()} FROM indicator_rollups r {join_r}
-        WHERE ((r.grain = 'y' AND r.bucket = ANY(CAST(:ys AS date[])))
-            OR (r.grain = 'm' AND r.bucket = ANY(CAST(:ms AS date[])))
-            OR (r.grain = 'd' AND r.bucket = ANY(CAST(:ds AS date[]))))
-          AND {where("r")} AND r.category_id {"=" if totals_only else "<>"} 0
-        GROUP BY 1"""
-    # Facts with an event on an edge day: received by then and still changing from then on.
-    k_d, join_d = keyed("f")
+
+@lru_cache(maxsize=64)
+def _direct(shape: tuple, fshape: tuple) -> TextClause:
+    """The flows of the edge days from the facts with an event on one of them (received by
+    the last and still changing on or after the first)."""
+    has_g, has_n, columns, (hg, hn, hk) = shape
     spans = (
         "f.received_day <= CAST(:dd_last AS date) "
         "AND coalesce(f.settle_day, 'infinity'::date) >= CAST(:dd_first AS date)"
     )
-    direct = f"""
-        SELECT {k_d} AS k, {aggregates()}
-        FROM ({bucketed(f"{spans} AND {where('f')}", tz)}) f {join_d}
-        WHERE f.day = ANY(CAST(:dd AS date[]))
-        GROUP BY 1"""
-    # Straddling facts are summed per unit (or key) first; the few sums then go to groups.
-    k_z = "z0.unit_id" if grouped else (f"z0.{key}" if key else "0")
+    where = _where("f", fshape)
+    events = f"({bucketed(f'{spans} AND {where}', fshape[3])}) f"
+
+    def source(prefix: str) -> str:
+        return (
+            f"{events} JOIN unnest(CAST(:{prefix}_i AS int[]), CAST(:{prefix}_bucket AS date[])) AS q(i, day)"
+            f" ON q.day = f.day"
+        )
+
+    parts = []
+    if has_g:
+        parts.append(f"""
+        SELECT 'g' AS kind, m.i, m.grp::text AS k, {aggregates(hists=hg)}
+        FROM {source("g")} JOIN {_PAIRS} ON m.i = q.i AND m.unit_id = f.unit_id
+        GROUP BY m.i, m.grp""")
+    if has_n:
+        parts.append(f"""
+        SELECT 'n' AS kind, q.i, '0' AS k, {aggregates(hists=hn)} FROM {source("n")} GROUP BY q.i""")
+    if columns:
+        kind, key, sets = _keyed("f", columns)
+        parts.append(f"""
+        SELECT {kind} AS kind, q.i, {key} AS k, {aggregates(hists=hk)}
+        FROM {source("k")} GROUP BY GROUPING SETS ({sets})""")
+    return _union(parts)
+
+
+@lru_cache(maxsize=64)
+def _stock(shape: tuple, probe: bool, fshape: tuple) -> TextClause:
+    """Open reports and backlog at T, from the facts straddling T, once for every grouping."""
+    has_g, has_n, columns, _ = shape
+    tz = fshape[3]
+    if probe:  # one index probe per unit
+        stab = (
+            f"f.unit_id = ANY(CAST(:unit_ids AS int[])) "
+            f"AND coalesce(f.settle_day, 'infinity'::date) >= CAST(:t_day AS date) "
+            f"AND f.received_day < CAST(:t_day AS date) AND {_where('f', fshape, units=False)}"
+        )
+    else:
+        stab = f"daterange(f.received_day + 1, f.settle_day + 1) @> CAST(:t_day AS date) AND {_where('f', fshape)}"
     # The backlog, by overdue band: whole working days from the due day to T's day
     # (:band<i> is the earliest due day of band i, from band_starts).
     due_day = f"(z.due_at AT TIME ZONE '{tz}')::date"
@@ -182,26 +347,25 @@ def _statements(
         )
         + f" ELSE '{BANDS[-1][2]}' END"
     )
-    if probe:  # one index probe per unit
-        stab = (
-            f"f.unit_id = ANY(CAST(:unit_ids AS int[])) "
-            f"AND coalesce(f.settle_day, 'infinity'::date) >= CAST(:t_day AS date) "
-            f"AND f.received_day < CAST(:t_day AS date) AND {where('f', units=False)}"
-        )
-    else:
-        stab = f"daterange(f.received_day + 1, f.settle_day + 1) @> CAST(:t_day AS date) AND {where('f')}"
-    straddling = f"""
-      WITH z AS MATERIALIZED (SELECT {k_z} AS k, z0.* FROM ({stock(stab, ":t")}) z0
-                              WHERE z0.open_t OR z0.backlog_t)
-      SELECT 1 AS part, z.k,
-             CASE WHEN z.due_at < :t THEN 'late' ELSE 'on_time' END AS name, count(*) AS n
-        FROM z WHERE z.open_t GROUP BY 2, 3
+    on_time = "CASE WHEN z.due_at < :t THEN 'late' ELSE 'on_time' END"
+
+    def counted(kind: str, key: str) -> str:
+        return f"""
+      SELECT '{kind}' AS kind, -1 AS i, {key} AS k, 1 AS part, {on_time} AS name, count(*) AS n
+        FROM z WHERE z.open_t GROUP BY 3, 5
       UNION ALL
-      SELECT 2, z.k, {band}, count(*) FROM z WHERE z.backlog_t GROUP BY 2, 3"""
-    if grouped:
-        straddling = f"""
-      SELECT b.part, m.grp AS k, b.name, sum(b.n)::bigint AS n
-      FROM ({straddling}) b JOIN unnest(CAST(:gu AS int[]), CAST(:gg AS int[])) AS m(unit_id, grp)
-        ON m.unit_id = b.k
-      GROUP BY b.part, m.grp, b.name"""
-    return Statements(text(rollups), text(direct), text(straddling))
+      SELECT '{kind}', -1, {key}, 2, {band}, count(*) FROM z WHERE z.backlog_t GROUP BY 3, 5"""
+
+    parts = []
+    if has_g:  # summed per unit first; the few sums then go to groups
+        parts.append(f"""
+      SELECT 'g' AS kind, m.i, m.grp::text AS k, b.part, b.name, sum(b.n)::bigint AS n
+      FROM ({counted("u", "z.unit_id")}) b JOIN {_PAIRS} ON m.unit_id = b.k
+      GROUP BY m.i, m.grp, b.part, b.name""")
+    if has_n:
+        parts.append(counted("n", "'0'"))
+    parts += [counted(c, f"z.{c}::text") for c in columns]
+    return text(
+        f"WITH z AS MATERIALIZED (SELECT z0.* FROM ({stock(stab, ':t')}) z0 WHERE z0.open_t OR z0.backlog_t)\n"
+        + "\nUNION ALL\n".join(f"({p})" for p in parts)
+    )

@@ -17,7 +17,7 @@ from fieldreport.models.base import utcnow
 from fieldreport.services import deadlines
 from fieldreport.services.indicators import cache
 from fieldreport.services.indicators.periods import Period, as_of, period
-from fieldreport.services.indicators.query import fetch
+from fieldreport.services.indicators.query import Ask, fetch_many
 from fieldreport.services.indicators.totals import Totals
 
 GROUPS = ("unit", "area", "category", "channel", "none")
@@ -99,40 +99,91 @@ def scope(
 
 def compute(p: Period, sc: Scope, group_by: str = "unit", depth: int = 1, now: datetime | None = None) -> dict:
     """The indicator table: one row per group (units rolled up over their subtree) + total."""
-    if group_by not in GROUPS:
-        raise Invalid(
-            "bad_group_by",
-            f"group_by must be one of {', '.join(GROUPS)}.",
-            f"group_by phải là một trong {', '.join(GROUPS)}.",
-        )
-    t = as_of(p, now)
+    return compute_many([Table(p, group_by, depth)], sc, now)[0]
+
+
+@dataclass(frozen=True)
+class Table:
+    """One indicator table of a scope: a period, a grouping, the depth of the unit tree.
+
+    `hists` False: no median or p90 (None), for a page that shows none of them; every other
+    figure is the same, and the histograms' summing, most of a query's work, is skipped."""
+
+    period: Period
+    group_by: str = "unit"
+    depth: int = 1
+    hists: bool = True
+
+
+def compute_many(tables: list[Table], sc: Scope, now: datetime | None = None) -> list[dict]:
+    """Several tables of one scope (a dashboard's periods and groupings), read as of one
+    `now`: tables of periods that are over come from the cache, the others are computed
+    together by query.fetch_many (three statements, whatever their number)."""
+    for tb in tables:
+        if tb.group_by not in GROUPS:
+            raise Invalid(
+                "bad_group_by",
+                f"group_by must be one of {', '.join(GROUPS)}.",
+                f"group_by phải là một trong {', '.join(GROUPS)}.",
+            )
+    now = now or utcnow()
     cal = deadlines.calendar()
-    if t < datetime.combine(p.end, time(0), tzinfo=cal.tz):  # not over: as of now, never cached
-        return _compute(p, sc, group_by, depth, t, cal)
-    parts = {
-        "period": [p.kind, p.start, p.end],
-        "group_by": group_by,
-        "depth": depth,
-        "units": [list(u) for u in sc.units],
-        "roots": [r.id for r in sc.roots],
-        "filters": [sc.unit_ids, sc.area_ids, sc.category_ids],
-    }
-    return cache.cached(parts, t, cal, lambda: _compute(p, sc, group_by, depth, t, cal))
+    out: list[dict | None] = [None] * len(tables)
+    todo: list[tuple[int, datetime, cache.Entry | None]] = []
+    for i, tb in enumerate(tables):
+        p = tb.period
+        t = as_of(p, now)
+        if t < datetime.combine(p.end, time(0), tzinfo=cal.tz):  # not over: as of now, never cached
+            todo.append((i, t, None))
+            continue
+        parts = {
+            "period": [p.kind, p.start, p.end],
+            "group_by": tb.group_by,
+            "depth": tb.depth,
+            "units": [list(u) for u in sc.units],
+            "roots": [r.id for r in sc.roots],
+            "filters": [sc.unit_ids, sc.area_ids, sc.category_ids],
+        }
+        if not tb.hists:
+            parts["hists"] = False
+        entry = cache.lookup(parts, t, cal)
+        if entry.table is not None:
+            out[i] = entry.table
+        else:
+            todo.append((i, t, entry))
+    asks, shown = [], []
+    for i, t, _ in todo:
+        tb = tables[i]
+        p = tb.period
+        if tb.group_by == "unit":
+            units, pairs = _unit_groups(sc, tb.depth)
+            shown.append(units)
+            asks.append(Ask(p.start, p.end, t, None, pairs, tb.hists))
+        else:
+            shown.append(None)
+            asks.append(Ask(p.start, p.end, t, _KEYS[tb.group_by], None, tb.hists))
+    results = fetch_many(asks, sc.unit_ids, sc.area_ids, sc.category_ids)
+    for (i, t, entry), units, per_key in zip(todo, shown, results, strict=True):
+        table = _render(tables[i], sc, units, per_key, t, cal)
+        if entry is not None:
+            entry.store(table)
+        out[i] = table
+    return [table for table in out if table is not None]
 
 
-def _compute(p: Period, sc: Scope, group_by: str, depth: int, t: datetime, cal) -> dict:
+_KEYS = {"area": "area_id", "category": "category_id", "channel": "channel", "none": None}
+
+
+def _render(tb: Table, sc: Scope, shown, per_key: dict, t: datetime, cal) -> dict:
+    p, group_by = tb.period, tb.group_by
     rows: list[tuple[dict, Totals]] = []
     total = Totals()
     if group_by == "unit":
-        shown, pairs = _unit_groups(sc, depth)
-        per_key = fetch(p.start, p.end, t, None, sc.unit_ids, sc.area_ids, sc.category_ids, groups=pairs)
         for label, unit_id in shown:
             rows.append((label, per_key.get(unit_id) or Totals()))
         for r in sc.roots:  # the roots' subtrees are disjoint and cover the scope
             total.add(per_key.get(r.id) or Totals())
     else:
-        key = {"area": "area_id", "category": "category_id", "channel": "channel", "none": None}[group_by]
-        per_key = fetch(p.start, p.end, t, key, sc.unit_ids, sc.area_ids, sc.category_ids)
         for acc in per_key.values():
             total.add(acc)
         if group_by == "area":
