@@ -38,7 +38,9 @@ LAG_TOLERANT = (
 # Every session without PostgreSQL's JIT: for short OLTP statements whose cost is estimated
 # high (a 10 km near-me page at 1M reports: 0.5 s of work, 5.2 s compiling it) the JIT
 # costs far more than it saves (issue 20). The indicator queries already turned it off.
-SESSION_OPTIONS = "-c jit=off"
+# Statements prepared by db.prepared() (hot lookups: point → commune, routing) keep one
+# generic plan instead of being planned again on each of their first executions.
+SESSION_OPTIONS = "-c jit=off -c plan_cache_mode=force_generic_plan"
 _replica_reads: ContextVar[bool] = ContextVar("replica_reads", default=False)
 
 
@@ -139,6 +141,23 @@ class Database:
             yield
         finally:
             _replica_reads.reset(token)
+
+    def prepared(self, name: str, types: tuple[str, ...], sql: str, args: tuple) -> list[tuple]:
+        """The rows of `sql` ($1, $2… placeholders of `types`) run as a server-side prepared
+        statement in the session's transaction: parsed and planned once per connection, then
+        only executed (for hot single-row lookups, where planning costs more than running).
+        A connection remembers what it prepared for as long as it lives (pool info)."""
+        fairy = self.session.connection().connection
+        done = fairy.info.setdefault("prepared", set())
+        cur = fairy.cursor()
+        try:
+            if name not in done:
+                cur.execute(f"PREPARE {name} ({', '.join(types)}) AS {sql}")
+                done.add(name)
+            cur.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(args))})", args)
+            return cur.fetchall()
+        finally:
+            cur.close()
 
     def bind_to(self, connection, **options) -> None:
         """Point the session at one connection (tests roll back around each case)."""

@@ -18,10 +18,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from flask import current_app
-from geoalchemy2 import Geography
-from sqlalchemy import Row, bindparam, cast, func, select
+from sqlalchemy import Row, func, select
 
-from fieldreport import geo
 from fieldreport.errors import Invalid
 from fieldreport.extensions import db
 from fieldreport.models import Area
@@ -35,33 +33,53 @@ class Commune(NamedTuple):
     province_code: str | None
 
 
-# The statements are built once with bind parameters: building them costs more than running
-# them. Only columns are selected, never a geometry (an Area row carries a large polygon).
-POINT = func.ST_SetSRID(func.ST_MakePoint(bindparam("lon"), bindparam("lat")), geo.SRID)
-_COMMUNE = (Area.id, Area.code, Area.full_name, Area.province_code)
-_CONTAINS = select(*_COMMUNE).where(Area.level == "commune", func.ST_Contains(Area.geom, POINT)).order_by(Area.code)
-_DISTANCE = func.ST_Distance(cast(Area.geom, Geography), cast(POINT, Geography))
-_CLOSEST = func.ST_ClosestPoint(Area.geom, POINT)
-# A degree box first so that the GiST index is used, then the true distance in metres.
-_NEAREST = (
-    select(*_COMMUNE, _DISTANCE, func.ST_X(_CLOSEST), func.ST_Y(_CLOSEST))
-    .where(Area.level == "commune", func.ST_DWithin(Area.geom, POINT, bindparam("degrees")))
-    .order_by(_DISTANCE, Area.code)
-    .limit(1)
-)
+# One statement, prepared once per connection (db.prepared): the commune containing the point
+# ($1 lon, $2 lat) with the others that contain it, or else the nearest within a degree box
+# ($3, so that the GiST index is used) and then within $4 metres, with the distance and its
+# closest point. Only columns are selected, never a geometry (an Area row carries a large
+# polygon). routing.decide runs it with the rule lookup in the same statement.
+TYPES = ("float8", "float8", "float8", "float8")
+_POINT = "ST_SetSRID(ST_MakePoint($1, $2), 4326)"
+LOCATE = f"""
+  inside AS (SELECT a.id, a.code, a.full_name, a.province_code FROM areas a
+             WHERE a.level = 'commune' AND ST_Contains(a.geom, {_POINT})),
+  nearest AS (SELECT a.id, a.code, a.full_name, a.province_code, a.geom,
+                     ST_Distance(a.geom::geography, {_POINT}::geography) AS distance
+              FROM areas a
+              WHERE NOT EXISTS (SELECT FROM inside) AND a.level = 'commune' AND ST_DWithin(a.geom, {_POINT}, $3)
+              ORDER BY distance, a.code LIMIT 1),
+  here AS (
+    (SELECT i.id, i.code, i.full_name, i.province_code, 'contains' AS method, NULL::float8 AS distance,
+            ARRAY(SELECT o.code::text FROM inside o WHERE o.id <> i.id ORDER BY o.code) AS also_in,
+            $1::float8 AS x, $2::float8 AS y
+     FROM inside i ORDER BY i.code LIMIT 1)
+    UNION ALL
+    SELECT n.id, n.code, n.full_name, n.province_code, 'nearest', n.distance, '{{}}'::text[],
+           ST_X(ST_ClosestPoint(n.geom, {_POINT})), ST_Y(ST_ClosestPoint(n.geom, {_POINT}))
+    FROM nearest n WHERE n.distance <= $4)"""
+
+
+def arguments(lon: float, lat: float) -> tuple[float, float, float, float]:
+    """$1–$4 of LOCATE: the point, the degree box and the snap distance in metres."""
+    snap = float(current_app.config["BORDER_SNAP_METERS"])
+    degrees = snap / (111_320 * max(math.cos(math.radians(lat)), 0.1)) * 1.01
+    return float(lon), float(lat), degrees, snap
+
+
+def located(row, lon: float, lat: float) -> tuple[Commune | None, str, float | None, tuple, tuple[float, float]]:
+    """locate()'s answer from the first nine columns of a LOCATE row (None: no commune)."""
+    if row is None:
+        return None, "none", None, (), (lon, lat)
+    commune = Commune(*row[:4])
+    if row[4] == "contains":
+        return commune, "contains", None, tuple(row[6]), (lon, lat)
+    return commune, "nearest", round(float(row[5]), 1), (), (float(row[7]), float(row[8]))
 
 
 def locate(lon: float, lat: float) -> tuple[Commune | None, str, float | None, tuple, tuple[float, float]]:
     """(commune, method contains|nearest|none, distance_m, other communes, point to match rules with)."""
-    found = db.session.execute(_CONTAINS, {"lon": lon, "lat": lat}).all()
-    if found:
-        return Commune(*found[0]), "contains", None, tuple(a.code for a in found[1:]), (lon, lat)
-    snap = current_app.config["BORDER_SNAP_METERS"]
-    degrees = snap / (111_320 * max(math.cos(math.radians(lat)), 0.1)) * 1.01
-    row = db.session.execute(_NEAREST, {"lon": lon, "lat": lat, "degrees": degrees}).first()
-    if row is None or row[4] > snap:
-        return None, "none", None, (), (lon, lat)
-    return Commune(*row[:4]), "nearest", round(float(row[4]), 1), (), (float(row[5]), float(row[6]))
+    rows = db.prepared("communes_locate", TYPES, f"WITH {LOCATE} SELECT * FROM here", arguments(lon, lat))
+    return located(rows[0] if rows else None, lon, lat)
 
 
 def listed(province: str | None = None) -> Sequence[Row]:

@@ -1,6 +1,7 @@
 """Spatial routing: find the commune of the point, then the most specific rule for the category.
 
-The lookup runs in PostGIS on the GiST indexes, chosen by measurement (bench/routing.py):
+The lookup runs in PostGIS on the GiST indexes, one prepared statement (the commune and the
+rule; the dispatcher only when no rule applies), chosen by measurement (bench/routing.py):
 an in-memory STRtree answers a point in ~12 µs against ~120-220 µs for a prepared PostGIS
 ST_Contains, but one routing job in an RQ worker costs ~100-200 ms (a fork, a fresh database
 backend, commits), of which the whole PostGIS decision is about 1%. An in-memory index would
@@ -25,19 +26,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import BindParameter, bindparam, func, or_, select, union_all
+from sqlalchemy import or_, select
 
 from fieldreport import geo
 from fieldreport import queue as jobs
 from fieldreport.extensions import db, queues
-from fieldreport.models import Area, Category, Event, Report, RoutingRule, Unit
+from fieldreport.models import Category, Event, Report, Unit
 from fieldreport.models.base import utcnow
 from fieldreport.services import communes, deadlines, events, provinces, workflow
 
 ROUTABLE = ("submitted", "reopened")
 HANDOVERS = ("reopened", "assigned", "transferred", "reassigned", "returned")
 ROUTER = "system:router"
-_TOUCH = 1e-7  # degrees (~1 cm): a snapped point on a border still touches the scope
 
 
 @dataclass(frozen=True)
@@ -63,55 +63,48 @@ class Decision:
         return out
 
 
-# The rule statements are built once with bind parameters: building them costs more than
-# running them. The point is the commune lookup's own.
-_PT = communes.POINT
-
-
-def _rule_statement(snapped: bool):
-    """Rules whose scope holds the point; `snapped` points lie on a commune's border, so
-    they are matched within 1 cm (a distance test) rather than by point-in-polygon."""
-
-    def holds(geom):
-        return func.ST_DWithin(geom, _PT, _TOUCH) if snapped else func.ST_Intersects(geom, _PT)
-
-    chain = select(Area.id, Area.parent_id).where(Area.id == bindparam("commune_id")).cte("chain", recursive=True)
-    chain = chain.union(select(Area.id, Area.parent_id).where(Area.id == chain.c.parent_id))
-    in_chain = select(chain.c.id)
-    category: BindParameter = bindparam("category_id")
-    for_category = or_(RoutingRule.category_id == category, RoutingRule.category_id.is_(None))
-    # Candidates from three index lookups: rules of the commune and its ancestors, drawn
-    # scopes around the point, other larger areas around it (e.g. old districts).
-    candidates = union_all(
-        select(RoutingRule.id).where(for_category, RoutingRule.area_id.in_(in_chain)),
-        select(RoutingRule.id).where(for_category, RoutingRule.area_id.is_(None), holds(RoutingRule.scope)),
-        select(RoutingRule.id)
-        .join(Area, Area.id == RoutingRule.area_id)
-        .where(for_category, Area.level != "commune", Area.id.not_in(in_chain), holds(Area.geom)),
-    ).subquery()
-    return (
-        select(RoutingRule.id, RoutingRule.note, Unit.id, Unit.code)
-        .join(Unit, Unit.id == RoutingRule.unit_id)
-        .where(RoutingRule.id.in_(select(candidates.c.id)), RoutingRule.active, Unit.active)
-        .order_by(RoutingRule.priority.desc(), RoutingRule.scope_area_m2.asc().nulls_last(), RoutingRule.id)
-        .limit(1)
-    )
-
-
-_BEST_RULE = {False: _rule_statement(False), True: _rule_statement(True)}
-
-
-def best_rule(category_id: int, commune: communes.Commune, lon: float, lat: float, snapped: bool = False):
-    """The winning rule for the category at a point of `commune`: (rule id, note, unit id,
-    unit code), or None."""
-    return db.session.execute(
-        _BEST_RULE[snapped], {"commune_id": commune.id, "category_id": category_id, "lon": lon, "lat": lat}
-    ).first()
+# One statement, prepared once per connection: the commune (communes.LOCATE) and the winning
+# rule for it, $5 the category, $6 whether a rule is looked for at all. The rules whose scope
+# holds the point — of the commune and its ancestors, drawn scopes around the point, other
+# larger areas around it (e.g. old districts) — ordered by priority (high first), scope area
+# (small first), id. A snapped point lies on a commune's border, so it is matched within
+# 1 cm (a distance test) rather than by point-in-polygon.
+_DECIDE_TYPES = (*communes.TYPES, "int", "boolean")
+_TOUCH = 1e-7  # degrees (~1 cm): a snapped point on a border still touches the scope
+_DECIDE = f"""
+WITH RECURSIVE {communes.LOCATE},
+  chain(id, parent_id) AS (
+    SELECT a.id, a.parent_id FROM areas a JOIN here h ON a.id = h.id
+    UNION SELECT a.id, a.parent_id FROM areas a JOIN chain c ON a.id = c.parent_id),
+  pt AS (SELECT ST_SetSRID(ST_MakePoint(h.x, h.y), 4326) AS g, h.method = 'nearest' AS snapped FROM here h),
+  candidates AS (
+    SELECT r.id FROM routing_rules r
+    WHERE $6 AND (r.category_id = $5 OR r.category_id IS NULL) AND r.area_id IN (SELECT id FROM chain)
+    UNION ALL
+    SELECT r.id FROM routing_rules r, pt
+    WHERE $6 AND (r.category_id = $5 OR r.category_id IS NULL) AND r.area_id IS NULL
+      AND ((NOT pt.snapped AND ST_Intersects(r.scope, pt.g)) OR (pt.snapped AND ST_DWithin(r.scope, pt.g, {_TOUCH})))
+    UNION ALL
+    SELECT r.id FROM routing_rules r JOIN areas a ON a.id = r.area_id, pt
+    WHERE $6 AND (r.category_id = $5 OR r.category_id IS NULL) AND a.level <> 'commune'
+      AND a.id NOT IN (SELECT id FROM chain)
+      AND ((NOT pt.snapped AND ST_Intersects(a.geom, pt.g)) OR (pt.snapped AND ST_DWithin(a.geom, pt.g, {_TOUCH})))),
+  rule AS (
+    SELECT r.id, r.note, u.id AS unit_id, u.code AS unit_code
+    FROM routing_rules r JOIN units u ON u.id = r.unit_id
+    WHERE r.id IN (SELECT id FROM candidates) AND r.active AND u.active
+    ORDER BY r.priority DESC, r.scope_area_m2 ASC NULLS LAST, r.id LIMIT 1)
+SELECT h.*, rule.* FROM here h LEFT JOIN rule ON true"""
 
 
 def decide(lon: float, lat: float, category: Category) -> Decision:
-    """Where a report of `category` at (lon, lat) goes, and why."""
-    commune, method, distance, also_in, (mlon, mlat) = communes.locate(lon, lat)
+    """Where a report of `category` at (lon, lat) goes, and why: one prepared statement
+    (the commune and its rule), and the dispatcher when no rule applies."""
+    rows = db.prepared(
+        "routing_decide", _DECIDE_TYPES, _DECIDE, (*communes.arguments(lon, lat), category.id, not category.is_other)
+    )
+    row = rows[0] if rows else None
+    commune, method, distance, also_in, _ = communes.located(row, lon, lat)
     place = dict(
         method=method,
         distance_m=distance,
@@ -125,13 +118,10 @@ def decide(lon: float, lat: float, category: Category) -> Decision:
         reason = "outside_province"
     elif category.is_other:
         reason = "category_other"
+    elif row is not None and row[9] is not None:
+        rule_id, note, unit_id, unit_code = row[9:13]
+        return Decision(unit_id=unit_id, unit_code=unit_code, reason="rule", rule_id=rule_id, rule_note=note, **place)
     else:
-        match = best_rule(category.id, commune, mlon, mlat, snapped=method == "nearest")
-        if match is not None:
-            rule_id, note, unit_id, unit_code = match
-            return Decision(
-                unit_id=unit_id, unit_code=unit_code, reason="rule", rule_id=rule_id, rule_note=note, **place
-            )
         reason = "no_rule"
     dispatcher = workflow.dispatcher_unit(place["province_code"])
     return Decision(unit_id=dispatcher.id, unit_code=dispatcher.code, reason=reason, **place)
@@ -140,17 +130,14 @@ def decide(lon: float, lat: float, category: Category) -> Decision:
 def preload() -> None:
     """Warm, in the worker's parent, what every forked job would otherwise redo (measured:
     ~80 ms a job): the working calendar of the years around today, and SQLAlchemy's compiled
-    statements, by rehearsing a routing in a transaction that is rolled back. There is no
-    index to load: the lookup runs in PostGIS."""
+    statements, by rehearsing a routing in a transaction that is rolled back (the prepared
+    decision statement lives with the connection, which is not kept across the fork). There
+    is no index to load: the lookup runs in PostGIS."""
     cal = deadlines.calendar()
     now = utcnow()
     cal.working_hours_between(now - timedelta(days=400), now + timedelta(days=400))
     category = db.session.scalar(select(Category).order_by(Category.id).limit(1))
     if category is not None:
-        for snapped in (False, True):
-            db.session.execute(
-                _BEST_RULE[snapped], {"commune_id": 0, "category_id": category.id, "lon": 0.0, "lat": 0.0}
-            ).all()
         try:
             rehearsal = Report(
                 code="-warmup-",

@@ -247,3 +247,109 @@ def test_a_point_on_a_shared_border_is_filed_routed_and_shown_in_one_commune(db_
     assert (d.area_code, d.method, d.distance_m) == ("24121", "nearest", 0.0)
     assert db_session.get(Area, intake.service_area(lon, lat)[0]).code == d.area_code
     assert places.where(lat, lon)["commune"]["code"] == d.area_code
+
+
+def _old_decide(session, lon: float, lat: float, category) -> tuple:
+    """The decision as routing made it before its one prepared statement: point → commune,
+    then the rule, each an ORM statement (kept here as the reference)."""
+    import math
+
+    from flask import current_app
+    from geoalchemy2 import Geography
+    from sqlalchemy import bindparam, cast, or_, union_all
+
+    from fieldreport.models import Unit
+    from fieldreport.services import provinces, workflow
+
+    point = func.ST_SetSRID(func.ST_MakePoint(bindparam("lon"), bindparam("lat")), 4326)
+    cols = (Area.id, Area.code, Area.full_name, Area.province_code)
+    found = session.execute(
+        select(*cols).where(Area.level == "commune", func.ST_Contains(Area.geom, point)).order_by(Area.code),
+        {"lon": lon, "lat": lat},
+    ).all()
+    mlon, mlat, distance, also = lon, lat, None, ()
+    if found:
+        commune, method, also = found[0], "contains", tuple(a.code for a in found[1:])
+    else:
+        snap = current_app.config["BORDER_SNAP_METERS"]
+        degrees = snap / (111_320 * max(math.cos(math.radians(lat)), 0.1)) * 1.01
+        dist = func.ST_Distance(cast(Area.geom, Geography), cast(point, Geography))
+        closest = func.ST_ClosestPoint(Area.geom, point)
+        row = session.execute(
+            select(*cols, dist, func.ST_X(closest), func.ST_Y(closest))
+            .where(Area.level == "commune", func.ST_DWithin(Area.geom, point, bindparam("degrees")))
+            .order_by(dist, Area.code)
+            .limit(1),
+            {"lon": lon, "lat": lat, "degrees": degrees},
+        ).first()
+        if row is None or row[4] > snap:
+            commune, method = None, "none"
+        else:
+            commune, method, distance, mlon, mlat = row[:4], "nearest", round(float(row[4]), 1), row[5], row[6]
+    rule = None
+    if commune is not None and provinces.serves(commune[3]) and not category.is_other:
+        snapped = method == "nearest"
+
+        def holds(geom):
+            return func.ST_DWithin(geom, point, 1e-7) if snapped else func.ST_Intersects(geom, point)
+
+        chain = select(Area.id, Area.parent_id).where(Area.id == bindparam("commune_id")).cte("chain", recursive=True)
+        chain = chain.union(select(Area.id, Area.parent_id).where(Area.id == chain.c.parent_id))
+        in_chain = select(chain.c.id)
+        for_category = or_(RoutingRule.category_id == category.id, RoutingRule.category_id.is_(None))
+        candidates = union_all(
+            select(RoutingRule.id).where(for_category, RoutingRule.area_id.in_(in_chain)),
+            select(RoutingRule.id).where(for_category, RoutingRule.area_id.is_(None), holds(RoutingRule.scope)),
+            select(RoutingRule.id)
+            .join(Area, Area.id == RoutingRule.area_id)
+            .where(for_category, Area.level != "commune", Area.id.not_in(in_chain), holds(Area.geom)),
+        ).subquery()
+        rule = session.execute(
+            select(RoutingRule.id, Unit.code)
+            .join(Unit, Unit.id == RoutingRule.unit_id)
+            .where(RoutingRule.id.in_(select(candidates.c.id)), RoutingRule.active, Unit.active)
+            .order_by(RoutingRule.priority.desc(), RoutingRule.scope_area_m2.asc().nulls_last(), RoutingRule.id)
+            .limit(1),
+            {"commune_id": commune[0], "lon": mlon, "lat": mlat},
+        ).first()
+    unit_code = rule[1] if rule else workflow.dispatcher_unit(commune[3] if commune else None).code
+    return (commune[1] if commune else None, method, distance, also, rule[0] if rule else None, unit_code)
+
+
+def test_one_statement_decides_as_the_step_by_step_lookups_did(db_session):
+    """decide() (one prepared statement: commune and rule) against the ORM statements it
+    replaced, for every category: points inside communes, anywhere in the province's box,
+    on shared borders, in gaps near a commune (snapped), far away (none), with a drawn
+    scope and an inactive rule in play."""
+    import random
+
+    from fieldreport.models import Category
+
+    rng = random.Random(20)
+    box = db_session.execute(
+        text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM areas) s")
+    ).one()
+    points = [(rng.uniform(box[0], box[2]), rng.uniform(box[1], box[3])) for _ in range(40)]
+    points += db_session.execute(
+        text("SELECT ST_X(label), ST_Y(label) FROM areas WHERE level = 'commune' ORDER BY code LIMIT 20")
+    ).all()
+    points += db_session.execute(  # vertices of shared borders: in two polygons' boundaries, inside neither
+        text("""
+        SELECT ST_X(p), ST_Y(p) FROM (
+          SELECT ST_PointN(ST_GeometryN(ST_Intersection(a.geom, b.geom), 1), 1) p
+          FROM areas a JOIN areas b ON a.code < b.code AND ST_Intersects(a.geom, b.geom)
+          WHERE a.level = 'commune' AND b.level = 'commune' AND a.code IN ('24121', '24133', '24412')) s
+        WHERE p IS NOT NULL LIMIT 10""")
+    ).all()
+    points += [_gap_point(db_session, 30, 140)[:2], _gap_point(db_session, 200, 5000)[:2], (105.85, 21.03)]
+    db_session.execute(text("UPDATE routing_rules SET active = false WHERE id = (SELECT min(id) FROM routing_rules)"))
+    cats = db_session.scalars(select(Category).order_by(Category.id)).all()
+    seen = set()
+    for lon, lat in points:
+        for cat in cats:
+            d = routing.decide(lon, lat, cat)
+            got = (d.area_code, d.method, d.distance_m, d.also_in, d.rule_id, d.unit_code)
+            assert got == _old_decide(db_session, lon, lat, cat), (lon, lat, cat.code)
+            seen.add((d.method, d.reason))
+    assert {m for m, _ in seen} == {"contains", "nearest", "none"}
+    assert {r for _, r in seen} >= {"rule", "category_other", "outside_province"}
