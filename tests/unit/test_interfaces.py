@@ -18,9 +18,6 @@ INTERFACES = ("api", "open311", "web", "channels")
 # file no longer needs it; never add one for new code.
 _ROLLBACK = {"import db", "db.session.rollback"}  # after a refused use case: the unit of work's job
 ALLOWED: dict[str, set[str] | str] = {
-    # Issue 20's engineer (perf) moves the dashboard's SQL into services/indicators; the lead
-    # removes this line when that lands.
-    "web/dashboard.py": "*",
     # Issue 11's unit-of-work engineer (uow): an Open311 update becomes one service call, the
     # client's media_url and the address location go through intake, rollbacks to the unit of work.
     "open311/submit.py": _ROLLBACK
