@@ -575,7 +575,7 @@ def problem(
     return resp
 
 
-def _from_domain(exc: DomainError) -> Response:
+def domain_problem(exc: DomainError) -> Response:
     headers = {}
     if isinstance(exc, ServiceUnavailable):
         headers["Retry-After"] = str(exc.retry_after)
@@ -622,7 +622,7 @@ def _database_down(exc: Exception) -> Response:
         db.session.rollback()
     except Exception:  # noqa: BLE001 (the connection itself may be gone)
         db.session.remove()
-    return _from_domain(
+    return domain_problem(
         ServiceUnavailable(
             "database_unavailable", "The database is unavailable.", "Cơ sở dữ liệu đang không truy cập được."
         )
@@ -630,7 +630,7 @@ def _database_down(exc: Exception) -> Response:
 
 
 def register_error_handlers(app: Flask) -> None:
-    app.register_error_handler(DomainError, _from_domain)
+    app.register_error_handler(DomainError, domain_problem)
     app.register_error_handler(OperationalError, _database_down)
     app.register_error_handler(HTTPException, _from_http)
 

@@ -27,9 +27,9 @@ def _helpers():
 def _domain_error(exc: DomainError):
     """Pages answer errors with a page, not problem+json (the API keeps its own shape)."""
     if request.path.startswith(("/api/", "/web/")):
-        from fieldreport.errors import _from_domain
+        from fieldreport.errors import domain_problem
 
-        return _from_domain(exc)
+        return domain_problem(exc)
     msg = exc.message_vi if i18n.current_lang() == "vi" else exc.message_en
     return render_template("error.html", status=exc.status, message=msg), exc.status
 

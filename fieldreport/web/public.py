@@ -11,7 +11,7 @@ from datetime import date
 
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 
-from fieldreport.errors import DomainError, Unprocessable, _from_domain
+from fieldreport.errors import DomainError, Unprocessable, domain_problem
 from fieldreport.services import categories, communes, provinces, public, public_map, scorecards
 from fieldreport.services.disclosure import Viewer
 from fieldreport.web import i18n
@@ -116,7 +116,7 @@ def inject():
 def answer_error(exc: DomainError):
     """Data URLs answer problem+json; pages answer a page."""
     if request.path.endswith(DATA_SUFFIXES):
-        return _from_domain(exc)
+        return domain_problem(exc)
     msg = exc.message_vi if i18n.current_lang() == "vi" else exc.message_en
     return render_template("error.html", status=exc.status, message=msg), exc.status
 

@@ -133,3 +133,34 @@ def test_auth_is_the_http_side_only():
         }
         reexported = own & set(vars(auth))
         assert not reexported, (service.__name__, reexported)
+
+
+def _private_imports(path: Path) -> list[str]:
+    """`from fieldreport.x import _name` (a module's private name used by another module)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in ("fieldreport", "workers"):
+            found += [
+                f"{node.module}.{a.name}" for a in node.names if a.name.startswith("_") and a.name != "__version__"
+            ]
+    return found
+
+
+def test_no_module_imports_another_modules_private_names():
+    offenders = {
+        str(p.relative_to(ROOT)): names
+        for top in ("fieldreport", "workers")
+        for p in sorted((ROOT / top).rglob("*.py"))
+        if (names := _private_imports(p))
+    }
+    assert offenders == {}, "private names imported across modules (make them public or keep them home)"
+
+
+def test_the_private_import_check_sees_one():
+    probe = ROOT / "var" / "probe_private_import.py"
+    probe.parent.mkdir(exist_ok=True)
+    probe.write_text("from fieldreport.errors import _HTTP_VI\nfrom fieldreport.errors import CATALOGUE\n")
+    try:
+        assert _private_imports(probe) == ["fieldreport.errors._HTTP_VI"]
+    finally:
+        probe.unlink()
