@@ -37,6 +37,9 @@ def create_app(config: Config | None = None) -> Flask:
     from fieldreport.extensions import api, db, queues, storage
 
     db.init_app(app)
+    from fieldreport.services import uow
+
+    uow.init_app(app)  # the outbox listeners: a use case's commit sends the jobs it recorded
     queues.init_app(app)
     storage.init_app(app)
     api.init_app(app)

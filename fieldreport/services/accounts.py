@@ -35,7 +35,7 @@ from fieldreport.models import AuthToken, Unit, User
 from fieldreport.models.base import utcnow
 from fieldreport.models.privacy import IdentityView
 from fieldreport.models.user import ROLES
-from fieldreport.services import policy
+from fieldreport.services import policy, uow
 
 PASSWORD_MIN_LENGTH = 10
 STAFF_ACCOUNT_ROLES = tuple(r for r in ROLES if r != "citizen")  # citizens sign up themselves
@@ -182,7 +182,7 @@ def by_username(username: str) -> User:
 def sign_out_everywhere(user: User) -> int:
     """Revoke every token and console session of the user; how many were live."""
     count = revoke_all(user.id)
-    db.session.commit()
+    uow.commit()
     return count
 
 
@@ -204,7 +204,7 @@ def change_password(user: User, current: str, new: str, ip: str) -> None:
         )
     _check_strength(new)
     _set_password(user, new)
-    db.session.commit()
+    uow.commit()
 
 
 def _check_strength(password: str) -> None:
@@ -362,7 +362,7 @@ def save_user(
     user.role, user.unit_id = role, unit.id if unit else None
     _set_password(user, password)
     _record(by, action, user, f"{role}{' ' + unit_code if unit_code else ''}", reason)
-    db.session.commit()
+    uow.commit()
     return user
 
 
@@ -375,7 +375,7 @@ def reset_password(user: User, password: str, *, by: User | None = None, reason:
     _check_strength(password)
     _set_password(user, password)
     _record(by, "account.password_reset", user, None, reason)
-    db.session.commit()
+    uow.commit()
 
 
 def set_active(user: User, active: bool, *, by: User | None = None, reason: str | None = None) -> None:
@@ -390,7 +390,7 @@ def set_active(user: User, active: bool, *, by: User | None = None, reason: str 
         revoke_all(user.id)
     if changed:
         _record(by, "account.reactivate" if active else "account.deactivate", user, None, reason)
-    db.session.commit()
+    uow.commit()
     current_app.logger.info("user %s %s", user.username, "activated" if active else "deactivated")
 
 

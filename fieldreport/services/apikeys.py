@@ -11,6 +11,7 @@ from fieldreport.errors import Conflict, Forbidden, Invalid, NotFound, Unprocess
 from fieldreport.extensions import db
 from fieldreport.models import ApiKey, Unit
 from fieldreport.models.base import utcnow
+from fieldreport.services import uow
 
 NAME_MAX = 64  # "open311:<name>" must fit reports.channel (80)
 
@@ -46,7 +47,7 @@ def create(name: str, contact: str | None = None, unit_code: str | None = None) 
     )
     db.session.add(key)
     try:
-        db.session.commit()
+        uow.commit()
     except IntegrityError:  # a concurrent create with the same name won the race
         db.session.rollback()
         raise Conflict(
@@ -74,7 +75,7 @@ def revoke(key: ApiKey) -> ApiKey:
     if key.active or key.revoked_at is None:
         key.active = False
         key.revoked_at = key.revoked_at or utcnow()
-        db.session.commit()
+        uow.commit()
     return key
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from fieldreport import geo
 from fieldreport.extensions import db
 from fieldreport.models import Area
+from fieldreport.services import uow
 
 
 @dataclass
@@ -109,11 +110,11 @@ def import_areas(
         area.geom = geo.to_db(mp)
         area.label = geo.to_db(label_pt)
         if i % batch == 0:
-            db.session.commit()
+            uow.commit()
             if progress:
                 progress(i, len(features))
     _link_parents(existing)
-    db.session.commit()
+    uow.commit()
     if progress:
         progress(len(features), len(features))
     return result

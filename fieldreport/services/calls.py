@@ -26,7 +26,7 @@ from fieldreport.errors import Forbidden, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Area, Photo, Report, Subscription, User
 from fieldreport.models.report import OPEN_STATUSES
-from fieldreport.services import citizen, events, intake, notify, privacy, public, workflow
+from fieldreport.services import citizen, events, intake, notify, privacy, public, uow, workflow
 
 CHANNELS = ("hotline", "counter")
 SEARCH_LIMIT = 8
@@ -151,7 +151,7 @@ def support(code: str, phone_raw: str | None, note: str | None, operator: User) 
             },
             [("sms", phone, sub.id)],
         )
-        events.commit()
+        uow.commit()
     return {"code": report.code, "followers_count": count, "sms_to": phone}
 
 
@@ -221,7 +221,7 @@ def add_photos(code: str, token: str | None, files: list[tuple[str | None, bytes
         )
     rows = workflow.save_photos(report, [data for _, data in files], kind="before")
     events.record(report, "photos_added", actor="citizen", data={"photos": len(rows), "via": "call_link"})
-    events.commit()
+    uow.commit()
     return {"code": report.code, "photos": len(rows)}
 
 

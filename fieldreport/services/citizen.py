@@ -16,7 +16,7 @@ from fieldreport.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Addition, Follower, Report, User
 from fieldreport.models.base import utcnow
-from fieldreport.services import events, intake, outbox, photos, public, workflow
+from fieldreport.services import events, intake, outbox, photos, public, uow, workflow
 
 NOTE_LIMIT = 2000
 
@@ -67,7 +67,7 @@ def rate(code: str, rating: int, comment: str | None, token: str | None, user: U
     )
     if closing:
         report.closed_at = now
-    events.commit()
+    uow.commit()
     return report
 
 
@@ -120,7 +120,7 @@ def follow(code: str, follower_key: str, rate_key: str | None = None) -> tuple[i
     if rate_key is not None:
         ratelimit.hit(f"follow:{rate_key}", current_app.config["FOLLOW_RATE_PER_HOUR"])
     result = _follow(report, follower_key)
-    db.session.commit()
+    uow.commit()
     return result
 
 
@@ -185,5 +185,5 @@ def add_to(
         photo = photos.attach(item, None, kind="support")
         photo.addition_id = addition.id
         outbox.record(*jobs.MAKE_DERIVATIVES, photo.id)
-    events.commit()  # commit, then send the derivative jobs
+    uow.commit()  # commit, then send the derivative jobs
     return {"code": report.code, "followers_count": count, "addition_id": addition.id, "photos": len(incoming)}

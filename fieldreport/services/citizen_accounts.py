@@ -26,7 +26,7 @@ from fieldreport.errors import RateLimited, ServiceUnavailable, Unauthorized, Un
 from fieldreport.extensions import db
 from fieldreport.models import OtpChallenge, Report, User
 from fieldreport.models.base import utcnow
-from fieldreport.services import accounts, sms
+from fieldreport.services import accounts, sms, uow
 
 CITIZEN_ROLE = "citizen"
 PHONE_LEVEL = "phone"  # identity proved by a code sent to the phone; see User.identity_level
@@ -110,7 +110,7 @@ def request_code(raw_phone: str, client_key: str) -> CodeSent:
             "The SMS could not be sent; try again shortly.",
             "Chưa gửi được tin nhắn; vui lòng thử lại sau ít phút.",
         ) from None
-    db.session.commit()
+    uow.commit()
     return CodeSent(expires_in=cfg["OTP_TTL_SECONDS"], resend_after=cfg["OTP_RESEND_SECONDS"])
 
 
@@ -159,13 +159,13 @@ def sign_in(raw_phone: str, code: str, client_key: str, citizen_tokens: list[str
         )
     challenge.attempts += 1
     if not hmac.compare_digest(challenge.code_hash, _code_hash(phone, (code or "").strip())):
-        db.session.commit()  # the failed try counts, whatever happens next
+        uow.commit()  # the failed try counts, whatever happens next
         raise _invalid()
     challenge.used_at = now
     user = _account(phone, now)
     token, expires = accounts.issue_token(user, timedelta(days=cfg["CITIZEN_SESSION_DAYS"]))
     claimed = _claim(user, citizen_tokens or [])
-    db.session.commit()
+    uow.commit()
     return Session(token=token, expires_at=expires, user=user, claimed=claimed)
 
 
@@ -217,5 +217,5 @@ def _claim(user: User, citizen_tokens: list[str]) -> list[str]:
 def claim(user: User, citizen_tokens: list[str]) -> list[str]:
     """A signed-in citizen claims more of the reports this device holds."""
     codes = _claim(user, citizen_tokens)
-    db.session.commit()
+    uow.commit()
     return codes

@@ -28,7 +28,7 @@ from fieldreport import queue as jobs
 from fieldreport.errors import Conflict, NotFound, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import CalendarDay, Category
-from fieldreport.services import outbox
+from fieldreport.services import outbox, uow
 from fieldreport.worktime import TZ, Calendar, Pause, parse_office_hours
 
 DEFAULT_URGENCY_DEADLINES = "urgent=4h,simple=3d,standard=10d,complex=15d"
@@ -222,6 +222,6 @@ def _changed(day) -> None:
     """Commit with a job that moves the running reports' dues (workflow.calendar_changed) and
     re-measures their indicators."""
     job = outbox.record(*jobs.INDICATORS_CALENDAR_CHANGED, day.isoformat())
-    db.session.commit()
+    uow.commit()
     forget_calendar()
     outbox.dispatch([job])

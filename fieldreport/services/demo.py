@@ -19,7 +19,7 @@ from sqlalchemy import func, select, text
 from fieldreport import security
 from fieldreport.extensions import db
 from fieldreport.models import ApiKey, Area, Category, RoutingRule, Unit, User
-from fieldreport.services import provinces
+from fieldreport.services import provinces, uow
 from fieldreport.services.areas import import_areas
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -275,7 +275,7 @@ def seed_demo(password: str, secret: str, areas_file: Path = DAKLAK_FILE) -> See
     )
     if key.active and key.revoked_at is None and key.key_hash == security.token_hash(api_key):
         res.api_key = api_key
-    db.session.commit()
+    uow.commit()
     return res
 
 

@@ -27,7 +27,7 @@ from fieldreport.errors import Forbidden, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Addition, Event, Notification, Photo, Report, Subscription, User
 from fieldreport.models.base import utcnow
-from fieldreport.services import citizen, photos, public
+from fieldreport.services import citizen, photos, public, uow
 
 log = logging.getLogger("fieldreport.erasure")
 
@@ -119,7 +119,7 @@ def erase_for_citizen(code: str, token: str | None, user: User | None) -> Report
     report = public.find(code, lock=True)
     citizen.authorise(report, token, user)
     erase(report, by="citizen")
-    db.session.commit()
+    uow.commit()
     return report
 
 
@@ -139,7 +139,7 @@ def erase_by_admin(code: str, user: User, reason: str | None) -> Report:
         )
     report = public.find(code, lock=True)
     erase(report, by=f"admin:{user.username}", reason=reason)
-    db.session.commit()
+    uow.commit()
     return report
 
 
@@ -186,7 +186,7 @@ def retention_sweep(now: datetime | None = None, batch: int = 200) -> int:
             report = db.session.get(Report, report_id, with_for_update=True)
             try:
                 erase(report, by="retention", now=now)
-                db.session.commit()
+                uow.commit()
                 done += 1
                 progressed += 1
             except Exception:

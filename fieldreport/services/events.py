@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event as sa_event
-from sqlalchemy.orm import object_session
-
 from fieldreport.extensions import db
-from fieldreport.models import Event, Outbox, Report, User
-from fieldreport.services import notify, outbox
+from fieldreport.models import Event, Report, User
+from fieldreport.services import notify
 
 
 def record(
@@ -68,29 +65,3 @@ def shown_actor(actor: str | None) -> str | None:
     """An event's actor as staff read it: rows written before citizens were recorded as plain
     "citizen" carry "citizen:<phone number>", never shown."""
     return "citizen" if actor and actor.startswith("citizen:") else actor
-
-
-def commit() -> int:
-    """Commit the unit of work, then send every outbox row it inserted; returns how many.
-
-    Rows whose send fails stay unsent for outbox.sweep(): the commit is what matters.
-    """
-    db.session.flush()
-    rows = db.session.info.pop("outbox_new", [])
-    db.session.commit()
-    return outbox.dispatch(rows) if rows else 0
-
-
-@sa_event.listens_for(Outbox, "after_insert")
-def _track_outbox(mapper, connection, target: Outbox) -> None:
-    # Whoever records a job (routing, derivatives, notifications), commit() above sends it.
-    session = object_session(target)
-    if session is not None:
-        session.info.setdefault("outbox_new", []).append(target)
-
-
-@sa_event.listens_for(db.session, "after_commit")
-@sa_event.listens_for(db.session, "after_soft_rollback")
-def _forget_outbox(session, *args) -> None:
-    # Committed elsewhere: the sweeper sends it. Rolled back: it never existed.
-    session.info.pop("outbox_new", None)

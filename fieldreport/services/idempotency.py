@@ -19,6 +19,7 @@ from fieldreport.errors import Conflict, Invalid
 from fieldreport.extensions import db
 from fieldreport.models import IdempotencyKey
 from fieldreport.models.base import utcnow
+from fieldreport.services import uow
 
 MAX_KEY_LENGTH = 200
 
@@ -104,5 +105,5 @@ def purge(older_than_days: int = 7) -> int:
     """Forget keys older than a client could still be retrying with."""
     cutoff = utcnow() - timedelta(days=older_than_days)
     n = db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff)).rowcount
-    db.session.commit()
+    uow.commit()
     return n

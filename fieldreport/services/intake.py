@@ -25,7 +25,7 @@ from fieldreport.errors import Invalid, Unauthorized, Unprocessable
 from fieldreport.extensions import db, storage
 from fieldreport.models import Category, Report, Subscription, Upload, User
 from fieldreport.models.base import utcnow
-from fieldreport.services import communes, events, idempotency, outbox, photos, provinces
+from fieldreport.services import communes, events, idempotency, outbox, photos, provinces, uow
 
 SCOPE = "reports:create"
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -67,7 +67,9 @@ class Submission:
     subscribe: list[tuple[str, str]] = field(default_factory=list)
     intake_user: User | None = None  # the operator who took a call: the intake actor, never public
     event_data: dict = field(default_factory=dict)  # more about the receipt, kept in its event
-    location_source: str | None = None  # "exif": the citizen took the photo's position as offered
+    location_source: str | None = None  # "exif": the citizen took the photo's position as offered;
+    # "address": an Open311 client sent address_string and the position was found from it
+    media_url: str | None = None  # an Open311 client's link to its own photo, kept in the attributes
     notice_version: str | None = None  # the privacy notice the reporter was shown
     contact_consent: bool | None = None  # ticked "use my contact details" under that notice
     province: str | None = None  # the province the client named (Open311 jurisdiction_id): the point's must match
@@ -163,7 +165,7 @@ def _create(
         status="submitted",
         description=s.description or None,
         address_hint=s.address_hint or None,
-        attributes=attributes,
+        attributes={**attributes, "media_url": s.media_url} if s.media_url else attributes,
         location=geo.point(lon, lat),
         accuracy_m=s.accuracy_m,
         location_source=source,
@@ -205,7 +207,7 @@ def _create(
     }
     if key:
         idempotency.complete(scope, key, 201, body)  # never the token: it is derived on replay
-    events.commit()  # commit, then send every outbox row of this transaction to RQ
+    uow.commit()  # commit, then send every outbox row of this transaction to RQ
     photos.forget_uploads(incoming)
     return _receipt(201, body, token)
 
@@ -442,7 +444,7 @@ def new_upload(client_ip: str) -> dict:
     )
     url = storage.presigned_put(row.key)  # signing needs no network
     db.session.add(row)
-    db.session.commit()
+    uow.commit()
     return {
         "upload_id": upload_id,
         "method": "PUT",

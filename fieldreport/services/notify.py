@@ -35,7 +35,7 @@ from fieldreport import security
 from fieldreport.extensions import db
 from fieldreport.models import Event, Notification, Report, Subscription, Unit
 from fieldreport.models.base import utcnow
-from fieldreport.services import disclosure, outbox, push, sms
+from fieldreport.services import disclosure, outbox, push, sms, uow
 from fieldreport.worktime import TZ
 
 log = logging.getLogger("fieldreport.notify")
@@ -224,12 +224,12 @@ def deliver(notification_id: int) -> str:
         select(Notification).where(Notification.id == notification_id).with_for_update(skip_locked=True)
     )
     if row is None or row.status == "sent":
-        db.session.commit()  # nothing to do: end the transaction
+        uow.commit()  # nothing to do: end the transaction
         return "skipped"
     sub = db.session.get(Subscription, row.subscription_id) if row.subscription_id else None
     if sub is not None and sub.unsubscribed_at is not None:
         row.status = "cancelled"  # turned off after the message was written
-        db.session.commit()
+        uow.commit()
         return "cancelled"
     send = CHANNELS.get(row.channel)
     try:
@@ -240,7 +240,7 @@ def deliver(notification_id: int) -> str:
         row.attempts += 1
         row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
         row.status = "failed"
-        db.session.commit()
+        uow.commit()
         return "failed"
     except Exception as exc:
         row.attempts += 1
@@ -248,13 +248,13 @@ def deliver(notification_id: int) -> str:
         job = get_current_job()
         if job is None or not job.retries_left:
             row.status = "failed"
-        db.session.commit()
+        uow.commit()
         raise
     row.attempts += 1
     row.status = "sent"
     row.sent_at = utcnow()
     row.last_error = None
-    db.session.commit()
+    uow.commit()
     return "sent"
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 from redis.exceptions import RedisError
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from fieldreport.extensions import db, queues
 from fieldreport.models import Outbox
 from fieldreport.models.base import utcnow
+from fieldreport.services import uow
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,8 @@ def dispatch(rows: list[Outbox]) -> int:
 
     The RQ job id is derived from the row id, so a row sent twice (crash between enqueue and
     marking it sent) is one job while queued, and the jobs themselves are idempotent. For the
-    same reason the mark is committed without waiting for the WAL flush (synchronous_commit
-    off, this transaction only): losing it in a database crash means one harmless re-send,
+    same reason the mark is committed without waiting for the WAL flush
+    (`uow.commit_bookkeeping`): losing it in a database crash means one harmless re-send,
     and every use case (a submission, a routing job) saves its second disk flush.
     """
     sent = 0
@@ -44,20 +45,16 @@ def dispatch(rows: list[Outbox]) -> int:
             else:
                 row.sent_at = utcnow()
                 sent += 1
-        db.session.execute(_NO_FLUSH_WAIT)
-        db.session.commit()
+        uow.commit_bookkeeping()
     except Exception as exc:  # noqa: BLE001
         # This runs after the use case committed: its answer stands. A row not marked sent is
         # sent again by the sweeper, and its job id makes that harmless.
         log.warning("outbox dispatch after commit failed: %s: %s", type(exc).__name__, exc)
         try:
-            db.session.rollback()
+            uow.rollback()
         except Exception:  # noqa: BLE001 (the connection itself may be gone)
             db.session.remove()
     return sent
-
-
-_NO_FLUSH_WAIT = text("SET LOCAL synchronous_commit = off")
 
 
 def sweep(limit: int = 500) -> int:

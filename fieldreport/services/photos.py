@@ -21,6 +21,7 @@ from fieldreport.extensions import db, storage
 from fieldreport.media import images
 from fieldreport.models import Photo, Upload
 from fieldreport.models.base import utcnow
+from fieldreport.services import uow
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +232,7 @@ def make_derivatives(photo_id: int) -> str:
         storage.put(public_key(photo.id, name), made[name].data, made[name].mime)
     photo.display_key = public_key(photo.id, "display")
     photo.thumb_key = public_key(photo.id, "thumb")
-    db.session.commit()
+    uow.commit()
     return "made"
 
 
@@ -257,7 +258,7 @@ def collect_orphans(grace: timedelta = ORPHAN_GRACE) -> dict:
     cutoff = now - grace
     removed = {"originals": 0, "uploads": 0, "derivatives": 0}
     db.session.execute(delete(Upload).where(Upload.used_at.is_(None), Upload.expires_at < now))
-    db.session.commit()
+    uow.commit()
     objects = [(k, t) for k, t in storage.keys() if t is None or t < cutoff]
     originals = [k for k, _ in objects if k.startswith("orig/")]
     uploads = [k for k, _ in objects if k.startswith("up/")]

@@ -10,7 +10,7 @@ from fieldreport.errors import Forbidden, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import IdentityView, Report, User
 from fieldreport.models.base import utcnow
-from fieldreport.services import policy
+from fieldreport.services import policy, uow
 
 # The privacy notice the citizen form shows (messages "privacy_notice", "contact_consent"):
 # its version is kept with every report, so what a reporter was told can be shown later.
@@ -124,7 +124,7 @@ def reveal(report: Report, user: User, reason: str | None) -> dict:
         user_id=user.id, actor=f"{user.role}:{user.username}", report_id=report.id, reason=reason, at=utcnow()
     )
     db.session.add(view)
-    db.session.commit()
+    uow.commit()
     return {
         "name": report.reporter_name,
         "phone": report.reporter_phone,

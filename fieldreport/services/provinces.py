@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, select, text, update
 from fieldreport.errors import Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Area, Unit
+from fieldreport.services import uow
 from fieldreport.services.areas import import_areas
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -111,7 +112,7 @@ def load(codes: Iterable[str] | None = None, progress=None) -> dict:
     communes = import_areas(COMMUNES_FILE, provinces=codes, progress=progress)
     trees = unit_trees()
     claim_units()
-    db.session.commit()
+    uow.commit()
     return {"provinces": provinces.total, "communes": communes.total, "new_trees": trees}
 
 

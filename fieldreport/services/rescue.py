@@ -18,7 +18,7 @@ from fieldreport import queue as jobs
 from fieldreport.extensions import db, queues
 from fieldreport.models import Notification, Photo
 from fieldreport.models.base import utcnow
-from fieldreport.services import outbox, routing
+from fieldreport.services import outbox, routing, uow
 from fieldreport.services.indicators import export_jobs
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def requeue_derivatives(older_than_seconds: int | None = None, limit: int = 500)
         .order_by(Photo.id)
         .limit(limit)
     ).all()
-    db.session.commit()  # read only: end the transaction before talking to Redis
+    uow.commit()  # read only: end the transaction before talking to Redis
     for pid in ids:
         queues.enqueue(*jobs.MAKE_DERIVATIVES, pid, job_id=f"derive-{pid}")
     return len(ids)
@@ -84,7 +84,7 @@ def requeue_notifications(older_than_seconds: int | None = None, limit: int = 50
         .order_by(Notification.id)
         .limit(limit)
     ).all()
-    db.session.commit()
+    uow.commit()
     for nid in ids:
         queues.enqueue(*jobs.DELIVER_NOTIFICATION, nid, job_id=f"notify-{nid}")
     return len(ids)

@@ -33,7 +33,7 @@ from fieldreport import queue as jobs
 from fieldreport.extensions import db, queues
 from fieldreport.models import Category, Event, Report, Unit
 from fieldreport.models.base import utcnow
-from fieldreport.services import communes, deadlines, events, provinces, workflow
+from fieldreport.services import communes, deadlines, provinces, uow, workflow
 
 ROUTABLE = ("submitted", "reopened")
 HANDOVERS = ("reopened", "assigned", "transferred", "reassigned", "returned")
@@ -190,7 +190,7 @@ def route_report(report_id: int) -> str:
     """
     report = db.session.scalar(select(Report).where(Report.id == report_id).with_for_update())
     if report is None or not needs_routing(report):
-        db.session.commit()  # nothing to do: end the transaction, release the lock
+        uow.commit()  # nothing to do: end the transaction, release the lock
         return "skipped"
     unit = db.session.get(Unit, report.unit_id) if report.unit_id else None
     if report.status == "reopened" and unit is not None and unit.active:
@@ -214,7 +214,7 @@ def route_report(report_id: int) -> str:
     workflow.assign_unit(
         report, unit, type_="assigned", status=status, actor=ROUTER, reason=explain["reason"], data={"routing": explain}
     )
-    events.commit()
+    uow.commit()
     return outcome
 
 
@@ -236,7 +236,7 @@ def requeue_unrouted(older_than_seconds: int = 120, limit: int = 500) -> int:
         .limit(limit)
     ).all()
     ids = [r.id for r in candidates if needs_routing(r)]
-    db.session.commit()  # read only: end the transaction before talking to Redis
+    uow.commit()  # read only: end the transaction before talking to Redis
     for rid in ids:
         queues.enqueue(*jobs.ROUTE_REPORT, rid, job_id=f"route-{rid}")
     return len(ids)

@@ -28,7 +28,7 @@ from sqlalchemy import or_, select
 from fieldreport.extensions import db
 from fieldreport.models import Report, Unit, User
 from fieldreport.models.base import utcnow
-from fieldreport.services import deadlines, events, notify, workflow
+from fieldreport.services import deadlines, events, notify, uow, workflow
 from fieldreport.worktime import Calendar
 
 RUNNING = workflow.CLOCK_RUNS
@@ -72,7 +72,7 @@ def sweep(now: datetime | None = None, batch: int = 500) -> dict[str, int]:
         ).all()
         for report in reports:
             _check(report, now, deadlines.calendar(report.province_code), fraction, done)
-        events.commit()
+        uow.commit()
     return done
 
 

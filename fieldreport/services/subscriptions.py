@@ -26,7 +26,7 @@ from fieldreport.errors import Forbidden, NotFound, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Report, Subscription, User
 from fieldreport.models.base import utcnow
-from fieldreport.services import disclosure, public
+from fieldreport.services import disclosure, public, uow
 
 CHANNELS = ("push", "sms", "email")
 OPERATOR_CHANNELS = ("hotline", "counter")  # reports an operator took for a caller (services/calls)
@@ -129,7 +129,7 @@ def subscribe(
         },
     )
     sub_id = db.session.execute(stmt.returning(Subscription.id)).scalar_one()
-    db.session.commit()
+    uow.commit()
     return db.session.get(Subscription, sub_id)
 
 
@@ -148,7 +148,7 @@ def unsubscribe(token: str) -> Subscription:
             "subscription_not_found", "No subscription has this token.", "Không tìm thấy đăng ký nhận thông báo này."
         )
     sub.unsubscribed_at = sub.unsubscribed_at or utcnow()
-    db.session.commit()
+    uow.commit()
     return sub
 
 
@@ -210,7 +210,7 @@ def set_channel(code: str, channel: str, on: bool, token: str | None, user: User
         .where(Subscription.report_id == report.id, Subscription.role == "reporter", Subscription.channel == channel)
         .values(unsubscribed_at=None if on else utcnow())
     )
-    db.session.commit()
+    uow.commit()
     return mine(code, token, user)[1]
 
 

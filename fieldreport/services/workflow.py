@@ -20,7 +20,7 @@ from fieldreport.extensions import db
 from fieldreport.models import Category, Event, Follower, Photo, Report, Unit, User
 from fieldreport.models.base import utcnow
 from fieldreport.models.report import OPEN_STATUSES, REJECT_REASONS
-from fieldreport.services import deadlines, events, outbox, photos, policy, public
+from fieldreport.services import deadlines, events, outbox, photos, policy, public, uow
 from fieldreport.worktime import TZ, Calendar
 
 DISPATCHER_KIND = "dispatcher"
@@ -202,7 +202,7 @@ def accept(report: Report, user: User) -> Report:
     report.accepted_at = report.accepted_at or now
     _responded(report, now)
     events.record(report, "accepted", user=user, to_status="in_progress")
-    events.commit()
+    uow.commit()
     return report
 
 
@@ -224,7 +224,7 @@ def transfer(report: Report, user: User, unit_code: str, reason: str | None) -> 
     _responded(report, utcnow())
     report.transfer_count += 1
     assign_unit(report, unit, type_="transferred", status=_assigned_status(report), user=user, reason=reason)
-    events.commit()
+    uow.commit()
     return report
 
 
@@ -246,7 +246,7 @@ def return_to_dispatcher(report: Report, user: User, reason: str | None) -> Repo
     assign_unit(
         report, dispatcher_unit(report.province_code), type_="returned", status=status, user=user, reason=reason
     )
-    events.commit()
+    uow.commit()
     return report
 
 
@@ -258,7 +258,7 @@ def request_info(report: Report, user: User, question: str | None) -> Report:
     _responded(report, now)
     report.paused_at = now
     events.record(report, "info_requested", user=user, to_status="awaiting_info", note=question)
-    events.commit()
+    uow.commit()
     return report
 
 
@@ -294,7 +294,7 @@ def provide_info(report: Report, text: str | None) -> Report:
         to_status=resume,
         data={"text": text, "paused_working_hours": round(paused_hours, 4)},
     )
-    events.commit()
+    uow.commit()
     return report
 
 
@@ -396,16 +396,26 @@ def extend(report: Report, user: User, new_due_at: datetime, reason: str | None,
         note=apology,
         data={"old_due_at": _iso(old), "new_due_at": _iso(new_due_at)},
     )
-    events.commit()
+    uow.commit()
     return report
 
 
 def resolve(
     report: Report, user: User | None, answer: str | None, photos: list[bytes], *, actor: str | None = None
 ) -> Report:
-    """Done: a public answer and at least one "after" photo (stored before the commit).
+    """Done: a public answer and at least one "after" photo (stored before the commit)."""
+    resolved(report, user, answer, photos, actor=actor)
+    uow.commit()
+    return report
 
-    Without a user (an external system's Open311 update) `actor` names the channel; the
+
+def resolved(
+    report: Report, user: User | None, answer: str | None, photos: list[bytes], *, actor: str | None = None
+) -> Event:
+    """The resolve step inside the caller's unit of work (which commits); its event.
+
+    Refused (Conflict, Unprocessable) before anything is written. Without a user (an external
+    system's Open311 update, services/external_updates.py) `actor` names the channel; the
     caller has authorised it."""
     check("resolve", user, report)
     answer = _require(answer, "answer")
@@ -422,7 +432,7 @@ def resolve(
     _responded(report, now)
     report.resolved_at = now
     report.public_answer = answer
-    events.record(
+    return events.record(
         report,
         "resolved",
         user=user,
@@ -431,8 +441,6 @@ def resolve(
         note=answer,
         data={"photo_ids": [p.id for p in saved]},
     )
-    events.commit()
-    return report
 
 
 def reject(
@@ -452,7 +460,7 @@ def reject(
     report.paused_at = None
     _responded(report, utcnow())
     events.record(report, "rejected", user=user, to_status="rejected", reason=reason_code, note=note)
-    events.commit()
+    uow.commit()
     return report
 
 
@@ -511,7 +519,7 @@ def mark_duplicate(
         note=note,
         data={"child_code": report.code, "followers_moved": moved},
     )
-    events.commit()
+    uow.commit()
     return report
 
 
@@ -544,7 +552,7 @@ def assign(report: Report, user: User, unit_code: str, note: str | None = None) 
         report.transfer_count += 1
     report.manually_triaged = True
     assign_unit(report, unit, type_="assigned", status=_assigned_status(report), user=user, reason="triage", note=note)
-    events.commit()
+    uow.commit()
     return report
 
 
@@ -566,7 +574,7 @@ def reassign(report: Report, user: User, unit_code: str, reason: str | None) -> 
         )
     report.transfer_count += 1
     assign_unit(report, unit, type_="reassigned", status=_assigned_status(report), user=user, reason=reason)
-    events.commit()
+    uow.commit()
     return report
 
 
@@ -596,7 +604,7 @@ def reopened(report: Report, *, user: User | None, actor: str | None, reason: st
     report.reject_reason = None
     report.rating = report.rating_comment = report.rated_at = None
     outbox.record(*jobs.ROUTE_REPORT, report.id)
-    events.commit()
+    uow.commit()
     return report
 
 

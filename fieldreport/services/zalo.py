@@ -29,7 +29,7 @@ from fieldreport.errors import DomainError, Invalid, NotFound, ServiceUnavailabl
 from fieldreport.extensions import db, storage
 from fieldreport.models import Upload, ZaloConversation, ZaloMessage
 from fieldreport.models.base import utcnow
-from fieldreport.services import events, intake, outbox, photos, privacy, zalo_api
+from fieldreport.services import intake, outbox, photos, privacy, uow, zalo_api
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def receive(raw: bytes, signature: str | None) -> str:
         db.session.rollback()
         return "duplicate"  # Zalo redelivers until it sees a 200: once is enough
     outbox.record(*jobs.ZALO_PROCESS, row)
-    events.commit()  # stored (and its job recorded) before the 200 goes back
+    uow.commit()  # stored (and its job recorded) before the 200 goes back
     return "stored"
 
 
@@ -205,7 +205,7 @@ def process(message_id: int) -> str:
     """Worker job: apply one stored event; make the report when the conversation is complete."""
     msg = db.session.scalar(select(ZaloMessage).where(ZaloMessage.id == message_id).with_for_update())
     if msg is None or msg.processed_at is not None:
-        db.session.commit()
+        uow.commit()
         return "done"
     conv = _conversation(msg.user_id)
     state, replies, outcome = _apply(msg, conv.state or {})
@@ -248,7 +248,7 @@ def process(message_id: int) -> str:
         replies.append("Cảm ơn bạn. Để gửi phản ánh, bạn hãy gửi thêm " + ", ".join(ASK[m] for m in missing) + ".")
     for text in replies:
         outbox.record(*jobs.ZALO_SEND, msg.user_id, text)
-    events.commit()
+    uow.commit()
     return outcome
 
 
@@ -261,7 +261,7 @@ def _finish(message_id: int, outcome: str, replies: list[str]) -> str:
     conv.state, conv.updated_at = {}, utcnow()
     for text in replies:
         outbox.record(*jobs.ZALO_SEND, msg.user_id, text)
-    events.commit()
+    uow.commit()
     return outcome
 
 

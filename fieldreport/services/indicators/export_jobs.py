@@ -25,6 +25,7 @@ from fieldreport.errors import Forbidden, NotFound
 from fieldreport.extensions import db, queues, storage
 from fieldreport.models import Export, ExportState
 from fieldreport.models.base import utcnow
+from fieldreport.services import uow
 from fieldreport.services.indicators import exports
 from fieldreport.services.indicators import table as indicators
 
@@ -50,7 +51,7 @@ def start(params: dict, user) -> dict:
                 heartbeat_at=utcnow(),
             )
         )
-        db.session.commit()
+        uow.commit()
         send(export_id)
         return status(export_id, user)
 
@@ -124,10 +125,10 @@ def _claim(export_id: str) -> Export | None:
         .returning(Export.attempts)
     ).scalar()
     if attempts is None:
-        db.session.commit()
+        uow.commit()
         return None
     row = db.session.scalar(select(Export).where(Export.id == export_id).execution_options(populate_existing=True))
-    db.session.commit()
+    uow.commit()
     return row
 
 
@@ -148,7 +149,7 @@ def run(export_id: str) -> dict:
             .where(Export.id == export_id)
             .values(state=state, heartbeat_at=func.now(), last_error=f"{type(exc).__name__}: {exc}"[:500])
         )
-        db.session.commit()
+        uow.commit()
         raise
     db.session.execute(
         update(Export)
@@ -162,7 +163,7 @@ def run(export_id: str) -> dict:
             heartbeat_at=func.now(),
         )
     )
-    db.session.commit()
+    uow.commit()
     return {"key": key, "rows": rows}
 
 
@@ -259,7 +260,7 @@ def requeue_stuck(older_than_seconds: int, limit: int = 100) -> int:
         .values(state=ExportState.QUEUED, heartbeat_at=func.now())
         .returning(Export.id)
     ).all()
-    db.session.commit()  # end the transaction before talking to Redis
+    uow.commit()  # end the transaction before talking to Redis
     for export_id in ids:
         send(export_id)
     return len(ids)

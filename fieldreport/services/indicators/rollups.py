@@ -19,7 +19,7 @@ from sqlalchemy import select, text
 
 from fieldreport.extensions import db
 from fieldreport.models import Category, Event, IndicatorFact, Report, Unit
-from fieldreport.services import deadlines
+from fieldreport.services import deadlines, uow
 from fieldreport.services.indicators import cache
 from fieldreport.services.indicators.facts import EventRow, build_facts, copy_facts
 from fieldreport.services.indicators.measures import (
@@ -66,7 +66,7 @@ def refresh_batch(limit: int = 500) -> int:
         .all()
     )
     changed_from = recompute_reports(sorted(set(taken))) if taken else None
-    session.commit()
+    uow.commit()
     if changed_from is not None:
         cache.bump(changed_from)
     return len(taken)
@@ -191,7 +191,7 @@ def rebuild_all() -> None:
     tz = deadlines.calendar().tz.key
     for grain in "dmy":
         session.execute(text(insert_rollups(grain, tz)))
-    session.commit()
+    uow.commit()
 
 
 def mark_calendar_change(day: date) -> int:
@@ -203,5 +203,5 @@ def mark_calendar_change(day: date) -> int:
         ),
         {"d": day},
     ).rowcount
-    db.session.commit()
+    uow.commit()
     return n
