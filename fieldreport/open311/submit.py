@@ -1,23 +1,18 @@
 """POST requests: GeoReport form fields → the intake service the mobile API uses.
 
 Everything a report needs checked (category, attributes, text limits, photos, the service
-area, idempotency) is intake's job; this module only translates the spec's field names.
+area, idempotency) and written (media_url, a location found from address_string: in the
+report's one transaction) is intake's job; this module only translates the spec's field names.
 """
 
 from __future__ import annotations
 
-import logging
-
-from sqlalchemy import func, update
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from fieldreport.errors import Invalid, Unprocessable
-from fieldreport.extensions import db
-from fieldreport.models import ApiKey, Report
+from fieldreport.models import ApiKey
 from fieldreport.open311 import params, statuses
 from fieldreport.services import apikeys, communes, intake, photos, privacy
-
-log = logging.getLogger(__name__)
 
 
 def _location(form: MultiDict) -> tuple[float, float, float | None, communes.Place | None]:
@@ -56,7 +51,7 @@ def create(
     province = params.jurisdiction(form)  # the point must then fall in that province (intake checks)
     category = params.service_category(params.arg(form, "service_code"))
     lat, lon, accuracy, place = _location(form)
-    media_url = params.url(form, "media_url")
+    media_url = params.url(form, "media_url")  # the client's own link to its photo
     receipt = intake.submit(
         intake.Submission(
             category=category.code,
@@ -78,28 +73,9 @@ def create(
             notice_version=privacy.OPEN311_NOTICE,
             contact_consent=True,
             province=province,
+            media_url=media_url,
+            location_source="address" if place is not None else None,
         )
     )
     code = receipt.body["code"]
-    if not receipt.replayed and (media_url or place):
-        _remember(code, media_url, place is not None)
     return {"service_request_id": code, "service_notice": statuses.notice(category, vi), "account_id": None}
-
-
-def _remember(code: str, media_url: str | None, by_address: bool) -> None:
-    """What intake has no field for: the client's media_url, an address-derived location.
-
-    Best effort after the report committed: the report is accepted either way, and failing
-    the request now would only make the client send it twice.
-    """
-    values: dict = {}
-    if media_url:
-        values["attributes"] = Report.attributes.op("||")(func.jsonb_build_object("media_url", media_url))
-    if by_address:
-        values["location_source"] = "address"
-    try:
-        db.session.execute(update(Report).where(Report.code == code).values(**values))
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        log.exception("open311: media_url/location source of %s not saved", code)

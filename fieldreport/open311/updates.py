@@ -1,24 +1,17 @@
-"""POST servicerequestupdates (mySociety): an external system's update → a workflow step or a note.
+"""POST servicerequestupdates (mySociety): the spec's fields → one call of services/external_updates.py.
 
-Only a key bound to a unit may post, and only about reports of that unit or the units under
-it. FIXED/CLOSED resolve the report through the staff workflow when that is a legal step
-(the workflow's own rules: a working status, an answer, an "after" photo); anything else,
-or a step the workflow refuses, is kept as a public note in the report's history. Each
-(key, update_id) applies once: the report row lock orders concurrent posts, and the unique
-index settles a race between two reports.
+That service holds the rules (a key bound to a unit, a resolving status through the staff
+workflow or else a public note, each update_id applied once) and commits once.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from fieldreport.errors import Conflict, Forbidden, Invalid, Unprocessable
-from fieldreport.extensions import db
-from fieldreport.models import ApiKey, Category, Event, Open311Update, Report
+from fieldreport.errors import Invalid
+from fieldreport.models import ApiKey
 from fieldreport.open311 import params
-from fieldreport.services import apikeys, events, photos, policy, workflow
+from fieldreport.services import external_updates
 
 # mySociety's states (upper or lower case, spaces or underscores), and what each does here.
 STATES = (
@@ -36,8 +29,6 @@ STATES = (
     "reopen",
     "for_triage",
 )
-RESOLVING = ("fixed", "closed")
-ANSWER = {"fixed": "Đã xử lý xong. / Fixed.", "closed": "Đã xử lý xong. / Closed."}
 TEXT_MAX = 4000
 
 
@@ -59,36 +50,6 @@ def _status(form: MultiDict) -> str:
     return raw
 
 
-def _prior(key: ApiKey, update_id: str) -> Open311Update | None:
-    return db.session.scalar(
-        select(Open311Update).where(Open311Update.api_key_id == key.id, Open311Update.update_id == update_id)
-    )
-
-
-def _answer(row: Open311Update) -> str:
-    if row.event_id is None:  # the second write after a resolve was lost: its latest event
-        row.event_id = db.session.scalar(
-            select(Event.id).where(Event.report_id == row.report_id).order_by(Event.id.desc()).limit(1)
-        )
-    return str(row.event_id)
-
-
-def _authorise(key: ApiKey, report: Report) -> None:
-    if key.unit_id is None:
-        raise Forbidden(
-            "api_key_no_updates",
-            "This api_key may not post updates: it is not bound to a unit.",
-            "api_key này không được gửi cập nhật: chưa gắn với đơn vị nào.",
-        )
-    public = db.session.scalar(select(Category.public).where(Category.id == report.category_id))
-    if not public or report.unit_id not in policy.unit_subtree(key.unit_id):
-        raise Forbidden(
-            "api_key_not_responsible",
-            "This request is not with this api_key's unit.",
-            "Phản ánh này không thuộc đơn vị của api_key.",
-        )
-
-
 def receive(key: ApiKey, form: MultiDict, files: list[FileStorage]) -> str:
     """Apply one update (once); answers our update_id, as GET servicerequestupdates lists it."""
     code = _required(form, "service_request_id", 40)
@@ -97,59 +58,15 @@ def receive(key: ApiKey, form: MultiDict, files: list[FileStorage]) -> str:
     description = params.text(form, "description", TEXT_MAX)
     updated = params.w3c_datetime(form, "updated_datetime")
     media_url = params.url(form, "media_url")
-    prior = _prior(key, update_id)
-    if prior is not None:
-        return _answer(prior)
-    report = workflow.load(code, for_update=True)  # concurrent posts about it wait here
-    if (prior := _prior(key, update_id)) is not None:
-        return _answer(prior)
-    _authorise(key, report)
-    row = Open311Update(api_key_id=key.id, update_id=update_id, report_id=report.id, status=status, action="note")
-    db.session.add(row)
-    try:
-        db.session.flush()
-    except IntegrityError:  # the same update_id, posted at once about another report
-        db.session.rollback()
-        return _answer(_prior(key, update_id))
-    channel = apikeys.channel(key)
-    refused = None
-    if status in RESOLVING:
-        after = [data for _, data in photos.read_files(files) if data]
-        try:
-            row.action = "resolve"
-            workflow.resolve(
-                report, None, description or ANSWER[status], after, actor=channel
-            )  # commits the report, its event and this row
-        except (Conflict, Unprocessable) as exc:
-            if isinstance(exc, Unprocessable) and exc.code != "after_photo_required":
-                raise  # a bad photo is the client's error to fix, not a note
-            refused = exc.code  # not a legal step now: keep it as a note
-            row.action = "note"
-        else:
-            row.event_id = db.session.scalar(
-                select(Event.id)
-                .where(Event.report_id == report.id, Event.type == "resolved")
-                .order_by(Event.id.desc())
-                .limit(1)
-            )
-            db.session.commit()
-            return str(row.event_id)
-    ev = events.record(
-        report,
-        "external_update",
-        actor=channel,
-        note=description,
-        public=True,
-        data={
-            "client": key.name,
-            "update_id": update_id,
-            "status": status,
-            "updated_datetime": updated.isoformat() if updated else None,
-            "media_url": media_url,
-            "not_applied": refused,
-        },
+    return external_updates.receive(
+        key,
+        external_updates.Update(
+            code=code,
+            update_id=update_id,
+            status=status,
+            description=description,
+            updated=updated,
+            media_url=media_url,
+            files=files,
+        ),
     )
-    db.session.flush()
-    row.event_id = ev.id
-    events.commit()
-    return str(ev.id)

@@ -165,3 +165,39 @@ def test_unit_bound_key_reaches_units_below_it(client, demo, db_session):
         db_session.scalar(select(func.count()).select_from(Open311Update).where(Open311Update.update_id == "sxd-1"))
         == 1
     )
+
+
+def test_a_resolving_update_is_one_transaction_nothing_half_written(client, demo, db_session):
+    """The workflow step and the update's own row commit together: when the update's row
+    cannot point at its event (a real error raised by PostgreSQL), the report is not resolved either.
+    It used to commit the resolve first and then write the row's event id in a second commit."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from fieldreport.models import Open311Update, Report
+
+    code = submit(client, demo.api_key)
+    key = unit_key()
+    before = [ev.id for ev in events_of(db_session, code)]
+    db_session.execute(
+        text("""
+        CREATE FUNCTION pg_temp.refuse() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN RAISE EXCEPTION 'injected open311_updates failure'; END $$;
+        CREATE TRIGGER refuse_update_row BEFORE UPDATE ON open311_updates FOR EACH ROW
+        WHEN (NEW.event_id IS DISTINCT FROM OLD.event_id) EXECUTE FUNCTION pg_temp.refuse();""")
+    )
+    db_session.commit()
+    try:
+        r = post_update(
+            client, key, code, "ext-tx", "fixed", description="Đã thay", media=(io.BytesIO(jpeg()), "a.jpg")
+        )
+        assert r.status_code == 500, r.data
+    except DBAPIError:
+        pass  # the testing app lets the error through
+    db_session.rollback()
+    assert db_session.scalar(select(Report.status).where(Report.code == code)) == "assigned"
+    assert [ev.id for ev in events_of(db_session, code)] == before
+    assert (
+        db_session.scalar(select(func.count()).select_from(Open311Update).where(Open311Update.update_id == "ext-tx"))
+        == 0
+    )

@@ -201,3 +201,28 @@ def test_storage_down_is_503_with_retry_after_and_nothing_written(client, demo, 
     assert r.status_code == 503 and int(r.headers["Retry-After"]) > 0
     assert parse_xml(r)[0].find("error/code").text == "503"
     assert db_session.scalar(select(func.count()).select_from(Report)) == before
+
+
+def test_media_url_and_address_source_are_written_by_intake_itself(client, demo, db_session):
+    """media_url and the address-derived location source go in with the report (one
+    transaction), not by a second write after intake committed that could be lost: a report
+    row may never be updated to add them (a real PostgreSQL trigger refuses it here)."""
+    from sqlalchemy import text
+
+    db_session.execute(
+        text("""
+        CREATE FUNCTION pg_temp.refuse() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN RAISE EXCEPTION 'second write of media_url or location_source'; END $$;
+        CREATE TRIGGER refuse_second_write BEFORE UPDATE ON reports FOR EACH ROW
+        WHEN (NEW.attributes->'media_url' IS DISTINCT FROM OLD.attributes->'media_url'
+              OR NEW.location_source IS DISTINCT FROM OLD.location_source)
+        EXECUTE FUNCTION pg_temp.refuse();""")
+    )
+    db_session.commit()
+    data = {k: v for k, v in form(demo.api_key).items() if k not in ("lat", "long")}
+    data.update(address_string="12 Y Jút, phuong Tan Lap, Đắk Lắk", media_url="https://photos.example/lamp.jpg")
+    r = client.post(f"{BASE}/requests.json", data=data)
+    assert r.status_code == 200, r.data
+    rep = report(db_session, r.get_json()[0]["service_request_id"])
+    assert rep.attributes["media_url"] == "https://photos.example/lamp.jpg"
+    assert rep.location_source == "address"
