@@ -4,8 +4,9 @@ A use case changes the session (model rows, `events.record`, `outbox.record`) an
 `commit()`: flush, commit, then hand every outbox row inserted in that transaction to RQ
 (`outbox.dispatch`). A row Redis does not take stays unsent for `outbox.sweep()`; the commit
 is what the caller's answer rests on. Nothing else commits: `commit_bookkeeping()` is the
-outbox's own mark of rows sent, and `tests/unit/test_one_unit_of_work.py` refuses a
-`.commit()` anywhere else in fieldreport/ or workers/.
+outbox's own mark of rows sent, `own_connection()` a side transaction beside the session (an
+export's heartbeat thread), and `tests/unit/test_one_unit_of_work.py` refuses a `.commit()`
+or `.begin()` anywhere else in fieldreport/ or workers/.
 
 The rows are found by two listeners that `create_app` installs (`init_app`), not an import:
 an Outbox insert is remembered on its session; a commit or rollback elsewhere forgets them
@@ -14,9 +15,12 @@ an Outbox insert is remembered on its session; a commit or rollback elsewhere fo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask import Flask
 from sqlalchemy import event as sa_event
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session, object_session
 
 from fieldreport.extensions import db
@@ -43,6 +47,14 @@ def commit_bookkeeping() -> None:
     """
     db.session.execute(_NO_FLUSH_WAIT)
     db.session.commit()
+
+
+@contextmanager
+def own_connection() -> Iterator[Connection]:
+    """A short transaction on a connection of its own, committed on leaving (rolled back on an
+    error): bookkeeping from a thread beside a job whose session is busy (an export's heartbeat)."""
+    with db.engine.begin() as conn:
+        yield conn
 
 
 def rollback() -> None:

@@ -89,13 +89,13 @@ def _heartbeat(export_id: str, progress: list):
     """Record progress and a sign of life from a thread, on its own connection (the job's
     session is busy with a server-side cursor)."""
     stop = threading.Event()
-    engine, every = db.engine, _heartbeat_seconds()
+    every = _heartbeat_seconds()
 
     def beat() -> None:
         while not stop.wait(every):
             counter = progress[0]
             try:
-                with engine.begin() as conn:
+                with uow.own_connection() as conn:
                     conn.execute(
                         update(Export)
                         .where(Export.id == export_id, Export.state == ExportState.STARTED)
