@@ -39,7 +39,7 @@ def create_app(config: Config | None = None) -> Flask:
     db.init_app(app)
     from fieldreport.services import uow
 
-    uow.init_app(app)  # the outbox listeners: a use case's commit sends the jobs it recorded
+    uow.install()  # the outbox listeners: a use case's commit sends the jobs it recorded
     queues.init_app(app)
     storage.init_app(app)
     api.init_app(app)

@@ -84,7 +84,7 @@ def login(username: str, password: str, ip: str, kind: str = API) -> tuple[str, 
     user = check_password(username, password, ip)
     user.last_login_at = utcnow()
     token, expires = issue_token(user, timedelta(minutes=current_app.config["TOKEN_TTL_MINUTES"]), kind)
-    db.session.commit()
+    uow.commit()
     return token, expires, user
 
 
@@ -128,7 +128,7 @@ def logout(token: str | None, kind: str) -> None:
     row = lookup(token, kind)[1]
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
-        db.session.commit()
+        uow.commit()
     db.session.info.pop("account_tokens", None)
 
 

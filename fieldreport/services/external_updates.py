@@ -11,12 +11,11 @@ index settles a race between two reports.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from werkzeug.datastructures import FileStorage
 
 from fieldreport.errors import Conflict, Forbidden, Unprocessable
 from fieldreport.extensions import db
@@ -37,7 +36,7 @@ class Update:
     description: str | None = None
     updated: datetime | None = None
     media_url: str | None = None
-    files: list[FileStorage] | None = None  # "after" photos, read only for a resolving status
+    files: list = field(default_factory=list)  # uploaded parts (photos.read_files), read only when resolving
 
 
 def receive(key: ApiKey, u: Update) -> str:
@@ -55,12 +54,14 @@ def receive(key: ApiKey, u: Update) -> str:
         db.session.flush()
     except IntegrityError:  # the same update_id, posted at once about another report
         uow.rollback()
-        return _answer(_prior(key, u.update_id))
+        winner = _prior(key, u.update_id)
+        assert winner is not None  # the row the unique index found
+        return _answer(winner)
     channel = apikeys.channel(key)
     refused = None
     ev: Event | None = None
     if u.status in RESOLVING:
-        after = [data for _, data in photos.read_files(u.files or []) if data]
+        after = [data for _, data in photos.read_files(u.files) if data]
         try:
             ev = workflow.resolved(report, None, u.description or ANSWER[u.status], after, actor=channel)
             row.action = "resolve"

@@ -8,7 +8,7 @@ outbox's own mark of rows sent, `own_connection()` a side transaction beside the
 export's heartbeat thread), and `tests/unit/test_one_unit_of_work.py` refuses a `.commit()`
 or `.begin()` anywhere else in fieldreport/ or workers/.
 
-The rows are found by two listeners that `create_app` installs (`init_app`), not an import:
+The rows are found by two listeners that `create_app` installs (`install()`), not an import:
 an Outbox insert is remembered on its session; a commit or rollback elsewhere forgets them
 (committed: the sweeper sends them; rolled back: they never existed).
 """
@@ -18,9 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Flask
-from sqlalchemy import event as sa_event
 from sqlalchemy import Connection, text
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, object_session
 
 from fieldreport.extensions import db
@@ -53,6 +52,7 @@ def commit_bookkeeping() -> None:
 def own_connection() -> Iterator[Connection]:
     """A short transaction on a connection of its own, committed on leaving (rolled back on an
     error): bookkeeping from a thread beside a job whose session is busy (an export's heartbeat)."""
+    assert db.engine is not None, "create_app first"
     with db.engine.begin() as conn:
         yield conn
 
@@ -62,8 +62,8 @@ def rollback() -> None:
     db.session.rollback()
 
 
-def init_app(app: Flask) -> None:
-    """Install the outbox listeners (once per process, whatever the number of apps)."""
+def install() -> None:
+    """Install the outbox listeners (by create_app; once per process, whatever the number of apps)."""
     for target, name, fn in _LISTENERS:
         if not sa_event.contains(target, name, fn):
             sa_event.listen(target, name, fn)
