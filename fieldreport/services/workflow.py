@@ -354,7 +354,7 @@ def calendar_changed(day: date, now: datetime | None = None) -> int:
         if not extended:
             report.due_at = due
         moved += 1
-    db.session.commit()
+    uow.commit()
     return moved
 
 
