@@ -220,8 +220,8 @@ def delete_day(day, province: str | None = None) -> None:
 
 def _changed(day) -> None:
     """Commit with a job that moves the running reports' dues (workflow.calendar_changed) and
-    re-measures their indicators."""
-    job = outbox.record(*jobs.INDICATORS_CALENDAR_CHANGED, day.isoformat())
-    uow.commit()
+    re-measures their indicators. The request's cached calendars go first: the commit sends
+    the job, which may run at once in this process (inline queues)."""
+    outbox.record(*jobs.INDICATORS_CALENDAR_CHANGED, day.isoformat())
     forget_calendar()
-    outbox.dispatch([job])
+    uow.commit()
