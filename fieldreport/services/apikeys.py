@@ -49,7 +49,7 @@ def create(name: str, contact: str | None = None, unit_code: str | None = None) 
     try:
         uow.commit()
     except IntegrityError:  # a concurrent create with the same name won the race
-        db.session.rollback()
+        uow.rollback()
         raise Conflict(
             "api_key_name_taken", f"A key named {name!r} already exists.", f"Đã có khóa tên {name!r}."
         ) from None

@@ -102,7 +102,7 @@ def request_code(raw_phone: str, client_key: str) -> CodeSent:
     try:
         sms.send(phone, text, ref=f"otp-{challenge.id}")
     except sms.SmsError as exc:
-        db.session.rollback()
+        uow.rollback()
         ratelimit.release(f"otp-resend:{phone}")
         current_app.logger.warning("OTP SMS not sent: %s", exc)
         raise ServiceUnavailable(
@@ -141,17 +141,17 @@ def sign_in(raw_phone: str, code: str, client_key: str, citizen_tokens: list[str
         .with_for_update()
     )
     if challenge is None:
-        db.session.rollback()
+        uow.rollback()
         raise _invalid()
     if challenge.expires_at <= now:
-        db.session.rollback()
+        uow.rollback()
         raise Unauthorized(
             "otp_expired",
             "This code has expired; ask for a new one.",
             "Mã xác thực đã hết hạn; vui lòng yêu cầu mã mới.",
         )
     if challenge.attempts >= cfg["OTP_MAX_TRIES"]:
-        db.session.rollback()
+        uow.rollback()
         raise RateLimited(
             "otp_attempts_exhausted",
             "Too many wrong codes; ask for a new one.",

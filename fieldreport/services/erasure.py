@@ -190,7 +190,7 @@ def retention_sweep(now: datetime | None = None, batch: int = 200) -> int:
                 done += 1
                 progressed += 1
             except Exception:
-                db.session.rollback()
+                uow.rollback()
                 log.exception("retention: report %s not erased this run", report_id)
         if progressed == 0:
             return done

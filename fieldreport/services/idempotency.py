@@ -81,7 +81,7 @@ def claim(scope: str, key: str, request_hash: str) -> dict | None:
     ).first()
     if owned is not None:
         return None
-    db.session.rollback()
+    uow.rollback()
     found = prior(scope, key, request_hash)
     if found is None:  # the winner vanished between our INSERT and SELECT (purged): retry later
         raise Conflict(

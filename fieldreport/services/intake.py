@@ -145,7 +145,7 @@ def submit(s: Submission) -> Receipt:
                 s, category, attributes, incoming, lon, lat, source, area_id, province, scope, key, request_hash
             )
         except IntegrityError as exc:  # a tracking-code collision (1 in 10^15): draw again
-            db.session.rollback()
+            uow.rollback()
             if "uq_reports_code" not in str(exc.orig) or attempt == 2:
                 raise
     raise AssertionError("unreachable")

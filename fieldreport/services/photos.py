@@ -273,7 +273,7 @@ def collect_orphans(grace: timedelta = ORPHAN_GRACE) -> dict:
         ids = {k: int(k.split("/")[1]) for k in chunk if k.split("/")[1].isdigit()}
         known = set(db.session.scalars(select(Photo.id).where(Photo.id.in_(set(ids.values())))))
         removed["derivatives"] += _remove(k for k in chunk if ids.get(k) not in known)
-    db.session.rollback()  # read-only from here; end the transaction
+    uow.rollback()  # read-only from here; end the transaction
     return removed
 
 

@@ -160,7 +160,7 @@ def preload() -> None:
             )
             db.session.flush()
         finally:
-            db.session.rollback()
+            uow.rollback()
     deadlines.forget_calendar()  # keep the warm memo, not a per-job copy read at start-up
     db.session.remove()  # no connection or transaction may cross the fork
 

@@ -94,7 +94,7 @@ def receive(raw: bytes, signature: str | None) -> str:
         .returning(ZaloMessage.id)
     ).scalar()
     if row is None:
-        db.session.rollback()
+        uow.rollback()
         return "duplicate"  # Zalo redelivers until it sees a 200: once is enough
     outbox.record(*jobs.ZALO_PROCESS, row)
     uow.commit()  # stored (and its job recorded) before the 200 goes back
@@ -233,7 +233,7 @@ def process(message_id: int) -> str:
         except ServiceUnavailable:
             raise  # storage or Redis down: the job is retried, the conversation kept
         except DomainError as exc:
-            db.session.rollback()
+            uow.rollback()
             return _finish(
                 message_id, "refused", [f"Chưa tạo được phản ánh: {exc.message_vi} Bạn hãy gửi lại từ đầu nhé."]
             )

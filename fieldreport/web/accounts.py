@@ -8,8 +8,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 
 from fieldreport import inputs
 from fieldreport.errors import DomainError
-from fieldreport.extensions import db
-from fieldreport.services import accounts, policy
+from fieldreport.services import accounts, policy, uow
 from fieldreport.web import session as web_session
 from fieldreport.web.i18n import current_lang, t
 
@@ -74,7 +73,7 @@ def create():
             reason=kept["reason"] or None,
         )
     except DomainError as exc:
-        db.session.rollback()
+        uow.rollback()
         return _list_page(kept, _text(exc), exc.status)
     flash(t("account_created", username=user.username), "ok")
     return redirect(url_for("web.accounts.account", user_id=user.id))
@@ -104,7 +103,7 @@ def set_active(user_id: int):
         user = accounts.managed(admin, user_id)
         accounts.set_active(user, active, by=admin, reason=_form("reason") or None)
     except DomainError as exc:
-        db.session.rollback()
+        uow.rollback()
         if exc.status == 404:
             raise
         return _account_page(user_id, _text(exc), exc.status)
@@ -120,7 +119,7 @@ def reset_password(user_id: int):
         user = accounts.managed(admin, user_id)
         accounts.reset_password(user, request.form.get("password") or "", by=admin, reason=_form("reason") or None)
     except DomainError as exc:
-        db.session.rollback()
+        uow.rollback()
         if exc.status == 404:
             raise
         return _account_page(user_id, _text(exc), exc.status)
@@ -142,7 +141,7 @@ def own_password():
             request.remote_addr or "unknown",
         )
     except DomainError as exc:
-        db.session.rollback()
+        uow.rollback()
         return render_template("console/password.html", error=_text(exc)), exc.status
     web_session.sign_out()
     flash(t("password_changed"), "ok")

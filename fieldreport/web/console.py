@@ -8,7 +8,6 @@ from flask import Blueprint, flash, g, make_response, redirect, render_template,
 
 from fieldreport import inputs
 from fieldreport.errors import DomainError, Unprocessable
-from fieldreport.extensions import db
 from fieldreport.models.report import REJECT_REASONS, STATUSES
 from fieldreport.services import (
     accounts,
@@ -20,6 +19,7 @@ from fieldreport.services import (
     policy,
     privacy,
     staff_read,
+    uow,
     workflow,
 )
 from fieldreport.web import maps
@@ -232,7 +232,7 @@ def reveal_identity(code: str):
     try:
         identity = privacy.reveal(report, user, _form("reason"))
     except DomainError as exc:
-        db.session.rollback()
+        uow.rollback()
         message = exc.message_vi if current_lang() == "vi" else exc.message_en
         return _detail_page(code, failed="identity", error=message, status=exc.status)
     resp = make_response(_detail_page(code, identity=identity))
@@ -248,7 +248,7 @@ def erase(code: str):
     try:
         erasure.erase_by_admin(code, g.console_user, _form("reason"))
     except DomainError as exc:
-        db.session.rollback()
+        uow.rollback()
         message = exc.message_vi if current_lang() == "vi" else exc.message_en
         return _detail_page(code, failed="erase", error=message, status=exc.status)
     flash(t("erased_done", code=code), "ok")
@@ -332,7 +332,7 @@ def act(code: str, action: str):
         report = workflow.load(code, for_update=True)
         ACTIONS[action](report, user)
     except DomainError as exc:
-        db.session.rollback()
+        uow.rollback()
         message = error_text(exc)
         if back:  # a form on a list (triage): back to the list with the message
             flash(message, "error")

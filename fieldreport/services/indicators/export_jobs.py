@@ -142,7 +142,7 @@ def run(export_id: str) -> dict:
         with _heartbeat(export_id, progress):
             key, rows = _write(export_id, row.params, progress)
     except Exception as exc:
-        db.session.rollback()
+        uow.rollback()
         state = ExportState.FAILED if row.attempts >= MAX_ATTEMPTS else ExportState.QUEUED
         db.session.execute(
             update(Export)

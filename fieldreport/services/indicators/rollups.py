@@ -51,7 +51,7 @@ def refresh_batch(limit: int = 500) -> int:
     """One transaction: take up to `limit` dirty reports, recompute, commit."""
     session = db.session
     if not session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY}).scalar():
-        session.rollback()
+        uow.rollback()
         return 0  # another refresher is at work; it will drain the queue
     taken = (
         session.execute(
