@@ -11,7 +11,6 @@ from fieldreport.extensions import db
 from fieldreport.models import Area, Event, Report, RoutingRule, Unit, User
 from fieldreport.models.report import OPEN_STATUSES
 from fieldreport.services import deadlines, policy
-from fieldreport.worktime import TZ
 
 DISPATCHER_KIND = "dispatcher"
 # The order of the groups in a unit picker: who most often receives a report first.
@@ -141,7 +140,8 @@ def next_report(user: User, after: str | None = None) -> str | None:
 
 def close_of_office(day: date) -> datetime:
     """The end of the last office period of `day`: a due date means that moment."""
-    return datetime.combine(day, deadlines.calendar().office_hours[-1][1], tzinfo=TZ)
+    cal = deadlines.calendar()
+    return datetime.combine(day, cal.office_hours[-1][1], tzinfo=cal.tz)
 
 
 def days_off(start: date, days: int = 120) -> list[str]:
@@ -156,4 +156,4 @@ def days_off(start: date, days: int = 120) -> list[str]:
 
 def next_working_day(day: date) -> date:
     cal = deadlines.calendar()
-    return cal.add_working_days(datetime.combine(day, time(12), tzinfo=TZ), 1).date()
+    return cal.add_working_days(datetime.combine(day, time(12), tzinfo=cal.tz), 1).date()

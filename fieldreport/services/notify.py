@@ -35,8 +35,7 @@ from fieldreport import security
 from fieldreport.extensions import db
 from fieldreport.models import Event, Notification, Report, Subscription, Unit
 from fieldreport.models.base import utcnow
-from fieldreport.services import disclosure, outbox, push, sms, uow
-from fieldreport.worktime import TZ
+from fieldreport.services import deadlines, disclosure, outbox, push, sms, uow
 
 log = logging.getLogger("fieldreport.notify")
 
@@ -107,7 +106,7 @@ def _when(value) -> str:
     if not value:
         return "-"
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.astimezone(TZ).strftime("%H:%M %d/%m/%Y")
+    return moment.astimezone(deadlines.zone()).strftime("%H:%M %d/%m/%Y")
 
 
 def citizen_fields(

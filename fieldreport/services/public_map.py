@@ -21,9 +21,8 @@ from fieldreport.errors import Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import Area, Category, Report, Unit
 from fieldreport.models.base import utcnow
-from fieldreport.services import disclosure, provinces, public
+from fieldreport.services import deadlines, disclosure, provinces, public
 from fieldreport.services.disclosure import Viewer
-from fieldreport.worktime import TZ
 
 PERIODS = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}
 CELL_PX = 64
@@ -96,7 +95,7 @@ def parse_filters(args) -> Filters:
 
 
 def _local_midnight(d: date) -> datetime:
-    return datetime.combine(d, time(0), tzinfo=TZ)
+    return datetime.combine(d, time(0), tzinfo=deadlines.zone())
 
 
 def time_range(f: Filters, now: datetime | None = None) -> tuple[datetime | None, datetime | None]:

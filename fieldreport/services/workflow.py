@@ -21,7 +21,7 @@ from fieldreport.models import Category, Event, Follower, Photo, Report, Unit, U
 from fieldreport.models.base import utcnow
 from fieldreport.models.report import OPEN_STATUSES, REJECT_REASONS
 from fieldreport.services import deadlines, events, outbox, photos, policy, public, uow
-from fieldreport.worktime import TZ, Calendar
+from fieldreport.worktime import Calendar
 
 DISPATCHER_KIND = "dispatcher"
 WORKING = ("assigned", "in_progress", "reopened")
@@ -615,7 +615,7 @@ def _working_day(due: datetime, province: str | None) -> None:
     """A due time must fall on a working day of the report's province (a Sunday or a holiday
     answers no one)."""
     cal = deadlines.calendar(province)
-    day = due.astimezone(TZ).date()
+    day = due.astimezone(cal.tz).date()
     if cal.is_working_day(day):
         return
     nxt = cal.add_working_days(due, 1).date()

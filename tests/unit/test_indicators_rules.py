@@ -13,7 +13,7 @@ from sqlalchemy import insert, select, text
 
 from fieldreport.extensions import db
 from fieldreport.models import Area, Event, IndicatorFact
-from fieldreport.services import deadlines, indicators
+from fieldreport.services import console_read, deadlines, indicators, notify, public_map
 from fieldreport.services.indicators import rollups
 from fieldreport.services.indicators.facts import EventRow, build_facts
 from fieldreport.services.indicators.query import fetch
@@ -236,6 +236,11 @@ def test_the_timezone_setting_decides_local_days_and_office_hours(app, db_sessio
         cat = SimpleNamespace(id=1, deadline_amount=3, deadline_unit="days", urgency="simple")
         start = datetime(2026, 3, 2, 9, tzinfo=UTC)
         assert deadlines.due_for(cat, start) == datetime(2026, 3, 5, 17, tzinfo=UTC)
+        # The console's due dates, the public map's days and the citizen's messages too (they
+        # used worktime's default zone whatever the setting said).
+        assert console_read.close_of_office(date(2026, 3, 2)) == datetime(2026, 3, 2, 17, tzinfo=UTC)
+        assert public_map._local_midnight(date(2026, 3, 2)) == datetime(2026, 3, 2, tzinfo=UTC)
+        assert notify._when(datetime(2026, 3, 31, 20, tzinfo=UTC)) == "20:00 31/03/2026"
     finally:
         app.config["TIMEZONE"] = "Asia/Ho_Chi_Minh"
         deadlines.forget_calendar()

@@ -164,3 +164,16 @@ def test_the_private_import_check_sees_one():
         assert _private_imports(probe) == ["fieldreport.errors._HTTP_VI"]
     finally:
         probe.unlink()
+
+
+def test_the_time_zone_comes_from_the_setting():
+    """worktime.TZ is the TIMEZONE setting's default only: deadlines.zone() and each
+    Calendar's tz carry the setting; no other module reads the default."""
+    users = []
+    for top in ("fieldreport", "workers"):
+        for p in sorted((ROOT / top).rglob("*.py")):
+            for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and node.module == "fieldreport.worktime":
+                    if any(a.name == "TZ" for a in node.names):
+                        users.append(str(p.relative_to(ROOT)))
+    assert users == ["fieldreport/services/deadlines.py"]
