@@ -29,7 +29,8 @@ from urllib3 import encode_multipart_formdata  # noqa: E402
 from bench import _stack  # noqa: E402
 from bench.generate import generate, prepare  # noqa: E402
 
-PHOTO = ROOT.parent / "shared" / "data" / "photos" / "jpeg_gps_nokia83_5g.jpg"  # 2.2 MB, 4608x1976
+SHARED = Path(os.environ.get("FIELDREPORT_SHARED_DATA") or ROOT.parent / "shared" / "data")
+PHOTO = SHARED / "photos" / "jpeg_gps_nokia83_5g.jpg"  # 2.2 MB, 4608x1976
 CENTRE = (12.667, 108.038)
 
 

@@ -38,6 +38,10 @@ class Config:
         self.REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
         self.QUEUE_PREFIX = _env("QUEUE_PREFIX", "fieldreport")
         self.JOB_TIMEOUT = _int("JOB_TIMEOUT", 120)
+        # Longest one SQL statement may run, in seconds (PostgreSQL statement_timeout); 0 = no
+        # limit. Workers use JOB_TIMEOUT when it is 0: they run jobs in-process, where RQ's
+        # timeout cannot interrupt a call waiting on the database (workers/main.py).
+        self.DB_STATEMENT_TIMEOUT = _int("DB_STATEMENT_TIMEOUT", 0)
         self.JOB_RETRIES = _int("JOB_RETRIES", 5)
         self.S3_ENDPOINT = _env("S3_ENDPOINT", "127.0.0.1:9000")
         self.S3_PUBLIC_ENDPOINT = _env("S3_PUBLIC_ENDPOINT") or self.S3_ENDPOINT

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask import Flask, request
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from fieldreport.api.spec import Api
@@ -44,6 +46,29 @@ SESSION_OPTIONS = "-c jit=off -c plan_cache_mode=force_generic_plan"
 _replica_reads: ContextVar[bool] = ContextVar("replica_reads", default=False)
 
 
+# A pooled connection idle for longer than this is pinged before use (SQLAlchemy's
+# pre-ping, but not for one checked in moments ago: a busy worker or server thread reuses
+# its connection every few milliseconds, and a ping per checkout was one more round trip
+# per transaction, 2 of a routing job's ~20; issue 20).
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_conn, record) -> None:
+        record.info["checked_in"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn, record, proxy) -> None:
+        if time.monotonic() - record.info.get("checked_in", 0.0) < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SELECT 1")
+        except Exception as exc:  # any failure: the pool replaces the connection
+            raise DisconnectionError(f"stale pooled connection: {exc}") from exc
+
+
 class _RoutingSession(Session):
     """Sends the statements of a lag-tolerant read to the replica engine, when there is one."""
 
@@ -70,12 +95,14 @@ class Database:
     def init_app(self, app: Flask) -> None:
         cfg = app.config
         self.breaker = Breaker(cfg["BREAKER_FAILURES"], cfg["BREAKER_OPEN_SECONDS"])
+        options = SESSION_OPTIONS
+        if cfg.get("DB_STATEMENT_TIMEOUT"):
+            options += f" -c statement_timeout={int(cfg['DB_STATEMENT_TIMEOUT']) * 1000}"
         # Bounded waits: connecting to a dead server, or waiting for a free pooled connection,
         # fails in seconds; keepalives notice a peer that vanished without closing.
         self.engine = create_engine(
             cfg["DATABASE_URL"],
             pool_size=cfg["DB_POOL_SIZE"],
-            pool_pre_ping=True,
             future=True,
             pool_timeout=cfg["DB_CONNECT_TIMEOUT"] + 2,
             connect_args={
@@ -84,19 +111,20 @@ class Database:
                 "keepalives_idle": 30,
                 "keepalives_interval": 10,
                 "keepalives_count": 3,
-                "options": SESSION_OPTIONS,
+                "options": options,
             },
         )
+        _ping_when_idle(self.engine)
         self._guard(self.engine)
         self._factory.configure(bind=self.engine)
         if cfg.get("DATABASE_READ_URL"):  # a streaming replica (hot standby) for lagging reads
             self.read_engine = create_engine(
                 cfg["DATABASE_READ_URL"],
                 pool_size=cfg["DB_POOL_SIZE"],
-                pool_pre_ping=True,
                 pool_timeout=cfg["DB_CONNECT_TIMEOUT"] + 2,
-                connect_args={"connect_timeout": cfg["DB_CONNECT_TIMEOUT"], "options": SESSION_OPTIONS},
+                connect_args={"connect_timeout": cfg["DB_CONNECT_TIMEOUT"], "options": options},
             )
+            _ping_when_idle(self.read_engine)
         _RoutingSession.replica = self.read_engine
         app.before_request(self._route_reads)
         app.teardown_appcontext(lambda exc: self.session.remove())

@@ -163,10 +163,18 @@ class Queues:
 
         A job id makes a re-send of the same outbox row a no-op while the first is queued.
         """
-        return self.get(queue).enqueue(
-            func,
-            *args,
-            **kwargs,
+        return self.get(queue).enqueue(func, *args, **kwargs, **self._options(job_id, job_timeout))
+
+    def enqueue_many(self, jobs: list[tuple[str, str, list, str]]) -> None:
+        """Enqueue (queue, func, args, job id) jobs in one Redis round trip (a MULTI/EXEC
+        pipeline: all of them or, when Redis fails, none), with enqueue()'s options."""
+        with self.redis.pipeline() as pipe:
+            for queue, func, args, job_id in jobs:
+                self.get(queue).enqueue(func, *args, pipeline=pipe, **self._options(job_id, None))
+            pipe.execute()
+
+    def _options(self, job_id: str | None, job_timeout: int | None) -> dict:
+        return dict(
             job_id=job_id,
             job_timeout=job_timeout or self.timeout,
             retry=Retry(max=self.retries, interval=[2, 10, 30, 120, 600]),

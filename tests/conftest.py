@@ -15,7 +15,8 @@ from config.settings import TestConfig
 from scripts.procs import free_port, s3_command, wait_port
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
+# The shared data beside the checkout (a worktree elsewhere names it: FIELDREPORT_SHARED_DATA).
+SHARED = Path(os.environ.get("FIELDREPORT_SHARED_DATA") or ROOT.parent / "shared" / "data")
 PHOTOS = SHARED / "photos"
 BOUNDARIES = SHARED / "vn-boundaries"
 DEMO_PASSWORD = "demo-password"

@@ -22,12 +22,14 @@ import logging
 import os
 import signal
 import time
+from contextvars import ContextVar
 
 from flask import Flask
 from redis.exceptions import RedisError
 from rq import SimpleWorker, Worker
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
+from sqlalchemy import event as sa_event
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from config.settings import Config
@@ -70,6 +72,18 @@ def preload(app) -> None:
         hook()
 
 
+# A job enqueued with a longer timeout than JOB_TIMEOUT (an export: 3600 s) has that limit
+# set in each of its transactions; None for every other job (no extra round trip).
+_longer_statements: ContextVar[int | None] = ContextVar("longer_statements", default=None)
+
+
+@sa_event.listens_for(db.session, "after_begin")
+def _statement_limit(session, transaction, connection) -> None:
+    seconds = _longer_statements.get()
+    if seconds:
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {seconds * 1000}")
+
+
 class JobWorker(SimpleWorker):
     """Each job in this process, in its own app context: per-job state (flask.g, e.g. the
     working calendar; the database session) never reaches the next job."""
@@ -78,7 +92,13 @@ class JobWorker(SimpleWorker):
 
     def execute_job(self, job, queue):
         with self.app.app_context():
-            super().execute_job(job, queue)
+            cfg = self.app.config
+            longer = cfg["DB_STATEMENT_TIMEOUT"] and (job.timeout or 0) > cfg["JOB_TIMEOUT"]
+            token = _longer_statements.set(int(job.timeout) if longer else None)
+            try:
+                super().execute_job(job, queue)
+            finally:
+                _longer_statements.reset(token)
 
 
 class _Stop:
@@ -89,7 +109,12 @@ class _Stop:
 
 def run_worker(burst: bool, names: list[str], fork_per_job: bool = False) -> None:
     """`fork_per_job`: RQ's forking Worker instead of JobWorker (kept to compare, bench/routing.py)."""
-    app = create_app()
+    cfg = Config()
+    # A statement never outlives the job's timeout: RQ's timeout is a signal, which cannot
+    # interrupt an in-process job waiting on PostgreSQL; the statement_timeout does, and the
+    # job fails (and is retried) like any other error.
+    cfg.DB_STATEMENT_TIMEOUT = cfg.DB_STATEMENT_TIMEOUT or cfg.JOB_TIMEOUT
+    app = create_app(cfg)
     JobWorker.app = app
     worker_class = Worker if fork_per_job else JobWorker
     app.extensions.setdefault("worker_preload", routing.preload)

@@ -184,6 +184,9 @@ def _create(
         db.session.add(
             Subscription(report_id=report.id, channel=sub_channel, address=address, keys={}, role="reporter", lang="vi")
         )
+    # The photo rows (and subscriptions) go in with the first photo's flush, before the event,
+    # so that the outbox rows of routing, derivatives and notifications are one INSERT at commit.
+    attached = [photos.attach(item, report.id) for item in incoming]
     db.session.flush()
     # Taken by an operator for a caller: the operator is the intake actor (an event's actor
     # never leaves the staff side: services/disclosure.py).
@@ -196,8 +199,7 @@ def _create(
         data={**s.event_data, "channel": s.channel, "photos": len(incoming), "location_source": source},
     )
     outbox.record(*jobs.ROUTE_REPORT, report.id)
-    for item in incoming:
-        photo = photos.attach(item, report.id)
+    for photo in attached:
         outbox.record(*jobs.MAKE_DERIVATIVES, photo.id)
     body = {
         "code": code,

@@ -33,18 +33,19 @@ def dispatch(rows: list[Outbox]) -> int:
     """
     sent = 0
     try:
-        for row in rows:
-            if row.sent_at is not None:
-                continue
-            try:
-                queues.enqueue(row.queue, row.func, *row.args, job_id=f"outbox-{row.id}")
-            except RedisError as exc:
+        rows = [row for row in rows if row.sent_at is None]
+        try:  # one Redis round trip for all of them
+            queues.enqueue_many([(row.queue, row.func, row.args, f"outbox-{row.id}") for row in rows])
+        except RedisError as exc:
+            for row in rows:
                 row.attempts += 1
                 row.last_error = f"{type(exc).__name__}: {exc}"[:500]
-                log.warning("outbox %s not sent: %s", row.id, exc)
-            else:
-                row.sent_at = utcnow()
-                sent += 1
+            log.warning("outbox %s not sent: %s", [row.id for row in rows], exc)
+        else:
+            now = utcnow()
+            for row in rows:
+                row.sent_at = now
+            sent = len(rows)
         uow.commit_bookkeeping()
     except Exception as exc:  # noqa: BLE001
         # This runs after the use case committed: its answer stands. A row not marked sent is

@@ -161,11 +161,14 @@ def _discard(key: str) -> None:
 def store_originals(incoming: list[Incoming]) -> None:
     """Put the private originals before the report commits; content-hash keys dedupe them.
 
+    One PUT per original, also when the object exists: the same key holds the same bytes, and
+    rewriting it restarts its orphan grace (collect_orphans), so an unreferenced original
+    older than the grace cannot be collected while this report commits a row that points at
+    it. A HEAD first cost a second round trip on every submission (issue 20).
     Raises ServiceUnavailable (503) when storage is down, before anything is written in the DB.
     """
     for key, item in {i.key: i for i in incoming}.items():
-        if not storage.exists(key):
-            storage.put(key, item.data, item.info.mime)
+        storage.put(key, item.data, item.info.mime)
 
 
 def attach(incoming: Incoming, report_id: int | None, kind: str = "before") -> Photo:

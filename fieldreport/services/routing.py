@@ -188,11 +188,20 @@ def route_report(report_id: int) -> str:
     that handled it while that unit is active (the citizen is unhappy with its work);
     otherwise it is routed like a new one.
     """
-    report = db.session.scalar(select(Report).where(Report.id == report_id).with_for_update())
+    # The report with its category in one round trip (the category lands in the session's
+    # identity map, where decide() and assign_unit() find it); only the report row is locked.
+    found = db.session.execute(
+        select(Report, Category)
+        .join(Category, Category.id == Report.category_id)
+        .where(Report.id == report_id)
+        .with_for_update(of=Report)
+    ).first()
+    report = found[0] if found else None
     if report is None or not needs_routing(report):
         uow.commit()  # nothing to do: end the transaction, release the lock
         return "skipped"
     unit = db.session.get(Unit, report.unit_id) if report.unit_id else None
+    area_id, province_code = report.area_id, report.province_code
     if report.status == "reopened" and unit is not None and unit.active:
         explain = {
             **(report.routing or {}),
@@ -202,17 +211,26 @@ def route_report(report_id: int) -> str:
         }
         outcome = "triage" if unit.kind == workflow.DISPATCHER_KIND else "assigned"
     else:
-        category = db.session.get(Category, report.category_id)
-        decision = decide(*geo.lonlat(report.location), category)
+        decision = decide(*geo.lonlat(report.location), found[1])
         unit = db.session.get(Unit, decision.unit_id)
         explain = {**decision.explain(), "decided_at": utcnow().isoformat()}
-        report.area_id = decision.area_id
-        report.province_code = decision.province_code
+        area_id, province_code = decision.area_id, decision.province_code
         outcome = "assigned" if decision.reason == "rule" else "triage"
+    # Every read before the first change to the report, so that the report is one UPDATE
+    # (flushed with the event) rather than one per autoflush.
+    cal = deadlines.calendar(province_code)
+    report.area_id, report.province_code = area_id, province_code
     report.routing = explain
     status = "assigned" if report.status == "submitted" and outcome == "assigned" else None
     workflow.assign_unit(
-        report, unit, type_="assigned", status=status, actor=ROUTER, reason=explain["reason"], data={"routing": explain}
+        report,
+        unit,
+        type_="assigned",
+        status=status,
+        actor=ROUTER,
+        reason=explain["reason"],
+        data={"routing": explain},
+        cal=cal,
     )
     uow.commit()
     return outcome

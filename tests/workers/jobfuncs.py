@@ -16,3 +16,21 @@ def whoami(mark: str) -> dict:
 
 def explode() -> None:
     raise RuntimeError("this job fails on purpose")
+
+
+def sleep_in_db(seconds: float) -> None:
+    """A job stuck in one SQL statement (e.g. waiting on a lock, a runaway query)."""
+    from sqlalchemy import text
+
+    from fieldreport.extensions import db
+
+    db.session.execute(text("SELECT pg_sleep(:s)"), {"s": seconds})
+
+
+def statement_timeout() -> str:
+    """The statement_timeout this job's transaction runs under."""
+    from sqlalchemy import text
+
+    from fieldreport.extensions import db
+
+    return db.session.execute(text("SHOW statement_timeout")).scalar_one()

@@ -217,3 +217,32 @@ def test_worker_runs_jobs_in_its_own_process_and_survives_a_failing_one(app, con
     finally:
         for key in queues.redis.scan_iter(f"*{prefix}*"):
             queues.redis.delete(key)
+
+
+def test_a_job_stuck_in_sql_is_stopped_by_the_statement_timeout(app, config, monkeypatch):
+    """In-process jobs (JobWorker) cannot be interrupted by RQ's timeout signal while they
+    wait on PostgreSQL: the worker's sessions carry a statement_timeout (DB_STATEMENT_TIMEOUT,
+    by default JOB_TIMEOUT), so a stuck job fails with the database's cancel (and is retried)
+    and the worker goes on. A job enqueued with a longer timeout than JOB_TIMEOUT (an
+    export) gets that longer limit in its transactions."""
+    prefix = f"pfstmt-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setattr(queues, "prefix", prefix)
+    monkeypatch.setattr(queues, "is_async", True)
+    monkeypatch.setenv("FIELDREPORT_DB_STATEMENT_TIMEOUT", "2")
+    try:
+        # Without retries, so that the failure is kept with its exception.
+        stuck = queues.get("routing").enqueue("tests.workers.jobfuncs.sleep_in_db", 20, job_timeout=60)
+        after = queues.enqueue("routing", "tests.workers.jobfuncs.whoami", "after")
+        plain = queues.enqueue("routing", "tests.workers.jobfuncs.statement_timeout")
+        longer = queues.enqueue("routing", "tests.workers.jobfuncs.statement_timeout", job_timeout=3600)
+        worker = _worker(config, prefix, "--burst", "routing")
+        assert worker.wait(90) == 0
+        assert stuck.get_status(refresh=True) == "failed"
+        assert "canceling statement due to statement timeout" in stuck.latest_result().exc_string
+        assert after.get_status(refresh=True) == "finished"
+        assert after.return_value()["pid"] == worker.pid
+        assert plain.return_value() == "2s"
+        assert longer.return_value() == "1h"
+    finally:
+        for key in queues.redis.scan_iter(f"*{prefix}*"):
+            queues.redis.delete(key)
