@@ -13,6 +13,15 @@ from fieldreport.models.report import Addition, Event, Follower, Photo, Report
 from fieldreport.models.rollup import IndicatorDirty, IndicatorFact, IndicatorRollup
 from fieldreport.models.unit import Unit
 from fieldreport.models.user import ApiKey, AuthToken, User
+from fieldreport.models.vocab import (
+    OPEN_STATUSES,
+    REJECT_REASONS,
+    STATUSES,
+    AssignReason,
+    EventType,
+    RejectReason,
+    Status,
+)
 
 __all__ = [
     "Base",
@@ -44,4 +53,11 @@ __all__ = [
     "OtpChallenge",
     "Subscription",
     "IdentityView",
+    "Status",
+    "STATUSES",
+    "OPEN_STATUSES",
+    "EventType",
+    "RejectReason",
+    "REJECT_REASONS",
+    "AssignReason",
 ]

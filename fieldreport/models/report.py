@@ -22,20 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldreport.models.base import Base, created_at, utcnow
-
-STATUSES = (
-    "submitted",
-    "assigned",
-    "in_progress",
-    "awaiting_info",
-    "resolved",
-    "closed",
-    "rejected",
-    "duplicate",
-    "reopened",
-)
-OPEN_STATUSES = ("submitted", "assigned", "in_progress", "awaiting_info", "reopened")
-REJECT_REASONS = ("unclear", "duplicate", "out_of_scope", "complaint_channel", "offensive")
+from fieldreport.models.vocab import Status
 
 
 class Report(Base):
@@ -45,7 +32,7 @@ class Report(Base):
     code: Mapped[str] = mapped_column(String(16), unique=True)  # public tracking code
     citizen_token_hash: Mapped[str] = mapped_column(String(64), index=True)
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
-    status: Mapped[str] = mapped_column(String(16), default="submitted")
+    status: Mapped[str] = mapped_column(String(16), default=Status.SUBMITTED)
     description: Mapped[str | None] = mapped_column(Text)
     address_hint: Mapped[str | None] = mapped_column(String(500))
     attributes: Mapped[dict] = mapped_column(JSONB, default=dict)

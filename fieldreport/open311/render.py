@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, json, request
 
-from fieldreport.models import Category, Event
-from fieldreport.models.report import OPEN_STATUSES
+from fieldreport.models import OPEN_STATUSES, Category, Event
 from fieldreport.open311 import statuses
 from fieldreport.services import categories, disclosure
 from fieldreport.services.disclosure import Viewer

@@ -2,42 +2,45 @@
 
 from __future__ import annotations
 
-from fieldreport.models import Event
+from fieldreport.models import Event, EventType, RejectReason, Status
 from fieldreport.services import disclosure
 
 # status → (en, vi) wording for status_notes and update descriptions
-LABELS = {
-    "submitted": (
+LABELS: dict[str, tuple[str, str]] = {
+    Status.SUBMITTED: (
         "Received; being routed to the responsible unit.",
         "Đã tiếp nhận; đang chuyển đến đơn vị có trách nhiệm.",
     ),
-    "assigned": ("Assigned to the responsible unit.", "Đã chuyển đến đơn vị có trách nhiệm."),
-    "in_progress": ("Being handled.", "Đang xử lý."),
-    "awaiting_info": ("Waiting for more information from the reporter.", "Đang chờ người phản ánh bổ sung thông tin."),
-    "reopened": ("Reopened.", "Đã mở lại."),
-    "resolved": ("Resolved.", "Đã xử lý xong."),
-    "closed": ("Closed.", "Đã đóng."),
-    "rejected": ("Not accepted.", "Không tiếp nhận."),
-    "duplicate": ("Duplicate of another report.", "Trùng với phản ánh khác."),
+    Status.ASSIGNED: ("Assigned to the responsible unit.", "Đã chuyển đến đơn vị có trách nhiệm."),
+    Status.IN_PROGRESS: ("Being handled.", "Đang xử lý."),
+    Status.AWAITING_INFO: (
+        "Waiting for more information from the reporter.",
+        "Đang chờ người phản ánh bổ sung thông tin.",
+    ),
+    Status.REOPENED: ("Reopened.", "Đã mở lại."),
+    Status.RESOLVED: ("Resolved.", "Đã xử lý xong."),
+    Status.CLOSED: ("Closed.", "Đã đóng."),
+    Status.REJECTED: ("Not accepted.", "Không tiếp nhận."),
+    Status.DUPLICATE: ("Duplicate of another report.", "Trùng với phản ánh khác."),
 }
 REASONS = disclosure.REASON_WORDS  # the plain words are the public-data rule's
 # mySociety's extended states (Open311 FMS "Additional states"), lower case as their endpoints emit.
-MYSOCIETY = {
-    "submitted": "open",
-    "assigned": "open",
-    "reopened": "open",
-    "in_progress": "in_progress",
-    "awaiting_info": "investigating",
-    "resolved": "fixed",
-    "closed": "closed",
-    "duplicate": "duplicate",
+MYSOCIETY: dict[str, str] = {
+    Status.SUBMITTED: "open",
+    Status.ASSIGNED: "open",
+    Status.REOPENED: "open",
+    Status.IN_PROGRESS: "in_progress",
+    Status.AWAITING_INFO: "investigating",
+    Status.RESOLVED: "fixed",
+    Status.CLOSED: "closed",
+    Status.DUPLICATE: "duplicate",
 }
-REJECTED = {
-    "out_of_scope": "not_councils_responsibility",
-    "duplicate": "duplicate",
-    "complaint_channel": "not_councils_responsibility",
+REJECTED: dict[str, str] = {
+    RejectReason.OUT_OF_SCOPE: "not_councils_responsibility",
+    RejectReason.DUPLICATE: "duplicate",
+    RejectReason.COMPLAINT_CHANNEL: "not_councils_responsibility",
 }
-TRANSFERS = ("transfer", "transferred", "return", "returned", "reassign", "reassigned")
+TRANSFERS = (EventType.TRANSFERRED, EventType.RETURNED, EventType.REASSIGNED)
 
 
 def label(status: str | None, vi: bool) -> str | None:
@@ -47,14 +50,14 @@ def label(status: str | None, vi: bool) -> str | None:
 
 def notes(r, parent_code: str | None, unit_name: str | None, vi: bool) -> str | None:
     """The detailed status in words (the spec's status_notes)."""
-    if r.status in ("resolved", "closed") and r.public_answer:
+    if r.status in (Status.RESOLVED, Status.CLOSED) and r.public_answer:
         return r.public_answer
-    if r.status == "duplicate" and parent_code:
+    if r.status == Status.DUPLICATE and parent_code:
         return f"Trùng với phản ánh {parent_code}." if vi else f"Duplicate of {parent_code}."
-    if r.status == "rejected" and r.reject_reason in REASONS:
+    if r.status == Status.REJECTED and r.reject_reason in REASONS:
         reason = REASONS[r.reject_reason][1 if vi else 0]
         return f"Không tiếp nhận: {reason}." if vi else f"Not accepted: {reason}."
-    if r.status == "assigned" and unit_name:
+    if r.status == Status.ASSIGNED and unit_name:
         return f"Đã chuyển đến {unit_name}." if vi else f"Assigned to {unit_name}."
     return label(r.status, vi)
 
@@ -73,8 +76,8 @@ def notice(cat, vi: bool) -> str:
 
 def update_status(ev: Event) -> str:
     """mySociety's state for the report after this event."""
-    if ev.type in TRANSFERS and ev.to_status not in ("resolved", "closed", "rejected", "duplicate"):
+    if ev.type in TRANSFERS and ev.to_status not in (Status.RESOLVED, Status.CLOSED, Status.REJECTED, Status.DUPLICATE):
         return "internal_referral"
-    if ev.to_status == "rejected":
+    if ev.to_status == Status.REJECTED:
         return REJECTED.get(ev.reason or "", "no_further_action")
     return MYSOCIETY.get(ev.to_status or "", "open")

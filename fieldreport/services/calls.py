@@ -24,8 +24,7 @@ from sqlalchemy import func, select
 from fieldreport import contact, security
 from fieldreport.errors import Forbidden, Unprocessable
 from fieldreport.extensions import db
-from fieldreport.models import Area, Photo, Report, Subscription, User
-from fieldreport.models.report import OPEN_STATUSES
+from fieldreport.models import OPEN_STATUSES, Area, EventType, Photo, Report, Subscription, User
 from fieldreport.services import citizen, events, intake, notify, privacy, public, uow, workflow
 
 CHANNELS = ("hotline", "counter")
@@ -220,7 +219,7 @@ def add_photos(code: str, token: str | None, files: list[tuple[str | None, bytes
             field="photos",
         )
     rows = workflow.save_photos(report, [data for _, data in files], kind="before")
-    events.record(report, "photos_added", actor="citizen", data={"photos": len(rows), "via": "call_link"})
+    events.record(report, EventType.PHOTOS_ADDED, actor="citizen", data={"photos": len(rows), "via": "call_link"})
     uow.commit()
     return {"code": report.code, "photos": len(rows)}
 

@@ -14,13 +14,13 @@ from fieldreport import queue as jobs
 from fieldreport import ratelimit, security
 from fieldreport.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from fieldreport.extensions import db
-from fieldreport.models import Addition, Follower, Report, User
+from fieldreport.models import Addition, EventType, Follower, Report, Status, User
 from fieldreport.models.base import utcnow
 from fieldreport.services import events, intake, outbox, photos, public, uow, workflow
 
 NOTE_LIMIT = 2000
 
-RATEABLE = ("resolved", "closed")
+RATEABLE = (Status.RESOLVED, Status.CLOSED)
 
 
 def authorise(report: Report, token: str | None, user: User | None) -> None:
@@ -55,13 +55,13 @@ def rate(code: str, rating: int, comment: str | None, token: str | None, user: U
         )
     now = utcnow()
     report.rating, report.rating_comment, report.rated_at = rating, comment or None, now
-    closing = report.status == "resolved"
+    closing = report.status == Status.RESOLVED
     events.record(
         report,
-        "rated",
+        EventType.RATED,
         user=user,
         actor=None if user else "citizen",
-        to_status="closed" if closing else None,
+        to_status=Status.CLOSED if closing else None,
         note=comment or None,
         data={"rating": rating},
     )

@@ -8,8 +8,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 
 from fieldreport.extensions import db
-from fieldreport.models import Area, Event, Report, RoutingRule, Unit, User
-from fieldreport.models.report import OPEN_STATUSES
+from fieldreport.models import OPEN_STATUSES, Area, Event, EventType, Report, RoutingRule, Status, Unit, User
 from fieldreport.services import deadlines, policy
 
 DISPATCHER_KIND = "dispatcher"
@@ -35,7 +34,7 @@ def last_return(report_id: int) -> dict | None:
     row = db.session.execute(
         select(Event.reason, Event.at, Unit.code, Unit.name, Unit.name_en, Unit.kind)
         .join(Unit, Unit.id == Event.from_unit_id)
-        .where(Event.report_id == report_id, Event.type == "returned")
+        .where(Event.report_id == report_id, Event.type == EventType.RETURNED)
         .order_by(Event.at.desc(), Event.id.desc())
         .limit(1)
     ).first()
@@ -82,12 +81,12 @@ def suggestions(report: Report) -> list[dict]:
 
     back = db.session.scalar(
         select(Event.from_unit_id)
-        .where(Event.report_id == report.id, Event.type == "returned")
+        .where(Event.report_id == report.id, Event.type == EventType.RETURNED)
         .order_by(Event.at.desc())
         .limit(1)
     )
     if back is not None:
-        add(db.session.get(Unit, back), "returned")
+        add(db.session.get(Unit, back), EventType.RETURNED)
     explain = report.routing or {}
     if explain.get("unit_code"):
         add(_unit_by_code(explain["unit_code"]), "routing")
@@ -124,7 +123,7 @@ def _unit_by_code(code: str) -> Unit | None:
 def next_report(user: User, after: str | None = None) -> str | None:
     """The code of the open report due soonest that the user can act on, other than `after`."""
     q = select(Report.code).where(
-        policy.report_scope(user), Report.status.in_(OPEN_STATUSES), Report.status != "awaiting_info"
+        policy.report_scope(user), Report.status.in_(OPEN_STATUSES), Report.status != Status.AWAITING_INFO
     )
     if user.role == "staff":
         q = q.where(Report.unit_id == user.unit_id)

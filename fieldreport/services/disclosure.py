@@ -36,21 +36,21 @@ from datetime import datetime
 from enum import IntEnum
 
 from fieldreport import security
-from fieldreport.models import Category, Report
+from fieldreport.models import Category, EventType, RejectReason, Report, Status
 
-WITHHELD_REASONS = ("offensive", "complaint_channel")
+WITHHELD_REASONS = (RejectReason.OFFENSIVE, RejectReason.COMPLAINT_CHANNEL)
 COARSE_DEGREES = 0.01  # about 1.1 km: where a withheld report is, without whose house it is
 
 # The rejection reasons in plain words (en, vi): what the public and the reporter are told.
-REASON_WORDS = {
-    "unclear": ("the report is unclear", "nội dung không rõ ràng"),
-    "duplicate": ("it duplicates another report", "trùng với phản ánh khác"),
-    "out_of_scope": ("it is outside the scope of this service", "không thuộc phạm vi tiếp nhận"),
-    "complaint_channel": (
+REASON_WORDS: dict[str, tuple[str, str]] = {
+    RejectReason.UNCLEAR: ("the report is unclear", "nội dung không rõ ràng"),
+    RejectReason.DUPLICATE: ("it duplicates another report", "trùng với phản ánh khác"),
+    RejectReason.OUT_OF_SCOPE: ("it is outside the scope of this service", "không thuộc phạm vi tiếp nhận"),
+    RejectReason.COMPLAINT_CHANNEL: (
         "it belongs to the complaints and denunciations procedure",
         "thuộc thủ tục khiếu nại, tố cáo",
     ),
-    "offensive": ("it contains offensive content", "có nội dung không phù hợp"),
+    RejectReason.OFFENSIVE: ("it contains offensive content", "có nội dung không phù hợp"),
 }
 
 
@@ -63,14 +63,14 @@ class Viewer(IntEnum):
 
 
 # Whose eyes an event's note is for, by event type. Types not listed: staff only.
-_NOTE_AUDIENCE = {
-    "resolved": Viewer.PUBLIC,  # the unit's answer
-    "extended": Viewer.PUBLIC,  # the apology (the reason stays internal)
-    "external_update": Viewer.PUBLIC,  # a unit's system posts it to publish it
-    "info_requested": Viewer.REPORTER,  # the question, addressed to the reporter
+_NOTE_AUDIENCE: dict[str, Viewer] = {
+    EventType.RESOLVED: Viewer.PUBLIC,  # the unit's answer
+    EventType.EXTENDED: Viewer.PUBLIC,  # the apology (the reason stays internal)
+    EventType.EXTERNAL_UPDATE: Viewer.PUBLIC,  # a unit's system posts it to publish it
+    EventType.INFO_REQUESTED: Viewer.REPORTER,  # the question, addressed to the reporter
 }
 # Events whose note is the citizen's own words: the reporter sees them, nobody public.
-_CITIZEN_WORDS = ("rated", "info_provided")
+_CITIZEN_WORDS = (EventType.RATED, EventType.INFO_PROVIDED)
 
 
 def viewer_of(
@@ -109,12 +109,12 @@ def public_categories():
 
 def withheld(status: str | None, reject_reason: str | None) -> bool:
     """Rejected for a reason whose content is never republished."""
-    return status == "rejected" and reject_reason in WITHHELD_REASONS
+    return status == Status.REJECTED and reject_reason in WITHHELD_REASONS
 
 
 def sql_withheld():
     """SQL: withheld() of a reports row (for queries that place or count reports in bulk)."""
-    return (Report.status == "rejected") & Report.reject_reason.in_(WITHHELD_REASONS)
+    return (Report.status == Status.REJECTED) & Report.reject_reason.in_(WITHHELD_REASONS)
 
 
 def content_visible(status: str | None, reject_reason: str | None, viewer: Viewer) -> bool:
@@ -170,10 +170,10 @@ def event_note(ev, viewer: Viewer, vi: bool = True) -> str | None:
     its reason in plain Vietnamese (the staff member's note stays internal)."""
     if viewer >= Viewer.STAFF:
         return ev.note or (ev.data or {}).get("text")
-    if ev.type == "rejected":
+    if ev.type == EventType.REJECTED:
         words = reason_words(ev.reason, vi)
         return (f"Không tiếp nhận: {words}." if vi else f"Not accepted: {words}.") if words else None
-    if ev.type in _CITIZEN_WORDS or (ev.type == "reopened" and _by_citizen(ev)):
+    if ev.type in _CITIZEN_WORDS or (ev.type == EventType.REOPENED and _by_citizen(ev)):
         if viewer < Viewer.REPORTER:
             return None
         return ev.note or (ev.data or {}).get("text")
@@ -185,7 +185,7 @@ def event_note(ev, viewer: Viewer, vi: bool = True) -> str | None:
 
 def event_reason(ev, vi: bool) -> str | None:
     """A rejection's reason in plain words (vi or en); None for any other event."""
-    return reason_words(ev.reason, vi) if ev.type in ("rejected", "duplicate") else None
+    return reason_words(ev.reason, vi) if ev.type in (EventType.REJECTED, EventType.DUPLICATE) else None
 
 
 def _by_citizen(ev) -> bool:
@@ -194,7 +194,7 @@ def _by_citizen(ev) -> bool:
 
 def event_due(ev) -> datetime | None:
     """The new date an extension promises (public with its apology)."""
-    raw = (ev.data or {}).get("new_due_at") if ev.type == "extended" else None
+    raw = (ev.data or {}).get("new_due_at") if ev.type == EventType.EXTENDED else None
     return datetime.fromisoformat(raw) if raw else None
 
 
@@ -212,7 +212,7 @@ def event_view(ev, viewer: Viewer, unit_name: str | None = None, vi: bool = True
         "unit": unit_name,
         "due_at": event_due(ev),
     }
-    if ev.type == "duplicate":
+    if ev.type == EventType.DUPLICATE:
         out["duplicate_of"] = (ev.data or {}).get("parent_code")
     return out
 
@@ -235,12 +235,12 @@ def notice_fields(report, ev, unit_name: str | None, vi: bool, viewer: Viewer = 
     from these and nothing else): code, unit, due, note, reason, parent, status."""
     data = ev.data or {}
     due = event_due(ev) or report.citizen_due_at or report.due_at
-    if ev.type in ("assigned", "transferred", "reassigned"):
+    if ev.type in (EventType.ASSIGNED, EventType.TRANSFERRED, EventType.REASSIGNED):
         due = report.citizen_due_at or report.due_at
     return {
         "code": report.code,
         "unit": unit_name or "-",
-        "note": event_note(ev, viewer, vi) if ev.type != "rejected" else "",
+        "note": event_note(ev, viewer, vi) if ev.type != EventType.REJECTED else "",
         "reason": event_reason(ev, vi) or "",
         "parent": data.get("parent_code", "-"),
         "due": due,

@@ -25,7 +25,7 @@ from sqlalchemy import func, or_, select, update
 
 from fieldreport.errors import Forbidden, Unprocessable
 from fieldreport.extensions import db
-from fieldreport.models import Addition, Event, Notification, Photo, Report, Subscription, User
+from fieldreport.models import Addition, Event, EventType, Notification, Photo, Report, Status, Subscription, User
 from fieldreport.models.base import utcnow
 from fieldreport.services import citizen, photos, public, uow
 
@@ -34,9 +34,7 @@ log = logging.getLogger("fieldreport.erasure")
 REDACTED = "[…]"
 PHONE = re.compile(r"(?<![\d+])(?:\+?84|0)(?:[\s.\-]?\d){8,10}(?!\d)")
 EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
-FINISHED = ("closed", "resolved", "rejected", "duplicate")
-# Event types whose note/data text are the citizen's own words.
-CITIZEN_WORDS = ("submitted", "info_provided", "rated", "reopened", "note")
+FINISHED = (Status.CLOSED, Status.RESOLVED, Status.REJECTED, Status.DUPLICATE)
 
 
 def scrub(text: str | None, names: tuple[str, ...] = ()) -> str | None:
@@ -60,7 +58,7 @@ def _names(report: Report) -> tuple[str, ...]:
 
 
 def _citizen_event(ev: Event) -> bool:
-    return (ev.actor or "").split(":")[0] == "citizen" or ev.type in ("submitted", "info_provided")
+    return (ev.actor or "").split(":")[0] == "citizen" or ev.type in (EventType.SUBMITTED, EventType.INFO_PROVIDED)
 
 
 def erase(report: Report, *, by: str, reason: str | None = None, now: datetime | None = None) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from fieldreport.errors import Conflict, Forbidden, Unprocessable
 from fieldreport.extensions import db
-from fieldreport.models import ApiKey, Category, Event, Open311Update, Report
+from fieldreport.models import ApiKey, Category, Event, EventType, Open311Update, Report
 from fieldreport.services import apikeys, events, photos, policy, uow, workflow
 
 RESOLVING = ("fixed", "closed")
@@ -72,7 +72,7 @@ def receive(key: ApiKey, u: Update) -> str:
     if ev is None:
         ev = events.record(
             report,
-            "external_update",
+            EventType.EXTERNAL_UPDATE,
             actor=channel,
             note=u.description,
             public=True,

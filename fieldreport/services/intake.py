@@ -23,7 +23,7 @@ from fieldreport import geo, ratelimit, security
 from fieldreport import queue as jobs
 from fieldreport.errors import Invalid, Unauthorized, Unprocessable
 from fieldreport.extensions import db, storage
-from fieldreport.models import Category, Report, Subscription, Upload, User
+from fieldreport.models import Category, EventType, Report, Status, Subscription, Upload, User
 from fieldreport.models.base import utcnow
 from fieldreport.services import communes, events, idempotency, outbox, photos, provinces, uow
 
@@ -162,7 +162,7 @@ def _create(
         code=code,
         citizen_token_hash=security.token_hash(token),
         category_id=category.id,
-        status="submitted",
+        status=Status.SUBMITTED,
         description=s.description or None,
         address_hint=s.address_hint or None,
         attributes={**attributes, "media_url": s.media_url} if s.media_url else attributes,
@@ -193,9 +193,9 @@ def _create(
     by = {"user": s.intake_user} if s.intake_user else {"user": s.user, "actor": None if s.user else "citizen"}
     events.record(
         report,
-        "submitted",
+        EventType.SUBMITTED,
         **by,
-        to_status="submitted",
+        to_status=Status.SUBMITTED,
         data={**s.event_data, "channel": s.channel, "photos": len(incoming), "location_source": source},
     )
     outbox.record(*jobs.ROUTE_REPORT, report.id)

@@ -33,52 +33,57 @@ from sqlalchemy import select
 from fieldreport import queue as jobs
 from fieldreport import security
 from fieldreport.extensions import db
-from fieldreport.models import Event, Notification, Report, Subscription, Unit
+from fieldreport.models import Event, EventType, Notification, Report, Subscription, Unit
 from fieldreport.models.base import utcnow
 from fieldreport.services import deadlines, disclosure, outbox, push, sms, uow
 
 log = logging.getLogger("fieldreport.notify")
 
 # kind → (Vietnamese, English); formatted with code, unit, due, note, reason.
-MESSAGES = {
-    "submitted": ("Đã tiếp nhận phản ánh {code}.", "We received your report {code}."),
-    "assigned": (
+MESSAGES: dict[str, tuple[str, str]] = {
+    EventType.SUBMITTED: ("Đã tiếp nhận phản ánh {code}.", "We received your report {code}."),
+    EventType.ASSIGNED: (
         "Phản ánh {code} đã được chuyển đến {unit}, hạn xử lý {due}.",
         "Report {code} is with {unit}, due {due}.",
     ),
-    "transferred": (
+    EventType.TRANSFERRED: (
         "Phản ánh {code} được chuyển sang {unit}, hạn xử lý {due}.",
         "Report {code} was transferred to {unit}, due {due}.",
     ),
-    "returned": (
+    EventType.RETURNED: (
         "Phản ánh {code} được chuyển lại bộ phận điều phối để phân công đúng đơn vị.",
         "Report {code} went back to the dispatcher to find the right unit.",
     ),
-    "reassigned": (
+    EventType.REASSIGNED: (
         "Phản ánh {code} được giao cho {unit}, hạn xử lý {due}.",
         "Report {code} was reassigned to {unit}, due {due}.",
     ),
-    "accepted": ("{unit} đang xử lý phản ánh {code}.", "{unit} is working on report {code}."),
-    "info_requested": ("Phản ánh {code} cần bổ sung thông tin: {note}", "Report {code} needs more information: {note}"),
-    "extended": ("Phản ánh {code} được gia hạn đến {due}. {note}", "Report {code} was extended to {due}. {note}"),
-    "resolved": (
+    EventType.ACCEPTED: ("{unit} đang xử lý phản ánh {code}.", "{unit} is working on report {code}."),
+    EventType.INFO_REQUESTED: (
+        "Phản ánh {code} cần bổ sung thông tin: {note}",
+        "Report {code} needs more information: {note}",
+    ),
+    EventType.EXTENDED: (
+        "Phản ánh {code} được gia hạn đến {due}. {note}",
+        "Report {code} was extended to {due}. {note}",
+    ),
+    EventType.RESOLVED: (
         "Phản ánh {code} đã được xử lý: {note} Mời bạn đánh giá kết quả.",
         "Report {code} was resolved: {note} Please rate the result.",
     ),
-    "rejected": (
+    EventType.REJECTED: (
         "Phản ánh {code} không được xử lý (lý do: {reason}). {note}",
         "Report {code} was declined (reason: {reason}). {note}",
     ),
-    "duplicate": (
+    EventType.DUPLICATE: (
         "Phản ánh {code} trùng với phản ánh {parent}; bạn sẽ nhận thông báo của phản ánh đó.",
         "Report {code} duplicates report {parent}; you will follow that one.",
     ),
-    "reopened": ("Phản ánh {code} được mở lại để xử lý tiếp.", "Report {code} was reopened."),
-    "closed": ("Phản ánh {code} đã đóng.", "Report {code} was closed."),
+    EventType.REOPENED: ("Phản ánh {code} được mở lại để xử lý tiếp.", "Report {code} was reopened."),
     "status_changed": ("Phản ánh {code} chuyển sang trạng thái: {status}.", "Report {code} is now {status}."),
 }
 CITIZEN_KINDS = frozenset(MESSAGES) - {"status_changed"}
-SILENT = frozenset({"info_provided", "rated"})  # the citizen's own acts need no message
+SILENT = frozenset({EventType.INFO_PROVIDED, EventType.RATED})  # the citizen's own acts need no message
 
 
 def kind_for(ev: Event) -> str | None:
@@ -91,7 +96,7 @@ def kind_for(ev: Event) -> str | None:
     return "status_changed" if ev.to_status and ev.to_status != ev.from_status else None
 
 
-UNIT_KINDS = frozenset({"assigned", "transferred", "reassigned", "reopened"})
+UNIT_KINDS = frozenset({EventType.ASSIGNED, EventType.TRANSFERRED, EventType.REASSIGNED, EventType.REOPENED})
 
 
 class DeliveryError(Exception):
@@ -123,7 +128,7 @@ def _payload(report: Report, ev: Event, kind: str, unit: Unit | None, viewer: di
         citizen_fields(report, ev, unit.name if unit else None, lang, viewer) for lang in (True, False)
     )
     message_vi, message_en = vi.format(**fields_vi).strip(), en.format(**fields_en).strip()
-    if kind == "submitted" and (ev.data or {}).get("photo_link") and viewer >= disclosure.Viewer.REPORTER:
+    if kind == EventType.SUBMITTED and (ev.data or {}).get("photo_link") and viewer >= disclosure.Viewer.REPORTER:
         from fieldreport.services import calls  # at call time (see for_event)
 
         link = calls.photo_link(report.code)  # an operator took the report: photos from the caller's phone
@@ -178,9 +183,9 @@ def _links(report: Report, ev: Event, kind: str) -> dict:
     base = current_app.config.get("PUBLIC_BASE_URL") or ""
     data = ev.data or {}
     out = {"url": f"{base}/track/{report.code}"}
-    if kind == "duplicate" and data.get("parent_code"):
+    if kind == EventType.DUPLICATE and data.get("parent_code"):
         out["url"] = f"{base}/track/{data['parent_code']}"
-    if kind == "resolved":
+    if kind == EventType.RESOLVED:
         out["photos"] = [base + public.photo_path(report.code, pid, "display") for pid in data.get("photo_ids") or []]
     return out
 

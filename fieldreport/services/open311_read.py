@@ -16,9 +16,8 @@ from sqlalchemy.orm import aliased
 
 from fieldreport.errors import Invalid, NotFound
 from fieldreport.extensions import db
-from fieldreport.models import Area, Category, Event, Photo, Report, Unit
+from fieldreport.models import OPEN_STATUSES, STATUSES, Area, Category, Event, Photo, Report, Unit
 from fieldreport.models.base import utcnow
-from fieldreport.models.report import OPEN_STATUSES, STATUSES
 from fieldreport.services import disclosure, public
 
 SPAN = timedelta(days=90)

@@ -17,8 +17,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 
 from fieldreport.errors import Invalid, NotFound, Unprocessable
 from fieldreport.extensions import db, storage
-from fieldreport.models import Area, Category, Event, Photo, Report, Unit
-from fieldreport.models.report import OPEN_STATUSES, STATUSES
+from fieldreport.models import OPEN_STATUSES, STATUSES, Area, Category, Event, Photo, Report, Status, Unit
 from fieldreport.services import disclosure, provinces
 from fieldreport.services.disclosure import Viewer
 from fieldreport.services.intake import CODE_ALPHABET, CODE_LENGTH
@@ -102,9 +101,9 @@ def view(report: Report, vi: bool, viewer: Viewer = Viewer.PUBLIC) -> dict:
         "status": report.status,
         "category": {"code": names.code, "name": names.name_vi if vi else names.name_en},
         **disclosure.report_fields(report, viewer),
-        "reject_reason": report.reject_reason if report.status == "rejected" else None,
+        "reject_reason": report.reject_reason if report.status == Status.REJECTED else None,
         "reject_reason_text": (
-            disclosure.reason_words(report.reject_reason, vi) if report.status == "rejected" else None
+            disclosure.reason_words(report.reject_reason, vi) if report.status == Status.REJECTED else None
         ),
         "location": {"lat": lat, "lon": lon},
         "created_at": report.created_at,

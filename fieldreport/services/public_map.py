@@ -19,7 +19,7 @@ from sqlalchemy import Float, case, cast, func, literal, select
 
 from fieldreport.errors import Unprocessable
 from fieldreport.extensions import db
-from fieldreport.models import Area, Category, Report, Unit
+from fieldreport.models import Area, Category, Report, Status, Unit
 from fieldreport.models.base import utcnow
 from fieldreport.services import deadlines, disclosure, provinces, public
 from fieldreport.services.disclosure import Viewer
@@ -308,7 +308,7 @@ def _rows(stmt, cats: dict[int, Category], vi: bool):
             "lat": round(lat, 6),
             "description": shown["description"],
             "public_answer": shown["public_answer"],
-            "reject_reason": r.reject_reason if r.status == "rejected" else None,
+            "reject_reason": r.reject_reason if r.status == Status.REJECTED else None,
             "followers_count": r.followers_count,
             "rating": r.rating,
         }

@@ -31,12 +31,18 @@ from sqlalchemy import or_, select
 from fieldreport import geo
 from fieldreport import queue as jobs
 from fieldreport.extensions import db, queues
-from fieldreport.models import Category, Event, Report, Unit
+from fieldreport.models import AssignReason, Category, Event, EventType, Report, Status, Unit
 from fieldreport.models.base import utcnow
 from fieldreport.services import communes, deadlines, provinces, uow, workflow
 
-ROUTABLE = ("submitted", "reopened")
-HANDOVERS = ("reopened", "assigned", "transferred", "reassigned", "returned")
+ROUTABLE = (Status.SUBMITTED, Status.REOPENED)
+HANDOVERS = (
+    EventType.REOPENED,
+    EventType.ASSIGNED,
+    EventType.TRANSFERRED,
+    EventType.REASSIGNED,
+    EventType.RETURNED,
+)
 ROUTER = "system:router"
 
 
@@ -115,14 +121,16 @@ def decide(lon: float, lat: float, category: Category) -> Decision:
         province_code=commune.province_code if commune else None,
     )
     if commune is None or not provinces.serves(commune.province_code):
-        reason = "outside_province"
+        reason = AssignReason.OUTSIDE_PROVINCE
     elif category.is_other:
-        reason = "category_other"
+        reason = AssignReason.CATEGORY_OTHER
     elif row is not None and row[9] is not None:
         rule_id, note, unit_id, unit_code = row[9:13]
-        return Decision(unit_id=unit_id, unit_code=unit_code, reason="rule", rule_id=rule_id, rule_note=note, **place)
+        return Decision(
+            unit_id=unit_id, unit_code=unit_code, reason=AssignReason.RULE, rule_id=rule_id, rule_note=note, **place
+        )
     else:
-        reason = "no_rule"
+        reason = AssignReason.NO_RULE
     dispatcher = workflow.dispatcher_unit(place["province_code"])
     return Decision(unit_id=dispatcher.id, unit_code=dispatcher.code, reason=reason, **place)
 
@@ -143,7 +151,7 @@ def preload() -> None:
                 code="-warmup-",
                 citizen_token_hash="-",
                 category_id=category.id,
-                status="submitted",
+                status=Status.SUBMITTED,
                 location=geo.point(0.0, 0.0),
             )
             db.session.add(rehearsal)
@@ -154,7 +162,7 @@ def preload() -> None:
             workflow.assign_unit(
                 rehearsal,
                 db.session.get(Unit, decision.unit_id),
-                type_="assigned",
+                type_=EventType.ASSIGNED,
                 actor=ROUTER,
                 reason=decision.reason,
             )
@@ -167,16 +175,16 @@ def preload() -> None:
 
 def needs_routing(report: Report) -> bool:
     """New and not routed yet, or reopened and not handed back to a unit since."""
-    if report.status == "submitted":
+    if report.status == Status.SUBMITTED:
         return report.unit_id is None
-    if report.status == "reopened":
+    if report.status == Status.REOPENED:
         last = db.session.scalar(
             select(Event.type)
             .where(Event.report_id == report.id, Event.type.in_(HANDOVERS))
             .order_by(Event.id.desc())
             .limit(1)
         )
-        return last == "reopened"
+        return last == EventType.REOPENED
     return False
 
 
@@ -202,10 +210,10 @@ def route_report(report_id: int) -> str:
         return "skipped"
     unit = db.session.get(Unit, report.unit_id) if report.unit_id else None
     area_id, province_code = report.area_id, report.province_code
-    if report.status == "reopened" and unit is not None and unit.active:
+    if report.status == Status.REOPENED and unit is not None and unit.active:
         explain = {
             **(report.routing or {}),
-            "reason": "reopened",
+            "reason": AssignReason.REOPENED,
             "unit_code": unit.code,
             "decided_at": utcnow().isoformat(),
         }
@@ -215,17 +223,17 @@ def route_report(report_id: int) -> str:
         unit = db.session.get(Unit, decision.unit_id)
         explain = {**decision.explain(), "decided_at": utcnow().isoformat()}
         area_id, province_code = decision.area_id, decision.province_code
-        outcome = "assigned" if decision.reason == "rule" else "triage"
+        outcome = "assigned" if decision.reason == AssignReason.RULE else "triage"
     # Every read before the first change to the report, so that the report is one UPDATE
     # (flushed with the event) rather than one per autoflush.
     cal = deadlines.calendar(province_code)
     report.area_id, report.province_code = area_id, province_code
     report.routing = explain
-    status = "assigned" if report.status == "submitted" and outcome == "assigned" else None
+    status = Status.ASSIGNED if report.status == Status.SUBMITTED and outcome == "assigned" else None
     workflow.assign_unit(
         report,
         unit,
-        type_="assigned",
+        type_=EventType.ASSIGNED,
         status=status,
         actor=ROUTER,
         reason=explain["reason"],
@@ -248,7 +256,7 @@ def requeue_unrouted(older_than_seconds: int = 120, limit: int = 500) -> int:
         .where(
             Report.status.in_(ROUTABLE),
             Report.updated_at <= cutoff,
-            or_(Report.unit_id.is_(None), Report.status == "reopened"),
+            or_(Report.unit_id.is_(None), Report.status == Status.REOPENED),
         )
         .order_by(Report.updated_at)
         .limit(limit)

@@ -26,7 +26,7 @@ from flask import current_app
 from sqlalchemy import or_, select
 
 from fieldreport.extensions import db
-from fieldreport.models import Report, Unit, User
+from fieldreport.models import EventType, Report, Unit, User
 from fieldreport.models.base import utcnow
 from fieldreport.services import deadlines, events, notify, uow, workflow
 from fieldreport.worktime import Calendar
@@ -54,7 +54,7 @@ def sweep(now: datetime | None = None, batch: int = 500) -> dict[str, int]:
     """
     now = now or utcnow()
     fraction = float(current_app.config.get("SLA_WARN_FRACTION", 0.8))
-    done = {"warned": 0, "overdue": 0, "escalated": 0}
+    done = {EventType.WARNED: 0, EventType.OVERDUE: 0, EventType.ESCALATED: 0}
     due_soon = (
         Report.status.in_(RUNNING),
         Report.unit_id.is_not(None),
@@ -83,40 +83,40 @@ def _check(report: Report, now: datetime, cal: Calendar, fraction: float, done: 
         report.overdue_at = now
         ev = events.record(
             report,
-            "overdue",
+            EventType.OVERDUE,
             actor=ACTOR,
             public=False,
             data={"due_at": report.due_at.isoformat(), "unit_code": unit.code},
         )
         db.session.flush()
         _notify(report, ev, "sla_overdue", _unit_targets(unit), unit, report.due_at)
-        done["overdue"] += 1
+        done[EventType.OVERDUE] += 1
         supervisors, level = _supervisors(unit)
         if supervisors:
             esc = events.record(
                 report,
-                "escalated",
+                EventType.ESCALATED,
                 actor=ACTOR,
                 public=False,
                 data={"to_unit_code": level.code, "supervisors": [u.username for u in supervisors]},
             )
             db.session.flush()
             _notify(report, esc, "sla_escalation", [_user_target(u) for u in supervisors], unit, report.due_at)
-            done["escalated"] += 1
+            done[EventType.ESCALATED] += 1
         return
     point = warn_point(cal, start, report.due_at, fraction)
     if now >= point and (report.warned_at is None or report.warned_at < point):
         report.warned_at = now
         ev = events.record(
             report,
-            "warned",
+            EventType.WARNED,
             actor=ACTOR,
             public=False,
             data={"due_at": report.due_at.isoformat(), "fraction": fraction, "unit_code": unit.code},
         )
         db.session.flush()
         _notify(report, ev, "sla_warning", _unit_targets(unit), unit, report.due_at)
-        done["warned"] += 1
+        done[EventType.WARNED] += 1
 
 
 def _supervisors(unit: Unit) -> tuple[list[User], Unit | None]:

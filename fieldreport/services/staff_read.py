@@ -9,9 +9,20 @@ from sqlalchemy.orm import aliased
 from fieldreport import geo
 from fieldreport.errors import Forbidden, Unprocessable
 from fieldreport.extensions import db, storage
-from fieldreport.models import Addition, Area, Category, Event, Photo, Report, Unit, User
+from fieldreport.models import (
+    OPEN_STATUSES,
+    STATUSES,
+    Addition,
+    Area,
+    Category,
+    Event,
+    Photo,
+    Report,
+    Status,
+    Unit,
+    User,
+)
 from fieldreport.models.base import utcnow
-from fieldreport.models.report import OPEN_STATUSES, STATUSES
 from fieldreport.services import policy, privacy, workflow
 from fieldreport.services.events import shown_actor
 
@@ -244,7 +255,7 @@ def triage(user: User | None, page: int = 1, page_size: int = 20, *, vi: bool) -
         Report.status.in_(OPEN_STATUSES),
         or_(
             Report.unit_id.in_(dispatchers),
-            and_(Report.unit_id.is_(None), Report.status.in_(("submitted", "reopened"))),
+            and_(Report.unit_id.is_(None), Report.status.in_((Status.SUBMITTED, Status.REOPENED))),
         ),
     )
     return _page(q, page, page_size, (Report.due_at.asc().nulls_first(), Report.created_at, Report.id), vi)

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from fieldreport import ratelimit, security
 from fieldreport.errors import Forbidden, NotFound, Unprocessable
 from fieldreport.extensions import db
-from fieldreport.models import Report, Subscription, User
+from fieldreport.models import EventType, Report, Subscription, User
 from fieldreport.models.base import utcnow
 from fieldreport.services import disclosure, public, uow
 
@@ -225,7 +225,9 @@ def recipients(report: Report, kind: str) -> list[Subscription]:
         .order_by(Subscription.id)
     ).all()
     if report.channel in OPERATOR_CHANNELS:
-        sms_kinds.add("submitted")  # a caller has no screen showing the code: the receipt is an SMS
+        sms_kinds.add(EventType.SUBMITTED)  # a caller has no screen showing the code: the receipt is an SMS
     return [
-        s for s in rows if (s.channel != "sms" or kind in sms_kinds) and (s.channel != "zalo" or kind != "submitted")
+        s
+        for s in rows
+        if (s.channel != "sms" or kind in sms_kinds) and (s.channel != "zalo" or kind != EventType.SUBMITTED)
     ]

@@ -17,20 +17,33 @@ from sqlalchemy import case, delete, select, update
 from fieldreport import queue as jobs
 from fieldreport.errors import Conflict, Forbidden, Unprocessable
 from fieldreport.extensions import db
-from fieldreport.models import Category, Event, Follower, Photo, Report, Unit, User
+from fieldreport.models import (
+    OPEN_STATUSES,
+    REJECT_REASONS,
+    AssignReason,
+    Category,
+    Event,
+    EventType,
+    Follower,
+    Photo,
+    RejectReason,
+    Report,
+    Status,
+    Unit,
+    User,
+)
 from fieldreport.models.base import utcnow
-from fieldreport.models.report import OPEN_STATUSES, REJECT_REASONS
 from fieldreport.services import deadlines, events, outbox, photos, policy, public, uow
 from fieldreport.worktime import Calendar
 
 DISPATCHER_KIND = "dispatcher"
-WORKING = ("assigned", "in_progress", "reopened")
-TRIAGE = ("submitted", *WORKING)
+WORKING = (Status.ASSIGNED, Status.IN_PROGRESS, Status.REOPENED)
+TRIAGE = (Status.SUBMITTED, *WORKING)
 CLOCK_RUNS = TRIAGE  # open and not awaiting_info: the unit's clock runs (the SLA sweep's reports)
 
 # action → (who: unit | dispatch | supervise | citizen, statuses it may start from)
 ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "accept": ("unit", ("assigned", "reopened")),
+    "accept": ("unit", (Status.ASSIGNED, Status.REOPENED)),
     "transfer": ("unit", TRIAGE),
     "return": ("unit", WORKING),
     "request_info": ("unit", TRIAGE),
@@ -40,8 +53,8 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "duplicate": ("unit", OPEN_STATUSES),
     "assign": ("dispatch", TRIAGE),
     "reassign": ("supervise", TRIAGE),
-    "reopen": ("supervise", ("resolved", "closed", "rejected")),
-    "provide_info": ("citizen", ("awaiting_info",)),
+    "reopen": ("supervise", (Status.RESOLVED, Status.CLOSED, Status.REJECTED)),
+    "provide_info": ("citizen", (Status.AWAITING_INFO,)),
 }
 
 
@@ -201,7 +214,7 @@ def accept(report: Report, user: User) -> Report:
     now = utcnow()
     report.accepted_at = report.accepted_at or now
     _responded(report, now)
-    events.record(report, "accepted", user=user, to_status="in_progress")
+    events.record(report, EventType.ACCEPTED, user=user, to_status=Status.IN_PROGRESS)
     uow.commit()
     return report
 
@@ -223,7 +236,7 @@ def transfer(report: Report, user: User, unit_code: str, reason: str | None) -> 
         )
     _responded(report, utcnow())
     report.transfer_count += 1
-    assign_unit(report, unit, type_="transferred", status=_assigned_status(report), user=user, reason=reason)
+    assign_unit(report, unit, type_=EventType.TRANSFERRED, status=_assigned_status(report), user=user, reason=reason)
     uow.commit()
     return report
 
@@ -242,9 +255,9 @@ def return_to_dispatcher(report: Report, user: User, reason: str | None) -> Repo
         )
     _responded(report, utcnow())
     report.transfer_count += 1
-    status = "reopened" if report.status == "reopened" else "submitted"
+    status = Status.REOPENED if report.status == Status.REOPENED else Status.SUBMITTED
     assign_unit(
-        report, dispatcher_unit(report.province_code), type_="returned", status=status, user=user, reason=reason
+        report, dispatcher_unit(report.province_code), type_=EventType.RETURNED, status=status, user=user, reason=reason
     )
     uow.commit()
     return report
@@ -257,7 +270,7 @@ def request_info(report: Report, user: User, question: str | None) -> Report:
     now = utcnow()
     _responded(report, now)
     report.paused_at = now
-    events.record(report, "info_requested", user=user, to_status="awaiting_info", note=question)
+    events.record(report, EventType.INFO_REQUESTED, user=user, to_status=Status.AWAITING_INFO, note=question)
     uow.commit()
     return report
 
@@ -270,11 +283,11 @@ def provide_info(report: Report, text: str | None) -> Report:
     resume = (
         db.session.scalar(
             select(Event.from_status)
-            .where(Event.report_id == report.id, Event.type == "info_requested")
+            .where(Event.report_id == report.id, Event.type == EventType.INFO_REQUESTED)
             .order_by(Event.at.desc(), Event.id.desc())
             .limit(1)
         )
-        or "assigned"
+        or Status.ASSIGNED
     )
     paused_hours = 0.0
     if report.paused_at is not None:
@@ -289,7 +302,7 @@ def provide_info(report: Report, text: str | None) -> Report:
     report.paused_at = None
     events.record(
         report,
-        "info_provided",
+        EventType.INFO_PROVIDED,
         actor="citizen",
         to_status=resume,
         data={"text": text, "paused_working_hours": round(paused_hours, 4)},
@@ -317,11 +330,11 @@ def _recomputed_due(report: Report, cal: Calendar, now: datetime) -> tuple[datet
     for at, type_, before, after, data in rows:
         if (data or {}).get("limit"):  # the assignment to the current unit (the last one)
             start, limit, pauses, extended = at, deadlines.parse_limit(data["limit"]), [], False
-        elif start is not None and type_ == "extended":
+        elif start is not None and type_ == EventType.EXTENDED:
             extended = True
-        elif start is not None and after == "awaiting_info" and before != "awaiting_info":
+        elif start is not None and after == Status.AWAITING_INFO and before != Status.AWAITING_INFO:
             pauses.append([at, None])
-        elif start is not None and before == "awaiting_info" and after != "awaiting_info" and pauses:
+        elif start is not None and before == Status.AWAITING_INFO and after != Status.AWAITING_INFO and pauses:
             pauses[-1][1] = at
     if start is None:
         return None, extended
@@ -390,7 +403,7 @@ def extend(report: Report, user: User, new_due_at: datetime, reason: str | None,
     _responded(report, now)
     events.record(
         report,
-        "extended",
+        EventType.EXTENDED,
         user=user,
         reason=reason,
         note=apology,
@@ -434,10 +447,10 @@ def resolved(
     report.public_answer = answer
     return events.record(
         report,
-        "resolved",
+        EventType.RESOLVED,
         user=user,
         actor=actor,
-        to_status="resolved",
+        to_status=Status.RESOLVED,
         note=answer,
         data={"photo_ids": [p.id for p in saved]},
     )
@@ -454,12 +467,12 @@ def reject(
             "Lý do từ chối không hợp lệ.",
             field="reason",
         )
-    if reason_code == "duplicate":  # one state for "is a duplicate": see mark_duplicate
-        return mark_duplicate(report, user, duplicate_of, note, reject_reason="duplicate")
+    if reason_code == RejectReason.DUPLICATE:  # one state for "is a duplicate": see mark_duplicate
+        return mark_duplicate(report, user, duplicate_of, note, reject_reason=RejectReason.DUPLICATE)
     report.reject_reason = reason_code
     report.paused_at = None
     _responded(report, utcnow())
-    events.record(report, "rejected", user=user, to_status="rejected", reason=reason_code, note=note)
+    events.record(report, EventType.REJECTED, user=user, to_status=Status.REJECTED, reason=reason_code, note=note)
     uow.commit()
     return report
 
@@ -474,7 +487,10 @@ def mark_duplicate(
     parent = db.session.scalar(select(Report).where(Report.code == norm)) if norm else None
     seen = set()
     while (
-        parent is not None and parent.status == "duplicate" and parent.parent_id is not None and parent.id not in seen
+        parent is not None
+        and parent.status == Status.DUPLICATE
+        and parent.parent_id is not None
+        and parent.id not in seen
     ):
         seen.add(parent.id)
         parent = db.session.get(Report, parent.parent_id)
@@ -482,7 +498,7 @@ def mark_duplicate(
         raise Unprocessable(
             "unknown_parent", f"No report {parent_code}.", f"Không có phản ánh {parent_code}.", field="duplicate_of"
         )
-    if parent.id == report.id or parent.status == "duplicate":
+    if parent.id == report.id or parent.status == Status.DUPLICATE:
         raise Unprocessable(
             "self_duplicate",
             "A report cannot duplicate itself.",
@@ -503,9 +519,9 @@ def mark_duplicate(
     _responded(report, utcnow())
     events.record(
         report,
-        "duplicate",
+        EventType.DUPLICATE,
         user=user,
-        to_status="duplicate",
+        to_status=Status.DUPLICATE,
         reason=reject_reason,
         note=note,
         data={"parent_code": parent.code, "followers_moved": moved},
@@ -513,7 +529,7 @@ def mark_duplicate(
     # The parent changed too (followers, maybe its reporter's supporters): its history says so.
     events.record(
         parent,
-        "duplicate_linked",
+        EventType.DUPLICATE_LINKED,
         user=user,
         public=False,
         note=note,
@@ -537,7 +553,7 @@ def _may_link_to(user: User | None, parent: Report) -> bool:
 
 
 def _assigned_status(report: Report) -> str:
-    return "reopened" if report.status == "reopened" else "assigned"
+    return Status.REOPENED if report.status == Status.REOPENED else Status.ASSIGNED
 
 
 def assign(report: Report, user: User, unit_code: str, note: str | None = None) -> Report:
@@ -551,7 +567,15 @@ def assign(report: Report, user: User, unit_code: str, note: str | None = None) 
     if report.unit_id is not None and not _is_dispatcher(report.unit_id):
         report.transfer_count += 1
     report.manually_triaged = True
-    assign_unit(report, unit, type_="assigned", status=_assigned_status(report), user=user, reason="triage", note=note)
+    assign_unit(
+        report,
+        unit,
+        type_=EventType.ASSIGNED,
+        status=_assigned_status(report),
+        user=user,
+        reason=AssignReason.TRIAGE,
+        note=note,
+    )
     uow.commit()
     return report
 
@@ -573,7 +597,7 @@ def reassign(report: Report, user: User, unit_code: str, reason: str | None) -> 
             "same_unit", "The report is already with this unit.", "Phản ánh đã thuộc đơn vị này.", field="unit"
         )
     report.transfer_count += 1
-    assign_unit(report, unit, type_="reassigned", status=_assigned_status(report), user=user, reason=reason)
+    assign_unit(report, unit, type_=EventType.REASSIGNED, status=_assigned_status(report), user=user, reason=reason)
     uow.commit()
     return report
 
@@ -591,10 +615,10 @@ def reopened(report: Report, *, user: User | None, actor: str | None, reason: st
     is routed again. Commits."""
     events.record(
         report,
-        "reopened",
+        EventType.REOPENED,
         user=user,
         actor=actor,
-        to_status="reopened",
+        to_status=Status.REOPENED,
         reason=reason,
         note=note,
         data={"previous_rating": report.rating, "reopen_count": report.reopen_count + 1},

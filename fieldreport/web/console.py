@@ -8,7 +8,7 @@ from flask import Blueprint, flash, g, make_response, redirect, render_template,
 
 from fieldreport import inputs
 from fieldreport.errors import DomainError, Unprocessable
-from fieldreport.models.report import REJECT_REASONS, STATUSES
+from fieldreport.models import REJECT_REASONS, STATUSES, Status
 from fieldreport.services import (
     accounts,
     categories,
@@ -206,7 +206,7 @@ def _detail_page(
         area_geojson=maps.area_geojson(report.area_id),
         unit_groups=unit_groups(console_read.target_units(exclude_id=report.unit_id, user=user)),
         suggestions=console_read.suggestions(report),
-        returned=console_read.last_return(report.id) if report.status in ("submitted", "reopened") else None,
+        returned=console_read.last_return(report.id) if report.status in (Status.SUBMITTED, Status.REOPENED) else None,
         next_code=console_read.next_report(user, after=code),
         reject_reasons=REJECT_REASONS,
         routing_unit=unit_name(console_read.unit_named((report.routing or {}).get("unit_code"))),

@@ -651,7 +651,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rv_no_rule": ("Không có quy tắc → IOC", "No rule matched → dispatcher"),
     "rv_category_other": ("Lĩnh vực khác → IOC", "Category 'other' → dispatcher"),
     "rv_outside_province": ("Ngoài tỉnh → IOC", "Outside the province → dispatcher"),
-    "rv_no_commune": ("Không xác định được xã → IOC", "No commune found → dispatcher"),
     "rv_reopened": ("Mở lại → đơn vị đã xử lý", "Reopened → the unit that handled it"),
     "rv_contains": ("Điểm nằm trong ranh giới", "Point inside the boundary"),
     "rv_nearest": ("Xã gần nhất (điểm ở khe ranh giới)", "Nearest commune (point in a border gap)"),
@@ -690,11 +689,8 @@ REJECT_REASONS = {
 }
 EVENT_TYPES = {
     "submitted": ("Người dân gửi phản ánh", "Submitted by the citizen"),
-    "routed": ("Hệ thống phân công", "Routed"),
     "assigned": ("Phân công", "Assigned"),
-    "triage": ("Chuyển IOC phân loại", "Sent to triage"),
     "accepted": ("Tiếp nhận", "Accepted"),
-    "started": ("Bắt đầu xử lý", "Work started"),
     "transferred": ("Chuyển đơn vị", "Transferred"),
     "returned": ("Trả về IOC", "Returned to dispatcher"),
     "info_requested": ("Yêu cầu bổ sung", "Information requested"),
@@ -707,11 +703,9 @@ EVENT_TYPES = {
     "duplicate_linked": ("Nhận phản ánh trùng", "A duplicate linked here"),
     "rated": ("Người dân đánh giá", "Rated"),
     "reopened": ("Mở lại", "Reopened"),
-    "closed": ("Đóng", "Closed"),
-    "followed": ("Có người ủng hộ", "Followed"),
     "overdue": ("Quá hạn", "Overdue"),
     "warned": ("Cảnh báo sắp hạn", "Due soon warning"),
     "escalated": ("Báo cáo lãnh đạo", "Escalated"),
-    "photo_added": ("Thêm ảnh", "Photo added"),
     "reassigned": ("Lãnh đạo điều chuyển", "Reassigned"),
+    "external_update": ("Cập nhật từ hệ thống ngoài (Open311)", "Update from an external system (Open311)"),
 }

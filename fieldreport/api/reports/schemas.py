@@ -20,7 +20,7 @@ from werkzeug.datastructures import FileStorage
 
 from fieldreport import contact, inputs
 from fieldreport.errors import Invalid
-from fieldreport.models.report import STATUSES
+from fieldreport.models import STATUSES
 from fieldreport.services.intake import TOKEN_RE
 from fieldreport.services.privacy import NOTICE_VERSIONS
 

@@ -8,7 +8,7 @@ from marshmallow.validate import Length, OneOf, Range, Regexp
 from werkzeug.datastructures import FileStorage
 
 from fieldreport.api.reports.schemas import CITIZEN_TOKEN
-from fieldreport.models.report import REJECT_REASONS, STATUSES
+from fieldreport.models import REJECT_REASONS, STATUSES
 
 TEXT = Length(1, 4000)
 REASON = Length(1, 500)

@@ -14,9 +14,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 
 from fieldreport.extensions import db
-from fieldreport.models import Category, Report, Unit
+from fieldreport.models import OPEN_STATUSES, Category, Report, Unit
 from fieldreport.models.base import utcnow
-from fieldreport.models.report import OPEN_STATUSES
 from fieldreport.services import policy
 from fieldreport.services.indicators.periods import Period, period
 from fieldreport.services.indicators.table import Scope, Table, compute_many

@@ -34,25 +34,23 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from fieldreport.models import EventType, Status
 from fieldreport.services import deadlines
 from fieldreport.worktime import Calendar
 
-ANSWER_STATUSES = ("resolved", "rejected", "duplicate", "closed")
+ANSWER_STATUSES = (Status.RESOLVED, Status.REJECTED, Status.DUPLICATE, Status.CLOSED)
+# The unit's first response: any of its own acts on the report (a handover counts too).
 RESPONSE_TYPES = frozenset(
     {
-        "accepted",
-        "started",
-        "in_progress",
-        "commented",
-        "info_requested",
-        "extended",
-        "resolved",
-        "rejected",
-        "duplicate",
-        "closed",
-        "transferred",
-        "returned",
-        "assigned",
+        EventType.ACCEPTED,
+        EventType.INFO_REQUESTED,
+        EventType.EXTENDED,
+        EventType.RESOLVED,
+        EventType.REJECTED,
+        EventType.DUPLICATE,
+        EventType.TRANSFERRED,
+        EventType.RETURNED,
+        EventType.ASSIGNED,
     }
 )
 
@@ -181,7 +179,7 @@ def _limit(data: dict) -> tuple[float, str] | None:
 
 
 def _is_router(ev: EventRow) -> bool:
-    return ev.type == "assigned" and ev.actor_user_id is None and (ev.actor or "").startswith("system")
+    return ev.type == EventType.ASSIGNED and ev.actor_user_id is None and (ev.actor or "").startswith("system")
 
 
 def build_facts(
@@ -238,9 +236,9 @@ def build_facts(
         fact = facts.get(holder) if holder is not None else None
         changed = new_status != status
         if changed:
-            if new_status == "awaiting_info":
+            if new_status == Status.AWAITING_INFO:
                 pauses.append([ev.at, None])
-            elif status == "awaiting_info" and pauses and pauses[-1][1] is None:
+            elif status == Status.AWAITING_INFO and pauses and pauses[-1][1] is None:
                 pauses[-1][1] = ev.at
         status = new_status
         # Only a change of status answers or reopens: every event repeats the current one.
@@ -250,9 +248,11 @@ def build_facts(
             judged = fact
         if judged is None:
             continue
-        if ev.type == "rated" and judged.rated_at is None and _rating(ev.data) is not None:
+        if ev.type == EventType.RATED and judged.rated_at is None and _rating(ev.data) is not None:
             judged.rating, judged.rated_at = _rating(ev.data), ev.at
-        if judged.reopened_at is None and (ev.type == "reopened" or (changed and new_status == "reopened")):
+        if judged.reopened_at is None and (
+            ev.type == EventType.REOPENED or (changed and new_status == Status.REOPENED)
+        ):
             judged.reopened_at = ev.at
     spans = [(a, b) for a, b in pauses]
     for fact in facts.values():
@@ -264,7 +264,7 @@ def _measure(fact: Fact, category, spans, cal: Calendar, triage: bool) -> None:
     fact.due_at = deadlines.due_for(
         category, fact.received_at, cal, urgency=fact.urgency, triage=triage, limit=fact.limit, pauses=spans
     )
-    if fact.answered_at is not None and fact.answer_kind == "resolved":
+    if fact.answered_at is not None and fact.answer_kind == Status.RESOLVED:
         fact.handling_wh = cal.working_hours_between(fact.received_at, fact.answered_at, spans)
         fact.handling_ch = (fact.answered_at - fact.received_at).total_seconds() / 3600
     if fact.first_response_at is not None:
