@@ -15,6 +15,11 @@ with it; a rating or reopening that comes later updates the answer's period.
 
 from __future__ import annotations
 
+from fieldreport.models.rollup import OPEN_INCLUDE
+
+# The fact columns the measures read (the open facts' index covers them).
+READ = ", ".join(f"f.{c}" for c in ("unit_id", "received_day", *OPEN_INCLUDE))
+
 WH_BOUNDS = (
     0.25,
     0.5,
@@ -175,10 +180,10 @@ def aggregates(hists: bool = True) -> str:
     return ",\n       ".join(parts)
 
 
-def bucketed(where: str, tz: str) -> str:
+def bucketed(where: str, tz: str, source: str = "indicator_facts") -> str:
     """events_of() with each histogram's bucket index (column b_<hist>) per row."""
     buckets = ", ".join(f"width_bucket(x.{col}, {_bounds(b)}) AS b_{name}" for name, (col, _, b) in HISTS.items())
-    return f"SELECT x.*, {buckets} FROM ({events_of(where, tz)}) x"
+    return f"SELECT x.*, {buckets} FROM ({events_of(where, tz, source)}) x"
 
 
 def summed(alias: str = "r", array_type: str = "bigint[]", hists: bool = True) -> str:
@@ -278,14 +283,14 @@ def held_at(t: str) -> str:
     )
 
 
-def stock(where: str, t: str) -> str:
+def stock(where: str, t: str, columns: str = "f.*") -> str:
     """Facts matching `where` (alias f) with their stock flags as of T.
 
     open_t: held, and no outcome (answer or late hand-on) before T — a report of the period
     that is on time while not yet due; backlog_t: held and not answered before T.
     """
     return f"""
-      SELECT f.*, (({held_at(t)}) AND NOT coalesce(least(f.answered_at, f.handed_late_at) < {t}, false))
+      SELECT {columns}, (({held_at(t)}) AND NOT coalesce(least(f.answered_at, f.handed_late_at) < {t}, false))
                   AS open_t,
              (({held_at(t)}) AND NOT coalesce(f.answered_at < {t}, false)) AS backlog_t
       FROM indicator_facts f WHERE {where}"""

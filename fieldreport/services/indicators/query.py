@@ -17,15 +17,16 @@ statement per part whatever their number, each fact or rollup row read once per 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 from sqlalchemy import TextClause, text
 
 from fieldreport.extensions import db
 from fieldreport.services import deadlines
-from fieldreport.services.indicators.measures import aggregates, bucketed, stock, summed
-from fieldreport.services.indicators.periods import first_day_after, tiles
+from fieldreport.services.indicators import cache
+from fieldreport.services.indicators.measures import READ, aggregates, bucketed, stock, summed
+from fieldreport.services.indicators.periods import add_months, first_day_after, tiles
 from fieldreport.services.indicators.totals import BANDS, Totals, band_starts
 
 PROBE_UNITS = 500  # up to this many units, find straddling facts unit by unit
@@ -107,8 +108,12 @@ def fetch_many(asks: list[Ask], unit_ids=None, area_ids=None, category_ids=None)
     # The tiles of each ask: unit totals (category 0, days included) answer the asks that
     # split by unit or not at all; the others read detail rows, which exist for months and
     # years, and the flows of the days at the edges from the facts.
+    # Detail rows of whole months before this one (a year's months so far) are summed once
+    # and kept in the indicator cache: valid until a refresh changes facts before their end.
     flows = _Parts()
+    closed = _Parts()
     direct = _Parts()
+    month = datetime.now(cal.tz).date().replace(day=1)
     for i, a in enumerate(asks):
         t_day = first_day_after(a.t)
         stop = min(a.end, t_day)
@@ -117,7 +122,11 @@ def fetch_many(asks: list[Ask], unit_ids=None, area_ids=None, category_ids=None)
         tiles_of = [("y", d) for d in years] + [("m", d) for d in months]
         if totals_only:
             tiles_of += [("d", d) for d in days]
-        flows.add(i, a, tiles_of)
+        if a.kind in ("g", "n"):
+            flows.add(i, a, tiles_of)
+        else:
+            flows.add(i, a, [t for t in tiles_of if _tile_end(t) > month])
+            closed.add(i, a, [t for t in tiles_of if _tile_end(t) <= month])
         if not totals_only:
             direct.add(i, a, [("", d) for d in days])
     if flows:
@@ -125,10 +134,21 @@ def fetch_many(asks: list[Ask], unit_ids=None, area_ids=None, category_ids=None)
         for row in db.session.execute(sql, {**base, **flows.params()}).mappings():
             for i, k in flows.targets(row):
                 acc(i, k).add_row(row)
+    if closed:
+        for row in _closed_rows(closed, filtered, shape, base, cal):
+            for i, k in closed.targets(row):
+                acc(i, k).add_row(row)
     if direct:
         sql = _direct(direct.shape(), shape)
         days = [d for _, d in direct.all_tiles()]
-        params = {**base, **direct.params(), "dd_first": min(days), "dd_last": max(days)}
+        first = min(days)
+        params = {
+            **base,
+            **direct.params(),
+            "dd_first": first,
+            "dd_last": max(days),
+            "dd_from": datetime.combine(first, time(0), tzinfo=cal.tz),
+        }
         for row in db.session.execute(sql, params).mappings():
             for i, k in direct.targets(row):
                 acc(i, k).add_row(row)
@@ -151,6 +171,42 @@ def fetch_many(asks: list[Ask], unit_ids=None, area_ids=None, category_ids=None)
         if not a.hists:
             for totals in out[i].values():
                 totals.hists = Totals().hists
+    return out
+
+
+def _tile_end(tile: tuple[str, date]) -> date:
+    grain, bucket = tile
+    if grain == "y":
+        return date(bucket.year + 1, 1, 1)
+    if grain == "m":
+        return add_months(bucket, 1)
+    return bucket + timedelta(days=1)
+
+
+def _closed_rows(closed: _Parts, filtered: bool, shape: tuple, base: dict, cal) -> list:
+    """The rollup rows of asks by a fact column over whole months that are over, per slot:
+    from the cache (as of the end of their last tile), else read and kept."""
+    out, missing = [], []
+    for tiles_of, slot in closed.slots.items():
+        parts = {
+            "flows": [[g, b] for g, b in tiles_of],
+            "columns": sorted(closed.columns),
+            "hists": closed.hists["k"],
+            "filters": [base.get("unit_ids"), base.get("area_ids"), base.get("category_ids")],
+        }
+        end = max(_tile_end(t) for t in tiles_of)
+        entry = cache.lookup(parts, datetime.combine(end, time(0), tzinfo=cal.tz), cal)
+        if entry.table is not None:
+            out += [{**row, "i": slot} for row in entry.table["rows"]]
+        else:
+            missing.append((slot, entry))
+    if missing:
+        sql = _rollups(closed.shape(), filtered, shape)
+        rows = [dict(r) for r in db.session.execute(sql, {**base, **closed.params()}).mappings()]
+        for slot, entry in missing:
+            mine = [r for r in rows if r["i"] == slot]
+            entry.store({"rows": mine})
+            out += mine
     return out
 
 
@@ -294,12 +350,24 @@ def _direct(shape: tuple, fshape: tuple) -> TextClause:
     """The flows of the edge days from the facts with an event on one of them (received by
     the last and still changing on or after the first)."""
     has_g, has_n, columns, (hg, hn, hk) = shape
-    spans = (
-        "f.received_day <= CAST(:dd_last AS date) "
-        "AND coalesce(f.settle_day, 'infinity'::date) >= CAST(:dd_first AS date)"
-    )
+    # The facts with an event on an edge day: received by the last and still changing on or
+    # after the first — the open ones from their covering index, the settled ones apart.
+    received = "f.received_day <= CAST(:dd_last AS date)"
     where = _where("f", fshape)
-    events = f"({bucketed(f'{spans} AND {where}', fshape[3])}) f"
+    settled = "f.settle_day IS NOT NULL AND coalesce(f.settle_day, 'infinity'::date) >= CAST(:dd_first AS date)"
+    if fshape[0]:  # by unit: the unit index bounds the settle day (a settle day is a real day)
+        settled += " AND coalesce(f.settle_day, 'infinity'::date) < 'infinity'::date"
+    # An open fact with no moment from the first edge day on has no event then (most of them).
+    recent = (
+        "(f.received_day >= CAST(:dd_first AS date) OR greatest(f.first_response_at, f.answered_at, "
+        "f.handed_late_at, f.rated_at, f.reopened_at, f.left_at, (SELECT max(m) FROM unnest(f.away_from) m)) "
+        ">= CAST(:dd_from AS timestamptz))"
+    )
+    facts = (
+        f"(SELECT {READ} FROM indicator_facts f WHERE f.settle_day IS NULL AND {received} AND {recent} AND {where}"
+        f" UNION ALL SELECT {READ} FROM indicator_facts f WHERE {settled} AND {received} AND {where})"
+    )
+    events = f"({bucketed('true', fshape[3], facts)}) f"
 
     def source(prefix: str) -> str:
         return (
@@ -329,14 +397,24 @@ def _stock(shape: tuple, probe: bool, fshape: tuple) -> TextClause:
     """Open reports and backlog at T, from the facts straddling T, once for every grouping."""
     has_g, has_n, columns, _ = shape
     tz = fshape[3]
+    # The facts still open (most of the stock at "now") from their covering index, the rest
+    # (settled on or after T's day) from the span or unit index.
+    others = _where("f", fshape, units=False)
     if probe:  # one index probe per unit
-        stab = (
-            f"f.unit_id = ANY(CAST(:unit_ids AS int[])) "
-            f"AND coalesce(f.settle_day, 'infinity'::date) >= CAST(:t_day AS date) "
-            f"AND f.received_day < CAST(:t_day AS date) AND {_where('f', fshape, units=False)}"
+        units = "f.unit_id = ANY(CAST(:unit_ids AS int[]))"
+        open_ = f"f.settle_day IS NULL AND {units} AND f.received_day < CAST(:t_day AS date) AND {others}"
+        settled = (  # the unit index bounds the settle day (a settle day is a real day)
+            f"{units} AND coalesce(f.settle_day, 'infinity'::date) >= CAST(:t_day AS date) "
+            f"AND coalesce(f.settle_day, 'infinity'::date) < 'infinity'::date "
+            f"AND f.settle_day IS NOT NULL AND f.received_day < CAST(:t_day AS date) AND {others}"
         )
     else:
-        stab = f"daterange(f.received_day + 1, f.settle_day + 1) @> CAST(:t_day AS date) AND {_where('f', fshape)}"
+        open_ = f"f.settle_day IS NULL AND f.received_day < CAST(:t_day AS date) AND {_where('f', fshape)}"
+        settled = (
+            f"daterange(f.received_day + 1, f.settle_day + 1) @> CAST(:t_day AS date) "
+            f"AND f.settle_day IS NOT NULL AND {_where('f', fshape)}"
+        )
+    read = "f.unit_id, f.area_id, f.category_id, f.channel, f.due_at"
     # The backlog, by overdue band: whole working days from the due day to T's day
     # (:band<i> is the earliest due day of band i, from band_starts).
     due_day = f"(z.due_at AT TIME ZONE '{tz}')::date"
@@ -366,6 +444,7 @@ def _stock(shape: tuple, probe: bool, fshape: tuple) -> TextClause:
         parts.append(counted("n", "'0'"))
     parts += [counted(c, f"z.{c}::text") for c in columns]
     return text(
-        f"WITH z AS MATERIALIZED (SELECT z0.* FROM ({stock(stab, ':t')}) z0 WHERE z0.open_t OR z0.backlog_t)\n"
+        f"WITH z AS MATERIALIZED (SELECT z0.* FROM ({stock(open_, ':t', read)} UNION ALL "
+        f"{stock(settled, ':t', read)}) z0 WHERE z0.open_t OR z0.backlog_t)\n"
         + "\nUNION ALL\n".join(f"({p})" for p in parts)
     )
