@@ -18,9 +18,14 @@ from fieldreport.models.vocab import (
     REJECT_REASONS,
     STATUSES,
     AssignReason,
+    Channel,
     EventType,
+    NoticeKind,
+    NotificationState,
+    PhotoKind,
     RejectReason,
     Status,
+    SubscriberRole,
 )
 
 __all__ = [
@@ -60,4 +65,9 @@ __all__ = [
     "RejectReason",
     "REJECT_REASONS",
     "AssignReason",
+    "Channel",
+    "NotificationState",
+    "NoticeKind",
+    "SubscriberRole",
+    "PhotoKind",
 ]

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldreport.models.base import Base, created_at, utcnow
-from fieldreport.models.vocab import Status
+from fieldreport.models.vocab import PhotoKind, Status
 
 
 class Report(Base):
@@ -134,7 +134,7 @@ class Photo(Base):
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
     # A supporter's photo belongs to their addition, not to the report: never public.
     addition_id: Mapped[int | None] = mapped_column(ForeignKey("report_additions.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(8), default="before")  # before | after | support
+    kind: Mapped[str] = mapped_column(String(8), default=PhotoKind.BEFORE)  # before | after | support
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     key: Mapped[str] = mapped_column(String(200))  # private original
     mime: Mapped[str] = mapped_column(String(40))

@@ -79,3 +79,50 @@ class AssignReason(StrEnum):
     OUTSIDE_PROVINCE = "outside_province"  # → the dispatcher
     REOPENED = "reopened"  # back to the unit that handled it
     TRIAGE = "triage"  # the dispatcher chose the unit
+
+
+class Channel(StrEnum):
+    """How a notification is delivered (`Notification.channel`); a citizen subscribes on the
+    first four (`Subscription.channel`), `webhook` and `log` are the deployment's own."""
+
+    PUSH = "push"  # Web Push (services/push)
+    SMS = "sms"
+    EMAIL = "email"
+    ZALO = "zalo"  # the OA send API, to the Zalo user a report came from
+    WEBHOOK = "webhook"  # NOTIFY_WEBHOOK_URL
+    LOG = "log"  # nobody else would hear of it
+
+
+class NotificationState(StrEnum):
+    """A notification row's delivery (`Notification.status`)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # no retry left, or the channel said it never will work
+    CANCELLED = "cancelled"  # its subscription was turned off before it was sent
+
+
+class NoticeKind(StrEnum):
+    """A notification's kind when it is not its event's type (a citizen's message about an
+    event is kinded by the `EventType`)."""
+
+    STATUS_CHANGED = "status_changed"  # any other status change (an Open311 update, ...)
+    SUPPORTED = "supported"  # a caller's receipt for supporting a report already open
+    SLA_WARNING = "sla_warning"  # to the unit
+    SLA_OVERDUE = "sla_overdue"  # to the unit
+    SLA_ESCALATION = "sla_escalation"  # to the supervisors above it
+
+
+class SubscriberRole(StrEnum):
+    """Whose subscription it is: the reporter's messages may carry what is addressed to them."""
+
+    REPORTER = "reporter"
+    FOLLOWER = "follower"
+
+
+class PhotoKind(StrEnum):
+    """`Photo.kind`: the report's own, the unit's result, or a supporter's (never public)."""
+
+    BEFORE = "before"
+    AFTER = "after"
+    SUPPORT = "support"

@@ -24,7 +24,19 @@ from sqlalchemy import func, select
 from fieldreport import contact, security
 from fieldreport.errors import Forbidden, Unprocessable
 from fieldreport.extensions import db
-from fieldreport.models import OPEN_STATUSES, Area, EventType, Photo, Report, Subscription, User
+from fieldreport.models import (
+    OPEN_STATUSES,
+    Area,
+    Channel,
+    EventType,
+    NoticeKind,
+    Photo,
+    PhotoKind,
+    Report,
+    SubscriberRole,
+    Subscription,
+    User,
+)
 from fieldreport.services import citizen, events, intake, notify, privacy, public, uow, workflow
 
 CHANNELS = ("hotline", "counter")
@@ -95,7 +107,7 @@ def record(call: Call, operator: User) -> dict:
             client_ip=f"operator:{operator.id}",
             per_ip_limit=False,
             intake_user=operator,
-            subscribe=[("sms", phone)] if phone else [],
+            subscribe=[(Channel.SMS, phone)] if phone else [],
             notice_version=privacy.CALL_NOTICE,
             contact_consent=True,  # read out from the call page
             event_data={"photo_link": bool(call.photo_link)},
@@ -139,16 +151,16 @@ def support(code: str, phone_raw: str | None, note: str | None, operator: User) 
         notify.enqueue(
             report,
             None,
-            "supported",
+            NoticeKind.SUPPORTED,
             {
-                "kind": "supported",
+                "kind": NoticeKind.SUPPORTED,
                 "report_code": report.code,
                 "status": report.status,
                 "message_vi": vi,
                 "message_en": en,
                 "url": f"{base}/track/{report.code}",
             },
-            [("sms", phone, sub.id)],
+            [(Channel.SMS, phone, sub.id)],
         )
         uow.commit()
     return {"code": report.code, "followers_count": count, "sms_to": phone}
@@ -157,11 +169,13 @@ def support(code: str, phone_raw: str | None, note: str | None, operator: User) 
 def _subscribe(report: Report, phone: str) -> Subscription:
     sub = db.session.scalar(
         select(Subscription).where(
-            Subscription.report_id == report.id, Subscription.channel == "sms", Subscription.address == phone
+            Subscription.report_id == report.id, Subscription.channel == Channel.SMS, Subscription.address == phone
         )
     )
     if sub is None:
-        sub = Subscription(report_id=report.id, channel="sms", address=phone, keys={}, role="follower", lang="vi")
+        sub = Subscription(
+            report_id=report.id, channel=Channel.SMS, address=phone, keys={}, role=SubscriberRole.FOLLOWER, lang="vi"
+        )
         db.session.add(sub)
         db.session.flush()
     sub.unsubscribed_at = None  # calling again about it: the caller wants its news
@@ -218,7 +232,7 @@ def add_photos(code: str, token: str | None, files: list[tuple[str | None, bytes
             max_count=limit,
             field="photos",
         )
-    rows = workflow.save_photos(report, [data for _, data in files], kind="before")
+    rows = workflow.save_photos(report, [data for _, data in files], kind=PhotoKind.BEFORE)
     events.record(report, EventType.PHOTOS_ADDED, actor="citizen", data={"photos": len(rows), "via": "call_link"})
     uow.commit()
     return {"code": report.code, "photos": len(rows)}

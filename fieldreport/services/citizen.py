@@ -14,7 +14,7 @@ from fieldreport import queue as jobs
 from fieldreport import ratelimit, security
 from fieldreport.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from fieldreport.extensions import db
-from fieldreport.models import Addition, EventType, Follower, Report, Status, User
+from fieldreport.models import Addition, EventType, Follower, PhotoKind, Report, Status, User
 from fieldreport.models.base import utcnow
 from fieldreport.services import events, intake, outbox, photos, public, uow, workflow
 
@@ -182,7 +182,7 @@ def add_to(
     db.session.add(addition)
     db.session.flush()
     for item in incoming:
-        photo = photos.attach(item, None, kind="support")
+        photo = photos.attach(item, None, kind=PhotoKind.SUPPORT)
         photo.addition_id = addition.id
         outbox.record(*jobs.MAKE_DERIVATIVES, photo.id)
     uow.commit()  # commit, then send the derivative jobs

@@ -23,7 +23,7 @@ from fieldreport import geo, ratelimit, security
 from fieldreport import queue as jobs
 from fieldreport.errors import Invalid, Unauthorized, Unprocessable
 from fieldreport.extensions import db, storage
-from fieldreport.models import Category, EventType, Report, Status, Subscription, Upload, User
+from fieldreport.models import Category, EventType, Report, Status, SubscriberRole, Subscription, Upload, User
 from fieldreport.models.base import utcnow
 from fieldreport.services import communes, events, idempotency, outbox, photos, provinces, uow
 
@@ -182,7 +182,14 @@ def _create(
     db.session.flush()
     for sub_channel, address in s.subscribe:
         db.session.add(
-            Subscription(report_id=report.id, channel=sub_channel, address=address, keys={}, role="reporter", lang="vi")
+            Subscription(
+                report_id=report.id,
+                channel=sub_channel,
+                address=address,
+                keys={},
+                role=SubscriberRole.REPORTER,
+                lang="vi",
+            )
         )
     # The photo rows (and subscriptions) go in with the first photo's flush, before the event,
     # so that the outbox rows of routing, derivatives and notifications are one INSERT at commit.

@@ -33,7 +33,18 @@ from sqlalchemy import select
 from fieldreport import queue as jobs
 from fieldreport import security
 from fieldreport.extensions import db
-from fieldreport.models import Event, EventType, Notification, Report, Subscription, Unit
+from fieldreport.models import (
+    Channel,
+    Event,
+    EventType,
+    NoticeKind,
+    Notification,
+    NotificationState,
+    Report,
+    SubscriberRole,
+    Subscription,
+    Unit,
+)
 from fieldreport.models.base import utcnow
 from fieldreport.services import deadlines, disclosure, outbox, push, sms, uow
 
@@ -80,9 +91,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Report {code} duplicates report {parent}; you will follow that one.",
     ),
     EventType.REOPENED: ("Phản ánh {code} được mở lại để xử lý tiếp.", "Report {code} was reopened."),
-    "status_changed": ("Phản ánh {code} chuyển sang trạng thái: {status}.", "Report {code} is now {status}."),
+    NoticeKind.STATUS_CHANGED: ("Phản ánh {code} chuyển sang trạng thái: {status}.", "Report {code} is now {status}."),
 }
-CITIZEN_KINDS = frozenset(MESSAGES) - {"status_changed"}
+CITIZEN_KINDS = frozenset(MESSAGES) - {NoticeKind.STATUS_CHANGED}
 SILENT = frozenset({EventType.INFO_PROVIDED, EventType.RATED})  # the citizen's own acts need no message
 
 
@@ -93,7 +104,7 @@ def kind_for(ev: Event) -> str | None:
         return None
     if ev.type in CITIZEN_KINDS:
         return ev.type
-    return "status_changed" if ev.to_status and ev.to_status != ev.from_status else None
+    return NoticeKind.STATUS_CHANGED if ev.to_status and ev.to_status != ev.from_status else None
 
 
 UNIT_KINDS = frozenset({EventType.ASSIGNED, EventType.TRANSFERRED, EventType.REASSIGNED, EventType.REOPENED})
@@ -160,16 +171,16 @@ def for_event(report: Report, ev: Event, kind: str) -> list[Notification]:
     reporter: list[tuple] = []
     followers: list[tuple] = []
     for sub in subscriptions.recipients(report, kind):
-        if sub.channel == "email" and not cfg.get("SMTP_URL"):
+        if sub.channel == Channel.EMAIL and not cfg.get("SMTP_URL"):
             continue
-        target = (sub.channel, sub.address if sub.channel != "push" else f"push:{sub.id}", sub.id)
-        (reporter if sub.role == "reporter" else followers).append(target)
+        target = (sub.channel, sub.address if sub.channel != Channel.PUSH else f"push:{sub.id}", sub.id)
+        (reporter if sub.role == SubscriberRole.REPORTER else followers).append(target)
     if cfg.get("NOTIFY_WEBHOOK_URL"):
-        reporter.append(("webhook", report.reporter_phone))
+        reporter.append((Channel.WEBHOOK, report.reporter_phone))
     if not reporter and not followers:
-        reporter.append(("log", f"report:{report.code}"))
+        reporter.append((Channel.LOG, f"report:{report.code}"))
     if kind in UNIT_KINDS and unit is not None and unit.email and cfg.get("SMTP_URL"):
-        reporter.append(("email", unit.email))  # the unit hears of new work in its queue
+        reporter.append((Channel.EMAIL, unit.email))  # the unit hears of new work in its queue
     rows = enqueue(report, ev, kind, _payload(report, ev, kind, unit, disclosure.Viewer.REPORTER), reporter)
     if followers:
         rows += enqueue(report, ev, kind, _payload(report, ev, kind, unit, disclosure.Viewer.PUBLIC), followers)
@@ -227,14 +238,14 @@ def deliver(notification_id: int) -> str:
     row = db.session.scalar(
         select(Notification).where(Notification.id == notification_id).with_for_update(skip_locked=True)
     )
-    if row is None or row.status == "sent":
+    if row is None or row.status == NotificationState.SENT:
         uow.commit()  # nothing to do: end the transaction
         return "skipped"
     sub = db.session.get(Subscription, row.subscription_id) if row.subscription_id else None
     if sub is not None and sub.unsubscribed_at is not None:
-        row.status = "cancelled"  # turned off after the message was written
+        row.status = NotificationState.CANCELLED  # turned off after the message was written
         uow.commit()
-        return "cancelled"
+        return NotificationState.CANCELLED
     send = CHANNELS.get(row.channel)
     try:
         if send is None:
@@ -243,23 +254,23 @@ def deliver(notification_id: int) -> str:
     except Undeliverable as exc:
         row.attempts += 1
         row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-        row.status = "failed"
+        row.status = NotificationState.FAILED
         uow.commit()
-        return "failed"
+        return NotificationState.FAILED
     except Exception as exc:
         row.attempts += 1
         row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
         job = get_current_job()
         if job is None or not job.retries_left:
-            row.status = "failed"
+            row.status = NotificationState.FAILED
         uow.commit()
         raise
     row.attempts += 1
-    row.status = "sent"
+    row.status = NotificationState.SENT
     row.sent_at = utcnow()
     row.last_error = None
     uow.commit()
-    return "sent"
+    return NotificationState.SENT
 
 
 def _text(row: Notification, lang: str = "vi") -> str:
@@ -384,10 +395,10 @@ def _send_webhook(row: Notification) -> None:
 
 # A channel sends one row; those fed by a subscription also get it (its address and keys).
 CHANNELS: dict[str, Callable[..., None]] = {
-    "log": _send_log,
-    "email": _send_email,
-    "webhook": _send_webhook,
-    "push": _send_push,
-    "sms": _send_sms,
-    "zalo": _send_zalo,
+    Channel.LOG: _send_log,
+    Channel.EMAIL: _send_email,
+    Channel.WEBHOOK: _send_webhook,
+    Channel.PUSH: _send_push,
+    Channel.SMS: _send_sms,
+    Channel.ZALO: _send_zalo,
 }

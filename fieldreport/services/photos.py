@@ -19,7 +19,7 @@ from sqlalchemy import delete, select, update
 from fieldreport.errors import Conflict, TooLarge, Unprocessable
 from fieldreport.extensions import db, storage
 from fieldreport.media import images
-from fieldreport.models import Photo, Upload
+from fieldreport.models import Photo, PhotoKind, Upload
 from fieldreport.models.base import utcnow
 from fieldreport.services import uow
 
@@ -171,7 +171,7 @@ def store_originals(incoming: list[Incoming]) -> None:
         storage.put(key, item.data, item.info.mime)
 
 
-def attach(incoming: Incoming, report_id: int | None, kind: str = "before") -> Photo:
+def attach(incoming: Incoming, report_id: int | None, kind: str = PhotoKind.BEFORE) -> Photo:
     """The Photo row for a stored original; marks its upload used (once, even under races)."""
     from fieldreport import geo
 

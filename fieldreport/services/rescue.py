@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from fieldreport import queue as jobs
 from fieldreport.extensions import db, queues
-from fieldreport.models import Notification, Photo
+from fieldreport.models import Notification, NotificationState, Photo
 from fieldreport.models.base import utcnow
 from fieldreport.services import outbox, routing, uow
 from fieldreport.services.indicators import export_jobs
@@ -71,13 +71,13 @@ def requeue_notifications(older_than_seconds: int | None = None, limit: int = 50
     cap = current_app.config["JOB_RETRIES"] + 1
     db.session.execute(
         update(Notification)
-        .where(Notification.status == "pending", Notification.attempts >= cap)
-        .values(status="failed")
+        .where(Notification.status == NotificationState.PENDING, Notification.attempts >= cap)
+        .values(status=NotificationState.FAILED)
     )
     ids = db.session.scalars(
         select(Notification.id)
         .where(
-            Notification.status == "pending",
+            Notification.status == NotificationState.PENDING,
             Notification.created_at <= now - timedelta(seconds=older_than_seconds),
             Notification.created_at >= now - HORIZON,
         )

@@ -26,7 +26,7 @@ from flask import current_app
 from sqlalchemy import or_, select
 
 from fieldreport.extensions import db
-from fieldreport.models import EventType, Report, Unit, User
+from fieldreport.models import Channel, EventType, NoticeKind, Report, Unit, User
 from fieldreport.models.base import utcnow
 from fieldreport.services import deadlines, events, notify, uow, workflow
 from fieldreport.worktime import Calendar
@@ -89,7 +89,7 @@ def _check(report: Report, now: datetime, cal: Calendar, fraction: float, done: 
             data={"due_at": report.due_at.isoformat(), "unit_code": unit.code},
         )
         db.session.flush()
-        _notify(report, ev, "sla_overdue", _unit_targets(unit), unit, report.due_at)
+        _notify(report, ev, NoticeKind.SLA_OVERDUE, _unit_targets(unit), unit, report.due_at)
         done[EventType.OVERDUE] += 1
         supervisors, level = _supervisors(unit)
         if supervisors:
@@ -101,7 +101,7 @@ def _check(report: Report, now: datetime, cal: Calendar, fraction: float, done: 
                 data={"to_unit_code": level.code, "supervisors": [u.username for u in supervisors]},
             )
             db.session.flush()
-            _notify(report, esc, "sla_escalation", [_user_target(u) for u in supervisors], unit, report.due_at)
+            _notify(report, esc, NoticeKind.SLA_ESCALATION, [_user_target(u) for u in supervisors], unit, report.due_at)
             done[EventType.ESCALATED] += 1
         return
     point = warn_point(cal, start, report.due_at, fraction)
@@ -115,7 +115,7 @@ def _check(report: Report, now: datetime, cal: Calendar, fraction: float, done: 
             data={"due_at": report.due_at.isoformat(), "fraction": fraction, "unit_code": unit.code},
         )
         db.session.flush()
-        _notify(report, ev, "sla_warning", _unit_targets(unit), unit, report.due_at)
+        _notify(report, ev, NoticeKind.SLA_WARNING, _unit_targets(unit), unit, report.due_at)
         done[EventType.WARNED] += 1
 
 
@@ -146,28 +146,28 @@ def _email_on() -> bool:
 
 def _unit_targets(unit: Unit) -> list[tuple[str, str]]:
     if unit.email and _email_on():
-        return [("email", unit.email)]
-    return [("log", f"unit:{unit.code}")]
+        return [(Channel.EMAIL, unit.email)]
+    return [(Channel.LOG, f"unit:{unit.code}")]
 
 
 def _user_target(user: User) -> tuple[str, str]:
     if user.email and _email_on():
-        return "email", user.email
-    return "log", f"user:{user.username}"
+        return Channel.EMAIL, user.email
+    return Channel.LOG, f"user:{user.username}"
 
 
 MESSAGES = {
-    "sla_warning": (
+    NoticeKind.SLA_WARNING: (
         "Phản ánh {code} sắp đến hạn xử lý ({due}). Nếu không kịp, hãy gia hạn ngay "
         "kèm lời xin lỗi và ngày hoàn thành mới gửi người dân.",
         "Report {code} is due soon ({due}). If you cannot make it, extend it now with "
         "an apology and a new date for the citizen.",
     ),
-    "sla_overdue": (
+    NoticeKind.SLA_OVERDUE: (
         "Phản ánh {code} đã quá hạn xử lý ({due}). Hãy gửi người dân lời xin lỗi kèm ngày hoàn thành mới.",
         "Report {code} is overdue (due {due}). Send the citizen an apology with a new date.",
     ),
-    "sla_escalation": (
+    NoticeKind.SLA_ESCALATION: (
         "Phản ánh {code} của {unit} đã quá hạn xử lý ({due}).",
         "Report {code} held by {unit} is overdue (due {due}).",
     ),

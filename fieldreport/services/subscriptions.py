@@ -24,11 +24,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from fieldreport import ratelimit, security
 from fieldreport.errors import Forbidden, NotFound, Unprocessable
 from fieldreport.extensions import db
-from fieldreport.models import EventType, Report, Subscription, User
+from fieldreport.models import Channel, EventType, Report, SubscriberRole, Subscription, User
 from fieldreport.models.base import utcnow
 from fieldreport.services import disclosure, public, uow
 
-CHANNELS = ("push", "sms", "email")
+CHANNELS = (Channel.PUSH, Channel.SMS, Channel.EMAIL)
 OPERATOR_CHANNELS = ("hotline", "counter")  # reports an operator took for a caller (services/calls)
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 _ID = re.compile(r"[0-9]{1,18}")
@@ -81,11 +81,11 @@ def subscribe(
     """Subscribe to a report's news on one channel (see unsubscribe_token for its way out)."""
     ratelimit.hit(f"subscribe:{client_key}", current_app.config["SUBSCRIBE_RATE_PER_HOUR"])
     report, viewer = public.visible(code, token, user.id if user else None)
-    role = "reporter" if viewer >= disclosure.Viewer.REPORTER else "follower"
+    role = SubscriberRole.REPORTER if viewer >= disclosure.Viewer.REPORTER else SubscriberRole.FOLLOWER
     stored_keys: dict = {}
-    if channel == "push":
+    if channel == Channel.PUSH:
         address, stored_keys = _push_address(endpoint, keys)
-    elif channel == "sms":
+    elif channel == Channel.SMS:
         if user is None or not user.phone or user.role != "citizen":
             raise Forbidden(
                 "sms_needs_signin",
@@ -93,7 +93,7 @@ def subscribe(
                 "Cần đăng nhập bằng số điện thoại để nhận tin nhắn SMS.",
             )
         address = user.phone
-    elif channel == "email":
+    elif channel == Channel.EMAIL:
         address = (email or "").strip()
         if not _EMAIL.match(address) or len(address) > 240:
             raise Unprocessable(
@@ -125,7 +125,7 @@ def subscribe(
             "keys": stmt.excluded["keys"],
             "lang": stmt.excluded.lang,
             "unsubscribed_at": None,
-            "role": "reporter" if role == "reporter" else Subscription.role,
+            "role": SubscriberRole.REPORTER if role == SubscriberRole.REPORTER else Subscription.role,
         },
     )
     sub_id = db.session.execute(stmt.returning(Subscription.id)).scalar_one()
@@ -156,11 +156,11 @@ def reporter_channels(report: Report) -> None:
     """Make the reporter's default channels rows (e-mail given, signed-in phone), once."""
     rows = []
     if report.reporter_email:
-        rows.append(("email", report.reporter_email.strip()))
+        rows.append((Channel.EMAIL, report.reporter_email.strip()))
     if report.reporter_user_id:
         phone = db.session.scalar(select(User.phone).where(User.id == report.reporter_user_id, User.role == "citizen"))
         if phone:
-            rows.append(("sms", phone))
+            rows.append((Channel.SMS, phone))
     for channel, address in rows:
         db.session.execute(
             pg_insert(Subscription)
@@ -169,7 +169,7 @@ def reporter_channels(report: Report) -> None:
                 channel=channel,
                 address=address,
                 keys={},
-                role="reporter",
+                role=SubscriberRole.REPORTER,
                 lang="vi",
                 created_at=utcnow(),
             )
@@ -189,7 +189,7 @@ def mine(code: str, token: str | None, user: User | None) -> tuple[Report, list[
     reporter_channels(report)
     rows = db.session.scalars(
         select(Subscription)
-        .where(Subscription.report_id == report.id, Subscription.role == "reporter")
+        .where(Subscription.report_id == report.id, Subscription.role == SubscriberRole.REPORTER)
         .order_by(Subscription.id)
     ).all()
     return report, list(rows)
@@ -207,7 +207,11 @@ def set_channel(code: str, channel: str, on: bool, token: str | None, user: User
         )
     db.session.execute(
         update(Subscription)
-        .where(Subscription.report_id == report.id, Subscription.role == "reporter", Subscription.channel == channel)
+        .where(
+            Subscription.report_id == report.id,
+            Subscription.role == SubscriberRole.REPORTER,
+            Subscription.channel == channel,
+        )
         .values(unsubscribed_at=None if on else utcnow())
     )
     uow.commit()
@@ -229,5 +233,6 @@ def recipients(report: Report, kind: str) -> list[Subscription]:
     return [
         s
         for s in rows
-        if (s.channel != "sms" or kind in sms_kinds) and (s.channel != "zalo" or kind != EventType.SUBMITTED)
+        if (s.channel != Channel.SMS or kind in sms_kinds)
+        and (s.channel != Channel.ZALO or kind != EventType.SUBMITTED)
     ]

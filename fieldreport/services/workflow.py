@@ -26,6 +26,7 @@ from fieldreport.models import (
     EventType,
     Follower,
     Photo,
+    PhotoKind,
     RejectReason,
     Report,
     Status,
@@ -439,7 +440,7 @@ def resolved(
             "Cần đính kèm ít nhất một ảnh sau khi xử lý.",
             field="photos",
         )
-    saved = save_photos(report, photos, kind="after")
+    saved = save_photos(report, photos, kind=PhotoKind.AFTER)
     now = utcnow()
     report.accepted_at = report.accepted_at or now
     _responded(report, now)

@@ -27,7 +27,7 @@ from fieldreport import inputs
 from fieldreport import queue as jobs
 from fieldreport.errors import DomainError, Invalid, NotFound, ServiceUnavailable, Unauthorized
 from fieldreport.extensions import db, storage
-from fieldreport.models import Upload, ZaloConversation, ZaloMessage
+from fieldreport.models import Channel, Upload, ZaloConversation, ZaloMessage
 from fieldreport.models.base import utcnow
 from fieldreport.services import intake, outbox, photos, privacy, uow, zalo_api
 
@@ -226,7 +226,7 @@ def process(message_id: int) -> str:
                     idempotency_key=f"zalo-{msg.msg_id}",
                     per_ip_limit=False,
                     client_ip=f"zalo:{msg.user_id}",
-                    subscribe=[("zalo", msg.user_id)],  # later status messages go back to this user
+                    subscribe=[(Channel.ZALO, msg.user_id)],  # later status messages go back to this user
                     notice_version=privacy.ZALO_NOTICE,
                 )
             )  # the notice is the OA's welcome text

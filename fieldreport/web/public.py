@@ -12,6 +12,7 @@ from datetime import date
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 
 from fieldreport.errors import DomainError, Unprocessable, domain_problem
+from fieldreport.models import PhotoKind
 from fieldreport.services import categories, communes, provinces, public, public_map, scorecards
 from fieldreport.services.disclosure import Viewer
 from fieldreport.web import i18n
@@ -175,8 +176,8 @@ def report(code: str):
         "public/report.html",
         r=view,
         share=share,
-        before=[p for p in view["photos"] if p["kind"] != "after"],
-        after=[p for p in view["photos"] if p["kind"] == "after"],
+        before=[p for p in view["photos"] if p["kind"] != PhotoKind.AFTER],
+        after=[p for p in view["photos"] if p["kind"] == PhotoKind.AFTER],
     )
 
 

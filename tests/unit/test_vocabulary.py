@@ -25,13 +25,24 @@ from fieldreport.models.export import ExportState
 from fieldreport.services import routing
 
 ROOT = Path(models.__file__).parents[2]
-ENUMS = (vocab.Status, vocab.EventType, vocab.RejectReason, vocab.AssignReason)
+ENUMS = (
+    vocab.Status,
+    vocab.EventType,
+    vocab.RejectReason,
+    vocab.AssignReason,
+    vocab.Channel,
+    vocab.NotificationState,
+    vocab.NoticeKind,
+    vocab.SubscriberRole,
+    vocab.PhotoKind,
+)
 WORDS = {member.value for enum in ENUMS for member in enum}
 VOCAB_FILE = "fieldreport/models/vocab.py"
 
 # (file, word) → (how many times, why it is not the vocabulary's word).
 ACTION = "a workflow action's name (workflow.ACTIONS), not a status or event type"
 MEASURE = "an indicator measure's name (a count of answers, ratings or reopenings)"
+FIELD = "a field's name in a request or a view"
 ALLOWED: dict[tuple[str, str], tuple[int, str]] = {
     ("fieldreport/services/workflow.py", "duplicate"): (2, ACTION),
     ("fieldreport/web/console.py", "duplicate"): (1, ACTION),
@@ -67,6 +78,21 @@ ALLOWED: dict[tuple[str, str], tuple[int, str]] = {
     ("fieldreport/services/indicators/measures.py", "reopened"): (1, MEASURE),
     ("fieldreport/services/scorecards.py", "resolved"): (4, MEASURE),
     ("fieldreport/web/dashboard.py", "resolved"): (3, MEASURE),
+    ("fieldreport/web/dashboard.py", "before"): (1, "a comparison's previous value"),
+    ("fieldreport/web/public.py", "before"): (1, "the public page's label of the photos before"),
+    ("fieldreport/web/public.py", "after"): (1, "the public page's label of the photos after"),
+    ("fieldreport/api/citizen/resources.py", "email"): (1, FIELD),
+    ("fieldreport/api/citizen/resources.py", "sent"): (1, "the sign-in code's answer field"),
+    ("fieldreport/open311/submit.py", "email"): (1, "Open311's email parameter"),
+    ("fieldreport/services/privacy.py", "email"): (2, FIELD),
+    ("fieldreport/services/subscriptions.py", "email"): (1, FIELD),
+    ("fieldreport/services/intake.py", "reporter"): (1, FIELD),
+    ("fieldreport/services/staff_read.py", "reporter"): (1, FIELD),
+    ("fieldreport/services/sms.py", "log"): (2, "the SMS provider that only logs (SMS_PROVIDER)"),
+    ("fieldreport/services/zalo.py", "zalo"): (2, "the report's intake channel; a photo's field name"),
+    ("fieldreport/services/zalo.py", "sent"): (1, "the Zalo send job's outcome"),
+    ("fieldreport/services/indicators/exports.py", "zalo"): (1, "the report's intake channel (group_by=channel)"),
+    ("fieldreport/models/export.py", "failed"): (1, "ExportState"),
     ("fieldreport/web/dashboard.py", "overdue"): (1, "the dashboard's map of overdue reports"),
     ("fieldreport/web/console.py", "overdue"): (1, "the queue's overdue filter"),
     ("fieldreport/services/staff_read.py", "overdue"): (1, "a report summary's overdue flag"),
@@ -193,3 +219,15 @@ def test_every_word_has_its_translation_and_no_other():
     assert set(messages.EVENT_TYPES) == set(vocab.EventType)
     assert set(messages.REJECT_REASONS) == set(vocab.RejectReason)
     assert {f"rv_{r}" for r in vocab.AssignReason} <= set(messages.MESSAGES)
+
+
+def test_every_channel_delivers_and_every_kind_has_its_words():
+    from fieldreport.services import notify, sla
+
+    assert set(notify.CHANNELS) == set(vocab.Channel)
+    assert set(notify.MESSAGES) <= set(vocab.EventType) | set(vocab.NoticeKind)
+    assert set(sla.MESSAGES) == {
+        vocab.NoticeKind.SLA_WARNING,
+        vocab.NoticeKind.SLA_OVERDUE,
+        vocab.NoticeKind.SLA_ESCALATION,
+    }

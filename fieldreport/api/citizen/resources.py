@@ -21,7 +21,7 @@ from fieldreport.api.citizen.schemas import (
     SubscriptionSchema,
 )
 from fieldreport.errors import Forbidden, wants_vietnamese
-from fieldreport.models import Subscription, User
+from fieldreport.models import Channel, Subscription, User
 from fieldreport.services import accounts, citizen_accounts, intake, push, sms, subscriptions
 
 blp = Blueprint(
@@ -124,7 +124,7 @@ def sub_view(sub: Subscription) -> dict:
         "channel": sub.channel,
         "role": sub.role,
         "active": sub.unsubscribed_at is None,
-        **({} if sub.channel == "push" else {"address": _masked(sub.address)}),
+        **({} if sub.channel == Channel.PUSH else {"address": _masked(sub.address)}),
         "unsubscribe_token": subscriptions.unsubscribe_token(sub.id),
     }
 

@@ -6,6 +6,7 @@ from marshmallow import EXCLUDE, Schema, fields
 from marshmallow.validate import Length, OneOf, Regexp
 
 from fieldreport.api.reports.schemas import Str
+from fieldreport.models import Channel
 
 TOKENS = fields.List(
     Str(validate=Length(1, 200)),
@@ -82,7 +83,7 @@ class SubscribeSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    channel = Str(required=True, validate=OneOf(("push", "sms", "email")))
+    channel = Str(required=True, validate=OneOf((Channel.PUSH, Channel.SMS, Channel.EMAIL)))
     endpoint = Str(validate=Length(1, 1000), metadata={"description": "push: the subscription's endpoint"})
     keys = fields.Nested(PushKeysSchema, metadata={"description": "push: the subscription's keys"})
     email = Str(validate=Length(1, 240), metadata={"description": "email: where to write"})
