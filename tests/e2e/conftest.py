@@ -300,7 +300,7 @@ def _context(browser, live_server, tiles: bool = False, **kw):
 
     def gate(route):
         url = route.request.url
-        if url.startswith((allowed, "data:", "blob:")):
+        if url.startswith((*allowed, "data:", "blob:")):
             return route.continue_()
         if url.startswith(live_server.tiles.url):
             if tiles:
