@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -90,7 +91,7 @@ class Database:
         self.read_engine: Engine | None = None
         self.breaker = Breaker()
         self._factory = sessionmaker(class_=_RoutingSession, expire_on_commit=False)
-        self.session: scoped_session[Session] = scoped_session(self._factory)
+        self.session: scoped_session[_RoutingSession] = scoped_session(self._factory)
 
     def init_app(self, app: Flask) -> None:
         cfg = app.config
@@ -170,7 +171,7 @@ class Database:
         finally:
             _replica_reads.reset(token)
 
-    def prepared(self, name: str, types: tuple[str, ...], sql: str, args: tuple) -> list[tuple]:
+    def prepared(self, name: str, types: tuple[str, ...], sql: str, args: tuple) -> Sequence[tuple]:
         """The rows of `sql` ($1, $2… placeholders of `types`) run as a server-side prepared
         statement in the session's transaction: parsed and planned once per connection, then
         only executed (for hot single-row lookups, where planning costs more than running).

@@ -20,7 +20,7 @@ def _location(form: MultiDict) -> tuple[float, float, float | None, communes.Pla
     lon = params.coordinate(form, "long", -180, 180)
     if (lat is None) != (lon is None):
         raise Unprocessable("coordinates_incomplete", "Send both lat and long.", "Cần gửi cả lat và long.")
-    if lat is not None:
+    if lat is not None and lon is not None:  # both or neither (above)
         return lat, lon, None, None
     address = params.arg(form, "address_string")
     if address:

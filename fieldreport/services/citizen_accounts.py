@@ -186,6 +186,7 @@ def _account(phone: str, now: datetime) -> User:
         .on_conflict_do_nothing(index_elements=["username"])
     )
     user = db.session.scalar(select(User).where(User.username == phone))
+    assert user is not None  # inserted just now, or already there (the conflict)
     if user.role != CITIZEN_ROLE or not user.active:
         raise _invalid()  # a staff username can never be a phone, but never sign one in this way
     user.last_login_at = now

@@ -203,7 +203,14 @@ def seed_demo(password: str, secret: str, areas_file: Path = DAKLAK_FILE) -> See
     units: dict[str, Unit] = {}
     for code, name, name_en, kind, parent in PROVINCE_UNITS:
         units[code] = _ensure(
-            Unit, "code", code, name=name, name_en=name_en, kind=kind, parent=units.get(parent), area_id=province.id
+            Unit,
+            "code",
+            code,
+            name=name,
+            name_en=name_en,
+            kind=kind,
+            parent=units.get(parent) if parent else None,
+            area_id=province.id,
         )
     for c in communes:
         code = f"UBND-{c.code}"

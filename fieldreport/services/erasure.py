@@ -181,7 +181,7 @@ def retention_sweep(now: datetime | None = None, batch: int = 200) -> int:
             return done
         progressed = 0
         for report_id in ids:
-            report = db.session.get(Report, report_id, with_for_update=True)
+            report = db.session.get_one(Report, report_id, with_for_update=True)  # reports are never deleted
             try:
                 erase(report, by="retention", now=now)
                 uow.commit()

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from fieldreport.errors import Conflict, Invalid
@@ -104,6 +105,7 @@ def complete(scope: str, key: str, status_code: int, response: dict) -> None:
 def purge(older_than_days: int = 7) -> int:
     """Forget keys older than a client could still be retrying with."""
     cutoff = utcnow() - timedelta(days=older_than_days)
-    n = db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff)).rowcount
+    result = db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
+    n = cast(CursorResult, result).rowcount
     uow.commit()
     return n

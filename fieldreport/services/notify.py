@@ -193,7 +193,7 @@ def _links(report: Report, ev: Event, kind: str) -> dict:
 
     base = current_app.config.get("PUBLIC_BASE_URL") or ""
     data = ev.data or {}
-    out = {"url": f"{base}/track/{report.code}"}
+    out: dict[str, str | list[str]] = {"url": f"{base}/track/{report.code}"}
     if kind == EventType.DUPLICATE and data.get("parent_code"):
         out["url"] = f"{base}/track/{data['parent_code']}"
     if kind == EventType.RESOLVED:

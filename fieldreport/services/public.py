@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import math
 import re
+from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
@@ -61,7 +63,7 @@ def visible(code: str, token: str | None = None, user_id: int | None = None) -> 
     (a non-public category answers exactly like an unknown code)."""
     report = find(code)
     viewer = disclosure.viewer_for_token(token, user_id, report)
-    category_public = db.session.scalar(select(Category.public).where(Category.id == report.category_id))
+    category_public = db.session.execute(select(Category.public).where(Category.id == report.category_id)).scalar_one()
     if not disclosure.report_visible(category_public, viewer):
         raise NotFound("report_not_found", "No report has this tracking code.", "Không có phản ánh nào với mã này.")
     return report, viewer
@@ -87,7 +89,7 @@ def view(report: Report, vi: bool, viewer: Viewer = Viewer.PUBLIC) -> dict:
         .where(Category.id == report.category_id)
     ).one()
     history = timeline(report.id, viewer, vi)
-    shown: list = []
+    shown: Sequence[Photo] = []
     if disclosure.photos_visible(report.status, report.reject_reason, viewer):
         shown = db.session.scalars(select(Photo).where(Photo.report_id == report.id).order_by(Photo.id)).all()
     # The stable redirect answers the public; what only this viewer may see is signed here.
@@ -158,8 +160,8 @@ def _photo_view(code: str, p: Photo, stable: bool) -> dict:
     """Stable URLs (redirects to fresh presigned ones), so a stored or cached view never dies;
     presigned ones for photos only this viewer may see (the redirect answers the public)."""
     ready = bool(p.display_key and p.thumb_key)
-    urls = {"display_url": None, "thumb_url": None}
-    if ready:
+    urls: dict[str, str | None] = {"display_url": None, "thumb_url": None}
+    if p.display_key and p.thumb_key:  # ready
         for variant, key in (("display", p.display_key), ("thumb", p.thumb_key)):
             urls[f"{variant}_url"] = photo_path(code, p.id, variant) if stable else storage.presigned_get(key)
     return {"id": p.id, "kind": p.kind, "width": p.width, "height": p.height, "ready": ready, **urls}
@@ -185,12 +187,15 @@ def _thumbs(rows, cats: dict[int, Category], viewer: Viewer = Viewer.PUBLIC) -> 
             or not disclosure.report_visible(cats[r.category_id].public, Viewer.PUBLIC)
         )
     }
-    found = db.session.execute(
-        select(Photo.report_id, Photo.id, Photo.thumb_key)
-        .ext(distinct_on(Photo.report_id))
-        .where(Photo.report_id.in_(codes), Photo.thumb_key.is_not(None))
-        .order_by(Photo.report_id, Photo.id)
-    ).all()
+    found = cast(
+        "Sequence[tuple[int, int, str]]",  # the WHERE: no None among them
+        db.session.execute(
+            select(Photo.report_id, Photo.id, Photo.thumb_key)
+            .ext(distinct_on(Photo.report_id))
+            .where(Photo.report_id.in_(codes), Photo.thumb_key.is_not(None))
+            .order_by(Photo.report_id, Photo.id)
+        ).all(),
+    )
     return {
         rid: storage.presigned_get(key) if rid in private else photo_path(codes[rid], pid, "thumb")
         for rid, pid, key in found

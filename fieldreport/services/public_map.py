@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Float, case, cast, func, literal, select
+from sqlalchemy import ColumnElement, Float, case, cast, func, literal, select
 
 from fieldreport.errors import Unprocessable
 from fieldreport.extensions import db
@@ -116,9 +116,9 @@ def area_id(code: str | None) -> int | None:
     return found
 
 
-def _conditions(f: Filters, cats: dict[int, Category]) -> list:
+def _conditions(f: Filters, cats: dict[int, Category]) -> list[ColumnElement[bool]]:
     """SQL conditions of the filters, always within what the public may see."""
-    conds = [
+    conds: list[ColumnElement[bool]] = [
         Report.category_id.in_(
             [cid for cid, c in cats.items() if disclosure.report_visible(c.public, Viewer.PUBLIC)] or [-1]
         )

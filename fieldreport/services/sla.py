@@ -46,7 +46,7 @@ def warn_point(cal: Calendar, start: datetime, due: datetime, fraction: float) -
     return cal.add_working_hours(start, total * fraction)
 
 
-def sweep(now: datetime | None = None, batch: int = 500) -> dict[str, int]:
+def sweep(now: datetime | None = None, batch: int = 500) -> dict[EventType, int]:
     """One pass over the reports near or past their due; returns counts of what it did.
 
     One read finds the candidates; each batch then re-checks and locks its rows
@@ -76,23 +76,26 @@ def sweep(now: datetime | None = None, batch: int = 500) -> dict[str, int]:
     return done
 
 
-def _check(report: Report, now: datetime, cal: Calendar, fraction: float, done: dict) -> None:
-    unit = db.session.get(Unit, report.unit_id)
+def _check(report: Report, now: datetime, cal: Calendar, fraction: float, done: dict[EventType, int]) -> None:
+    due, unit_id = report.due_at, report.unit_id
+    assert due is not None and unit_id is not None  # sweep() selects only reports with both
+    unit = db.session.get_one(Unit, unit_id)
     start = report.assigned_at or report.created_at
-    if report.due_at <= now:
+    if due <= now:
         report.overdue_at = now
         ev = events.record(
             report,
             EventType.OVERDUE,
             actor=ACTOR,
             public=False,
-            data={"due_at": report.due_at.isoformat(), "unit_code": unit.code},
+            data={"due_at": due.isoformat(), "unit_code": unit.code},
         )
         db.session.flush()
-        _notify(report, ev, NoticeKind.SLA_OVERDUE, _unit_targets(unit), unit, report.due_at)
+        _notify(report, ev, NoticeKind.SLA_OVERDUE, _unit_targets(unit), unit, due)
         done[EventType.OVERDUE] += 1
-        supervisors, level = _supervisors(unit)
-        if supervisors:
+        found = _supervisors(unit)
+        if found:
+            supervisors, level = found
             esc = events.record(
                 report,
                 EventType.ESCALATED,
@@ -101,10 +104,10 @@ def _check(report: Report, now: datetime, cal: Calendar, fraction: float, done: 
                 data={"to_unit_code": level.code, "supervisors": [u.username for u in supervisors]},
             )
             db.session.flush()
-            _notify(report, esc, NoticeKind.SLA_ESCALATION, [_user_target(u) for u in supervisors], unit, report.due_at)
+            _notify(report, esc, NoticeKind.SLA_ESCALATION, [_user_target(u) for u in supervisors], unit, due)
             done[EventType.ESCALATED] += 1
         return
-    point = warn_point(cal, start, report.due_at, fraction)
+    point = warn_point(cal, start, due, fraction)
     if now >= point and (report.warned_at is None or report.warned_at < point):
         report.warned_at = now
         ev = events.record(
@@ -112,15 +115,16 @@ def _check(report: Report, now: datetime, cal: Calendar, fraction: float, done: 
             EventType.WARNED,
             actor=ACTOR,
             public=False,
-            data={"due_at": report.due_at.isoformat(), "fraction": fraction, "unit_code": unit.code},
+            data={"due_at": due.isoformat(), "fraction": fraction, "unit_code": unit.code},
         )
         db.session.flush()
-        _notify(report, ev, NoticeKind.SLA_WARNING, _unit_targets(unit), unit, report.due_at)
+        _notify(report, ev, NoticeKind.SLA_WARNING, _unit_targets(unit), unit, due)
         done[EventType.WARNED] += 1
 
 
-def _supervisors(unit: Unit) -> tuple[list[User], Unit | None]:
-    """Supervisors of the nearest ancestor that has any (the unit's own as a last resort)."""
+def _supervisors(unit: Unit) -> tuple[list[User], Unit] | None:
+    """Supervisors of the nearest ancestor that has any (the unit's own as a last resort), and
+    that unit; None when there are none."""
     seen, level = set(), db.session.get(Unit, unit.parent_id) if unit.parent_id else None
     while level is not None and level.id not in seen:
         seen.add(level.id)
@@ -129,7 +133,7 @@ def _supervisors(unit: Unit) -> tuple[list[User], Unit | None]:
             return users, level
         level = db.session.get(Unit, level.parent_id) if level.parent_id else None
     users = _active_supervisors(unit.id)
-    return users, (unit if users else None)
+    return (users, unit) if users else None
 
 
 def _active_supervisors(unit_id: int) -> list[User]:

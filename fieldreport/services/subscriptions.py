@@ -47,7 +47,12 @@ def _push_address(endpoint: str | None, keys: dict | None) -> tuple[str, dict]:
         url = urlparse("")
     origin = f"{url.scheme}://{url.netloc}"
     allowed = [o.strip() for o in (current_app.config.get("PUSH_ALLOWED_ORIGINS") or "").split(",") if o.strip()]
-    if url.scheme not in ("https", "http") or not url.netloc or not any(fnmatch(origin, o) for o in allowed):
+    if (
+        not endpoint
+        or url.scheme not in ("https", "http")
+        or not url.netloc
+        or not any(fnmatch(origin, o) for o in allowed)
+    ):
         raise Unprocessable(
             "push_endpoint_not_allowed",
             "This push endpoint is not a known push service.",
@@ -130,7 +135,7 @@ def subscribe(
     )
     sub_id = db.session.execute(stmt.returning(Subscription.id)).scalar_one()
     uow.commit()
-    return db.session.get(Subscription, sub_id)
+    return db.session.get_one(Subscription, sub_id)
 
 
 def unsubscribe_token(sub_id: int) -> str:

@@ -10,9 +10,10 @@ Reports routed to the dispatcher keep status `submitted` (or `reopened`) in the 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import cast
 
 from flask import current_app
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import CursorResult, case, delete, select, update
 
 from fieldreport import queue as jobs
 from fieldreport.errors import Conflict, Forbidden, Unprocessable
@@ -174,10 +175,11 @@ def assign_unit(
     """Hand the report to `unit` with the unit's own due time, as one event."""
     now = now or utcnow()
     cal = cal or deadlines.calendar(report.province_code)
-    category = db.session.get(Category, report.category_id)
+    category = db.session.get_one(Category, report.category_id)  # a non-null foreign key
     urgency = getattr(report, "urgency", None)
     limit = deadlines.limit_for(category, urgency, triage=unit.kind == DISPATCHER_KIND)
     due = deadlines.due_for(category, now, cal, limit=limit)
+    assert due is not None  # None only while a pause is open, and there are no pauses here
     if report.citizen_due_at is None:  # the citizen's clock runs from submission, once
         report.citizen_due_at = deadlines.due_for(category, report.created_at or now, cal, urgency=urgency)
     report.due_at = report.indicator_due_at = due
@@ -341,7 +343,7 @@ def _recomputed_due(report: Report, cal: Calendar, now: datetime) -> tuple[datet
         return None, extended
     if pauses and pauses[-1][1] is None:  # the pause ending now, from when the report says it began
         pauses[-1] = [report.paused_at or pauses[-1][0], now]
-    category = db.session.get(Category, report.category_id)
+    category = db.session.get_one(Category, report.category_id)  # a non-null foreign key
     return deadlines.due_for(category, start, cal, limit=limit, pauses=[tuple(p) for p in pauses]), extended
 
 
@@ -703,13 +705,16 @@ def _move_followers(child: Report, parent: Report) -> int:
     """Re-point the child's followers to the parent (skipping people already following it);
     the child's reporter becomes a follower of the parent too. Returns the number moved."""
     taken = select(Follower.follower_key).where(Follower.report_id == parent.id)
-    moved = db.session.execute(
-        update(Follower)
-        .where(Follower.report_id == child.id, Follower.follower_key.not_in(taken))
-        .values(report_id=parent.id)
+    moved = cast(
+        CursorResult,
+        db.session.execute(
+            update(Follower)
+            .where(Follower.report_id == child.id, Follower.follower_key.not_in(taken))
+            .values(report_id=parent.id)
+        ),
     ).rowcount
     # What is left on the child already follows the parent: counted there once.
-    already = db.session.execute(delete(Follower).where(Follower.report_id == child.id)).rowcount
+    already = cast(CursorResult, db.session.execute(delete(Follower).where(Follower.report_id == child.id))).rowcount
     added = max(0, child.followers_count - already)
     key = token_follower_key(child.citizen_token_hash)  # the duplicate's reporter follows the parent
     if (

@@ -82,7 +82,9 @@ def receive(raw: bytes, signature: str | None) -> str:
         raise Invalid("invalid_json", "The body must be a JSON object.", "Nội dung phải là đối tượng JSON.")
     verify(raw, payload, signature)
     event = str(payload.get("event_name") or "")
-    message = payload.get("message") if isinstance(payload.get("message"), dict) else {}
+    message = payload.get("message")
+    if not isinstance(message, dict):
+        message = {}
     user_id = str((payload.get("sender") or {}).get("id") or "")[:64]
     msg_id = str(message.get("msg_id") or "")[:100]
     if event not in EVENTS or not user_id or not msg_id:
@@ -118,6 +120,7 @@ def _conversation(user_id: str) -> ZaloConversation:
             .on_conflict_do_nothing(index_elements=["user_id"])
         )
         conv = db.session.scalar(select(ZaloConversation).where(ZaloConversation.user_id == user_id).with_for_update())
+        assert conv is not None  # inserted just now, or by the concurrent job the conflict met
     ttl = timedelta(minutes=current_app.config["ZALO_CONVERSATION_MINUTES"])
     if conv.state and conv.updated_at < utcnow() - ttl:
         conv.state = {}  # abandoned halfway: start again
@@ -256,6 +259,7 @@ def _finish(message_id: int, outcome: str, replies: list[str]) -> str:
     """After a submission (committed, or refused and rolled back): mark the event, reset the
     conversation, queue the replies."""
     msg = db.session.scalar(select(ZaloMessage).where(ZaloMessage.id == message_id).with_for_update())
+    assert msg is not None  # process() read it in this job, and stored messages are never deleted
     msg.processed_at, msg.outcome = utcnow(), outcome
     conv = _conversation(msg.user_id)
     conv.state, conv.updated_at = {}, utcnow()

@@ -33,7 +33,7 @@ def _key(name: str) -> str:
 
 def _token(name: str) -> str:
     value = queues.redis.get(_key(name))
-    if value:
+    if isinstance(value, bytes) and value:  # the client does not decode responses
         return value.decode()
     return current_app.config["ZALO_ACCESS_TOKEN" if name == "access" else "ZALO_REFRESH_TOKEN"]
 

@@ -65,9 +65,9 @@ def _export(args: dict, fmt: str):
     name = f"indicators-{q.period.start.isoformat()}-{q.period.last.isoformat()}.{fmt}"
     if q.detail == "reports":
         if exports.count_report_rows(q.period, q.scope, q.as_of) > exports.sync_limit():
-            body = export_jobs.start({**params, "format": fmt}, auth.current_user())
-            url = url_for("indicators.ExportJobs", export_id=body["id"])
-            return {**body, "status_url": url}, 202, {"Location": url}
+            job = export_jobs.start({**params, "format": fmt}, auth.current_user())
+            url = url_for("indicators.ExportJobs", export_id=job["id"])
+            return {**job, "status_url": url}, 202, {"Location": url}
         columns, rows = exports.REPORT_COLUMNS, exports.report_rows(q.period, q.scope, q.as_of)
     else:
         table = indicators.compute(q.period, q.scope, q.group_by, q.depth)
