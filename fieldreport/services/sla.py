@@ -178,7 +178,7 @@ MESSAGES = {
 }
 
 
-def _notify(report: Report, ev, kind: str, targets, unit: Unit, due: datetime) -> None:
+def _notify(report: Report, ev, kind: NoticeKind, targets, unit: Unit, due: datetime) -> None:
     vi, en = MESSAGES[kind]
     fields = dict(code=report.code, unit=unit.name, due=due.astimezone(deadlines.zone()).strftime("%H:%M %d/%m/%Y"))
     payload = {
