@@ -16,7 +16,7 @@ from flask.cli import with_appcontext
 
 from fieldreport.errors import DomainError
 from fieldreport.extensions import storage
-from fieldreport.models.user import ROLES
+from fieldreport.models import ROLES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -119,7 +119,9 @@ def seed_demo_cmd():
 @click.command("create-user")
 @with_appcontext
 @click.argument("username")
-@click.option("--role", type=click.Choice(list(ROLES)), required=True)
+@click.option(
+    "--role", type=click.Choice([r.value for r in ROLES]), required=True
+)  # the words (click matches enums by name)
 @click.option("--unit", "unit_code", default=None, help="unit code the user belongs to")
 @click.option("--name", "full_name", default=None)
 @click.password_option()

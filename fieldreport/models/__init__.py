@@ -16,6 +16,7 @@ from fieldreport.models.user import ApiKey, AuthToken, User
 from fieldreport.models.vocab import (
     OPEN_STATUSES,
     REJECT_REASONS,
+    ROLES,
     STATUSES,
     AssignReason,
     Channel,
@@ -24,6 +25,7 @@ from fieldreport.models.vocab import (
     NotificationState,
     PhotoKind,
     RejectReason,
+    Role,
     Status,
     SubscriberRole,
 )
@@ -70,4 +72,6 @@ __all__ = [
     "NoticeKind",
     "SubscriberRole",
     "PhotoKind",
+    "Role",
+    "ROLES",
 ]

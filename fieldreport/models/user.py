@@ -9,8 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldreport.models.base import Base, created_at
 
-ROLES = ("citizen", "operator", "staff", "dispatcher", "supervisor", "admin")
-
 
 class User(Base):
     __tablename__ = "users"

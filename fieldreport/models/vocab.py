@@ -126,3 +126,18 @@ class PhotoKind(StrEnum):
     BEFORE = "before"
     AFTER = "after"
     SUPPORT = "support"
+
+
+class Role(StrEnum):
+    """A user's role (`User.role`); a staff member's event actor is "<role>:<username>", a
+    citizen's is plain "citizen"."""
+
+    CITIZEN = "citizen"
+    OPERATOR = "operator"  # takes calls and visits for citizens (the console's calls page)
+    STAFF = "staff"  # a unit's staff
+    DISPATCHER = "dispatcher"  # the IOC: triage, reporter identity
+    SUPERVISOR = "supervisor"  # a unit subtree's leaders
+    ADMIN = "admin"
+
+
+ROLES = tuple(Role)

@@ -31,15 +31,14 @@ from sqlalchemy import CursorResult, func, or_, select, update
 from fieldreport import ratelimit, security
 from fieldreport.errors import Conflict, DomainError, Forbidden, NotFound, RateLimited, Unauthorized, Unprocessable
 from fieldreport.extensions import db
-from fieldreport.models import AuthToken, Unit, User
+from fieldreport.models import AuthToken, Role, Unit, User
 from fieldreport.models.base import utcnow
 from fieldreport.models.privacy import IdentityView
-from fieldreport.models.user import ROLES
 from fieldreport.services import policy, uow
 
 PASSWORD_MIN_LENGTH = 10
-STAFF_ACCOUNT_ROLES = tuple(r for r in ROLES if r != "citizen")  # citizens sign up themselves
-WIDE_ROLES = ("dispatcher", "admin")  # they reach every report, whatever their unit
+STAFF_ACCOUNT_ROLES = tuple(r for r in Role if r != Role.CITIZEN)  # citizens sign up themselves
+WIDE_ROLES = (Role.DISPATCHER, Role.ADMIN)  # they reach every report, whatever their unit
 ACTIONS = ("account.create", "account.update", "account.deactivate", "account.reactivate", "account.password_reset")
 API, CONSOLE = "api", "console"  # token kinds: a bearer token, a console session id
 
@@ -245,7 +244,7 @@ def grants_wide_roles(admin: User) -> bool:
 
 
 def _require_admin(by: User) -> set[int] | None:
-    if by.role != "admin":
+    if by.role != Role.ADMIN:
         raise Forbidden(
             "forbidden_role", "Only administrators manage accounts.", "Chỉ quản trị viên được quản lý tài khoản."
         )
@@ -259,7 +258,7 @@ def managed(by: User, user_id: int) -> User:
     user = db.session.get(User, user_id)
     if (
         user is None
-        or user.role == "citizen"
+        or user.role == Role.CITIZEN
         or (
             scope is not None and (user.unit_id not in scope or (user.role in WIDE_ROLES and not grants_wide_roles(by)))
         )
@@ -275,7 +274,7 @@ def managed(by: User, user_id: int) -> User:
 def users(by: User, *, q: str | None = None, active: bool | None = None, page: int = 1, page_size: int = 50) -> dict:
     """The staff accounts the admin manages, by username."""
     scope = _require_admin(by)
-    query = select(User, Unit.code).outerjoin(Unit, Unit.id == User.unit_id).where(User.role != "citizen")
+    query = select(User, Unit.code).outerjoin(Unit, Unit.id == User.unit_id).where(User.role != Role.CITIZEN)
     if scope is not None:
         query = query.where(User.unit_id.in_(scope))
         if not grants_wide_roles(by):

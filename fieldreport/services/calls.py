@@ -33,6 +33,7 @@ from fieldreport.models import (
     Photo,
     PhotoKind,
     Report,
+    Role,
     SubscriberRole,
     Subscription,
     User,
@@ -233,7 +234,7 @@ def add_photos(code: str, token: str | None, files: list[tuple[str | None, bytes
             field="photos",
         )
     rows = workflow.save_photos(report, [data for _, data in files], kind=PhotoKind.BEFORE)
-    events.record(report, EventType.PHOTOS_ADDED, actor="citizen", data={"photos": len(rows), "via": "call_link"})
+    events.record(report, EventType.PHOTOS_ADDED, actor=Role.CITIZEN, data={"photos": len(rows), "via": "call_link"})
     uow.commit()
     return {"code": report.code, "photos": len(rows)}
 

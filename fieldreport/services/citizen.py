@@ -14,7 +14,7 @@ from fieldreport import queue as jobs
 from fieldreport import ratelimit, security
 from fieldreport.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from fieldreport.extensions import db
-from fieldreport.models import Addition, EventType, Follower, PhotoKind, Report, Status, User
+from fieldreport.models import Addition, EventType, Follower, PhotoKind, Report, Role, Status, User
 from fieldreport.models.base import utcnow
 from fieldreport.services import events, intake, outbox, photos, public, uow, workflow
 
@@ -60,7 +60,7 @@ def rate(code: str, rating: int, comment: str | None, token: str | None, user: U
         report,
         EventType.RATED,
         user=user,
-        actor=None if user else "citizen",
+        actor=None if user else Role.CITIZEN,
         to_status=Status.CLOSED if closing else None,
         note=comment or None,
         data={"rating": rating},
@@ -92,7 +92,7 @@ def reopen(code: str, reason: str, token: str | None, user: User | None = None) 
             reopen_days=days,
         )
     return workflow.reopened(
-        report, user=user, actor=None if user else "citizen", reason="citizen_not_satisfied", note=reason
+        report, user=user, actor=None if user else Role.CITIZEN, reason="citizen_not_satisfied", note=reason
     )
 
 
@@ -108,7 +108,7 @@ def follower_key(token: str | None, user: User | None, client_ip: str) -> str:
         digest = security.token_hash(token)
         if db.session.scalar(select(Report.id).where(Report.citizen_token_hash == digest).limit(1)):
             return workflow.token_follower_key(digest)
-    if user is not None and user.role == "citizen":
+    if user is not None and user.role == Role.CITIZEN:
         return f"u{user.id}"
     return "i" + intake.client_key(client_ip)
 

@@ -24,11 +24,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from fieldreport import ratelimit, security
 from fieldreport.errors import RateLimited, ServiceUnavailable, Unauthorized, Unprocessable
 from fieldreport.extensions import db
-from fieldreport.models import OtpChallenge, Report, User
+from fieldreport.models import OtpChallenge, Report, Role, User
 from fieldreport.models.base import utcnow
 from fieldreport.services import accounts, sms, uow
 
-CITIZEN_ROLE = "citizen"
+CITIZEN_ROLE = Role.CITIZEN
 PHONE_LEVEL = "phone"  # identity proved by a code sent to the phone; see User.identity_level
 MAX_CLAIMS = 100
 _UNUSABLE_PASSWORD = "!"  # no password sign-in for citizens: verify_password() never accepts it

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 
 from fieldreport.extensions import db
-from fieldreport.models import OPEN_STATUSES, Area, Event, EventType, Report, RoutingRule, Status, Unit, User
+from fieldreport.models import OPEN_STATUSES, Area, Event, EventType, Report, Role, RoutingRule, Status, Unit, User
 from fieldreport.services import deadlines, policy
 
 DISPATCHER_KIND = "dispatcher"
@@ -125,9 +125,9 @@ def next_report(user: User, after: str | None = None) -> str | None:
     q = select(Report.code).where(
         policy.report_scope(user), Report.status.in_(OPEN_STATUSES), Report.status != Status.AWAITING_INFO
     )
-    if user.role == "staff":
+    if user.role == Role.STAFF:
         q = q.where(Report.unit_id == user.unit_id)
-    elif user.role == "dispatcher":
+    elif user.role == Role.DISPATCHER:
         q = q.where(Report.unit_id.in_(select(Unit.id).where(Unit.kind == DISPATCHER_KIND)))
     if after:
         q = q.where(Report.code != after)

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, text
 
 from fieldreport import security
 from fieldreport.extensions import db
-from fieldreport.models import ApiKey, Area, Category, RoutingRule, Unit, User
+from fieldreport.models import ApiKey, Area, Category, Role, RoutingRule, Unit, User
 from fieldreport.services import provinces, uow
 from fieldreport.services.areas import import_areas
 
@@ -118,20 +118,20 @@ BMT_RULES = ("rubbish", "street_light", "fallen_tree")  # → URENCO-BMT inside 
 
 # username, full name, role, unit code
 USERS = [
-    ("admin", "Quản trị hệ thống", "admin", "UBND-66"),
-    ("dispatcher", "Điều phối viên IOC", "dispatcher", "IOC-66"),
-    ("supervisor", "Lãnh đạo UBND tỉnh", "supervisor", "UBND-66"),
-    ("sxd.supervisor", "Lãnh đạo Sở Xây dựng", "supervisor", "SXD"),
-    ("bmt.staff", "Cán bộ phường Buôn Ma Thuột", "staff", "UBND-24133"),
-    ("tanlap.staff", "Cán bộ phường Tân Lập", "staff", "UBND-24121"),
-    ("power.staff", "Nhân viên Điện lực Đắk Lắk", "staff", "PC-66"),
-    ("urenco.staff", "Nhân viên Môi trường đô thị", "staff", "URENCO-BMT"),
-    ("citizen", "Nguyễn Văn Dân", "citizen", None),
-    ("hotline", "Tổng đài viên đường dây nóng 1022", "operator", "IOC-66"),
-    ("bmt.counter", "Bộ phận một cửa phường Buôn Ma Thuột", "operator", "UBND-24133"),
+    ("admin", "Quản trị hệ thống", Role.ADMIN, "UBND-66"),
+    ("dispatcher", "Điều phối viên IOC", Role.DISPATCHER, "IOC-66"),
+    ("supervisor", "Lãnh đạo UBND tỉnh", Role.SUPERVISOR, "UBND-66"),
+    ("sxd.supervisor", "Lãnh đạo Sở Xây dựng", Role.SUPERVISOR, "SXD"),
+    ("bmt.staff", "Cán bộ phường Buôn Ma Thuột", Role.STAFF, "UBND-24133"),
+    ("tanlap.staff", "Cán bộ phường Tân Lập", Role.STAFF, "UBND-24121"),
+    ("power.staff", "Nhân viên Điện lực Đắk Lắk", Role.STAFF, "PC-66"),
+    ("urenco.staff", "Nhân viên Môi trường đô thị", Role.STAFF, "URENCO-BMT"),
+    ("citizen", "Nguyễn Văn Dân", Role.CITIZEN, None),
+    ("hotline", "Tổng đài viên đường dây nóng 1022", Role.OPERATOR, "IOC-66"),
+    ("bmt.counter", "Bộ phận một cửa phường Buôn Ma Thuột", Role.OPERATOR, "UBND-24133"),
 ]
 # Seeded only when the deployment serves several provinces (the demo's units are Đắk Lắk's then).
-NATIONAL_USERS = [("national.admin", "Quản trị toàn quốc", "admin", None)]
+NATIONAL_USERS = [("national.admin", "Quản trị toàn quốc", Role.ADMIN, None)]
 DEMO_API_CLIENT = "demo-open311-client"
 DEMO_USERNAMES = tuple(u[0] for u in USERS + NATIONAL_USERS)
 DEFAULT_DEMO_PASSWORD = "demo1234"  # make run's, unless FIELDREPORT_DEMO_PASSWORD says otherwise

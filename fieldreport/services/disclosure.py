@@ -36,7 +36,7 @@ from datetime import datetime
 from enum import IntEnum
 
 from fieldreport import security
-from fieldreport.models import Category, EventType, RejectReason, Report, Status
+from fieldreport.models import Category, EventType, RejectReason, Report, Role, Status
 
 WITHHELD_REASONS = (RejectReason.OFFENSIVE, RejectReason.COMPLAINT_CHANNEL)
 COARSE_DEGREES = 0.01  # about 1.1 km: where a withheld report is, without whose house it is
@@ -189,7 +189,7 @@ def event_reason(ev, vi: bool) -> str | None:
 
 
 def _by_citizen(ev) -> bool:
-    return ev.actor == "citizen" or ev.reason == "citizen_not_satisfied"
+    return ev.actor == Role.CITIZEN or ev.reason == "citizen_not_satisfied"
 
 
 def event_due(ev) -> datetime | None:

@@ -25,7 +25,7 @@ from sqlalchemy import func, or_, select, update
 
 from fieldreport.errors import Forbidden, Unprocessable
 from fieldreport.extensions import db
-from fieldreport.models import Addition, Event, EventType, Notification, Photo, Report, Status, Subscription, User
+from fieldreport.models import Addition, Event, EventType, Notification, Photo, Report, Role, Status, Subscription, User
 from fieldreport.models.base import utcnow
 from fieldreport.services import citizen, photos, public, uow
 
@@ -58,7 +58,7 @@ def _names(report: Report) -> tuple[str, ...]:
 
 
 def _citizen_event(ev: Event) -> bool:
-    return (ev.actor or "").split(":")[0] == "citizen" or ev.type in (EventType.SUBMITTED, EventType.INFO_PROVIDED)
+    return (ev.actor or "").split(":")[0] == Role.CITIZEN or ev.type in (EventType.SUBMITTED, EventType.INFO_PROVIDED)
 
 
 def erase(report: Report, *, by: str, reason: str | None = None, now: datetime | None = None) -> None:
@@ -78,7 +78,7 @@ def erase(report: Report, *, by: str, reason: str | None = None, now: datetime |
         if not _citizen_event(ev):
             continue
         if (ev.actor or "").startswith("citizen:"):
-            ev.actor = "citizen"
+            ev.actor = Role.CITIZEN
         ev.note = scrub(ev.note, names)
         if isinstance((ev.data or {}).get("text"), str):
             ev.data = {**ev.data, "text": scrub(ev.data["text"], names)}
@@ -116,14 +116,14 @@ def erase_for_citizen(code: str, token: str | None, user: User | None) -> Report
     """The reporter asks: by the report's citizen token, or signed in as its reporter."""
     report = public.find(code, lock=True)
     citizen.authorise(report, token, user)
-    erase(report, by="citizen")
+    erase(report, by=Role.CITIZEN)
     uow.commit()
     return report
 
 
 def erase_by_admin(code: str, user: User, reason: str | None) -> Report:
     """An admin erases on a request received another way (letter, phone, counter)."""
-    if user.role != "admin":
+    if user.role != Role.ADMIN:
         raise Forbidden(
             "forbidden_role", "Your role may not do this.", "Vai trò của bạn không được phép thực hiện thao tác này."
         )

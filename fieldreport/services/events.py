@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fieldreport.extensions import db
-from fieldreport.models import Event, Report, User
+from fieldreport.models import Event, Report, Role, User
 from fieldreport.services import notify
 
 
@@ -58,10 +58,10 @@ def record(
 def _actor(user: User | None) -> str:
     if user is None:
         return "system"
-    return "citizen" if user.role == "citizen" else f"{user.role}:{user.username}"
+    return Role.CITIZEN if user.role == Role.CITIZEN else f"{user.role}:{user.username}"
 
 
 def shown_actor(actor: str | None) -> str | None:
     """An event's actor as staff read it: rows written before citizens were recorded as plain
     "citizen" carry "citizen:<phone number>", never shown."""
-    return "citizen" if actor and actor.startswith("citizen:") else actor
+    return Role.CITIZEN if actor and actor.startswith(f"{Role.CITIZEN}:") else actor

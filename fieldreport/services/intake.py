@@ -23,7 +23,7 @@ from fieldreport import geo, ratelimit, security
 from fieldreport import queue as jobs
 from fieldreport.errors import Invalid, Unauthorized, Unprocessable
 from fieldreport.extensions import db, storage
-from fieldreport.models import Category, EventType, Report, Status, SubscriberRole, Subscription, Upload, User
+from fieldreport.models import Category, EventType, Report, Role, Status, SubscriberRole, Subscription, Upload, User
 from fieldreport.models.base import utcnow
 from fieldreport.services import communes, events, idempotency, outbox, photos, provinces, uow
 
@@ -197,7 +197,7 @@ def _create(
     db.session.flush()
     # Taken by an operator for a caller: the operator is the intake actor (an event's actor
     # never leaves the staff side: services/disclosure.py).
-    by = {"user": s.intake_user} if s.intake_user else {"user": s.user, "actor": None if s.user else "citizen"}
+    by = {"user": s.intake_user} if s.intake_user else {"user": s.user, "actor": None if s.user else Role.CITIZEN}
     events.record(
         report,
         EventType.SUBMITTED,

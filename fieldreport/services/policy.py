@@ -27,13 +27,13 @@ from sqlalchemy import ColumnElement, false, select, true
 
 from fieldreport.errors import Forbidden
 from fieldreport.extensions import db
-from fieldreport.models import Report, Unit, User
+from fieldreport.models import Report, Role, Unit, User
 
-STAFF_ROLES = ("staff", "dispatcher", "supervisor", "admin")
-ALL_REPORTS_ROLES = ("dispatcher", "admin")
-CONTACT_ROLES = ("dispatcher", "admin")  # who sees the reporter's identity
-INTAKE_ROLES = ("operator", "dispatcher", "admin")  # who records a call for a citizen
-CONSOLE_ROLES = (*STAFF_ROLES, "operator")  # who may sign in to the console
+STAFF_ROLES = (Role.STAFF, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
+ALL_REPORTS_ROLES = (Role.DISPATCHER, Role.ADMIN)
+CONTACT_ROLES = (Role.DISPATCHER, Role.ADMIN)  # who sees the reporter's identity
+INTAKE_ROLES = (Role.OPERATOR, Role.DISPATCHER, Role.ADMIN)  # who records a call for a citizen
+CONSOLE_ROLES = (*STAFF_ROLES, Role.OPERATOR)  # who may sign in to the console
 
 
 def _memo(name: str) -> dict:
@@ -99,7 +99,7 @@ def visible_unit_ids(user: User | None) -> set[int] | None:
         return set(db.session.scalars(select(Unit.id).where(Unit.province_code == province)))
     if user.unit_id is None:
         return set()
-    if user.role == "supervisor":
+    if user.role == Role.SUPERVISOR:
         cache = _memo("policy_subtrees")
         if user.unit_id not in cache:
             cache[user.unit_id] = unit_subtree(user.unit_id)
@@ -137,22 +137,22 @@ def can_act(user: User | None, report: Report) -> bool:
     """
     if user is None:
         return False
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return in_province(user, report)
-    if user.role == "dispatcher" and report.unit_id is None:
+    if user.role == Role.DISPATCHER and report.unit_id is None:
         return in_province(user, report)
-    return user.role in ("staff", "dispatcher") and user.unit_id is not None and user.unit_id == report.unit_id
+    return user.role in (Role.STAFF, Role.DISPATCHER) and user.unit_id is not None and user.unit_id == report.unit_id
 
 
 def can_triage(user: User | None) -> bool:
     """May assign any report to any unit (the dispatcher's job)."""
-    return user is not None and user.role in ("dispatcher", "admin")
+    return user is not None and user.role in (Role.DISPATCHER, Role.ADMIN)
 
 
 def can_supervise(user: User | None, report: Report) -> bool:
     """May reopen and reassign it: a supervisor over its unit, or an admin."""
     if user is None:
         return False
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return in_province(user, report)
-    return user.role == "supervisor" and report.unit_id in (visible_unit_ids(user) or set())
+    return user.role == Role.SUPERVISOR and report.unit_id in (visible_unit_ids(user) or set())

@@ -26,7 +26,7 @@ from flask import current_app
 from sqlalchemy import or_, select
 
 from fieldreport.extensions import db
-from fieldreport.models import Channel, EventType, NoticeKind, Report, Unit, User
+from fieldreport.models import Channel, EventType, NoticeKind, Report, Role, Unit, User
 from fieldreport.models.base import utcnow
 from fieldreport.services import deadlines, events, notify, uow, workflow
 from fieldreport.worktime import Calendar
@@ -139,7 +139,7 @@ def _supervisors(unit: Unit) -> tuple[list[User], Unit] | None:
 def _active_supervisors(unit_id: int) -> list[User]:
     return list(
         db.session.scalars(
-            select(User).where(User.unit_id == unit_id, User.role == "supervisor", User.active).order_by(User.id)
+            select(User).where(User.unit_id == unit_id, User.role == Role.SUPERVISOR, User.active).order_by(User.id)
         )
     )
 

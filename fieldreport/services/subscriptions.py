@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from fieldreport import ratelimit, security
 from fieldreport.errors import Forbidden, NotFound, Unprocessable
 from fieldreport.extensions import db
-from fieldreport.models import Channel, EventType, Report, SubscriberRole, Subscription, User
+from fieldreport.models import Channel, EventType, Report, Role, SubscriberRole, Subscription, User
 from fieldreport.models.base import utcnow
 from fieldreport.services import disclosure, public, uow
 
@@ -91,7 +91,7 @@ def subscribe(
     if channel == Channel.PUSH:
         address, stored_keys = _push_address(endpoint, keys)
     elif channel == Channel.SMS:
-        if user is None or not user.phone or user.role != "citizen":
+        if user is None or not user.phone or user.role != Role.CITIZEN:
             raise Forbidden(
                 "sms_needs_signin",
                 "Sign in with your phone number to get SMS.",
@@ -163,7 +163,9 @@ def reporter_channels(report: Report) -> None:
     if report.reporter_email:
         rows.append((Channel.EMAIL, report.reporter_email.strip()))
     if report.reporter_user_id:
-        phone = db.session.scalar(select(User.phone).where(User.id == report.reporter_user_id, User.role == "citizen"))
+        phone = db.session.scalar(
+            select(User.phone).where(User.id == report.reporter_user_id, User.role == Role.CITIZEN)
+        )
         if phone:
             rows.append((Channel.SMS, phone))
     for channel, address in rows:

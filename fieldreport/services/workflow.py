@@ -30,6 +30,7 @@ from fieldreport.models import (
     PhotoKind,
     RejectReason,
     Report,
+    Role,
     Status,
     Unit,
     User,
@@ -306,7 +307,7 @@ def provide_info(report: Report, text: str | None) -> Report:
     events.record(
         report,
         EventType.INFO_PROVIDED,
-        actor="citizen",
+        actor=Role.CITIZEN,
         to_status=resume,
         data={"text": text, "paused_working_hours": round(paused_hours, 4)},
     )

@@ -8,6 +8,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 
 from fieldreport import inputs
 from fieldreport.errors import DomainError
+from fieldreport.models import Role
 from fieldreport.services import accounts, policy, uow
 from fieldreport.web import session as web_session
 from fieldreport.web.i18n import current_lang, t
@@ -52,13 +53,13 @@ def _list_page(kept: dict | None = None, error: str | None = None, status: int =
 
 
 @bp.get("/accounts/")
-@web_session.login_required("admin")
+@web_session.login_required(Role.ADMIN)
 def index():
     return _list_page()
 
 
 @bp.post("/accounts/")
-@web_session.login_required("admin")
+@web_session.login_required(Role.ADMIN)
 def create():
     kept = {k: _form(k) for k in NEW_FIELDS}
     try:
@@ -80,7 +81,7 @@ def create():
 
 
 @bp.get("/accounts/<int:user_id>")
-@web_session.login_required("admin")
+@web_session.login_required(Role.ADMIN)
 def account(user_id: int):
     return _account_page(user_id)
 
@@ -95,7 +96,7 @@ def _account_page(user_id: int, error: str | None = None, status: int = 200):
 
 
 @bp.post("/accounts/<int:user_id>/active")
-@web_session.login_required("admin")
+@web_session.login_required(Role.ADMIN)
 def set_active(user_id: int):
     admin = g.console_user
     active = request.form.get("active") == "1"
@@ -112,7 +113,7 @@ def set_active(user_id: int):
 
 
 @bp.post("/accounts/<int:user_id>/password")
-@web_session.login_required("admin")
+@web_session.login_required(Role.ADMIN)
 def reset_password(user_id: int):
     admin = g.console_user
     try:

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, g, make_response, redirect, render_template,
 
 from fieldreport import inputs
 from fieldreport.errors import DomainError, Unprocessable
-from fieldreport.models import REJECT_REASONS, STATUSES, Status
+from fieldreport.models import REJECT_REASONS, STATUSES, Role, Status
 from fieldreport.services import (
     accounts,
     categories,
@@ -69,7 +69,7 @@ def login():
         except DomainError as exc:
             error = exc.message_vi if current_lang() == "vi" else exc.message_en
         else:
-            if user.role == "citizen":  # the right password, the wrong door
+            if user.role == Role.CITIZEN:  # the right password, the wrong door
                 error, citizen = t("citizen_elsewhere"), True
             elif user.role not in policy.CONSOLE_ROLES:
                 error = t("bad_login")
@@ -79,9 +79,9 @@ def login():
                 if not target.startswith("/console"):  # never an open redirect
                     target = (
                         url_for("web.dashboard.index")
-                        if user.role == "supervisor"
+                        if user.role == Role.SUPERVISOR
                         else url_for("web.calls.index")
-                        if user.role == "operator"
+                        if user.role == Role.OPERATOR
                         else url_for("web.console.queue")
                     )
                 return redirect(target)
@@ -155,7 +155,7 @@ def _filter_units(user) -> list[dict]:
 
 
 @bp.get("/triage")
-@web_session.login_required("dispatcher", "admin")
+@web_session.login_required(Role.DISPATCHER, Role.ADMIN)
 def triage():
     page = inputs.bounded_int(request.args.get("page"), "page", 1)
     result = staff_read.triage(g.console_user, page, PAGE_SIZE, vi=_vi())
@@ -241,7 +241,7 @@ def reveal_identity(code: str):
 
 
 @bp.post("/reports/<code>/erase")
-@web_session.login_required("admin")
+@web_session.login_required(Role.ADMIN)
 def erase(code: str):
     """An admin erases the reporter's personal data on their request (reason recorded)."""
     code = code.upper()
@@ -256,7 +256,7 @@ def erase(code: str):
 
 
 @bp.get("/identity-views")
-@web_session.login_required("admin")
+@web_session.login_required(Role.ADMIN)
 def identity_views():
     """The audit log of reads of reporters' identities (administrators)."""
     page = inputs.bounded_int(request.args.get("page"), "page", 1)

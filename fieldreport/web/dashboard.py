@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, g, render_template, request
 
 from fieldreport.errors import DomainError
+from fieldreport.models import Role
 from fieldreport.services import indicators, policy
 from fieldreport.services.indicators import dashboard as board
 from fieldreport.services.indicators import exports
@@ -17,7 +18,7 @@ from fieldreport.web.i18n import current_lang, fmt_date, parse_date, t
 bp = Blueprint("dashboard", __name__, url_prefix="/console/dashboard")
 web_session.init_blueprint(bp)
 
-ROLES = ("supervisor", "admin", "dispatcher")
+ROLES = (Role.SUPERVISOR, Role.ADMIN, Role.DISPATCHER)
 TREND_POINTS = board.TREND_POINTS
 DEFINITIONS = Path(__file__).resolve().parents[2] / "docs" / "indicators.md"
 RANK_MIN_REPORTS = 5  # fewer reports than this: flagged, not ranked (1 late report is not 0 %)

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, g, request
 
+from fieldreport.models import Role
 from fieldreport.web.messages import EVENT_TYPES, MESSAGES, REJECT_REASONS, STATUS, UNIT_KINDS
 
 LANGS = ("vi", "en")
@@ -75,7 +76,7 @@ def actor_label(actor: str | None, unit: str | None = None) -> str:
     actor = actor or "system"
     if unit:
         return unit
-    if actor == "citizen":
+    if actor == Role.CITIZEN:
         return t("actor_citizen")
     if actor.startswith("open311:"):
         return t("actor_external", name=actor.split(":", 1)[1])

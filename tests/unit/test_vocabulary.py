@@ -35,6 +35,7 @@ ENUMS = (
     vocab.NoticeKind,
     vocab.SubscriberRole,
     vocab.PhotoKind,
+    vocab.Role,
 )
 WORDS = {member.value for enum in ENUMS for member in enum}
 VOCAB_FILE = "fieldreport/models/vocab.py"
@@ -43,6 +44,9 @@ VOCAB_FILE = "fieldreport/models/vocab.py"
 ACTION = "a workflow action's name (workflow.ACTIONS), not a status or event type"
 MEASURE = "an indicator measure's name (a count of answers, ratings or reopenings)"
 FIELD = "a field's name in a request or a view"
+BLUEPRINT = "a blueprint's or API resource's name"
+UNIT_KIND = "a unit's kind (the dispatcher unit), not the role"
+DEMO_USER = "a demo account's username"
 ALLOWED: dict[tuple[str, str], tuple[int, str]] = {
     ("fieldreport/services/workflow.py", "duplicate"): (2, ACTION),
     ("fieldreport/web/console.py", "duplicate"): (1, ACTION),
@@ -93,6 +97,28 @@ ALLOWED: dict[tuple[str, str], tuple[int, str]] = {
     ("fieldreport/services/zalo.py", "sent"): (1, "the Zalo send job's outcome"),
     ("fieldreport/services/indicators/exports.py", "zalo"): (1, "the report's intake channel (group_by=channel)"),
     ("fieldreport/models/export.py", "failed"): (1, "ExportState"),
+    ("fieldreport/api/__init__.py", "citizen"): (1, BLUEPRINT),
+    ("fieldreport/api/__init__.py", "staff"): (1, BLUEPRINT),
+    ("fieldreport/api/citizen/resources.py", "citizen"): (
+        2,
+        "the blueprint's name; a field's name in the sign-in answer",
+    ),
+    ("fieldreport/api/staff/resources.py", "staff"): (1, BLUEPRINT),
+    ("fieldreport/web/citizen.py", "citizen"): (1, BLUEPRINT),
+    ("fieldreport/models/unit.py", "dispatcher"): (1, UNIT_KIND),
+    ("fieldreport/services/console_read.py", "dispatcher"): (1, UNIT_KIND),
+    ("fieldreport/services/workflow.py", "dispatcher"): (1, UNIT_KIND),
+    ("fieldreport/services/provinces.py", "dispatcher"): (1, UNIT_KIND),
+    ("fieldreport/services/indicators/rollups.py", "dispatcher"): (1, UNIT_KIND),
+    ("fieldreport/web/dashboard.py", "dispatcher"): (1, UNIT_KIND),
+    ("fieldreport/services/demo.py", "dispatcher"): (2, "a demo unit's kind; a demo account's username"),
+    ("fieldreport/services/demo.py", "admin"): (1, DEMO_USER),
+    ("fieldreport/services/demo.py", "supervisor"): (1, DEMO_USER),
+    ("fieldreport/services/demo.py", "citizen"): (1, DEMO_USER),
+    ("fieldreport/services/workflow.py", "citizen"): (
+        2,
+        "who acts in workflow.ACTIONS (unit | dispatch | supervise | citizen)",
+    ),
     ("fieldreport/web/dashboard.py", "overdue"): (1, "the dashboard's map of overdue reports"),
     ("fieldreport/web/console.py", "overdue"): (1, "the queue's overdue filter"),
     ("fieldreport/services/staff_read.py", "overdue"): (1, "a report summary's overdue flag"),

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 
 from fieldreport.api.apikeys.schemas import ApiKeyCreatedSchema, ApiKeyCreateSchema, ApiKeySchema
 from fieldreport.auth import require_roles
-from fieldreport.models import ApiKey
+from fieldreport.models import ApiKey, Role
 from fieldreport.services import apikeys, staff_read
 
 blp = Blueprint("apikeys", __name__, description="Open311 API keys (administrators)")
@@ -31,14 +31,14 @@ def _view(key: ApiKey, raw: str | None = None) -> dict:
 
 @blp.route("/api-keys")
 class ApiKeys(MethodView):
-    @require_roles("admin")
+    @require_roles(Role.ADMIN)
     @blp.doc(security=BEARER)
     @blp.response(200, ApiKeySchema(many=True))
     def get(self):
         """List the Open311 API keys"""
         return [_view(k) for k in apikeys.list_keys()]
 
-    @require_roles("admin")
+    @require_roles(Role.ADMIN)
     @blp.doc(security=BEARER)
     @blp.arguments(ApiKeyCreateSchema)
     @blp.response(201, ApiKeyCreatedSchema)
@@ -50,14 +50,14 @@ class ApiKeys(MethodView):
 
 @blp.route("/api-keys/<int:key_id>")
 class ApiKeysById(MethodView):
-    @require_roles("admin")
+    @require_roles(Role.ADMIN)
     @blp.doc(security=BEARER)
     @blp.response(200, ApiKeySchema)
     def get(self, key_id):
         """One Open311 API key"""
         return _view(apikeys.get(key_id))
 
-    @require_roles("admin")
+    @require_roles(Role.ADMIN)
     @blp.doc(security=BEARER)
     @blp.response(200, ApiKeySchema)
     def delete(self, key_id):

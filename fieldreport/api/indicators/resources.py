@@ -26,6 +26,7 @@ from fieldreport.api.indicators.schemas import (
 )
 from fieldreport.auth import require_roles
 from fieldreport.errors import Unprocessable, wants_vietnamese
+from fieldreport.models import Role
 from fieldreport.services import deadlines, indicators, policy
 from fieldreport.services.indicators import export_jobs, exports
 from fieldreport.services.policy import STAFF_ROLES
@@ -118,7 +119,7 @@ class ExportJobs(MethodView):
 
 @blp.route("/admin/calendar-days")
 class CalendarDays(MethodView):
-    @require_roles("admin")
+    @require_roles(Role.ADMIN)
     @blp.doc(security=BEARER)
     @blp.arguments(CalendarYearQuerySchema, location="query")
     @blp.response(200, CalendarDayViewSchema(many=True))
@@ -126,7 +127,7 @@ class CalendarDays(MethodView):
         """Announced extra days off and make-up working days (of one year; a province's too)"""
         return deadlines.list_days(args["year"], policy.province_for(auth.current_user(), args["province"]))
 
-    @require_roles("admin")
+    @require_roles(Role.ADMIN)
     @blp.doc(security=BEARER)
     @blp.arguments(CalendarDaySchema)
     @blp.response(201, CalendarDaySchema)
@@ -150,7 +151,7 @@ class CalendarDayById(MethodView):
         except ValueError:
             raise Unprocessable("bad_date", "The day must be YYYY-MM-DD.", "Ngày phải có dạng YYYY-MM-DD.") from None
 
-    @require_roles("admin")
+    @require_roles(Role.ADMIN)
     @blp.doc(security=BEARER)
     @blp.arguments(CalendarProvinceQuerySchema, location="query")
     @blp.arguments(CalendarDayUpdateSchema)
@@ -165,7 +166,7 @@ class CalendarDayById(MethodView):
             province=policy.province_for(auth.current_user(), args["province"]),
         )
 
-    @require_roles("admin")
+    @require_roles(Role.ADMIN)
     @blp.doc(security=BEARER)
     @blp.arguments(CalendarProvinceQuerySchema, location="query")
     @blp.response(204)

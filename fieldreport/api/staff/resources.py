@@ -43,6 +43,7 @@ from fieldreport.api.staff.schemas import (
 )
 from fieldreport.auth import require_roles
 from fieldreport.errors import wants_vietnamese
+from fieldreport.models import Role
 from fieldreport.services import citizen, erasure, photos, privacy, staff_read, workflow
 from fieldreport.services.policy import CONTACT_ROLES, STAFF_ROLES
 
@@ -116,7 +117,7 @@ class ReporterIdentity(MethodView):
 
 @blp.route("/staff/reports/<string:code>/erasure")
 class Erasure(MethodView):
-    @require_roles("admin")
+    @require_roles(Role.ADMIN)
     @blp.doc(security=BEARER)
     @blp.arguments(IdentityRequestSchema)
     @blp.response(200, DETAIL)
@@ -129,7 +130,7 @@ class Erasure(MethodView):
 
 @blp.route("/staff/identity-views")
 class IdentityViews(MethodView):
-    @require_roles("admin")
+    @require_roles(Role.ADMIN)
     @blp.doc(security=BEARER)
     @blp.arguments(IdentityViewsQuerySchema, location="query")
     @blp.response(200, IdentityViewPageSchema)
@@ -264,7 +265,7 @@ class Reassign(MethodView):
 
 @blp.route("/staff/triage")
 class Triage(MethodView):
-    @require_roles("dispatcher", "admin")
+    @require_roles(Role.DISPATCHER, Role.ADMIN)
     @blp.doc(security=BEARER)
     @blp.arguments(StaffQueueQuerySchema(only=("page", "page_size")), location="query")
     @blp.response(200, PAGE)
@@ -285,7 +286,7 @@ class Units(MethodView):
 
 @blp.route("/admin/failed-jobs")
 class FailedJobs(MethodView):
-    @require_roles("admin")
+    @require_roles(Role.ADMIN)
     @blp.doc(security=BEARER)
     @blp.response(200, FailedJobSchema(many=True))
     def get(self):

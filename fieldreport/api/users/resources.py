@@ -15,6 +15,7 @@ from fieldreport.api.users.schemas import (
     PageQuerySchema,
     PasswordResetSchema,
 )
+from fieldreport.models import Role
 from fieldreport.services import accounts
 
 blp = Blueprint("users", __name__, description="Staff accounts (administrators)")
@@ -23,7 +24,7 @@ BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 @blp.route("/users")
 class Users(MethodView):
-    @auth.require_roles("admin")
+    @auth.require_roles(Role.ADMIN)
     @blp.doc(security=BEARER)
     @blp.arguments(AccountQuerySchema, location="query")
     @blp.response(200, AccountPageSchema)
@@ -31,7 +32,7 @@ class Users(MethodView):
         """The staff accounts of the units this admin administers"""
         return accounts.users(auth.current_user(), **args)
 
-    @auth.require_roles("admin")
+    @auth.require_roles(Role.ADMIN)
     @blp.doc(security=BEARER)
     @blp.arguments(AccountCreateSchema)
     @blp.response(201, AccountSchema)
@@ -52,7 +53,7 @@ class Users(MethodView):
 
 @blp.route("/users/acts")
 class UserActs(MethodView):
-    @auth.require_roles("admin")
+    @auth.require_roles(Role.ADMIN)
     @blp.doc(security=BEARER)
     @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, AccountActPageSchema)
@@ -63,7 +64,7 @@ class UserActs(MethodView):
 
 @blp.route("/users/<int:user_id>")
 class UsersById(MethodView):
-    @auth.require_roles("admin")
+    @auth.require_roles(Role.ADMIN)
     @blp.doc(security=BEARER)
     @blp.response(200, AccountSchema)
     def get(self, user_id):
@@ -73,7 +74,7 @@ class UsersById(MethodView):
 
 @blp.route("/users/<int:user_id>/deactivate")
 class Deactivate(MethodView):
-    @auth.require_roles("admin")
+    @auth.require_roles(Role.ADMIN)
     @blp.doc(security=BEARER)
     @blp.arguments(AccountReasonSchema)
     @blp.response(200, AccountSchema)
@@ -87,7 +88,7 @@ class Deactivate(MethodView):
 
 @blp.route("/users/<int:user_id>/reactivate")
 class Reactivate(MethodView):
-    @auth.require_roles("admin")
+    @auth.require_roles(Role.ADMIN)
     @blp.doc(security=BEARER)
     @blp.arguments(AccountReasonSchema)
     @blp.response(200, AccountSchema)
@@ -101,7 +102,7 @@ class Reactivate(MethodView):
 
 @blp.route("/users/<int:user_id>/password")
 class PasswordReset(MethodView):
-    @auth.require_roles("admin")
+    @auth.require_roles(Role.ADMIN)
     @blp.doc(security=BEARER)
     @blp.arguments(PasswordResetSchema)
     @blp.response(204)

@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from fieldreport import queue as jobs
 from fieldreport.errors import Forbidden, NotFound
 from fieldreport.extensions import db, queues, storage
-from fieldreport.models import Export, ExportState
+from fieldreport.models import Export, ExportState, Role
 from fieldreport.models.base import utcnow
 from fieldreport.services import uow
 from fieldreport.services.indicators import exports
@@ -217,7 +217,7 @@ def status(export_id: str, user) -> dict:
     row = db.session.get(Export, export_id) if len(export_id) <= 48 else None
     if row is None:
         raise NotFound("export_not_found", "No such export.", "Không có tệp xuất này.")
-    if row.user_id != user.id and user.role != "admin":
+    if row.user_id != user.id and user.role != Role.ADMIN:
         raise Forbidden("export_forbidden", "This export belongs to someone else.", "Tệp xuất này thuộc về người khác.")
     out = {"id": row.id, "status": row.state, "progress": row.progress, "rows": row.rows, "format": row.format}
     if row.state == ExportState.FINISHED:
