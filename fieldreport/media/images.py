@@ -99,6 +99,13 @@ class PhotoInfo:
     gps_lat: float | None
     gps_lon: float | None
 
+    @property
+    def gps(self) -> tuple[float, float] | None:
+        """The EXIF position as (lon, lat), or None (_metadata gives both or neither)."""
+        if self.gps_lon is None or self.gps_lat is None:
+            return None
+        return self.gps_lon, self.gps_lat
+
 
 @dataclass(frozen=True)
 class Derivative:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import urllib3
 from flask import Flask
@@ -139,7 +139,7 @@ class Storage:
     def remove(self, key: str) -> None:
         self._call(self.client.remove_object, self.bucket, key)
 
-    def keys(self, prefix: str = "") -> list[tuple[str, object]]:
+    def keys(self, prefix: str = "") -> list[tuple[str, datetime | None]]:
         """(key, last_modified) of the objects under prefix."""
         objs = self._call(lambda: list(self.client.list_objects(self.bucket, prefix=prefix, recursive=True)))
         return [(o.object_name, o.last_modified) for o in objs]

@@ -402,9 +402,10 @@ def _location(s: Submission, incoming: list[photos.Incoming]) -> tuple[float, fl
     (public) position unasked; without a position it is offered back as a suggestion, which
     the citizen may send as lat/lon with location_source "exif"."""
     if s.lat is None and s.lon is None:
-        hint = next((i.info for i in incoming if i.info.gps_lat is not None), None)
+        hint = next((i.info.gps for i in incoming if i.info.gps), None)
         if hint is None:
             raise Unprocessable("location_required", "Send lat and lon.", "Cần gửi vĩ độ và kinh độ.", field="location")
+        lon, lat = hint
         raise Unprocessable(
             "location_required",
             "Send lat and lon. Your photo holds a position: "
@@ -412,7 +413,7 @@ def _location(s: Submission, incoming: list[photos.Incoming]) -> tuple[float, fl
             "Cần gửi vĩ độ và kinh độ. Ảnh của bạn có vị trí: nếu đúng nơi xảy ra, "
             'hãy gửi vị trí đó kèm location_source "exif".',
             field="location",
-            suggested_location={"lat": round(hint.gps_lat, 6), "lon": round(hint.gps_lon, 6), "source": "exif"},
+            suggested_location={"lat": round(lat, 6), "lon": round(lon, 6), "source": "exif"},
         )
     if s.lat is None or s.lon is None:
         raise Unprocessable("coordinates_incomplete", "Send both lat and lon.", "Cần gửi cả vĩ độ và kinh độ.")

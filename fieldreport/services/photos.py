@@ -12,9 +12,10 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 
 from fieldreport.errors import Conflict, TooLarge, Unprocessable
 from fieldreport.extensions import db, storage
@@ -187,16 +188,17 @@ def attach(incoming: Incoming, report_id: int | None, kind: str = PhotoKind.BEFO
         width=info.display_width,
         height=info.display_height,
         taken_at=info.taken_at,
-        gps=geo.point(info.gps_lon, info.gps_lat) if info.gps_lat is not None else None,
+        gps=geo.point(*info.gps) if info.gps else None,
     )
     db.session.add(photo)
     db.session.flush()
     if incoming.upload is not None:
-        used = db.session.execute(
+        result = db.session.execute(
             update(Upload)
             .where(Upload.id == incoming.upload.id, Upload.used_at.is_(None))
             .values(used_at=utcnow(), photo_id=photo.id)
-        ).rowcount
+        )
+        used = cast(CursorResult, result).rowcount
         if not used:
             raise Conflict(
                 "upload_already_used",

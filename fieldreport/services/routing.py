@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
+from typing import TypedDict
 
 from sqlalchemy import or_, select
 
@@ -103,6 +104,18 @@ WITH RECURSIVE {communes.LOCATE},
 SELECT h.*, rule.* FROM here h LEFT JOIN rule ON true"""
 
 
+class _Place(TypedDict):
+    """Where the report is, as a Decision records it."""
+
+    method: str
+    distance_m: float | None
+    also_in: tuple[str, ...]
+    area_id: int | None
+    area_code: str | None
+    area_name: str | None
+    province_code: str | None
+
+
 def decide(lon: float, lat: float, category: Category) -> Decision:
     """Where a report of `category` at (lon, lat) goes, and why: one prepared statement
     (the commune and its rule), and the dispatcher when no rule applies."""
@@ -111,7 +124,7 @@ def decide(lon: float, lat: float, category: Category) -> Decision:
     )
     row = rows[0] if rows else None
     commune, method, distance, also_in, _ = communes.located(row, lon, lat)
-    place = dict(
+    place = _Place(
         method=method,
         distance_m=distance,
         also_in=also_in,
@@ -161,7 +174,7 @@ def preload() -> None:
             decision = decide(0.0, 0.0, category)  # nowhere: the dispatcher
             workflow.assign_unit(
                 rehearsal,
-                db.session.get(Unit, decision.unit_id),
+                db.session.get_one(Unit, decision.unit_id),
                 type_=EventType.ASSIGNED,
                 actor=ROUTER,
                 reason=decision.reason,
@@ -204,10 +217,10 @@ def route_report(report_id: int) -> str:
         .where(Report.id == report_id)
         .with_for_update(of=Report)
     ).first()
-    report = found[0] if found else None
-    if report is None or not needs_routing(report):
+    if found is None or not needs_routing(found[0]):
         uow.commit()  # nothing to do: end the transaction, release the lock
         return "skipped"
+    report, category = found
     unit = db.session.get(Unit, report.unit_id) if report.unit_id else None
     area_id, province_code = report.area_id, report.province_code
     if report.status == Status.REOPENED and unit is not None and unit.active:
@@ -219,8 +232,8 @@ def route_report(report_id: int) -> str:
         }
         outcome = "triage" if unit.kind == workflow.DISPATCHER_KIND else "assigned"
     else:
-        decision = decide(*geo.lonlat(report.location), found[1])
-        unit = db.session.get(Unit, decision.unit_id)
+        decision = decide(*geo.lonlat(report.location), category)
+        unit = db.session.get_one(Unit, decision.unit_id)
         explain = {**decision.explain(), "decided_at": utcnow().isoformat()}
         area_id, province_code = decision.area_id, decision.province_code
         outcome = "assigned" if decision.reason == AssignReason.RULE else "triage"

@@ -222,6 +222,7 @@ def status(export_id: str, user) -> dict:
     out = {"id": row.id, "status": row.state, "progress": row.progress, "rows": row.rows, "format": row.format}
     if row.state == ExportState.FINISHED:
         out["progress"] = 1.0
+        assert row.key is not None  # run() sets the key with the finished state
         out["download_url"] = storage.presigned_get(row.key)
     elif row.state == ExportState.FAILED:
         out["error"] = "export_failed"

@@ -164,8 +164,11 @@ def local_day(moment: datetime, tz: ZoneInfo) -> date:
 
 
 def _rating(data: dict | None) -> int | None:
+    rating = (data or {}).get("rating")
+    if rating is None:
+        return None
     try:
-        value = int((data or {}).get("rating"))
+        value = int(rating)
     except (TypeError, ValueError):
         return None
     return value if 1 <= value <= 5 else None

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import select, text
+from sqlalchemy import CursorResult, delete, select, text
 
 from fieldreport.extensions import db
 from fieldreport.models import Category, Event, IndicatorFact, Report, Unit
@@ -87,7 +88,11 @@ def recompute_reports(report_ids: list[int]) -> datetime | None:
     old = (
         session.execute(select(IndicatorFact.__table__).where(IndicatorFact.report_id.in_(report_ids))).mappings().all()
     )
-    session.execute(IndicatorFact.__table__.delete().where(IndicatorFact.report_id.in_(report_ids)))
+    session.execute(
+        delete(IndicatorFact)
+        .where(IndicatorFact.report_id.in_(report_ids))
+        .execution_options(synchronize_session=False)  # no fact is loaded as an object
+    )
     reports = session.execute(
         select(Report.id, Report.category_id, Report.area_id, Report.channel, Report.province_code).where(
             Report.id.in_(report_ids)
@@ -196,12 +201,13 @@ def rebuild_all() -> None:
 
 def mark_calendar_change(day: date) -> int:
     """Queue (and commit) the reports whose due or working hours may move when `day` changes kind."""
-    n = db.session.execute(
+    result = db.session.execute(
         text(
             "INSERT INTO indicator_dirty (report_id) SELECT DISTINCT report_id FROM indicator_facts "
             "WHERE received_day <= :d AND (settle_day IS NULL OR settle_day >= :d OR due_at >= :d)"
         ),
         {"d": day},
-    ).rowcount
+    )
+    n = cast(CursorResult, result).rowcount
     uow.commit()
     return n

@@ -5,10 +5,11 @@ Views and jobs call this (through the package); the counting rules are the packa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import select, text
+from sqlalchemy import Row, select, text
 
 from fieldreport.errors import Forbidden, Invalid, Unprocessable
 from fieldreport.extensions import db
@@ -25,8 +26,8 @@ GROUPS = ("unit", "area", "category", "channel", "none")
 
 @dataclass
 class Scope:
-    units: list  # rows (id, code, name, kind, parent_id): the scope's units
-    roots: list  # the scope's top units (same rows)
+    units: Sequence[Row]  # (id, code, name, kind, parent_id): the scope's units
+    roots: Sequence[Row]  # the scope's top units (same rows)
     unit_ids: list[int] | None  # filter on facts (None: every unit)
     area_ids: list[int] | None
     category_ids: list[int] | None
@@ -35,7 +36,7 @@ class Scope:
 _UNIT_COLS = "u.id, u.code, u.name, u.kind, u.parent_id"
 
 
-def _tree(root_ids: list[int] | None) -> list:
+def _tree(root_ids: list[int] | None) -> Sequence[Row]:
     """The units under these roots (all units for None), as plain rows (recursive CTE)."""
     if root_ids is None:
         return db.session.execute(text(f"SELECT {_UNIT_COLS} FROM units u")).all()
@@ -130,6 +131,7 @@ def compute_many(tables: list[Table], sc: Scope, now: datetime | None = None) ->
     cal = deadlines.calendar()
     out: list[dict | None] = [None] * len(tables)
     todo: list[tuple[int, datetime, cache.Entry | None]] = []
+    entry: cache.Entry | None
     for i, tb in enumerate(tables):
         p = tb.period
         t = as_of(p, now)
@@ -151,13 +153,14 @@ def compute_many(tables: list[Table], sc: Scope, now: datetime | None = None) ->
             out[i] = entry.table
         else:
             todo.append((i, t, entry))
-    asks, shown = [], []
+    asks: list[Ask] = []
+    shown: list[list[tuple[dict, int]] | None] = []
     for i, t, _ in todo:
         tb = tables[i]
         p = tb.period
         if tb.group_by == "unit":
-            units, pairs = _unit_groups(sc, tb.depth)
-            shown.append(units)
+            unit_rows, pairs = _unit_groups(sc, tb.depth)
+            shown.append(unit_rows)
             asks.append(Ask(p.start, p.end, t, None, pairs, tb.hists))
         else:
             shown.append(None)
@@ -263,7 +266,8 @@ def _unit_groups(sc: Scope, depth: int) -> tuple[list[tuple[dict, int]], tuple[l
         walk(r, 0, None)
     units, groups = [], []
     for u in sc.units:
-        a, seen = u, set()
+        a: Row | None = u
+        seen = set()
         while a is not None and a.id not in seen:
             seen.add(a.id)
             if a.id in level:

@@ -45,8 +45,8 @@ class Totals:
             mine = self.hists[k]
             for i, v in enumerate(h):
                 mine[i] += v
-        for k, n in other.backlog.items():
-            self.backlog[k] = self.backlog.get(k, 0) + n
+        for band, n in other.backlog.items():
+            self.backlog[band] = self.backlog.get(band, 0) + n
 
     def render(self, cal: Calendar, t: datetime) -> dict:
         v = self.values
