@@ -1,9 +1,9 @@
 """GET/POST /api/v1/api-keys, GET/DELETE /api/v1/api-keys/{id}: admins manage Open311 keys."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from fieldreport.api.apikeys.schemas import ApiKeyCreatedSchema, ApiKeyCreateSchema, ApiKeySchema
+from fieldreport.api.parsing import Blueprint
 from fieldreport.auth import require_roles
 from fieldreport.models import ApiKey, Role
 from fieldreport.services import apikeys, staff_read

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from fieldreport import auth
 from fieldreport.api.auth.schemas import LoginSchema, PasswordChangeSchema, TokenSchema, UserSchema
+from fieldreport.api.parsing import Blueprint
 from fieldreport.models import User
 from fieldreport.services import accounts, staff_read
 

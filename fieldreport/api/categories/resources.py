@@ -1,9 +1,9 @@
 """GET /api/v1/categories: the active public categories."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from fieldreport.api.categories.schemas import CategorySchema
+from fieldreport.api.parsing import Blueprint
 from fieldreport.errors import wants_vietnamese
 from fieldreport.services import categories
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from fieldreport import auth
 from fieldreport.api.citizen.schemas import (
@@ -20,6 +19,7 @@ from fieldreport.api.citizen.schemas import (
     SubscribeSchema,
     SubscriptionSchema,
 )
+from fieldreport.api.parsing import Blueprint
 from fieldreport.errors import Forbidden, wants_vietnamese
 from fieldreport.models import Channel, Subscription, User
 from fieldreport.services import accounts, citizen_accounts, intake, push, sms, subscriptions

@@ -10,7 +10,6 @@ from datetime import date
 
 from flask import Response, jsonify, stream_with_context, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from fieldreport import auth
 from fieldreport.api.indicators.schemas import (
@@ -24,6 +23,7 @@ from fieldreport.api.indicators.schemas import (
     IndicatorQuerySchema,
     IndicatorTableSchema,
 )
+from fieldreport.api.parsing import Blueprint
 from fieldreport.auth import require_roles
 from fieldreport.errors import Unprocessable, wants_vietnamese
 from fieldreport.models import Role

@@ -1,13 +1,17 @@
 """Marshmallow schemas of the indicators, their exports and the calendar days."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
 from fieldreport.api.reports.schemas import Str
 from fieldreport.services.indicators import GROUPS, PERIODS
+from fieldreport.services.indicators.periods import check_dates
 
 
 class IndicatorQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE  # an undeclared query parameter is a 422, not ignored (api/parsing.py)
+
     period = fields.String(
         load_default="month",
         validate=validate.OneOf(PERIODS),
@@ -18,7 +22,14 @@ class IndicatorQuerySchema(Schema):
     from_ = fields.Date(
         data_key="from", load_default=None, metadata={"description": "a day of the period; first day of a custom one"}
     )
-    to = fields.Date(load_default=None, metadata={"description": "last day (inclusive), custom only"})
+    to = fields.Date(
+        load_default=None,
+        metadata={
+            "description": "last day (inclusive) of a custom period: only with period=custom (400 to_needs_custom "
+            "otherwise), which needs both from and to (400 custom_period_needs_dates), not before from "
+            "(422 bad_period_range), at most 3 years after it (400 period_too_long)"
+        },
+    )
     group_by = fields.String(load_default="unit", validate=validate.OneOf(GROUPS))
     unit = fields.String(
         load_default=None,
@@ -39,6 +50,12 @@ class IndicatorQuerySchema(Schema):
         validate=validate.Range(0, 20),
         metadata={"description": "group_by=unit: levels below the scope's top units"},
     )
+
+    @validates_schema
+    def _dates(self, data, **kwargs):
+        # Between fields: a rule OpenAPI 3.0 parameters cannot state, so `to`'s description says
+        # it and the refusal is the domain's own code (not a validation_error the document denies).
+        check_dates(data.get("period", "month"), data.get("from_"), data.get("to"))
 
 
 class ExportQuerySchema(IndicatorQuerySchema):
@@ -151,6 +168,9 @@ class CalendarDayUpdateSchema(Schema):
 
 
 class CalendarYearQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE  # an undeclared query parameter is a 422, not ignored (api/parsing.py)
+
     year = fields.Integer(load_default=None, validate=validate.Range(2000, 2100))
     province = fields.String(
         load_default=None, validate=validate.Length(max=8), metadata={"description": "also this province's own days"}
@@ -158,6 +178,9 @@ class CalendarYearQuerySchema(Schema):
 
 
 class CalendarProvinceQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE  # an undeclared query parameter is a 422, not ignored (api/parsing.py)
+
     province = fields.String(
         load_default=None, validate=validate.Length(max=8), metadata={"description": "the province whose own day it is"}
     )

@@ -1,8 +1,8 @@
 """GET /api/v1/locate: the commune and province under a point, from our own boundaries."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from fieldreport.api.parsing import Blueprint
 from fieldreport.api.places.schemas import LocateQuerySchema, LocateSchema
 from fieldreport.services import places
 

@@ -1,12 +1,12 @@
 """Marshmallow schemas of the locate endpoint."""
 
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import RAISE, Schema, fields
 from marshmallow.validate import Range
 
 
 class LocateQuerySchema(Schema):
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE  # an undeclared query parameter is a 422, not ignored (api/parsing.py)
 
     lat = fields.Float(required=True, validate=Range(-90, 90), metadata={"description": "WGS84 latitude"})
     lon = fields.Float(required=True, validate=Range(-180, 180), metadata={"description": "WGS84 longitude"})

@@ -12,13 +12,12 @@ from typing import ClassVar
 
 from flask import current_app, redirect, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
-from webargs.flaskparser import FlaskParser
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 
 from fieldreport import auth, security
 from fieldreport.api import plain
+from fieldreport.api.parsing import Blueprint, Parser
 from fieldreport.api.reports.schemas import (
     AdditionCreatedSchema,
     AdditionSubmitSchema,
@@ -44,7 +43,7 @@ from fieldreport.errors import Invalid, Unauthorized, wants_vietnamese
 from fieldreport.services import citizen, erasure, intake, photos, privacy, public
 from fieldreport.services.disclosure import Viewer
 
-parser = FlaskParser()
+parser = Parser()
 
 
 @parser.location_loader("multipart_or_json")

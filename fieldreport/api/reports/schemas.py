@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -9,6 +10,7 @@ from flask import current_app
 from flask_smorest.fields import Upload
 from marshmallow import (
     EXCLUDE,
+    RAISE,
     Schema,
     ValidationError,
     fields,
@@ -21,6 +23,7 @@ from werkzeug.datastructures import FileStorage
 from fieldreport import contact, inputs
 from fieldreport.errors import Invalid
 from fieldreport.models import STATUSES
+from fieldreport.services import public
 from fieldreport.services.intake import TOKEN_RE
 from fieldreport.services.privacy import NOTICE_VERSIONS
 
@@ -30,7 +33,8 @@ _STATUS = "|".join(("open", "closed", *STATUSES))
 STATUS_LIST = Regexp(
     rf"^({_STATUS})(,({_STATUS}))*$", error=f"a comma list of: {', '.join(('open', 'closed', *STATUSES))}."
 )
-CURSOR = Regexp(r"^[A-Za-z0-9_-]{1,200}$", error="the next_cursor of a previous page.")
+CURSOR_RE = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+CURSOR = Regexp(CURSOR_RE, error="the next_cursor of a previous page.")
 
 
 class Str(fields.String):
@@ -368,9 +372,15 @@ class ReportPageSchema(Schema):
     next_cursor = fields.String(allow_none=True, metadata={"description": "pass as cursor for the next page"})
 
 
+def _known_cursor(value: str) -> None:
+    """Opaque, but one this API returned (400 invalid_cursor), once it has the cursor alphabet."""
+    if CURSOR_RE.match(value):
+        public.decode_cursor(value)
+
+
 class ListQuerySchema(Schema):
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE  # an undeclared query parameter is a 422, not ignored (api/parsing.py)
 
     bbox = BBox(metadata={"description": "minlon,minlat,maxlon,maxlat"})
     status = Str(validate=STATUS_LIST, metadata={"description": "a status, a comma list, or open / closed"})
@@ -380,7 +390,10 @@ class ListQuerySchema(Schema):
     )
     since = LocalDateTime(data_key="from", metadata={"description": "created at or after (ISO date/date-time)"})
     until = LocalDateTime(data_key="to", metadata={"description": "created before (ISO date/date-time)"})
-    cursor = Str(validate=CURSOR, metadata={"description": "next_cursor of the previous page"})
+    cursor = Str(
+        validate=[CURSOR, _known_cursor],
+        metadata={"description": "next_cursor of the previous page (anything else: 400 invalid_cursor)"},
+    )
     page_size = fields.Integer(load_default=50, validate=Range(1, 200))
 
     @validates_schema
@@ -392,7 +405,7 @@ class ListQuerySchema(Schema):
 
 class NearbyQuerySchema(Schema):
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE  # an undeclared query parameter is a 422, not ignored (api/parsing.py)
 
     lat = fields.Float(required=True, validate=Range(-90, 90))
     lon = fields.Float(required=True, validate=Range(-180, 180))

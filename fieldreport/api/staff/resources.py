@@ -10,13 +10,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
-from webargs.flaskparser import FlaskParser
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 
 from fieldreport import auth
 from fieldreport.api import plain
+from fieldreport.api.parsing import Blueprint, Parser
 from fieldreport.api.staff import jobs
 from fieldreport.api.staff.schemas import (
     AssignSchema,
@@ -47,7 +46,7 @@ from fieldreport.models import Role
 from fieldreport.services import citizen, erasure, photos, privacy, staff_read, workflow
 from fieldreport.services.policy import CONTACT_ROLES, STAFF_ROLES
 
-parser = FlaskParser()
+parser = Parser()
 
 
 @parser.location_loader("multipart")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_smorest.fields import Upload
-from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields
 from marshmallow.validate import Length, OneOf, Range, Regexp
 from werkzeug.datastructures import FileStorage
 
@@ -20,7 +20,7 @@ STATUS_FILTER = Regexp(
 
 class StaffQueueQuerySchema(Schema):
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE  # an undeclared query parameter is a 422, not ignored (api/parsing.py)
 
     status = fields.String(
         validate=STATUS_FILTER, metadata={"description": "comma-separated statuses, or 'all'; default: the open ones"}
@@ -242,6 +242,9 @@ class ReporterIdentitySchema(Schema):
 
 
 class IdentityViewsQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE  # an undeclared query parameter is a 422, not ignored (api/parsing.py)
+
     report = fields.String(validate=Length(1, 16), metadata={"description": "one report's code"})
     page = fields.Integer(load_default=1, validate=Range(1, 100_000))
     page_size = fields.Integer(load_default=50, validate=Range(1, 200))

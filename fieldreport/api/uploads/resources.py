@@ -2,8 +2,8 @@
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from fieldreport.api.parsing import Blueprint
 from fieldreport.api.uploads.schemas import UploadSlotSchema
 from fieldreport.services import intake
 

@@ -2,9 +2,9 @@
 reset their passwords (services/accounts: the same service as the flask CLI)."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from fieldreport import auth
+from fieldreport.api.parsing import Blueprint
 from fieldreport.api.users.schemas import (
     AccountActPageSchema,
     AccountCreateSchema,

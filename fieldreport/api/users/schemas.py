@@ -1,6 +1,6 @@
 """Marshmallow schemas of staff accounts managed by administrators (passwords load only)."""
 
-from marshmallow import Schema, fields
+from marshmallow import RAISE, Schema, fields
 from marshmallow.validate import Length, OneOf, Range, Regexp
 
 from fieldreport.api.reports.schemas import Str
@@ -29,7 +29,7 @@ class AccountPageSchema(Schema):
 
 class AccountQuerySchema(Schema):
     class Meta:
-        unknown = "raise"  # a misspelt filter is an error, not "everyone"
+        unknown = RAISE  # a misspelt filter is an error, not "everyone" (api/parsing.py)
 
     q = Str(load_default=None, validate=Length(max=80), metadata={"description": "part of the username or name"})
     active = fields.Boolean(load_default=None)
@@ -94,7 +94,7 @@ class AccountActPageSchema(Schema):
 
 class PageQuerySchema(Schema):
     class Meta:
-        unknown = "raise"
+        unknown = RAISE  # an undeclared query parameter is a 422, not ignored (api/parsing.py)
 
     page = fields.Integer(load_default=1, validate=Range(1, 100_000))
     page_size = fields.Integer(load_default=50, validate=Range(1, 200))

@@ -30,6 +30,26 @@ def add_months(d: date, n: int) -> date:
     return date(d.year + y, m + 1, 1)
 
 
+def check_dates(kind: str, start: date | None, end: date | None) -> None:
+    """The rules between period, from and to (the API's query schema applies them too, so its
+    document and its validation say the same): `to` only with a custom period, which needs
+    both dates, `to` not before `from`, at most 3 years."""
+    if kind != "custom":
+        if end is not None:
+            raise Invalid("to_needs_custom", "to is only for period=custom.", "Chỉ dùng 'to' với period=custom.")
+        return
+    if start is None or end is None:
+        raise Invalid(
+            "custom_period_needs_dates",
+            "A custom period needs from and to.",
+            "Kỳ tùy chọn cần có từ ngày và đến ngày.",
+        )
+    if end < start:
+        raise Unprocessable("bad_period_range", "to is before from.", "Đến ngày trước từ ngày.")
+    if (end - start).days >= MAX_CUSTOM_DAYS:
+        raise Invalid("period_too_long", "A custom period is at most 3 years.", "Kỳ tùy chọn tối đa 3 năm.")
+
+
 def period(
     kind: str = "month", start: date | None = None, end: date | None = None, today: date | None = None
 ) -> Period:
@@ -41,21 +61,11 @@ def period(
             f"period must be one of {', '.join(PERIODS)}.",
             f"period phải là một trong {', '.join(PERIODS)}.",
         )
+    check_dates(kind, start, end)
     d = start or today
     if kind == "custom":
-        if start is None or end is None:
-            raise Invalid(
-                "custom_period_needs_dates",
-                "A custom period needs from and to.",
-                "Kỳ tùy chọn cần có từ ngày và đến ngày.",
-            )
-        if end < start:
-            raise Unprocessable("bad_period_range", "to is before from.", "Đến ngày trước từ ngày.")
-        if (end - start).days >= MAX_CUSTOM_DAYS:
-            raise Invalid("period_too_long", "A custom period is at most 3 years.", "Kỳ tùy chọn tối đa 3 năm.")
+        assert start is not None and end is not None
         return Period(kind, start, end + timedelta(days=1))
-    if end is not None:
-        raise Invalid("to_needs_custom", "to is only for period=custom.", "Chỉ dùng 'to' với period=custom.")
     if kind == "day":
         return Period(kind, d, d + timedelta(days=1))
     if kind == "week":
