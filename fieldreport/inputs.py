@@ -19,14 +19,14 @@ from typing import Any
 
 from flask import Flask, Request, request
 from flask.json.provider import DefaultJSONProvider
-from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
 
 from fieldreport.errors import BadInput, Invalid
 
 MAX_JSON_DEPTH = 32  # our deepest body (answers inside a report) is 3 levels
 MAX_NUMBER_CHARS = 40  # more than any coordinate, count or id; far below Python's 4,300
 MAX_PAGE = 1_000_000  # with a page size of 1,000 the OFFSET still fits a bigint many times
-MAX_ID = 2**31 - 1  # an <int:…> path variable past PostgreSQL's integer finds nothing
+MAX_ID = 2**31 - 1  # PostgreSQL's integer: the largest <int:…> path variable (Id)
 
 
 def _bad_text(where: str, what_en: str, what_vi: str) -> BadInput:
@@ -140,8 +140,6 @@ def guard() -> None:
     for name, value in (request.view_args or {}).items():
         if isinstance(value, str):
             check_text(value, name)
-        elif isinstance(value, int) and not 0 <= value <= MAX_ID:
-            raise NotFound()
     for source in (request.args, request.form):
         for name, value in source.items(multi=True):
             name = name or ""  # a nameless multipart part has None
@@ -162,7 +160,18 @@ class JSONProvider(DefaultJSONProvider):
         return loads(s)
 
 
+class Id(IntegerConverter):
+    """<int:…> path variables: ids PostgreSQL's integer holds (0..MAX_ID). A larger number
+    matches no route (404), and the OpenAPI document states the maximum (flask-smorest reads
+    the converter's bounds), so what the document allows is what the routes take."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = Id  # before any route is added
     app.request_class = GuardedRequest
     app.json = JSONProvider(app)
     app.before_request(guard)

@@ -83,3 +83,17 @@ def test_the_listing_schema_refuses_a_cursor_it_did_not_give(app):
     with app.test_request_context(), pytest.raises(DomainError) as refused:
         ListQuerySchema().load({"cursor": "bm9wZQ"})  # URL-safe base64 of "nope": the right alphabet
     assert refused.value.code == "invalid_cursor"
+
+
+def test_the_document_bounds_every_id_in_a_path(client, db_session):
+    doc = client.get("/api/v1/openapi.json").json
+    ids = [
+        (path, p["schema"])
+        for path, item in doc["paths"].items()
+        for p in item.get("parameters", [])
+        if p["in"] == "path" and p["schema"]["type"] == "integer"
+    ]
+    assert len(ids) >= 3
+    assert all(schema["maximum"] == 2**31 - 1 for _, schema in ids), ids
+    r = client.get("/api/v1/users/2147483648", headers=f.bearer(db_session, "admin"))  # past it: no such route
+    assert r.status_code == 404 and r.mimetype == "application/problem+json"

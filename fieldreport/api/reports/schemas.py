@@ -234,7 +234,7 @@ class IntakeHeadersSchema(Schema):
 
     idempotency_key = Str(
         data_key="Idempotency-Key",
-        validate=Length(1, 200),
+        validate=Regexp(r"^[!-~]{1,200}$", error="1–200 printable ASCII characters, no spaces (a UUID, say)."),
         metadata={"description": "a retry with the same key and body returns the first answer"},
     )
     citizen_token = Str(

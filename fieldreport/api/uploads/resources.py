@@ -4,7 +4,7 @@ from flask import request
 from flask.views import MethodView
 
 from fieldreport.api.parsing import Blueprint
-from fieldreport.api.uploads.schemas import UploadSlotSchema
+from fieldreport.api.uploads.schemas import UploadSchema
 from fieldreport.services import intake
 
 blp = Blueprint("uploads", __name__, description="Presigned photo uploads")
@@ -12,7 +12,7 @@ blp = Blueprint("uploads", __name__, description="Presigned photo uploads")
 
 @blp.route("/uploads")
 class Uploads(MethodView):
-    @blp.response(201, UploadSlotSchema)
+    @blp.response(201, UploadSchema)
     def post(self):
         """Get a presigned URL to PUT one photo; the report checks it like a multipart photo"""
         return intake.new_upload(request.remote_addr or "")

@@ -3,7 +3,9 @@
 from marshmallow import Schema, fields
 
 
-class UploadSlotSchema(Schema):
+class UploadSchema(Schema):
+    """An upload (the document's `Upload`, the resource POST /reports names in upload_ids)."""
+
     upload_id = fields.String(metadata={"description": "reference it in POST /reports upload_ids"})
     method = fields.String(metadata={"description": "always PUT"})
     url = fields.String(metadata={"description": "presigned URL: PUT the photo bytes there"})
