@@ -97,3 +97,21 @@ def test_the_document_bounds_every_id_in_a_path(client, db_session):
     assert all(schema["maximum"] == 2**31 - 1 for _, schema in ids), ids
     r = client.get("/api/v1/users/2147483648", headers=f.bearer(db_session, "admin"))  # past it: no such route
     assert r.status_code == 404 and r.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/api/v1/me/claims", {"citizen_tokens": ["not a token!" * 4]}),
+        ("/api/v1/citizen/session", {"phone": "0912345678", "code": "123456", "citizen_tokens": ["short"]}),
+        ("/api/v1/reports/{code}/subscriptions", {"channel": "sms", "citizen_token": "x" * 20 + "!" * 20}),
+    ],
+)
+def test_citizen_tokens_have_one_shape_in_every_body(client, db_session, path, body):
+    """The citizen token is 32–128 URL-safe characters wherever a body carries one (the claim,
+    sign-in and subscription bodies said only "1–200 characters", unlike the report actions)."""
+    report = f.make_report(db_session, "street_light", *f.BMT)
+    r = client.post(path.format(code=report.code), json=body)
+    assert r.status_code == 422, r.json
+    assert r.json["code"] == "validation_error"
+    assert "citizen_token" in str(r.json["errors"])

@@ -5,11 +5,11 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, fields
 from marshmallow.validate import Length, OneOf, Regexp
 
-from fieldreport.api.reports.schemas import Str
+from fieldreport.api.reports.schemas import CITIZEN_TOKEN, Str
 from fieldreport.models import Channel
 
 TOKENS = fields.List(
-    Str(validate=Length(1, 200)),
+    Str(validate=CITIZEN_TOKEN),
     validate=Length(max=100),
     metadata={"description": "citizen tokens this device holds: their reports become the account's"},
 )
@@ -58,7 +58,7 @@ class ClaimSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    citizen_tokens = fields.List(Str(validate=Length(1, 200)), required=True, validate=Length(1, 100))
+    citizen_tokens = fields.List(Str(validate=CITIZEN_TOKEN), required=True, validate=Length(1, 100))
 
 
 class ClaimedSchema(Schema):
@@ -88,7 +88,7 @@ class SubscribeSchema(Schema):
     keys = fields.Nested(PushKeysSchema, metadata={"description": "push: the subscription's keys"})
     email = Str(validate=Length(1, 240), metadata={"description": "email: where to write"})
     citizen_token = Str(
-        validate=Length(1, 200), metadata={"description": "or X-Citizen-Token: subscribe as the reporter"}
+        validate=CITIZEN_TOKEN, metadata={"description": "or X-Citizen-Token: subscribe as the reporter"}
     )
 
 
