@@ -15,12 +15,14 @@ from fieldreport.models.unit import Unit
 from fieldreport.models.user import ApiKey, AuthToken, User
 from fieldreport.models.vocab import (
     OPEN_STATUSES,
+    OPERATOR_CHANNELS,
     REJECT_REASONS,
     ROLES,
     STATUSES,
     AssignReason,
     Channel,
     EventType,
+    IntakeChannel,
     NoticeKind,
     NotificationState,
     PhotoKind,
@@ -68,6 +70,8 @@ __all__ = [
     "REJECT_REASONS",
     "AssignReason",
     "Channel",
+    "OPERATOR_CHANNELS",
+    "IntakeChannel",
     "NotificationState",
     "NoticeKind",
     "SubscriberRole",

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldreport.models.base import Base, created_at, utcnow
-from fieldreport.models.vocab import PhotoKind, Status
+from fieldreport.models.vocab import IntakeChannel, PhotoKind, Status
 
 
 class Report(Base):
@@ -47,7 +47,7 @@ class Report(Base):
     reporter_phone: Mapped[str | None] = mapped_column(String(40))
     reporter_email: Mapped[str | None] = mapped_column(String(240))
     reporter_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    channel: Mapped[str] = mapped_column(String(80), default="app")
+    channel: Mapped[str] = mapped_column(String(80), default=IntakeChannel.APP)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldreport.models.base import Base, created_at
+from fieldreport.models.vocab import IntakeChannel
 
 TSTZ = DateTime(timezone=True)
 
@@ -60,7 +61,7 @@ class IndicatorFact(Base):
     category_id: Mapped[int] = mapped_column(Integer)
     area_id: Mapped[int] = mapped_column(Integer)  # 0: the report has no commune
     # Where the report came from (reports.channel: app, web, hotline, counter, zalo, open311:<client>).
-    channel: Mapped[str] = mapped_column(String(80), server_default="app")
+    channel: Mapped[str] = mapped_column(String(80), server_default=IntakeChannel.APP.value)
     received_at: Mapped[datetime] = mapped_column(TSTZ)
     received_day: Mapped[date] = mapped_column(Date)
     left_at: Mapped[datetime | None] = mapped_column(TSTZ)

@@ -141,3 +141,17 @@ class Role(StrEnum):
 
 
 ROLES = tuple(Role)
+
+
+class IntakeChannel(StrEnum):
+    """How a report came in (`Report.channel`, the indicators' group_by=channel). An Open311
+    client's reports carry its API key's own channel ("open311:<name>"), outside this set."""
+
+    APP = "app"  # the citizen web app and the mobile API
+    WEB = "web"
+    HOTLINE = "hotline"  # an operator took a call (services/calls.py)
+    COUNTER = "counter"  # an operator at a commune's reception desk
+    ZALO = "zalo"  # the Zalo OA chat
+
+
+OPERATOR_CHANNELS = (IntakeChannel.HOTLINE, IntakeChannel.COUNTER)  # the channels a call is recorded under

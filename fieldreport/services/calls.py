@@ -26,6 +26,7 @@ from fieldreport.errors import Forbidden, Unprocessable
 from fieldreport.extensions import db
 from fieldreport.models import (
     OPEN_STATUSES,
+    OPERATOR_CHANNELS,
     Area,
     Channel,
     EventType,
@@ -40,7 +41,7 @@ from fieldreport.models import (
 )
 from fieldreport.services import citizen, events, intake, notify, privacy, public, uow, workflow
 
-CHANNELS = ("hotline", "counter")
+CHANNELS = OPERATOR_CHANNELS  # the intake channels a call is recorded under
 SEARCH_LIMIT = 8
 
 

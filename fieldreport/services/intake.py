@@ -25,6 +25,7 @@ from fieldreport.errors import Invalid, Unauthorized, Unprocessable
 from fieldreport.extensions import db, storage
 from fieldreport.models import Category, EventType, Report, Role, Status, SubscriberRole, Subscription, Upload, User
 from fieldreport.models.base import utcnow
+from fieldreport.models.vocab import IntakeChannel
 from fieldreport.services import communes, events, idempotency, outbox, photos, provinces, uow
 
 SCOPE = "reports:create"
@@ -60,7 +61,7 @@ class Submission:
     idempotency_key: str | None = None
     client_ip: str = ""
     user: User | None = None
-    channel: str = "app"
+    channel: str = IntakeChannel.APP
     per_ip_limit: bool = True  # False for an Open311 client: its API key is limited instead
     # (channel, address) the reporter hears this report's news on from the start, written in
     # the report's transaction so that no event is missed: a Zalo user, a caller's phone.

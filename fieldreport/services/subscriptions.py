@@ -24,12 +24,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from fieldreport import ratelimit, security
 from fieldreport.errors import Forbidden, NotFound, Unprocessable
 from fieldreport.extensions import db
-from fieldreport.models import Channel, EventType, Report, Role, SubscriberRole, Subscription, User
+from fieldreport.models import OPERATOR_CHANNELS, Channel, EventType, Report, Role, SubscriberRole, Subscription, User
 from fieldreport.models.base import utcnow
 from fieldreport.services import disclosure, public, uow
 
 CHANNELS = (Channel.PUSH, Channel.SMS, Channel.EMAIL)
-OPERATOR_CHANNELS = ("hotline", "counter")  # reports an operator took for a caller (services/calls)
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 _ID = re.compile(r"[0-9]{1,18}")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")

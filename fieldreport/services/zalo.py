@@ -27,7 +27,7 @@ from fieldreport import inputs
 from fieldreport import queue as jobs
 from fieldreport.errors import DomainError, Invalid, NotFound, ServiceUnavailable, Unauthorized
 from fieldreport.extensions import db, storage
-from fieldreport.models import Channel, Upload, ZaloConversation, ZaloMessage
+from fieldreport.models import Channel, IntakeChannel, Upload, ZaloConversation, ZaloMessage
 from fieldreport.models.base import utcnow
 from fieldreport.services import intake, outbox, photos, privacy, uow, zalo_api
 
@@ -224,7 +224,7 @@ def process(message_id: int) -> str:
                     lon=state["lon"],
                     description=state["text"],
                     upload_ids=state["upload_ids"],
-                    channel="zalo",
+                    channel=IntakeChannel.ZALO,
                     citizen_token=citizen_token(msg.user_id),
                     idempotency_key=f"zalo-{msg.msg_id}",
                     per_ip_limit=False,

@@ -12,6 +12,7 @@ import secrets
 from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 
 from fieldreport.errors import DomainError
+from fieldreport.models.vocab import IntakeChannel
 from fieldreport.services import calls, categories, policy, privacy, staff_read
 from fieldreport.web import session as web_session
 from fieldreport.web.i18n import current_lang, t
@@ -26,7 +27,7 @@ FIELDS = ("channel", "phone", "name", "place", "address_hint", "category", "desc
 def _default_channel(user) -> str:
     """A commune's reception desk records visits; the province's hotline records calls."""
     unit = staff_read.unit(user.unit_id)
-    return "counter" if unit and unit.kind == "commune" else "hotline"
+    return IntakeChannel.COUNTER if unit and unit.kind == "commune" else IntakeChannel.HOTLINE
 
 
 def _page(kept: dict | None = None, error: str | None = None, status: int = 200):

@@ -36,6 +36,7 @@ ENUMS = (
     vocab.SubscriberRole,
     vocab.PhotoKind,
     vocab.Role,
+    vocab.IntakeChannel,
 )
 WORDS = {member.value for enum in ENUMS for member in enum}
 VOCAB_FILE = "fieldreport/models/vocab.py"
@@ -93,9 +94,10 @@ ALLOWED: dict[tuple[str, str], tuple[int, str]] = {
     ("fieldreport/services/intake.py", "reporter"): (1, FIELD),
     ("fieldreport/services/staff_read.py", "reporter"): (1, FIELD),
     ("fieldreport/services/sms.py", "log"): (2, "the SMS provider that only logs (SMS_PROVIDER)"),
-    ("fieldreport/services/zalo.py", "zalo"): (2, "the report's intake channel; a photo's field name"),
+    ("fieldreport/services/zalo.py", "zalo"): (1, "a photo's field name"),
     ("fieldreport/services/zalo.py", "sent"): (1, "the Zalo send job's outcome"),
-    ("fieldreport/services/indicators/exports.py", "zalo"): (1, "the report's intake channel (group_by=channel)"),
+    ("fieldreport/web/__init__.py", "web"): (1, BLUEPRINT),
+    ("fieldreport/services/demo.py", "hotline"): (1, DEMO_USER),
     ("fieldreport/models/export.py", "failed"): (1, "ExportState"),
     ("fieldreport/api/__init__.py", "citizen"): (1, BLUEPRINT),
     ("fieldreport/api/__init__.py", "staff"): (1, BLUEPRINT),

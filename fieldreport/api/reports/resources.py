@@ -40,6 +40,7 @@ from fieldreport.api.reports.schemas import (
     ReportViewSchema,
 )
 from fieldreport.errors import Invalid, Unauthorized, wants_vietnamese
+from fieldreport.models.vocab import IntakeChannel
 from fieldreport.services import citizen, erasure, intake, photos, privacy, public
 from fieldreport.services.disclosure import Viewer
 
@@ -137,7 +138,7 @@ class Reports(MethodView):
                 idempotency_key=headers.get("idempotency_key"),
                 client_ip=request.remote_addr or "",
                 user=signed_in_user(),
-                channel=headers.get("client") or "app",
+                channel=headers.get("client") or IntakeChannel.APP,
                 notice_version=data.get("notice_version"),
                 contact_consent=data.get("contact_consent"),
                 location_source=data.get("location_source"),

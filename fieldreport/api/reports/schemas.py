@@ -23,6 +23,7 @@ from werkzeug.datastructures import FileStorage
 from fieldreport import contact, inputs
 from fieldreport.errors import Invalid
 from fieldreport.models import STATUSES
+from fieldreport.models.vocab import IntakeChannel
 from fieldreport.services import public
 from fieldreport.services.intake import TOKEN_RE
 from fieldreport.services.privacy import NOTICE_VERSIONS
@@ -244,8 +245,8 @@ class IntakeHeadersSchema(Schema):
     )
     client = Str(
         data_key="X-Client",
-        load_default="app",
-        validate=OneOf(("app", "web")),
+        load_default=IntakeChannel.APP,
+        validate=OneOf((IntakeChannel.APP, IntakeChannel.WEB)),
         metadata={
             "description": "which citizen client sends it: the app (default) or the citizen web pages; "
             "the report's channel in the indicators (group_by=channel)"

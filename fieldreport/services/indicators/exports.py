@@ -23,6 +23,7 @@ from openpyxl import Workbook
 from sqlalchemy import text
 
 from fieldreport.extensions import db
+from fieldreport.models.vocab import IntakeChannel
 from fieldreport.services import deadlines
 from fieldreport.services.indicators import table as indicators
 from fieldreport.services.indicators.measures import LATE_OUTCOME, stock
@@ -157,12 +158,12 @@ REPORT_COLUMNS = [
 
 
 # The channels a report comes in by (reports.channel); an Open311 client is "open311:<name>".
-CHANNEL_NAMES = {
-    "app": ("Ứng dụng di động", "Mobile app"),
-    "web": ("Trang web", "Web"),
-    "hotline": ("Đường dây nóng", "Hotline"),
-    "counter": ("Bộ phận tiếp nhận", "Reception desk"),
-    "zalo": ("Zalo OA", "Zalo OA"),
+CHANNEL_NAMES: dict[str, tuple[str, str]] = {
+    IntakeChannel.APP: ("Ứng dụng di động", "Mobile app"),
+    IntakeChannel.WEB: ("Trang web", "Web"),
+    IntakeChannel.HOTLINE: ("Đường dây nóng", "Hotline"),
+    IntakeChannel.COUNTER: ("Bộ phận tiếp nhận", "Reception desk"),
+    IntakeChannel.ZALO: ("Zalo OA", "Zalo OA"),
 }
 
 

@@ -35,6 +35,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fieldreport.models import EventType, Status
+from fieldreport.models.vocab import IntakeChannel
 from fieldreport.services import deadlines
 from fieldreport.worktime import Calendar
 
@@ -97,7 +98,7 @@ class Fact:
     reopened_at: datetime | None = None
     handed_late_at: datetime | None = None
     settle_day: date | None = None
-    channel: str = "app"
+    channel: str = IntakeChannel.APP
 
     def row(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k not in ("limit", "urgency")}
@@ -192,7 +193,7 @@ def build_facts(
     events: Iterable[EventRow],
     cal: Calendar,
     is_dispatcher: Callable[[int], bool],
-    channel: str = "app",
+    channel: str = IntakeChannel.APP,
 ) -> list[Fact]:
     """The facts of one report; `events` in history order (at, id); `channel` is the report's."""
     facts: dict[int, Fact] = {}
