@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 
 from fieldreport import contact, security
 from fieldreport.errors import Forbidden, Unprocessable
@@ -275,7 +276,7 @@ def search_places(q: str) -> list[dict]:
             )
             .outerjoin(Area, Area.id == Report.area_id)  # every report is in the deployment's province
             .where(Report.address_hint.ilike(like))
-            .distinct(Report.address_hint)
+            .ext(distinct_on(Report.address_hint))
             .order_by(Report.address_hint, Report.id.desc())
             .limit(SEARCH_LIMIT - len(out))
         ).all()
