@@ -124,6 +124,14 @@ def _base():
             parent.code.label("parent_code"),
             func.ST_Y(Report.location).label("lat"),
             func.ST_X(Report.location).label("lon"),
+            # The report's public display copies, in the order media_urls lists them: in the
+            # same statement (an index lookup per row) instead of a second query per page.
+            func.array(
+                select(Photo.id)
+                .where(Photo.report_id == Report.id, Photo.display_key.is_not(None))
+                .order_by(Photo.kind.desc(), Photo.id)
+                .scalar_subquery()
+            ).label("photo_ids"),
         )
         .join(Category, Category.id == Report.category_id)
         .outerjoin(Unit, Unit.id == Report.unit_id)
@@ -184,23 +192,17 @@ def one(code: str, province: str | None = None) -> tuple:
 
 
 def photo_urls(rows: Iterable, base: str) -> dict[int | None, list[str]]:
-    """Report id → stable URLs of the metadata-free display copies (never the originals).
+    """Report id → stable URLs of the metadata-free display copies (never the originals), from
+    the rows' photo_ids (selected with them by _base()).
 
     Each redirects to a fresh presigned URL, so an aggregator that stores media_url keeps a
     live link (a presigned URL dies after PRESIGN_SECONDS).
     """
-    codes = {r.id: r.code for r in rows}
-    if not codes:
-        return {}
-    found = db.session.execute(
-        select(Photo.report_id, Photo.id)
-        .where(Photo.report_id.in_(codes), Photo.display_key.is_not(None))
-        .order_by(Photo.report_id, Photo.kind.desc(), Photo.id)
-    )
-    out: dict[int | None, list[str]] = {}  # photos of a report: report_id is never None here
-    for report_id, photo_id in found:
-        out.setdefault(report_id, []).append(base + public.photo_path(codes[report_id], photo_id, "display"))
-    return out
+    return {
+        r.id: [base + public.photo_path(r.code, photo_id, "display") for photo_id in r.photo_ids]
+        for r in rows
+        if r.photo_ids
+    }
 
 
 def updates(

@@ -144,3 +144,39 @@ def test_list_thumbnails_are_stable_urls_that_redirect_to_the_copy(client):
     other = submit(client).json["code"]  # another report's code does not unlock this photo
     assert client.get(f"/api/v1/reports/{other}/photos/{photo.id}/thumb").json["code"] == "photo_not_found"
     assert client.get(f"/api/v1/reports/{code}/photos/{photo.id}/original").status_code == 404
+
+
+def _statements(client, path: str, **kw) -> tuple[list[str], object]:
+    """The SQL statements one request runs, and its response."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    engine = db.session.get_bind().engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        resp = client.get(path, **kw)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    return seen, resp
+
+
+def test_list_pages_read_their_thumbnails_in_the_same_statement(client):
+    """Issue 20: the listing and nearby select each row's first ready thumbnail with the rows
+    (a second query per page was one of a public list's five round trips)."""
+    from tests.api.intake_helpers import BMT, CATEGORY_NO_PHOTO
+
+    code = submit(client, photos=[("p.jpg", image())]).json["code"]
+    photo = _photo_of(code)
+    near = {"lat": BMT[0], "lon": BMT[1], "category": CATEGORY_NO_PHOTO}
+    for path, query in (("/api/v1/reports", {"page_size": 200}), ("/api/v1/reports/nearby", near)):
+        seen, resp = _statements(client, path, query_string=query)
+        assert resp.status_code == 200, resp.json
+        items = resp.json["items"] if isinstance(resp.json, dict) else resp.json
+        item = next(i for i in items if i["code"] == code)
+        assert item["thumb_url"] == f"/api/v1/reports/{code}/photos/{photo.id}/thumb"
+        photo_reads = [s for s in seen if "photos" in s]
+        assert photo_reads and all("FROM reports" in s for s in photo_reads), photo_reads

@@ -404,3 +404,61 @@ def test_request_lists_send_exactly_what_the_row_by_row_path_would(client, app, 
     assert rows[made[4].code]["media_url"] is None and rows[made[4].code]["description"] is None
     assert rows[made[2].code]["media_url"] == "https://photos.example/a.jpg?x=1&y=2"
     assert rows[dup.code]["status_notes"] == f"Trùng với phản ánh {made[0].code}."
+
+
+def test_request_lists_read_their_photos_in_the_same_statement(client, make_report, db_session):
+    """Issue 16/20: a requests page selects its rows' photo ids with them (a second query per page
+    was a round trip); media_urls keep their order (before photos, then after, each by id)."""
+    from sqlalchemy import event
+
+    from fieldreport.models import Photo
+
+    report = make_report(status="in_progress")
+    for kind in ("after", "before", "after"):
+        db_session.add(
+            Photo(
+                report_id=report.id,
+                kind=kind,
+                sha256="0" * 64,
+                key=f"o/{report.code}/{kind}",
+                mime="image/jpeg",
+                size_bytes=1,
+                width=1,
+                height=1,
+                display_key=f"d/{report.code}/{kind}",
+            )
+        )
+    db_session.add(  # not yet derived: not listed
+        Photo(
+            report_id=report.id,
+            kind="before",
+            sha256="1" * 64,
+            key="o/x",
+            mime="image/jpeg",
+            size_bytes=1,
+            width=1,
+            height=1,
+        )
+    )
+    db_session.flush()
+    photos = db_session.query(Photo).filter(Photo.report_id == report.id, Photo.display_key.is_not(None)).all()
+    ordered = sorted(photos, key=lambda p: (p.kind != "before", p.id))
+    seen: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    engine = db_session.get_bind().engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        page = client.get(f"{BASE}/requests.json?extensions=true")
+        one = client.get(f"{BASE}/requests/{report.code}.json?extensions=true")
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    for resp in (page, one):
+        row = next(x for x in resp.get_json() if x["service_request_id"] == report.code)
+        urls = row["extended_attributes"]["media_urls"]
+        assert [u.rsplit("/photos/", 1)[1] for u in urls] == [f"{p.id}/display" for p in ordered]
+        assert row["media_url"] == urls[0]
+    photo_reads = [s for s in seen if "photos" in s]
+    assert photo_reads and all("FROM reports" in s for s in photo_reads), photo_reads
