@@ -263,8 +263,7 @@ def routing(app, jobs: int) -> list[Row]:
             for config in rb.CONFIGS:
                 ids = rb.make_reports(rb.sample_points(jobs, seed=3))
                 try:
-                    floor = rb.run_jobs(prefix, "workers.jobs.noop", [()] * jobs, config)
-                    routed = rb.run_jobs(prefix, "workers.jobs.route_report", [(i,) for i in ids], config)
+                    routed, floor = rb.compare(prefix, ids, config)
                 finally:
                     rb.purge(ids)
                 production = config == rb.PRODUCTION

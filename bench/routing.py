@@ -9,9 +9,9 @@ Prints, on the same points: the lookup time of an in-memory Shapely STRtree of t
 the full routing decision (services.routing.decide: contains, nearest fallback, rules). Then
 each worker configuration of CONFIGS (RQ's forking Worker, one JobWorker, the production
 one JobWorker per core; `python -m workers.main worker --burst`) runs N no-op jobs (the
-floor of that configuration) and N route_report jobs on committed reports; rates come from
-the jobs' own start/end times, so worker start-up is not counted. Bench reports are deleted
-afterwards.
+floor of that configuration) and N route_report jobs on committed reports, alternating in
+three rounds; rates come from the jobs' own start/end times, so worker start-up is not
+counted. Bench reports are deleted afterwards.
 """
 
 from __future__ import annotations
@@ -157,12 +157,34 @@ CONFIGS = {
     "RQ Worker (fork per job) x1": (["--fork-per-job"], 1),
     "JobWorker x1": ([], 1),
     PRODUCTION: ([], os.cpu_count() or 1),
+    f"JobWorker x{2 * (os.cpu_count() or 1)}": ([], 2 * (os.cpu_count() or 1)),  # two per core
 }
 
 
 def run_jobs(prefix: str, func: str, args_list: list[tuple], config: str = PRODUCTION) -> float:
     """Enqueue, run the configuration's burst workers on the routing queue, return jobs/s
     from the jobs' own start and end times (worker start-up is not counted)."""
+    count, seconds = _run_jobs(prefix, func, args_list, config)
+    return count / seconds
+
+
+def compare(prefix: str, ids: list[int], config: str = PRODUCTION, rounds: int = 3) -> tuple[float, float]:
+    """(reports routed/s, no-op jobs/s) of a configuration, the two alternating in `rounds`
+    rounds (as bench/intake.py does), so that a busy neighbour slows figure and floor alike."""
+    totals = {"noop": [0, 0.0], "route": [0, 0.0]}
+    for r in range(rounds):
+        chunk = ids[r::rounds]
+        for name, func, args in (
+            ("noop", "workers.jobs.noop", [()] * len(chunk)),
+            ("route", "workers.jobs.route_report", [(i,) for i in chunk]),
+        ):
+            count, seconds = _run_jobs(prefix, func, args, config)
+            totals[name][0] += count
+            totals[name][1] += seconds
+    return totals["route"][0] / totals["route"][1], totals["noop"][0] / totals["noop"][1]
+
+
+def _run_jobs(prefix: str, func: str, args_list: list[tuple], config: str) -> tuple[int, float]:
     jobs = [queues.enqueue("routing", func, *args) for args in args_list]
     env = {**os.environ, "FIELDREPORT_QUEUE_PREFIX": prefix}
     extra, processes = CONFIGS[config]
@@ -187,7 +209,7 @@ def run_jobs(prefix: str, func: str, args_list: list[tuple], config: str = PRODU
     if failed:
         raise SystemExit(f"{len(failed)} {func} jobs did not finish: {failed[0].latest_result()}")
     span = max(j.ended_at for j in done) - min(j.started_at for j in done)
-    return len(done) / span.total_seconds()
+    return len(done), span.total_seconds()
 
 
 def in_process(ids: list[int]) -> float:
@@ -224,8 +246,7 @@ def main() -> None:
         more = make_reports(sample_points(min(100, args.jobs), seed=5))
         try:
             for config in CONFIGS:
-                floor = run_jobs(prefix, "workers.jobs.noop", [()] * args.jobs, config)
-                routed = run_jobs(prefix, "workers.jobs.route_report", [(i,) for i in ids], config)
+                routed, floor = compare(prefix, ids, config)
                 purge(ids)
                 ids = make_reports(sample_points(args.jobs, seed=3))
                 print(
