@@ -146,8 +146,7 @@ def raw_sql(app, path: str, params: dict) -> str:
             bbox = tuple(float(v) for v in params["bbox"].split(",")) if "bbox" in params else None
             q = public_map.clusters_select(f, cats, params["zoom"], bbox)
         elif path.endswith("/nearby"):
-            cat = next(c for c in cats.values() if c.code == params["category"])
-            q = public.nearby_select(params["lat"], params["lon"], cat.id, app.config["NEARBY_METERS"])
+            q = public.nearby_select(params["lat"], params["lon"], params["category"], app.config["NEARBY_METERS"])
         elif path.startswith("/api/v1/reports/"):
             q = select(Report).where(Report.code == path.rsplit("/", 1)[1])
         else:
@@ -155,7 +154,6 @@ def raw_sql(app, path: str, params: dict) -> str:
             zone = ZoneInfo(app.config["TIMEZONE"])  # the API reads a bare date as local midnight
             since = datetime.fromisoformat(params["from"]).replace(tzinfo=zone) if "from" in params else None
             q = public.listing_select(
-                cats,
                 bbox=bbox,
                 status=public.statuses(params.get("status")),
                 category=params.get("category"),
