@@ -1,6 +1,7 @@
-"""Local HTTP servers standing in for outside services (SMS gateway, Web Push service).
+"""Local HTTP servers standing in for outside services (SMS gateway, Web Push service), and the
+environment a real gunicorn of ours runs with in the API tests (gunicorn_env).
 
-They record every request (method, path, headers, body) and answer with a status the test
+The servers record every request (method, path, headers, body) and answer with a status the test
 chooses, so a test asserts what our code really sent over the wire.
 """
 
@@ -119,3 +120,26 @@ def vapid_key_file(directory) -> str:
         )
     )
     return str(path)
+
+
+def gunicorn_env(config, s3_server, port: int, name: str, workers: int, **extra: str) -> dict:
+    """The environment of a real gunicorn (config/gunicorn.conf.py) on the session's database,
+    Redis and S3 server, with its own queue prefix; `extra` adds or overrides variables."""
+    return dict(
+        os.environ,
+        FIELDREPORT_DATABASE_URL=config.DATABASE_URL,
+        FIELDREPORT_REDIS_URL=config.REDIS_URL,
+        FIELDREPORT_QUEUE_PREFIX=f"fieldreport-{name}-{port}",
+        FIELDREPORT_S3_ENDPOINT=s3_server.endpoint,
+        FIELDREPORT_S3_PUBLIC_ENDPOINT=s3_server.endpoint,
+        FIELDREPORT_S3_ACCESS_KEY=s3_server.key,
+        FIELDREPORT_S3_SECRET_KEY=s3_server.secret,
+        FIELDREPORT_S3_BUCKET=config.S3_BUCKET,
+        FIELDREPORT_SECRET_KEY="gunicorn-test-secret",
+        FIELDREPORT_LOG_JSON="0",
+        PORT=str(port),
+        HOST="127.0.0.1",
+        WEB_CONCURRENCY=str(workers),
+        GUNICORN_THREADS="2",
+        **extra,
+    )

@@ -40,7 +40,7 @@ from fieldreport.models import (
     Subscription,
     User,
 )
-from fieldreport.services import citizen, events, intake, notify, privacy, public, uow, workflow
+from fieldreport.services import citizen, events, intake, notify, photos, privacy, public, uow, workflow
 
 CHANNELS = OPERATOR_CHANNELS  # the intake channels a call is recorded under
 SEARCH_LIMIT = 8
@@ -226,15 +226,7 @@ def add_photos(code: str, token: str | None, files: list[tuple[str | None, bytes
     if not files:
         raise Unprocessable("photo_required", "Choose at least one photo.", "Hãy chọn ít nhất một ảnh.", field="photos")
     have = db.session.scalar(select(func.count()).select_from(Photo).where(Photo.report_id == report.id)) or 0
-    limit = current_app.config["PHOTO_MAX_COUNT"]
-    if have + len(files) > limit:
-        raise Unprocessable(
-            "too_many_photos",
-            f"At most {limit} photos per report.",
-            f"Mỗi phản ánh tối đa {limit} ảnh.",
-            max_count=limit,
-            field="photos",
-        )
+    photos.check_count(have + len(files))
     rows = workflow.save_photos(report, [data for _, data in files], kind=PhotoKind.BEFORE)
     events.record(report, EventType.PHOTOS_ADDED, actor=Role.CITIZEN, data={"photos": len(rows), "via": "call_link"})
     uow.commit()

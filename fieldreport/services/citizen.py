@@ -160,15 +160,7 @@ def add_to(
             field="note",
             max_length=NOTE_LIMIT,
         )
-    limit = cfg["PHOTO_MAX_COUNT"]
-    if len(files) > limit:
-        raise Unprocessable(
-            "too_many_photos",
-            f"At most {limit} photos per report.",
-            f"Mỗi phản ánh tối đa {limit} ảnh.",
-            max_count=limit,
-            field="photos",
-        )
+    photos.check_count(len(files))
     if note is None and not files:
         raise Unprocessable(
             "addition_empty", "Send a note or at least one photo.", "Cần gửi ghi chú hoặc ít nhất một ảnh."

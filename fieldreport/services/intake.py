@@ -380,14 +380,7 @@ def _check_contact(category: Category, s: Submission) -> None:
 
 
 def _photos(s: Submission) -> list[photos.Incoming]:
-    limit = current_app.config["PHOTO_MAX_COUNT"]
-    if len(s.photos) + len(s.upload_ids) > limit:
-        raise Unprocessable(
-            "too_many_photos",
-            f"At most {limit} photos per report.",
-            f"Mỗi phản ánh tối đa {limit} ảnh.",
-            max_count=limit,
-        )
+    photos.check_count(len(s.photos) + len(s.upload_ids), field=None)
     if len(set(s.upload_ids)) != len(s.upload_ids):
         raise Unprocessable(
             "duplicate_upload", "The same upload is referenced twice.", "Một ảnh tải lên được tham chiếu hai lần."

@@ -45,6 +45,20 @@ class Incoming:
         return original_key(self.info.sha256)
 
 
+def check_count(count: int, *, field: str | None = "photos") -> None:
+    """Refuse more than PHOTO_MAX_COUNT photos on one report (422 too_many_photos)."""
+    limit = current_app.config["PHOTO_MAX_COUNT"]
+    if count > limit:
+        where: dict = {"field": field} if field else {}
+        raise Unprocessable(
+            "too_many_photos",
+            f"At most {limit} photos per report.",
+            f"Mỗi phản ánh tối đa {limit} ảnh.",
+            max_count=limit,
+            **where,
+        )
+
+
 def original_key(sha256: str) -> str:
     return f"orig/{sha256}"
 

@@ -5,7 +5,6 @@ its access log holds no secret sent in a URL."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 
@@ -13,29 +12,14 @@ import pytest
 
 from scripts.procs import BIN, Processes, free_port, wait_port
 from tests.conftest import ROOT
+from tests.servers import gunicorn_env
 
 
 @pytest.fixture(scope="module")
 def gunicorn_server(app, config, s3_server, tmp_path_factory):
     """One gunicorn worker on the session's (already migrated and seeded) database."""
     port = free_port()
-    env = dict(
-        os.environ,
-        FIELDREPORT_DATABASE_URL=config.DATABASE_URL,
-        FIELDREPORT_REDIS_URL=config.REDIS_URL,
-        FIELDREPORT_QUEUE_PREFIX=f"fieldreport-gunicorn-{port}",
-        FIELDREPORT_S3_ENDPOINT=s3_server.endpoint,
-        FIELDREPORT_S3_PUBLIC_ENDPOINT=s3_server.endpoint,
-        FIELDREPORT_S3_ACCESS_KEY=s3_server.key,
-        FIELDREPORT_S3_SECRET_KEY=s3_server.secret,
-        FIELDREPORT_S3_BUCKET=config.S3_BUCKET,
-        FIELDREPORT_SECRET_KEY="gunicorn-test-secret",
-        FIELDREPORT_LOG_JSON="0",
-        PORT=str(port),
-        HOST="127.0.0.1",
-        WEB_CONCURRENCY="1",
-        GUNICORN_THREADS="2",
-    )
+    env = gunicorn_env(config, s3_server, port, "gunicorn", workers=1)
     procs = Processes()
     log = tmp_path_factory.mktemp("gunicorn") / "api.log"
     procs.spawn([str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"], env=env, cwd=ROOT, log=log)

@@ -15,6 +15,7 @@ import pytest
 from scripts.procs import BIN, Processes, descendants, free_port, wait_port
 from tests.api.test_ops import metric
 from tests.conftest import ROOT
+from tests.servers import gunicorn_env
 
 OK = {"method": "GET", "endpoint": "ops.healthz", "status": "200"}
 
@@ -25,24 +26,7 @@ def two_workers(app, config, s3_server, tmp_path_factory):
     port = free_port()
     metrics_dir = tmp_path_factory.mktemp("prometheus")
     (metrics_dir / "counter_1.db").write_bytes(b"stale")  # a previous run's file: emptied on start
-    env = dict(
-        os.environ,
-        FIELDREPORT_DATABASE_URL=config.DATABASE_URL,
-        FIELDREPORT_REDIS_URL=config.REDIS_URL,
-        FIELDREPORT_QUEUE_PREFIX=f"fieldreport-metrics-{port}",
-        FIELDREPORT_S3_ENDPOINT=s3_server.endpoint,
-        FIELDREPORT_S3_PUBLIC_ENDPOINT=s3_server.endpoint,
-        FIELDREPORT_S3_ACCESS_KEY=s3_server.key,
-        FIELDREPORT_S3_SECRET_KEY=s3_server.secret,
-        FIELDREPORT_S3_BUCKET=config.S3_BUCKET,
-        FIELDREPORT_SECRET_KEY="gunicorn-test-secret",
-        FIELDREPORT_LOG_JSON="0",
-        PORT=str(port),
-        HOST="127.0.0.1",
-        WEB_CONCURRENCY="2",
-        GUNICORN_THREADS="2",
-        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
-    )
+    env = gunicorn_env(config, s3_server, port, "metrics", workers=2, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
     procs = Processes()
     log = tmp_path_factory.mktemp("gunicorn") / "api.log"
     procs.spawn([str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"], env=env, cwd=ROOT, log=log)
