@@ -58,6 +58,7 @@ def receive(key: ApiKey, form: MultiDict, files: list[FileStorage]) -> str:
     description = params.text(form, "description", TEXT_MAX)
     updated = params.w3c_datetime(form, "updated_datetime")
     media_url = params.url(form, "media_url")
+    province = params.jurisdiction(form)  # the report must then be of that province
     return external_updates.receive(
         key,
         external_updates.Update(
@@ -68,5 +69,6 @@ def receive(key: ApiKey, form: MultiDict, files: list[FileStorage]) -> str:
             updated=updated,
             media_url=media_url,
             files=files,
+            province=province,
         ),
     )

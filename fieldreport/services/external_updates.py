@@ -37,6 +37,7 @@ class Update:
     updated: datetime | None = None
     media_url: str | None = None
     files: list = field(default_factory=list)  # uploaded parts (photos.read_files), read only when resolving
+    province: str | None = None  # the jurisdiction named: a report of another province is not found
 
 
 def receive(key: ApiKey, u: Update) -> str:
@@ -44,7 +45,8 @@ def receive(key: ApiKey, u: Update) -> str:
     prior = _prior(key, u.update_id)
     if prior is not None:
         return _answer(prior)
-    report = workflow.load(u.code, for_update=True)  # concurrent posts about it wait here
+    # Concurrent posts about it wait here; one of another jurisdiction is not found (as a GET's).
+    report = workflow.load(u.code, for_update=True, province=u.province)
     if (prior := _prior(key, u.update_id)) is not None:
         return _answer(prior)
     _authorise(key, report)

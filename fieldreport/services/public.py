@@ -32,9 +32,12 @@ def normalize_code(raw: str) -> str | None:
     return code if _CODE_RE.fullmatch(code) else None
 
 
-def find(code: str, *, lock: bool = False) -> Report:
+def find(code: str, *, lock: bool = False, province: str | None = None) -> Report:
+    """The report with this tracking code (of `province` when given), or 404."""
     norm = normalize_code(code)
     q = select(Report).where(Report.code == norm)
+    if province is not None:
+        q = q.where(Report.province_code == province)
     report = db.session.scalar(q.with_for_update() if lock else q) if norm else None
     if report is None:
         raise NotFound("report_not_found", "No report has this tracking code.", "Không có phản ánh nào với mã này.")

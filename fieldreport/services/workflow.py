@@ -64,9 +64,9 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
 # -- loading and checking -----------------------------------------------------------------
 
 
-def load(code: str, *, for_update: bool = False) -> Report:
-    """The report with this tracking code (row-locked for an action), or 404."""
-    return public.find(code, lock=for_update)
+def load(code: str, *, for_update: bool = False, province: str | None = None) -> Report:
+    """The report with this tracking code (row-locked for an action; of `province` when given), or 404."""
+    return public.find(code, lock=for_update, province=province)
 
 
 def _permitted(action: str, user: User | None, report: Report) -> bool:

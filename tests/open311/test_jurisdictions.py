@@ -105,3 +105,29 @@ def test_one_province_ignores_the_jurisdiction_as_before(client, make_report, de
     assert get(client, "services?jurisdiction_id=01", "services")[0] == both(client, "services", "services")[0]
     r = client.post(f"{BASE}/requests.json", data=form(demo.api_key, jurisdiction_id="anything.example"))
     assert r.status_code == 200, r.data  # the demo's point, in the one province served
+
+
+def test_an_update_names_the_reports_jurisdiction_or_none(client, one_of_each, db_session):
+    """POST servicerequestupdates with jurisdiction_id: a report of another province is not
+    found (as GET requests/{id} answers), an unknown jurisdiction is 404, and nothing is written."""
+    from fieldreport.models import Event
+    from tests.open311.test_updates import post_update, unit_key
+
+    c56, c66 = one_of_each
+    key = unit_key("khanh-hoa-tracker", "UBND-22366")
+
+    def notes() -> int:
+        return db_session.scalar(select(func.count()).select_from(Event).where(Event.type == "external_update"))
+
+    before = notes()
+    other = post_update(client, key, c56, "u-1", "investigating", jurisdiction_id="66", description="Đã tiếp nhận")
+    assert other.status_code == 404, other.data
+    assert other.get_json()[0]["code"] == 404
+    unknown = post_update(client, key, c56, "u-2", "investigating", jurisdiction_id="01")
+    assert unknown.status_code == 404 and "01" in unknown.get_json()[0]["description"]
+    assert notes() == before  # nothing written by a refused update
+    ok = post_update(client, key, c56, "u-3", "investigating", jurisdiction_id="56", description="Đã tiếp nhận")
+    assert ok.status_code == 200, ok.data
+    assert notes() == before + 1
+    plain = post_update(client, key, c56, "u-4", "investigating", description="Không nêu tỉnh")
+    assert plain.status_code == 200, plain.data  # no jurisdiction: the whole deployment, as before
