@@ -143,9 +143,10 @@ def close_of_office(day: date) -> datetime:
     return datetime.combine(day, cal.office_hours[-1][1], tzinfo=cal.tz)
 
 
-def days_off(start: date, days: int = 120) -> list[str]:
-    """The non-working days from `start` on (ISO), for the picker to refuse them up front."""
-    cal = deadlines.calendar()
+def days_off(start: date, days: int = 120, province: str | None = None) -> list[str]:
+    """The non-working days from `start` on (ISO), for the picker to refuse them up front: of
+    the report's province (its own days off too), as the workflow will check the date."""
+    cal = deadlines.calendar(province)
     return [
         (start + timedelta(days=i)).isoformat()
         for i in range(days)
@@ -153,6 +154,6 @@ def days_off(start: date, days: int = 120) -> list[str]:
     ]
 
 
-def next_working_day(day: date) -> date:
-    cal = deadlines.calendar()
+def next_working_day(day: date, province: str | None = None) -> date:
+    cal = deadlines.calendar(province)
     return cal.add_working_days(datetime.combine(day, time(12), tzinfo=cal.tz), 1).date()

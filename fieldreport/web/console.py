@@ -214,7 +214,7 @@ def _detail_page(
         failed=failed,
         error=error,
         kept=request.form if failed else {},
-        days_off=console_read.days_off(today),
+        days_off=console_read.days_off(today, province=report.province_code),
         close_time=close.strftime("%H:%M"),
         due_min=_due_min(report, today),
         identity=identity,
@@ -273,7 +273,7 @@ def identity_views():
 def _due_min(report, today: date) -> str:
     """The earliest date the extension picker offers: the day after the current due."""
     due = report.due_at.astimezone(local_tz()).date() if report.due_at else today
-    return console_read.next_working_day(max(due, today)).isoformat()
+    return console_read.next_working_day(max(due, today), report.province_code).isoformat()
 
 
 def _form(name: str) -> str | None:

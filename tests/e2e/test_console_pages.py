@@ -352,3 +352,31 @@ def test_open_in_maps_links_carry_the_coordinates(client, db_session, bmt_report
     assert f"query={lat:.6f},{lon:.6f}" in html
     queue = client.get("/console/").get_data(as_text=True)
     assert f'href="geo:{lat:.6f},{lon:.6f}' in queue
+
+
+def test_extension_picker_knows_the_reports_provinces_own_days_off(client, db_session):
+    """Finding (session 5): the picker offered the national calendar while the workflow checks
+    the report's province's, so a province's own day off was offered, then refused."""
+    from datetime import date, timedelta
+
+    from fieldreport.models import CalendarDay
+
+    report = f.make_report(db_session, "road_damage", *f.BMT, province_code="66")
+    f.assign(db_session, report, "UBND-24133")
+    day = date.today() + timedelta(days=30)
+    while day.weekday() >= 5 or not deadlines.calendar().is_working_day(day):
+        day += timedelta(days=1)
+    other = day + timedelta(days=1)
+    while other.weekday() >= 5:
+        other += timedelta(days=1)
+    db_session.add_all(
+        [CalendarDay(day=day, province_code="66", kind="off"), CalendarDay(day=other, province_code="56", kind="off")]
+    )
+    db_session.commit()
+    g.pop("work_calendars", None)
+    as_user(client, db_session, "bmt.staff")
+    page = client.get(f"/console/reports/{report.code}").get_data(as_text=True)
+    picker = re.search(r'<input type="date" id="extend-day"[^>]*>', page).group(0)
+    offered_off = re.search(r'data-days-off="([^"]*)"', picker).group(1)
+    assert day.isoformat() in offered_off  # Đắk Lắk's own day off
+    assert other.isoformat() not in offered_off  # Khánh Hòa's is not this report's
