@@ -404,3 +404,28 @@ def test_tables_of_past_periods_are_cached_until_facts_before_their_end_change(a
         assert len(entries()) == 1
     finally:
         app.config["INDICATOR_CACHE_SECONDS"] = 0
+
+
+def test_a_provinces_own_days_count_in_its_overdue_bands(client, february, db_session):
+    """Finding (session 5): the indicator query counted overdue working days on the national
+    calendar, so a province's own make-up day (a Saturday worked) did not age its backlog as it
+    counts in its deadlines. R3 is overdue Thu 26 and Fri 27 (0-2); with Đắk Lắk working Sat
+    28/2 it is 3 working days overdue (3-5). Another province's day changes nothing."""
+    from datetime import date
+
+    from flask import g
+
+    from fieldreport.models import CalendarDay, Unit
+
+    db_session.execute(update(Unit).values(province_code="66"))  # Đắk Lắk's own unit tree
+    db_session.add(CalendarDay(day=date(2026, 2, 28), province_code="56", kind="work"))
+    db_session.flush()
+    url = FEB + "&group_by=unit&unit=UBND-66&depth=2"
+    ward = by_code(client.get(url, headers=f.bearer(db_session, "supervisor")).json)["UBND-24133"]
+    assert ward["overdue_backlog"] == {"0-2": 1, "3-5": 0, "6-10": 0, ">10": 0}
+    db_session.add(CalendarDay(day=date(2026, 2, 28), province_code="66", kind="work"))
+    db_session.flush()
+    g.pop("work_calendars", None)  # read once per request; the test's requests share one context
+    ward = by_code(client.get(url, headers=f.bearer(db_session, "supervisor")).json)["UBND-24133"]
+    assert ward["overdue_backlog"] == {"0-2": 0, "3-5": 1, "6-10": 0, ">10": 0}
+    assert (ward["reports"], ward["on_time"], ward["late"], ward["backlog"]) == (4, 2, 2, 2)  # flows unchanged

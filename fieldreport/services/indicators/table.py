@@ -13,7 +13,7 @@ from sqlalchemy import Row, select, text
 
 from fieldreport.errors import Forbidden, Invalid, Unprocessable
 from fieldreport.extensions import db
-from fieldreport.models import Area, Category
+from fieldreport.models import Area, Category, Unit
 from fieldreport.models.base import utcnow
 from fieldreport.services import deadlines
 from fieldreport.services.indicators import cache
@@ -31,6 +31,9 @@ class Scope:
     unit_ids: list[int] | None  # filter on facts (None: every unit)
     area_ids: list[int] | None
     category_ids: list[int] | None
+    # The one province every unit of the scope works for, whose own days off then count in
+    # the overdue bands as they count in its reports' deadlines; None: national or several.
+    province: str | None = None
 
 
 _UNIT_COLS = "u.id, u.code, u.name, u.kind, u.parent_id"
@@ -95,7 +98,15 @@ def scope(
                 "unknown_category", f"No category {', '.join(unknown)}.", f"Không có lĩnh vực {', '.join(unknown)}."
             )
         category_ids = list(cats.values())
-    return Scope(units, roots, unit_ids, area_ids, category_ids)
+    return Scope(units, roots, unit_ids, area_ids, category_ids, _one_province(unit_ids))
+
+
+def _one_province(unit_ids: list[int] | None) -> str | None:
+    """The province of every unit of `unit_ids`, when they share one (None: all units)."""
+    if unit_ids is None:
+        return None
+    found = db.session.scalars(select(Unit.province_code).where(Unit.id.in_(unit_ids)).distinct()).all()
+    return found[0] if len(found) == 1 else None
 
 
 def compute(p: Period, sc: Scope, group_by: str = "unit", depth: int = 1, now: datetime | None = None) -> dict:
@@ -128,7 +139,7 @@ def compute_many(tables: list[Table], sc: Scope, now: datetime | None = None) ->
                 f"group_by phải là một trong {', '.join(GROUPS)}.",
             )
     now = now or utcnow()
-    cal = deadlines.calendar()
+    cal = deadlines.calendar(sc.province)
     out: list[dict | None] = [None] * len(tables)
     todo: list[tuple[int, datetime, cache.Entry | None]] = []
     entry: cache.Entry | None
@@ -165,7 +176,7 @@ def compute_many(tables: list[Table], sc: Scope, now: datetime | None = None) ->
         else:
             shown.append(None)
             asks.append(Ask(p.start, p.end, t, _KEYS[tb.group_by], None, tb.hists))
-    results = fetch_many(asks, sc.unit_ids, sc.area_ids, sc.category_ids)
+    results = fetch_many(asks, sc.unit_ids, sc.area_ids, sc.category_ids, cal)
     for (i, t, entry), units, per_key in zip(todo, shown, results, strict=True):
         table = _render(tables[i], sc, units, per_key, t, cal)
         if entry is not None:
