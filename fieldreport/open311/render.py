@@ -10,7 +10,8 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, json, request
+import orjson
+from flask import Response, current_app, request
 
 from fieldreport.models import OPEN_STATUSES, Category, Event
 from fieldreport.open311 import statuses
@@ -118,9 +119,11 @@ def to_xml(root: str, value) -> bytes:
 
 def respond(fmt: str, root: str, value, status: int = 200, headers: dict | None = None) -> Response:
     """One response in `fmt`: XML under element `root`, or the same data as JSON."""
-    body: str | bytes
+    body: bytes
     if fmt == "json":
-        body = json.dumps(value, ensure_ascii=False, sort_keys=False)  # keep the spec's order
+        # UTF-8 as is, keys in the spec's order; orjson, because a page of 1,000 requests took
+        # the standard encoder 5-14 ms, a tenth of the page (issue 16).
+        body = orjson.dumps(value)
     else:
         body = to_xml(root, value)
     resp = Response(body, status=status, content_type=CONTENT_TYPES[fmt])
