@@ -324,7 +324,11 @@ def main() -> None:
         render_cpu()
         return
     prepare(args.database_url)
-    conn = psycopg2.connect(dsn(args.database_url))
+    # The floors' SQL runs with the settings the app's sessions have (no JIT: extensions.py),
+    # as bench/all.py runs it: a floor with JIT on was slower than the page it measures.
+    from fieldreport.extensions import SESSION_OPTIONS
+
+    conn = psycopg2.connect(dsn(args.database_url), options=SESSION_OPTIONS)
     conn.autocommit = True
     cur = conn.cursor()
     cur.execute("SELECT count(*) FROM reports")
