@@ -201,7 +201,10 @@ def _render(tb: Table, sc: Scope, shown, per_key: dict, t: datetime, cal) -> dic
         for acc in per_key.values():
             total.add(acc)
         if group_by == "area":
-            areas = {a.id: a for a in db.session.scalars(select(Area).where(Area.id.in_(list(per_key))))}
+            # Names only: an Area entity would bring its polygon along (a province's communes
+            # are megabytes of WKB, read on every dashboard page).
+            names = select(Area.id, Area.code, Area.full_name).where(Area.id.in_(list(per_key)))
+            areas = {a.id: a for a in db.session.execute(names)}
             for area_id in sorted(per_key):
                 a = areas.get(area_id)
                 rows.append(
