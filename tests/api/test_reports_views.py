@@ -89,9 +89,14 @@ def test_made_up_citizen_tokens_add_no_supporters_and_me_too_is_limited_per_clie
     limit = app.config["FOLLOW_RATE_PER_HOUR"]
     answers = [
         client.post(f"{URL}/{code}/follow", headers={"X-Citizen-Token": t}, environ_base={"REMOTE_ADDR": "10.9.9.9"})
-        for t in ["x"] + [secrets.token_urlsafe(32) for _ in range(39)]
+        for t in [secrets.token_urlsafe(32) for _ in range(40)]
     ]
     assert [a.status_code for a in answers] == [200] * limit + [429] * (40 - limit)
+    # A token that cannot be one (1 character) is refused as the declared header's format says.
+    short = client.post(
+        f"{URL}/{code}/follow", headers={"X-Citizen-Token": "x"}, environ_base={"REMOTE_ADDR": "10.9.9.8"}
+    )
+    assert short.status_code == 422 and "X-Citizen-Token" in short.json["errors"]["headers"]
     assert sum(a.json["new"] for a in answers[:limit]) == 1  # the client, once
     assert client.get(f"{URL}/{code}").json["followers_count"] == 1
     real = client.post(

@@ -20,6 +20,7 @@ from fieldreport.api.citizen.schemas import (
     SubscriptionSchema,
 )
 from fieldreport.api.parsing import Blueprint
+from fieldreport.api.reports.schemas import CitizenTokenHeaderSchema
 from fieldreport.errors import Forbidden, wants_vietnamese
 from fieldreport.models import Channel, Subscription, User
 from fieldreport.services import accounts, citizen_accounts, intake, push, sms, subscriptions
@@ -107,8 +108,12 @@ class Claims(MethodView):
         return {"claimed": citizen_accounts.claim(_citizen(), body["citizen_tokens"])}
 
 
-def _token(body: dict | None = None) -> str | None:
-    return request.headers.get("X-Citizen-Token") or (body or {}).get("citizen_token") or None
+# The X-Citizen-Token header, declared and checked wherever an operation reads it.
+citizen_header = blp.arguments(CitizenTokenHeaderSchema, location="headers", as_kwargs=True)
+
+
+def _token(header: str | None, body: dict | None = None) -> str | None:
+    return header or (body or {}).get("citizen_token") or None
 
 
 def _masked(address: str) -> str:
@@ -139,19 +144,21 @@ class PushKey(MethodView):
 
 @blp.route("/reports/<string:code>/subscriptions")
 class ReportSubscriptions(MethodView):
+    @citizen_header
     @blp.response(200, SubscriptionSchema(many=True))
-    def get(self, code):
+    def get(self, code, citizen_token=None):
         """Reporter (citizen token or session): the channels this report's news reaches them on"""
-        return [sub_view(s) for s in subscriptions.mine(code, _token(), auth.current_user())[1]]
+        return [sub_view(s) for s in subscriptions.mine(code, citizen_token, auth.current_user())[1]]
 
+    @citizen_header
     @blp.arguments(SubscribeSchema)
     @blp.response(201, SubscriptionSchema)
-    def post(self, body, code):
+    def post(self, body, code, citizen_token=None):
         """Get this report's news on a channel, as its reporter (citizen token or session) or a follower"""
         sub = subscriptions.subscribe(
             code,
             body["channel"],
-            token=_token(body),
+            token=_token(citizen_token, body),
             user=auth.current_user(),
             client_key=_client(),
             lang="vi" if wants_vietnamese() else "en",
@@ -164,11 +171,12 @@ class ReportSubscriptions(MethodView):
 
 @blp.route("/reports/<string:code>/subscriptions/<any(push, sms, email):channel>")
 class ReportChannel(MethodView):
+    @citizen_header
     @blp.arguments(ChannelSwitchSchema)
     @blp.response(200, SubscriptionSchema(many=True))
-    def put(self, body, code, channel):
+    def put(self, body, code, channel, citizen_token=None):
         """Reporter: turn one channel of this report off (active=false) or back on"""
-        rows = subscriptions.set_channel(code, channel, body["active"], _token(), auth.current_user())
+        rows = subscriptions.set_channel(code, channel, body["active"], citizen_token, auth.current_user())
         return [sub_view(s) for s in rows]
 
 

@@ -419,6 +419,7 @@ class CitizenTokenHeaderSchema(Schema):
 
     citizen_token = Str(
         data_key="X-Citizen-Token",
+        validate=CITIZEN_TOKEN,
         metadata={"description": "the app's citizen token (a header: never in the URL, which is logged)"},
     )
 

@@ -16,10 +16,10 @@ from werkzeug.datastructures import CombinedMultiDict
 from fieldreport import auth
 from fieldreport.api import plain
 from fieldreport.api.parsing import Blueprint, Parser
+from fieldreport.api.reports.schemas import CitizenTokenHeaderSchema
 from fieldreport.api.staff import jobs
 from fieldreport.api.staff.schemas import (
     AssignSchema,
-    CitizenTokenHeaderSchema,
     DuplicateSchema,
     ExtendSchema,
     FailedJobSchema,

@@ -7,7 +7,6 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields
 from marshmallow.validate import Length, OneOf, Range, Regexp
 from werkzeug.datastructures import FileStorage
 
-from fieldreport.api.reports.schemas import CITIZEN_TOKEN
 from fieldreport.models import REJECT_REASONS, STATUSES
 
 TEXT = Length(1, 4000)
@@ -189,17 +188,6 @@ class AssignSchema(Schema):
 class ReassignSchema(Schema):
     unit = fields.String(required=True, validate=Length(1, 40))
     reason = fields.String(required=True, validate=REASON)
-
-
-class CitizenTokenHeaderSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    citizen_token = fields.String(
-        data_key="X-Citizen-Token",
-        validate=CITIZEN_TOKEN,
-        metadata={"description": "the token returned when the report was submitted"},
-    )
 
 
 class UnitSchema(Schema):
