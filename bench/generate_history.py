@@ -56,10 +56,23 @@ def prepare_national(url: str) -> None:
         from fieldreport.services import provinces
 
         provinces.load(None)
+    national_accounts(url)
     conn = psycopg2.connect(gen.dsn(url))
     conn.autocommit = True
     conn.cursor().execute("ANALYZE")
     conn.close()
+
+
+def national_accounts(url: str) -> None:
+    """The demo seeded again in the national mode, as `make run PROVINCES=all` seeds it: its
+    units become Đắk Lắk's, and the national accounts (national.admin, no unit) are made, whose
+    indicators cover every province (the benchmark's national figures are read as it)."""
+    from fieldreport.services.demo import seed_demo
+
+    app = _app(url)
+    app.config["PROVINCES"] = "all"
+    with app.app_context():
+        seed_demo(app.config["DEMO_PASSWORD"], app.config["SECRET_KEY"])
 
 
 def _owners_fast(world, cur) -> dict[tuple[int, int], int]:

@@ -25,8 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import psycopg2  # noqa: E402
 from sqlalchemy import delete, select, text  # noqa: E402
 
+from bench.generate import dsn  # noqa: E402
 from fieldreport import security  # noqa: E402
 from fieldreport.extensions import db  # noqa: E402
 from fieldreport.models import AuthToken, User  # noqa: E402
@@ -105,17 +107,35 @@ def _subtree(code: str) -> list[int]:
     )
 
 
+def _provinces(database_url: str) -> int:
+    conn = psycopg2.connect(dsn(database_url))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(DISTINCT province_code) FROM areas WHERE level = 'commune'")
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
 def run(database_url: str, month: date, year: int, unit: str, repeat: int) -> list[dict]:
     from config.settings import TestConfig
     from fieldreport import create_app
 
     cfg = TestConfig()
     cfg.DATABASE_URL, cfg.S3_SECRET_KEY = database_url, cfg.S3_SECRET_KEY or "unused"
+    # A database of several provinces (bench/generate_history.py) is read as the deployment
+    # serving them reads it (PROVINCES=all), by its national administrator (no unit: every
+    # province); Đắk Lắk's admin there sees Đắk Lắk only. One province: the demo's admin.
+    several = _provinces(database_url) > 1
+    cfg.PROVINCES = "all" if several else cfg.PROVINCES
     app = create_app(cfg)
     out = []
     with app.app_context():
         db.session.execute(text("SET work_mem = '64MB'"))  # the raw queries sort; give them room
-        admin = db.session.scalar(select(User).where(User.username == "admin"))
+        reader = "national.admin" if several else "admin"
+        admin = db.session.scalar(select(User).where(User.username == reader))
+        assert admin is not None, f"no {reader} account (bench/generate_history.py --prepare makes it)"
+        print(f"reading as {reader}{' with PROVINCES=all' if several else ''}", flush=True)
         token = security.new_token()
         db.session.add(
             AuthToken(token_hash=security.token_hash(token), user_id=admin.id, expires_at=utcnow() + timedelta(hours=1))
