@@ -125,7 +125,7 @@ def vapid_key_file(directory) -> str:
 def gunicorn_env(config, s3_server, port: int, name: str, workers: int, **extra: str) -> dict:
     """The environment of a real gunicorn (config/gunicorn.conf.py) on the session's database,
     Redis and S3 server, with its own queue prefix; `extra` adds or overrides variables."""
-    return dict(
+    env = dict(
         os.environ,
         FIELDREPORT_DATABASE_URL=config.DATABASE_URL,
         FIELDREPORT_REDIS_URL=config.REDIS_URL,
@@ -141,5 +141,6 @@ def gunicorn_env(config, s3_server, port: int, name: str, workers: int, **extra:
         HOST="127.0.0.1",
         WEB_CONCURRENCY=str(workers),
         GUNICORN_THREADS="2",
-        **extra,
     )
+    env.update(extra)  # a keyword of dict() given twice would be a TypeError, not an override
+    return env

@@ -21,6 +21,7 @@ import pytest
 
 from scripts.procs import Processes, free_port, wait_port
 from tests.conftest import DEMO_PASSWORD, ROOT, _fresh_database
+from tests.servers import gunicorn_env
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -168,26 +169,20 @@ def live_server_env() -> dict:
 
 
 def _server_env(config, s3_server, tile_server, db_url: str, port: int, extra: dict) -> dict:
-    return dict(
-        os.environ,
+    return gunicorn_env(
+        config,
+        s3_server,
+        port,
+        "e2e",
+        2,
         FIELDREPORT_DATABASE_URL=db_url,
-        FIELDREPORT_REDIS_URL=config.REDIS_URL,
-        FIELDREPORT_QUEUE_PREFIX=f"fieldreport-e2e-{port}",
-        FIELDREPORT_S3_ENDPOINT=s3_server.endpoint,
-        FIELDREPORT_S3_PUBLIC_ENDPOINT=s3_server.endpoint,
-        FIELDREPORT_S3_ACCESS_KEY=s3_server.key,
-        FIELDREPORT_S3_SECRET_KEY=s3_server.secret,
         FIELDREPORT_S3_BUCKET="fieldreport-e2e",
         FIELDREPORT_SECRET_KEY="e2e-secret",
         FIELDREPORT_DEMO_MODE="1",
         FIELDREPORT_DEMO_PASSWORD=DEMO_PASSWORD,
-        FIELDREPORT_LOG_JSON="0",
         FIELDREPORT_SUBMIT_RATE_PER_HOUR="1000",
         FIELDREPORT_MAP_TILE_URL=tile_server.template,
         FIELDREPORT_MAP_TILE_ATTRIBUTION=tile_server.attribution,
-        PORT=str(port),
-        HOST="127.0.0.1",
-        WEB_CONCURRENCY="2",
         GUNICORN_THREADS="4",
         **extra,
     )

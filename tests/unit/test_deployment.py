@@ -17,6 +17,7 @@ from fieldreport.services.demo import DEMO_API_CLIENT, DEMO_USERNAMES, seed_demo
 from scripts.procs import BIN, free_port
 from tests import factories as f
 from tests.conftest import DEMO_PASSWORD, ROOT
+from tests.servers import gunicorn_env
 
 
 def test_seeding_again_keeps_passwords_deactivations_revocations_and_edits(app, db_session):
@@ -56,20 +57,15 @@ def test_the_check_names_the_accounts_a_demo_password_still_opens(db_session):
 
 
 def test_the_api_server_refuses_to_start_with_demo_passwords_outside_demo_mode(app, config, s3_server):
-    env = dict(
-        os.environ,
-        FIELDREPORT_DATABASE_URL=config.DATABASE_URL,
-        FIELDREPORT_REDIS_URL=config.REDIS_URL,
-        FIELDREPORT_S3_ENDPOINT=s3_server.endpoint,
-        FIELDREPORT_S3_ACCESS_KEY=s3_server.key,
-        FIELDREPORT_S3_SECRET_KEY=s3_server.secret,
+    env = gunicorn_env(
+        config,
+        s3_server,
+        free_port(),
+        "deploy",
+        1,
         FIELDREPORT_SECRET_KEY="deploy-test-secret",
         FIELDREPORT_DEMO_PASSWORD=DEMO_PASSWORD,
         FIELDREPORT_DEMO_MODE="0",
-        FIELDREPORT_LOG_JSON="0",
-        PORT=str(free_port()),
-        HOST="127.0.0.1",
-        WEB_CONCURRENCY="1",
     )
     out = subprocess.run(
         [str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"],
